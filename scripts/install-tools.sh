@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs every tool Switchboard needs that this machine lacks, and nothing else.
+# Idempotent: a second run checks versions and returns in about a second.
+# Offline recipe (see ../shared/TOOLCHAIN.md): only crates.io, npm and Debian are reachable,
+# so cargo-leptos and wasm-bindgen-cli are built from crates.io with one pinned dependency each,
+# wasm-opt comes from npm `binaryen` (Debian's wasm-opt 108 breaks hydration), Chromium from apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_LEPTOS_VERSION=0.3.11
+# Must equal the `wasm-bindgen = "=x.y.z"` pin in Cargo.toml.
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
+: "${WASM_BINDGEN_VERSION:?could not read the wasm-bindgen pin from Cargo.toml}"
+
+log() { printf '[install] %s\n' "$*" >&2; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# Chromium for the browser tests (Debian's package; Playwright's own download is unreachable).
+if ! command -v chromium >/dev/null 2>&1; then
+  log "installing chromium from apt"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown >/dev/null
+fi
+
+# Builds a crate from its unpacked .crate with one dependency pinned back, because the
+# crate's own lock file wants a version this rustc or registry cannot provide.
+install_with_pin() { # crate version dep dep_version
+  local crate=$1 version=$2 dep=$3 dep_version=$4 src
+  src=$(mktemp -d)
+  cargo install --locked "$crate@$version" >/dev/null 2>&1 || true # fetches the .crate
+  local archive
+  archive=$(ls "$HOME"/.cargo/registry/cache/*/"$crate-$version.crate" | head -n 1)
+  tar -xzf "$archive" -C "$src"
+  (cd "$src/$crate-$version" && cargo update -q -p "$dep" --precise "$dep_version" &&
+    cargo install -q --locked --path . --root "$HOME/.cargo")
+  rm -rf "$src"
+}
+
+if [ "$(cargo-leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
+  log "building cargo-leptos $CARGO_LEPTOS_VERSION (about 11 minutes on 2 cores)"
+  install_with_pin cargo-leptos "$CARGO_LEPTOS_VERSION" cargo-util-schemas 0.14.1
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  log "building wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 2 minutes)"
+  install_with_pin wasm-bindgen-cli "$WASM_BINDGEN_VERSION" webpki-roots 1.0.10
+fi
+
+# npm devDependencies: binaryen (wasm-opt) and playwright-core, exact versions from the lock.
+if [ ! -x node_modules/.bin/wasm-opt ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi

@@ -1,0 +1,93 @@
+//! The `switchboard` binary: `serve` (the default) runs the web app; `demo-agent` is the
+//! built-in offline ACP agent that sessions start as a child process.
+
+#[cfg(feature = "ssr")]
+mod cli {
+    use clap::{Args, Parser, Subcommand};
+    use std::net::SocketAddr;
+    use std::path::PathBuf;
+
+    /// Run many AI coding-agent sessions side by side in browser tabs.
+    #[derive(Parser)]
+    #[command(version, about)]
+    pub struct Cli {
+        #[command(subcommand)]
+        pub command: Option<Command>,
+        #[command(flatten)]
+        pub serve: ServeArgs,
+    }
+
+    #[derive(Subcommand)]
+    pub enum Command {
+        /// Serve the web app (the default).
+        Serve(ServeArgs),
+        /// Run the built-in offline demo agent on stdio (ACP); started by the server.
+        DemoAgent,
+    }
+
+    #[derive(Args, Clone, Default)]
+    pub struct ServeArgs {
+        /// Listen address [default: 127.0.0.1:3000, or Leptos.toml's server.addr]
+        #[arg(long, env = "SWITCHBOARD_ADDR")]
+        pub addr: Option<SocketAddr>,
+        /// Directory for the database and agent state [default: ./data]
+        #[arg(long, env = "SWITCHBOARD_DATA_DIR")]
+        pub data_dir: Option<PathBuf>,
+        /// Runtime configuration file [default: ./Leptos.toml]
+        #[arg(long, env = "SWITCHBOARD_CONFIG")]
+        pub config: Option<PathBuf>,
+    }
+}
+
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    use cli::{Cli, Command};
+
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::DemoAgent) => match switchboard::server::demo_agent::run().await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("demo agent: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Some(Command::Serve(args)) => serve(args).await,
+        None => serve(cli.serve).await,
+    }
+}
+
+#[cfg(feature = "ssr")]
+async fn serve(args: cli::ServeArgs) -> std::process::ExitCode {
+    use switchboard::server::config::{Config, Overrides};
+    use tracing_subscriber::EnvFilter;
+
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let config = match Config::load(Overrides {
+        addr: args.addr,
+        data_dir: args.data_dir,
+        config_file: args.config,
+    }) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match switchboard::server::run(config).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+fn main() {
+    // The browser build has no binary; `cargo leptos` builds the server with `ssr`.
+}

@@ -1,0 +1,180 @@
+//! `SessionEvent`: what happened in a session. Each one is stored in the session's log with
+//! its `Seq` before any client sees it; a transcript is the fold of these events.
+
+use super::{ClientMsgId, RequestId, SessionState, Usage};
+use serde::{Deserialize, Serialize};
+
+/// A file sent along with a user message (images, later).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// File name as the user gave it.
+    pub name: String,
+    /// MIME type, e.g. `image/png`.
+    pub mime_type: String,
+    /// Base64 content.
+    pub data_base64: String,
+}
+
+/// One choice offered by a permission request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PermissionOption {
+    /// The agent's id for this option; sent back in the answer.
+    pub id: String,
+    /// Button label.
+    pub label: String,
+    /// What choosing it means.
+    pub kind: PermissionOptionKind,
+}
+
+/// The meaning of a permission option, whatever the agent calls it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PermissionOptionKind {
+    /// Allow this once.
+    AllowOnce,
+    /// Allow this and similar calls from now on.
+    AllowAlways,
+    /// Deny this once.
+    RejectOnce,
+    /// Deny this and similar calls from now on.
+    RejectAlways,
+}
+
+impl PermissionOptionKind {
+    /// True for the allowing kinds.
+    pub fn allows(self) -> bool {
+        matches!(self, Self::AllowOnce | Self::AllowAlways)
+    }
+}
+
+/// Where a tool call is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolStatus {
+    /// Started, no result yet.
+    Running,
+    /// Finished successfully.
+    Ok,
+    /// Finished with an error.
+    Error,
+}
+
+/// Something that happened in a session, as stored in its log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SessionEvent {
+    /// The user sent a message.
+    UserMessage {
+        /// The browser's id for it (resends are recognised by it).
+        client_msg_id: ClientMsgId,
+        /// The text.
+        text: String,
+        /// Attached files.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<Attachment>,
+    },
+    /// A piece of assistant text; pieces with the same `message_id` make one message.
+    AssistantDelta {
+        /// Which message it belongs to.
+        message_id: String,
+        /// The text to append.
+        text: String,
+    },
+    /// A whole assistant message; replaces any deltas with the same `message_id`.
+    AssistantMessage {
+        /// Which message.
+        message_id: String,
+        /// Its full text.
+        text: String,
+    },
+    /// A piece of the model's visible reasoning.
+    Thinking {
+        /// Which thought it belongs to.
+        message_id: String,
+        /// The text to append.
+        text: String,
+    },
+    /// The agent started using a tool.
+    ToolCall {
+        /// The agent's id of the call.
+        id: String,
+        /// Tool name (e.g. `Bash`, `read`).
+        name: String,
+        /// One-line human summary (the command, the file).
+        title: String,
+        /// The tool's input as the agent gave it.
+        input: serde_json::Value,
+    },
+    /// A tool call finished.
+    ToolResult {
+        /// The call's id.
+        id: String,
+        /// Its output as text.
+        output: String,
+        /// Whether it failed.
+        is_error: bool,
+    },
+    /// The agent asks before using a tool; it waits for `PermissionResolved`.
+    PermissionRequested {
+        /// Id of this request, used in the answer.
+        request_id: RequestId,
+        /// What it wants to do, in words.
+        title: String,
+        /// The tool's input.
+        input: serde_json::Value,
+        /// The choices.
+        options: Vec<PermissionOption>,
+    },
+    /// The user (or a cancel) answered a permission request.
+    PermissionResolved {
+        /// Which request.
+        request_id: RequestId,
+        /// The chosen option id; `None` when the turn was cancelled instead.
+        option_id: Option<String>,
+        /// Whether the answer allows the tool.
+        allowed: bool,
+    },
+    /// The agent began working on a message.
+    TurnStarted,
+    /// The turn ended.
+    TurnCompleted {
+        /// Tokens and cost of this turn.
+        usage: Usage,
+        /// Wall time of the turn in milliseconds.
+        duration_ms: u64,
+        /// Why it ended (`end_turn`, `cancelled`, ...).
+        stop_reason: String,
+    },
+    /// The session moved to another state.
+    StateChanged {
+        /// The new state.
+        state: SessionState,
+    },
+    /// Something failed.
+    Error {
+        /// What, for people.
+        message: String,
+        /// More detail (e.g. the tail of the agent's stderr).
+        detail: Option<String>,
+    },
+    /// Information for the user that is not the agent speaking (e.g. "context reset").
+    Notice {
+        /// The text.
+        message: String,
+    },
+}
+
+impl SessionEvent {
+    /// True when this event starts a new transcript entry (what unread counts count).
+    /// Deltas after the first of their message are not new entries; the caller knows which.
+    pub fn is_entry(&self) -> bool {
+        matches!(
+            self,
+            SessionEvent::UserMessage { .. }
+                | SessionEvent::ToolCall { .. }
+                | SessionEvent::PermissionRequested { .. }
+                | SessionEvent::Error { .. }
+                | SessionEvent::Notice { .. }
+        )
+    }
+}

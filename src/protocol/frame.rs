@@ -1,0 +1,168 @@
+//! The frames of the one WebSocket per browser tab. Every frame about a session names it,
+//! so many sessions share the socket without cross-talk.
+
+use super::{
+    Attachment, ClientId, ClientMsgId, NewSession, RequestId, Seq, Session, SessionEvent,
+    SessionId, SessionPatch,
+};
+use serde::{Deserialize, Serialize};
+
+/// Largest client frame the server reads, in bytes; larger ones get `ErrorCode::TooLarge`.
+pub const MAX_CLIENT_FRAME_BYTES: usize = 1024 * 1024;
+
+/// A session the client already holds events of, and the newest seq it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumePoint {
+    /// The session.
+    pub session: SessionId,
+    /// The newest seq the client holds; replay starts after it.
+    pub since: Seq,
+}
+
+/// Browser -> server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// First frame on a socket: who the client is and which sessions it already holds.
+    Hello {
+        /// This browser tab's id.
+        client_id: ClientId,
+        /// Sessions to subscribe to at once, each from its seq.
+        #[serde(default)]
+        resume: Vec<ResumePoint>,
+    },
+    /// Start receiving a session's events: the log after `since`, then live.
+    Subscribe {
+        /// The session.
+        session: SessionId,
+        /// Replay starts after this seq (0 for everything).
+        since: Seq,
+    },
+    /// Stop receiving a session's events.
+    Unsubscribe {
+        /// The session.
+        session: SessionId,
+    },
+    /// A user message. The first one of a draft carries `create`, so no empty session is stored.
+    Send {
+        /// The session (made by the browser for a draft).
+        session: SessionId,
+        /// The browser's id of this message; a resend with the same id is dropped.
+        client_msg_id: ClientMsgId,
+        /// The text.
+        text: String,
+        /// Attached files.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<Attachment>,
+        /// Present on a draft's first message: create the session with these settings.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        create: Option<NewSession>,
+    },
+    /// Stop the running turn.
+    Cancel {
+        /// The session.
+        session: SessionId,
+    },
+    /// Answer a permission request.
+    AnswerPermission {
+        /// The session.
+        session: SessionId,
+        /// Which request.
+        request_id: RequestId,
+        /// The chosen option's id.
+        option_id: String,
+    },
+    /// Give a session a new title.
+    Rename {
+        /// The session.
+        session: SessionId,
+        /// The new title.
+        title: String,
+    },
+    /// End a session: stop its agent and archive it.
+    Archive {
+        /// The session.
+        session: SessionId,
+    },
+    /// Keep-alive; answered with `Pong`.
+    Ping,
+}
+
+/// Why the server refused or could not do something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame was not valid JSON or not a known frame.
+    Malformed,
+    /// The frame was larger than the limit.
+    TooLarge,
+    /// No session has this id.
+    UnknownSession,
+    /// The request does not fit the session's state (e.g. sending to an archived session).
+    InvalidState,
+    /// The agent could not be started or failed.
+    AgentFailed,
+    /// The server failed (storage, ...); details are in its log.
+    Internal,
+}
+
+/// Server -> browser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// Answer to `Hello`: the server is ready; here is every session.
+    Connected {
+        /// The server's version.
+        server_version: String,
+        /// All sessions that are not archived.
+        sessions: Vec<Session>,
+    },
+    /// One event of a subscribed session.
+    Event {
+        /// The session.
+        session: SessionId,
+        /// The event's position in the session's log.
+        seq: Seq,
+        /// The event.
+        event: SessionEvent,
+    },
+    /// A session was created (by this or another client).
+    SessionCreated {
+        /// The new session.
+        session: Session,
+    },
+    /// Some of a session's fields changed.
+    SessionUpdated {
+        /// The session.
+        session: SessionId,
+        /// Only the changed fields.
+        patch: SessionPatch,
+    },
+    /// A session was archived and leaves the list.
+    SessionRemoved {
+        /// The session.
+        session: SessionId,
+    },
+    /// A request failed; the socket stays usable.
+    Error {
+        /// The session it was about, if any.
+        session: Option<SessionId>,
+        /// Machine-readable reason.
+        code: ErrorCode,
+        /// Human-readable reason.
+        message: String,
+    },
+    /// Answer to `Ping`.
+    Pong,
+}
+
+impl ServerFrame {
+    /// Builds an error frame.
+    pub fn error(session: Option<SessionId>, code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerFrame::Error {
+            session,
+            code,
+            message: message.into(),
+        }
+    }
+}

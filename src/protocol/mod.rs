@@ -1,0 +1,15 @@
+//! The wire vocabulary shared by server and browser: ids, sessions, persisted events and
+//! the frames of the one multiplexed WebSocket. Compiled for both targets, with no `cfg`.
+
+mod event;
+mod frame;
+mod ids;
+mod session;
+
+pub use event::*;
+pub use frame::*;
+pub use ids::*;
+pub use session::*;
+
+#[cfg(test)]
+mod tests;

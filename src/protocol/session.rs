@@ -1,0 +1,249 @@
+//! A session's metadata as the sidebar and tab bar show it, its state machine, and the
+//! partial update (`SessionPatch`) that travels when some of it changes.
+
+use super::{SessionId, Seq};
+use serde::{Deserialize, Serialize};
+
+/// Which agent program backs a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentKind {
+    /// The built-in offline ACP agent (`switchboard demo-agent`).
+    Demo,
+}
+
+impl AgentKind {
+    /// Every kind, in the order the agent picker lists them.
+    pub const ALL: [AgentKind; 1] = [AgentKind::Demo];
+
+    /// The stable lowercase name used in storage, config and `data-` attributes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentKind::Demo => "demo",
+        }
+    }
+
+    /// The name shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            AgentKind::Demo => "Demo agent",
+        }
+    }
+
+    /// Parses `as_str` output back.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
+    /// The permission modes this agent understands, the default first.
+    pub fn permission_modes(self) -> &'static [&'static str] {
+        match self {
+            AgentKind::Demo => &["default", "bypassPermissions"],
+        }
+    }
+}
+
+/// Where a session is in its life. Derived by the session task from process liveness and
+/// protocol events; a turn that goes silent is ended by a watchdog, so none of these stick.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SessionState {
+    /// Only in the browser: a tab opened with "+" that has not sent its first message.
+    Draft,
+    /// The agent process is being started.
+    Starting,
+    /// Ready for the next message.
+    Idle,
+    /// A turn is running.
+    Working,
+    /// The agent waits for the user to allow or deny a tool.
+    AwaitingPermission,
+    /// The agent failed; the next message starts it again.
+    Error {
+        /// What went wrong, for people.
+        message: String,
+    },
+    /// A turn was cut short (server restart, stop); the next message resumes.
+    Interrupted {
+        /// Why it was interrupted.
+        reason: String,
+    },
+    /// Ended by the user; kept for the record, hidden from the sidebar.
+    Archived,
+}
+
+impl SessionState {
+    /// The snake_case name used in `data-state` attributes and CSS.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SessionState::Draft => "draft",
+            SessionState::Starting => "starting",
+            SessionState::Idle => "idle",
+            SessionState::Working => "working",
+            SessionState::AwaitingPermission => "awaiting_permission",
+            SessionState::Error { .. } => "error",
+            SessionState::Interrupted { .. } => "interrupted",
+            SessionState::Archived => "archived",
+        }
+    }
+
+    /// True while the agent is busy with a turn (Stop makes sense, End session asks first).
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            SessionState::Starting | SessionState::Working | SessionState::AwaitingPermission
+        )
+    }
+}
+
+/// Token counts and cost of one turn, or summed over a session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Tokens the model read.
+    pub input_tokens: u64,
+    /// Tokens the model wrote.
+    pub output_tokens: u64,
+    /// Cost in US dollars, when the agent reports it.
+    pub cost_usd: Option<f64>,
+}
+
+impl Usage {
+    /// Adds another turn's usage to this total.
+    pub fn add(&mut self, other: &Usage) {
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cost_usd = match (self.cost_usd, other.cost_usd) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+        };
+    }
+}
+
+/// What the agent is asked to do on creation: which agent, where, how careful.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewSession {
+    /// The agent program.
+    pub agent: AgentKind,
+    /// Working directory; the server's configured default when absent.
+    pub cwd: Option<String>,
+    /// The agent's permission mode (its own names, e.g. `default`).
+    pub permission_mode: Option<String>,
+    /// The model, when the agent lets the user choose.
+    pub model: Option<String>,
+}
+
+/// One session as listed in the sidebar and tab bar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// Its id.
+    pub id: SessionId,
+    /// Title, from the first message until renamed.
+    pub title: String,
+    /// Agent program.
+    pub agent: AgentKind,
+    /// Working directory of the agent process.
+    pub cwd: String,
+    /// The agent's permission mode.
+    pub permission_mode: String,
+    /// Model name, if chosen.
+    pub model: Option<String>,
+    /// Current state.
+    pub state: SessionState,
+    /// The agent's own id for this conversation, used to resume it.
+    pub agent_session_id: Option<String>,
+    /// Creation time, milliseconds since the Unix epoch.
+    pub created_at_ms: i64,
+    /// Time of the last event, milliseconds since the Unix epoch.
+    pub last_activity_ms: i64,
+    /// The start of the newest message, for the sidebar.
+    pub preview: String,
+    /// Tokens and cost summed over all turns.
+    pub usage: Usage,
+    /// Number of transcript entries (messages, tool calls, notices): unread counts derive from it.
+    pub message_count: u64,
+    /// Seq of the newest event in the log.
+    pub last_seq: Seq,
+}
+
+/// The fields of a `Session` that changed; absent fields stay as they were.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionPatch {
+    /// New title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// New state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<SessionState>,
+    /// New permission mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_mode: Option<String>,
+    /// The agent's conversation id, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_session_id: Option<String>,
+    /// New last-activity time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_activity_ms: Option<i64>,
+    /// New preview.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    /// New usage total.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// New entry count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_count: Option<u64>,
+    /// New last seq.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seq: Option<Seq>,
+}
+
+impl SessionPatch {
+    /// True when nothing changed.
+    pub fn is_empty(&self) -> bool {
+        *self == SessionPatch::default()
+    }
+}
+
+impl Session {
+    /// Applies a patch in place. Both sides use this, so they cannot disagree on its meaning.
+    pub fn apply(&mut self, patch: &SessionPatch) {
+        let SessionPatch {
+            title,
+            state,
+            permission_mode,
+            agent_session_id,
+            last_activity_ms,
+            preview,
+            usage,
+            message_count,
+            last_seq,
+        } = patch.clone();
+        if let Some(v) = title {
+            self.title = v;
+        }
+        if let Some(v) = state {
+            self.state = v;
+        }
+        if let Some(v) = permission_mode {
+            self.permission_mode = v;
+        }
+        if let Some(v) = agent_session_id {
+            self.agent_session_id = Some(v);
+        }
+        if let Some(v) = last_activity_ms {
+            self.last_activity_ms = v;
+        }
+        if let Some(v) = preview {
+            self.preview = v;
+        }
+        if let Some(v) = usage {
+            self.usage = v;
+        }
+        if let Some(v) = message_count {
+            self.message_count = v;
+        }
+        if let Some(v) = last_seq {
+            self.last_seq = v;
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Serde round trips of every frame kind, and the exact JSON shape of a few, so a change to
+//! the wire format is a deliberate one.
+
+use super::*;
+use uuid::Uuid;
+
+fn session_id() -> SessionId {
+    SessionId(Uuid::from_u128(0x1234))
+}
+
+fn round_trip<T>(value: &T)
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let json = serde_json::to_string(value).expect("serializes");
+    let back: T = serde_json::from_str(&json).expect("deserializes");
+    assert_eq!(&back, value, "round trip changed {json}");
+}
+
+fn sample_session() -> Session {
+    Session {
+        id: session_id(),
+        title: "Fix the build".into(),
+        agent: AgentKind::Demo,
+        cwd: "/home/dev/project".into(),
+        permission_mode: "default".into(),
+        model: None,
+        state: SessionState::Error {
+            message: "agent exited".into(),
+        },
+        agent_session_id: Some("acp-1".into()),
+        created_at_ms: 1,
+        last_activity_ms: 2,
+        preview: "Echo: hi".into(),
+        usage: Usage {
+            input_tokens: 3,
+            output_tokens: 4,
+            cost_usd: Some(0.5),
+        },
+        message_count: 2,
+        last_seq: Seq(9),
+    }
+}
+
+#[test]
+fn client_frames_round_trip() {
+    let frames = vec![
+        ClientFrame::Hello {
+            client_id: ClientId(Uuid::from_u128(7)),
+            resume: vec![ResumePoint {
+                session: session_id(),
+                since: Seq(3),
+            }],
+        },
+        ClientFrame::Subscribe {
+            session: session_id(),
+            since: Seq(0),
+        },
+        ClientFrame::Unsubscribe {
+            session: session_id(),
+        },
+        ClientFrame::Send {
+            session: session_id(),
+            client_msg_id: ClientMsgId(Uuid::from_u128(8)),
+            text: "hello".into(),
+            attachments: vec![],
+            create: Some(NewSession {
+                agent: AgentKind::Demo,
+                cwd: None,
+                permission_mode: Some("default".into()),
+                model: None,
+            }),
+        },
+        ClientFrame::Cancel {
+            session: session_id(),
+        },
+        ClientFrame::AnswerPermission {
+            session: session_id(),
+            request_id: RequestId("r1".into()),
+            option_id: "allow".into(),
+        },
+        ClientFrame::Rename {
+            session: session_id(),
+            title: "t".into(),
+        },
+        ClientFrame::Archive {
+            session: session_id(),
+        },
+        ClientFrame::Ping,
+    ];
+    for frame in &frames {
+        round_trip(frame);
+    }
+}
+
+#[test]
+fn server_frames_round_trip() {
+    let events = vec![
+        SessionEvent::UserMessage {
+            client_msg_id: ClientMsgId(Uuid::from_u128(1)),
+            text: "hi".into(),
+            attachments: vec![],
+        },
+        SessionEvent::AssistantDelta {
+            message_id: "m".into(),
+            text: "Ec".into(),
+        },
+        SessionEvent::AssistantMessage {
+            message_id: "m".into(),
+            text: "Echo".into(),
+        },
+        SessionEvent::Thinking {
+            message_id: "t".into(),
+            text: "hmm".into(),
+        },
+        SessionEvent::ToolCall {
+            id: "c".into(),
+            name: "list".into(),
+            title: "ls".into(),
+            input: serde_json::json!({"path": "."}),
+        },
+        SessionEvent::ToolResult {
+            id: "c".into(),
+            output: "a\nb".into(),
+            is_error: false,
+        },
+        SessionEvent::PermissionRequested {
+            request_id: RequestId("p".into()),
+            title: "Write demo.txt".into(),
+            input: serde_json::Value::Null,
+            options: vec![PermissionOption {
+                id: "allow".into(),
+                label: "Allow".into(),
+                kind: PermissionOptionKind::AllowOnce,
+            }],
+        },
+        SessionEvent::PermissionResolved {
+            request_id: RequestId("p".into()),
+            option_id: Some("allow".into()),
+            allowed: true,
+        },
+        SessionEvent::TurnStarted,
+        SessionEvent::TurnCompleted {
+            usage: Usage::default(),
+            duration_ms: 5,
+            stop_reason: "end_turn".into(),
+        },
+        SessionEvent::StateChanged {
+            state: SessionState::Interrupted {
+                reason: "restart".into(),
+            },
+        },
+        SessionEvent::Error {
+            message: "boom".into(),
+            detail: Some("stderr".into()),
+        },
+        SessionEvent::Notice {
+            message: "context reset".into(),
+        },
+    ];
+    for event in events {
+        round_trip(&ServerFrame::Event {
+            session: session_id(),
+            seq: Seq(1),
+            event,
+        });
+    }
+    round_trip(&ServerFrame::Connected {
+        server_version: "0.1.0".into(),
+        sessions: vec![sample_session()],
+    });
+    round_trip(&ServerFrame::SessionCreated {
+        session: sample_session(),
+    });
+    round_trip(&ServerFrame::SessionUpdated {
+        session: session_id(),
+        patch: SessionPatch {
+            preview: Some("p".into()),
+            ..SessionPatch::default()
+        },
+    });
+    round_trip(&ServerFrame::SessionRemoved {
+        session: session_id(),
+    });
+    round_trip(&ServerFrame::error(None, ErrorCode::Malformed, "bad"));
+    round_trip(&ServerFrame::Pong);
+}
+
+#[test]
+fn wire_shape_is_tagged_snake_case() {
+    let json = serde_json::to_value(ClientFrame::Cancel {
+        session: session_id(),
+    })
+    .expect("serializes");
+    assert_eq!(
+        json,
+        serde_json::json!({"type": "cancel", "session": "00000000-0000-0000-0000-000000001234"})
+    );
+    let patch = serde_json::to_value(SessionPatch {
+        state: Some(SessionState::AwaitingPermission),
+        ..SessionPatch::default()
+    })
+    .expect("serializes");
+    assert_eq!(
+        patch,
+        serde_json::json!({"state": {"state": "awaiting_permission"}}),
+        "a patch carries only its changed fields"
+    );
+}
+
+#[test]
+fn patch_applies_only_present_fields() {
+    let mut session = sample_session();
+    session.apply(&SessionPatch {
+        title: Some("New".into()),
+        ..SessionPatch::default()
+    });
+    assert_eq!(session.title, "New");
+    assert_eq!(session.preview, "Echo: hi");
+}

@@ -1,0 +1,362 @@
+//! The ACP client driver: speaks JSON-RPC 2.0 over an agent's stdio (initialize,
+//! session/new or session/load, session/prompt, session/cancel, permission answers). The
+//! demo agent uses it today; any ACP agent (gemini --acp, claude-agent-acp) uses it later.
+
+use super::acp_events::{self, Inbound, Translator};
+use super::process::{self, AgentProcess, LineRead, StderrTail, MAX_LINE_BYTES};
+use super::{AgentDriver, AgentError, AgentOutput, TurnInput};
+use crate::protocol::{RequestId, SessionEvent};
+use agent_client_protocol_schema::{v1 as acp, ProtocolVersion};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::process::{ChildStdin, ChildStdout};
+use tokio::sync::{mpsc, oneshot};
+
+/// How long to wait for the exit status after stdout closed.
+const EXIT_WAIT: Duration = Duration::from_secs(5);
+
+/// Handle to one ACP agent process; the connection task does the talking.
+pub struct AcpDriver {
+    commands: mpsc::UnboundedSender<Command>,
+    process: AgentProcess,
+}
+
+enum Command {
+    Prompt(TurnInput),
+    Permission { request: RequestId, option_id: String },
+    Cancel,
+}
+
+impl AcpDriver {
+    /// Starts the agent and its connection task. `resume` names an ACP session to load.
+    pub fn start(
+        argv: &[String],
+        env: &BTreeMap<String, String>,
+        cwd: &Path,
+        resume: Option<String>,
+    ) -> Result<(AcpDriver, mpsc::Receiver<AgentOutput>), AgentError> {
+        let spawned = process::spawn(argv, env, cwd)?;
+        let (outputs, output_rx) = mpsc::channel(256);
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let connection = Connection {
+            stdin: spawned.stdin,
+            outputs,
+            next_id: 0,
+            pending: HashMap::new(),
+            agent_session: None,
+            queued: VecDeque::new(),
+            permissions: HashMap::new(),
+            translator: Translator::default(),
+            cwd: cwd.to_path_buf(),
+            resume,
+            loading: false,
+        };
+        tokio::spawn(connection.run(command_rx, spawned.stdout, spawned.exited, spawned.stderr));
+        Ok((
+            AcpDriver {
+                commands,
+                process: spawned.process,
+            },
+            output_rx,
+        ))
+    }
+
+    fn command(&self, command: Command) -> Result<(), AgentError> {
+        self.commands.send(command).map_err(|_| AgentError::Gone)
+    }
+}
+
+impl AgentDriver for AcpDriver {
+    fn send_turn(&mut self, turn: TurnInput) -> Result<(), AgentError> {
+        self.command(Command::Prompt(turn))
+    }
+
+    fn answer_permission(&mut self, request: &RequestId, option_id: &str) -> Result<(), AgentError> {
+        self.command(Command::Permission {
+            request: request.clone(),
+            option_id: option_id.to_owned(),
+        })
+    }
+
+    fn interrupt(&mut self) -> Result<(), AgentError> {
+        self.command(Command::Cancel)
+    }
+
+    fn process(&self) -> &AgentProcess {
+        &self.process
+    }
+}
+
+/// What an outstanding request of ours was.
+enum Pending {
+    Initialize,
+    NewSession,
+    LoadSession,
+    Prompt,
+}
+
+/// The connection task's state: it alone writes the agent's stdin.
+struct Connection {
+    stdin: ChildStdin,
+    outputs: mpsc::Sender<AgentOutput>,
+    next_id: u64,
+    pending: HashMap<u64, Pending>,
+    /// The ACP session id once session/new or session/load succeeded.
+    agent_session: Option<String>,
+    /// Prompts sent before the agent was ready.
+    queued: VecDeque<TurnInput>,
+    /// Open permission requests: our id -> the JSON-RPC id to answer.
+    permissions: HashMap<RequestId, Value>,
+    translator: Translator,
+    cwd: PathBuf,
+    resume: Option<String>,
+    /// True while session/load replays history we already have in our log.
+    loading: bool,
+}
+
+impl Connection {
+    async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        stdout: ChildStdout,
+        exited: oneshot::Receiver<Option<i32>>,
+        stderr: StderrTail,
+    ) {
+        let mut lines = spawn_line_reader(stdout);
+        let mut initialize = acp::InitializeRequest::new(ProtocolVersion::V1);
+        // No fs or terminal: the agent works on the files itself, inside its cwd.
+        initialize.client_capabilities = acp::ClientCapabilities::default();
+        self.request("initialize", to_value(&initialize), Pending::Initialize).await;
+        loop {
+            tokio::select! {
+                line = lines.recv() => match line {
+                    Some(Ok(line)) => self.on_line(&line).await,
+                    Some(Err(message)) => self.output(AgentOutput::Garbled(message)).await,
+                    None => break,
+                },
+                command = commands.recv() => match command {
+                    Some(command) => self.on_command(command).await,
+                    // The driver was dropped, which kills the process: stdout ends soon.
+                    None => {}
+                },
+            }
+        }
+        let code = tokio::time::timeout(EXIT_WAIT, exited).await.ok().and_then(Result::ok).flatten();
+        self.output(AgentOutput::Exited {
+            code,
+            stderr_tail: stderr.text(),
+        })
+        .await;
+    }
+
+    async fn output(&self, output: AgentOutput) {
+        // The session task gone means nobody listens; the process is being killed anyway.
+        let _ = self.outputs.send(output).await;
+    }
+
+    async fn write(&mut self, message: Value) {
+        let mut line = message.to_string();
+        line.push('\n');
+        if let Err(e) = self.stdin.write_all(line.as_bytes()).await {
+            // The exit is reported when stdout closes; a write failure adds nothing.
+            tracing::debug!("agent stdin closed: {e}");
+        }
+    }
+
+    async fn request(&mut self, method: &str, params: Value, pending: Pending) {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.pending.insert(id, pending);
+        self.write(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+    }
+
+    async fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Prompt(turn) => match self.agent_session.clone() {
+                Some(session) => self.prompt(session, turn).await,
+                None => self.queued.push_back(turn),
+            },
+            Command::Permission { request, option_id } => {
+                if let Some(id) = self.permissions.remove(&request) {
+                    let outcome = acp::RequestPermissionOutcome::Selected(
+                        acp::SelectedPermissionOutcome::new(option_id),
+                    );
+                    let result = to_value(&acp::RequestPermissionResponse::new(outcome));
+                    self.write(json!({"jsonrpc": "2.0", "id": id, "result": result})).await;
+                }
+            }
+            Command::Cancel => {
+                self.queued.clear();
+                // ACP: on cancel the client answers every open permission request "cancelled".
+                for (_, id) in std::mem::take(&mut self.permissions) {
+                    let result =
+                        to_value(&acp::RequestPermissionResponse::new(acp::RequestPermissionOutcome::Cancelled));
+                    self.write(json!({"jsonrpc": "2.0", "id": id, "result": result})).await;
+                }
+                if let Some(session) = self.agent_session.clone() {
+                    let params = to_value(&acp::CancelNotification::new(session));
+                    self.write(json!({"jsonrpc": "2.0", "method": "session/cancel", "params": params}))
+                        .await;
+                }
+            }
+        }
+    }
+
+    async fn prompt(&mut self, session: String, turn: TurnInput) {
+        self.translator.begin_turn();
+        let prompt = vec![acp::ContentBlock::Text(acp::TextContent::new(turn.text))];
+        let params = to_value(&acp::PromptRequest::new(session, prompt));
+        self.request("session/prompt", params, Pending::Prompt).await;
+    }
+
+    async fn ready(&mut self, session: String) {
+        self.agent_session = Some(session.clone());
+        self.output(AgentOutput::Ready {
+            agent_session_id: session.clone(),
+        })
+        .await;
+        while let Some(turn) = self.queued.pop_front() {
+            self.prompt(session.clone(), turn).await;
+        }
+    }
+
+    async fn new_session(&mut self) {
+        let params = to_value(&acp::NewSessionRequest::new(self.cwd.clone()));
+        self.request("session/new", params, Pending::NewSession).await;
+    }
+
+    async fn on_line(&mut self, line: &str) {
+        let inbound = match acp_events::parse_line(line) {
+            Ok(inbound) => inbound,
+            Err(e) => {
+                let snippet: String = line.chars().take(200).collect();
+                return self
+                    .output(AgentOutput::Garbled(format!("agent printed a line that is not ACP ({e}): {snippet}")))
+                    .await;
+            }
+        };
+        match inbound {
+            Inbound::Response { id, outcome } => {
+                let pending = id.as_u64().and_then(|id| self.pending.remove(&id));
+                self.on_response(pending, outcome).await;
+            }
+            Inbound::Request { id, method, params } => self.on_request(id, &method, params).await,
+            Inbound::Notification { method, params } => {
+                if method != "session/update" || self.loading {
+                    return;
+                }
+                match self.translator.session_update(params) {
+                    Ok(events) => {
+                        for event in events {
+                            self.output(AgentOutput::Event(event)).await;
+                        }
+                    }
+                    Err(e) => self.output(AgentOutput::Garbled(e)).await,
+                }
+            }
+        }
+    }
+
+    async fn on_response(&mut self, pending: Option<Pending>, outcome: Result<Value, String>) {
+        match (pending, outcome) {
+            (None, _) => self.output(AgentOutput::Garbled("answer to a request never made".into())).await,
+            (Some(Pending::Initialize), Ok(_)) => match self.resume.clone() {
+                Some(session) => {
+                    self.loading = true;
+                    let params = to_value(&acp::LoadSessionRequest::new(session, self.cwd.clone()));
+                    self.request("session/load", params, Pending::LoadSession).await;
+                }
+                None => self.new_session().await,
+            },
+            (Some(Pending::LoadSession), Ok(_)) => {
+                self.loading = false;
+                if let Some(session) = self.resume.clone() {
+                    self.ready(session).await;
+                }
+            }
+            (Some(Pending::LoadSession), Err(message)) => {
+                // Never pretend: say the conversation is gone, then start a fresh one.
+                self.loading = false;
+                self.output(AgentOutput::Event(SessionEvent::Notice {
+                    message: format!("The agent lost the conversation ({message}); started fresh."),
+                }))
+                .await;
+                self.new_session().await;
+            }
+            (Some(Pending::NewSession), Ok(result)) => {
+                match serde_json::from_value::<acp::NewSessionResponse>(result) {
+                    Ok(response) => self.ready(response.session_id.0.to_string()).await,
+                    Err(e) => self.output(AgentOutput::Failed(format!("bad session/new answer: {e}"))).await,
+                }
+            }
+            (Some(Pending::Initialize | Pending::NewSession), Err(message)) => {
+                self.output(AgentOutput::Failed(format!("the agent refused to start a session: {message}")))
+                    .await;
+            }
+            (Some(Pending::Prompt), Ok(result)) => {
+                let (usage, stop_reason) = acp_events::prompt_result(result);
+                self.output(AgentOutput::TurnEnded { usage, stop_reason }).await;
+            }
+            (Some(Pending::Prompt), Err(message)) => {
+                self.output(AgentOutput::Event(SessionEvent::Error {
+                    message: format!("The agent failed the turn: {message}"),
+                    detail: None,
+                }))
+                .await;
+                self.output(AgentOutput::TurnEnded {
+                    usage: Default::default(),
+                    stop_reason: "error".into(),
+                })
+                .await;
+            }
+        }
+    }
+
+    async fn on_request(&mut self, id: Value, method: &str, params: Value) {
+        if method == "session/request_permission" {
+            let request = RequestId(id.to_string());
+            match acp_events::permission_request(request.clone(), params) {
+                Ok(event) => {
+                    self.permissions.insert(request, id);
+                    return self.output(AgentOutput::Event(event)).await;
+                }
+                Err(e) => self.output(AgentOutput::Garbled(e)).await,
+            }
+        }
+        // We advertise no fs or terminal capability, so nothing else is expected.
+        let error = json!({"code": -32601, "message": format!("method not supported: {method}")});
+        self.write(json!({"jsonrpc": "2.0", "id": id, "error": error})).await;
+    }
+}
+
+fn to_value<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// Reads stdout lines on their own task, so a half-read line is never lost to `select!`.
+fn spawn_line_reader(stdout: ChildStdout) -> mpsc::Receiver<Result<String, String>> {
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let mut reader = BufReader::new(stdout);
+        let mut buf = Vec::new();
+        loop {
+            let item = match process::read_line_limited(&mut reader, &mut buf, MAX_LINE_BYTES).await {
+                Ok(LineRead::Eof) | Err(_) => break,
+                Ok(LineRead::TooLong) => Err(format!("agent line longer than {MAX_LINE_BYTES} bytes skipped")),
+                Ok(LineRead::Line) => match std::str::from_utf8(&buf) {
+                    Ok(text) if text.trim().is_empty() => continue,
+                    Ok(text) => Ok(text.to_owned()),
+                    Err(_) => Err("agent printed a line that is not UTF-8".into()),
+                },
+            };
+            if tx.send(item).await.is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}

@@ -1,0 +1,122 @@
+//! Agent drivers: one per agent protocol, behind one trait, so the session task never knows
+//! which program it talks to. A driver turns session commands into the agent's protocol on
+//! stdin, and the agent's stdout into `AgentOutput`s on a channel.
+
+pub mod acp;
+pub mod acp_events;
+pub mod process;
+
+use crate::protocol::{AgentKind, RequestId, SessionEvent, Usage};
+use crate::server::config::Config;
+use process::AgentProcess;
+use std::path::PathBuf;
+use tokio::sync::mpsc;
+
+/// What a driver reports to its session task.
+#[derive(Debug)]
+pub enum AgentOutput {
+    /// The agent is ready for prompts; `agent_session_id` resumes this conversation later.
+    Ready {
+        /// The agent's own conversation id.
+        agent_session_id: String,
+    },
+    /// Something for the transcript.
+    Event(SessionEvent),
+    /// The turn ended.
+    TurnEnded {
+        /// Tokens and cost, when reported.
+        usage: Usage,
+        /// Why it ended (`end_turn`, `cancelled`, ...).
+        stop_reason: String,
+    },
+    /// The agent said something the driver could not use (garbage, protocol error).
+    Garbled(String),
+    /// The agent cannot go on (it refused to open a session); the process is dropped.
+    Failed(String),
+    /// The process exited; nothing follows.
+    Exited {
+        /// Exit code, `None` when killed by a signal.
+        code: Option<i32>,
+        /// The last lines it wrote to stderr.
+        stderr_tail: String,
+    },
+}
+
+/// A user turn as the agent receives it.
+#[derive(Debug, Clone)]
+pub struct TurnInput {
+    /// The message text.
+    pub text: String,
+}
+
+/// Why a driver could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The program could not be started.
+    #[error("cannot start {program}: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// The cause (e.g. not found).
+        source: std::io::Error,
+    },
+    /// No command is configured.
+    #[error("no command configured for this agent")]
+    NoCommand,
+    /// The process is gone; the next message restarts it.
+    #[error("the agent process has exited")]
+    Gone,
+}
+
+/// The operations every agent protocol supports. Calls only queue work for the driver's
+/// connection task, so they never block the session task.
+pub trait AgentDriver: Send {
+    /// Sends a user turn. The driver queues it until the agent is ready.
+    fn send_turn(&mut self, turn: TurnInput) -> Result<(), AgentError>;
+    /// Answers a pending permission request with one of its option ids.
+    fn answer_permission(&mut self, request: &RequestId, option_id: &str) -> Result<(), AgentError>;
+    /// Asks the agent, in its own protocol, to stop the running turn.
+    fn interrupt(&mut self) -> Result<(), AgentError>;
+    /// The process, for the signal ladder and shutdown.
+    fn process(&self) -> &AgentProcess;
+}
+
+/// What a session asks for when it starts its agent.
+#[derive(Debug, Clone)]
+pub struct StartRequest {
+    /// Which agent.
+    pub kind: AgentKind,
+    /// Working directory.
+    pub cwd: PathBuf,
+    /// The agent's conversation to resume, if there was one.
+    pub resume: Option<String>,
+    /// The agent's permission mode.
+    pub permission_mode: String,
+}
+
+/// Starts the agent for a session; its outputs arrive on the returned channel.
+pub fn start(
+    config: &Config,
+    request: StartRequest,
+) -> Result<(Box<dyn AgentDriver>, mpsc::Receiver<AgentOutput>), AgentError> {
+    match request.kind {
+        AgentKind::Demo => {
+            let mut argv = config.demo_agent.command.clone();
+            if argv.is_empty() {
+                let exe = std::env::current_exe().map_err(|source| AgentError::Spawn {
+                    program: "switchboard".into(),
+                    source,
+                })?;
+                argv = vec![exe.display().to_string(), "demo-agent".into()];
+            }
+            let mut env = config.demo_agent.env.clone();
+            env.entry("SWITCHBOARD_DEMO_STATE_DIR".into())
+                .or_insert_with(|| config.data_dir.join("demo-agent").display().to_string());
+            if request.permission_mode == "bypassPermissions" {
+                env.insert("SWITCHBOARD_DEMO_BYPASS".into(), "1".into());
+            }
+            let (driver, outputs) = acp::AcpDriver::start(&argv, &env, &request.cwd, request.resume)?;
+            Ok((Box::new(driver), outputs))
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Runtime configuration: `Leptos.toml`, overridden by environment variables and flags.
+//! Precedence for each key: flag > env > Leptos.toml > default; clap handles the first two.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Values given on the command line or in the environment (None = not given).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--addr` / SWITCHBOARD_ADDR.
+    pub addr: Option<SocketAddr>,
+    /// `--data-dir` / SWITCHBOARD_DATA_DIR.
+    pub data_dir: Option<PathBuf>,
+    /// `--config` / SWITCHBOARD_CONFIG: the Leptos.toml to read.
+    pub config_file: Option<PathBuf>,
+}
+
+/// How to start one agent program.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentCommand {
+    /// argv; empty means the built-in default for that agent.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Extra environment for the agent process.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    server: ServerSection,
+    #[serde(default)]
+    limits: LimitsSection,
+    #[serde(default)]
+    agents: BTreeMap<String, AgentCommand>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerSection {
+    addr: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    default_cwd: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsSection {
+    max_frame_bytes: Option<usize>,
+    max_message_bytes: Option<usize>,
+    cancel_step_secs: Option<u64>,
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub addr: SocketAddr,
+    /// Database and agent state directory.
+    pub data_dir: PathBuf,
+    /// Working directory of sessions that do not name one.
+    pub default_cwd: PathBuf,
+    /// Largest client frame read, in bytes.
+    pub max_frame_bytes: usize,
+    /// Longest user message, in bytes.
+    pub max_message_bytes: usize,
+    /// Pause between the steps of the stop ladder.
+    pub cancel_step: Duration,
+    /// The demo agent's command.
+    pub demo_agent: AgentCommand,
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown keys.
+    #[error("invalid {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: toml::de::Error,
+    },
+}
+
+impl Config {
+    /// Reads the config file (Leptos.toml in the working directory unless overridden; a
+    /// missing default file is fine) and applies the overrides.
+    pub fn load(overrides: Overrides) -> Result<Config, ConfigError> {
+        let explicit = overrides.config_file.is_some();
+        let path = overrides
+            .config_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("Leptos.toml"));
+        let file = match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str::<FileConfig>(&text)
+                .map_err(|source| ConfigError::Parse { path: path.clone(), source })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => FileConfig::default(),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        Ok(Self::resolve(file, overrides))
+    }
+
+    fn resolve(file: FileConfig, overrides: Overrides) -> Config {
+        let env_cwd = std::env::var_os("SWITCHBOARD_DEFAULT_CWD").map(PathBuf::from);
+        let mut agents = file.agents;
+        Config {
+            addr: overrides
+                .addr
+                .or(file.server.addr)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000))),
+            data_dir: overrides
+                .data_dir
+                .or(file.server.data_dir)
+                .unwrap_or_else(|| PathBuf::from("data")),
+            default_cwd: env_cwd
+                .or(file.server.default_cwd)
+                .unwrap_or_else(|| PathBuf::from(".")),
+            max_frame_bytes: file
+                .limits
+                .max_frame_bytes
+                .unwrap_or(crate::protocol::MAX_CLIENT_FRAME_BYTES),
+            max_message_bytes: file.limits.max_message_bytes.unwrap_or(256 * 1024),
+            cancel_step: Duration::from_secs(file.limits.cancel_step_secs.unwrap_or(2)),
+            demo_agent: agents.remove("demo").unwrap_or_default(),
+        }
+    }
+
+    /// A configuration for tests: everything default, data in `data_dir`.
+    pub fn for_tests(data_dir: &Path) -> Config {
+        Self::resolve(
+            FileConfig::default(),
+            Overrides {
+                data_dir: Some(data_dir.to_path_buf()),
+                ..Overrides::default()
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_file_and_file_beats_defaults() {
+        let file: FileConfig = toml::from_str(
+            "[server]\naddr = \"127.0.0.1:4000\"\ndata_dir = \"/tmp/x\"\n[limits]\ncancel_step_secs = 1\n[agents.demo]\ncommand = [\"my-agent\", \"--flag\"]\n",
+        )
+        .expect("valid toml");
+        let config = Config::resolve(
+            file,
+            Overrides {
+                addr: Some("127.0.0.1:5000".parse().expect("addr")),
+                ..Overrides::default()
+            },
+        );
+        assert_eq!(config.addr.port(), 5000);
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(config.cancel_step, Duration::from_secs(1));
+        assert_eq!(config.demo_agent.command, vec!["my-agent", "--flag"]);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<FileConfig>("[server]\nadress = \"x\"\n").is_err());
+    }
+
+    #[test]
+    fn the_shipped_leptos_toml_parses() {
+        let text = include_str!("../../Leptos.toml");
+        toml::from_str::<FileConfig>(text).expect("Leptos.toml is valid");
+    }
+}

@@ -1,0 +1,196 @@
+//! SQLite storage (WAL): sessions and their append-only event logs. Uses sqlx's runtime
+//! query API so the build needs no database; the schema lives in `migrations/`.
+
+use crate::protocol::{AgentKind, Seq, Session, SessionEvent, SessionId, SessionState, Usage};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Why storage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database failed (I/O, disk full, locked...).
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    /// The schema could not be applied.
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored row could not be decoded (written by a newer version?).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// The data directory could not be created.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A handle to the database; cheap to clone (a pool inside).
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: SqlitePool,
+}
+
+/// One stored event.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    /// Its position.
+    pub seq: Seq,
+    /// The event.
+    pub event: SessionEvent,
+}
+
+impl Db {
+    /// Opens (creating if needed) `switchboard.db` in `data_dir` and applies migrations.
+    pub async fn open(data_dir: &Path) -> Result<Db, DbError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| DbError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let path = data_dir.join("switchboard.db");
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode: a power cut may lose the last commits, never corrupts.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Db { pool })
+    }
+
+    /// Inserts or replaces a session's metadata row.
+    pub async fn save_session(&self, session: &Session) -> Result<(), DbError> {
+        let state = to_json(&session.state)?;
+        let usage = to_json(&session.usage)?;
+        sqlx::query(
+            "INSERT INTO sessions (id, title, agent, cwd, permission_mode, model, state, \
+             agent_session_id, created_at_ms, last_activity_ms, preview, usage, message_count, archived) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT(id) DO UPDATE SET title = excluded.title, permission_mode = excluded.permission_mode, \
+             model = excluded.model, state = excluded.state, agent_session_id = excluded.agent_session_id, \
+             last_activity_ms = excluded.last_activity_ms, preview = excluded.preview, usage = excluded.usage, \
+             message_count = excluded.message_count, archived = excluded.archived",
+        )
+        .bind(session.id.to_string())
+        .bind(&session.title)
+        .bind(session.agent.as_str())
+        .bind(&session.cwd)
+        .bind(&session.permission_mode)
+        .bind(&session.model)
+        .bind(state)
+        .bind(&session.agent_session_id)
+        .bind(session.created_at_ms)
+        .bind(session.last_activity_ms)
+        .bind(&session.preview)
+        .bind(usage)
+        .bind(session.message_count as i64)
+        .bind(matches!(session.state, SessionState::Archived))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Appends one event at `seq`. The primary key refuses a seq that is already taken, so
+    /// two writers can never interleave a log.
+    pub async fn append_event(
+        &self,
+        session: SessionId,
+        seq: Seq,
+        at_ms: i64,
+        event: &SessionEvent,
+    ) -> Result<(), DbError> {
+        sqlx::query("INSERT INTO events (session_id, seq, created_at_ms, body) VALUES (?, ?, ?, ?)")
+            .bind(session.to_string())
+            .bind(seq.0 as i64)
+            .bind(at_ms)
+            .bind(to_json(event)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The events of a session after `since`, in order.
+    pub async fn events_since(
+        &self,
+        session: SessionId,
+        since: Seq,
+    ) -> Result<Vec<StoredEvent>, DbError> {
+        let rows = sqlx::query("SELECT seq, body FROM events WHERE session_id = ? AND seq > ? ORDER BY seq")
+            .bind(session.to_string())
+            .bind(since.0 as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let seq: i64 = row.try_get("seq")?;
+                let body: String = row.try_get("body")?;
+                let event = serde_json::from_str(&body)
+                    .map_err(|e| DbError::Corrupt(format!("event {session}/{seq}: {e}")))?;
+                Ok(StoredEvent { seq: Seq(seq as u64), event })
+            })
+            .collect()
+    }
+
+    /// Every session that is not archived, with its last seq, newest activity first.
+    pub async fn live_sessions(&self) -> Result<Vec<Session>, DbError> {
+        let rows = sqlx::query(
+            "SELECT s.*, (SELECT MAX(seq) FROM events e WHERE e.session_id = s.id) AS last_seq \
+             FROM sessions s WHERE archived = 0 ORDER BY last_activity_ms DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(session_from_row).collect()
+    }
+
+    /// One session by id, archived or not.
+    pub async fn session(&self, id: SessionId) -> Result<Option<Session>, DbError> {
+        let row = sqlx::query(
+            "SELECT s.*, (SELECT MAX(seq) FROM events e WHERE e.session_id = s.id) AS last_seq \
+             FROM sessions s WHERE id = ?",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, DbError> {
+    serde_json::to_string(value).map_err(|e| DbError::Corrupt(e.to_string()))
+}
+
+fn session_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Session, DbError> {
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| DbError::Corrupt(format!("{what}: {e}"));
+    let id: String = row.try_get("id")?;
+    let agent: String = row.try_get("agent")?;
+    let state: String = row.try_get("state")?;
+    let usage: String = row.try_get("usage")?;
+    let last_seq: Option<i64> = row.try_get("last_seq")?;
+    let message_count: i64 = row.try_get("message_count")?;
+    Ok(Session {
+        id: SessionId::parse(&id).ok_or_else(|| corrupt("session id", &id))?,
+        title: row.try_get("title")?,
+        agent: AgentKind::parse(&agent).ok_or_else(|| corrupt("agent", &agent))?,
+        cwd: row.try_get("cwd")?,
+        permission_mode: row.try_get("permission_mode")?,
+        model: row.try_get("model")?,
+        state: serde_json::from_str(&state).map_err(|e| corrupt("state", &e))?,
+        agent_session_id: row.try_get("agent_session_id")?,
+        created_at_ms: row.try_get("created_at_ms")?,
+        last_activity_ms: row.try_get("last_activity_ms")?,
+        preview: row.try_get("preview")?,
+        usage: serde_json::from_str::<Usage>(&usage).map_err(|e| corrupt("usage", &e))?,
+        message_count: message_count.max(0) as u64,
+        last_seq: Seq(last_seq.unwrap_or(0).max(0) as u64),
+    })
+}

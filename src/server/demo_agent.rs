@@ -1,0 +1,456 @@
+//! `switchboard demo-agent`: an offline ACP agent with no AI, speaking JSON-RPC on stdio.
+//! It exists so the app, its tests and a new user's first minutes need no model or key, and
+//! so the ACP client driver is exercised by a real child process.
+//!
+//! Prompts: anything -> "Echo: <prompt>" in chunks; `/slow N`; `/tool`; `/permission`;
+//! `/crash`; `/history`. Env: SWITCHBOARD_DEMO_DELAY_MS (chunk pause, default 40),
+//! SWITCHBOARD_DEMO_STATE_DIR (where conversations are kept for session/load).
+
+use super::agent::acp_events::{self, Inbound};
+use agent_client_protocol_schema::{v1 as acp, ProtocolVersion};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// What a prompt asks the demo agent to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DemoCommand {
+    /// Echo the text back in chunks.
+    Echo(String),
+    /// Stream a chunk every 100 ms for this many seconds.
+    Slow(u64),
+    /// List the working directory as a tool call.
+    Tool,
+    /// Ask to write demo.txt, then do what the answer says.
+    Permission,
+    /// Write to stderr and exit with status 3.
+    Crash,
+    /// Report the earlier prompts of this conversation.
+    History,
+}
+
+/// Reads a prompt. Pure, so the rules are tested without a process.
+pub fn parse_command(prompt: &str) -> DemoCommand {
+    let trimmed = prompt.trim();
+    let mut words = trimmed.split_whitespace();
+    match words.next() {
+        Some("/slow") => DemoCommand::Slow(words.next().and_then(|n| n.parse().ok()).unwrap_or(5).min(600)),
+        Some("/tool") => DemoCommand::Tool,
+        Some("/permission") => DemoCommand::Permission,
+        Some("/crash") => DemoCommand::Crash,
+        Some("/history") => DemoCommand::History,
+        _ => DemoCommand::Echo(trimmed.to_owned()),
+    }
+}
+
+/// Splits a reply into at least three chunks (at char boundaries), so streaming is visible.
+pub fn chunks(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let pieces = (text.split_whitespace().count() + 1).max(3);
+    let size = chars.len().div_ceil(pieces).max(1);
+    chars.chunks(size).map(|c| c.iter().collect()).collect()
+}
+
+fn word_count(text: &str) -> u64 {
+    text.split_whitespace().count() as u64
+}
+
+/// Shared by the reader loop and the turn tasks.
+struct Agent {
+    out: mpsc::UnboundedSender<Value>,
+    state_dir: PathBuf,
+    delay: Duration,
+    bypass_permissions: bool,
+    next_request: Mutex<u64>,
+    /// Our outstanding permission requests, answered by the client.
+    answers: Mutex<HashMap<u64, oneshot::Sender<Value>>>,
+    /// Each ACP session's cwd and the cancel switch of its running turn.
+    sessions: Mutex<HashMap<String, (PathBuf, Option<watch::Sender<bool>>)>>,
+}
+
+/// Runs the agent until stdin closes.
+pub async fn run() -> std::io::Result<()> {
+    let state_dir = std::env::var_os("SWITCHBOARD_DEMO_STATE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("switchboard-demo-agent"));
+    std::fs::create_dir_all(&state_dir)?;
+    let delay = std::env::var("SWITCHBOARD_DEMO_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let (out, mut out_rx) = mpsc::unbounded_channel::<Value>();
+    let writer = tokio::spawn(async move {
+        let mut stdout = tokio::io::stdout();
+        while let Some(message) = out_rx.recv().await {
+            let line = format!("{message}\n");
+            if stdout.write_all(line.as_bytes()).await.is_err() || stdout.flush().await.is_err() {
+                break;
+            }
+        }
+    });
+    let agent = Arc::new(Agent {
+        out,
+        state_dir,
+        delay: Duration::from_millis(delay),
+        bypass_permissions: std::env::var_os("SWITCHBOARD_DEMO_BYPASS").is_some(),
+        next_request: Mutex::new(0),
+        answers: Mutex::new(HashMap::new()),
+        sessions: Mutex::new(HashMap::new()),
+    });
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match acp_events::parse_line(&line) {
+            Ok(inbound) => agent.handle(inbound),
+            Err(e) => eprintln!("demo agent: ignoring a line that is not JSON-RPC: {e}"),
+        }
+    }
+    drop(agent);
+    let _ = writer.await;
+    Ok(())
+}
+
+impl Agent {
+    fn send(&self, message: Value) {
+        let _ = self.out.send(message);
+    }
+
+    fn reply(&self, id: &Value, result: Result<Value, String>) {
+        self.send(match result {
+            Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+            Err(message) => json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32603, "message": message}}),
+        });
+    }
+
+    fn update(&self, session: &str, update: acp::SessionUpdate) {
+        let params = serde_json::to_value(acp::SessionNotification::new(session.to_owned(), update))
+            .unwrap_or(Value::Null);
+        self.send(json!({"jsonrpc": "2.0", "method": "session/update", "params": params}));
+    }
+
+    fn say(&self, session: &str, text: &str) {
+        let chunk = acp::ContentChunk::new(acp::ContentBlock::Text(acp::TextContent::new(text)));
+        self.update(session, acp::SessionUpdate::AgentMessageChunk(chunk));
+    }
+
+    fn history_path(&self, session: &str) -> PathBuf {
+        // Session ids are our own UUIDs; anything else is refused before it reaches a path.
+        self.state_dir.join(format!("{session}.json"))
+    }
+
+    fn handle(self: &Arc<Self>, inbound: Inbound) {
+        match inbound {
+            Inbound::Request { id, method, params } => self.on_request(id, &method, params),
+            Inbound::Notification { method, params } if method == "session/cancel" => {
+                if let Some(session) = params.get("sessionId").and_then(Value::as_str) {
+                    if let Some((_, Some(cancel))) = lock(&self.sessions).get(session) {
+                        let _ = cancel.send(true);
+                    }
+                }
+            }
+            Inbound::Notification { .. } => {}
+            Inbound::Response { id, outcome } => {
+                let waiter = id.as_u64().and_then(|id| lock(&self.answers).remove(&id));
+                if let Some(waiter) = waiter {
+                    let _ = waiter.send(outcome.unwrap_or(Value::Null));
+                }
+            }
+        }
+    }
+
+    fn on_request(self: &Arc<Self>, id: Value, method: &str, params: Value) {
+        match method {
+            "initialize" => {
+                let mut response = acp::InitializeResponse::new(ProtocolVersion::V1);
+                response.agent_capabilities.load_session = true;
+                self.reply(&id, serde_json::to_value(response).map_err(|e| e.to_string()));
+            }
+            "session/new" => {
+                let session = uuid::Uuid::new_v4().to_string();
+                let cwd = params.get("cwd").and_then(Value::as_str).unwrap_or(".");
+                lock(&self.sessions).insert(session.clone(), (PathBuf::from(cwd), None));
+                let result = serde_json::to_value(acp::NewSessionResponse::new(session));
+                self.reply(&id, result.map_err(|e| e.to_string()));
+            }
+            "session/load" => {
+                let result = self.load(&params);
+                self.reply(&id, result.map(|()| Value::Null));
+            }
+            "session/prompt" => {
+                let agent = Arc::clone(self);
+                tokio::spawn(async move { agent.prompt(id, params).await });
+            }
+            other => self.reply(&id, Err(format!("method not supported: {other}"))),
+        }
+    }
+
+    fn load(&self, params: &Value) -> Result<(), String> {
+        let session = params
+            .get("sessionId")
+            .and_then(Value::as_str)
+            .filter(|s| uuid::Uuid::parse_str(s).is_ok())
+            .ok_or("unknown session")?;
+        let cwd = params.get("cwd").and_then(Value::as_str).unwrap_or(".");
+        let history = read_history(&self.history_path(session)).ok_or("Session not found")?;
+        // ACP: loading replays the conversation as updates before answering.
+        for prompt in &history {
+            let chunk = acp::ContentChunk::new(acp::ContentBlock::Text(acp::TextContent::new(prompt.as_str())));
+            self.update(session, acp::SessionUpdate::UserMessageChunk(chunk));
+        }
+        lock(&self.sessions).insert(session.to_owned(), (PathBuf::from(cwd), None));
+        Ok(())
+    }
+
+    async fn prompt(self: Arc<Self>, id: Value, params: Value) {
+        let request: acp::PromptRequest = match serde_json::from_value(params) {
+            Ok(request) => request,
+            Err(e) => return self.reply(&id, Err(format!("bad session/prompt: {e}"))),
+        };
+        let session = request.session_id.0.to_string();
+        let text: String = request
+            .prompt
+            .iter()
+            .filter_map(|block| match block {
+                acp::ContentBlock::Text(t) => Some(t.text.as_str()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let (cancel_tx, cancel) = watch::channel(false);
+        let cwd = match lock(&self.sessions).get_mut(&session) {
+            Some((cwd, running)) => {
+                *running = Some(cancel_tx);
+                cwd.clone()
+            }
+            None => return self.reply(&id, Err("Session not found".into())),
+        };
+        let path = self.history_path(&session);
+        let mut history = read_history(&path).unwrap_or_default();
+        let earlier = history.clone();
+        history.push(text.clone());
+        if let Err(e) = write_history(&path, &history) {
+            eprintln!("demo agent: cannot save history: {e}");
+        }
+        let turn = Turn {
+            agent: &self,
+            session: &session,
+            cancel,
+        };
+        let (reply, cancelled) = turn.run(parse_command(&text), &cwd, &earlier).await;
+        if let Some((_, running)) = lock(&self.sessions).get_mut(&session) {
+            *running = None;
+        }
+        let stop = if cancelled { acp::StopReason::Cancelled } else { acp::StopReason::EndTurn };
+        let (input, output) = (word_count(&text), word_count(&reply));
+        let response = acp::PromptResponse::new(stop).usage(acp::Usage::new(input + output, input, output));
+        self.reply(&id, serde_json::to_value(response).map_err(|e| e.to_string()));
+    }
+}
+
+/// One running prompt.
+struct Turn<'a> {
+    agent: &'a Agent,
+    session: &'a str,
+    cancel: watch::Receiver<bool>,
+}
+
+impl Turn<'_> {
+    fn cancelled(&self) -> bool {
+        *self.cancel.borrow()
+    }
+
+    /// Waits `pause`; false when the turn was cancelled meanwhile.
+    async fn pause(&mut self, pause: Duration) -> bool {
+        let mut cancel = self.cancel.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => !self.cancelled(),
+            _ = cancel.wait_for(|c| *c) => false,
+        }
+    }
+
+    /// Streams `text` in chunks; returns what was said and whether it was cut short.
+    async fn stream(&mut self, text: &str) -> (String, bool) {
+        let mut said = String::new();
+        for (i, chunk) in chunks(text).into_iter().enumerate() {
+            if i > 0 && !self.pause(self.agent.delay).await {
+                return (said, true);
+            }
+            self.agent.say(self.session, &chunk);
+            said.push_str(&chunk);
+        }
+        (said, false)
+    }
+
+    async fn run(mut self, command: DemoCommand, cwd: &Path, earlier: &[String]) -> (String, bool) {
+        match command {
+            DemoCommand::Echo(text) => self.stream(&format!("Echo: {text}")).await,
+            DemoCommand::Slow(seconds) => {
+                let mut said = String::new();
+                for tick in 1..=seconds * 10 {
+                    let chunk = format!("tick {tick} ");
+                    self.agent.say(self.session, &chunk);
+                    said.push_str(&chunk);
+                    if !self.pause(Duration::from_millis(100)).await {
+                        return (said, true);
+                    }
+                }
+                (said, false)
+            }
+            DemoCommand::Tool => self.list_directory(cwd).await,
+            DemoCommand::Permission => self.write_with_permission(cwd).await,
+            DemoCommand::Crash => {
+                self.agent.say(self.session, "About to crash...");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                eprintln!("demo agent: crashing on purpose (/crash)");
+                std::process::exit(3);
+            }
+            DemoCommand::History => {
+                let text = match earlier.first() {
+                    Some(first) => format!(
+                        "This conversation has {} earlier prompt(s). The first was: {first}",
+                        earlier.len()
+                    ),
+                    None => "This conversation has 0 earlier prompts.".to_owned(),
+                };
+                self.stream(&text).await
+            }
+        }
+    }
+
+    async fn list_directory(&mut self, cwd: &Path) -> (String, bool) {
+        let call_id = format!("list-{}", uuid::Uuid::new_v4());
+        let call = acp::ToolCall::new(call_id.clone(), format!("List {}", cwd.display()))
+            .kind(acp::ToolKind::Read)
+            .status(acp::ToolCallStatus::InProgress)
+            .raw_input(json!({"path": cwd.display().to_string()}));
+        self.agent.update(self.session, acp::SessionUpdate::ToolCall(call));
+        let (listing, status) = match std::fs::read_dir(cwd) {
+            Ok(entries) => {
+                let mut names: Vec<String> = entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect();
+                names.sort();
+                (names.join("\n"), acp::ToolCallStatus::Completed)
+            }
+            Err(e) => (format!("cannot list: {e}"), acp::ToolCallStatus::Failed),
+        };
+        let count = listing.lines().count();
+        let fields = acp::ToolCallUpdateFields::new()
+            .status(status)
+            .content(vec![acp::ToolCallContent::from(acp::ContentBlock::Text(acp::TextContent::new(listing)))]);
+        self.agent
+            .update(self.session, acp::SessionUpdate::ToolCallUpdate(acp::ToolCallUpdate::new(call_id, fields)));
+        self.stream(&format!("The directory has {count} entries.")).await
+    }
+
+    async fn write_with_permission(&mut self, cwd: &Path) -> (String, bool) {
+        let target = cwd.join("demo.txt");
+        let allowed = if self.agent.bypass_permissions {
+            true
+        } else {
+            match self.ask(&target).await {
+                Some(allowed) => allowed,
+                None => return (String::new(), true),
+            }
+        };
+        if !allowed {
+            return self.stream("Permission denied; I wrote nothing.").await;
+        }
+        match std::fs::write(&target, "Written by the Switchboard demo agent.\n") {
+            Ok(()) => self.stream("Permission granted; I wrote demo.txt.").await,
+            Err(e) => self.stream(&format!("I could not write demo.txt: {e}")).await,
+        }
+    }
+
+    /// Asks the client; Some(allowed) or None when the turn was cancelled first.
+    async fn ask(&mut self, target: &Path) -> Option<bool> {
+        let (tx, rx) = oneshot::channel();
+        let id = {
+            let mut next = lock(&self.agent.next_request);
+            *next += 1;
+            *next
+        };
+        lock(&self.agent.answers).insert(id, tx);
+        let fields = acp::ToolCallUpdateFields::new()
+            .title(format!("Write {}", target.display()))
+            .kind(acp::ToolKind::Edit)
+            .raw_input(json!({"path": target.display().to_string()}));
+        let options = vec![
+            acp::PermissionOption::new("allow", "Allow", acp::PermissionOptionKind::AllowOnce),
+            acp::PermissionOption::new("deny", "Deny", acp::PermissionOptionKind::RejectOnce),
+        ];
+        let request = acp::RequestPermissionRequest::new(
+            self.session.to_owned(),
+            acp::ToolCallUpdate::new(format!("write-{id}"), fields),
+            options,
+        );
+        let params = serde_json::to_value(request).unwrap_or(Value::Null);
+        self.agent
+            .send(json!({"jsonrpc": "2.0", "id": id, "method": "session/request_permission", "params": params}));
+        let mut cancel = self.cancel.clone();
+        let answer = tokio::select! {
+            answer = rx => answer.ok()?,
+            _ = cancel.wait_for(|c| *c) => return None,
+        };
+        let outcome = answer.get("outcome")?;
+        if outcome.get("outcome").and_then(Value::as_str) != Some("selected") {
+            return None;
+        }
+        Some(outcome.get("optionId").and_then(Value::as_str) == Some("allow"))
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock would be a bug in this file; keep serving anyway.
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn read_history(path: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn write_history(path: &Path, history: &[String]) -> std::io::Result<()> {
+    let text = serde_json::to_string(history).map_err(std::io::Error::other)?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompts_parse_into_commands() {
+        assert_eq!(parse_command("/slow 10"), DemoCommand::Slow(10));
+        assert_eq!(parse_command("/slow"), DemoCommand::Slow(5));
+        assert_eq!(parse_command(" /tool "), DemoCommand::Tool);
+        assert_eq!(parse_command("/permission"), DemoCommand::Permission);
+        assert_eq!(parse_command("/crash"), DemoCommand::Crash);
+        assert_eq!(parse_command("/history"), DemoCommand::History);
+        assert_eq!(parse_command("hello there"), DemoCommand::Echo("hello there".into()));
+        assert_eq!(parse_command("/unknown"), DemoCommand::Echo("/unknown".into()));
+    }
+
+    #[test]
+    fn replies_stream_in_at_least_three_chunks_that_spell_the_text() {
+        for text in ["Echo: a", "Echo: hello", "Echo: a much longer message with many words", "Echo: héllo ünïcode"] {
+            let parts = chunks(text);
+            assert!(parts.len() >= 3, "{text} gave {parts:?}");
+            assert_eq!(parts.concat(), text);
+        }
+    }
+
+    #[test]
+    fn usage_counts_words() {
+        assert_eq!(word_count("one two  three"), 3);
+    }
+}

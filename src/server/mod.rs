@@ -1,0 +1,109 @@
+//! Server side (ssr only): configuration, storage, the session registry and its tasks,
+//! agent drivers, the WebSocket, HTTP routes, and the built-in demo agent.
+
+pub mod agent;
+pub mod config;
+pub mod db;
+pub mod demo_agent;
+pub mod http;
+pub mod registry;
+pub mod session_task;
+pub mod ws;
+
+use leptos::prelude::{use_context, LeptosOptions, ServerFnError};
+use registry::Registry;
+use std::sync::Arc;
+
+/// Shared by every request handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Leptos' site settings (paths of the compiled assets).
+    pub leptos_options: LeptosOptions,
+    /// Every live session.
+    pub registry: Arc<Registry>,
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The session list for server-side rendering and server functions.
+pub fn sessions_from_context() -> Result<Vec<crate::protocol::Session>, ServerFnError> {
+    let registry = use_context::<Arc<Registry>>()
+        .ok_or_else(|| ServerFnError::new("the session registry is not available"))?;
+    Ok(registry.sessions())
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Storage could not be opened.
+    #[error("{0}")]
+    Db(#[from] db::DbError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("server: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Leptos' site settings: from cargo-leptos' environment when it runs us (`cargo leptos
+/// watch`), otherwise the layout `cargo leptos build` leaves in the repo root.
+pub fn leptos_options(addr: std::net::SocketAddr) -> LeptosOptions {
+    let from_cargo_leptos = std::env::var_os("LEPTOS_OUTPUT_NAME").is_some();
+    let mut options = match leptos::config::get_configuration(None) {
+        Ok(conf) if from_cargo_leptos => conf.leptos_options,
+        _ => LeptosOptions::builder()
+            .output_name("switchboard")
+            .site_root("target/site")
+            .site_pkg_dir("pkg")
+            .build(),
+    };
+    options.site_addr = addr;
+    options
+}
+
+/// Opens storage, loads the sessions, and serves until SIGINT or SIGTERM; then stops
+/// every agent.
+pub async fn run(config: config::Config) -> Result<(), StartError> {
+    let config = Arc::new(config);
+    let db = db::Db::open(&config.data_dir).await?;
+    let registry = Registry::load(db, Arc::clone(&config)).await?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| StartError::Bind { addr: config.addr, source })?;
+    let addr = listener.local_addr().map_err(StartError::Serve)?;
+    let state = AppState {
+        leptos_options: leptos_options(addr),
+        registry: Arc::clone(&registry),
+    };
+    // Tests and scripts read this line to find the port.
+    println!("Switchboard listening on http://{addr}");
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
+    axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(StartError::Serve)?;
+    registry.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}

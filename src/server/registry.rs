@@ -1,0 +1,346 @@
+//! The session registry and the domain services (create, send, cancel, answer, rename,
+//! archive). One `SessionHandle` per live session; the WebSocket handler, server functions
+//! and tests all go through these methods.
+
+use super::config::Config;
+use super::db::{Db, DbError};
+use super::session_task::{Channels, SessionTask};
+use crate::protocol::{
+    Attachment, ClientMsgId, ErrorCode, NewSession, RequestId, Seq, ServerFrame, Session,
+    SessionId, SessionState, Usage,
+};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// Frames buffered per subscriber before it counts as lagging (and is resynced from the log).
+const EVENT_BUFFER: usize = 1024;
+
+/// What a session task is asked to do.
+pub enum SessionCommand {
+    /// A user message.
+    Send {
+        /// The browser's id of the message.
+        client_msg_id: ClientMsgId,
+        /// Its text.
+        text: String,
+        /// Attached files.
+        attachments: Vec<Attachment>,
+        /// Stored (or refused) answer.
+        reply: oneshot::Sender<Result<(), ServiceError>>,
+    },
+    /// Stop the running turn.
+    Cancel,
+    /// Answer a permission request.
+    AnswerPermission {
+        /// Which request.
+        request_id: RequestId,
+        /// The chosen option.
+        option_id: String,
+        /// Accepted or refused.
+        reply: oneshot::Sender<Result<(), ServiceError>>,
+    },
+    /// New title.
+    Rename {
+        /// The title.
+        title: String,
+    },
+    /// Stop the agent and archive; the task ends after replying.
+    Archive {
+        /// Done.
+        reply: oneshot::Sender<()>,
+    },
+    /// The server is stopping.
+    Shutdown,
+}
+
+/// Why a service call failed; becomes an `Error` frame.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No live session has this id.
+    #[error("unknown session {0}")]
+    UnknownSession(SessionId),
+    /// Not possible in the session's state.
+    #[error("{0}")]
+    InvalidState(String),
+    /// Input over a limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// Bad input.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database failed.
+    #[error("storage failed: {0}")]
+    Storage(String),
+}
+
+impl ServiceError {
+    /// The wire error code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ServiceError::UnknownSession(_) => ErrorCode::UnknownSession,
+            ServiceError::InvalidState(_) => ErrorCode::InvalidState,
+            ServiceError::TooLarge(_) => ErrorCode::TooLarge,
+            ServiceError::Invalid(_) => ErrorCode::Malformed,
+            ServiceError::Storage(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<DbError> for ServiceError {
+    fn from(e: DbError) -> Self {
+        ServiceError::Storage(e.to_string())
+    }
+}
+
+/// One live session: how to reach its task. The task owns everything else.
+pub struct SessionHandle {
+    /// Commands into the task; closed when the task ends.
+    commands: mpsc::Sender<SessionCommand>,
+    /// The session's stored events, as frames; sockets subscribe here.
+    events: broadcast::Sender<ServerFrame>,
+    /// The task's current view of the session, for listings.
+    snapshot: watch::Receiver<Session>,
+    /// The task itself, awaited at shutdown.
+    task: JoinHandle<()>,
+}
+
+/// Every live session, and the channel that tells sockets about list changes.
+pub struct Registry {
+    sessions: Mutex<HashMap<SessionId, SessionHandle>>,
+    list: broadcast::Sender<ServerFrame>,
+    db: Db,
+    config: Arc<Config>,
+}
+
+impl Registry {
+    /// Loads every stored, unarchived session and starts its task.
+    pub async fn load(db: Db, config: Arc<Config>) -> Result<Arc<Registry>, DbError> {
+        let (list, _) = broadcast::channel(EVENT_BUFFER);
+        let registry = Arc::new(Registry {
+            sessions: Mutex::new(HashMap::new()),
+            list,
+            db: db.clone(),
+            config,
+        });
+        for session in db.live_sessions().await? {
+            let id = session.id;
+            let handle = registry.spawn_task(session, true);
+            registry.lock().insert(id, handle);
+        }
+        Ok(registry)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, SessionHandle>> {
+        // Critical sections are a map lookup; a poisoned lock still holds a valid map.
+        self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn spawn_task(&self, session: Session, stored: bool) -> SessionHandle {
+        let (commands, command_rx) = mpsc::channel(64);
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let (snapshot_tx, snapshot) = watch::channel(session.clone());
+        let channels = Channels {
+            events: events.clone(),
+            list: self.list.clone(),
+            snapshot: snapshot_tx,
+        };
+        let task = SessionTask::new(session, stored, self.db.clone(), Arc::clone(&self.config), channels);
+        SessionHandle {
+            commands,
+            events,
+            snapshot,
+            task: tokio::spawn(task.run(command_rx)),
+        }
+    }
+
+    /// The database, for log replay.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Every listed session (stored, not archived), newest activity first.
+    pub fn sessions(&self) -> Vec<Session> {
+        let mut sessions: Vec<Session> = self
+            .lock()
+            .values()
+            .map(|handle| handle.snapshot.borrow().clone())
+            .filter(|session| session.last_seq > Seq(0))
+            .collect();
+        sessions.sort_by(|a, b| b.last_activity_ms.cmp(&a.last_activity_ms));
+        sessions
+    }
+
+    /// Session list changes (created, updated, removed), for one socket.
+    pub fn list_updates(&self) -> broadcast::Receiver<ServerFrame> {
+        self.list.subscribe()
+    }
+
+    /// A receiver of the session's live events; subscribe before reading the log.
+    pub fn subscribe(&self, id: SessionId) -> Result<broadcast::Receiver<ServerFrame>, ServiceError> {
+        self.lock()
+            .get(&id)
+            .map(|handle| handle.events.subscribe())
+            .ok_or(ServiceError::UnknownSession(id))
+    }
+
+    fn commands(&self, id: SessionId) -> Result<mpsc::Sender<SessionCommand>, ServiceError> {
+        self.lock()
+            .get(&id)
+            .map(|handle| handle.commands.clone())
+            .ok_or(ServiceError::UnknownSession(id))
+    }
+
+    async fn command(&self, id: SessionId, command: SessionCommand) -> Result<(), ServiceError> {
+        self.commands(id)?
+            .send(command)
+            .await
+            .map_err(|_| ServiceError::UnknownSession(id))
+    }
+
+    /// Sends a user message; with `create`, makes the session first (the draft's first
+    /// message). The session is stored together with that message, never empty.
+    pub async fn send(
+        &self,
+        id: SessionId,
+        client_msg_id: ClientMsgId,
+        text: String,
+        attachments: Vec<Attachment>,
+        create: Option<NewSession>,
+    ) -> Result<(), ServiceError> {
+        if text.trim().is_empty() && attachments.is_empty() {
+            return Err(ServiceError::Invalid("the message is empty".into()));
+        }
+        if text.len() > self.config.max_message_bytes {
+            return Err(ServiceError::TooLarge(format!(
+                "the message is {} bytes; the limit is {}",
+                text.len(),
+                self.config.max_message_bytes
+            )));
+        }
+        if let Some(new) = create {
+            self.create(id, new)?;
+        }
+        let (reply, answer) = oneshot::channel();
+        self.command(
+            id,
+            SessionCommand::Send {
+                client_msg_id,
+                text,
+                attachments,
+                reply,
+            },
+        )
+        .await?;
+        answer.await.map_err(|_| ServiceError::UnknownSession(id))?
+    }
+
+    /// Registers a new session's task (not yet stored). A session that exists already is
+    /// left alone, so a resent first message is harmless.
+    fn create(&self, id: SessionId, new: NewSession) -> Result<(), ServiceError> {
+        if self.lock().contains_key(&id) {
+            return Ok(());
+        }
+        let cwd_text = new.cwd.clone().filter(|c| !c.trim().is_empty());
+        let cwd = match cwd_text {
+            Some(cwd) => Path::new(&cwd).to_path_buf(),
+            None => self.config.default_cwd.clone(),
+        };
+        let cwd = cwd
+            .canonicalize()
+            .map_err(|e| ServiceError::Invalid(format!("working directory {}: {e}", cwd.display())))?;
+        if !cwd.is_dir() {
+            return Err(ServiceError::Invalid(format!("{} is not a directory", cwd.display())));
+        }
+        let modes = new.agent.permission_modes();
+        let mode = new.permission_mode.unwrap_or_else(|| modes[0].to_owned());
+        if !modes.contains(&mode.as_str()) {
+            return Err(ServiceError::Invalid(format!(
+                "{} does not know permission mode {mode}",
+                new.agent.label()
+            )));
+        }
+        let session = Session {
+            id,
+            title: "New session".into(),
+            agent: new.agent,
+            cwd: cwd.display().to_string(),
+            permission_mode: mode,
+            model: new.model,
+            state: SessionState::Idle,
+            agent_session_id: None,
+            created_at_ms: 0,
+            last_activity_ms: 0,
+            preview: String::new(),
+            usage: Usage::default(),
+            message_count: 0,
+            last_seq: Seq(0),
+        };
+        let mut sessions = self.lock();
+        if !sessions.contains_key(&id) {
+            let handle = self.spawn_task(session, false);
+            sessions.insert(id, handle);
+        }
+        Ok(())
+    }
+
+    /// Stops the running turn (protocol cancel, then signals).
+    pub async fn cancel(&self, id: SessionId) -> Result<(), ServiceError> {
+        self.command(id, SessionCommand::Cancel).await
+    }
+
+    /// Answers a permission request.
+    pub async fn answer_permission(
+        &self,
+        id: SessionId,
+        request_id: RequestId,
+        option_id: String,
+    ) -> Result<(), ServiceError> {
+        let (reply, answer) = oneshot::channel();
+        self.command(
+            id,
+            SessionCommand::AnswerPermission {
+                request_id,
+                option_id,
+                reply,
+            },
+        )
+        .await?;
+        answer.await.map_err(|_| ServiceError::UnknownSession(id))?
+    }
+
+    /// Renames a session.
+    pub async fn rename(&self, id: SessionId, title: String) -> Result<(), ServiceError> {
+        self.command(id, SessionCommand::Rename { title }).await
+    }
+
+    /// Ends a session: kills its agent's process group and archives it.
+    pub async fn archive(&self, id: SessionId) -> Result<(), ServiceError> {
+        let (reply, answer) = oneshot::channel();
+        self.command(id, SessionCommand::Archive { reply }).await?;
+        let _ = answer.await;
+        let handle = self.lock().remove(&id);
+        if let Some(handle) = handle {
+            let _ = handle.task.await;
+        }
+        Ok(())
+    }
+
+    /// Stops every session task (and so every agent) and waits for them.
+    pub async fn shutdown(&self) {
+        let handles: Vec<SessionHandle> = self.lock().drain().map(|(_, handle)| handle).collect();
+        for handle in &handles {
+            let _ = handle.commands.send(SessionCommand::Shutdown).await;
+        }
+        for handle in handles {
+            let _ = handle.task.await;
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! GET /ws: one WebSocket per browser tab, carrying every session's traffic. This handler
+//! only parses, routes to the registry's services and serializes; replay of a session's
+//! log followed by its live events happens in one forwarder task per subscription.
+
+use super::registry::{Registry, ServiceError};
+use super::AppState;
+use crate::protocol::{ClientFrame, ErrorCode, Seq, ServerFrame, SessionId};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use futures::{SinkExt, StreamExt};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+
+/// Frames queued for one socket's writer before senders wait.
+const OUTBOX: usize = 1024;
+/// Frames larger than this close the socket (tungstenite's limit); frames between the
+/// configured limit and this one get an error frame and the socket stays open.
+const HARD_FRAME_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Upgrades the request to the multiplexed session socket.
+pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    ws.max_message_size(HARD_FRAME_LIMIT)
+        .max_frame_size(HARD_FRAME_LIMIT)
+        .on_upgrade(move |socket| serve(socket, state.registry))
+}
+
+/// One socket's routing state.
+struct Connection {
+    registry: Arc<Registry>,
+    /// Frames to the browser, written by the writer task in order.
+    out: mpsc::Sender<ServerFrame>,
+    /// One forwarder per subscribed session; aborted on unsubscribe and disconnect.
+    subscriptions: HashMap<SessionId, JoinHandle<()>>,
+    /// List updates are forwarded only after Hello was answered.
+    hello_done: bool,
+}
+
+async fn serve(socket: WebSocket, registry: Arc<Registry>) {
+    let (mut sink, mut stream) = socket.split();
+    let (out, mut outbox) = mpsc::channel::<ServerFrame>(OUTBOX);
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = outbox.recv().await {
+            let text = match serde_json::to_string(&frame) {
+                Ok(text) => text,
+                Err(e) => {
+                    tracing::error!("cannot serialize a frame: {e}");
+                    continue;
+                }
+            };
+            if sink.send(Message::Text(text.into())).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut list = registry.list_updates();
+    let mut connection = Connection {
+        registry,
+        out,
+        subscriptions: HashMap::new(),
+        hello_done: false,
+    };
+    loop {
+        tokio::select! {
+            message = stream.next() => match message {
+                Some(Ok(Message::Text(text))) => connection.on_text(text.as_str()).await,
+                Some(Ok(Message::Binary(_))) => {
+                    connection.error(None, ErrorCode::Malformed, "binary frames are not accepted; send JSON text").await;
+                }
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::debug!("socket closed: {e}");
+                    break;
+                }
+            },
+            frame = list.recv() => match frame {
+                Ok(frame) => connection.on_list_frame(frame).await,
+                Err(broadcast::error::RecvError::Lagged(_)) => connection.send_connected().await,
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+        }
+    }
+    for (_, forwarder) in connection.subscriptions.drain() {
+        forwarder.abort();
+    }
+    drop(connection);
+    let _ = writer.await;
+}
+
+impl Connection {
+    async fn send(&self, frame: ServerFrame) {
+        let _ = self.out.send(frame).await;
+    }
+
+    async fn error(&self, session: Option<SessionId>, code: ErrorCode, message: impl Into<String>) {
+        self.send(ServerFrame::error(session, code, message)).await;
+    }
+
+    async fn send_connected(&self) {
+        self.send(ServerFrame::Connected {
+            server_version: env!("CARGO_PKG_VERSION").into(),
+            sessions: self.registry.sessions(),
+        })
+        .await;
+    }
+
+    async fn on_list_frame(&mut self, frame: ServerFrame) {
+        if let ServerFrame::SessionRemoved { session } = &frame {
+            if let Some(forwarder) = self.subscriptions.remove(session) {
+                forwarder.abort();
+            }
+        }
+        if self.hello_done {
+            self.send(frame).await;
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) {
+        let limit = self.registry.config().max_frame_bytes;
+        if text.len() > limit {
+            return self
+                .error(None, ErrorCode::TooLarge, format!("frame of {} bytes is over the {limit}-byte limit", text.len()))
+                .await;
+        }
+        let frame: ClientFrame = match serde_json::from_str(text) {
+            Ok(frame) => frame,
+            Err(e) => return self.error(None, ErrorCode::Malformed, format!("unreadable frame: {e}")).await,
+        };
+        let session = frame_session(&frame);
+        if let Err(e) = self.dispatch(frame).await {
+            self.error(session, e.code(), e.to_string()).await;
+        }
+    }
+
+    async fn dispatch(&mut self, frame: ClientFrame) -> Result<(), ServiceError> {
+        let registry = Arc::clone(&self.registry);
+        match frame {
+            ClientFrame::Hello { client_id, resume } => {
+                tracing::debug!(client = %client_id.0, "hello");
+                self.hello_done = true;
+                self.send_connected().await;
+                for point in resume {
+                    if let Err(e) = self.subscribe(point.session, point.since) {
+                        self.error(Some(point.session), e.code(), e.to_string()).await;
+                    }
+                }
+                Ok(())
+            }
+            ClientFrame::Subscribe { session, since } => self.subscribe(session, since),
+            ClientFrame::Unsubscribe { session } => {
+                if let Some(forwarder) = self.subscriptions.remove(&session) {
+                    forwarder.abort();
+                }
+                Ok(())
+            }
+            ClientFrame::Send {
+                session,
+                client_msg_id,
+                text,
+                attachments,
+                create,
+            } => {
+                let creating = create.is_some();
+                registry.send(session, client_msg_id, text, attachments, create).await?;
+                if creating && !self.subscriptions.contains_key(&session) {
+                    self.subscribe(session, Seq(0))?;
+                }
+                Ok(())
+            }
+            ClientFrame::Cancel { session } => registry.cancel(session).await,
+            ClientFrame::AnswerPermission {
+                session,
+                request_id,
+                option_id,
+            } => registry.answer_permission(session, request_id, option_id).await,
+            ClientFrame::Rename { session, title } => registry.rename(session, title).await,
+            ClientFrame::Archive { session } => registry.archive(session).await,
+            ClientFrame::Ping => {
+                self.send(ServerFrame::Pong).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Replays the log after `since`, then forwards live events, with no gap and no
+    /// duplicate: the live receiver exists before the log is read, and seqs already sent
+    /// are dropped.
+    fn subscribe(&mut self, session: SessionId, since: Seq) -> Result<(), ServiceError> {
+        let live = self.registry.subscribe(session)?;
+        let db = self.registry.db().clone();
+        let out = self.out.clone();
+        if let Some(previous) = self.subscriptions.remove(&session) {
+            previous.abort();
+        }
+        let forwarder = tokio::spawn(forward(session, since, live, db, out));
+        self.subscriptions.insert(session, forwarder);
+        Ok(())
+    }
+}
+
+async fn forward(
+    session: SessionId,
+    since: Seq,
+    mut live: broadcast::Receiver<ServerFrame>,
+    db: super::db::Db,
+    out: mpsc::Sender<ServerFrame>,
+) {
+    let mut last = since;
+    if !replay(session, &mut last, &db, &out).await {
+        return;
+    }
+    loop {
+        match live.recv().await {
+            Ok(ServerFrame::Event { seq, .. }) if seq <= last => {}
+            Ok(frame) => {
+                if let ServerFrame::Event { seq, .. } = &frame {
+                    last = *seq;
+                }
+                if out.send(frame).await.is_err() {
+                    return;
+                }
+            }
+            // Too slow to keep up: everything is in the log, so read the gap from there.
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                if !replay(session, &mut last, &db, &out).await {
+                    return;
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Sends the stored events after `last`; false when the socket or the database is gone.
+async fn replay(session: SessionId, last: &mut Seq, db: &super::db::Db, out: &mpsc::Sender<ServerFrame>) -> bool {
+    let events = match db.events_since(session, *last).await {
+        Ok(events) => events,
+        Err(e) => {
+            tracing::error!(%session, "cannot read the log: {e}");
+            let _ = out
+                .send(ServerFrame::error(Some(session), ErrorCode::Internal, "the session's log could not be read"))
+                .await;
+            return false;
+        }
+    };
+    for stored in events {
+        *last = stored.seq;
+        let frame = ServerFrame::Event {
+            session,
+            seq: stored.seq,
+            event: stored.event,
+        };
+        if out.send(frame).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+fn frame_session(frame: &ClientFrame) -> Option<SessionId> {
+    match frame {
+        ClientFrame::Subscribe { session, .. }
+        | ClientFrame::Unsubscribe { session }
+        | ClientFrame::Send { session, .. }
+        | ClientFrame::Cancel { session }
+        | ClientFrame::AnswerPermission { session, .. }
+        | ClientFrame::Rename { session, .. }
+        | ClientFrame::Archive { session } => Some(*session),
+        ClientFrame::Hello { .. } | ClientFrame::Ping => None,
+    }
+}

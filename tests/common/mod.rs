@@ -1,0 +1,209 @@
+//! Test harness: the real `switchboard` binary on port 0 with its own data directory, and
+//! a real WebSocket client. Every read has a timeout, so a broken server fails, not hangs.
+#![allow(dead_code)]
+
+use futures::{SinkExt, StreamExt};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use switchboard::protocol::{
+    AgentKind, ClientFrame, ClientId, ClientMsgId, NewSession, Seq, ServerFrame, SessionEvent, SessionId,
+};
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+/// How long any single expectation may take.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running server process; killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub addr: String,
+    pub data_dir: PathBuf,
+}
+
+impl Server {
+    /// Starts the server on 127.0.0.1:0 with `data_dir` and waits for its listening line.
+    pub fn start(data_dir: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("SWITCHBOARD_DEFAULT_CWD", data_dir)
+            .env("SWITCHBOARD_DEMO_DELAY_MS", "20")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the switchboard binary starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            let line = lines.next().expect("server printed its address").expect("readable stdout");
+            if let Some(addr) = line.strip_prefix("Switchboard listening on http://") {
+                break addr.trim().to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            addr,
+            data_dir: data_dir.to_path_buf(),
+        }
+    }
+
+    /// Stops the server with SIGTERM (graceful) and waits.
+    pub fn stop(mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let _ = self.child.wait();
+    }
+
+    /// Kills the server with SIGKILL, as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Pids of the server's child processes (its agents).
+    pub fn agent_pids(&self) -> Vec<i32> {
+        let me = self.child.id().to_string();
+        let mut pids = Vec::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            // Fields after the parenthesised name: state, ppid, ...
+            let Some(rest) = stat.rsplit_once(") ").map(|(_, rest)| rest) else { continue };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            if fields.get(1) == Some(&me.as_str()) {
+                if let Ok(pid) = entry.file_name().to_string_lossy().parse() {
+                    pids.push(pid);
+                }
+            }
+        }
+        pids
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket client speaking the app's protocol.
+pub struct Client {
+    socket: Socket,
+}
+
+impl Client {
+    /// Connects and completes Hello/Connected.
+    pub async fn connect(server: &Server) -> (Client, Vec<switchboard::protocol::Session>) {
+        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr))
+            .await
+            .expect("websocket connects");
+        let mut client = Client { socket };
+        client
+            .send(&ClientFrame::Hello {
+                client_id: ClientId(Uuid::new_v4()),
+                resume: vec![],
+            })
+            .await;
+        let sessions = match client.recv().await {
+            ServerFrame::Connected { sessions, .. } => sessions,
+            other => panic!("expected Connected, got {other:?}"),
+        };
+        (client, sessions)
+    }
+
+    pub async fn send(&mut self, frame: &ClientFrame) {
+        let text = serde_json::to_string(frame).expect("frame serializes");
+        self.send_text(text).await;
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        self.socket.send(Message::Text(text.into())).await.expect("socket open");
+    }
+
+    /// The next protocol frame (skipping pings).
+    pub async fn recv(&mut self) -> ServerFrame {
+        loop {
+            let message = tokio::time::timeout(TIMEOUT, self.socket.next())
+                .await
+                .expect("a frame within the timeout")
+                .expect("socket still open")
+                .expect("no socket error");
+            if let Message::Text(text) = message {
+                return serde_json::from_str(text.as_str()).expect("server frames parse");
+            }
+        }
+    }
+
+    /// Reads frames until `done` returns true for one; returns all frames read.
+    pub async fn until(&mut self, mut done: impl FnMut(&ServerFrame) -> bool) -> Vec<ServerFrame> {
+        let mut frames = Vec::new();
+        loop {
+            let frame = self.recv().await;
+            let finished = done(&frame);
+            frames.push(frame);
+            if finished {
+                return frames;
+            }
+        }
+    }
+
+    /// Sends a message, creating the session if `create`.
+    pub async fn say(&mut self, session: SessionId, text: &str, create: bool) {
+        self.send(&ClientFrame::Send {
+            session,
+            client_msg_id: ClientMsgId(Uuid::new_v4()),
+            text: text.into(),
+            attachments: vec![],
+            create: create.then(|| NewSession {
+                agent: AgentKind::Demo,
+                cwd: None,
+                permission_mode: None,
+                model: None,
+            }),
+        })
+        .await;
+    }
+
+    /// Reads until the session's turn completes; returns that session's events.
+    pub async fn turn(&mut self, session: SessionId) -> Vec<(Seq, SessionEvent)> {
+        let frames = self
+            .until(|f| matches!(f, ServerFrame::Event { session: s, event: SessionEvent::TurnCompleted { .. }, .. } if *s == session))
+            .await;
+        events_of(&frames, session)
+    }
+}
+
+/// The events of one session among frames.
+pub fn events_of(frames: &[ServerFrame], session: SessionId) -> Vec<(Seq, SessionEvent)> {
+    frames
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Event { session: s, seq, event } if *s == session => Some((*seq, event.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The assistant text among events.
+pub fn assistant_text(events: &[(Seq, SessionEvent)]) -> String {
+    events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            SessionEvent::AssistantDelta { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn new_session() -> SessionId {
+    SessionId(Uuid::new_v4())
+}
