@@ -65,7 +65,9 @@ async fn serve(args: cli::ServeArgs) -> std::process::ExitCode {
     use tracing_subscriber::EnvFilter;
 
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     let config = match Config::load(Overrides {
         addr: args.addr,

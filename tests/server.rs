@@ -35,18 +35,31 @@ async fn two_sessions_stream_at_once_without_cross_talk() {
             a_done && b_done
         })
         .await;
-    for (session, text) in [(a, "Echo: alpha one two three"), (b, "Echo: beta four five six")] {
+    for (session, text) in [
+        (a, "Echo: alpha one two three"),
+        (b, "Echo: beta four five six"),
+    ] {
         let events = events_of(&frames, session);
         assert_eq!(assistant_text(&events), text);
-        let deltas = events.iter().filter(|(_, e)| matches!(e, SessionEvent::AssistantDelta { .. })).count();
+        let deltas = events
+            .iter()
+            .filter(|(_, e)| matches!(e, SessionEvent::AssistantDelta { .. }))
+            .count();
         assert!(deltas >= 3, "streamed in {deltas} chunks");
         let seqs: Vec<u64> = events.iter().map(|(seq, _)| seq.0).collect();
-        assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "gapless, ordered seqs");
+        assert_eq!(
+            seqs,
+            (1..=seqs.len() as u64).collect::<Vec<_>>(),
+            "gapless, ordered seqs"
+        );
     }
     // Both were created and are listed, with usage from the demo agent's word counts.
     let (_, sessions) = Client::connect(&server).await;
     assert_eq!(sessions.len(), 2);
-    let listed = sessions.iter().find(|s| s.id == a).expect("session a listed");
+    let listed = sessions
+        .iter()
+        .find(|s| s.id == a)
+        .expect("session a listed");
     assert_eq!(listed.title, "alpha one two three");
     assert_eq!(listed.usage.input_tokens, 4);
     assert_eq!(listed.state, SessionState::Idle);
@@ -55,7 +68,10 @@ async fn two_sessions_stream_at_once_without_cross_talk() {
     let stored = db.events_since(a, Seq(0)).await.expect("log reads");
     let seen = events_of(&frames, a);
     assert_eq!(stored.len(), seen.len());
-    assert!(stored.iter().zip(&seen).all(|(s, (seq, e))| s.seq == *seq && s.event == *e));
+    assert!(stored
+        .iter()
+        .zip(&seen)
+        .all(|(s, (seq, e))| s.seq == *seq && s.event == *e));
 }
 
 #[tokio::test]
@@ -72,13 +88,34 @@ async fn unknown_session_gets_an_error_and_nothing_is_stored() {
         }
         other => panic!("expected an error, got {other:?}"),
     }
-    client.send(&ClientFrame::Subscribe { session: ghost, since: Seq(0) }).await;
-    assert!(matches!(client.recv().await, ServerFrame::Error { code: ErrorCode::UnknownSession, .. }));
+    client
+        .send(&ClientFrame::Subscribe {
+            session: ghost,
+            since: Seq(0),
+        })
+        .await;
+    assert!(matches!(
+        client.recv().await,
+        ServerFrame::Error {
+            code: ErrorCode::UnknownSession,
+            ..
+        }
+    ));
     client.send(&ClientFrame::Cancel { session: ghost }).await;
-    assert!(matches!(client.recv().await, ServerFrame::Error { code: ErrorCode::UnknownSession, .. }));
+    assert!(matches!(
+        client.recv().await,
+        ServerFrame::Error {
+            code: ErrorCode::UnknownSession,
+            ..
+        }
+    ));
     let db = Db::open(dir.path()).await.expect("db opens");
     assert!(db.session(ghost).await.expect("query").is_none());
-    assert!(db.events_since(ghost, Seq(0)).await.expect("query").is_empty());
+    assert!(db
+        .events_since(ghost, Seq(0))
+        .await
+        .expect("query")
+        .is_empty());
 }
 
 #[tokio::test]
@@ -87,18 +124,46 @@ async fn malformed_and_oversized_frames_get_errors_and_the_socket_stays_usable()
     let server = Server::start(dir.path());
     let (mut client, _) = Client::connect(&server).await;
     client.send_text("this is not json".into()).await;
-    assert!(matches!(client.recv().await, ServerFrame::Error { code: ErrorCode::Malformed, .. }));
-    client.send_text(r#"{"type":"launch_missiles"}"#.into()).await;
-    assert!(matches!(client.recv().await, ServerFrame::Error { code: ErrorCode::Malformed, .. }));
-    client.send_text(format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(2 * 1024 * 1024))).await;
-    assert!(matches!(client.recv().await, ServerFrame::Error { code: ErrorCode::TooLarge, .. }));
+    assert!(matches!(
+        client.recv().await,
+        ServerFrame::Error {
+            code: ErrorCode::Malformed,
+            ..
+        }
+    ));
+    client
+        .send_text(r#"{"type":"launch_missiles"}"#.into())
+        .await;
+    assert!(matches!(
+        client.recv().await,
+        ServerFrame::Error {
+            code: ErrorCode::Malformed,
+            ..
+        }
+    ));
+    client
+        .send_text(format!(
+            r#"{{"type":"ping","pad":"{}"}}"#,
+            "x".repeat(2 * 1024 * 1024)
+        ))
+        .await;
+    assert!(matches!(
+        client.recv().await,
+        ServerFrame::Error {
+            code: ErrorCode::TooLarge,
+            ..
+        }
+    ));
     client.send(&ClientFrame::Ping).await;
     assert_eq!(client.recv().await, ServerFrame::Pong);
     // And it still does real work.
     let session = new_session();
     client.say(session, "still here", true).await;
     let frames = client.until(|f| is_turn_end(f, session)).await;
-    assert_eq!(assistant_text(&events_of(&frames, session)), "Echo: still here");
+    assert_eq!(
+        assistant_text(&events_of(&frames, session)),
+        "Echo: still here"
+    );
 }
 
 #[tokio::test]
@@ -111,16 +176,21 @@ async fn a_crashing_agent_shows_its_stderr_and_the_next_message_restarts_it() {
     let frames = client
         .until(|f| matches!(f, ServerFrame::SessionUpdated { patch, .. } if matches!(patch.state, Some(SessionState::Error { .. }))))
         .await;
-    let error = events_of(&frames, session).into_iter().find_map(|(_, e)| match e {
-        SessionEvent::Error { message, detail } => Some((message, detail)),
-        _ => None,
-    });
+    let error = events_of(&frames, session)
+        .into_iter()
+        .find_map(|(_, e)| match e {
+            SessionEvent::Error { message, detail } => Some((message, detail)),
+            _ => None,
+        });
     let (message, detail) = error.expect("an error event");
     assert!(message.contains("status 3"), "{message}");
     assert!(detail.unwrap_or_default().contains("crashing on purpose"));
     client.say(session, "are you back", false).await;
     let frames = client.until(|f| is_turn_end(f, session)).await;
-    assert_eq!(assistant_text(&events_of(&frames, session)), "Echo: are you back");
+    assert_eq!(
+        assistant_text(&events_of(&frames, session)),
+        "Echo: are you back"
+    );
 }
 
 #[tokio::test]
@@ -131,22 +201,39 @@ async fn end_session_while_working_kills_the_process_group_and_archives() {
     let session = new_session();
     client.say(session, "/slow 30", true).await;
     client
-        .until(|f| matches!(f, ServerFrame::Event { event: SessionEvent::AssistantDelta { .. }, .. }))
+        .until(|f| {
+            matches!(
+                f,
+                ServerFrame::Event {
+                    event: SessionEvent::AssistantDelta { .. },
+                    ..
+                }
+            )
+        })
         .await;
     let pids = server.agent_pids();
     assert_eq!(pids.len(), 1, "one demo agent runs: {pids:?}");
     client.send(&ClientFrame::Archive { session }).await;
-    client.until(|f| matches!(f, ServerFrame::SessionRemoved { session: s } if *s == session)).await;
+    client
+        .until(|f| matches!(f, ServerFrame::SessionRemoved { session: s } if *s == session))
+        .await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while std::path::Path::new(&format!("/proc/{}", pids[0])).exists() {
         assert!(Instant::now() < deadline, "agent {} still alive", pids[0]);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let db = Db::open(dir.path()).await.expect("db opens");
-    let stored = db.session(session).await.expect("query").expect("still stored");
+    let stored = db
+        .session(session)
+        .await
+        .expect("query")
+        .expect("still stored");
     assert_eq!(stored.state, SessionState::Archived);
     let (_, sessions) = Client::connect(&server).await;
-    assert!(sessions.iter().all(|s| s.id != session), "archived sessions are not listed");
+    assert!(
+        sessions.iter().all(|s| s.id != session),
+        "archived sessions are not listed"
+    );
 }
 
 #[tokio::test]
@@ -157,16 +244,26 @@ async fn stop_cancels_a_running_turn_and_the_session_goes_idle() {
     let session = new_session();
     client.say(session, "/slow 30", true).await;
     client
-        .until(|f| matches!(f, ServerFrame::Event { event: SessionEvent::AssistantDelta { .. }, .. }))
+        .until(|f| {
+            matches!(
+                f,
+                ServerFrame::Event {
+                    event: SessionEvent::AssistantDelta { .. },
+                    ..
+                }
+            )
+        })
         .await;
     let started = Instant::now();
     client.send(&ClientFrame::Cancel { session }).await;
     let frames = client.until(|f| is_turn_end(f, session)).await;
     assert!(started.elapsed() < TIMEOUT);
-    let stop_reason = events_of(&frames, session).into_iter().find_map(|(_, e)| match e {
-        SessionEvent::TurnCompleted { stop_reason, .. } => Some(stop_reason),
-        _ => None,
-    });
+    let stop_reason = events_of(&frames, session)
+        .into_iter()
+        .find_map(|(_, e)| match e {
+            SessionEvent::TurnCompleted { stop_reason, .. } => Some(stop_reason),
+            _ => None,
+        });
     assert_eq!(stop_reason.as_deref(), Some("cancelled"));
     client
         .until(|f| matches!(f, ServerFrame::SessionUpdated { patch, .. } if patch.state == Some(SessionState::Idle)))
@@ -182,7 +279,15 @@ async fn permission_allow_writes_the_file_and_deny_does_not() {
         let session = new_session();
         client.say(session, "/permission", true).await;
         let frames = client
-            .until(|f| matches!(f, ServerFrame::Event { event: SessionEvent::PermissionRequested { .. }, .. }))
+            .until(|f| {
+                matches!(
+                    f,
+                    ServerFrame::Event {
+                        event: SessionEvent::PermissionRequested { .. },
+                        ..
+                    }
+                )
+            })
             .await;
         let request_id: RequestId = events_of(&frames, session)
             .into_iter()
@@ -199,7 +304,11 @@ async fn permission_allow_writes_the_file_and_deny_does_not() {
             })
             .await;
         client.until(|f| is_turn_end(f, session)).await;
-        assert_eq!(dir.path().join("demo.txt").exists(), writes, "option {option}");
+        assert_eq!(
+            dir.path().join("demo.txt").exists(),
+            writes,
+            "option {option}"
+        );
     }
 }
 
@@ -215,7 +324,15 @@ async fn history_survives_agent_and_server_restarts() {
         // Kill the agent process; the next message starts a new one that loads the session.
         client.say(session, "/crash", false).await;
         client
-            .until(|f| matches!(f, ServerFrame::Event { event: SessionEvent::Error { .. }, .. }))
+            .until(|f| {
+                matches!(
+                    f,
+                    ServerFrame::Event {
+                        event: SessionEvent::Error { .. },
+                        ..
+                    }
+                )
+            })
             .await;
         client.say(session, "/history", false).await;
         let events = client.turn(session).await;
@@ -227,8 +344,16 @@ async fn history_survives_agent_and_server_restarts() {
     }
     let server = Server::start(dir.path());
     let (mut client, sessions) = Client::connect(&server).await;
-    let listed = sessions.iter().find(|s| s.id == session).expect("listed after restart");
-    client.send(&ClientFrame::Subscribe { session, since: listed.last_seq }).await;
+    let listed = sessions
+        .iter()
+        .find(|s| s.id == session)
+        .expect("listed after restart");
+    client
+        .send(&ClientFrame::Subscribe {
+            session,
+            since: listed.last_seq,
+        })
+        .await;
     client.say(session, "/history", false).await;
     let events = client.turn(session).await;
     assert_eq!(

@@ -20,7 +20,9 @@ pub struct ClientId(pub Uuid);
 pub struct ClientMsgId(pub Uuid);
 
 /// Position of an event in its session's log: 1, 2, 3... with no gaps.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Seq(pub u64);
 

@@ -1,7 +1,7 @@
 //! A session's metadata as the sidebar and tab bar show it, its state machine, and the
 //! partial update (`SessionPatch`) that travels when some of it changes.
 
-use super::{SessionId, Seq};
+use super::{Seq, SessionId};
 use serde::{Deserialize, Serialize};
 
 /// Which agent program backs a session.

@@ -107,9 +107,15 @@ impl Config {
             .clone()
             .unwrap_or_else(|| PathBuf::from("Leptos.toml"));
         let file = match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str::<FileConfig>(&text)
-                .map_err(|source| ConfigError::Parse { path: path.clone(), source })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => FileConfig::default(),
+            Ok(text) => {
+                toml::from_str::<FileConfig>(&text).map_err(|source| ConfigError::Parse {
+                    path: path.clone(),
+                    source,
+                })?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                FileConfig::default()
+            }
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
         Ok(Self::resolve(file, overrides))

@@ -109,13 +109,15 @@ impl Db {
         at_ms: i64,
         event: &SessionEvent,
     ) -> Result<(), DbError> {
-        sqlx::query("INSERT INTO events (session_id, seq, created_at_ms, body) VALUES (?, ?, ?, ?)")
-            .bind(session.to_string())
-            .bind(seq.0 as i64)
-            .bind(at_ms)
-            .bind(to_json(event)?)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO events (session_id, seq, created_at_ms, body) VALUES (?, ?, ?, ?)",
+        )
+        .bind(session.to_string())
+        .bind(seq.0 as i64)
+        .bind(at_ms)
+        .bind(to_json(event)?)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -125,18 +127,23 @@ impl Db {
         session: SessionId,
         since: Seq,
     ) -> Result<Vec<StoredEvent>, DbError> {
-        let rows = sqlx::query("SELECT seq, body FROM events WHERE session_id = ? AND seq > ? ORDER BY seq")
-            .bind(session.to_string())
-            .bind(since.0 as i64)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT seq, body FROM events WHERE session_id = ? AND seq > ? ORDER BY seq",
+        )
+        .bind(session.to_string())
+        .bind(since.0 as i64)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|row| {
                 let seq: i64 = row.try_get("seq")?;
                 let body: String = row.try_get("body")?;
                 let event = serde_json::from_str(&body)
                     .map_err(|e| DbError::Corrupt(format!("event {session}/{seq}: {e}")))?;
-                Ok(StoredEvent { seq: Seq(seq as u64), event })
+                Ok(StoredEvent {
+                    seq: Seq(seq as u64),
+                    event,
+                })
             })
             .collect()
     }

@@ -38,7 +38,13 @@ pub fn parse_command(prompt: &str) -> DemoCommand {
     let trimmed = prompt.trim();
     let mut words = trimmed.split_whitespace();
     match words.next() {
-        Some("/slow") => DemoCommand::Slow(words.next().and_then(|n| n.parse().ok()).unwrap_or(5).min(600)),
+        Some("/slow") => DemoCommand::Slow(
+            words
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(5)
+                .min(600),
+        ),
         Some("/tool") => DemoCommand::Tool,
         Some("/permission") => DemoCommand::Permission,
         Some("/crash") => DemoCommand::Crash,
@@ -59,6 +65,9 @@ fn word_count(text: &str) -> u64 {
     text.split_whitespace().count() as u64
 }
 
+/// Set to true to cancel the running turn.
+type CancelSwitch = watch::Sender<bool>;
+
 /// Shared by the reader loop and the turn tasks.
 struct Agent {
     out: mpsc::UnboundedSender<Value>,
@@ -69,7 +78,7 @@ struct Agent {
     /// Our outstanding permission requests, answered by the client.
     answers: Mutex<HashMap<u64, oneshot::Sender<Value>>>,
     /// Each ACP session's cwd and the cancel switch of its running turn.
-    sessions: Mutex<HashMap<String, (PathBuf, Option<watch::Sender<bool>>)>>,
+    sessions: Mutex<HashMap<String, (PathBuf, Option<CancelSwitch>)>>,
 }
 
 /// Runs the agent until stdin closes.
@@ -124,13 +133,16 @@ impl Agent {
     fn reply(&self, id: &Value, result: Result<Value, String>) {
         self.send(match result {
             Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
-            Err(message) => json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32603, "message": message}}),
+            Err(message) => {
+                json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32603, "message": message}})
+            }
         });
     }
 
     fn update(&self, session: &str, update: acp::SessionUpdate) {
-        let params = serde_json::to_value(acp::SessionNotification::new(session.to_owned(), update))
-            .unwrap_or(Value::Null);
+        let params =
+            serde_json::to_value(acp::SessionNotification::new(session.to_owned(), update))
+                .unwrap_or(Value::Null);
         self.send(json!({"jsonrpc": "2.0", "method": "session/update", "params": params}));
     }
 
@@ -169,7 +181,10 @@ impl Agent {
             "initialize" => {
                 let mut response = acp::InitializeResponse::new(ProtocolVersion::V1);
                 response.agent_capabilities.load_session = true;
-                self.reply(&id, serde_json::to_value(response).map_err(|e| e.to_string()));
+                self.reply(
+                    &id,
+                    serde_json::to_value(response).map_err(|e| e.to_string()),
+                );
             }
             "session/new" => {
                 let session = uuid::Uuid::new_v4().to_string();
@@ -200,7 +215,9 @@ impl Agent {
         let history = read_history(&self.history_path(session)).ok_or("Session not found")?;
         // ACP: loading replays the conversation as updates before answering.
         for prompt in &history {
-            let chunk = acp::ContentChunk::new(acp::ContentBlock::Text(acp::TextContent::new(prompt.as_str())));
+            let chunk = acp::ContentChunk::new(acp::ContentBlock::Text(acp::TextContent::new(
+                prompt.as_str(),
+            )));
             self.update(session, acp::SessionUpdate::UserMessageChunk(chunk));
         }
         lock(&self.sessions).insert(session.to_owned(), (PathBuf::from(cwd), None));
@@ -246,10 +263,18 @@ impl Agent {
         if let Some((_, running)) = lock(&self.sessions).get_mut(&session) {
             *running = None;
         }
-        let stop = if cancelled { acp::StopReason::Cancelled } else { acp::StopReason::EndTurn };
+        let stop = if cancelled {
+            acp::StopReason::Cancelled
+        } else {
+            acp::StopReason::EndTurn
+        };
         let (input, output) = (word_count(&text), word_count(&reply));
-        let response = acp::PromptResponse::new(stop).usage(acp::Usage::new(input + output, input, output));
-        self.reply(&id, serde_json::to_value(response).map_err(|e| e.to_string()));
+        let response =
+            acp::PromptResponse::new(stop).usage(acp::Usage::new(input + output, input, output));
+        self.reply(
+            &id,
+            serde_json::to_value(response).map_err(|e| e.to_string()),
+        );
     }
 }
 
@@ -329,7 +354,8 @@ impl Turn<'_> {
             .kind(acp::ToolKind::Read)
             .status(acp::ToolCallStatus::InProgress)
             .raw_input(json!({"path": cwd.display().to_string()}));
-        self.agent.update(self.session, acp::SessionUpdate::ToolCall(call));
+        self.agent
+            .update(self.session, acp::SessionUpdate::ToolCall(call));
         let (listing, status) = match std::fs::read_dir(cwd) {
             Ok(entries) => {
                 let mut names: Vec<String> = entries
@@ -344,10 +370,15 @@ impl Turn<'_> {
         let count = listing.lines().count();
         let fields = acp::ToolCallUpdateFields::new()
             .status(status)
-            .content(vec![acp::ToolCallContent::from(acp::ContentBlock::Text(acp::TextContent::new(listing)))]);
-        self.agent
-            .update(self.session, acp::SessionUpdate::ToolCallUpdate(acp::ToolCallUpdate::new(call_id, fields)));
-        self.stream(&format!("The directory has {count} entries.")).await
+            .content(vec![acp::ToolCallContent::from(acp::ContentBlock::Text(
+                acp::TextContent::new(listing),
+            ))]);
+        self.agent.update(
+            self.session,
+            acp::SessionUpdate::ToolCallUpdate(acp::ToolCallUpdate::new(call_id, fields)),
+        );
+        self.stream(&format!("The directory has {count} entries."))
+            .await
     }
 
     async fn write_with_permission(&mut self, cwd: &Path) -> (String, bool) {
@@ -365,7 +396,10 @@ impl Turn<'_> {
         }
         match std::fs::write(&target, "Written by the Switchboard demo agent.\n") {
             Ok(()) => self.stream("Permission granted; I wrote demo.txt.").await,
-            Err(e) => self.stream(&format!("I could not write demo.txt: {e}")).await,
+            Err(e) => {
+                self.stream(&format!("I could not write demo.txt: {e}"))
+                    .await
+            }
         }
     }
 
@@ -409,7 +443,9 @@ impl Turn<'_> {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock would be a bug in this file; keep serving anyway.
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn read_history(path: &Path) -> Option<Vec<String>> {
@@ -436,13 +472,24 @@ mod tests {
         assert_eq!(parse_command("/permission"), DemoCommand::Permission);
         assert_eq!(parse_command("/crash"), DemoCommand::Crash);
         assert_eq!(parse_command("/history"), DemoCommand::History);
-        assert_eq!(parse_command("hello there"), DemoCommand::Echo("hello there".into()));
-        assert_eq!(parse_command("/unknown"), DemoCommand::Echo("/unknown".into()));
+        assert_eq!(
+            parse_command("hello there"),
+            DemoCommand::Echo("hello there".into())
+        );
+        assert_eq!(
+            parse_command("/unknown"),
+            DemoCommand::Echo("/unknown".into())
+        );
     }
 
     #[test]
     fn replies_stream_in_at_least_three_chunks_that_spell_the_text() {
-        for text in ["Echo: a", "Echo: hello", "Echo: a much longer message with many words", "Echo: héllo ünïcode"] {
+        for text in [
+            "Echo: a",
+            "Echo: hello",
+            "Echo: a much longer message with many words",
+            "Echo: héllo ünïcode",
+        ] {
             let parts = chunks(text);
             assert!(parts.len() >= 3, "{text} gave {parts:?}");
             assert_eq!(parts.concat(), text);

@@ -79,7 +79,10 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
     let registry = Registry::load(db, Arc::clone(&config)).await?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
-        .map_err(|source| StartError::Bind { addr: config.addr, source })?;
+        .map_err(|source| StartError::Bind {
+            addr: config.addr,
+            source,
+        })?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
     let state = AppState {
         leptos_options: leptos_options(addr),

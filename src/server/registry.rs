@@ -135,7 +135,9 @@ impl Registry {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, SessionHandle>> {
         // Critical sections are a map lookup; a poisoned lock still holds a valid map.
-        self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn spawn_task(&self, session: Session, stored: bool) -> SessionHandle {
@@ -147,7 +149,13 @@ impl Registry {
             list: self.list.clone(),
             snapshot: snapshot_tx,
         };
-        let task = SessionTask::new(session, stored, self.db.clone(), Arc::clone(&self.config), channels);
+        let task = SessionTask::new(
+            session,
+            stored,
+            self.db.clone(),
+            Arc::clone(&self.config),
+            channels,
+        );
         SessionHandle {
             commands,
             events,
@@ -174,7 +182,7 @@ impl Registry {
             .map(|handle| handle.snapshot.borrow().clone())
             .filter(|session| session.last_seq > Seq(0))
             .collect();
-        sessions.sort_by(|a, b| b.last_activity_ms.cmp(&a.last_activity_ms));
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.last_activity_ms));
         sessions
     }
 
@@ -184,7 +192,10 @@ impl Registry {
     }
 
     /// A receiver of the session's live events; subscribe before reading the log.
-    pub fn subscribe(&self, id: SessionId) -> Result<broadcast::Receiver<ServerFrame>, ServiceError> {
+    pub fn subscribe(
+        &self,
+        id: SessionId,
+    ) -> Result<broadcast::Receiver<ServerFrame>, ServiceError> {
         self.lock()
             .get(&id)
             .map(|handle| handle.events.subscribe())
@@ -253,11 +264,14 @@ impl Registry {
             Some(cwd) => Path::new(&cwd).to_path_buf(),
             None => self.config.default_cwd.clone(),
         };
-        let cwd = cwd
-            .canonicalize()
-            .map_err(|e| ServiceError::Invalid(format!("working directory {}: {e}", cwd.display())))?;
+        let cwd = cwd.canonicalize().map_err(|e| {
+            ServiceError::Invalid(format!("working directory {}: {e}", cwd.display()))
+        })?;
         if !cwd.is_dir() {
-            return Err(ServiceError::Invalid(format!("{} is not a directory", cwd.display())));
+            return Err(ServiceError::Invalid(format!(
+                "{} is not a directory",
+                cwd.display()
+            )));
         }
         let modes = new.agent.permission_modes();
         let mode = new.permission_mode.unwrap_or_else(|| modes[0].to_owned());
@@ -283,11 +297,9 @@ impl Registry {
             message_count: 0,
             last_seq: Seq(0),
         };
-        let mut sessions = self.lock();
-        if !sessions.contains_key(&id) {
-            let handle = self.spawn_task(session, false);
-            sessions.insert(id, handle);
-        }
+        self.lock()
+            .entry(id)
+            .or_insert_with(|| self.spawn_task(session, false));
         Ok(())
     }
 

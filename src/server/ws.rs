@@ -122,12 +122,23 @@ impl Connection {
         let limit = self.registry.config().max_frame_bytes;
         if text.len() > limit {
             return self
-                .error(None, ErrorCode::TooLarge, format!("frame of {} bytes is over the {limit}-byte limit", text.len()))
+                .error(
+                    None,
+                    ErrorCode::TooLarge,
+                    format!(
+                        "frame of {} bytes is over the {limit}-byte limit",
+                        text.len()
+                    ),
+                )
                 .await;
         }
         let frame: ClientFrame = match serde_json::from_str(text) {
             Ok(frame) => frame,
-            Err(e) => return self.error(None, ErrorCode::Malformed, format!("unreadable frame: {e}")).await,
+            Err(e) => {
+                return self
+                    .error(None, ErrorCode::Malformed, format!("unreadable frame: {e}"))
+                    .await
+            }
         };
         let session = frame_session(&frame);
         if let Err(e) = self.dispatch(frame).await {
@@ -144,7 +155,8 @@ impl Connection {
                 self.send_connected().await;
                 for point in resume {
                     if let Err(e) = self.subscribe(point.session, point.since) {
-                        self.error(Some(point.session), e.code(), e.to_string()).await;
+                        self.error(Some(point.session), e.code(), e.to_string())
+                            .await;
                     }
                 }
                 Ok(())
@@ -164,7 +176,9 @@ impl Connection {
                 create,
             } => {
                 let creating = create.is_some();
-                registry.send(session, client_msg_id, text, attachments, create).await?;
+                registry
+                    .send(session, client_msg_id, text, attachments, create)
+                    .await?;
                 if creating && !self.subscriptions.contains_key(&session) {
                     self.subscribe(session, Seq(0))?;
                 }
@@ -175,7 +189,11 @@ impl Connection {
                 session,
                 request_id,
                 option_id,
-            } => registry.answer_permission(session, request_id, option_id).await,
+            } => {
+                registry
+                    .answer_permission(session, request_id, option_id)
+                    .await
+            }
             ClientFrame::Rename { session, title } => registry.rename(session, title).await,
             ClientFrame::Archive { session } => registry.archive(session).await,
             ClientFrame::Ping => {
@@ -235,13 +253,22 @@ async fn forward(
 }
 
 /// Sends the stored events after `last`; false when the socket or the database is gone.
-async fn replay(session: SessionId, last: &mut Seq, db: &super::db::Db, out: &mpsc::Sender<ServerFrame>) -> bool {
+async fn replay(
+    session: SessionId,
+    last: &mut Seq,
+    db: &super::db::Db,
+    out: &mpsc::Sender<ServerFrame>,
+) -> bool {
     let events = match db.events_since(session, *last).await {
         Ok(events) => events,
         Err(e) => {
             tracing::error!(%session, "cannot read the log: {e}");
             let _ = out
-                .send(ServerFrame::error(Some(session), ErrorCode::Internal, "the session's log could not be read"))
+                .send(ServerFrame::error(
+                    Some(session),
+                    ErrorCode::Internal,
+                    "the session's log could not be read",
+                ))
                 .await;
             return false;
         }

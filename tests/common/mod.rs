@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use switchboard::protocol::{
-    AgentKind, ClientFrame, ClientId, ClientMsgId, NewSession, Seq, ServerFrame, SessionEvent, SessionId,
+    AgentKind, ClientFrame, ClientId, ClientMsgId, NewSession, Seq, ServerFrame, SessionEvent,
+    SessionId,
 };
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
@@ -38,7 +39,10 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut lines = BufReader::new(stdout).lines();
         let addr = loop {
-            let line = lines.next().expect("server printed its address").expect("readable stdout");
+            let line = lines
+                .next()
+                .expect("server printed its address")
+                .expect("readable stdout");
             if let Some(addr) = line.strip_prefix("Switchboard listening on http://") {
                 break addr.trim().to_owned();
             }
@@ -72,9 +76,13 @@ impl Server {
         let me = self.child.id().to_string();
         let mut pids = Vec::new();
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
             // Fields after the parenthesised name: state, ppid, ...
-            let Some(rest) = stat.rsplit_once(") ").map(|(_, rest)| rest) else { continue };
+            let Some(rest) = stat.rsplit_once(") ").map(|(_, rest)| rest) else {
+                continue;
+            };
             let fields: Vec<&str> = rest.split_whitespace().collect();
             if fields.get(1) == Some(&me.as_str()) {
                 if let Ok(pid) = entry.file_name().to_string_lossy().parse() {
@@ -93,7 +101,8 @@ impl Drop for Server {
     }
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A WebSocket client speaking the app's protocol.
 pub struct Client {
@@ -126,7 +135,10 @@ impl Client {
     }
 
     pub async fn send_text(&mut self, text: String) {
-        self.socket.send(Message::Text(text.into())).await.expect("socket open");
+        self.socket
+            .send(Message::Text(text.into()))
+            .await
+            .expect("socket open");
     }
 
     /// The next protocol frame (skipping pings).
@@ -163,7 +175,7 @@ impl Client {
             client_msg_id: ClientMsgId(Uuid::new_v4()),
             text: text.into(),
             attachments: vec![],
-            create: create.then(|| NewSession {
+            create: create.then_some(NewSession {
                 agent: AgentKind::Demo,
                 cwd: None,
                 permission_mode: None,
@@ -187,7 +199,11 @@ pub fn events_of(frames: &[ServerFrame], session: SessionId) -> Vec<(Seq, Sessio
     frames
         .iter()
         .filter_map(|f| match f {
-            ServerFrame::Event { session: s, seq, event } if *s == session => Some((*seq, event.clone())),
+            ServerFrame::Event {
+                session: s,
+                seq,
+                event,
+            } if *s == session => Some((*seq, event.clone())),
             _ => None,
         })
         .collect()

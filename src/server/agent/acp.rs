@@ -26,7 +26,10 @@ pub struct AcpDriver {
 
 enum Command {
     Prompt(TurnInput),
-    Permission { request: RequestId, option_id: String },
+    Permission {
+        request: RequestId,
+        option_id: String,
+    },
     Cancel,
 }
 
@@ -74,7 +77,11 @@ impl AgentDriver for AcpDriver {
         self.command(Command::Prompt(turn))
     }
 
-    fn answer_permission(&mut self, request: &RequestId, option_id: &str) -> Result<(), AgentError> {
+    fn answer_permission(
+        &mut self,
+        request: &RequestId,
+        option_id: &str,
+    ) -> Result<(), AgentError> {
         self.command(Command::Permission {
             request: request.clone(),
             option_id: option_id.to_owned(),
@@ -129,7 +136,9 @@ impl Connection {
         let mut initialize = acp::InitializeRequest::new(ProtocolVersion::V1);
         // No fs or terminal: the agent works on the files itself, inside its cwd.
         initialize.client_capabilities = acp::ClientCapabilities::default();
-        self.request("initialize", to_value(&initialize), Pending::Initialize).await;
+        self.request("initialize", to_value(&initialize), Pending::Initialize)
+            .await;
+        let mut driver_alive = true;
         loop {
             tokio::select! {
                 line = lines.recv() => match line {
@@ -137,14 +146,18 @@ impl Connection {
                     Some(Err(message)) => self.output(AgentOutput::Garbled(message)).await,
                     None => break,
                 },
-                command = commands.recv() => match command {
+                command = commands.recv(), if driver_alive => match command {
                     Some(command) => self.on_command(command).await,
                     // The driver was dropped, which kills the process: stdout ends soon.
-                    None => {}
+                    None => driver_alive = false,
                 },
             }
         }
-        let code = tokio::time::timeout(EXIT_WAIT, exited).await.ok().and_then(Result::ok).flatten();
+        let code = tokio::time::timeout(EXIT_WAIT, exited)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten();
         self.output(AgentOutput::Exited {
             code,
             stderr_tail: stderr.text(),
@@ -186,21 +199,26 @@ impl Connection {
                         acp::SelectedPermissionOutcome::new(option_id),
                     );
                     let result = to_value(&acp::RequestPermissionResponse::new(outcome));
-                    self.write(json!({"jsonrpc": "2.0", "id": id, "result": result})).await;
+                    self.write(json!({"jsonrpc": "2.0", "id": id, "result": result}))
+                        .await;
                 }
             }
             Command::Cancel => {
                 self.queued.clear();
                 // ACP: on cancel the client answers every open permission request "cancelled".
                 for (_, id) in std::mem::take(&mut self.permissions) {
-                    let result =
-                        to_value(&acp::RequestPermissionResponse::new(acp::RequestPermissionOutcome::Cancelled));
-                    self.write(json!({"jsonrpc": "2.0", "id": id, "result": result})).await;
+                    let result = to_value(&acp::RequestPermissionResponse::new(
+                        acp::RequestPermissionOutcome::Cancelled,
+                    ));
+                    self.write(json!({"jsonrpc": "2.0", "id": id, "result": result}))
+                        .await;
                 }
                 if let Some(session) = self.agent_session.clone() {
                     let params = to_value(&acp::CancelNotification::new(session));
-                    self.write(json!({"jsonrpc": "2.0", "method": "session/cancel", "params": params}))
-                        .await;
+                    self.write(
+                        json!({"jsonrpc": "2.0", "method": "session/cancel", "params": params}),
+                    )
+                    .await;
                 }
             }
         }
@@ -210,7 +228,8 @@ impl Connection {
         self.translator.begin_turn();
         let prompt = vec![acp::ContentBlock::Text(acp::TextContent::new(turn.text))];
         let params = to_value(&acp::PromptRequest::new(session, prompt));
-        self.request("session/prompt", params, Pending::Prompt).await;
+        self.request("session/prompt", params, Pending::Prompt)
+            .await;
     }
 
     async fn ready(&mut self, session: String) {
@@ -226,7 +245,8 @@ impl Connection {
 
     async fn new_session(&mut self) {
         let params = to_value(&acp::NewSessionRequest::new(self.cwd.clone()));
-        self.request("session/new", params, Pending::NewSession).await;
+        self.request("session/new", params, Pending::NewSession)
+            .await;
     }
 
     async fn on_line(&mut self, line: &str) {
@@ -235,7 +255,9 @@ impl Connection {
             Err(e) => {
                 let snippet: String = line.chars().take(200).collect();
                 return self
-                    .output(AgentOutput::Garbled(format!("agent printed a line that is not ACP ({e}): {snippet}")))
+                    .output(AgentOutput::Garbled(format!(
+                        "agent printed a line that is not ACP ({e}): {snippet}"
+                    )))
                     .await;
             }
         };
@@ -263,12 +285,18 @@ impl Connection {
 
     async fn on_response(&mut self, pending: Option<Pending>, outcome: Result<Value, String>) {
         match (pending, outcome) {
-            (None, _) => self.output(AgentOutput::Garbled("answer to a request never made".into())).await,
+            (None, _) => {
+                self.output(AgentOutput::Garbled(
+                    "answer to a request never made".into(),
+                ))
+                .await
+            }
             (Some(Pending::Initialize), Ok(_)) => match self.resume.clone() {
                 Some(session) => {
                     self.loading = true;
                     let params = to_value(&acp::LoadSessionRequest::new(session, self.cwd.clone()));
-                    self.request("session/load", params, Pending::LoadSession).await;
+                    self.request("session/load", params, Pending::LoadSession)
+                        .await;
                 }
                 None => self.new_session().await,
             },
@@ -290,16 +318,22 @@ impl Connection {
             (Some(Pending::NewSession), Ok(result)) => {
                 match serde_json::from_value::<acp::NewSessionResponse>(result) {
                     Ok(response) => self.ready(response.session_id.0.to_string()).await,
-                    Err(e) => self.output(AgentOutput::Failed(format!("bad session/new answer: {e}"))).await,
+                    Err(e) => {
+                        self.output(AgentOutput::Failed(format!("bad session/new answer: {e}")))
+                            .await
+                    }
                 }
             }
             (Some(Pending::Initialize | Pending::NewSession), Err(message)) => {
-                self.output(AgentOutput::Failed(format!("the agent refused to start a session: {message}")))
-                    .await;
+                self.output(AgentOutput::Failed(format!(
+                    "the agent refused to start a session: {message}"
+                )))
+                .await;
             }
             (Some(Pending::Prompt), Ok(result)) => {
                 let (usage, stop_reason) = acp_events::prompt_result(result);
-                self.output(AgentOutput::TurnEnded { usage, stop_reason }).await;
+                self.output(AgentOutput::TurnEnded { usage, stop_reason })
+                    .await;
             }
             (Some(Pending::Prompt), Err(message)) => {
                 self.output(AgentOutput::Event(SessionEvent::Error {
@@ -329,7 +363,8 @@ impl Connection {
         }
         // We advertise no fs or terminal capability, so nothing else is expected.
         let error = json!({"code": -32601, "message": format!("method not supported: {method}")});
-        self.write(json!({"jsonrpc": "2.0", "id": id, "error": error})).await;
+        self.write(json!({"jsonrpc": "2.0", "id": id, "error": error}))
+            .await;
     }
 }
 
@@ -344,9 +379,12 @@ fn spawn_line_reader(stdout: ChildStdout) -> mpsc::Receiver<Result<String, Strin
         let mut reader = BufReader::new(stdout);
         let mut buf = Vec::new();
         loop {
-            let item = match process::read_line_limited(&mut reader, &mut buf, MAX_LINE_BYTES).await {
+            let item = match process::read_line_limited(&mut reader, &mut buf, MAX_LINE_BYTES).await
+            {
                 Ok(LineRead::Eof) | Err(_) => break,
-                Ok(LineRead::TooLong) => Err(format!("agent line longer than {MAX_LINE_BYTES} bytes skipped")),
+                Ok(LineRead::TooLong) => Err(format!(
+                    "agent line longer than {MAX_LINE_BYTES} bytes skipped"
+                )),
                 Ok(LineRead::Line) => match std::str::from_utf8(&buf) {
                     Ok(text) if text.trim().is_empty() => continue,
                     Ok(text) => Ok(text.to_owned()),

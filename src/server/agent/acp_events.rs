@@ -2,9 +2,7 @@
 //! No I/O here: the connection task in `acp.rs` feeds lines in; tests feed captured
 //! transcripts in.
 
-use crate::protocol::{
-    PermissionOption, PermissionOptionKind, RequestId, SessionEvent, Usage,
-};
+use crate::protocol::{PermissionOption, PermissionOptionKind, RequestId, SessionEvent, Usage};
 use agent_client_protocol_schema::v1 as acp;
 use serde_json::Value;
 
@@ -43,7 +41,9 @@ pub fn parse_line(line: &str) -> Result<Inbound, String> {
         return Err("not a JSON-RPC object".into());
     };
     let id = map.remove("id");
-    let method = map.remove("method").and_then(|m| m.as_str().map(str::to_owned));
+    let method = map
+        .remove("method")
+        .and_then(|m| m.as_str().map(str::to_owned));
     let params = map.remove("params").unwrap_or(Value::Null);
     match (id, method) {
         (Some(id), Some(method)) => Ok(Inbound::Request { id, method, params }),
@@ -126,11 +126,17 @@ impl Translator {
                 self.in_thought = false;
                 let mut events = vec![SessionEvent::ToolCall {
                     id: call.tool_call_id.0.to_string(),
-                    name: call.name.clone().unwrap_or_else(|| tool_kind_name(&call.kind).into()),
+                    name: call
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| tool_kind_name(&call.kind).into()),
                     title: call.title.clone(),
                     input: call.raw_input.clone().unwrap_or(Value::Null),
                 }];
-                if matches!(call.status, acp::ToolCallStatus::Completed | acp::ToolCallStatus::Failed) {
+                if matches!(
+                    call.status,
+                    acp::ToolCallStatus::Completed | acp::ToolCallStatus::Failed
+                ) {
                     events.push(SessionEvent::ToolResult {
                         id: call.tool_call_id.0.to_string(),
                         output: tool_output(&call.content, call.raw_output.as_ref()),
@@ -162,8 +168,8 @@ impl Translator {
 
 /// Maps the params of a `session/request_permission` request.
 pub fn permission_request(request_id: RequestId, params: Value) -> Result<SessionEvent, String> {
-    let request: acp::RequestPermissionRequest =
-        serde_json::from_value(params).map_err(|e| format!("bad session/request_permission: {e}"))?;
+    let request: acp::RequestPermissionRequest = serde_json::from_value(params)
+        .map_err(|e| format!("bad session/request_permission: {e}"))?;
     let title = request
         .tool_call
         .fields

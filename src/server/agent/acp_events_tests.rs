@@ -36,14 +36,19 @@ fn replay(capture: &str) -> Replay {
         }
         match parse_line(&msg).expect("every agent line parses") {
             Inbound::Notification { method, params } if method == "session/update" => {
-                replay.events.extend(translator.session_update(params).expect("update maps"));
+                replay
+                    .events
+                    .extend(translator.session_update(params).expect("update maps"));
             }
             Inbound::Request { id, method, params } if method == "session/request_permission" => {
                 replay.permission_requests += 1;
                 let event = permission_request(RequestId(id.to_string()), params).expect("maps");
                 replay.events.push(event);
             }
-            Inbound::Response { outcome: Ok(result), .. } if result.get("stopReason").is_some() => {
+            Inbound::Response {
+                outcome: Ok(result),
+                ..
+            } if result.get("stopReason").is_some() => {
                 replay.stop_reasons.push(prompt_result(result).1);
             }
             _ => {}
@@ -73,7 +78,9 @@ fn text_chunks_of_one_message_share_an_id_and_spell_the_answer() {
         .events
         .iter()
         .filter_map(|e| match e {
-            SessionEvent::AssistantDelta { message_id, text } if *message_id == first_id => Some(text.as_str()),
+            SessionEvent::AssistantDelta { message_id, text } if *message_id == first_id => {
+                Some(text.as_str())
+            }
             _ => None,
         })
         .collect();
@@ -121,13 +128,17 @@ fn garbage_is_an_error_not_a_panic() {
     assert!(parse_line("[1,2]").is_err());
     assert!(parse_line("{}").is_err());
     let mut translator = Translator::default();
-    assert!(translator.session_update(serde_json::json!({"nope": 1})).is_err());
+    assert!(translator
+        .session_update(serde_json::json!({"nope": 1}))
+        .is_err());
     assert!(permission_request(RequestId("1".into()), Value::Null).is_err());
 }
 
 #[test]
 fn errors_in_responses_keep_their_message() {
-    let parsed = parse_line(r#"{"jsonrpc":"2.0","id":3,"error":{"code":-32603,"message":"Session not found"}}"#);
+    let parsed = parse_line(
+        r#"{"jsonrpc":"2.0","id":3,"error":{"code":-32603,"message":"Session not found"}}"#,
+    );
     assert_eq!(
         parsed,
         Ok(Inbound::Response {

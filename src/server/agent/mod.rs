@@ -74,7 +74,8 @@ pub trait AgentDriver: Send {
     /// Sends a user turn. The driver queues it until the agent is ready.
     fn send_turn(&mut self, turn: TurnInput) -> Result<(), AgentError>;
     /// Answers a pending permission request with one of its option ids.
-    fn answer_permission(&mut self, request: &RequestId, option_id: &str) -> Result<(), AgentError>;
+    fn answer_permission(&mut self, request: &RequestId, option_id: &str)
+        -> Result<(), AgentError>;
     /// Asks the agent, in its own protocol, to stop the running turn.
     fn interrupt(&mut self) -> Result<(), AgentError>;
     /// The process, for the signal ladder and shutdown.
@@ -115,7 +116,8 @@ pub fn start(
             if request.permission_mode == "bypassPermissions" {
                 env.insert("SWITCHBOARD_DEMO_BYPASS".into(), "1".into());
             }
-            let (driver, outputs) = acp::AcpDriver::start(&argv, &env, &request.cwd, request.resume)?;
+            let (driver, outputs) =
+                acp::AcpDriver::start(&argv, &env, &request.cwd, request.resume)?;
             Ok((Box::new(driver), outputs))
         }
     }

@@ -89,7 +89,11 @@ impl Drop for AgentProcess {
 }
 
 /// Starts `argv` in `cwd` with the server's environment plus `env`.
-pub fn spawn(argv: &[String], env: &BTreeMap<String, String>, cwd: &Path) -> Result<Spawned, AgentError> {
+pub fn spawn(
+    argv: &[String],
+    env: &BTreeMap<String, String>,
+    cwd: &Path,
+) -> Result<Spawned, AgentError> {
     let (program, args) = argv.split_first().ok_or(AgentError::NoCommand)?;
     let mut child = Command::new(program)
         .args(args)
@@ -105,8 +109,12 @@ pub fn spawn(argv: &[String], env: &BTreeMap<String, String>, cwd: &Path) -> Res
             program: program.clone(),
             source,
         })?;
-    let pid = child.id().and_then(|id| i32::try_from(id).ok()).ok_or(AgentError::Gone)?;
-    let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    let pid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .ok_or(AgentError::Gone)?;
+    let (Some(stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
         return Err(AgentError::Gone);
     };
@@ -196,7 +204,11 @@ pub async fn read_line_limited<R: AsyncBufRead + Unpin>(
         let consumed = done.unwrap_or(available.len());
         reader.consume(consumed);
         if done.is_some() {
-            return Ok(if too_long { LineRead::TooLong } else { LineRead::Line });
+            return Ok(if too_long {
+                LineRead::TooLong
+            } else {
+                LineRead::Line
+            });
         }
     }
 }
@@ -210,12 +222,24 @@ mod tests {
         let input = format!("{}\nshort\nlast", "x".repeat(100));
         let mut reader = BufReader::with_capacity(16, input.as_bytes());
         let mut buf = Vec::new();
-        assert_eq!(read_line_limited(&mut reader, &mut buf, 10).await.ok(), Some(LineRead::TooLong));
+        assert_eq!(
+            read_line_limited(&mut reader, &mut buf, 10).await.ok(),
+            Some(LineRead::TooLong)
+        );
         assert_eq!(buf.len(), 10);
-        assert_eq!(read_line_limited(&mut reader, &mut buf, 10).await.ok(), Some(LineRead::Line));
+        assert_eq!(
+            read_line_limited(&mut reader, &mut buf, 10).await.ok(),
+            Some(LineRead::Line)
+        );
         assert_eq!(buf, b"short");
-        assert_eq!(read_line_limited(&mut reader, &mut buf, 10).await.ok(), Some(LineRead::Line));
+        assert_eq!(
+            read_line_limited(&mut reader, &mut buf, 10).await.ok(),
+            Some(LineRead::Line)
+        );
         assert_eq!(buf, b"last");
-        assert_eq!(read_line_limited(&mut reader, &mut buf, 10).await.ok(), Some(LineRead::Eof));
+        assert_eq!(
+            read_line_limited(&mut reader, &mut buf, 10).await.ok(),
+            Some(LineRead::Eof)
+        );
     }
 }

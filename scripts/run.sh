@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds the release app, and serves it on http://127.0.0.1:3000
+# (override with --addr or SWITCHBOARD_ADDR). Extra arguments go to `switchboard serve`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-tools.sh
+. scripts/env.sh
+echo "[run] building (first time: a few minutes)" >&2
+cargo leptos build --release 2>&1 | grep -E "^(error|warning: unused)|Finished|error\[" >&2 || true
+[ -x "$CARGO_TARGET_DIR/release/switchboard" ] || { echo "[run] build failed; run: cargo leptos build --release" >&2; exit 1; }
+exec "$CARGO_TARGET_DIR/release/switchboard" serve "$@"

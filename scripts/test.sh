@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what is missing and runs the whole suite: format, lints (server and browser
+# builds), unit and integration tests, the release build, and Playwright in Chromium
+# against it (which also proves the release WASM hydrates).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-tools.sh
+. scripts/env.sh
+step() { printf '\n== %s\n' "$*" >&2; }
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "clippy (server, tests)"
+cargo clippy --quiet --features ssr --all-targets -- -D warnings
+step "clippy (browser)"
+cargo clippy --quiet --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+step "unit and integration tests"
+cargo test --quiet --features ssr
+step "release build"
+cargo leptos build --release 2>&1 | grep -E "error|warning|Finished" >&2 || true
+[ -x "$CARGO_TARGET_DIR/release/switchboard" ] || { echo "release build failed" >&2; exit 1; }
+step "end-to-end (Playwright, Chromium)"
+SWITCHBOARD_BIN="$CARGO_TARGET_DIR/release/switchboard" npx playwright test --config end2end/playwright.config.ts

@@ -1,0 +1,232 @@
+//! The session task: the one owner of a session's agent process, seq counter, pending
+//! permission requests, queue of waiting messages and state. Everything that happens to a
+//! session passes through its command channel or its agent's output channel, here.
+//! `turns.rs` runs turns and reacts to the agent; `record.rs` stores and publishes.
+
+mod record;
+mod turns;
+
+use super::agent::{AgentDriver, AgentOutput, TurnInput};
+use super::config::Config;
+use super::db::Db;
+use super::registry::SessionCommand;
+use crate::protocol::{
+    ClientMsgId, PermissionOption, RequestId, ServerFrame, Session, SessionEvent, SessionPatch,
+    SessionState,
+};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::time::Instant;
+
+/// Longest preview kept for the sidebar, in chars.
+const PREVIEW_CHARS: usize = 140;
+/// Longest title made from a first message, in chars.
+const TITLE_CHARS: usize = 60;
+/// Unreadable agent lines reported per turn before the rest are only logged.
+const GARBLED_REPORTS_PER_TURN: u32 = 3;
+
+/// The channels a session task publishes on.
+pub struct Channels {
+    /// This session's stored events, as `ServerFrame::Event`.
+    pub events: broadcast::Sender<ServerFrame>,
+    /// Session list changes for every socket (created, updated, removed).
+    pub list: broadcast::Sender<ServerFrame>,
+    /// The task's current view of the session.
+    pub snapshot: watch::Sender<Session>,
+}
+
+struct RunningAgent {
+    driver: Box<dyn AgentDriver>,
+    outputs: mpsc::Receiver<AgentOutput>,
+}
+
+/// The turn in progress.
+struct Turn {
+    started: Instant,
+    /// Seq of its TurnStarted event: prefixes message ids, which agents reuse across restarts.
+    start_seq: u64,
+    /// The assistant text so far, for the preview.
+    reply: String,
+    garbled_reports: u32,
+}
+
+/// Where a Stop or End is on its ladder: protocol cancel, then SIGINT, SIGTERM, SIGKILL.
+struct StopLadder {
+    next_step: u8,
+    at: Instant,
+}
+
+/// A session's task state.
+pub struct SessionTask {
+    session: Session,
+    /// False until the first message is stored: drafts never reach the database.
+    stored: bool,
+    db: Db,
+    config: Arc<Config>,
+    channels: Channels,
+    agent: Option<RunningAgent>,
+    turn: Option<Turn>,
+    /// Messages sent while a turn was running, started in order after it.
+    queue: VecDeque<TurnInput>,
+    /// Open permission requests and the options each offered.
+    pending_permissions: HashMap<RequestId, Vec<PermissionOption>>,
+    /// Message ids already accepted, so a resent Send makes no second turn.
+    seen_messages: HashSet<ClientMsgId>,
+    /// Assistant message ids already counted as transcript entries.
+    counted_messages: HashSet<String>,
+    stopping: Option<StopLadder>,
+}
+
+impl SessionTask {
+    /// A task for a session; `stored` says whether its row exists yet.
+    pub fn new(
+        session: Session,
+        stored: bool,
+        db: Db,
+        config: Arc<Config>,
+        channels: Channels,
+    ) -> Self {
+        SessionTask {
+            session,
+            stored,
+            db,
+            config,
+            channels,
+            agent: None,
+            turn: None,
+            queue: VecDeque::new(),
+            pending_permissions: HashMap::new(),
+            seen_messages: HashSet::new(),
+            counted_messages: HashSet::new(),
+            stopping: None,
+        }
+    }
+
+    /// Runs until the session is archived or the server shuts down.
+    pub async fn run(mut self, mut commands: mpsc::Receiver<SessionCommand>) {
+        if self.stored && self.session.state.is_busy() {
+            // The server stopped during a turn: say so instead of showing it as working forever.
+            self.record(SessionEvent::Notice {
+                message: "The server restarted during this turn; it was interrupted. Send a message to continue.".into(),
+            })
+            .await;
+            self.set_state(SessionState::Interrupted {
+                reason: "server restarted".into(),
+            })
+            .await;
+        }
+        loop {
+            let ladder_at = self.stopping.as_ref().map(|ladder| ladder.at);
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(SessionCommand::Shutdown) | None => break,
+                    Some(command) => {
+                        if self.on_command(command).await.is_break() {
+                            break;
+                        }
+                    }
+                },
+                output = next_output(&mut self.agent) => self.on_output(output).await,
+                () = sleep_until(ladder_at) => self.ladder_step(),
+            }
+        }
+        self.kill_agent().await;
+    }
+
+    async fn on_command(&mut self, command: SessionCommand) -> std::ops::ControlFlow<()> {
+        match command {
+            SessionCommand::Send {
+                client_msg_id,
+                text,
+                attachments,
+                reply,
+            } => {
+                let result = self.send(client_msg_id, text, attachments).await;
+                let _ = reply.send(result);
+            }
+            SessionCommand::Cancel => self.cancel().await,
+            SessionCommand::AnswerPermission {
+                request_id,
+                option_id,
+                reply,
+            } => {
+                let result = self.answer_permission(request_id, option_id).await;
+                let _ = reply.send(result);
+            }
+            SessionCommand::Rename { title } => {
+                let title = title.trim().chars().take(200).collect::<String>();
+                if !title.is_empty() {
+                    self.publish(SessionPatch {
+                        title: Some(title),
+                        ..SessionPatch::default()
+                    })
+                    .await;
+                }
+            }
+            SessionCommand::Archive { reply } => {
+                self.archive().await;
+                let _ = reply.send(());
+                return std::ops::ControlFlow::Break(());
+            }
+            SessionCommand::Shutdown => return std::ops::ControlFlow::Break(()),
+        }
+        std::ops::ControlFlow::Continue(())
+    }
+}
+
+async fn next_output(agent: &mut Option<RunningAgent>) -> AgentOutput {
+    match agent {
+        Some(agent) => agent.outputs.recv().await.unwrap_or(AgentOutput::Exited {
+            code: None,
+            stderr_tail: String::new(),
+        }),
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn clip(text: &str, max_chars: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max_chars {
+        flat
+    } else {
+        let mut cut: String = flat.chars().take(max_chars - 1).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+fn title_from(text: &str) -> String {
+    let first_line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("New session");
+    clip(first_line, TITLE_CHARS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_and_previews_are_one_short_line() {
+        assert_eq!(title_from("\n  fix the build\nplease"), "fix the build");
+        assert_eq!(clip("a\nb   c", 10), "a b c");
+        assert_eq!(clip(&"x".repeat(200), 10).chars().count(), 10);
+    }
+}

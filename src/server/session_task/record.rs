@@ -1,0 +1,107 @@
+//! Persist before publish: every event is stored under the next seq, then broadcast;
+//! every metadata change is stored, then sent to every socket as a patch.
+
+use super::{now_ms, SessionTask};
+use crate::protocol::{ServerFrame, SessionEvent, SessionPatch, SessionState};
+
+impl SessionTask {
+    pub(super) async fn set_state(&mut self, state: SessionState) {
+        if self.session.state != state {
+            self.publish(SessionPatch {
+                state: Some(state),
+                ..SessionPatch::default()
+            })
+            .await;
+        }
+    }
+
+    /// Stores an event under the next seq, then broadcasts it. Returns false when storage
+    /// failed: then nobody sees the event and the session shows the failure.
+    pub(super) async fn record(&mut self, event: SessionEvent) -> bool {
+        let now = now_ms();
+        if !self.stored {
+            self.session.created_at_ms = now;
+            self.session.last_activity_ms = now;
+            if let Err(e) = self.db.save_session(&self.session).await {
+                tracing::error!(session = %self.session.id, "cannot store new session: {e}");
+                return false;
+            }
+            self.stored = true;
+            let _ = self.channels.list.send(ServerFrame::SessionCreated {
+                session: self.session.clone(),
+            });
+        }
+        let seq = self.session.last_seq.next();
+        if let Err(e) = self
+            .db
+            .append_event(self.session.id, seq, now, &event)
+            .await
+        {
+            tracing::error!(session = %self.session.id, %seq, "cannot store event: {e}");
+            self.storage_failed(&e.to_string());
+            return false;
+        }
+        self.session.last_seq = seq;
+        self.session.last_activity_ms = now;
+        let new_entry = match &event {
+            SessionEvent::AssistantDelta { message_id, .. }
+            | SessionEvent::AssistantMessage { message_id, .. }
+            | SessionEvent::Thinking { message_id, .. } => {
+                self.counted_messages.insert(message_id.clone())
+            }
+            other => other.is_entry(),
+        };
+        let _ = self.channels.events.send(ServerFrame::Event {
+            session: self.session.id,
+            seq,
+            event,
+        });
+        if new_entry {
+            self.publish(SessionPatch {
+                message_count: Some(self.session.message_count + 1),
+                last_activity_ms: Some(now),
+                ..SessionPatch::default()
+            })
+            .await;
+        } else {
+            self.channels.snapshot.send_replace(self.session.clone());
+        }
+        true
+    }
+
+    /// Storage is failing: show it without touching the log (which may be what fails).
+    pub(super) fn storage_failed(&mut self, cause: &str) {
+        let patch = SessionPatch {
+            state: Some(SessionState::Error {
+                message: format!("Storage failed, nothing more is saved: {cause}"),
+            }),
+            ..SessionPatch::default()
+        };
+        self.session.apply(&patch);
+        self.channels.snapshot.send_replace(self.session.clone());
+        let _ = self.channels.list.send(ServerFrame::SessionUpdated {
+            session: self.session.id,
+            patch,
+        });
+    }
+
+    /// Applies a metadata change: stored first, then shown to every socket.
+    pub(super) async fn publish(&mut self, patch: SessionPatch) {
+        if patch.is_empty() {
+            return;
+        }
+        self.session.apply(&patch);
+        if self.stored {
+            if let Err(e) = self.db.save_session(&self.session).await {
+                tracing::error!(session = %self.session.id, "cannot store session: {e}");
+            }
+        }
+        self.channels.snapshot.send_replace(self.session.clone());
+        if self.stored {
+            let _ = self.channels.list.send(ServerFrame::SessionUpdated {
+                session: self.session.id,
+                patch,
+            });
+        }
+    }
+}
