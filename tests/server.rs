@@ -173,8 +173,13 @@ async fn a_crashing_agent_shows_its_stderr_and_the_next_message_restarts_it() {
     let (mut client, _) = Client::connect(&server).await;
     let session = new_session();
     client.say(session, "/crash", true).await;
+    let (mut event, mut state) = (false, false);
     let frames = client
-        .until(|f| matches!(f, ServerFrame::SessionUpdated { patch, .. } if matches!(patch.state, Some(SessionState::Error { .. }))))
+        .until(|f| {
+            event |= matches!(f, ServerFrame::Event { event: SessionEvent::Error { .. }, .. });
+            state |= matches!(f, ServerFrame::SessionUpdated { patch, .. } if matches!(patch.state, Some(SessionState::Error { .. })));
+            event && state
+        })
         .await;
     let error = events_of(&frames, session)
         .into_iter()
@@ -256,7 +261,15 @@ async fn stop_cancels_a_running_turn_and_the_session_goes_idle() {
         .await;
     let started = Instant::now();
     client.send(&ClientFrame::Cancel { session }).await;
-    let frames = client.until(|f| is_turn_end(f, session)).await;
+    // The event and the state patch travel on different channels, so either may come first.
+    let (mut ended, mut idle) = (false, false);
+    let frames = client
+        .until(|f| {
+            ended |= is_turn_end(f, session);
+            idle |= matches!(f, ServerFrame::SessionUpdated { patch, .. } if patch.state == Some(SessionState::Idle));
+            ended && idle
+        })
+        .await;
     assert!(started.elapsed() < TIMEOUT);
     let stop_reason = events_of(&frames, session)
         .into_iter()
@@ -265,9 +278,6 @@ async fn stop_cancels_a_running_turn_and_the_session_goes_idle() {
             _ => None,
         });
     assert_eq!(stop_reason.as_deref(), Some("cancelled"));
-    client
-        .until(|f| matches!(f, ServerFrame::SessionUpdated { patch, .. } if patch.state == Some(SessionState::Idle)))
-        .await;
 }
 
 #[tokio::test]
