@@ -13,7 +13,8 @@ WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1
 : "${WASM_BINDGEN_VERSION:?could not read the wasm-bindgen pin from Cargo.toml}"
 
 log() { printf '[install] %s\n' "$*" >&2; }
-export PATH="$HOME/.cargo/bin:$PATH"
+CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
+export PATH="$CARGO_HOME/bin:$PATH"
 
 # Chromium for the browser tests (Debian's package; Playwright's own download is unreachable).
 if ! command -v chromium >/dev/null 2>&1; then
@@ -40,12 +41,9 @@ fi
 install_with_pin() { # crate version dep dep_version
   local crate=$1 version=$2 dep=$3 dep_version=$4 src
   src=$(mktemp -d)
-  cargo install --locked "$crate@$version" >/dev/null 2>&1 || true # fetches the .crate
-  local archive
-  archive=$(ls "$HOME"/.cargo/registry/cache/*/"$crate-$version.crate" | head -n 1)
-  tar -xzf "$archive" -C "$src"
+  curl -sSfL "https://static.crates.io/crates/$crate/$crate-$version.crate" | tar -xz -C "$src"
   (cd "$src/$crate-$version" && cargo update -q -p "$dep" --precise "$dep_version" &&
-    cargo install -q --locked --path . --root "$HOME/.cargo")
+    cargo install -q --locked --path . --root "$CARGO_HOME")
   rm -rf "$src"
 }
 
