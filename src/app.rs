@@ -1,0 +1,53 @@
+//! The HTML shell, the routes (`/` and `/s/:id`, whose id is the active tab) and the server
+//! function that gives SSR the session list.
+
+use crate::components::workspace::{EmptyPane, SessionRoute, Workspace};
+use crate::protocol::Session;
+use leptos::prelude::*;
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+/// The whole HTML document, rendered by the server around [`App`].
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <title>"Switchboard"</title>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="stylesheet" href="/pkg/switchboard.css"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The app: one store for the page, and the routes. Both routes share the
+/// [`Workspace`] layout, so switching tabs only swaps the chat pane.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_context(crate::client::Store::new());
+    view! {
+        <Router>
+            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
+                <ParentRoute path=path!("") view=Workspace>
+                    <Route path=path!("") view=EmptyPane/>
+                    <Route path=path!("s/:id") view=SessionRoute/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+/// Every session that is not archived, for the first paint (the socket's `Connected`
+/// frame replaces it later).
+#[server]
+pub async fn list_sessions() -> Result<Vec<Session>, ServerFnError> {
+    crate::server::sessions_from_context()
+}

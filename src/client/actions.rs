@@ -1,0 +1,318 @@
+//! What the UI can do. Components call these; they never build frames or touch the socket.
+//! The store-only parts run everywhere (and are tested natively); sending goes through the
+//! socket in the browser build and is a no-op elsewhere (SSR never runs event handlers).
+
+use super::ids::new_uuid;
+use super::reducer::push_entry;
+use super::store::{draft_session, Entry, EntryBody, SendStatus, SessionView, Store};
+use crate::protocol::{AgentKind, ClientFrame, ClientMsgId, RequestId, SessionId};
+use leptos::prelude::*;
+
+/// Opens a new draft tab and returns its id; the caller navigates to `/s/<id>`.
+pub fn new_draft(store: Store) -> SessionId {
+    let id = SessionId(new_uuid());
+    store
+        .sessions
+        .update(|list| list.push(SessionView::draft(id)));
+    open_tab(store, id);
+    id
+}
+
+/// Shows `id` because the URL names it: known sessions open as a tab, unknown ids as a
+/// draft tab with that id; it becomes the active tab, is marked read and subscribed.
+pub fn show(store: Store, id: Option<SessionId>) {
+    if store.active.get_untracked() != id {
+        store.active.set(id);
+    }
+    let Some(id) = id else {
+        return;
+    };
+    let view = match store.view(id) {
+        Some(view) => view,
+        None => {
+            let view = SessionView::draft(id);
+            store.sessions.update(|list| list.push(view.clone()));
+            view
+        }
+    };
+    open_tab(store, id);
+    view.mark_read();
+    if !view.is_draft() {
+        transport::subscribe(store, id);
+    }
+}
+
+/// Adds `id` to the tab bar (at the end) unless it is open already.
+pub fn open_tab(store: Store, id: SessionId) {
+    if !store.is_open(id) {
+        store.tabs.update(|tabs| tabs.push(id));
+    }
+}
+
+/// Hides a tab (the session goes on). A draft's tab is its only trace, so the draft goes too.
+/// Returns the tab to show next when the closed one was active (`None`: go to `/`).
+pub fn close_tab(store: Store, id: SessionId) -> Option<SessionId> {
+    let tabs = store.tabs.get_untracked();
+    let position = tabs.iter().position(|t| *t == id);
+    let next = position.and_then(|i| {
+        tabs.get(i + 1)
+            .or_else(|| i.checked_sub(1).and_then(|j| tabs.get(j)))
+    });
+    let next = next.copied();
+    store.tabs.update(|tabs| tabs.retain(|t| *t != id));
+    if store.view(id).is_some_and(|v| v.is_draft()) {
+        store.sessions.update(|list| list.retain(|v| v.id != id));
+    }
+    if store.active.get_untracked() == Some(id) {
+        // Set now, so nothing sees an active tab without its session before the caller
+        // navigates to `next`.
+        store.active.set(next);
+        next
+    } else {
+        store.active.get_untracked()
+    }
+}
+
+/// Marks everything in `id` as read.
+pub fn mark_viewed(store: Store, id: SessionId) {
+    if let Some(view) = store.view(id) {
+        view.mark_read();
+    }
+}
+
+/// Sends the composer's text of `id` as a user message (creating a draft on the server with
+/// its first message). Shows it at once; returns false when there was nothing to send.
+pub fn send_message(store: Store, id: SessionId) -> bool {
+    let Some(view) = store.view(id) else {
+        return false;
+    };
+    let text = view.draft_text.get_untracked();
+    if text.trim().is_empty() {
+        return false;
+    }
+    let client_msg_id = ClientMsgId(new_uuid());
+    let key = view.local_key();
+    push_entry(
+        &view,
+        Entry {
+            key,
+            body: EntryBody::User {
+                client_msg_id: Some(client_msg_id),
+                text: text.clone(),
+                status: ArcRwSignal::new(SendStatus::Pending),
+            },
+        },
+    );
+    view.draft_text.set(String::new());
+    if view.is_draft() {
+        // The first message names the session until it is renamed.
+        let title = title_from(&text);
+        view.meta.update(|m| m.title = title);
+    }
+    transport::send_message(store, id, client_msg_id, text);
+    true
+}
+
+/// Stops the running turn of `id`.
+pub fn stop(_store: Store, id: SessionId) {
+    transport::send(ClientFrame::Cancel { session: id });
+}
+
+/// Answers a permission request with one of its options.
+pub fn answer_permission(store: Store, id: SessionId, request_id: RequestId, option_id: String) {
+    if let Some(view) = store.view(id) {
+        // Disable the card's buttons at once; the server's `PermissionResolved` confirms.
+        view.entries.with_untracked(|entries| {
+            for entry in entries {
+                if let EntryBody::Permission {
+                    request_id: r,
+                    answered,
+                    ..
+                } = &entry.body
+                {
+                    if *r == request_id {
+                        answered.set(Some(option_id.clone()));
+                    }
+                }
+            }
+        });
+    }
+    transport::send(ClientFrame::AnswerPermission {
+        session: id,
+        request_id,
+        option_id,
+    });
+}
+
+/// Renames `id`. The new title shows when the server confirms it with a patch; a draft's
+/// title is local, so it changes at once.
+pub fn rename(store: Store, id: SessionId, title: String) {
+    let title = title.trim().to_string();
+    let Some(view) = store.view(id) else {
+        return;
+    };
+    if title.is_empty() || view.meta.with_untracked(|m| m.title == title) {
+        return;
+    }
+    if view.is_draft() {
+        view.meta.update(|m| m.title = title);
+    } else {
+        transport::send(ClientFrame::Rename { session: id, title });
+    }
+}
+
+/// Ends `id`: archives it on the server (which then removes it everywhere) and hides its
+/// tab now. A draft is just discarded. Returns the tab to show next, as [`close_tab`].
+pub fn end_session(store: Store, id: SessionId) -> Option<SessionId> {
+    let was_draft = store.view(id).is_none_or(|v| v.is_draft());
+    let next = close_tab(store, id);
+    if !was_draft {
+        transport::send(ClientFrame::Archive { session: id });
+    }
+    next
+}
+
+/// Chooses the agent of a draft; its permission mode resets to that agent's default.
+pub fn set_draft_agent(store: Store, id: SessionId, agent: AgentKind) {
+    if let Some(view) = store.view(id).filter(|v| v.is_draft()) {
+        let fresh = draft_session(id, agent);
+        view.meta.update(|m| {
+            m.agent = agent;
+            m.permission_mode = fresh.permission_mode;
+        });
+    }
+}
+
+/// Chooses the permission mode of a draft.
+pub fn set_draft_permission_mode(store: Store, id: SessionId, mode: String) {
+    if let Some(view) = store.view(id).filter(|v| v.is_draft()) {
+        view.meta.update(|m| m.permission_mode = mode);
+    }
+}
+
+/// Retries the connection now instead of waiting for the next backoff step.
+pub fn reconnect_now() {
+    #[cfg(feature = "hydrate")]
+    super::socket::kick();
+}
+
+/// Hides the server error banner.
+pub fn dismiss_server_error(store: Store) {
+    store.server_error.set(None);
+}
+
+/// Tabs and read markers saved by an earlier page load.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SavedTabs {
+    /// Open tabs, in order.
+    #[serde(default)]
+    pub tabs: Vec<SessionId>,
+    /// How many entries of each session were read.
+    #[serde(default)]
+    pub read: Vec<(SessionId, u64)>,
+}
+
+/// What to save so a reload restores the tabs (drafts are not saved: they are not sessions).
+pub fn saved_tabs(store: Store) -> SavedTabs {
+    let sessions = store.sessions.get();
+    let tabs = store
+        .tabs
+        .get()
+        .into_iter()
+        .filter(|id| sessions.iter().any(|v| v.id == *id && !v.is_draft()))
+        .collect();
+    let read = sessions
+        .iter()
+        .filter(|v| !v.is_draft())
+        .map(|v| (v.id, v.read_count.get()))
+        .collect();
+    SavedTabs { tabs, read }
+}
+
+/// Restores saved tabs and read markers for sessions that still exist. Tabs open already
+/// (the URL's) stay; saved ones go before them in their saved order.
+pub fn restore_tabs(store: Store, saved: SavedTabs) {
+    for (id, read) in saved.read {
+        if let Some(view) = store.view(id).filter(|v| !v.is_draft()) {
+            let total = view.meta.with_untracked(|m| m.message_count);
+            view.read_count.set(read.min(total));
+            store.sync_read(&view);
+        }
+    }
+    let known: Vec<SessionId> = saved
+        .tabs
+        .into_iter()
+        .filter(|id| store.view(*id).is_some_and(|v| !v.is_draft()))
+        .collect();
+    if known.is_empty() {
+        return;
+    }
+    store.tabs.update(|tabs| {
+        let mut merged = known;
+        for id in tabs.iter() {
+            if !merged.contains(id) {
+                merged.push(*id);
+            }
+        }
+        *tabs = merged;
+    });
+    for id in store.tabs.get_untracked() {
+        if store.view(id).is_some_and(|v| !v.is_draft()) {
+            transport::subscribe(store, id);
+        }
+    }
+}
+
+/// A title from a first message: its first line, shortened.
+fn title_from(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("New session");
+    let mut title: String = line.chars().take(60).collect();
+    if line.chars().count() > 60 {
+        title.push('…');
+    }
+    title
+}
+
+/// The path of a session's tab.
+pub fn session_path(id: SessionId) -> String {
+    format!("/s/{id}")
+}
+
+/// The session id a path names (`/s/<uuid>`), if any.
+pub fn id_from_path(path: &str) -> Option<SessionId> {
+    let rest = path.strip_prefix("/s/")?;
+    SessionId::parse(rest.trim_end_matches('/'))
+}
+
+/// The bridge to the socket: real in the browser build, inert elsewhere.
+mod transport {
+    use super::*;
+
+    #[cfg(feature = "hydrate")]
+    pub fn send(frame: ClientFrame) {
+        crate::client::socket::send(frame);
+    }
+
+    #[cfg(feature = "hydrate")]
+    pub fn send_message(store: Store, id: SessionId, client_msg_id: ClientMsgId, text: String) {
+        crate::client::socket::send_message(store, id, client_msg_id, text);
+    }
+
+    #[cfg(feature = "hydrate")]
+    pub fn subscribe(store: Store, id: SessionId) {
+        crate::client::socket::ensure_subscribed(store, id);
+    }
+
+    #[cfg(not(feature = "hydrate"))]
+    pub fn send(_frame: ClientFrame) {}
+
+    #[cfg(not(feature = "hydrate"))]
+    pub fn send_message(_store: Store, _id: SessionId, _msg: ClientMsgId, _text: String) {}
+
+    #[cfg(not(feature = "hydrate"))]
+    pub fn subscribe(_store: Store, _id: SessionId) {}
+}

@@ -1,0 +1,30 @@
+//! The browser's side of the protocol: the reactive [`store::Store`], the one
+//! [`reducer::apply`] that folds server frames into it, the [`actions`] the UI calls, and
+//! (browser build only) the socket and tab persistence.
+
+pub mod actions;
+pub mod ids;
+pub mod reducer;
+pub mod store;
+
+#[cfg(feature = "hydrate")]
+pub mod socket;
+#[cfg(feature = "hydrate")]
+pub mod storage;
+
+#[cfg(test)]
+mod tests;
+
+pub use store::{ConnectionState, Store};
+
+/// Starts the browser-only machinery after hydration: restores saved tabs, then connects.
+/// Inert in other builds, so components can call it unconditionally from an effect.
+pub fn start_browser(store: Store) {
+    #[cfg(feature = "hydrate")]
+    {
+        storage::start(store);
+        socket::start(store);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = store;
+}

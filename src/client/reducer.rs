@@ -1,0 +1,471 @@
+//! The one reducer: [`apply`] folds a `ServerFrame` into the [`Store`]. It is the only way
+//! server data changes the store, it touches no web API, and it is unit-tested natively.
+
+use super::store::{ConnectionState, Entry, EntryBody, Resolution, SendStatus, SessionView, Store};
+use crate::protocol::{
+    Seq, ServerFrame, Session, SessionEvent, SessionId, SessionState, ToolStatus,
+};
+use leptos::prelude::*;
+
+/// Applies one frame from the server to the store.
+pub fn apply(store: &Store, frame: ServerFrame) {
+    match frame {
+        ServerFrame::Connected {
+            server_version,
+            sessions,
+        } => {
+            replace_sessions(store, sessions);
+            store.server_version.set(Some(server_version));
+            store.connection.set(ConnectionState::Open);
+        }
+        ServerFrame::Event {
+            session,
+            seq,
+            event,
+        } => apply_event(store, session, seq, event),
+        ServerFrame::SessionCreated { session } => session_created(store, session),
+        ServerFrame::SessionUpdated { session, patch } => {
+            let Some(view) = store.view(session) else {
+                return;
+            };
+            view.meta.update(|meta| meta.apply(&patch));
+            if let Some(state) = &patch.state {
+                if !state.is_busy() {
+                    stop_streaming(&view);
+                }
+            }
+            store.sync_read(&view);
+        }
+        ServerFrame::SessionRemoved { session } => remove_session(store, session),
+        ServerFrame::Error {
+            session, message, ..
+        } => match session.and_then(|id| store.view(id)) {
+            Some(view) => {
+                // A refused request leaves the session's pending messages undelivered, and
+                // unresolved permission cards answerable again.
+                view.entries.with_untracked(|entries| {
+                    for entry in entries {
+                        match &entry.body {
+                            EntryBody::User { status, .. }
+                                if status.get_untracked() == SendStatus::Pending =>
+                            {
+                                status.set(SendStatus::Failed);
+                            }
+                            EntryBody::Permission {
+                                resolution,
+                                answered,
+                                ..
+                            } if resolution.with_untracked(Option::is_none)
+                                && answered.with_untracked(Option::is_some) =>
+                            {
+                                answered.set(None);
+                            }
+                            _ => {}
+                        }
+                    }
+                });
+                let key = view.local_key();
+                push_entry(
+                    &view,
+                    Entry {
+                        key,
+                        body: EntryBody::Notice {
+                            message,
+                            detail: None,
+                            is_error: true,
+                        },
+                    },
+                );
+            }
+            None => store.server_error.set(Some(message)),
+        },
+        ServerFrame::Pong => {}
+    }
+}
+
+/// Replaces the session list (from `Connected`, or the SSR-rendered list): known views keep
+/// their entries and read markers, new ones count as read, vanished ones are dropped (with
+/// their tabs), and drafts, which the server does not know, stay.
+pub fn replace_sessions(store: &Store, sessions: Vec<Session>) {
+    let old = store.sessions.get_untracked();
+    let mut next: Vec<SessionView> = Vec::with_capacity(sessions.len());
+    for session in sessions {
+        if session.state == SessionState::Archived || next.iter().any(|v| v.id == session.id) {
+            continue;
+        }
+        match old.iter().find(|v| v.id == session.id) {
+            Some(view) => {
+                view.meta.set(session);
+                next.push(view.clone());
+            }
+            None => {
+                let read = session.message_count;
+                next.push(SessionView::new(session, read));
+            }
+        }
+    }
+    // Newest first, and a stable order, so items do not jump while someone clicks them.
+    next.sort_by_key(|v| std::cmp::Reverse(v.meta.with_untracked(|m| m.created_at_ms)));
+    for view in old {
+        if view.is_draft() && !next.iter().any(|v| v.id == view.id) {
+            next.push(view);
+        }
+    }
+    store
+        .tabs
+        .update(|tabs| tabs.retain(|id| next.iter().any(|v| v.id == *id)));
+    store.sessions.set(next);
+    if let Some(view) = store.active_view() {
+        store.sync_read(&view);
+    }
+}
+
+fn session_created(store: &Store, session: Session) {
+    if session.state == SessionState::Archived {
+        return;
+    }
+    let id = session.id;
+    let view = match store.view(id) {
+        // Our own draft (or a session we already knew): same view, so its tab keeps its
+        // entries and composer.
+        Some(view) => {
+            view.meta.set(session);
+            view
+        }
+        // Created elsewhere: all of it is unread here.
+        None => SessionView::new(session, 0),
+    };
+    store.sessions.update(|list| {
+        list.retain(|v| v.id != id);
+        list.insert(0, view.clone());
+    });
+    store.sync_read(&view);
+}
+
+fn remove_session(store: &Store, id: SessionId) {
+    store.sessions.update(|list| list.retain(|v| v.id != id));
+    if store.is_open(id) {
+        store.tabs.update(|tabs| tabs.retain(|t| *t != id));
+    }
+}
+
+fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {
+    let Some(view) = store.view(id) else {
+        return;
+    };
+    // Replays overlap what this tab holds; the seq makes applying idempotent.
+    if seq <= view.applied_seq.get_untracked() {
+        return;
+    }
+    view.applied_seq.set(seq);
+    let key = seq.0;
+    match event {
+        SessionEvent::UserMessage {
+            client_msg_id,
+            text,
+            ..
+        } => {
+            let confirmed = view.entries.with_untracked(|entries| {
+                entries.iter().find_map(|entry| match &entry.body {
+                    EntryBody::User {
+                        client_msg_id: Some(mine),
+                        status,
+                        ..
+                    } if *mine == client_msg_id => Some(status.clone()),
+                    _ => None,
+                })
+            });
+            match confirmed {
+                // The optimistic row this tab showed on send.
+                Some(status) => status.set(SendStatus::Delivered),
+                None => push_entry(
+                    &view,
+                    Entry {
+                        key,
+                        body: EntryBody::User {
+                            client_msg_id: Some(client_msg_id),
+                            text,
+                            status: ArcRwSignal::new(SendStatus::Delivered),
+                        },
+                    },
+                ),
+            }
+        }
+        SessionEvent::AssistantDelta { message_id, text } => {
+            match find_assistant(&view, &message_id) {
+                Some((signal, streaming)) => {
+                    signal.update(|s| s.push_str(&text));
+                    if !streaming.get_untracked() {
+                        streaming.set(true);
+                    }
+                }
+                None => push_entry(
+                    &view,
+                    Entry {
+                        key,
+                        body: EntryBody::Assistant {
+                            message_id,
+                            text: ArcRwSignal::new(text),
+                            streaming: ArcRwSignal::new(true),
+                        },
+                    },
+                ),
+            }
+            if !view.streaming.get_untracked() {
+                view.streaming.set(true);
+            }
+        }
+        SessionEvent::AssistantMessage { message_id, text } => {
+            match find_assistant(&view, &message_id) {
+                Some((signal, streaming)) => {
+                    signal.set(text);
+                    streaming.set(false);
+                }
+                None => push_entry(
+                    &view,
+                    Entry {
+                        key,
+                        body: EntryBody::Assistant {
+                            message_id,
+                            text: ArcRwSignal::new(text),
+                            streaming: ArcRwSignal::new(false),
+                        },
+                    },
+                ),
+            }
+            view.streaming.set(false);
+        }
+        SessionEvent::Thinking { message_id, text } => {
+            let existing = view.entries.with_untracked(|entries| {
+                entries.iter().rev().find_map(|entry| match &entry.body {
+                    EntryBody::Thinking {
+                        message_id: id,
+                        text,
+                    } if *id == message_id => Some(text.clone()),
+                    _ => None,
+                })
+            });
+            match existing {
+                Some(signal) => signal.update(|s| s.push_str(&text)),
+                None => push_entry(
+                    &view,
+                    Entry {
+                        key,
+                        body: EntryBody::Thinking {
+                            message_id,
+                            text: ArcRwSignal::new(text),
+                        },
+                    },
+                ),
+            }
+        }
+        SessionEvent::ToolCall {
+            id: call_id,
+            name,
+            title,
+            input,
+        } => match find_tool(&view, &call_id) {
+            // A repeated call id updates the card instead of adding a second one.
+            Some((title_signal, _, _)) => title_signal.set(title),
+            None => push_entry(
+                &view,
+                Entry {
+                    key,
+                    body: EntryBody::Tool {
+                        call_id,
+                        name,
+                        title: ArcRwSignal::new(title),
+                        input: pretty_json(&input),
+                        output: ArcRwSignal::new(None),
+                        status: ArcRwSignal::new(ToolStatus::Running),
+                    },
+                },
+            ),
+        },
+        SessionEvent::ToolResult {
+            id: call_id,
+            output,
+            is_error,
+        } => {
+            let status_value = if is_error {
+                ToolStatus::Error
+            } else {
+                ToolStatus::Ok
+            };
+            match find_tool(&view, &call_id) {
+                Some((_, output_signal, status)) => {
+                    output_signal.set(Some(output));
+                    status.set(status_value);
+                }
+                // A result without its call (should not happen): still show it.
+                None => push_entry(
+                    &view,
+                    Entry {
+                        key,
+                        body: EntryBody::Tool {
+                            call_id: call_id.clone(),
+                            name: String::new(),
+                            title: ArcRwSignal::new(call_id),
+                            input: String::new(),
+                            output: ArcRwSignal::new(Some(output)),
+                            status: ArcRwSignal::new(status_value),
+                        },
+                    },
+                ),
+            }
+        }
+        SessionEvent::PermissionRequested {
+            request_id,
+            title,
+            input,
+            options,
+        } => {
+            let known = view.entries.with_untracked(|entries| {
+                entries.iter().any(|entry| {
+                    matches!(&entry.body, EntryBody::Permission { request_id: r, .. } if *r == request_id)
+                })
+            });
+            if !known {
+                push_entry(
+                    &view,
+                    Entry {
+                        key,
+                        body: EntryBody::Permission {
+                            request_id,
+                            title,
+                            input: pretty_json(&input),
+                            options,
+                            resolution: ArcRwSignal::new(None),
+                            answered: ArcRwSignal::new(None),
+                        },
+                    },
+                );
+            }
+        }
+        SessionEvent::PermissionResolved {
+            request_id,
+            option_id,
+            allowed,
+        } => {
+            let target = view.entries.with_untracked(|entries| {
+                entries.iter().find_map(|entry| match &entry.body {
+                    EntryBody::Permission {
+                        request_id: r,
+                        resolution,
+                        ..
+                    } if *r == request_id => Some(resolution.clone()),
+                    _ => None,
+                })
+            });
+            if let Some(resolution) = target {
+                resolution.set(Some(Resolution { option_id, allowed }));
+            }
+        }
+        SessionEvent::TurnStarted => {}
+        SessionEvent::TurnCompleted { .. } => stop_streaming(&view),
+        SessionEvent::StateChanged { state } => {
+            // Replayed history must not roll the state back: only an event at least as new
+            // as the meta's last seq may set it (patches normally do).
+            let newest = view.meta.with_untracked(|m| seq >= m.last_seq);
+            if newest && view.meta.with_untracked(|m| m.state != state) {
+                if !state.is_busy() {
+                    stop_streaming(&view);
+                }
+                view.meta.update(|m| m.state = state);
+            }
+        }
+        SessionEvent::Error { message, detail } => push_entry(
+            &view,
+            Entry {
+                key,
+                body: EntryBody::Notice {
+                    message,
+                    detail,
+                    is_error: true,
+                },
+            },
+        ),
+        SessionEvent::Notice { message } => push_entry(
+            &view,
+            Entry {
+                key,
+                body: EntryBody::Notice {
+                    message,
+                    detail: None,
+                    is_error: false,
+                },
+            },
+        ),
+    }
+    view.activity.update(|n| *n += 1);
+    // A reply that finished while its tab is in front has been read.
+    store.sync_read(&view);
+}
+
+/// Appends a row (this notifies the list, unlike in-place streaming updates).
+pub(crate) fn push_entry(view: &SessionView, entry: Entry) {
+    view.entries.update(|entries| entries.push(entry));
+    view.activity.update(|n| *n += 1);
+}
+
+/// Ends every streaming row of the session (turn over, cancelled, failed).
+fn stop_streaming(view: &SessionView) {
+    if view.streaming.get_untracked() {
+        view.streaming.set(false);
+    }
+    view.entries.with_untracked(|entries| {
+        for entry in entries {
+            if let EntryBody::Assistant { streaming, .. } = &entry.body {
+                if streaming.get_untracked() {
+                    streaming.set(false);
+                }
+            }
+        }
+    });
+}
+
+type AssistantSignals = (ArcRwSignal<String>, ArcRwSignal<bool>);
+
+fn find_assistant(view: &SessionView, message_id: &str) -> Option<AssistantSignals> {
+    // Search from the end: the message being streamed is almost always the last row.
+    view.entries.with_untracked(|entries| {
+        entries.iter().rev().find_map(|entry| match &entry.body {
+            EntryBody::Assistant {
+                message_id: id,
+                text,
+                streaming,
+            } if id == message_id => Some((text.clone(), streaming.clone())),
+            _ => None,
+        })
+    })
+}
+
+type ToolSignals = (
+    ArcRwSignal<String>,
+    ArcRwSignal<Option<String>>,
+    ArcRwSignal<ToolStatus>,
+);
+
+fn find_tool(view: &SessionView, call_id: &str) -> Option<ToolSignals> {
+    view.entries.with_untracked(|entries| {
+        entries.iter().rev().find_map(|entry| match &entry.body {
+            EntryBody::Tool {
+                call_id: id,
+                title,
+                output,
+                status,
+                ..
+            } if id == call_id => Some((title.clone(), output.clone(), status.clone())),
+            _ => None,
+        })
+    })
+}
+
+/// Tool inputs as people read them; `null` (no input) shows as nothing.
+fn pretty_json(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(text) => text.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+    }
+}

@@ -1,0 +1,383 @@
+//! The one WebSocket of this browser tab (browser build only). It says `Hello` with the
+//! open tabs' last seqs, feeds every `ServerFrame` to the reducer, queues frames until
+//! `Connected`, resends undelivered messages after a reconnect (the server drops
+//! duplicates by `ClientMsgId`), and reconnects with exponential backoff and jitter.
+
+use super::reducer::apply;
+use super::store::{ConnectionState, Store};
+use crate::protocol::{
+    ClientFrame, ClientId, ClientMsgId, NewSession, ResumePoint, ServerFrame, SessionEvent,
+    SessionId,
+};
+use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use futures::{stream, SinkExt, StreamExt};
+use gloo_net::websocket::{futures::WebSocket, Message, State};
+use gloo_timers::future::{IntervalStream, TimeoutFuture};
+use leptos::prelude::*;
+use std::cell::RefCell;
+use std::collections::HashSet;
+
+/// First retry delay; it doubles per failure up to [`MAX_BACKOFF_MS`].
+const BASE_BACKOFF_MS: u32 = 250;
+/// Longest wait between attempts.
+const MAX_BACKOFF_MS: u32 = 10_000;
+/// After this many failures in a row the banner offers "Reconnect".
+pub const QUICK_ATTEMPTS: u32 = 5;
+/// Keep-alive interval; the server answers each `Ping` with a `Pong`.
+const PING_MS: u32 = 20_000;
+/// A socket silent for this long is treated as dead (a `Pong` should have come).
+const SILENCE_MS: f64 = 45_000.0;
+
+/// A message waiting for its `UserMessage` echo.
+#[derive(Clone)]
+struct Unacked {
+    session: SessionId,
+    client_msg_id: ClientMsgId,
+    text: String,
+}
+
+/// The connection's bookkeeping. The browser runs us on one thread, so a thread-local
+/// `RefCell` is enough; borrows are kept short and never span a call into the store.
+struct Conn {
+    started: bool,
+    client_id: ClientId,
+    /// Writer of the live socket, once `Hello` went out.
+    tx: Option<UnboundedSender<ClientFrame>>,
+    /// `Connected` arrived on the live socket.
+    ready: bool,
+    /// Frames made while not ready, flushed in order after `Connected`.
+    queue: Vec<ClientFrame>,
+    /// Sessions whose events the live socket receives.
+    subscribed: HashSet<SessionId>,
+    /// Drafts whose creating `Send` went out on the live socket.
+    creating: HashSet<SessionId>,
+    /// Messages not yet echoed, resent after a reconnect.
+    unacked: Vec<Unacked>,
+    /// Wakes the reconnect loop early.
+    kick: Option<UnboundedSender<()>>,
+}
+
+thread_local! {
+    static CONN: RefCell<Conn> = RefCell::new(Conn {
+        started: false,
+        client_id: ClientId(super::ids::new_uuid()),
+        tx: None,
+        ready: false,
+        queue: Vec::new(),
+        subscribed: HashSet::new(),
+        creating: HashSet::new(),
+        unacked: Vec::new(),
+        kick: None,
+    });
+}
+
+fn with_conn<T>(f: impl FnOnce(&mut Conn) -> T) -> T {
+    CONN.with(|conn| f(&mut conn.borrow_mut()))
+}
+
+/// Starts the connection loop (once per page) and the listeners that retry early when the
+/// browser comes back online or the tab becomes visible.
+pub fn start(store: Store) {
+    let (kick_tx, kick_rx) = mpsc::unbounded();
+    let first = with_conn(|c| {
+        if c.started {
+            return false;
+        }
+        c.started = true;
+        c.kick = Some(kick_tx);
+        true
+    });
+    if !first {
+        return;
+    }
+    for event in ["online", "visibilitychange", "focus"] {
+        // The handles are dropped on purpose: these listeners live as long as the page.
+        let _ = window_event_listener_untyped(event, move |_| {
+            let visible = !document().hidden();
+            if visible && !store.connection.get_untracked().is_open() {
+                kick();
+            }
+        });
+    }
+    leptos::task::spawn_local(run(store, kick_rx));
+}
+
+/// Retries now if the loop is waiting between attempts.
+pub fn kick() {
+    with_conn(|c| {
+        if let Some(kick) = &c.kick {
+            let _ = kick.unbounded_send(());
+        }
+    });
+}
+
+/// Sends a frame, or queues it until the server said `Connected`.
+pub fn send(frame: ClientFrame) {
+    let unsent = with_conn(|c| match (&c.tx, c.ready) {
+        (Some(tx), true) => tx.unbounded_send(frame).err().map(|e| e.into_inner()),
+        _ => Some(frame),
+    });
+    if let Some(frame) = unsent {
+        with_conn(|c| c.queue.push(frame));
+    }
+}
+
+/// Sends a user message of `session`; the first one of a draft creates it on the server.
+/// It is kept until echoed, and resent after a reconnect.
+pub fn send_message(store: Store, session: SessionId, client_msg_id: ClientMsgId, text: String) {
+    let message = Unacked {
+        session,
+        client_msg_id,
+        text,
+    };
+    let ready = with_conn(|c| {
+        c.unacked.push(message.clone());
+        c.ready
+    });
+    if ready {
+        transmit(store, &message);
+    }
+}
+
+/// Subscribes the live socket to `session` (from its last applied seq) unless it is
+/// already. Before `Connected` this does nothing: `Connected` subscribes every open tab.
+pub fn ensure_subscribed(store: Store, session: SessionId) {
+    let Some(view) = store.view(session).filter(|v| !v.is_draft()) else {
+        return;
+    };
+    let fresh = with_conn(|c| c.ready && c.subscribed.insert(session));
+    if fresh {
+        send(ClientFrame::Subscribe {
+            session,
+            since: view.applied_seq.get_untracked(),
+        });
+    }
+}
+
+fn transmit(store: Store, message: &Unacked) {
+    let draft = store.view(message.session).filter(|v| v.is_draft());
+    // Only the first Send of a draft on this socket carries `create`; later ones follow it
+    // in order, so the session exists by then.
+    let create = draft.and_then(|view| {
+        with_conn(|c| c.creating.insert(message.session)).then(|| {
+            view.meta.with_untracked(|m| NewSession {
+                agent: m.agent,
+                cwd: None,
+                permission_mode: Some(m.permission_mode.clone()),
+                model: m.model.clone(),
+            })
+        })
+    });
+    send(ClientFrame::Send {
+        session: message.session,
+        client_msg_id: message.client_msg_id,
+        text: message.text.clone(),
+        attachments: Vec::new(),
+        create,
+    });
+}
+
+/// Connects, and reconnects forever with backoff.
+async fn run(store: Store, mut kick_rx: UnboundedReceiver<()>) {
+    let mut failures: u32 = 0;
+    loop {
+        if connect(store).await {
+            failures = 0;
+        }
+        failures = failures.saturating_add(1);
+        store.connection.set(if failures >= QUICK_ATTEMPTS {
+            ConnectionState::Offline { attempt: failures }
+        } else {
+            ConnectionState::Reconnecting { attempt: failures }
+        });
+        // Kicks from before this wait are stale.
+        while kick_rx.try_recv().is_ok() {}
+        let delay = TimeoutFuture::new(backoff_ms(failures));
+        futures::future::select(delay, kick_rx.next()).await;
+    }
+}
+
+/// Exponential backoff with jitter: half the step fixed, half random, so many tabs that
+/// lost the same server do not come back in lockstep.
+fn backoff_ms(failures: u32) -> u32 {
+    let step = BASE_BACKOFF_MS
+        .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
+        .min(MAX_BACKOFF_MS);
+    let jitter = (js_sys::Math::random() * f64::from(step / 2)) as u32;
+    step / 2 + jitter
+}
+
+enum Input {
+    Received(Result<Message, gloo_net::websocket::WebSocketError>),
+    Closed,
+    Outgoing(ClientFrame),
+    Ping,
+}
+
+/// One socket's life. Returns whether it reached `Connected`.
+async fn connect(store: Store) -> bool {
+    let Some(url) = ws_url() else {
+        return false;
+    };
+    let Ok(mut socket) = WebSocket::open(&url) else {
+        return false;
+    };
+    // Wait for the handshake: writing to a socket that failed to open only logs errors.
+    let _ = futures::future::poll_fn(|cx| socket.poll_ready_unpin(cx)).await;
+    if !matches!(socket.state(), State::Open) {
+        return false;
+    }
+    let (mut sink, source) = socket.split();
+    let hello = hello(store);
+    if sink.send(Message::Text(to_json(&hello))).await.is_err() {
+        forget_socket();
+        return false;
+    }
+    let (tx, rx) = mpsc::unbounded();
+    with_conn(|c| c.tx = Some(tx));
+
+    let incoming = source
+        .map(Input::Received)
+        .chain(stream::once(futures::future::ready(Input::Closed)));
+    let outgoing = rx.map(Input::Outgoing);
+    let pings = IntervalStream::new(PING_MS).map(|_| Input::Ping);
+    let mut inputs = stream::select(stream::select(incoming, outgoing), pings);
+    let mut reached = false;
+    let mut last_heard = js_sys::Date::now();
+    while let Some(input) = inputs.next().await {
+        match input {
+            Input::Received(Ok(Message::Text(text))) => {
+                last_heard = js_sys::Date::now();
+                reached |= receive(store, &text);
+            }
+            Input::Received(Ok(Message::Bytes(_))) => last_heard = js_sys::Date::now(),
+            // An error event is followed by the close; wait for it.
+            Input::Received(Err(_)) => {}
+            Input::Closed => break,
+            Input::Outgoing(frame) => {
+                if sink.send(Message::Text(to_json(&frame))).await.is_err() {
+                    break;
+                }
+            }
+            Input::Ping => {
+                if js_sys::Date::now() - last_heard > SILENCE_MS {
+                    break;
+                }
+                if sink
+                    .send(Message::Text(to_json(&ClientFrame::Ping)))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        }
+    }
+    forget_socket();
+    reached
+}
+
+/// `Hello` with every open non-draft tab's last seq; those count as subscribed.
+fn hello(store: Store) -> ClientFrame {
+    let resume: Vec<ResumePoint> = store
+        .tabs
+        .get_untracked()
+        .into_iter()
+        .filter_map(|id| store.view(id))
+        .filter(|view| !view.is_draft())
+        .map(|view| ResumePoint {
+            session: view.id,
+            since: view.applied_seq.get_untracked(),
+        })
+        .collect();
+    with_conn(|c| {
+        c.ready = false;
+        c.subscribed = resume.iter().map(|r| r.session).collect();
+        c.creating.clear();
+        ClientFrame::Hello {
+            client_id: c.client_id,
+            resume,
+        }
+    })
+}
+
+fn forget_socket() {
+    with_conn(|c| {
+        c.tx = None;
+        c.ready = false;
+        c.subscribed.clear();
+        c.creating.clear();
+    });
+}
+
+/// Handles one text frame; returns true for `Connected`.
+fn receive(store: Store, text: &str) -> bool {
+    let frame: ServerFrame = match serde_json::from_str(text) {
+        Ok(frame) => frame,
+        Err(error) => {
+            leptos::logging::warn!("switchboard: unreadable server frame: {error}");
+            return false;
+        }
+    };
+    let connected = matches!(frame, ServerFrame::Connected { .. });
+    with_conn(|c| match &frame {
+        // The server streams a session's events to the socket that created it.
+        ServerFrame::SessionCreated { session } if c.creating.remove(&session.id) => {
+            c.subscribed.insert(session.id);
+        }
+        ServerFrame::Event {
+            event: SessionEvent::UserMessage { client_msg_id, .. },
+            ..
+        } => c.unacked.retain(|u| u.client_msg_id != *client_msg_id),
+        ServerFrame::SessionRemoved { session } => {
+            c.subscribed.remove(session);
+            c.creating.remove(session);
+            c.unacked.retain(|u| u.session != *session);
+        }
+        ServerFrame::Error {
+            session: Some(session),
+            ..
+        } => {
+            // Refused: resending would be refused again.
+            c.creating.remove(session);
+            c.unacked.retain(|u| u.session != *session);
+        }
+        _ => {}
+    });
+    apply(&store, frame);
+    if connected {
+        on_connected(store);
+    }
+    connected
+}
+
+/// After `Connected`: subscribe the open tabs `Hello` did not cover, resend undelivered
+/// messages, then flush what was queued meanwhile, in order.
+fn on_connected(store: Store) {
+    with_conn(|c| c.ready = true);
+    for id in store.tabs.get_untracked() {
+        ensure_subscribed(store, id);
+    }
+    let unacked = with_conn(|c| c.unacked.clone());
+    for message in &unacked {
+        transmit(store, message);
+    }
+    let queued = with_conn(|c| std::mem::take(&mut c.queue));
+    for frame in queued {
+        send(frame);
+    }
+}
+
+fn ws_url() -> Option<String> {
+    let location = window().location();
+    let scheme = match location.protocol().ok()?.as_str() {
+        "https:" => "wss",
+        _ => "ws",
+    };
+    Some(format!("{scheme}://{}/ws", location.host().ok()?))
+}
+
+fn to_json(frame: &ClientFrame) -> String {
+    // Serializing our own enum cannot fail; an empty frame would be refused, not crash.
+    serde_json::to_string(frame).unwrap_or_default()
+}

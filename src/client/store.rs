@@ -1,0 +1,323 @@
+//! The browser's reactive picture of the server: the session list, one view per session
+//! (meta, transcript entries, read marker, draft composer), the open tabs and the
+//! connection state. No web APIs here, so SSR renders from it and tests run natively.
+
+use crate::protocol::{
+    AgentKind, ClientMsgId, PermissionOption, RequestId, Seq, Session, SessionId, SessionState,
+    ToolStatus, Usage,
+};
+use leptos::prelude::*;
+
+/// Where the one WebSocket of this browser tab is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// First attempt, before the server said `Connected`.
+    Connecting,
+    /// `Connected` received; frames flow.
+    Open,
+    /// The socket dropped; retrying with backoff. `attempt` counts failures in a row.
+    Reconnecting {
+        /// Failed attempts so far.
+        attempt: u32,
+    },
+    /// Several attempts failed; still retrying slowly, and the banner offers "Reconnect".
+    Offline {
+        /// Failed attempts so far.
+        attempt: u32,
+    },
+}
+
+impl ConnectionState {
+    /// True once `Connected` arrived on the current socket.
+    pub fn is_open(self) -> bool {
+        self == ConnectionState::Open
+    }
+}
+
+/// Delivery of a message this tab sent, until the server echoes it as a `UserMessage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendStatus {
+    /// Sent (or queued), not yet in the session's log.
+    Pending,
+    /// In the log.
+    Delivered,
+    /// The server refused it (see the notice after it).
+    Failed,
+}
+
+/// How a permission request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// The chosen option; `None` when the turn was cancelled instead.
+    pub option_id: Option<String>,
+    /// Whether the tool was allowed.
+    pub allowed: bool,
+}
+
+/// One transcript row. `key` is unique within its session and stable, so `<For>` keeps
+/// the row's DOM while the parts that stream (held in their own signals) change in place.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Stable key: the event's seq, or a local number with [`LOCAL_KEY_BIT`] set.
+    pub key: u64,
+    /// What the row shows.
+    pub body: EntryBody,
+}
+
+/// Keys of rows made by this tab (optimistic messages, refused requests) have this bit set,
+/// so they never collide with event seqs.
+pub const LOCAL_KEY_BIT: u64 = 1 << 63;
+
+/// The kinds of transcript rows.
+#[derive(Debug, Clone)]
+pub enum EntryBody {
+    /// A message from the user.
+    User {
+        /// The browser's id of it, when known (all new ones have one).
+        client_msg_id: Option<ClientMsgId>,
+        /// The text.
+        text: String,
+        /// Whether the server has it yet.
+        status: ArcRwSignal<SendStatus>,
+    },
+    /// Assistant text; grows while deltas stream in.
+    Assistant {
+        /// The agent's message id; deltas with it append here.
+        message_id: String,
+        /// The text so far.
+        text: ArcRwSignal<String>,
+        /// True while more deltas may come.
+        streaming: ArcRwSignal<bool>,
+    },
+    /// The model's visible reasoning; shown collapsed.
+    Thinking {
+        /// The agent's id of the thought.
+        message_id: String,
+        /// The text so far.
+        text: ArcRwSignal<String>,
+    },
+    /// A tool call and, once it finished, its result.
+    Tool {
+        /// The agent's id of the call; the result names it.
+        call_id: String,
+        /// Tool name.
+        name: String,
+        /// One-line summary.
+        title: ArcRwSignal<String>,
+        /// The input, pretty-printed JSON.
+        input: String,
+        /// The output, once finished.
+        output: ArcRwSignal<Option<String>>,
+        /// Running / ok / error.
+        status: ArcRwSignal<ToolStatus>,
+    },
+    /// The agent asks before using a tool.
+    Permission {
+        /// Id of the request, sent back with the answer.
+        request_id: RequestId,
+        /// What it wants to do.
+        title: String,
+        /// The tool's input, pretty-printed JSON.
+        input: String,
+        /// The choices.
+        options: Vec<PermissionOption>,
+        /// Set once resolved.
+        resolution: ArcRwSignal<Option<Resolution>>,
+        /// The option this tab answered with, before the server confirmed it.
+        answered: ArcRwSignal<Option<String>>,
+    },
+    /// Not the agent speaking: errors and notices.
+    Notice {
+        /// The text.
+        message: String,
+        /// More detail (e.g. the agent's stderr).
+        detail: Option<String>,
+        /// Errors are styled as such.
+        is_error: bool,
+    },
+}
+
+impl EntryBody {
+    /// The `data-role` of the row: `user`, `assistant`, `tool` or `notice`.
+    pub fn role(&self) -> &'static str {
+        match self {
+            EntryBody::User { .. } => "user",
+            EntryBody::Assistant { .. } | EntryBody::Thinking { .. } => "assistant",
+            EntryBody::Tool { .. } | EntryBody::Permission { .. } => "tool",
+            EntryBody::Notice { .. } => "notice",
+        }
+    }
+}
+
+/// Everything the browser holds about one session. Cloning shares the signals.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    /// The session's id (never changes, not even when a draft is created on the server).
+    pub id: SessionId,
+    /// The server's metadata (for a draft: the chosen agent and permission mode).
+    pub meta: ArcRwSignal<Session>,
+    /// Transcript rows, in order.
+    pub entries: ArcRwSignal<Vec<Entry>>,
+    /// How many of `meta.message_count` this tab has seen.
+    pub read_count: ArcRwSignal<u64>,
+    /// Seq of the newest event applied here; older and equal ones are dropped.
+    pub applied_seq: ArcRwSignal<Seq>,
+    /// True while assistant text streams in.
+    pub streaming: ArcRwSignal<bool>,
+    /// Bumped on every applied event, so the chat pane can follow the bottom.
+    pub activity: ArcRwSignal<u64>,
+    /// The composer's text, kept per session across tab switches.
+    pub draft_text: ArcRwSignal<String>,
+    /// Next local entry key (without [`LOCAL_KEY_BIT`]).
+    next_local: ArcRwSignal<u64>,
+}
+
+impl SessionView {
+    /// A view of a server session whose first `read_count` entries count as read.
+    pub fn new(session: Session, read_count: u64) -> Self {
+        Self {
+            id: session.id,
+            meta: ArcRwSignal::new(session),
+            entries: ArcRwSignal::new(Vec::new()),
+            read_count: ArcRwSignal::new(read_count),
+            applied_seq: ArcRwSignal::new(Seq(0)),
+            streaming: ArcRwSignal::new(false),
+            activity: ArcRwSignal::new(0),
+            draft_text: ArcRwSignal::new(String::new()),
+            next_local: ArcRwSignal::new(0),
+        }
+    }
+
+    /// A client-only draft: not on the server until its first message is sent.
+    pub fn draft(id: SessionId) -> Self {
+        Self::new(draft_session(id, AgentKind::ALL[0]), 0)
+    }
+
+    /// True while the session exists only in this browser tab (untracked read).
+    pub fn is_draft(&self) -> bool {
+        self.meta.with_untracked(|m| m.state == SessionState::Draft)
+    }
+
+    /// Unread entries: none for the active tab, else what arrived since it was last viewed.
+    /// Reactive: tracks the meta, the read marker and the active id.
+    pub fn unread(&self, store: &Store) -> u64 {
+        if store.active.get() == Some(self.id) {
+            return 0;
+        }
+        let total = self.meta.with(|m| m.message_count);
+        total.saturating_sub(self.read_count.get())
+    }
+
+    /// Marks what the reader has seen as read: every entry, except one still streaming,
+    /// which counts only once it is complete. So leaving a tab mid-reply leaves that reply
+    /// unread, and the background tab gets its badge. The marker never moves back.
+    pub fn mark_read(&self) {
+        let total = self.meta.with_untracked(|m| m.message_count);
+        let seen = if self.streaming.get_untracked() {
+            total.saturating_sub(1)
+        } else {
+            total
+        };
+        if self.read_count.get_untracked() < seen {
+            self.read_count.set(seen);
+        }
+    }
+
+    /// A fresh key for a row made by this tab.
+    pub fn local_key(&self) -> u64 {
+        let n = self.next_local.get_untracked();
+        self.next_local.set(n + 1);
+        LOCAL_KEY_BIT | n
+    }
+}
+
+/// The metadata of a new draft for `agent`, with its default permission mode.
+pub fn draft_session(id: SessionId, agent: AgentKind) -> Session {
+    Session {
+        id,
+        title: "New session".to_string(),
+        agent,
+        cwd: String::new(),
+        permission_mode: agent
+            .permission_modes()
+            .first()
+            .copied()
+            .unwrap_or("default")
+            .to_string(),
+        model: None,
+        state: SessionState::Draft,
+        agent_session_id: None,
+        created_at_ms: 0,
+        last_activity_ms: 0,
+        preview: String::new(),
+        usage: Usage::default(),
+        message_count: 0,
+        last_seq: Seq(0),
+    }
+}
+
+/// The whole client state. `Copy`, so components and callbacks capture it freely; it is
+/// provided as context by `App`.
+#[derive(Debug, Clone, Copy)]
+pub struct Store {
+    /// Every session this tab knows (server sessions newest first, drafts too).
+    pub sessions: RwSignal<Vec<SessionView>>,
+    /// Open tabs, in tab-bar order.
+    pub tabs: RwSignal<Vec<SessionId>>,
+    /// The tab shown, which is always the URL's session.
+    pub active: RwSignal<Option<SessionId>>,
+    /// The socket's state.
+    pub connection: RwSignal<ConnectionState>,
+    /// The latest server error not about any one session, until dismissed.
+    pub server_error: RwSignal<Option<String>>,
+    /// The server's version, from `Connected`.
+    pub server_version: RwSignal<Option<String>>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Store {
+    /// An empty store: no sessions, no tabs, connecting.
+    pub fn new() -> Self {
+        Self {
+            sessions: RwSignal::new(Vec::new()),
+            tabs: RwSignal::new(Vec::new()),
+            active: RwSignal::new(None),
+            connection: RwSignal::new(ConnectionState::Connecting),
+            server_error: RwSignal::new(None),
+            server_version: RwSignal::new(None),
+        }
+    }
+
+    /// The view of `id`, without subscribing the caller to the list.
+    pub fn view(&self, id: SessionId) -> Option<SessionView> {
+        self.sessions
+            .with_untracked(|list| list.iter().find(|v| v.id == id).cloned())
+    }
+
+    /// Whether `id` is known; tracks the list (for memos that follow appearance/removal).
+    pub fn has_view(&self, id: SessionId) -> bool {
+        self.sessions.with(|list| list.iter().any(|v| v.id == id))
+    }
+
+    /// Whether `id` is an open tab (untracked).
+    pub fn is_open(&self, id: SessionId) -> bool {
+        self.tabs.with_untracked(|tabs| tabs.contains(&id))
+    }
+
+    /// The session of the active tab, untracked.
+    pub fn active_view(&self) -> Option<SessionView> {
+        self.active.get_untracked().and_then(|id| self.view(id))
+    }
+
+    /// Makes the active session's read marker follow its message count.
+    pub(crate) fn sync_read(&self, view: &SessionView) {
+        if self.active.get_untracked() == Some(view.id) {
+            view.mark_read();
+        }
+    }
+}

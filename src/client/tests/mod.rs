@@ -1,0 +1,122 @@
+//! Native tests of the reducer and the store-only actions: run with
+//! `cargo test --lib --features ssr client::`. Shared helpers live here.
+
+mod actions;
+mod reducer;
+
+use super::reducer::apply;
+use super::store::{EntryBody, SessionView, Store};
+use crate::protocol::{
+    AgentKind, Seq, ServerFrame, Session, SessionEvent, SessionId, SessionPatch, SessionState,
+    Usage,
+};
+use leptos::prelude::*;
+use uuid::Uuid;
+
+fn sid(n: u128) -> SessionId {
+    SessionId(Uuid::from_u128(n))
+}
+
+fn session(n: u128) -> Session {
+    Session {
+        id: sid(n),
+        title: format!("Session {n}"),
+        agent: AgentKind::Demo,
+        cwd: "/tmp".into(),
+        permission_mode: "default".into(),
+        model: None,
+        state: SessionState::Idle,
+        agent_session_id: None,
+        created_at_ms: n as i64,
+        last_activity_ms: n as i64,
+        preview: String::new(),
+        usage: Usage::default(),
+        message_count: 0,
+        last_seq: Seq(0),
+    }
+}
+
+/// An empty store. The SSR build sandboxes signal arenas per owner, so the test thread
+/// gets one owner (kept alive for the thread) before any signal is made.
+fn new_store() -> Store {
+    thread_local! {
+        static OWNER: Owner = {
+            let owner = Owner::new();
+            owner.set();
+            owner
+        };
+    }
+    OWNER.with(|_| ());
+    Store::new()
+}
+
+/// A store connected with sessions 1..=n, none active.
+fn connected(n: u128) -> Store {
+    let store = new_store();
+    apply(
+        &store,
+        ServerFrame::Connected {
+            server_version: "test".into(),
+            sessions: (1..=n).map(session).collect(),
+        },
+    );
+    store
+}
+
+fn event(store: &Store, n: u128, seq: u64, event: SessionEvent) {
+    apply(
+        store,
+        ServerFrame::Event {
+            session: sid(n),
+            seq: Seq(seq),
+            event,
+        },
+    );
+}
+
+fn patch(store: &Store, n: u128, patch: SessionPatch) {
+    apply(
+        store,
+        ServerFrame::SessionUpdated {
+            session: sid(n),
+            patch,
+        },
+    );
+}
+
+fn count_patch(count: u64) -> SessionPatch {
+    SessionPatch {
+        message_count: Some(count),
+        ..SessionPatch::default()
+    }
+}
+
+fn view(store: &Store, n: u128) -> SessionView {
+    store.view(sid(n)).expect("session is in the store")
+}
+
+fn len(store: &Store, n: u128) -> usize {
+    view(store, n).entries.with_untracked(Vec::len)
+}
+
+fn unread(store: &Store, n: u128) -> u64 {
+    view(store, n).unread(store)
+}
+
+fn delta(id: &str, text: &str) -> SessionEvent {
+    SessionEvent::AssistantDelta {
+        message_id: id.into(),
+        text: text.into(),
+    }
+}
+
+fn assistant_text(store: &Store, n: u128, index: usize) -> (String, bool) {
+    view(store, n)
+        .entries
+        .with_untracked(|entries| match &entries[index].body {
+            EntryBody::Assistant {
+                text, streaming, ..
+            } => (text.get_untracked(), streaming.get_untracked()),
+            other => panic!("expected assistant text, got {other:?}"),
+        })
+}

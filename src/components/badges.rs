@@ -1,0 +1,65 @@
+//! Small status pieces shared by the sidebar, the tab bar and the session header.
+
+use crate::protocol::{Session, SessionState};
+use leptos::prelude::*;
+
+/// The words for a state, as people read them.
+pub fn state_label(state: &SessionState) -> &'static str {
+    match state {
+        SessionState::Draft => "New",
+        SessionState::Starting => "Starting",
+        SessionState::Idle => "Idle",
+        SessionState::Working => "Working",
+        SessionState::AwaitingPermission => "Needs permission",
+        SessionState::Error { .. } => "Error",
+        SessionState::Interrupted { .. } => "Interrupted",
+        SessionState::Archived => "Ended",
+    }
+}
+
+/// The state's details for a tooltip (the error message, why it was interrupted).
+fn state_tooltip(state: &SessionState) -> String {
+    match state {
+        SessionState::Error { message } => format!("Error: {message}"),
+        SessionState::Interrupted { reason } => format!("Interrupted: {reason}"),
+        other => state_label(other).to_string(),
+    }
+}
+
+/// `session-state-badge` with `data-state`; a spinner while the agent works. `compact`
+/// shows only the dot (the label stays for screen readers).
+#[component]
+pub fn StateBadge(meta: RwSignal<Session>, #[prop(optional)] compact: bool) -> impl IntoView {
+    let state_name = move || meta.with(|m| m.state.name());
+    let working =
+        move || meta.with(|m| matches!(m.state, SessionState::Working | SessionState::Starting));
+    view! {
+        <span
+            class="state-badge"
+            class:compact=compact
+            data-testid="session-state-badge"
+            data-state=state_name
+            title=move || meta.with(|m| state_tooltip(&m.state))
+        >
+            <span class="state-dot" class:spinner=working aria-hidden="true"></span>
+            <span class="state-label" class:visually-hidden=compact>
+                {move || meta.with(|m| state_label(&m.state))}
+            </span>
+        </span>
+    }
+}
+
+/// `unread-badge`, present only while something is unread.
+#[component]
+pub fn UnreadBadge(#[prop(into)] count: Signal<u64>) -> impl IntoView {
+    move || {
+        let n = count.get();
+        (n > 0).then(|| {
+            view! {
+                <span class="unread-badge" data-testid="unread-badge" title=format!("{n} unread")>
+                    {if n > 99 { "99+".to_string() } else { n.to_string() }}
+                </span>
+            }
+        })
+    }
+}

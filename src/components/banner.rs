@@ -1,0 +1,64 @@
+//! Banners above the chat: the connection (`connection-banner`) and server errors that are
+//! not about one session.
+
+use super::use_store;
+use crate::client::{actions, ConnectionState};
+use leptos::prelude::*;
+
+/// Shown while the socket is not connected; offers "Reconnect" after several failures.
+#[component]
+pub fn ConnectionBanner() -> impl IntoView {
+    let store = use_store();
+    move || {
+        let state = store.connection.get();
+        let (kind, text) = match state {
+            ConnectionState::Open => return None,
+            ConnectionState::Connecting => ("connecting", "Connecting to the server…".to_string()),
+            ConnectionState::Reconnecting { attempt } => (
+                "reconnecting",
+                format!("Connection lost. Reconnecting… (attempt {attempt})"),
+            ),
+            ConnectionState::Offline { .. } => (
+                "offline",
+                "Cannot reach the server. Still trying now and then.".to_string(),
+            ),
+        };
+        let offline = matches!(state, ConnectionState::Offline { .. });
+        Some(view! {
+            <div class="connection-banner" data-testid="connection-banner" data-connection=kind role="status">
+                <span class="banner-text">{text}</span>
+                {offline.then(|| view! {
+                    <button
+                        class="banner-button"
+                        data-testid="reconnect-button"
+                        on:click=move |_| actions::reconnect_now()
+                    >
+                        "Reconnect"
+                    </button>
+                })}
+            </div>
+        })
+    }
+}
+
+/// The latest server error that is not about one session, dismissible.
+#[component]
+pub fn ServerErrorBanner() -> impl IntoView {
+    let store = use_store();
+    move || {
+        store.server_error.get().map(|message| {
+            view! {
+                <div class="error-banner" role="alert">
+                    <span class="banner-text">{message}</span>
+                    <button
+                        class="banner-button"
+                        aria-label="Dismiss"
+                        on:click=move |_| actions::dismiss_server_error(store)
+                    >
+                        "×"
+                    </button>
+                </div>
+            }
+        })
+    }
+}

@@ -1,0 +1,167 @@
+//! The session header: the title (`rename-session`: click it, type, Enter saves, Escape
+//! cancels), agent, state, usage, and `end-session`, which asks in `confirm-dialog` first.
+
+use super::badges::StateBadge;
+use super::use_store;
+use crate::client::actions::{self, session_path};
+use crate::client::store::SessionView;
+use crate::protocol::{Session, SessionState};
+use leptos::ev::KeyboardEvent;
+use leptos::html::{Button, Input};
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use leptos_router::NavigateOptions;
+
+/// The bar above the transcript.
+#[component]
+pub fn SessionHeader(session: SessionView) -> impl IntoView {
+    let store = use_store();
+    let id = session.id;
+    let meta = RwSignal::from(session.meta.clone());
+    let confirming = RwSignal::new(false);
+    let title_ref = NodeRef::<Input>::new();
+    let is_draft = move || meta.with(|m| m.state == SessionState::Draft);
+    let initial_title = meta.with_untracked(|m| m.title.clone());
+
+    // One path for saving: Enter blurs, and leaving the field saves what it holds.
+    let save = move |_| {
+        if let Some(input) = title_ref.get_untracked() {
+            actions::rename(store, id, input.value());
+        }
+    };
+    let on_keydown = move |ev: KeyboardEvent| {
+        let Some(input) = title_ref.get_untracked() else {
+            return;
+        };
+        match ev.key().as_str() {
+            "Enter" => {
+                ev.prevent_default();
+                let _ = input.blur();
+            }
+            "Escape" => {
+                input.set_value(&meta.with_untracked(|m| m.title.clone()));
+                let _ = input.blur();
+            }
+            _ => {}
+        }
+    };
+    let on_focus = move |_| {
+        if let Some(input) = title_ref.get_untracked() {
+            input.select();
+        }
+    };
+
+    view! {
+        <header class="session-header">
+            <div class="session-heading">
+                <input
+                    class="title-input"
+                    data-testid="rename-session"
+                    aria-label="Session title (click to rename)"
+                    title=move || if is_draft() { "The first message names the session" } else { "Click to rename" }
+                    node_ref=title_ref
+                    value=initial_title
+                    prop:value=move || meta.with(|m| m.title.clone())
+                    readonly=is_draft
+                    on:keydown=on_keydown
+                    on:focus=on_focus
+                    on:blur=save
+                />
+                <div class="session-facts">
+                    <span class="agent-label">{move || meta.with(|m| m.agent.label())}</span>
+                    <StateBadge meta/>
+                    <span class="session-cwd" title="Working directory">{move || meta.with(|m| m.cwd.clone())}</span>
+                    <span class="session-usage">{move || meta.with(usage_text)}</span>
+                </div>
+            </div>
+            <button
+                class="end-session-button"
+                data-testid="end-session"
+                title=move || if is_draft() { "Discard this draft" } else { "End this session (archives it)" }
+                on:click=move |_| confirming.set(true)
+            >
+                {move || if is_draft() { "Discard" } else { "End session" }}
+            </button>
+            <Show when=move || confirming.get()>
+                <ConfirmEnd session=session.clone() open=confirming/>
+            </Show>
+        </header>
+    }
+}
+
+/// Tokens and cost so far, when there are any.
+fn usage_text(meta: &Session) -> String {
+    let usage = &meta.usage;
+    let tokens = usage.input_tokens + usage.output_tokens;
+    match (tokens, usage.cost_usd) {
+        (0, None) => String::new(),
+        (tokens, None) => format!("{tokens} tokens"),
+        (tokens, Some(cost)) => format!("{tokens} tokens · ${cost:.2}"),
+    }
+}
+
+/// The `confirm-dialog` of "End session", worded by whether the agent is working.
+#[component]
+fn ConfirmEnd(session: SessionView, open: RwSignal<bool>) -> impl IntoView {
+    let store = use_store();
+    let navigate = use_navigate();
+    let id = session.id;
+    let meta = RwSignal::from(session.meta.clone());
+    let yes_ref = NodeRef::<Button>::new();
+    let busy = move || meta.with(|m| m.state.is_busy());
+    let is_draft = move || meta.with(|m| m.state == SessionState::Draft);
+
+    Effect::new(move |_| {
+        if let Some(button) = yes_ref.get() {
+            let _ = button.focus();
+        }
+    });
+    let confirm = move |_| {
+        open.set(false);
+        let next = actions::end_session(store, id);
+        let path = next.map(session_path).unwrap_or_else(|| "/".to_string());
+        navigate(&path, NavigateOptions::default());
+    };
+    let cancel = move |_| open.set(false);
+    let on_keydown = move |ev: KeyboardEvent| {
+        if ev.key() == "Escape" {
+            open.set(false);
+        }
+    };
+    let message = move || {
+        if is_draft() {
+            "This draft has not been sent. Discard it?"
+        } else if busy() {
+            "The agent is still working. Ending the session stops it and archives the conversation."
+        } else {
+            "The session will be archived and removed from the sidebar."
+        }
+    };
+
+    view! {
+        <div class="modal-backdrop" on:click=cancel>
+            <div
+                class="modal"
+                role="dialog"
+                aria-modal="true"
+                aria-labelledby="confirm-title"
+                data-testid="confirm-dialog"
+                on:click=|ev| ev.stop_propagation()
+                on:keydown=on_keydown
+            >
+                <h2 id="confirm-title">
+                    {move || if is_draft() { "Discard draft?" } else { "End this session?" }}
+                </h2>
+                <p>{message}</p>
+                <div class="modal-actions">
+                    <button class="secondary" data-testid="confirm-cancel" on:click=cancel>
+                        "Cancel"
+                    </button>
+                    <button class="danger" data-testid="confirm-yes" node_ref=yes_ref on:click=confirm>
+                        {move || if is_draft() { "Discard" } else if busy() { "Stop and end" } else { "End session" }}
+                    </button>
+                </div>
+            </div>
+        </div>
+    }
+}

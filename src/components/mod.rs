@@ -1,0 +1,19 @@
+//! The Leptos components. They render from the [`crate::client::Store`] and call
+//! [`crate::client::actions`]; none does I/O of its own or parses frames.
+
+pub mod badges;
+pub mod banner;
+pub mod composer;
+pub mod header;
+pub mod messages;
+pub mod sidebar;
+pub mod tabs;
+pub mod workspace;
+
+use crate::client::Store;
+use leptos::prelude::*;
+
+/// The page's store, provided by `App`.
+pub(crate) fn use_store() -> Store {
+    expect_context::<Store>()
+}

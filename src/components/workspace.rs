@@ -1,0 +1,167 @@
+//! The layout shared by both routes: sidebar, banners, tab bar and the routed pane. It
+//! loads the session list for the first paint, keeps the active tab equal to the URL, and
+//! starts the browser-only machinery once hydrated.
+
+use super::banner::{ConnectionBanner, ServerErrorBanner};
+use super::composer::Composer;
+use super::header::SessionHeader;
+use super::messages::MessageList;
+use super::sidebar::Sidebar;
+use super::tabs::TabBar;
+use super::use_store;
+use crate::app::list_sessions;
+use crate::client::actions::{self, id_from_path, session_path};
+use crate::client::reducer::replace_sessions;
+use crate::client::store::SessionView;
+use crate::client::{start_browser, ConnectionState, Store};
+use leptos::prelude::*;
+use leptos_router::components::Outlet;
+use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::NavigateOptions;
+
+/// The `ParentRoute` view: waits for the session list (a blocking resource, so SSR sends
+/// the full list in the first paint), seeds the store from it, then shows the layout.
+#[component]
+pub fn Workspace() -> impl IntoView {
+    let store = use_store();
+    let sessions = OnceResource::new_blocking(list_sessions());
+    let location = use_location();
+    view! {
+        <Suspense fallback=|| view! { <div class="loading">"Loading sessions…"</div> }>
+            {move || Suspend::new(async move {
+                let list = sessions.await;
+                // The server and the hydrating browser run this with the same list and
+                // path, so both render the same markup.
+                seed(store, list, &location.pathname.get_untracked());
+                view! { <Layout/> }
+            })}
+        </Suspense>
+    }
+}
+
+fn seed(store: Store, list: Result<Vec<crate::protocol::Session>, ServerFnError>, path: &str) {
+    // Once the socket is connected its list is newer than this one.
+    if store.connection.get_untracked() != ConnectionState::Open {
+        match list {
+            Ok(list) => replace_sessions(&store, list),
+            Err(error) => leptos::logging::warn!("switchboard: session list: {error}"),
+        }
+    }
+    actions::show(store, id_from_path(path));
+}
+
+#[component]
+fn Layout() -> impl IntoView {
+    let store = use_store();
+    let location = use_location();
+    let navigate = use_navigate();
+    let sidebar_open = RwSignal::new(false);
+
+    // Effects run only in the browser, after hydration: saved tabs and the socket.
+    Effect::new(move |_| start_browser(store));
+
+    // The URL decides the active tab (and opens unknown ids as drafts).
+    Effect::new(move |previous: Option<String>| {
+        let path = location.pathname.get();
+        if previous.as_deref() != Some(path.as_str()) {
+            actions::show(store, id_from_path(&path));
+            sidebar_open.set(false);
+        }
+        path
+    });
+
+    // The active session vanished (ended here or elsewhere): show another tab.
+    Effect::new(move |_| {
+        let Some(id) = store.active.get() else {
+            return;
+        };
+        if !store.has_view(id) {
+            let next = store.tabs.get_untracked().last().copied();
+            store.active.set(next);
+            let path = next.map(session_path).unwrap_or_else(|| "/".to_string());
+            navigate(&path, NavigateOptions::default());
+        }
+    });
+
+    view! {
+        <div class="app" class=("sidebar-open", move || sidebar_open.get())>
+            <Sidebar/>
+            <div
+                class="sidebar-scrim"
+                aria-hidden="true"
+                on:click=move |_| sidebar_open.set(false)
+            ></div>
+            <main class="main-pane">
+                <div class="topbar">
+                    <button
+                        class="sidebar-toggle"
+                        aria-label="Show sessions"
+                        title="Sessions"
+                        on:click=move |_| sidebar_open.update(|open| *open = !*open)
+                    >
+                        "☰"
+                    </button>
+                    <TabBar/>
+                </div>
+                <ConnectionBanner/>
+                <ServerErrorBanner/>
+                <Outlet/>
+            </main>
+        </div>
+    }
+}
+
+/// The `/` pane: no session chosen.
+#[component]
+pub fn EmptyPane() -> impl IntoView {
+    let store = use_store();
+    let navigate = use_navigate();
+    let start = move |_| {
+        let id = actions::new_draft(store);
+        navigate(&session_path(id), NavigateOptions::default());
+    };
+    view! {
+        <section class="empty-pane">
+            <div class="empty-card">
+                <h1>"Switchboard"</h1>
+                <p>
+                    {move || {
+                        if store.tabs.with(Vec::is_empty) {
+                            "No session is open. Click + in the sidebar to start one, or pick a session from the list."
+                        } else {
+                            "Pick a tab above, or click + to start a new session."
+                        }
+                    }}
+                </p>
+                <button class="primary" on:click=start>"Start a new session"</button>
+            </div>
+        </section>
+    }
+}
+
+/// The `/s/:id` pane: header, transcript and composer of the active session.
+#[component]
+pub fn SessionRoute() -> impl IntoView {
+    let store = use_store();
+    // Only a change of the active id (or its session appearing/vanishing) rebuilds the
+    // pane; list changes elsewhere do not.
+    let current = Memo::new(move |_| store.active.get().filter(|id| store.has_view(*id)));
+    move || {
+        current
+            .get()
+            .and_then(|id| store.view(id))
+            .map(|session| view! { <SessionPanel session/> })
+    }
+}
+
+#[component]
+fn SessionPanel(session: SessionView) -> impl IntoView {
+    let id = session.id.to_string();
+    view! {
+        <section class="session-pane" data-session-id=id>
+            <SessionHeader session=session.clone()/>
+            <MessageList session=session.clone()/>
+            <Composer session/>
+        </section>
+    }
+}

@@ -1,0 +1,24 @@
+//! Switchboard: run many AI coding-agent sessions side by side in browser tabs. The crate
+//! is both the server (feature `ssr`) and the browser app (feature `hydrate`).
+
+// Leptos view types nest deeply; the default limit is too low for the SSR build.
+#![recursion_limit = "256"]
+
+pub mod app;
+pub mod client;
+pub mod components;
+pub mod protocol;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// The browser entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+    // Lets tests (and people debugging) see that the page is interactive now.
+    if let Some(body) = leptos::prelude::document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}
