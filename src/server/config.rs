@@ -55,6 +55,7 @@ struct LimitsSection {
     max_frame_bytes: Option<usize>,
     max_message_bytes: Option<usize>,
     cancel_step_secs: Option<u64>,
+    agent_start_secs: Option<u64>,
 }
 
 /// The resolved configuration the server runs with.
@@ -72,6 +73,8 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// Pause between the steps of the stop ladder.
     pub cancel_step: Duration,
+    /// How long an agent may take to become ready before the session shows an error.
+    pub agent_start_timeout: Duration,
     /// The demo agent's command.
     pub demo_agent: AgentCommand,
 }
@@ -142,6 +145,7 @@ impl Config {
                 .unwrap_or(crate::protocol::MAX_CLIENT_FRAME_BYTES),
             max_message_bytes: file.limits.max_message_bytes.unwrap_or(256 * 1024),
             cancel_step: Duration::from_secs(file.limits.cancel_step_secs.unwrap_or(2)),
+            agent_start_timeout: Duration::from_secs(file.limits.agent_start_secs.unwrap_or(30)),
             demo_agent: agents.remove("demo").unwrap_or_default(),
         }
     }

@@ -27,8 +27,17 @@ pub struct Server {
 impl Server {
     /// Starts the server on 127.0.0.1:0 with `data_dir` and waits for its listening line.
     pub fn start(data_dir: &Path) -> Server {
+        Self::start_with_config(data_dir, "")
+    }
+
+    /// Like `start`, with `config` (TOML) as its Leptos.toml.
+    pub fn start_with_config(data_dir: &Path, config: &str) -> Server {
+        let config_file = data_dir.join("test-config.toml");
+        std::fs::write(&config_file, config).expect("config written");
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--addr", "127.0.0.1:0", "--config"])
+            .arg(&config_file)
+            .arg("--data-dir")
             .arg(data_dir)
             .env("SWITCHBOARD_DEFAULT_CWD", data_dir)
             .env("SWITCHBOARD_DEMO_DELAY_MS", "20")

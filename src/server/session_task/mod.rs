@@ -76,6 +76,9 @@ pub struct SessionTask {
     /// Assistant message ids already counted as transcript entries.
     counted_messages: HashSet<String>,
     stopping: Option<StopLadder>,
+    /// Set while an agent starts: if it is not ready by then, the session shows an error
+    /// instead of waiting forever.
+    start_deadline: Option<Instant>,
 }
 
 impl SessionTask {
@@ -100,6 +103,7 @@ impl SessionTask {
             seen_messages: HashSet::new(),
             counted_messages: HashSet::new(),
             stopping: None,
+            start_deadline: None,
         }
     }
 
@@ -129,6 +133,7 @@ impl SessionTask {
                 },
                 output = next_output(&mut self.agent) => self.on_output(output).await,
                 () = sleep_until(ladder_at) => self.ladder_step(),
+                () = sleep_until(self.start_deadline) => self.start_timed_out().await,
             }
         }
         self.kill_agent().await;

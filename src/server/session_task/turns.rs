@@ -96,6 +96,7 @@ impl SessionTask {
             Ok((driver, outputs)) => {
                 tracing::info!(session = %self.session.id, pid = driver.process().pid(), "agent started");
                 self.agent = Some(RunningAgent { driver, outputs });
+                self.start_deadline = Some(Instant::now() + self.config.agent_start_timeout);
                 true
             }
             Err(e) => {
@@ -206,6 +207,7 @@ impl SessionTask {
     pub(super) async fn on_output(&mut self, output: AgentOutput) {
         match output {
             AgentOutput::Ready { agent_session_id } => {
+                self.start_deadline = None;
                 if self.session.agent_session_id.as_deref() != Some(agent_session_id.as_str()) {
                     self.publish(SessionPatch {
                         agent_session_id: Some(agent_session_id),
@@ -238,6 +240,7 @@ impl SessionTask {
                 }
             }
             AgentOutput::Failed(message) => {
+                self.start_deadline = None;
                 self.agent = None;
                 self.turn = None;
                 self.fail(&message, None).await;
@@ -302,6 +305,7 @@ impl SessionTask {
 
     pub(super) async fn on_exit(&mut self, code: Option<i32>, stderr_tail: String) {
         self.agent = None;
+        self.start_deadline = None;
         let was_stopping = self.stopping.take().is_some();
         tracing::info!(session = %self.session.id, ?code, "agent exited");
         if self.turn.is_none() {
@@ -318,6 +322,24 @@ impl SessionTask {
         self.fail(
             &format!("The agent exited with {status} in the middle of a turn. Send a message to restart it."),
             detail,
+        )
+        .await;
+    }
+
+    /// The agent never became ready: stop it and say so, rather than show "working" forever.
+    pub(super) async fn start_timed_out(&mut self) {
+        self.start_deadline = None;
+        let stderr = self
+            .agent
+            .take()
+            .map(|agent| agent.driver.process().stderr_tail())
+            .filter(|tail| !tail.is_empty());
+        self.queue.clear();
+        self.pending_permissions.clear();
+        let secs = self.config.agent_start_timeout.as_secs();
+        self.fail(
+            &format!("The agent did not get ready within {secs} s and was stopped. Is the configured command an ACP agent?"),
+            stderr,
         )
         .await;
     }

@@ -1,0 +1,106 @@
+//! Bad agents and bad input lose nothing and leave the server serving: a missing agent
+//! binary, an agent that prints garbage and never answers, and an oversized message.
+
+mod common;
+
+use common::{new_session, Client, Server};
+use std::time::{Duration, Instant};
+use switchboard::protocol::{ClientFrame, ErrorCode, Seq, ServerFrame, SessionEvent, SessionState};
+use switchboard::server::db::Db;
+
+fn error_state(frame: &ServerFrame) -> bool {
+    matches!(frame, ServerFrame::SessionUpdated { patch, .. } if matches!(patch.state, Some(SessionState::Error { .. })))
+}
+
+#[tokio::test]
+async fn a_missing_agent_binary_is_a_clear_error_and_the_message_is_kept() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with_config(
+        dir.path(),
+        "[agents.demo]\ncommand = [\"/nonexistent/switchboard-agent\"]\n",
+    );
+    let (mut client, _) = Client::connect(&server).await;
+    let session = new_session();
+    client.say(session, "hello", true).await;
+    let frames = client.until(error_state).await;
+    let message = frames
+        .iter()
+        .find_map(|f| match f {
+            ServerFrame::SessionUpdated { patch, .. } => match &patch.state {
+                Some(SessionState::Error { message }) => Some(message.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .expect("an error state");
+    assert!(message.contains("could not be started"), "{message}");
+    assert!(
+        message.contains("/nonexistent/switchboard-agent"),
+        "{message}"
+    );
+    let db = Db::open(dir.path()).await.expect("db opens");
+    let log = db.events_since(session, Seq(0)).await.expect("log reads");
+    assert!(matches!(&log[0].event, SessionEvent::UserMessage { text, .. } if text == "hello"));
+    assert!(log
+        .iter()
+        .any(|e| matches!(e.event, SessionEvent::Error { .. })));
+}
+
+#[tokio::test]
+async fn an_agent_that_prints_garbage_is_reported_stopped_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Not an ACP agent: garbage, invalid UTF-8, then silence.
+    let server = Server::start_with_config(
+        dir.path(),
+        "[limits]\nagent_start_secs = 2\n[agents.demo]\ncommand = [\"sh\", \"-c\", \"echo 'this is not json'; printf '\\\\377\\\\376 bad\\\\n'; exec sleep 60\"]\n",
+    );
+    let (mut client, _) = Client::connect(&server).await;
+    let session = new_session();
+    client.say(session, "hello", true).await;
+    let frames = client.until(error_state).await;
+    let notices: Vec<String> = frames
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Event {
+                event: SessionEvent::Notice { message },
+                ..
+            } => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(notices.iter().any(|n| n.contains("not ACP")), "{notices:?}");
+    assert!(
+        notices.iter().any(|n| n.contains("not UTF-8")),
+        "{notices:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.agent_pids().is_empty() {
+        assert!(Instant::now() < deadline, "the stuck agent was not killed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    client.send(&ClientFrame::Ping).await;
+    assert_eq!(client.recv().await, ServerFrame::Pong);
+}
+
+#[tokio::test]
+async fn an_oversized_message_is_refused_and_nothing_is_stored() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path());
+    let (mut client, _) = Client::connect(&server).await;
+    let session = new_session();
+    client.say(session, &"x".repeat(300 * 1024), true).await;
+    match client.recv().await {
+        ServerFrame::Error {
+            code,
+            session: s,
+            message,
+        } => {
+            assert_eq!(code, ErrorCode::TooLarge);
+            assert_eq!(s, Some(session));
+            assert!(message.contains("limit"), "{message}");
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+    let db = Db::open(dir.path()).await.expect("db opens");
+    assert!(db.session(session).await.expect("query").is_none());
+}
