@@ -59,9 +59,12 @@ pub enum StartError {
 /// watch`), otherwise the layout `cargo leptos build` leaves in the repo root.
 pub fn leptos_options(addr: std::net::SocketAddr) -> LeptosOptions {
     let from_cargo_leptos = std::env::var_os("LEPTOS_OUTPUT_NAME").is_some();
-    let mut options = match leptos::config::get_configuration(None) {
-        Ok(conf) if from_cargo_leptos => conf.leptos_options,
-        _ => LeptosOptions::builder()
+    let configured = from_cargo_leptos
+        .then(|| leptos::config::get_configuration(None).ok())
+        .flatten();
+    let mut options = match configured {
+        Some(conf) => conf.leptos_options,
+        None => LeptosOptions::builder()
             .output_name("switchboard")
             .site_root("target/site")
             .site_pkg_dir("pkg")
