@@ -205,17 +205,7 @@ async fn end_session_while_working_kills_the_process_group_and_archives() {
     let (mut client, _) = Client::connect(&server).await;
     let session = new_session();
     client.say(session, "/slow 30", true).await;
-    client
-        .until(|f| {
-            matches!(
-                f,
-                ServerFrame::Event {
-                    event: SessionEvent::AssistantDelta { .. },
-                    ..
-                }
-            )
-        })
-        .await;
+    client.first_delta().await;
     let pids = server.agent_pids();
     assert_eq!(pids.len(), 1, "one demo agent runs: {pids:?}");
     client.send(&ClientFrame::Archive { session }).await;
@@ -248,17 +238,7 @@ async fn stop_cancels_a_running_turn_and_the_session_goes_idle() {
     let (mut client, _) = Client::connect(&server).await;
     let session = new_session();
     client.say(session, "/slow 30", true).await;
-    client
-        .until(|f| {
-            matches!(
-                f,
-                ServerFrame::Event {
-                    event: SessionEvent::AssistantDelta { .. },
-                    ..
-                }
-            )
-        })
-        .await;
+    client.first_delta().await;
     let started = Instant::now();
     client.send(&ClientFrame::Cancel { session }).await;
     // The event and the state patch travel on different channels, so either may come first.

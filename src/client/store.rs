@@ -4,7 +4,7 @@
 
 use crate::protocol::{
     AgentKind, ClientMsgId, PermissionOption, RequestId, Seq, Session, SessionId, SessionState,
-    ToolStatus, Usage,
+    ToolStatus,
 };
 use leptos::prelude::*;
 
@@ -233,27 +233,18 @@ impl SessionView {
 
 /// The metadata of a new draft for `agent`, with its default permission mode.
 pub fn draft_session(id: SessionId, agent: AgentKind) -> Session {
-    Session {
+    let mode = agent
+        .permission_modes()
+        .first()
+        .copied()
+        .unwrap_or("default");
+    Session::empty(
         id,
-        title: "New session".to_string(),
         agent,
-        cwd: String::new(),
-        permission_mode: agent
-            .permission_modes()
-            .first()
-            .copied()
-            .unwrap_or("default")
-            .to_string(),
-        model: None,
-        state: SessionState::Draft,
-        agent_session_id: None,
-        created_at_ms: 0,
-        last_activity_ms: 0,
-        preview: String::new(),
-        usage: Usage::default(),
-        message_count: 0,
-        last_seq: Seq(0),
-    }
+        String::new(),
+        mode.to_string(),
+        SessionState::Draft,
+    )
 }
 
 /// The whole client state. `Copy`, so components and callbacks capture it freely; it is

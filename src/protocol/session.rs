@@ -205,6 +205,33 @@ impl SessionPatch {
 }
 
 impl Session {
+    /// A session with nothing in it yet (no events, usage or agent conversation), titled
+    /// "New session" until its first message names it. Drafts and new sessions start so.
+    pub fn empty(
+        id: SessionId,
+        agent: AgentKind,
+        cwd: String,
+        permission_mode: String,
+        state: SessionState,
+    ) -> Session {
+        Session {
+            id,
+            title: "New session".into(),
+            agent,
+            cwd,
+            permission_mode,
+            model: None,
+            state,
+            agent_session_id: None,
+            created_at_ms: 0,
+            last_activity_ms: 0,
+            preview: String::new(),
+            usage: Usage::default(),
+            message_count: 0,
+            last_seq: Seq(0),
+        }
+    }
+
     /// Applies a patch in place. Both sides use this, so they cannot disagree on its meaning.
     pub fn apply(&mut self, patch: &SessionPatch) {
         let SessionPatch {

@@ -7,7 +7,7 @@ use super::db::{Db, DbError};
 use super::session_task::{Channels, SessionTask};
 use crate::protocol::{
     Attachment, ClientMsgId, ErrorCode, NewSession, RequestId, Seq, ServerFrame, Session,
-    SessionId, SessionState, Usage,
+    SessionId, SessionState,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -281,22 +281,14 @@ impl Registry {
                 new.agent.label()
             )));
         }
-        let session = Session {
+        let mut session = Session::empty(
             id,
-            title: "New session".into(),
-            agent: new.agent,
-            cwd: cwd.display().to_string(),
-            permission_mode: mode,
-            model: new.model,
-            state: SessionState::Idle,
-            agent_session_id: None,
-            created_at_ms: 0,
-            last_activity_ms: 0,
-            preview: String::new(),
-            usage: Usage::default(),
-            message_count: 0,
-            last_seq: Seq(0),
-        };
+            new.agent,
+            cwd.display().to_string(),
+            mode,
+            SessionState::Idle,
+        );
+        session.model = new.model;
         self.lock()
             .entry(id)
             .or_insert_with(|| self.spawn_task(session, false));

@@ -194,6 +194,20 @@ impl Client {
         .await;
     }
 
+    /// Reads until the first piece of assistant text arrives.
+    pub async fn first_delta(&mut self) {
+        self.until(|f| {
+            matches!(
+                f,
+                ServerFrame::Event {
+                    event: SessionEvent::AssistantDelta { .. },
+                    ..
+                }
+            )
+        })
+        .await;
+    }
+
     /// Reads until the session's turn completes; returns that session's events.
     pub async fn turn(&mut self, session: SessionId) -> Vec<(Seq, SessionEvent)> {
         let frames = self
