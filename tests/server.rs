@@ -351,3 +351,58 @@ async fn history_survives_agent_and_server_restarts() {
         "This conversation has 3 earlier prompt(s). The first was: the very first prompt"
     );
 }
+
+#[tokio::test]
+async fn a_server_killed_mid_turn_restarts_with_the_session_interrupted_and_it_continues() {
+    let dir = data_dir();
+    let session = new_session();
+    {
+        let server = Server::start(dir.path());
+        let (mut client, _) = Client::connect(&server).await;
+        client.say(session, "/slow 30", true).await;
+        client.first_delta().await;
+        server.kill();
+    }
+    let server = Server::start(dir.path());
+    let (mut client, sessions) = Client::connect(&server).await;
+    let listed = sessions
+        .iter()
+        .find(|s| s.id == session)
+        .expect("listed after the crash");
+    assert!(
+        matches!(listed.state, SessionState::Interrupted { .. }),
+        "{:?}",
+        listed.state
+    );
+    client
+        .send(&ClientFrame::Subscribe {
+            session,
+            since: Seq(0),
+        })
+        .await;
+    let frames = client
+        .until(|f| {
+            matches!(
+                f,
+                ServerFrame::Event {
+                    event: SessionEvent::Notice { .. },
+                    ..
+                }
+            )
+        })
+        .await;
+    let notice = events_of(&frames, session)
+        .into_iter()
+        .find_map(|(_, e)| match e {
+            SessionEvent::Notice { message } => Some(message),
+            _ => None,
+        });
+    assert!(notice.unwrap_or_default().contains("interrupted"));
+    // The agent's conversation resumes: it remembers the interrupted prompt.
+    client.say(session, "/history", false).await;
+    let events = client.turn(session).await;
+    assert_eq!(
+        assistant_text(&events),
+        "This conversation has 1 earlier prompt(s). The first was: /slow 30"
+    );
+}

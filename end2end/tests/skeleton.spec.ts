@@ -75,6 +75,14 @@ test('two sessions stream side by side, with unread badges on the background tab
   await expect(page.getByTestId('message-list')).toContainText('tick 20');
   await sessionItem(page, b).click();
   await expect(page.getByTestId('message-list')).toContainText('Echo: hello beta');
+
+  // Inline rename: the new title reaches the sidebar and the tab, and survives a reload.
+  await page.getByTestId('rename-session').fill('Beta, renamed');
+  await page.getByTestId('rename-session').press('Enter');
+  await expect(sessionItem(page, b)).toContainText('Beta, renamed');
+  await expect(sessionTab(page, b)).toContainText('Beta, renamed');
+  await page.reload();
+  await expect(sessionItem(page, b)).toContainText('Beta, renamed');
   expect(errors).toEqual([]);
 });
 
