@@ -406,3 +406,51 @@ async fn a_server_killed_mid_turn_restarts_with_the_session_interrupted_and_it_c
         "This conversation has 1 earlier prompt(s). The first was: /slow 30"
     );
 }
+
+#[tokio::test]
+async fn a_resent_message_makes_one_turn_even_across_a_server_restart() {
+    let dir = data_dir();
+    let session = new_session();
+    let message = ClientFrame::Send {
+        session,
+        client_msg_id: switchboard::protocol::ClientMsgId(uuid::Uuid::new_v4()),
+        text: "only once".into(),
+        attachments: vec![],
+        create: Some(switchboard::protocol::NewSession {
+            agent: switchboard::protocol::AgentKind::Demo,
+            cwd: None,
+            permission_mode: None,
+            model: None,
+        }),
+    };
+    {
+        let server = Server::start(dir.path());
+        let (mut client, _) = Client::connect(&server).await;
+        client.send(&message).await;
+        client.send(&message).await;
+        client.turn(session).await;
+        server.stop();
+    }
+    let server = Server::start(dir.path());
+    let (mut client, _) = Client::connect(&server).await;
+    client.send(&message).await;
+    client.send(&ClientFrame::Ping).await;
+    let frames = client.until(|f| *f == ServerFrame::Pong).await;
+    assert!(
+        !frames
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Error { .. })),
+        "a resend is accepted silently: {frames:?}"
+    );
+    let db = Db::open(dir.path()).await.expect("db opens");
+    let log = db.events_since(session, Seq(0)).await.expect("log reads");
+    let users = log
+        .iter()
+        .filter(|e| matches!(e.event, SessionEvent::UserMessage { .. }))
+        .count();
+    let turns = log
+        .iter()
+        .filter(|e| matches!(e.event, SessionEvent::TurnStarted))
+        .count();
+    assert_eq!((users, turns), (1, 1));
+}

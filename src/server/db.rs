@@ -1,7 +1,9 @@
 //! SQLite storage (WAL): sessions and their append-only event logs. Uses sqlx's runtime
 //! query API so the build needs no database; the schema lives in `migrations/`.
 
-use crate::protocol::{AgentKind, Seq, Session, SessionEvent, SessionId, SessionState, Usage};
+use crate::protocol::{
+    AgentKind, ClientMsgId, Seq, Session, SessionEvent, SessionId, SessionState, Usage,
+};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
@@ -144,6 +146,26 @@ impl Db {
                     seq: Seq(seq as u64),
                     event,
                 })
+            })
+            .collect()
+    }
+
+    /// The browser ids of every user message in a session's log, so a message resent after
+    /// a server restart is still recognised as a duplicate.
+    pub async fn client_msg_ids(&self, session: SessionId) -> Result<Vec<ClientMsgId>, DbError> {
+        let rows = sqlx::query(
+            "SELECT json_extract(body, '$.client_msg_id') AS id FROM events \
+             WHERE session_id = ? AND json_extract(body, '$.type') = 'user_message'",
+        )
+        .bind(session.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                uuid::Uuid::parse_str(&id)
+                    .map(ClientMsgId)
+                    .map_err(|e| DbError::Corrupt(format!("client_msg_id {id}: {e}")))
             })
             .collect()
     }

@@ -127,7 +127,9 @@ impl Registry {
         });
         for session in db.live_sessions().await? {
             let id = session.id;
-            let handle = registry.spawn_task(session, true);
+            let (handle, recovered) = registry.spawn_task(session, true);
+            // Listed only once recovered, so no client sees a dead turn as "working".
+            let _ = recovered.await;
             registry.lock().insert(id, handle);
         }
         Ok(registry)
@@ -140,7 +142,7 @@ impl Registry {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn spawn_task(&self, session: Session, stored: bool) -> SessionHandle {
+    fn spawn_task(&self, session: Session, stored: bool) -> (SessionHandle, oneshot::Receiver<()>) {
         let (commands, command_rx) = mpsc::channel(64);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (snapshot_tx, snapshot) = watch::channel(session.clone());
@@ -156,12 +158,14 @@ impl Registry {
             Arc::clone(&self.config),
             channels,
         );
-        SessionHandle {
+        let (recovered_tx, recovered) = oneshot::channel();
+        let handle = SessionHandle {
             commands,
             events,
             snapshot,
-            task: tokio::spawn(task.run(command_rx)),
-        }
+            task: tokio::spawn(task.run(command_rx, recovered_tx)),
+        };
+        (handle, recovered)
     }
 
     /// The database, for log replay.
@@ -291,7 +295,7 @@ impl Registry {
         session.model = new.model;
         self.lock()
             .entry(id)
-            .or_insert_with(|| self.spawn_task(session, false));
+            .or_insert_with(|| self.spawn_task(session, false).0);
         Ok(())
     }
 

@@ -16,7 +16,7 @@ use crate::protocol::{
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 /// Longest preview kept for the sidebar, in chars.
@@ -107,9 +107,15 @@ impl SessionTask {
         }
     }
 
-    /// Runs until the session is archived or the server shuts down.
-    pub async fn run(mut self, mut commands: mpsc::Receiver<SessionCommand>) {
-        if self.stored && self.session.state.is_busy() {
+    /// Brings a stored session up to date after a server start, before anyone sees it: it
+    /// learns the ids of stored messages (to drop resends) and a turn the server died in
+    /// becomes Interrupted, with a notice.
+    async fn recover(&mut self) {
+        match self.db.client_msg_ids(self.session.id).await {
+            Ok(ids) => self.seen_messages.extend(ids),
+            Err(e) => tracing::error!(session = %self.session.id, "cannot read message ids: {e}"),
+        }
+        if self.session.state.is_busy() {
             // The server stopped during a turn: say so instead of showing it as working forever.
             self.record(SessionEvent::Notice {
                 message: "The server restarted during this turn; it was interrupted. Send a message to continue.".into(),
@@ -120,6 +126,19 @@ impl SessionTask {
             })
             .await;
         }
+    }
+
+    /// Runs until the session is archived or the server shuts down; `recovered` fires
+    /// once a stored session is up to date.
+    pub async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<SessionCommand>,
+        recovered: oneshot::Sender<()>,
+    ) {
+        if self.stored {
+            self.recover().await;
+        }
+        let _ = recovered.send(());
         loop {
             let ladder_at = self.stopping.as_ref().map(|ladder| ladder.at);
             tokio::select! {
