@@ -2,7 +2,7 @@
 //! It exists so the app, its tests and a new user's first minutes need no model or key, and
 //! so the ACP client driver is exercised by a real child process.
 //!
-//! Prompts: anything -> "Echo: <prompt>" in chunks; `/slow N`; `/tool`; `/permission`;
+//! Prompts: anything -> "Echo: <prompt>" in chunks; `/slow N`; `/burst N`; `/tool`; `/permission`;
 //! `/crash`; `/history`. Env: SWITCHBOARD_DEMO_DELAY_MS (chunk pause, default 40),
 //! SWITCHBOARD_DEMO_STATE_DIR (where conversations are kept for session/load).
 
@@ -23,6 +23,8 @@ pub enum DemoCommand {
     Echo(String),
     /// Stream a chunk every 100 ms for this many seconds.
     Slow(u64),
+    /// Stream this many numbered chunks as fast as possible (load and fault tests).
+    Burst(u64),
     /// List the working directory as a tool call.
     Tool,
     /// Ask to write demo.txt, then do what the answer says.
@@ -44,6 +46,13 @@ pub fn parse_command(prompt: &str) -> DemoCommand {
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(5)
                 .min(600),
+        ),
+        Some("/burst") => DemoCommand::Burst(
+            words
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1000)
+                .min(1_000_000),
         ),
         Some("/tool") => DemoCommand::Tool,
         Some("/permission") => DemoCommand::Permission,
@@ -327,6 +336,21 @@ impl Turn<'_> {
                 }
                 (said, false)
             }
+            DemoCommand::Burst(count) => {
+                let mut said = String::new();
+                for n in 1..=count {
+                    if self.cancelled() {
+                        return (said, true);
+                    }
+                    let chunk = format!("{n} ");
+                    self.agent.say(self.session, &chunk);
+                    said.push_str(&chunk);
+                    if n % 64 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+                (said, false)
+            }
             DemoCommand::Tool => self.list_directory(cwd).await,
             DemoCommand::Permission => self.write_with_permission(cwd).await,
             DemoCommand::Crash => {
@@ -469,6 +493,7 @@ mod tests {
         assert_eq!(parse_command("/slow 10"), DemoCommand::Slow(10));
         assert_eq!(parse_command("/slow"), DemoCommand::Slow(5));
         assert_eq!(parse_command(" /tool "), DemoCommand::Tool);
+        assert_eq!(parse_command("/burst 2000"), DemoCommand::Burst(2000));
         assert_eq!(parse_command("/permission"), DemoCommand::Permission);
         assert_eq!(parse_command("/crash"), DemoCommand::Crash);
         assert_eq!(parse_command("/history"), DemoCommand::History);
