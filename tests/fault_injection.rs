@@ -9,7 +9,6 @@ mod common;
 use common::{new_session, Server, TIMEOUT};
 use futures::{SinkExt, StreamExt};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard::protocol::{
@@ -57,8 +56,8 @@ async fn start_proxy(upstream: String, generation: watch::Receiver<u64>) -> Stri
                 };
                 tokio::select! {
                     _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                    // Dropping both sockets cuts the connection. Once the killer is done (its
-                    // sender gone), connections live until the test ends.
+                    // Dropping both sockets cuts the connection. Once the test is done (the
+                    // sender gone), connections live until they close.
                     _ = async {
                         if generation.changed().await.is_err() {
                             std::future::pending::<()>().await;
@@ -90,17 +89,16 @@ async fn dropped_connections_lose_duplicate_and_reorder_nothing() {
     let (drop_all, generation) = watch::channel(0u64);
     let proxy = start_proxy(server.addr.clone(), generation).await;
 
-    // Drops at seeded random moments, DROPS times, then lets the streams finish.
-    let drops = Arc::new(AtomicU64::new(0));
-    let killer_drops = Arc::clone(&drops);
-    let killer = tokio::spawn(async move {
-        let mut rng = Rng(seed);
-        for n in 1..=DROPS {
-            tokio::time::sleep(Duration::from_millis(rng.between(20, 250))).await;
-            let _ = drop_all.send(n);
-            killer_drops.store(n, Ordering::SeqCst);
-        }
-    });
+    // Drops at seeded random points of the stream (measured in chunks received), so the
+    // faults land all over the transfer however fast the machine is.
+    let mut rng = Rng(seed);
+    let total_chunks = EVENTS_PER_SESSION * SESSIONS as u64;
+    let mut drop_points: Vec<u64> = (0..DROPS).map(|_| rng.between(1, total_chunks)).collect();
+    drop_points.sort_unstable();
+    let mut drop_points = drop_points.into_iter().peekable();
+    let mut drops = 0u64;
+    let mut chunks_received = 0u64;
+    let drop_all = Arc::new(drop_all);
 
     let sessions: Vec<(SessionId, ClientMsgId)> = (0..SESSIONS)
         .map(|_| (new_session(), ClientMsgId(Uuid::new_v4())))
@@ -195,19 +193,25 @@ async fn dropped_connections_lose_duplicate_and_reorder_nothing() {
             if matches!(event, SessionEvent::TurnCompleted { .. }) {
                 h.done = true;
             }
+            if let SessionEvent::AssistantDelta { text, .. } = &event {
+                chunks_received += text.split_whitespace().count() as u64;
+            }
             h.events.push((seq, event));
+            while drop_points
+                .next_if(|&point| point <= chunks_received)
+                .is_some()
+            {
+                drops += 1;
+                let _ = drop_all.send(drops);
+            }
             if held.values().all(|h| h.done) {
                 break;
             }
         }
     }
-    killer.abort();
+    assert!(drops >= 3, "the proxy really dropped connections ({drops})");
     assert!(
-        drops.load(Ordering::SeqCst) >= 3,
-        "the proxy really dropped connections"
-    );
-    assert!(
-        connections >= 3,
+        connections >= 5,
         "the client really reconnected ({connections})"
     );
 
@@ -241,8 +245,5 @@ async fn dropped_connections_lose_duplicate_and_reorder_nothing() {
             .count();
         assert_eq!(turns, 1, "resent first messages made one turn");
     }
-    println!(
-        "seed {seed:#x}: {connections} connections, {} drops",
-        drops.load(Ordering::SeqCst)
-    );
+    println!("seed {seed:#x}: {connections} connections, {} drops", drops);
 }

@@ -4,9 +4,12 @@
 //! `turns.rs` runs turns and reacts to the agent; `record.rs` stores and publishes.
 
 mod record;
+mod running;
 mod turns;
 
-use super::agent::{AgentDriver, AgentOutput, TurnInput};
+use running::RunningAgent;
+
+use super::agent::{AgentOutput, TurnInput};
 use super::config::Config;
 use super::db::Db;
 use super::registry::SessionCommand;
@@ -34,11 +37,6 @@ pub struct Channels {
     pub list: broadcast::Sender<ServerFrame>,
     /// The task's current view of the session.
     pub snapshot: watch::Sender<Session>,
-}
-
-struct RunningAgent {
-    driver: Box<dyn AgentDriver>,
-    outputs: mpsc::Receiver<AgentOutput>,
 }
 
 /// The turn in progress.
@@ -201,10 +199,7 @@ impl SessionTask {
 
 async fn next_output(agent: &mut Option<RunningAgent>) -> AgentOutput {
     match agent {
-        Some(agent) => agent.outputs.recv().await.unwrap_or(AgentOutput::Exited {
-            code: None,
-            stderr_tail: String::new(),
-        }),
+        Some(agent) => agent.next().await,
         None => std::future::pending().await,
     }
 }

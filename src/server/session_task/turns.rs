@@ -95,7 +95,7 @@ impl SessionTask {
         match agent::start(&self.config, request) {
             Ok((driver, outputs)) => {
                 tracing::info!(session = %self.session.id, pid = driver.process().pid(), "agent started");
-                self.agent = Some(RunningAgent { driver, outputs });
+                self.agent = Some(RunningAgent::new(driver, outputs));
                 self.start_deadline = Some(Instant::now() + self.config.agent_start_timeout);
                 true
             }
@@ -384,14 +384,7 @@ impl SessionTask {
         };
         agent.driver.process().signal(Signal::SIGTERM);
         let grace = self.config.cancel_step;
-        let _ = tokio::time::timeout(grace, async {
-            while let Some(output) = agent.outputs.recv().await {
-                if matches!(output, AgentOutput::Exited { .. }) {
-                    break;
-                }
-            }
-        })
-        .await;
+        let _ = tokio::time::timeout(grace, agent.wait_exit()).await;
         // Dropping the driver SIGKILLs the group, whatever is left of it.
         drop(agent);
     }
