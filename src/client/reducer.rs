@@ -158,6 +158,13 @@ fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {
         return;
     }
     view.applied_seq.set(seq);
+    if store.active.get_untracked() != Some(id) && seq > view.history_seq.get_untracked() {
+        if let Some(identity) = entry_identity(&event, seq) {
+            view.unseen.update(|unseen| {
+                unseen.insert(identity);
+            });
+        }
+    }
     let key = seq.0;
     match event {
         SessionEvent::UserMessage {
@@ -403,6 +410,29 @@ fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {
 }
 
 /// Appends a row (this notifies the list, unlike in-place streaming updates).
+/// Which transcript entry an event adds to or changes, for unread counting; `None` for
+/// events that show no entry (turn boundaries, state changes).
+fn entry_identity(event: &SessionEvent, seq: Seq) -> Option<String> {
+    match event {
+        SessionEvent::AssistantDelta { message_id, .. }
+        | SessionEvent::AssistantMessage { message_id, .. }
+        | SessionEvent::Thinking { message_id, .. } => Some(format!("message:{message_id}")),
+        SessionEvent::ToolCall { id, .. } | SessionEvent::ToolResult { id, .. } => {
+            Some(format!("tool:{id}"))
+        }
+        SessionEvent::PermissionRequested { request_id, .. } => {
+            Some(format!("permission:{}", request_id.0))
+        }
+        SessionEvent::UserMessage { .. }
+        | SessionEvent::Error { .. }
+        | SessionEvent::Notice { .. } => Some(format!("entry:{}", seq.0)),
+        SessionEvent::PermissionResolved { .. }
+        | SessionEvent::TurnStarted
+        | SessionEvent::TurnCompleted { .. }
+        | SessionEvent::StateChanged { .. } => None,
+    }
+}
+
 pub(crate) fn push_entry(view: &SessionView, entry: Entry) {
     view.entries.update(|entries| entries.push(entry));
     view.activity.update(|n| *n += 1);

@@ -7,6 +7,7 @@ use crate::protocol::{
     ToolStatus,
 };
 use leptos::prelude::*;
+use std::collections::HashSet;
 
 /// Where the one WebSocket of this browser tab is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,12 +171,26 @@ pub struct SessionView {
     pub draft_text: ArcRwSignal<String>,
     /// Next local entry key (without [`LOCAL_KEY_BIT`]).
     next_local: ArcRwSignal<u64>,
+    /// Events up to this seq were history when this tab learned of the session, so their
+    /// replay is not news.
+    pub history_seq: ArcRwSignal<Seq>,
+    /// Entries (by identity) that got output while this session was not in front: a reply
+    /// that keeps streaming after its tab was left is unread, whatever order the socket
+    /// delivered its first chunk and the entry count in.
+    pub unseen: ArcRwSignal<HashSet<String>>,
 }
 
 impl SessionView {
     /// A view of a server session whose first `read_count` entries count as read.
     pub fn new(session: Session, read_count: u64) -> Self {
+        let history = if read_count >= session.message_count {
+            session.last_seq
+        } else {
+            Seq(0)
+        };
         Self {
+            history_seq: ArcRwSignal::new(history),
+            unseen: ArcRwSignal::new(HashSet::new()),
             id: session.id,
             meta: ArcRwSignal::new(session),
             entries: ArcRwSignal::new(Vec::new()),
@@ -205,21 +220,18 @@ impl SessionView {
             return 0;
         }
         let total = self.meta.with(|m| m.message_count);
-        total.saturating_sub(self.read_count.get())
+        let counted = total.saturating_sub(self.read_count.get());
+        counted.max(self.unseen.with(|unseen| unseen.len() as u64))
     }
 
-    /// Marks what the reader has seen as read: every entry, except one still streaming,
-    /// which counts only once it is complete. So leaving a tab mid-reply leaves that reply
-    /// unread, and the background tab gets its badge. The marker never moves back.
+    /// Marks everything in the session as read (it is in front). The marker never moves back.
     pub fn mark_read(&self) {
         let total = self.meta.with_untracked(|m| m.message_count);
-        let seen = if self.streaming.get_untracked() {
-            total.saturating_sub(1)
-        } else {
-            total
-        };
-        if self.read_count.get_untracked() < seen {
-            self.read_count.set(seen);
+        if self.read_count.get_untracked() < total {
+            self.read_count.set(total);
+        }
+        if self.unseen.with_untracked(|unseen| !unseen.is_empty()) {
+            self.unseen.update(HashSet::clear);
         }
     }
 
