@@ -55,6 +55,9 @@ struct Conn {
     unacked: Vec<Unacked>,
     /// Wakes the reconnect loop early.
     kick: Option<UnboundedSender<()>>,
+    /// Closes the live socket at once (the browser went offline: waiting for the socket to
+    /// notice could take a keep-alive period, and sends meanwhile would vanish into it).
+    hang_up: Option<UnboundedSender<()>>,
 }
 
 thread_local! {
@@ -68,6 +71,7 @@ thread_local! {
         creating: HashSet::new(),
         unacked: Vec::new(),
         kick: None,
+        hang_up: None,
     });
 }
 
@@ -90,6 +94,13 @@ pub fn start(store: Store) {
     if !first {
         return;
     }
+    let _ = window_event_listener_untyped("offline", move |_| {
+        with_conn(|c| {
+            if let Some(hang_up) = &c.hang_up {
+                let _ = hang_up.unbounded_send(());
+            }
+        });
+    });
     for event in ["online", "visibilitychange", "focus"] {
         // The handles are dropped on purpose: these listeners live as long as the page.
         let _ = window_event_listener_untyped(event, move |_| {
@@ -212,6 +223,7 @@ enum Input {
     Closed,
     Outgoing(ClientFrame),
     Ping,
+    HangUp,
 }
 
 /// One socket's life. Returns whether it reached `Connected`.
@@ -234,14 +246,22 @@ async fn connect(store: Store) -> bool {
         return false;
     }
     let (tx, rx) = mpsc::unbounded();
-    with_conn(|c| c.tx = Some(tx));
+    let (hang_up, hang_up_rx) = mpsc::unbounded();
+    with_conn(|c| {
+        c.tx = Some(tx);
+        c.hang_up = Some(hang_up);
+    });
 
     let incoming = source
         .map(Input::Received)
         .chain(stream::once(futures::future::ready(Input::Closed)));
     let outgoing = rx.map(Input::Outgoing);
     let pings = IntervalStream::new(PING_MS).map(|_| Input::Ping);
-    let mut inputs = stream::select(stream::select(incoming, outgoing), pings);
+    let hang_ups = hang_up_rx.map(|()| Input::HangUp);
+    let mut inputs = stream::select(
+        stream::select(incoming, outgoing),
+        stream::select(pings, hang_ups),
+    );
     let mut reached = false;
     let mut last_heard = js_sys::Date::now();
     while let Some(input) = inputs.next().await {
@@ -253,7 +273,7 @@ async fn connect(store: Store) -> bool {
             Input::Received(Ok(Message::Bytes(_))) => last_heard = js_sys::Date::now(),
             // An error event is followed by the close; wait for it.
             Input::Received(Err(_)) => {}
-            Input::Closed => break,
+            Input::Closed | Input::HangUp => break,
             Input::Outgoing(frame) => {
                 if sink.send(Message::Text(to_json(&frame))).await.is_err() {
                     break;
@@ -304,6 +324,7 @@ fn hello(store: Store) -> ClientFrame {
 fn forget_socket() {
     with_conn(|c| {
         c.tx = None;
+        c.hang_up = None;
         c.ready = false;
         c.subscribed.clear();
         c.creating.clear();
