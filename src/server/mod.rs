@@ -87,6 +87,14 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
             source,
         })?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
+    // Streaming sends many small frames: without TCP_NODELAY, Nagle's algorithm and delayed
+    // ACKs hold them back ~40 ms each round trip.
+    let listener =
+        axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!("cannot set TCP_NODELAY: {e}");
+            }
+        });
     let state = AppState {
         leptos_options: leptos_options(addr),
         registry: Arc::clone(&registry),

@@ -15,8 +15,11 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-/// Frames buffered per subscriber before it counts as lagging (and is resynced from the log).
-const EVENT_BUFFER: usize = 1024;
+/// Events buffered per session before a slow subscriber counts as lagging (and is resynced
+/// from the log). The ring is allocated up front for every session, so it stays small.
+const EVENT_BUFFER: usize = 256;
+/// Session-list changes buffered per socket before it is sent a fresh list instead.
+const LIST_BUFFER: usize = 1024;
 
 /// What a session task is asked to do.
 pub enum SessionCommand {
@@ -100,7 +103,7 @@ pub struct SessionHandle {
     /// Commands into the task; closed when the task ends.
     commands: mpsc::Sender<SessionCommand>,
     /// The session's stored events, as frames; sockets subscribe here.
-    events: broadcast::Sender<ServerFrame>,
+    events: broadcast::Sender<Arc<ServerFrame>>,
     /// The task's current view of the session, for listings.
     snapshot: watch::Receiver<Session>,
     /// The task itself, awaited at shutdown.
@@ -118,7 +121,7 @@ pub struct Registry {
 impl Registry {
     /// Loads every stored, unarchived session and starts its task.
     pub async fn load(db: Db, config: Arc<Config>) -> Result<Arc<Registry>, DbError> {
-        let (list, _) = broadcast::channel(EVENT_BUFFER);
+        let (list, _) = broadcast::channel(LIST_BUFFER);
         let registry = Arc::new(Registry {
             sessions: Mutex::new(HashMap::new()),
             list,
@@ -199,7 +202,7 @@ impl Registry {
     pub fn subscribe(
         &self,
         id: SessionId,
-    ) -> Result<broadcast::Receiver<ServerFrame>, ServiceError> {
+    ) -> Result<broadcast::Receiver<Arc<ServerFrame>>, ServiceError> {
         self.lock()
             .get(&id)
             .map(|handle| handle.events.subscribe())

@@ -31,7 +31,7 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
 struct Connection {
     registry: Arc<Registry>,
     /// Frames to the browser, written by the writer task in order.
-    out: mpsc::Sender<ServerFrame>,
+    out: mpsc::Sender<Arc<ServerFrame>>,
     /// One forwarder per subscribed session; aborted on unsubscribe and disconnect.
     subscriptions: HashMap<SessionId, JoinHandle<()>>,
     /// List updates are forwarded only after Hello was answered.
@@ -40,10 +40,10 @@ struct Connection {
 
 async fn serve(socket: WebSocket, registry: Arc<Registry>) {
     let (mut sink, mut stream) = socket.split();
-    let (out, mut outbox) = mpsc::channel::<ServerFrame>(OUTBOX);
+    let (out, mut outbox) = mpsc::channel::<Arc<ServerFrame>>(OUTBOX);
     let writer = tokio::spawn(async move {
         while let Some(frame) = outbox.recv().await {
-            let text = match serde_json::to_string(&frame) {
+            let text = match serde_json::to_string(&*frame) {
                 Ok(text) => text,
                 Err(e) => {
                     tracing::error!("cannot serialize a frame: {e}");
@@ -92,7 +92,7 @@ async fn serve(socket: WebSocket, registry: Arc<Registry>) {
 
 impl Connection {
     async fn send(&self, frame: ServerFrame) {
-        let _ = self.out.send(frame).await;
+        let _ = self.out.send(Arc::new(frame)).await;
     }
 
     async fn error(&self, session: Option<SessionId>, code: ErrorCode, message: impl Into<String>) {
@@ -222,9 +222,9 @@ impl Connection {
 async fn forward(
     session: SessionId,
     since: Seq,
-    mut live: broadcast::Receiver<ServerFrame>,
+    mut live: broadcast::Receiver<Arc<ServerFrame>>,
     db: super::db::Db,
-    out: mpsc::Sender<ServerFrame>,
+    out: mpsc::Sender<Arc<ServerFrame>>,
 ) {
     let mut last = since;
     if !replay(session, &mut last, &db, &out).await {
@@ -232,9 +232,11 @@ async fn forward(
     }
     loop {
         match live.recv().await {
-            Ok(ServerFrame::Event { seq, .. }) if seq <= last => {}
             Ok(frame) => {
-                if let ServerFrame::Event { seq, .. } = &frame {
+                if let ServerFrame::Event { seq, .. } = &*frame {
+                    if *seq <= last {
+                        continue;
+                    }
                     last = *seq;
                 }
                 if out.send(frame).await.is_err() {
@@ -257,19 +259,18 @@ async fn replay(
     session: SessionId,
     last: &mut Seq,
     db: &super::db::Db,
-    out: &mpsc::Sender<ServerFrame>,
+    out: &mpsc::Sender<Arc<ServerFrame>>,
 ) -> bool {
     let events = match db.events_since(session, *last).await {
         Ok(events) => events,
         Err(e) => {
             tracing::error!(%session, "cannot read the log: {e}");
-            let _ = out
-                .send(ServerFrame::error(
-                    Some(session),
-                    ErrorCode::Internal,
-                    "the session's log could not be read",
-                ))
-                .await;
+            let error = ServerFrame::error(
+                Some(session),
+                ErrorCode::Internal,
+                "the session's log could not be read",
+            );
+            let _ = out.send(Arc::new(error)).await;
             return false;
         }
     };
@@ -280,7 +281,7 @@ async fn replay(
             seq: stored.seq,
             event: stored.event,
         };
-        if out.send(frame).await.is_err() {
+        if out.send(Arc::new(frame)).await.is_err() {
             return false;
         }
     }

@@ -51,11 +51,15 @@ impl SessionTask {
             }
             other => other.is_entry(),
         };
-        let _ = self.channels.events.send(ServerFrame::Event {
-            session: self.session.id,
-            seq,
-            event,
-        });
+        // Shared, not copied, by every subscribed socket.
+        let _ = self
+            .channels
+            .events
+            .send(std::sync::Arc::new(ServerFrame::Event {
+                session: self.session.id,
+                seq,
+                event,
+            }));
         if new_entry {
             self.publish(SessionPatch {
                 message_count: Some(self.session.message_count + 1),

@@ -1,0 +1,247 @@
+//! Benchmarks that print figures (not timed tests): replay catch-up, idle memory, and warm
+//! turn round trips against the release server binary with the demo agent.
+//!
+//!   cargo leptos build --release
+//!   cargo run --release --features ssr --example bench
+//!
+//! SWITCHBOARD_BIN overrides the server binary (default: $CARGO_TARGET_DIR/release/switchboard).
+
+use futures::{SinkExt, StreamExt};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use switchboard::protocol::{
+    AgentKind, ClientFrame, ClientId, ClientMsgId, NewSession, Seq, ServerFrame, Session,
+    SessionEvent, SessionId, SessionState,
+};
+use switchboard::server::db::Db;
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn server_binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("SWITCHBOARD_BIN") {
+        return bin.into();
+    }
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    target.join("release/switchboard")
+}
+
+fn start(data_dir: &Path) -> Server {
+    let mut child = Command::new(server_binary())
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("SWITCHBOARD_DEMO_DELAY_MS", "0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the release server binary exists (cargo leptos build --release)");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("server printed its address")
+            .expect("stdout");
+        if let Some(addr) = line.strip_prefix("Switchboard listening on http://") {
+            break addr.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, addr }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn connect(server: &Server) -> Socket {
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr))
+        .await
+        .expect("connects");
+    send(
+        &mut socket,
+        &ClientFrame::Hello {
+            client_id: ClientId(Uuid::new_v4()),
+            resume: vec![],
+        },
+    )
+    .await;
+    loop {
+        if let ServerFrame::Connected { .. } = recv(&mut socket).await {
+            return socket;
+        }
+    }
+}
+
+async fn send(socket: &mut Socket, frame: &ClientFrame) {
+    let text = serde_json::to_string(frame).expect("serializes");
+    socket
+        .send(Message::Text(text.into()))
+        .await
+        .expect("sends");
+}
+
+async fn recv(socket: &mut Socket) -> ServerFrame {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(30), socket.next())
+            .await
+            .expect("a frame in time")
+            .expect("open")
+            .expect("no error");
+        if let Message::Text(text) = message {
+            return serde_json::from_str(text.as_str()).expect("parses");
+        }
+    }
+}
+
+/// A stored session with `events` assistant deltas in its log.
+async fn seed(db: &Db, events: u64) -> SessionId {
+    let id = SessionId(Uuid::new_v4());
+    let mut session = Session::empty(
+        id,
+        AgentKind::Demo,
+        "/tmp".into(),
+        "default".into(),
+        SessionState::Idle,
+    );
+    session.title = "seeded".into();
+    session.created_at_ms = 1;
+    session.last_activity_ms = 1;
+    db.save_session(&session).await.expect("session saved");
+    for n in 1..=events {
+        let event = SessionEvent::AssistantDelta {
+            message_id: "m".into(),
+            text: format!("chunk {n} of a seeded log "),
+        };
+        db.append_event(id, Seq(n), 1, &event)
+            .await
+            .expect("event saved");
+    }
+    id
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    println!("# Switchboard benchmarks ({})", server_binary().display());
+
+    // Replay: a client that missed 10,000 events catches up.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Db::open(dir.path()).await.expect("db");
+    let session = seed(&db, 10_000).await;
+    let server = start(dir.path());
+    let mut socket = connect(&server).await;
+    let started = Instant::now();
+    send(
+        &mut socket,
+        &ClientFrame::Subscribe {
+            session,
+            since: Seq(0),
+        },
+    )
+    .await;
+    let mut received = 0u64;
+    while received < 10_000 {
+        if let ServerFrame::Event { .. } = recv(&mut socket).await {
+            received += 1;
+        }
+    }
+    println!(
+        "replay: 10,000 missed events caught up in {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    drop(server);
+
+    // Idle memory: the server alone, then with 1,000 idle sessions loaded.
+    let empty = tempfile::tempdir().expect("temp dir");
+    let server = start(empty.path());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let base = rss_kib(server.child.id());
+    drop(server);
+    let many = tempfile::tempdir().expect("temp dir");
+    let db = Db::open(many.path()).await.expect("db");
+    for _ in 0..1_000 {
+        seed(&db, 3).await;
+    }
+    let server = start(many.path());
+    let _socket = connect(&server).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let loaded = rss_kib(server.child.id());
+    println!(
+        "idle memory: server RSS {base} KiB with no sessions, {loaded} KiB with 1,000 idle sessions = {:.1} KiB per idle session",
+        (loaded.saturating_sub(base)) as f64 / 1_000.0
+    );
+    drop(server);
+
+    // Warm turns: message sent -> turn completed, demo agent with no chunk delay.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = start(dir.path());
+    let mut socket = connect(&server).await;
+    let session = SessionId(Uuid::new_v4());
+    let mut times = Vec::new();
+    for n in 0..201 {
+        let started = Instant::now();
+        send(
+            &mut socket,
+            &ClientFrame::Send {
+                session,
+                client_msg_id: ClientMsgId(Uuid::new_v4()),
+                text: format!("turn {n}"),
+                attachments: vec![],
+                create: (n == 0).then_some(NewSession {
+                    agent: AgentKind::Demo,
+                    cwd: None,
+                    permission_mode: None,
+                    model: None,
+                }),
+            },
+        )
+        .await;
+        loop {
+            if let ServerFrame::Event {
+                event: SessionEvent::TurnCompleted { .. },
+                ..
+            } = recv(&mut socket).await
+            {
+                break;
+            }
+        }
+        if n > 0 {
+            times.push(started.elapsed()); // turn 0 includes starting the agent process
+        }
+    }
+    times.sort();
+    println!(
+        "warm turn round trip (send -> stored, streamed, completed; 200 turns): p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&times, 0.5).as_secs_f64() * 1e3,
+        percentile(&times, 0.99).as_secs_f64() * 1e3
+    );
+    println!(
+        "server RSS after 200 turns: {} KiB",
+        rss_kib(server.child.id())
+    );
+}
