@@ -63,3 +63,23 @@ test('two browser tabs on one server stay consistent', async ({ context }) => {
   await expect(sessionItem(first, id)).toHaveCount(0);
   await expect(sessionItem(second, id)).toHaveCount(0);
 });
+
+test('a pending permission request survives a reload and can still be answered', async ({ page }) => {
+  const { existsSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const target = join(process.env.SWITCHBOARD_E2E_WORKDIR!, 'demo.txt');
+  rmSync(target, { force: true });
+  await page.goto(url());
+  const id = await newSession(page, '/permission');
+  await expect(page.getByTestId('permission-card')).toBeVisible();
+  await page.reload();
+  await expect(page).toHaveURL(new RegExp(`/s/${id}$`));
+  await expect(page.getByTestId('permission-card')).toBeVisible();
+  await expect(sessionItem(page, id).getByTestId('session-state-badge')).toHaveAttribute(
+    'data-state',
+    'awaiting_permission',
+  );
+  await page.getByTestId('permission-allow').click();
+  await expect(page.locator('[data-testid="message"][data-role="assistant"]').last()).toContainText('I wrote demo.txt');
+  expect(existsSync(target)).toBe(true);
+});
