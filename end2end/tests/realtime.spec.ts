@@ -62,6 +62,9 @@ test('two browser tabs on one server stay consistent', async ({ context }) => {
   await first.getByTestId('confirm-yes').click();
   await expect(sessionItem(first, id)).toHaveCount(0);
   await expect(sessionItem(second, id)).toHaveCount(0);
+  // The tab that had it open is told why it went away; the one that ended it is not.
+  await expect(second.getByTestId('toast')).toContainText('was ended in another window');
+  await expect(first.getByTestId('toast')).toHaveCount(0);
 });
 
 test('a pending permission request survives a reload and can still be answered', async ({ page }) => {

@@ -143,10 +143,18 @@ fn session_created(store: &Store, session: Session) {
 }
 
 fn remove_session(store: &Store, id: SessionId) {
-    store.sessions.update(|list| list.retain(|v| v.id != id));
+    // Ending a session here closes its tab first, so a session still open here was ended
+    // elsewhere: say so rather than let the tab vanish silently.
     if store.is_open(id) {
+        if let Some(view) = store.view(id) {
+            let title = view.meta.with_untracked(|m| m.title.clone());
+            store.toast.set(Some(format!(
+                "\u{201c}{title}\u{201d} was ended in another window."
+            )));
+        }
         store.tabs.update(|tabs| tabs.retain(|t| *t != id));
     }
+    store.sessions.update(|list| list.retain(|v| v.id != id));
 }
 
 fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {

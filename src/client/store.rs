@@ -275,6 +275,8 @@ pub struct Store {
     pub server_error: RwSignal<Option<String>>,
     /// The server's version, from `Connected`.
     pub server_version: RwSignal<Option<String>>,
+    /// A short message shown for a few seconds (e.g. a tab ended in another browser tab).
+    pub toast: RwSignal<Option<String>>,
 }
 
 impl Default for Store {
@@ -293,6 +295,7 @@ impl Store {
             connection: RwSignal::new(ConnectionState::Connecting),
             server_error: RwSignal::new(None),
             server_version: RwSignal::new(None),
+            toast: RwSignal::new(None),
         }
     }
 

@@ -41,6 +41,32 @@ pub fn ConnectionBanner() -> impl IntoView {
     }
 }
 
+/// How long a toast stays.
+const TOAST_MS: u64 = 5_000;
+
+/// A short message at the bottom of the window (`toast`), gone after a few seconds.
+#[component]
+pub fn Toast() -> impl IntoView {
+    let store = use_store();
+    Effect::new(move |_| {
+        if store.toast.get().is_some() {
+            set_timeout(
+                move || store.toast.set(None),
+                std::time::Duration::from_millis(TOAST_MS),
+            );
+        }
+    });
+    move || {
+        store.toast.get().map(|message| {
+            view! {
+                <div class="toast" data-testid="toast" role="status" on:click=move |_| store.toast.set(None)>
+                    {message}
+                </div>
+            }
+        })
+    }
+}
+
 /// The latest server error that is not about one session, dismissible.
 #[component]
 pub fn ServerErrorBanner() -> impl IntoView {

@@ -2,7 +2,7 @@
 //! loads the session list for the first paint, keeps the active tab equal to the URL, and
 //! starts the browser-only machinery once hydrated.
 
-use super::banner::{ConnectionBanner, ServerErrorBanner};
+use super::banner::{ConnectionBanner, ServerErrorBanner, Toast};
 use super::composer::Composer;
 use super::header::SessionHeader;
 use super::messages::MessageList;
@@ -105,6 +105,7 @@ fn Layout() -> impl IntoView {
                 </div>
                 <ConnectionBanner/>
                 <ServerErrorBanner/>
+                <Toast/>
                 <Outlet/>
             </main>
         </div>

@@ -407,6 +407,21 @@ fn session_removed_leaves_list_and_tabs() {
     apply(&store, ServerFrame::SessionRemoved { session: sid(1) });
     assert!(store.view(sid(1)).is_none());
     assert_eq!(store.tabs.get_untracked(), vec![sid(2)]);
+    let toast = store.toast.get_untracked().unwrap_or_default();
+    assert!(
+        toast.contains("Session 1"),
+        "an open tab ended elsewhere is announced: {toast}"
+    );
+}
+
+#[test]
+fn ending_a_session_here_is_not_announced() {
+    let store = connected(2);
+    actions::show(store, Some(sid(1)));
+    actions::end_session(store, sid(1));
+    apply(&store, ServerFrame::SessionRemoved { session: sid(1) });
+    assert!(store.view(sid(1)).is_none());
+    assert_eq!(store.toast.get_untracked(), None);
 }
 
 #[test]
