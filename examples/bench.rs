@@ -1,5 +1,6 @@
-//! Benchmarks that print figures (not timed tests): replay catch-up, idle memory, and warm
-//! turn round trips against the release server binary with the demo agent.
+//! Benchmarks that print figures (not timed tests): relay latency (agent line -> client
+//! frame) next to a bare axum WebSocket, replay catch-up, idle memory, and warm turn round
+//! trips, against the release server binary with the demo agent.
 //!
 //!   cargo leptos build --release
 //!   cargo run --release --features ssr --example bench
@@ -145,9 +146,142 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+fn now_micros() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros())
+}
+
+/// Latencies of every `@<micros>` stamp in `text`, as received now.
+fn stamp_latencies(text: &str, into: &mut Vec<Duration>) {
+    let now = now_micros();
+    for stamp in text
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix('@')?.parse::<u128>().ok())
+    {
+        into.push(Duration::from_micros(now.saturating_sub(stamp) as u64));
+    }
+}
+
+/// A bare axum WebSocket that pushes `count` stamped frames 5 ms apart: the floor for the
+/// relay. Runs on its own thread and runtime, like the server runs in its own process.
+fn start_bare_push_server(count: u64) -> String {
+    use axum::extract::ws::{Message as AxumMessage, WebSocketUpgrade};
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let app = axum::Router::new().route(
+                "/push",
+                axum::routing::get(move |ws: WebSocketUpgrade| async move {
+                    ws.on_upgrade(move |mut socket| async move {
+                        for _ in 0..count {
+                            let frame = format!(
+                                r#"{{"type":"event","session":"00000000-0000-0000-0000-000000000000","seq":1,"event":{{"type":"assistant_delta","message_id":"m","text":"@{} "}}}}"#,
+                                now_micros()
+                            );
+                            if socket.send(AxumMessage::Text(frame.into())).await.is_err() {
+                                return;
+                            }
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                        }
+                    })
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+            tx.send(listener.local_addr().expect("addr").to_string()).expect("reported");
+            let listener = axum::serve::ListenerExt::tap_io(listener, |s: &mut tokio::net::TcpStream| {
+                let _ = s.set_nodelay(true);
+            });
+            let _ = axum::serve(listener, app).await;
+        });
+    });
+    rx.recv().expect("bare server started")
+}
+
+fn report(name: &str, latencies: &mut [Duration]) -> Duration {
+    latencies.sort();
+    let p99 = percentile(latencies, 0.99);
+    println!(
+        "{name}: {} frames, p50 {:.3} ms, p99 {:.3} ms",
+        latencies.len(),
+        percentile(latencies, 0.5).as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3
+    );
+    p99
+}
+
 #[tokio::main]
 async fn main() {
     println!("# Switchboard benchmarks ({})", server_binary().display());
+
+    // Relay latency: the demo agent writes a stamped line every 5 ms; the client reads the
+    // stamp from each frame. The floor: a bare axum socket pushing the same frames.
+    const STAMPS: u64 = 1_000;
+    let bare = start_bare_push_server(STAMPS);
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{bare}/push"))
+        .await
+        .expect("connects");
+    let mut floor = Vec::new();
+    while let Some(Ok(message)) = socket.next().await {
+        if let Message::Text(text) = message {
+            // Parsed like the relay's frames, so both sides pay the same decoding.
+            if let Ok(ServerFrame::Event {
+                event: SessionEvent::AssistantDelta { text, .. },
+                ..
+            }) = serde_json::from_str(text.as_str())
+            {
+                stamp_latencies(&text, &mut floor);
+            }
+        }
+    }
+    let floor_p99 = report("bare axum websocket push (floor)", &mut floor);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = start(dir.path());
+    let mut socket = connect(&server).await;
+    let session = SessionId(Uuid::new_v4());
+    send(
+        &mut socket,
+        &ClientFrame::Send {
+            session,
+            client_msg_id: ClientMsgId(Uuid::new_v4()),
+            text: format!("/stamp {STAMPS}"),
+            attachments: vec![],
+            create: Some(NewSession {
+                agent: AgentKind::Demo,
+                cwd: None,
+                permission_mode: None,
+                model: None,
+            }),
+        },
+    )
+    .await;
+    let mut relay = Vec::new();
+    loop {
+        match recv(&mut socket).await {
+            ServerFrame::Event {
+                event: SessionEvent::AssistantDelta { text, .. },
+                ..
+            } => stamp_latencies(&text, &mut relay),
+            ServerFrame::Event {
+                event: SessionEvent::TurnCompleted { .. },
+                ..
+            } => break,
+            _ => {}
+        }
+    }
+    let relay_p99 = report(
+        "relay: agent stdout line -> stored -> client frame",
+        &mut relay,
+    );
+    println!(
+        "relay p99 / floor p99 = {:.2}",
+        relay_p99.as_secs_f64() / floor_p99.as_secs_f64().max(1e-9)
+    );
+    drop(server);
 
     // Replay: a client that missed 10,000 events catches up.
     let dir = tempfile::tempdir().expect("temp dir");

@@ -25,6 +25,9 @@ pub enum DemoCommand {
     Slow(u64),
     /// Stream this many numbered chunks as fast as possible (load and fault tests).
     Burst(u64),
+    /// Stream this many chunks 5 ms apart, each holding the microsecond it was written
+    /// (`@<micros since the epoch> `): the relay-latency benchmark reads them.
+    Stamp(u64),
     /// List the working directory as a tool call.
     Tool,
     /// Ask to write demo.txt, then do what the answer says.
@@ -53,6 +56,13 @@ pub fn parse_command(prompt: &str) -> DemoCommand {
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(1000)
                 .min(1_000_000),
+        ),
+        Some("/stamp") => DemoCommand::Stamp(
+            words
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(100)
+                .min(100_000),
         ),
         Some("/tool") => DemoCommand::Tool,
         Some("/permission") => DemoCommand::Permission,
@@ -351,6 +361,21 @@ impl Turn<'_> {
                 }
                 (said, false)
             }
+            DemoCommand::Stamp(count) => {
+                let mut said = String::new();
+                for _ in 0..count {
+                    let micros = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_micros());
+                    let chunk = format!("@{micros} ");
+                    self.agent.say(self.session, &chunk);
+                    said.push_str(&chunk);
+                    if !self.pause(Duration::from_millis(5)).await {
+                        return (said, true);
+                    }
+                }
+                (said, false)
+            }
             DemoCommand::Tool => self.list_directory(cwd).await,
             DemoCommand::Permission => self.write_with_permission(cwd).await,
             DemoCommand::Crash => {
@@ -494,6 +519,7 @@ mod tests {
         assert_eq!(parse_command("/slow"), DemoCommand::Slow(5));
         assert_eq!(parse_command(" /tool "), DemoCommand::Tool);
         assert_eq!(parse_command("/burst 2000"), DemoCommand::Burst(2000));
+        assert_eq!(parse_command("/stamp 10"), DemoCommand::Stamp(10));
         assert_eq!(parse_command("/permission"), DemoCommand::Permission);
         assert_eq!(parse_command("/crash"), DemoCommand::Crash);
         assert_eq!(parse_command("/history"), DemoCommand::History);
