@@ -104,3 +104,42 @@ async fn an_oversized_message_is_refused_and_nothing_is_stored() {
     let db = Db::open(dir.path()).await.expect("db opens");
     assert!(db.session(session).await.expect("query").is_none());
 }
+
+#[tokio::test]
+async fn a_turn_that_goes_silent_is_stopped_by_the_watchdog_and_the_session_goes_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with_config(
+        dir.path(),
+        "[limits]\nturn_silence_secs = 1\ncancel_step_secs = 1\n",
+    );
+    let (mut client, _) = Client::connect(&server).await;
+    let session = new_session();
+    // /hang says one thing, then nothing, and ignores the protocol cancel: only the
+    // signal ladder ends it.
+    client.say(session, "/hang", true).await;
+    let started = Instant::now();
+    let (mut noticed, mut ended, mut idle) = (false, false, false);
+    let frames = client
+        .until(|f| {
+            noticed |= matches!(f, ServerFrame::Event { event: SessionEvent::Notice { message }, .. } if message.contains("sent nothing"));
+            ended |= matches!(f, ServerFrame::Event { event: SessionEvent::TurnCompleted { stop_reason, .. }, .. } if stop_reason == "cancelled");
+            idle |= matches!(f, ServerFrame::SessionUpdated { patch, .. } if patch.state == Some(SessionState::Idle));
+            noticed && ended && idle
+        })
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stopped in {:?}",
+        started.elapsed()
+    );
+    assert!(!frames.iter().any(|f| matches!(
+        f,
+        ServerFrame::Event {
+            event: SessionEvent::Error { .. },
+            ..
+        }
+    )));
+    client.say(session, "still with me", false).await;
+    let events = client.turn(session).await;
+    assert_eq!(common::assistant_text(&events), "Echo: still with me");
+}

@@ -56,6 +56,7 @@ struct LimitsSection {
     max_message_bytes: Option<usize>,
     cancel_step_secs: Option<u64>,
     agent_start_secs: Option<u64>,
+    turn_silence_secs: Option<u64>,
 }
 
 /// The resolved configuration the server runs with.
@@ -75,6 +76,9 @@ pub struct Config {
     pub cancel_step: Duration,
     /// How long an agent may take to become ready before the session shows an error.
     pub agent_start_timeout: Duration,
+    /// How long a running turn may go without a word from the agent before it is stopped
+    /// (time spent waiting for a permission answer does not count).
+    pub turn_silence: Duration,
     /// The demo agent's command.
     pub demo_agent: AgentCommand,
 }
@@ -146,6 +150,7 @@ impl Config {
             max_message_bytes: file.limits.max_message_bytes.unwrap_or(256 * 1024),
             cancel_step: Duration::from_secs(file.limits.cancel_step_secs.unwrap_or(2)),
             agent_start_timeout: Duration::from_secs(file.limits.agent_start_secs.unwrap_or(30)),
+            turn_silence: Duration::from_secs(file.limits.turn_silence_secs.unwrap_or(600)),
             demo_agent: agents.remove("demo").unwrap_or_default(),
         }
     }

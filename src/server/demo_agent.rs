@@ -34,6 +34,9 @@ pub enum DemoCommand {
     Permission,
     /// Write to stderr and exit with status 3.
     Crash,
+    /// Say one thing, then nothing, ignoring cancel (for the silence watchdog and the
+    /// signal ladder).
+    Hang,
     /// Report the earlier prompts of this conversation.
     History,
 }
@@ -67,6 +70,7 @@ pub fn parse_command(prompt: &str) -> DemoCommand {
         Some("/tool") => DemoCommand::Tool,
         Some("/permission") => DemoCommand::Permission,
         Some("/crash") => DemoCommand::Crash,
+        Some("/hang") => DemoCommand::Hang,
         Some("/history") => DemoCommand::History,
         _ => DemoCommand::Echo(trimmed.to_owned()),
     }
@@ -378,6 +382,10 @@ impl Turn<'_> {
             }
             DemoCommand::Tool => self.list_directory(cwd).await,
             DemoCommand::Permission => self.write_with_permission(cwd).await,
+            DemoCommand::Hang => {
+                self.agent.say(self.session, "Thinking very hard...");
+                std::future::pending().await
+            }
             DemoCommand::Crash => {
                 self.agent.say(self.session, "About to crash...");
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -522,6 +530,7 @@ mod tests {
         assert_eq!(parse_command("/stamp 10"), DemoCommand::Stamp(10));
         assert_eq!(parse_command("/permission"), DemoCommand::Permission);
         assert_eq!(parse_command("/crash"), DemoCommand::Crash);
+        assert_eq!(parse_command("/hang"), DemoCommand::Hang);
         assert_eq!(parse_command("/history"), DemoCommand::History);
         assert_eq!(
             parse_command("hello there"),

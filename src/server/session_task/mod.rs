@@ -46,6 +46,9 @@ struct Turn {
     start_seq: u64,
     /// The assistant text so far, for the preview.
     reply: String,
+    /// When the agent last said anything in this turn (or the user answered it), for the
+    /// silence watchdog.
+    last_heard: Instant,
     garbled_reports: u32,
 }
 
@@ -139,6 +142,7 @@ impl SessionTask {
         let _ = recovered.send(());
         loop {
             let ladder_at = self.stopping.as_ref().map(|ladder| ladder.at);
+            let silence_at = self.silence_deadline();
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(SessionCommand::Shutdown) | None => break,
@@ -151,9 +155,19 @@ impl SessionTask {
                 output = next_output(&mut self.agent) => self.on_output(output).await,
                 () = sleep_until(ladder_at) => self.ladder_step(),
                 () = sleep_until(self.start_deadline) => self.start_timed_out().await,
+                () = sleep_until(silence_at) => self.turn_went_silent().await,
             }
         }
         self.kill_agent().await;
+    }
+
+    /// When the running turn counts as silent: never while the user is being asked, or
+    /// while a stop is already under way.
+    fn silence_deadline(&self) -> Option<Instant> {
+        let turn = self.turn.as_ref()?;
+        let waiting_for_user = !self.pending_permissions.is_empty();
+        (!waiting_for_user && self.stopping.is_none())
+            .then(|| turn.last_heard + self.config.turn_silence)
     }
 
     async fn on_command(&mut self, command: SessionCommand) -> std::ops::ControlFlow<()> {

@@ -79,6 +79,7 @@ impl SessionTask {
             started: Instant::now(),
             start_seq,
             reply: String::new(),
+            last_heard: Instant::now(),
             garbled_reports: 0,
         });
         self.set_state(SessionState::Working).await;
@@ -144,6 +145,9 @@ impl SessionTask {
             ));
         }
         self.pending_permissions.remove(&request_id);
+        if let Some(turn) = self.turn.as_mut() {
+            turn.last_heard = Instant::now();
+        }
         self.record(SessionEvent::PermissionResolved {
             request_id,
             option_id: Some(option_id),
@@ -205,6 +209,9 @@ impl SessionTask {
     }
 
     pub(super) async fn on_output(&mut self, output: AgentOutput) {
+        if let Some(turn) = self.turn.as_mut() {
+            turn.last_heard = Instant::now();
+        }
         match output {
             AgentOutput::Ready { agent_session_id } => {
                 self.start_deadline = None;
@@ -324,6 +331,18 @@ impl SessionTask {
             detail,
         )
         .await;
+    }
+
+    /// The watchdog: a turn with no word from the agent for too long is stopped, so the
+    /// session never sticks in "working".
+    pub(super) async fn turn_went_silent(&mut self) {
+        let secs = self.config.turn_silence.as_secs();
+        tracing::warn!(session = %self.session.id, secs, "agent went silent; stopping the turn");
+        self.record(SessionEvent::Notice {
+            message: format!("The agent sent nothing for {secs} s, so the turn was stopped."),
+        })
+        .await;
+        self.cancel().await;
     }
 
     /// The agent never became ready: stop it and say so, rather than show "working" forever.
