@@ -2,9 +2,9 @@
 //! It exists so the app, its tests and a new user's first minutes need no model or key, and
 //! so the ACP client driver is exercised by a real child process.
 //!
-//! Prompts: anything -> "Echo: <prompt>" in chunks; `/slow N`; `/burst N`; `/tool`; `/permission`;
-//! `/crash`; `/history`. Env: SWITCHBOARD_DEMO_DELAY_MS (chunk pause, default 40),
-//! SWITCHBOARD_DEMO_STATE_DIR (where conversations are kept for session/load).
+//! Prompts: anything -> "Echo: <prompt>" in chunks; `/slow N`; `/stamp N`; `/burst N`;
+//! `/tool`; `/permission`; `/hang`; `/crash`; `/history`. Env: SWITCHBOARD_DEMO_DELAY_MS
+//! (chunk pause, default 40), //! SWITCHBOARD_DEMO_STATE_DIR (where conversations are kept for session/load).
 
 use super::agent::acp_events::{self, Inbound};
 use agent_client_protocol_schema::{v1 as acp, ProtocolVersion};
