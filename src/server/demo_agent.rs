@@ -4,7 +4,8 @@
 //!
 //! Prompts: anything -> "Echo: <prompt>" in chunks; `/slow N`; `/stamp N`; `/burst N`;
 //! `/tool`; `/permission`; `/hang`; `/crash`; `/history`. Env: SWITCHBOARD_DEMO_DELAY_MS
-//! (chunk pause, default 40), //! SWITCHBOARD_DEMO_STATE_DIR (where conversations are kept for session/load).
+//! (chunk pause, default 40), SWITCHBOARD_DEMO_STATE_DIR (where conversations are kept
+//! for session/load).
 
 use super::agent::acp_events::{self, Inbound};
 use agent_client_protocol_schema::{v1 as acp, ProtocolVersion};
