@@ -1,21 +1,9 @@
 // Realtime robustness in the browser: the socket dropping mid-stream, and two browser tabs
 // on one server staying consistent.
 import { test, expect, Page } from '@playwright/test';
+import { newSession, sessionItem, url } from './helpers';
 
-const url = () => process.env.SWITCHBOARD_URL!;
-const sessionItem = (page: Page, id: string) =>
-  page.locator(`[data-testid="session-item"][data-session-id="${id}"]`);
 const messages = (page: Page) => page.locator('[data-testid="message-list"] [data-testid="message"]');
-
-async function newSession(page: Page, text: string): Promise<string> {
-  await page.getByTestId('new-session-button').click();
-  await expect(page).toHaveURL(/\/s\/[0-9a-f-]{36}$/);
-  const id = page.url().split('/s/')[1];
-  await page.getByTestId('chat-input').fill(text);
-  await page.getByTestId('chat-input').press('Enter');
-  await expect(sessionItem(page, id)).toBeVisible();
-  return id;
-}
 
 test('offline mid-stream: banner, queued send delivered once, transcript complete', async ({ page, context }) => {
   await page.goto(url());

@@ -2,32 +2,9 @@
 // unread badges, Stop, permissions, reload, End session. Runs against the release build,
 // so passing also proves that the release WASM hydrates.
 import { test, expect, Page } from '@playwright/test';
+import { assistantMessages, newSession, sessionItem, sessionTab, url } from './helpers';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-
-const url = () => {
-  const value = process.env.SWITCHBOARD_URL;
-  if (!value) throw new Error('global setup did not start the server');
-  return value;
-};
-
-const sessionItem = (page: Page, id: string) =>
-  page.locator(`[data-testid="session-item"][data-session-id="${id}"]`);
-const sessionTab = (page: Page, id: string) =>
-  page.locator(`[data-testid="session-tab"][data-session-id="${id}"]`);
-const assistantMessages = (page: Page) =>
-  page.locator('[data-testid="message-list"] [data-testid="message"][data-role="assistant"]');
-
-/** Opens a draft with "+", sends its first message, and returns the new session's id. */
-async function newSession(page: Page, text: string): Promise<string> {
-  await page.getByTestId('new-session-button').click();
-  await expect(page).toHaveURL(/\/s\/[0-9a-f-]{36}$/);
-  const id = page.url().split('/s/')[1];
-  await page.getByTestId('chat-input').fill(text);
-  await page.getByTestId('chat-input').press('Enter');
-  await expect(sessionItem(page, id)).toBeVisible();
-  return id;
-}
 
 async function open(page: Page) {
   const errors: string[] = [];
