@@ -114,8 +114,9 @@ async fn a_turn_that_goes_silent_is_stopped_by_the_watchdog_and_the_session_goes
     );
     let (mut client, _) = Client::connect(&server).await;
     let session = new_session();
-    // /hang says one thing, then nothing, and ignores the protocol cancel: only the
-    // signal ladder ends it.
+    // /hang says one thing, then nothing, and ignores the protocol cancel, SIGINT and
+    // SIGTERM: only the last step of the ladder, SIGKILL, ends it, and that is still a stop,
+    // not a crash.
     client.say(session, "/hang", true).await;
     let started = Instant::now();
     let (mut noticed, mut ended, mut idle) = (false, false, false);
@@ -127,6 +128,22 @@ async fn a_turn_that_goes_silent_is_stopped_by_the_watchdog_and_the_session_goes
             noticed && ended && idle
         })
         .await;
+    let notices = frames
+        .iter()
+        .filter(|f| {
+            matches!(
+                f,
+                ServerFrame::Event {
+                    event: SessionEvent::Notice { .. },
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(
+        notices, 1,
+        "one stop, announced once, even though it took the whole ladder"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "stopped in {:?}",

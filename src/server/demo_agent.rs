@@ -35,8 +35,8 @@ pub enum DemoCommand {
     Permission,
     /// Write to stderr and exit with status 3.
     Crash,
-    /// Say one thing, then nothing, ignoring cancel (for the silence watchdog and the
-    /// signal ladder).
+    /// Say one thing, then nothing, ignoring cancel, SIGINT and SIGTERM (for the silence
+    /// watchdog and the whole signal ladder).
     Hang,
     /// Report the earlier prompts of this conversation.
     History,
@@ -384,6 +384,7 @@ impl Turn<'_> {
             DemoCommand::Tool => self.list_directory(cwd).await,
             DemoCommand::Permission => self.write_with_permission(cwd).await,
             DemoCommand::Hang => {
+                ignore_stop_signals();
                 self.agent.say(self.session, "Thinking very hard...");
                 std::future::pending().await
             }
@@ -496,6 +497,17 @@ impl Turn<'_> {
             return None;
         }
         Some(outcome.get("optionId").and_then(Value::as_str) == Some("allow"))
+    }
+}
+
+/// Makes `/hang` a stubborn agent: only SIGKILL, the last step of the stop ladder, ends it.
+fn ignore_stop_signals() {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    for stop in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: SIG_IGN installs no handler code, so nothing can run at signal time.
+        if let Err(e) = unsafe { signal(stop, SigHandler::SigIgn) } {
+            eprintln!("demo agent: cannot ignore {stop}: {e}");
+        }
     }
 }
 

@@ -53,9 +53,12 @@ struct Turn {
 }
 
 /// Where a Stop or End is on its ladder: protocol cancel, then SIGINT, SIGTERM, SIGKILL.
+/// Stays set until the turn ends or the process exits, so an exit it caused reads as a
+/// stop, not a crash.
 struct StopLadder {
     next_step: u8,
-    at: Instant,
+    /// When to take the next step; `None` once SIGKILL was sent.
+    at: Option<Instant>,
 }
 
 /// A session's task state.
@@ -141,7 +144,7 @@ impl SessionTask {
         }
         let _ = recovered.send(());
         loop {
-            let ladder_at = self.stopping.as_ref().map(|ladder| ladder.at);
+            let ladder_at = self.stopping.as_ref().and_then(|ladder| ladder.at);
             let silence_at = self.silence_deadline();
             tokio::select! {
                 command = commands.recv() => match command {

@@ -170,7 +170,7 @@ impl SessionTask {
             let _ = agent.driver.interrupt();
             self.stopping = Some(StopLadder {
                 next_step: 1,
-                at: Instant::now() + self.config.cancel_step,
+                at: Some(Instant::now() + self.config.cancel_step),
             });
         } else {
             self.end_turn(Default::default(), "cancelled").await;
@@ -202,10 +202,7 @@ impl SessionTask {
         tracing::info!(session = %self.session.id, ?signal, "agent ignored stop; signalling its group");
         agent.driver.process().signal(signal);
         ladder.next_step += 1;
-        ladder.at = Instant::now() + self.config.cancel_step;
-        if signal == Signal::SIGKILL {
-            self.stopping = None;
-        }
+        ladder.at = (signal != Signal::SIGKILL).then(|| Instant::now() + self.config.cancel_step);
     }
 
     pub(super) async fn on_output(&mut self, output: AgentOutput) {
@@ -337,6 +334,9 @@ impl SessionTask {
     /// session never sticks in "working".
     pub(super) async fn turn_went_silent(&mut self) {
         let secs = self.config.turn_silence.as_secs();
+        if let Some(turn) = self.turn.as_mut() {
+            turn.last_heard = Instant::now();
+        }
         tracing::warn!(session = %self.session.id, secs, "agent went silent; stopping the turn");
         self.record(SessionEvent::Notice {
             message: format!("The agent sent nothing for {secs} s, so the turn was stopped."),
