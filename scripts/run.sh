@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-tools.sh
 . scripts/env.sh
-echo "[run] building (first time: a few minutes)" >&2
+echo "[run] building the release app (minutes the first time, seconds after)" >&2
 cargo leptos build --release 2>&1 | grep -E "^(error|warning: unused)|Finished|error\[" >&2 || true
 [ -x "$CARGO_TARGET_DIR/release/switchboard" ] || { echo "[run] build failed; run: cargo leptos build --release" >&2; exit 1; }
 exec "$CARGO_TARGET_DIR/release/switchboard" serve "$@"
