@@ -251,14 +251,12 @@ fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {
             view.streaming.set(false);
         }
         SessionEvent::Thinking { message_id, text } => {
-            let existing = view.entries.with_untracked(|entries| {
-                entries.iter().rev().find_map(|entry| match &entry.body {
-                    EntryBody::Thinking {
-                        message_id: id,
-                        text,
-                    } if *id == message_id => Some(text.clone()),
-                    _ => None,
-                })
+            let existing = find_latest(&view, |body| match body {
+                EntryBody::Thinking {
+                    message_id: id,
+                    text,
+                } if *id == message_id => Some(text.clone()),
+                _ => None,
             });
             match existing {
                 Some(signal) => signal.update(|s| s.push_str(&text)),
@@ -362,15 +360,13 @@ fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {
             option_id,
             allowed,
         } => {
-            let target = view.entries.with_untracked(|entries| {
-                entries.iter().find_map(|entry| match &entry.body {
-                    EntryBody::Permission {
-                        request_id: r,
-                        resolution,
-                        ..
-                    } if *r == request_id => Some(resolution.clone()),
-                    _ => None,
-                })
+            let target = find_latest(&view, |body| match body {
+                EntryBody::Permission {
+                    request_id: r,
+                    resolution,
+                    ..
+                } if *r == request_id => Some(resolution.clone()),
+                _ => None,
             });
             if let Some(resolution) = target {
                 resolution.set(Some(Resolution { option_id, allowed }));
@@ -464,17 +460,21 @@ fn stop_streaming(view: &SessionView) {
 
 type AssistantSignals = (ArcRwSignal<String>, ArcRwSignal<bool>);
 
+/// The newest entry `pick` accepts, mapped by it. Searches from the end: the row an event
+/// updates (the streaming message, the running tool) is almost always among the last.
+fn find_latest<T>(view: &SessionView, pick: impl Fn(&EntryBody) -> Option<T>) -> Option<T> {
+    view.entries
+        .with_untracked(|entries| entries.iter().rev().find_map(|entry| pick(&entry.body)))
+}
+
 fn find_assistant(view: &SessionView, message_id: &str) -> Option<AssistantSignals> {
-    // Search from the end: the message being streamed is almost always the last row.
-    view.entries.with_untracked(|entries| {
-        entries.iter().rev().find_map(|entry| match &entry.body {
-            EntryBody::Assistant {
-                message_id: id,
-                text,
-                streaming,
-            } if id == message_id => Some((text.clone(), streaming.clone())),
-            _ => None,
-        })
+    find_latest(view, |body| match body {
+        EntryBody::Assistant {
+            message_id: id,
+            text,
+            streaming,
+        } if id == message_id => Some((text.clone(), streaming.clone())),
+        _ => None,
     })
 }
 
@@ -485,17 +485,15 @@ type ToolSignals = (
 );
 
 fn find_tool(view: &SessionView, call_id: &str) -> Option<ToolSignals> {
-    view.entries.with_untracked(|entries| {
-        entries.iter().rev().find_map(|entry| match &entry.body {
-            EntryBody::Tool {
-                call_id: id,
-                title,
-                output,
-                status,
-                ..
-            } if id == call_id => Some((title.clone(), output.clone(), status.clone())),
-            _ => None,
-        })
+    find_latest(view, |body| match body {
+        EntryBody::Tool {
+            call_id: id,
+            title,
+            output,
+            status,
+            ..
+        } if id == call_id => Some((title.clone(), output.clone(), status.clone())),
+        _ => None,
     })
 }
 
