@@ -32,10 +32,15 @@ pub enum DbError {
     },
 }
 
-/// A handle to the database; cheap to clone (a pool inside).
+/// A handle to the database; cheap to clone (pools inside).
 #[derive(Clone, Debug)]
 pub struct Db {
+    /// Readers (replay, listings); WAL lets them run beside the writer.
     pool: SqlitePool,
+    /// The one writer connection. SQLite admits one writer at a time: writers sharing a
+    /// pool would wait in SQLite's sleeping busy handler (and fail after its timeout) when
+    /// many sessions stream at once; queueing here is fair and never fails.
+    writer: SqlitePool,
 }
 
 /// One stored event.
@@ -62,12 +67,16 @@ impl Db {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations").run(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Db { pool })
+        Ok(Db { pool, writer })
     }
 
     /// Inserts or replaces a session's metadata row.
@@ -97,7 +106,7 @@ impl Db {
         .bind(usage)
         .bind(session.message_count as i64)
         .bind(matches!(session.state, SessionState::Archived))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -118,7 +127,7 @@ impl Db {
         .bind(seq.0 as i64)
         .bind(at_ms)
         .bind(to_json(event)?)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -17,9 +17,14 @@ pub enum DemoCommand {
     Slow(u64),
     /// Stream this many numbered chunks as fast as possible (load and fault tests).
     Burst(u64),
-    /// Stream this many chunks 5 ms apart, each holding the microsecond it was written
-    /// (`@<micros since the epoch> `): the relay-latency benchmark reads them.
-    Stamp(u64),
+    /// Stream `count` chunks `every_ms` apart (default 5), each holding the microsecond it
+    /// was written (`@<micros since the epoch> `): the relay and fan-out benchmarks read them.
+    Stamp {
+        /// How many chunks.
+        count: u64,
+        /// Milliseconds between chunks.
+        every_ms: u64,
+    },
     /// List the working directory as a tool call.
     Tool,
     /// Ask to write demo.txt, then do what the answer says.
@@ -52,13 +57,14 @@ pub fn parse_command(prompt: &str) -> DemoCommand {
                 .unwrap_or(1000)
                 .min(1_000_000),
         ),
-        Some("/stamp") => DemoCommand::Stamp(
-            words
-                .next()
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(100)
-                .min(100_000),
-        ),
+        Some("/stamp") => {
+            let mut number =
+                |default: u64| words.next().and_then(|n| n.parse().ok()).unwrap_or(default);
+            DemoCommand::Stamp {
+                count: number(100).min(100_000),
+                every_ms: number(5).clamp(1, 60_000),
+            }
+        }
         Some("/tool") => DemoCommand::Tool,
         Some("/permission") => DemoCommand::Permission,
         Some("/crash") => DemoCommand::Crash,
@@ -149,7 +155,7 @@ impl Turn<'_> {
                 }
                 (said, false)
             }
-            DemoCommand::Stamp(count) => {
+            DemoCommand::Stamp { count, every_ms } => {
                 let mut said = String::new();
                 for _ in 0..count {
                     let micros = std::time::SystemTime::now()
@@ -158,7 +164,7 @@ impl Turn<'_> {
                     let chunk = format!("@{micros} ");
                     self.agent.say(self.session, &chunk);
                     said.push_str(&chunk);
-                    if !self.pause(Duration::from_millis(5)).await {
+                    if !self.pause(Duration::from_millis(every_ms)).await {
                         return (said, true);
                     }
                 }
@@ -304,7 +310,20 @@ mod tests {
         assert_eq!(parse_command("/slow"), DemoCommand::Slow(5));
         assert_eq!(parse_command(" /tool "), DemoCommand::Tool);
         assert_eq!(parse_command("/burst 2000"), DemoCommand::Burst(2000));
-        assert_eq!(parse_command("/stamp 10"), DemoCommand::Stamp(10));
+        assert_eq!(
+            parse_command("/stamp 10"),
+            DemoCommand::Stamp {
+                count: 10,
+                every_ms: 5
+            }
+        );
+        assert_eq!(
+            parse_command("/stamp 10 20"),
+            DemoCommand::Stamp {
+                count: 10,
+                every_ms: 20
+            }
+        );
         assert_eq!(parse_command("/permission"), DemoCommand::Permission);
         assert_eq!(parse_command("/crash"), DemoCommand::Crash);
         assert_eq!(parse_command("/hang"), DemoCommand::Hang);
