@@ -307,12 +307,7 @@ async fn fanout() {
     let cpu_start = cpu_seconds(pid);
     let started = Instant::now();
     for id in &sessions {
-        let create = NewSession {
-            agent: AgentKind::Demo,
-            cwd: None,
-            permission_mode: None,
-            model: None,
-        };
+        let create = NewSession::defaults(AgentKind::Demo);
         let text = format!("/stamp {per_session} {EVERY_MS}");
         send(
             &mut creator,
@@ -422,12 +417,7 @@ async fn main() {
             client_msg_id: ClientMsgId(Uuid::new_v4()),
             text: format!("/stamp {STAMPS}"),
             attachments: vec![],
-            create: Some(NewSession {
-                agent: AgentKind::Demo,
-                cwd: None,
-                permission_mode: None,
-                model: None,
-            }),
+            create: Some(NewSession::defaults(AgentKind::Demo)),
         },
     )
     .await;
@@ -518,12 +508,7 @@ async fn main() {
                 client_msg_id: ClientMsgId(Uuid::new_v4()),
                 text: format!("turn {n}"),
                 attachments: vec![],
-                create: (n == 0).then_some(NewSession {
-                    agent: AgentKind::Demo,
-                    cwd: None,
-                    permission_mode: None,
-                    model: None,
-                }),
+                create: (n == 0).then_some(NewSession::defaults(AgentKind::Demo)),
             },
         )
         .await;

@@ -144,12 +144,7 @@ async fn dropped_connections_lose_duplicate_and_reorder_nothing() {
                     client_msg_id: *msg_id,
                     text: format!("/burst {EVENTS_PER_SESSION}"),
                     attachments: vec![],
-                    create: Some(NewSession {
-                        agent: AgentKind::Demo,
-                        cwd: None,
-                        permission_mode: None,
-                        model: None,
-                    }),
+                    create: Some(NewSession::defaults(AgentKind::Demo)),
                 });
             }
         }

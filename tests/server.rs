@@ -6,7 +6,8 @@ mod common;
 use common::{assistant_text, events_of, new_session, Client, Server, TIMEOUT};
 use std::time::{Duration, Instant};
 use switchboard::protocol::{
-    ClientFrame, ErrorCode, RequestId, Seq, ServerFrame, SessionEvent, SessionId, SessionState,
+    AgentKind, ClientFrame, ErrorCode, NewSession, RequestId, Seq, ServerFrame, SessionEvent,
+    SessionId, SessionState,
 };
 use switchboard::server::db::Db;
 
@@ -416,12 +417,7 @@ async fn a_resent_message_makes_one_turn_even_across_a_server_restart() {
         client_msg_id: switchboard::protocol::ClientMsgId(uuid::Uuid::new_v4()),
         text: "only once".into(),
         attachments: vec![],
-        create: Some(switchboard::protocol::NewSession {
-            agent: switchboard::protocol::AgentKind::Demo,
-            cwd: None,
-            permission_mode: None,
-            model: None,
-        }),
+        create: Some(NewSession::defaults(AgentKind::Demo)),
     };
     {
         let server = Server::start(dir.path());

@@ -207,47 +207,13 @@ fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {
             }
         }
         SessionEvent::AssistantDelta { message_id, text } => {
-            match find_assistant(&view, &message_id) {
-                Some((signal, streaming)) => {
-                    signal.update(|s| s.push_str(&text));
-                    if !streaming.get_untracked() {
-                        streaming.set(true);
-                    }
-                }
-                None => push_entry(
-                    &view,
-                    Entry {
-                        key,
-                        body: EntryBody::Assistant {
-                            message_id,
-                            text: ArcRwSignal::new(text),
-                            streaming: ArcRwSignal::new(true),
-                        },
-                    },
-                ),
-            }
+            write_assistant(&view, key, message_id, text, true);
             if !view.streaming.get_untracked() {
                 view.streaming.set(true);
             }
         }
         SessionEvent::AssistantMessage { message_id, text } => {
-            match find_assistant(&view, &message_id) {
-                Some((signal, streaming)) => {
-                    signal.set(text);
-                    streaming.set(false);
-                }
-                None => push_entry(
-                    &view,
-                    Entry {
-                        key,
-                        body: EntryBody::Assistant {
-                            message_id,
-                            text: ArcRwSignal::new(text),
-                            streaming: ArcRwSignal::new(false),
-                        },
-                    },
-                ),
-            }
+            write_assistant(&view, key, message_id, text, false);
             view.streaming.set(false);
         }
         SessionEvent::Thinking { message_id, text } => {
@@ -459,6 +425,40 @@ fn stop_streaming(view: &SessionView) {
 }
 
 type AssistantSignals = (ArcRwSignal<String>, ArcRwSignal<bool>);
+
+/// Appends a delta to its message's row (`streaming`), or sets the whole message (not
+/// streaming); makes the row when it is the message's first event.
+fn write_assistant(
+    view: &SessionView,
+    key: u64,
+    message_id: String,
+    text: String,
+    streaming: bool,
+) {
+    match find_assistant(view, &message_id) {
+        Some((signal, row_streaming)) => {
+            if streaming {
+                signal.update(|s| s.push_str(&text));
+            } else {
+                signal.set(text);
+            }
+            if row_streaming.get_untracked() != streaming {
+                row_streaming.set(streaming);
+            }
+        }
+        None => push_entry(
+            view,
+            Entry {
+                key,
+                body: EntryBody::Assistant {
+                    message_id,
+                    text: ArcRwSignal::new(text),
+                    streaming: ArcRwSignal::new(streaming),
+                },
+            },
+        ),
+    }
+}
 
 /// The newest entry `pick` accepts, mapped by it. Searches from the end: the row an event
 /// updates (the streaming message, the running tool) is almost always among the last.

@@ -132,6 +132,19 @@ pub struct NewSession {
     pub model: Option<String>,
 }
 
+impl NewSession {
+    /// `agent` in the server's default working directory, with its default permission mode
+    /// and model.
+    pub fn defaults(agent: AgentKind) -> Self {
+        NewSession {
+            agent,
+            cwd: None,
+            permission_mode: None,
+            model: None,
+        }
+    }
+}
+
 /// One session as listed in the sidebar and tab bar.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {

@@ -184,12 +184,7 @@ impl Client {
             client_msg_id: ClientMsgId(Uuid::new_v4()),
             text: text.into(),
             attachments: vec![],
-            create: create.then_some(NewSession {
-                agent: AgentKind::Demo,
-                cwd: None,
-                permission_mode: None,
-                model: None,
-            }),
+            create: create.then_some(NewSession::defaults(AgentKind::Demo)),
         })
         .await;
     }

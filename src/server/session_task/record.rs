@@ -68,7 +68,13 @@ impl SessionTask {
             })
             .await;
         } else {
-            self.channels.snapshot.send_replace(self.session.clone());
+            // Per delta, on the hot path: touch the two fields instead of cloning the session.
+            let (last_seq, last_activity_ms) =
+                (self.session.last_seq, self.session.last_activity_ms);
+            self.channels.snapshot.send_modify(|snapshot| {
+                snapshot.last_seq = last_seq;
+                snapshot.last_activity_ms = last_activity_ms;
+            });
         }
         true
     }
@@ -89,7 +95,8 @@ impl SessionTask {
         });
     }
 
-    /// Applies a metadata change: stored first, then shown to every socket.
+    /// Applies a metadata change: stored first, then shown to every socket. A change that
+    /// could not be stored is not shown as if it were: the session shows the failure instead.
     pub(super) async fn publish(&mut self, patch: SessionPatch) {
         if patch.is_empty() {
             return;
@@ -98,6 +105,7 @@ impl SessionTask {
         if self.stored {
             if let Err(e) = self.db.save_session(&self.session).await {
                 tracing::error!(session = %self.session.id, "cannot store session: {e}");
+                return self.storage_failed(&e.to_string());
             }
         }
         self.channels.snapshot.send_replace(self.session.clone());
