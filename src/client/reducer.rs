@@ -65,17 +65,7 @@ pub fn apply(store: &Store, frame: ServerFrame) {
                     }
                 });
                 let key = view.local_key();
-                push_entry(
-                    &view,
-                    Entry {
-                        key,
-                        body: EntryBody::Notice {
-                            message,
-                            detail: None,
-                            is_error: true,
-                        },
-                    },
-                );
+                push_notice(&view, key, message, None, true);
             }
             None => store.server_error.set(Some(message)),
         },
@@ -351,28 +341,8 @@ fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {
                 view.meta.update(|m| m.state = state);
             }
         }
-        SessionEvent::Error { message, detail } => push_entry(
-            &view,
-            Entry {
-                key,
-                body: EntryBody::Notice {
-                    message,
-                    detail,
-                    is_error: true,
-                },
-            },
-        ),
-        SessionEvent::Notice { message } => push_entry(
-            &view,
-            Entry {
-                key,
-                body: EntryBody::Notice {
-                    message,
-                    detail: None,
-                    is_error: false,
-                },
-            },
-        ),
+        SessionEvent::Error { message, detail } => push_notice(&view, key, message, detail, true),
+        SessionEvent::Notice { message } => push_notice(&view, key, message, None, false),
     }
     view.activity.update(|n| *n += 1);
     // A reply that finished while its tab is in front has been read.
@@ -425,6 +395,27 @@ fn stop_streaming(view: &SessionView) {
 }
 
 type AssistantSignals = (ArcRwSignal<String>, ArcRwSignal<bool>);
+
+/// Adds a notice row: an error (`is_error`) or information that is not the agent speaking.
+fn push_notice(
+    view: &SessionView,
+    key: u64,
+    message: String,
+    detail: Option<String>,
+    is_error: bool,
+) {
+    push_entry(
+        view,
+        Entry {
+            key,
+            body: EntryBody::Notice {
+                message,
+                detail,
+                is_error,
+            },
+        },
+    );
+}
 
 /// Appends a delta to its message's row (`streaming`), or sets the whole message (not
 /// streaming); makes the row when it is the message's first event.
