@@ -62,3 +62,10 @@ if [ ! -x node_modules/.bin/wasm-opt ] || [ package-lock.json -nt node_modules/.
   log "installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
+
+# Agent CLIs the tests drive, exact versions from agents/package-lock.json, installed into the
+# project-local prefix agents/ (npm's cache makes a reinstall take seconds).
+if [ ! -x agents/node_modules/.bin/claude ] || [ agents/package-lock.json -nt agents/node_modules/.package-lock.json ]; then
+  log "installing agent CLIs into agents/ (@anthropic-ai/claude-code)"
+  npm ci --prefix agents --no-audit --no-fund --loglevel=error >/dev/null
+fi

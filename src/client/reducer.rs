@@ -343,6 +343,22 @@ fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {
         }
         SessionEvent::Error { message, detail } => push_notice(&view, key, message, detail, true),
         SessionEvent::Notice { message } => push_notice(&view, key, message, None, false),
+        SessionEvent::ConversationReset { reason } => {
+            let message = "The agent lost the conversation and started a fresh one: it does not know what was said before.".to_owned();
+            push_notice(&view, key, message, Some(reason.clone()), true);
+            if seq > view.history_seq.get_untracked() {
+                view.conversation_reset.set(Some(reason));
+            }
+        }
+        SessionEvent::PermissionModeChanged { mode } => {
+            push_notice(
+                &view,
+                key,
+                format!("Permission mode is now {mode}."),
+                None,
+                false,
+            );
+        }
     }
     view.activity.update(|n| *n += 1);
     // A reply that finished while its tab is in front has been read.
@@ -365,11 +381,13 @@ fn entry_identity(event: &SessionEvent, seq: Seq) -> Option<String> {
         }
         SessionEvent::UserMessage { .. }
         | SessionEvent::Error { .. }
-        | SessionEvent::Notice { .. } => Some(format!("entry:{}", seq.0)),
+        | SessionEvent::Notice { .. }
+        | SessionEvent::ConversationReset { .. } => Some(format!("entry:{}", seq.0)),
         SessionEvent::PermissionResolved { .. }
         | SessionEvent::TurnStarted
         | SessionEvent::TurnCompleted { .. }
-        | SessionEvent::StateChanged { .. } => None,
+        | SessionEvent::StateChanged { .. }
+        | SessionEvent::PermissionModeChanged { .. } => None,
     }
 }
 

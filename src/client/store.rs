@@ -178,6 +178,8 @@ pub struct SessionView {
     /// that keeps streaming after its tab was left is unread, whatever order the socket
     /// delivered its first chunk and the entry count in.
     pub unseen: ArcRwSignal<HashSet<String>>,
+    /// Set when the agent lost the conversation (a banner until dismissed): why.
+    pub conversation_reset: ArcRwSignal<Option<String>>,
 }
 
 impl SessionView {
@@ -191,6 +193,7 @@ impl SessionView {
         Self {
             history_seq: ArcRwSignal::new(history),
             unseen: ArcRwSignal::new(HashSet::new()),
+            conversation_reset: ArcRwSignal::new(None),
             id: session.id,
             meta: ArcRwSignal::new(session),
             entries: ArcRwSignal::new(Vec::new()),

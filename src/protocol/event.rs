@@ -162,6 +162,18 @@ pub enum SessionEvent {
         /// The text.
         message: String,
     },
+    /// The agent could not resume its earlier conversation and started a fresh one: it no
+    /// longer knows what was said before. Shown as a notice and a banner, never hidden.
+    ConversationReset {
+        /// Why, for people (e.g. the CLI's error).
+        reason: String,
+    },
+    /// The session's permission mode changed (asked by the user, or by the agent itself,
+    /// e.g. on leaving plan mode).
+    PermissionModeChanged {
+        /// The new mode, in the agent's own words.
+        mode: String,
+    },
 }
 
 impl SessionEvent {
@@ -175,6 +187,7 @@ impl SessionEvent {
                 | SessionEvent::PermissionRequested { .. }
                 | SessionEvent::Error { .. }
                 | SessionEvent::Notice { .. }
+                | SessionEvent::ConversationReset { .. }
         )
     }
 }

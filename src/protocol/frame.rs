@@ -72,6 +72,18 @@ pub enum ClientFrame {
         /// The chosen option's id.
         option_id: String,
     },
+    /// Change the agent's permission mode, also in the middle of a turn.
+    SetPermissionMode {
+        /// The session.
+        session: SessionId,
+        /// One of the agent's `permission_modes`.
+        mode: String,
+    },
+    /// Run the last user message again (after the agent failed).
+    Retry {
+        /// The session.
+        session: SessionId,
+    },
     /// Give a session a new title.
     Rename {
         /// The session.

@@ -10,16 +10,19 @@ use serde::{Deserialize, Serialize};
 pub enum AgentKind {
     /// The built-in offline ACP agent (`switchboard demo-agent`).
     Demo,
+    /// Anthropic's Claude Code CLI, one long-lived `claude` process per session.
+    Claude,
 }
 
 impl AgentKind {
     /// Every kind, in the order the agent picker lists them.
-    pub const ALL: [AgentKind; 1] = [AgentKind::Demo];
+    pub const ALL: [AgentKind; 2] = [AgentKind::Claude, AgentKind::Demo];
 
     /// The stable lowercase name used in storage, config and `data-` attributes.
     pub fn as_str(self) -> &'static str {
         match self {
             AgentKind::Demo => "demo",
+            AgentKind::Claude => "claude",
         }
     }
 
@@ -27,6 +30,7 @@ impl AgentKind {
     pub fn label(self) -> &'static str {
         match self {
             AgentKind::Demo => "Demo agent",
+            AgentKind::Claude => "Claude Code",
         }
     }
 
@@ -39,7 +43,13 @@ impl AgentKind {
     pub fn permission_modes(self) -> &'static [&'static str] {
         match self {
             AgentKind::Demo => &["default", "bypassPermissions"],
+            AgentKind::Claude => &["default", "acceptEdits", "plan", "bypassPermissions"],
         }
+    }
+
+    /// Whether the user may pick a model for this agent.
+    pub fn has_models(self) -> bool {
+        matches!(self, AgentKind::Claude)
     }
 }
 
@@ -103,6 +113,12 @@ pub struct Usage {
     pub input_tokens: u64,
     /// Tokens the model wrote.
     pub output_tokens: u64,
+    /// Input tokens served from the prompt cache (cheaper; included in neither count above).
+    #[serde(default)]
+    pub cache_read_tokens: u64,
+    /// Input tokens written to the prompt cache.
+    #[serde(default)]
+    pub cache_creation_tokens: u64,
     /// Cost in US dollars, when the agent reports it.
     pub cost_usd: Option<f64>,
 }
@@ -112,6 +128,8 @@ impl Usage {
     pub fn add(&mut self, other: &Usage) {
         self.input_tokens += other.input_tokens;
         self.output_tokens += other.output_tokens;
+        self.cache_read_tokens += other.cache_read_tokens;
+        self.cache_creation_tokens += other.cache_creation_tokens;
         self.cost_usd = match (self.cost_usd, other.cost_usd) {
             (None, None) => None,
             (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),

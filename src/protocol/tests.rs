@@ -35,6 +35,8 @@ fn sample_session() -> Session {
         usage: Usage {
             input_tokens: 3,
             output_tokens: 4,
+            cache_read_tokens: 5,
+            cache_creation_tokens: 6,
             cost_usd: Some(0.5),
         },
         message_count: 2,

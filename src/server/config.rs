@@ -57,6 +57,8 @@ struct LimitsSection {
     cancel_step_secs: Option<u64>,
     agent_start_secs: Option<u64>,
     turn_silence_secs: Option<u64>,
+    max_live_agents: Option<usize>,
+    idle_agent_secs: Option<u64>,
 }
 
 /// The resolved configuration the server runs with.
@@ -79,8 +81,14 @@ pub struct Config {
     /// How long a running turn may go without a word from the agent before it is stopped
     /// (time spent waiting for a permission answer does not count).
     pub turn_silence: Duration,
+    /// Most agent processes alive at once; the longest idle one is stopped to make room.
+    pub max_live_agents: usize,
+    /// An agent idle this long is stopped; the next message resumes its conversation.
+    pub idle_agent_timeout: Duration,
     /// The demo agent's command.
     pub demo_agent: AgentCommand,
+    /// Claude Code's command (empty: SWITCHBOARD_CLAUDE_BIN, else `claude` on PATH) and env.
+    pub claude_agent: AgentCommand,
 }
 
 /// Why the configuration could not be read.
@@ -151,7 +159,10 @@ impl Config {
             cancel_step: Duration::from_secs(file.limits.cancel_step_secs.unwrap_or(2)),
             agent_start_timeout: Duration::from_secs(file.limits.agent_start_secs.unwrap_or(30)),
             turn_silence: Duration::from_secs(file.limits.turn_silence_secs.unwrap_or(600)),
+            max_live_agents: file.limits.max_live_agents.unwrap_or(8),
+            idle_agent_timeout: Duration::from_secs(file.limits.idle_agent_secs.unwrap_or(15 * 60)),
             demo_agent: agents.remove("demo").unwrap_or_default(),
+            claude_agent: agents.remove("claude").unwrap_or_default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! SQLite storage (WAL): sessions and their append-only event logs. Uses sqlx's runtime
 //! query API so the build needs no database; the schema lives in `migrations/`.
 
+use super::agent::TurnInput;
 use crate::protocol::{
     AgentKind, ClientMsgId, Seq, Session, SessionEvent, SessionId, SessionState, Usage,
 };
@@ -177,6 +178,29 @@ impl Db {
                     .map_err(|e| DbError::Corrupt(format!("client_msg_id {id}: {e}")))
             })
             .collect()
+    }
+
+    /// The newest user message of a session (what Retry sends again), if any.
+    pub async fn last_user_message(
+        &self,
+        session: SessionId,
+    ) -> Result<Option<TurnInput>, DbError> {
+        let row = sqlx::query(
+            "SELECT body FROM events WHERE session_id = ? \
+             AND json_extract(body, '$.type') = 'user_message' ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(session.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let body: String = row.try_get("body")?;
+        match serde_json::from_str::<SessionEvent>(&body) {
+            Ok(SessionEvent::UserMessage {
+                text, attachments, ..
+            }) => Ok(Some(TurnInput { text, attachments })),
+            Ok(_) => Ok(None),
+            Err(e) => Err(DbError::Corrupt(format!("user message: {e}"))),
+        }
     }
 
     /// Every session that is not archived, with its last seq, newest activity first.

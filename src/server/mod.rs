@@ -2,6 +2,7 @@
 //! agent drivers, the WebSocket, HTTP routes, and the built-in demo agent.
 
 pub mod agent;
+pub mod agent_pool;
 pub mod config;
 pub mod db;
 pub mod demo_agent;

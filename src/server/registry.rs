@@ -2,6 +2,7 @@
 //! archive). One `SessionHandle` per live session; the WebSocket handler, server functions
 //! and tests all go through these methods.
 
+use super::agent_pool::AgentPool;
 use super::config::Config;
 use super::db::{Db, DbError};
 use super::session_task::{Channels, SessionTask};
@@ -36,6 +37,18 @@ pub enum SessionCommand {
     },
     /// Stop the running turn.
     Cancel,
+    /// Change the agent's permission mode.
+    SetPermissionMode {
+        /// One of the agent's modes.
+        mode: String,
+        /// Accepted or refused.
+        reply: oneshot::Sender<Result<(), ServiceError>>,
+    },
+    /// Run the last message again.
+    Retry {
+        /// Started or refused.
+        reply: oneshot::Sender<Result<(), ServiceError>>,
+    },
     /// Answer a permission request.
     AnswerPermission {
         /// Which request.
@@ -116,6 +129,8 @@ pub struct Registry {
     list: broadcast::Sender<ServerFrame>,
     db: Db,
     config: Arc<Config>,
+    /// The cap on live agent processes, shared by every session.
+    agents: Arc<AgentPool>,
 }
 
 impl Registry {
@@ -126,6 +141,7 @@ impl Registry {
             sessions: Mutex::new(HashMap::new()),
             list,
             db: db.clone(),
+            agents: AgentPool::new(config.max_live_agents),
             config,
         });
         for session in db.live_sessions().await? {
@@ -160,6 +176,7 @@ impl Registry {
             self.db.clone(),
             Arc::clone(&self.config),
             channels,
+            Arc::clone(&self.agents),
         );
         let (recovered_tx, recovered) = oneshot::channel();
         let handle = SessionHandle {
@@ -325,6 +342,30 @@ impl Registry {
         )
         .await?;
         answer.await.map_err(|_| ServiceError::UnknownSession(id))?
+    }
+
+    /// Changes a session's permission mode, also during a turn.
+    pub async fn set_permission_mode(
+        &self,
+        id: SessionId,
+        mode: String,
+    ) -> Result<(), ServiceError> {
+        let (reply, answer) = oneshot::channel();
+        self.command(id, SessionCommand::SetPermissionMode { mode, reply })
+            .await?;
+        answer.await.map_err(|_| ServiceError::UnknownSession(id))?
+    }
+
+    /// Sends the last message again after the agent failed it.
+    pub async fn retry(&self, id: SessionId) -> Result<(), ServiceError> {
+        let (reply, answer) = oneshot::channel();
+        self.command(id, SessionCommand::Retry { reply }).await?;
+        answer.await.map_err(|_| ServiceError::UnknownSession(id))?
+    }
+
+    /// Agent processes alive now (for the benchmarks and the limits test).
+    pub fn live_agents(&self) -> usize {
+        self.agents.live()
     }
 
     /// Renames a session.

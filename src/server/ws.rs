@@ -194,6 +194,10 @@ impl Connection {
                     .answer_permission(session, request_id, option_id)
                     .await
             }
+            ClientFrame::SetPermissionMode { session, mode } => {
+                registry.set_permission_mode(session, mode).await
+            }
+            ClientFrame::Retry { session } => registry.retry(session).await,
             ClientFrame::Rename { session, title } => registry.rename(session, title).await,
             ClientFrame::Archive { session } => registry.archive(session).await,
             ClientFrame::Ping => {
@@ -296,6 +300,8 @@ fn frame_session(frame: &ClientFrame) -> Option<SessionId> {
         | ClientFrame::Cancel { session }
         | ClientFrame::AnswerPermission { session, .. }
         | ClientFrame::Rename { session, .. }
+        | ClientFrame::SetPermissionMode { session, .. }
+        | ClientFrame::Retry { session }
         | ClientFrame::Archive { session } => Some(*session),
         ClientFrame::Hello { .. } | ClientFrame::Ping => None,
     }

@@ -3,7 +3,7 @@
 //! demo agent uses it today; any ACP agent (gemini --acp, claude-agent-acp) uses it later.
 
 use super::acp_events::{self, Inbound, Translator};
-use super::process::{self, AgentProcess, LineRead, StderrTail, MAX_LINE_BYTES};
+use super::process::{self, spawn_line_reader, AgentProcess, StderrTail};
 use super::{AgentDriver, AgentError, AgentOutput, TurnInput};
 use crate::protocol::{RequestId, SessionEvent};
 use agent_client_protocol_schema::{v1 as acp, ProtocolVersion};
@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, oneshot};
 
@@ -31,6 +31,7 @@ enum Command {
         option_id: String,
     },
     Cancel,
+    SetMode(String),
 }
 
 impl AcpDriver {
@@ -92,6 +93,10 @@ impl AgentDriver for AcpDriver {
         self.command(Command::Cancel)
     }
 
+    fn set_mode(&mut self, mode: &str) -> Result<(), AgentError> {
+        self.command(Command::SetMode(mode.to_owned()))
+    }
+
     fn process(&self) -> &AgentProcess {
         &self.process
     }
@@ -103,6 +108,7 @@ enum Pending {
     NewSession,
     LoadSession,
     Prompt,
+    SetMode,
 }
 
 /// The connection task's state: it alone writes the agent's stdin.
@@ -203,6 +209,13 @@ impl Connection {
                         .await;
                 }
             }
+            Command::SetMode(mode) => {
+                if let Some(session) = self.agent_session.clone() {
+                    let params = to_value(&acp::SetSessionModeRequest::new(session, mode));
+                    self.request("session/set_mode", params, Pending::SetMode)
+                        .await;
+                }
+            }
             Command::Cancel => {
                 self.queued.clear();
                 // ACP: on cancel the client answers every open permission request "cancelled".
@@ -226,7 +239,15 @@ impl Connection {
 
     async fn prompt(&mut self, session: String, turn: TurnInput) {
         self.translator.begin_turn();
-        let prompt = vec![acp::ContentBlock::Text(acp::TextContent::new(turn.text))];
+        let mut prompt: Vec<acp::ContentBlock> = turn
+            .attachments
+            .into_iter()
+            .filter(|a| a.mime_type.starts_with("image/"))
+            .map(|image| {
+                acp::ContentBlock::Image(acp::ImageContent::new(image.data_base64, image.mime_type))
+            })
+            .collect();
+        prompt.push(acp::ContentBlock::Text(acp::TextContent::new(turn.text)));
         let params = to_value(&acp::PromptRequest::new(session, prompt));
         self.request("session/prompt", params, Pending::Prompt)
             .await;
@@ -234,7 +255,8 @@ impl Connection {
 
     async fn ready(&mut self, session: String) {
         self.agent_session = Some(session.clone());
-        self.output(AgentOutput::Ready {
+        self.output(AgentOutput::Ready).await;
+        self.output(AgentOutput::Conversation {
             agent_session_id: session.clone(),
         })
         .await;
@@ -309,8 +331,8 @@ impl Connection {
             (Some(Pending::LoadSession), Err(message)) => {
                 // Never pretend: say the conversation is gone, then start a fresh one.
                 self.loading = false;
-                self.output(AgentOutput::Event(SessionEvent::Notice {
-                    message: format!("The agent lost the conversation ({message}); started fresh."),
+                self.output(AgentOutput::Event(SessionEvent::ConversationReset {
+                    reason: message,
                 }))
                 .await;
                 self.new_session().await;
@@ -334,6 +356,13 @@ impl Connection {
                 let (usage, stop_reason) = acp_events::prompt_result(result);
                 self.output(AgentOutput::TurnEnded { usage, stop_reason })
                     .await;
+            }
+            (Some(Pending::SetMode), Ok(_)) => {}
+            (Some(Pending::SetMode), Err(message)) => {
+                self.output(AgentOutput::Event(SessionEvent::Notice {
+                    message: format!("The agent did not change its mode: {message}"),
+                }))
+                .await;
             }
             (Some(Pending::Prompt), Err(message)) => {
                 self.output(AgentOutput::Event(SessionEvent::Error {
@@ -370,31 +399,4 @@ impl Connection {
 
 fn to_value<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
-/// Reads stdout lines on their own task, so a half-read line is never lost to `select!`.
-fn spawn_line_reader(stdout: ChildStdout) -> mpsc::Receiver<Result<String, String>> {
-    let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(async move {
-        let mut reader = BufReader::new(stdout);
-        let mut buf = Vec::new();
-        loop {
-            let item = match process::read_line_limited(&mut reader, &mut buf, MAX_LINE_BYTES).await
-            {
-                Ok(LineRead::Eof) | Err(_) => break,
-                Ok(LineRead::TooLong) => Err(format!(
-                    "agent line longer than {MAX_LINE_BYTES} bytes skipped"
-                )),
-                Ok(LineRead::Line) => match std::str::from_utf8(&buf) {
-                    Ok(text) if text.trim().is_empty() => continue,
-                    Ok(text) => Ok(text.to_owned()),
-                    Err(_) => Err("agent printed a line that is not UTF-8".into()),
-                },
-            };
-            if tx.send(item).await.is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }

@@ -211,6 +211,8 @@ pub fn prompt_result(result: Value) -> (Usage, String) {
                 .map(|u| Usage {
                     input_tokens: u.input_tokens,
                     output_tokens: u.output_tokens,
+                    cache_read_tokens: u.cached_read_tokens.unwrap_or(0),
+                    cache_creation_tokens: u.cached_write_tokens.unwrap_or(0),
                     cost_usd: None,
                 })
                 .unwrap_or_default();

@@ -4,9 +4,11 @@
 
 pub mod acp;
 pub mod acp_events;
+pub mod claude;
+pub mod claude_events;
 pub mod process;
 
-use crate::protocol::{AgentKind, RequestId, SessionEvent, Usage};
+use crate::protocol::{AgentKind, Attachment, RequestId, SessionEvent, Usage};
 use crate::server::config::Config;
 use process::AgentProcess;
 use std::path::PathBuf;
@@ -15,10 +17,18 @@ use tokio::sync::mpsc;
 /// What a driver reports to its session task.
 #[derive(Debug)]
 pub enum AgentOutput {
-    /// The agent is ready for prompts; `agent_session_id` resumes this conversation later.
-    Ready {
-        /// The agent's own conversation id.
+    /// The agent is ready for prompts (the start deadline is met).
+    Ready,
+    /// The agent's own id of the conversation it holds; a later start resumes it.
+    Conversation {
+        /// The id.
         agent_session_id: String,
+    },
+    /// The agent could not resume the stored conversation and exited; the session starts a
+    /// fresh one and says so.
+    ResumeFailed {
+        /// The agent's words.
+        reason: String,
     },
     /// Something for the transcript.
     Event(SessionEvent),
@@ -47,6 +57,8 @@ pub enum AgentOutput {
 pub struct TurnInput {
     /// The message text.
     pub text: String,
+    /// Images and files pasted with it.
+    pub attachments: Vec<Attachment>,
 }
 
 /// Why a driver could not do what was asked.
@@ -63,6 +75,18 @@ pub enum AgentError {
     /// No command is configured.
     #[error("no command configured for this agent")]
     NoCommand,
+    /// The agent's program is not installed.
+    #[error("{agent} is not installed: `{program}` was not found on PATH. Install it with `{install}`, or set {env_var} to its path.")]
+    NotInstalled {
+        /// The agent's name.
+        agent: &'static str,
+        /// The program looked for.
+        program: String,
+        /// The command that installs it.
+        install: &'static str,
+        /// The environment variable that names its path.
+        env_var: &'static str,
+    },
     /// The process is gone; the next message restarts it.
     #[error("the agent process has exited")]
     Gone,
@@ -78,6 +102,8 @@ pub trait AgentDriver: Send {
         -> Result<(), AgentError>;
     /// Asks the agent, in its own protocol, to stop the running turn.
     fn interrupt(&mut self) -> Result<(), AgentError>;
+    /// Switches the agent's permission mode, for this and later turns.
+    fn set_mode(&mut self, mode: &str) -> Result<(), AgentError>;
     /// The process, for the signal ladder and shutdown.
     fn process(&self) -> &AgentProcess;
 }
@@ -93,6 +119,8 @@ pub struct StartRequest {
     pub resume: Option<String>,
     /// The agent's permission mode.
     pub permission_mode: String,
+    /// The model, when chosen.
+    pub model: Option<String>,
 }
 
 /// Starts the agent for a session; its outputs arrive on the returned channel.
@@ -101,6 +129,28 @@ pub fn start(
     request: StartRequest,
 ) -> Result<(Box<dyn AgentDriver>, mpsc::Receiver<AgentOutput>), AgentError> {
     match request.kind {
+        AgentKind::Claude => {
+            let program = match config.claude_agent.command.first() {
+                Some(program) => program.clone(),
+                None => find_program("SWITCHBOARD_CLAUDE_BIN", "claude").ok_or_else(|| {
+                    AgentError::NotInstalled {
+                        agent: "Claude Code",
+                        program: "claude".into(),
+                        install: "npm install --prefix agents @anthropic-ai/claude-code@2.1.330 (then add agents/node_modules/.bin to PATH)",
+                        env_var: "SWITCHBOARD_CLAUDE_BIN",
+                    }
+                })?,
+            };
+            let start = claude::ClaudeStart {
+                program,
+                resume: request.resume,
+                permission_mode: request.permission_mode,
+                model: request.model,
+            };
+            let (driver, outputs) =
+                claude::ClaudeDriver::start(start, &config.claude_agent.env, &request.cwd)?;
+            Ok((Box::new(driver), outputs))
+        }
         AgentKind::Demo => {
             let mut argv = config.demo_agent.command.clone();
             if argv.is_empty() {
@@ -121,4 +171,21 @@ pub fn start(
             Ok((Box::new(driver), outputs))
         }
     }
+}
+
+/// An agent program: the path in `env_var` when set, else `name` found on PATH.
+pub fn find_program(env_var: &str, name: &str) -> Option<String> {
+    if let Some(path) = std::env::var_os(env_var).filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path).display().to_string());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+        .map(|found| found.display().to_string())
+}
+
+fn is_executable(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }

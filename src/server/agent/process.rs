@@ -11,6 +11,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{ChildStdin, ChildStdout, Command};
+use tokio::sync::mpsc;
 use tokio::sync::oneshot;
 
 /// Lines of stderr kept for error reports.
@@ -211,6 +212,32 @@ pub async fn read_line_limited<R: AsyncBufRead + Unpin>(
             });
         }
     }
+}
+
+/// Reads stdout lines on their own task, so a half-read line is never lost to `select!`.
+pub fn spawn_line_reader(stdout: ChildStdout) -> mpsc::Receiver<Result<String, String>> {
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let mut reader = BufReader::new(stdout);
+        let mut buf = Vec::new();
+        loop {
+            let item = match read_line_limited(&mut reader, &mut buf, MAX_LINE_BYTES).await {
+                Ok(LineRead::Eof) | Err(_) => break,
+                Ok(LineRead::TooLong) => Err(format!(
+                    "agent line longer than {MAX_LINE_BYTES} bytes skipped"
+                )),
+                Ok(LineRead::Line) => match std::str::from_utf8(&buf) {
+                    Ok(text) if text.trim().is_empty() => continue,
+                    Ok(text) => Ok(text.to_owned()),
+                    Err(_) => Err("agent printed a line that is not UTF-8".into()),
+                },
+            };
+            if tx.send(item).await.is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 #[cfg(test)]

@@ -30,7 +30,8 @@ struct Agent {
     out: mpsc::UnboundedSender<Value>,
     state_dir: PathBuf,
     delay: Duration,
-    bypass_permissions: bool,
+    /// Set by SWITCHBOARD_DEMO_BYPASS or `session/set_mode` to `bypassPermissions`.
+    bypass_permissions: std::sync::atomic::AtomicBool,
     next_request: Mutex<u64>,
     /// Our outstanding permission requests, answered by the client.
     answers: Mutex<HashMap<u64, oneshot::Sender<Value>>>,
@@ -62,7 +63,7 @@ pub async fn run() -> std::io::Result<()> {
         out,
         state_dir,
         delay: Duration::from_millis(delay),
-        bypass_permissions: std::env::var_os("SWITCHBOARD_DEMO_BYPASS").is_some(),
+        bypass_permissions: std::env::var_os("SWITCHBOARD_DEMO_BYPASS").is_some().into(),
         next_request: Mutex::new(0),
         answers: Mutex::new(HashMap::new()),
         sessions: Mutex::new(HashMap::new()),
@@ -153,6 +154,13 @@ impl Agent {
             "session/load" => {
                 let result = self.load(&params);
                 self.reply(&id, result.map(|()| Value::Null));
+            }
+            "session/set_mode" => {
+                let mode = params.get("modeId").and_then(Value::as_str);
+                let bypass = mode == Some("bypassPermissions");
+                self.bypass_permissions
+                    .store(bypass, std::sync::atomic::Ordering::Relaxed);
+                self.reply(&id, Ok(json!({})));
             }
             "session/prompt" => {
                 let agent = Arc::clone(self);

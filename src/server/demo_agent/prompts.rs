@@ -231,7 +231,11 @@ impl Turn<'_> {
 
     async fn write_with_permission(&mut self, cwd: &Path) -> (String, bool) {
         let target = cwd.join("demo.txt");
-        let allowed = if self.agent.bypass_permissions {
+        let allowed = if self
+            .agent
+            .bypass_permissions
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
             true
         } else {
             match self.ask(&target).await {

@@ -3,6 +3,7 @@
 //! session passes through its command channel or its agent's output channel, here.
 //! `turns.rs` runs turns and reacts to the agent; `record.rs` stores and publishes.
 
+mod lifecycle;
 mod record;
 mod running;
 mod turns;
@@ -10,6 +11,7 @@ mod turns;
 use running::RunningAgent;
 
 use super::agent::{AgentOutput, TurnInput};
+use super::agent_pool::AgentPool;
 use super::config::Config;
 use super::db::Db;
 use super::registry::SessionCommand;
@@ -19,7 +21,7 @@ use crate::protocol::{
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 use tokio::time::Instant;
 
 /// Longest preview kept for the sidebar, in chars.
@@ -41,6 +43,8 @@ pub struct Channels {
 
 /// The turn in progress.
 struct Turn {
+    /// The message it answers, kept to send again if the agent has to be restarted.
+    input: TurnInput,
     started: Instant,
     /// Seq of its TurnStarted event: prefixes message ids, which agents reuse across restarts.
     start_seq: u64,
@@ -83,6 +87,14 @@ pub struct SessionTask {
     /// Set while an agent starts: if it is not ready by then, the session shows an error
     /// instead of waiting forever.
     start_deadline: Option<Instant>,
+    /// The cap on live agents this session's agent counts against.
+    pool: Arc<AgentPool>,
+    /// Fired by the pool when it needs this session's idle agent stopped.
+    reap: Arc<Notify>,
+    /// The last message sent, for Retry.
+    last_input: Option<TurnInput>,
+    /// Set when the agent could not resume its conversation: the next start is fresh.
+    start_fresh: bool,
 }
 
 impl SessionTask {
@@ -93,6 +105,7 @@ impl SessionTask {
         db: Db,
         config: Arc<Config>,
         channels: Channels,
+        pool: Arc<AgentPool>,
     ) -> Self {
         SessionTask {
             session,
@@ -108,6 +121,10 @@ impl SessionTask {
             counted_messages: HashSet::new(),
             stopping: None,
             start_deadline: None,
+            pool,
+            reap: Arc::new(Notify::new()),
+            last_input: None,
+            start_fresh: false,
         }
     }
 
@@ -146,6 +163,11 @@ impl SessionTask {
         loop {
             let ladder_at = self.stopping.as_ref().and_then(|ladder| ladder.at);
             let silence_at = self.silence_deadline();
+            let idle_at = self
+                .agent
+                .as_ref()
+                .and_then(|agent| agent.idle_since)
+                .map(|since| since + self.config.idle_agent_timeout);
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(SessionCommand::Shutdown) | None => break,
@@ -159,6 +181,8 @@ impl SessionTask {
                 () = sleep_until(ladder_at) => self.ladder_step(),
                 () = sleep_until(self.start_deadline) => self.start_timed_out().await,
                 () = sleep_until(silence_at) => self.turn_went_silent().await,
+                () = sleep_until(idle_at) => self.stop_idle_agent("idle").await,
+                () = self.reap.notified() => self.stop_idle_agent("needed for another session").await,
             }
         }
         self.kill_agent().await;
@@ -185,6 +209,12 @@ impl SessionTask {
                 let _ = reply.send(result);
             }
             SessionCommand::Cancel => self.cancel().await,
+            SessionCommand::SetPermissionMode { mode, reply } => {
+                let _ = reply.send(self.set_permission_mode(mode).await);
+            }
+            SessionCommand::Retry { reply } => {
+                let _ = reply.send(self.retry().await);
+            }
             SessionCommand::AnswerPermission {
                 request_id,
                 option_id,

@@ -6,6 +6,7 @@
 
 use crate::protocol::SessionEvent;
 use crate::server::agent::{AgentDriver, AgentOutput};
+use crate::server::agent_pool::Lease;
 use tokio::sync::mpsc;
 
 /// Largest merged delta, in bytes: bounds one event's size and one write's latency.
@@ -19,14 +20,24 @@ pub(super) struct RunningAgent {
     outputs: mpsc::Receiver<AgentOutput>,
     /// An output taken from `outputs` that did not merge; it comes next.
     carry: Option<AgentOutput>,
+    /// Its slot among the live agents; freed when this is dropped.
+    pub(super) lease: Lease,
+    /// Since when it has had no turn to run (`None` while one runs), for idle reaping.
+    pub(super) idle_since: Option<tokio::time::Instant>,
 }
 
 impl RunningAgent {
-    pub(super) fn new(driver: Box<dyn AgentDriver>, outputs: mpsc::Receiver<AgentOutput>) -> Self {
+    pub(super) fn new(
+        driver: Box<dyn AgentDriver>,
+        outputs: mpsc::Receiver<AgentOutput>,
+        lease: Lease,
+    ) -> Self {
         RunningAgent {
             driver,
             outputs,
             carry: None,
+            lease,
+            idle_since: None,
         }
     }
 

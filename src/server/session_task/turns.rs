@@ -2,16 +2,13 @@
 //! what the agent's outputs do to the session.
 
 use super::SessionTask;
-use super::{
-    clip, title_from, RunningAgent, StopLadder, Turn, GARBLED_REPORTS_PER_TURN, PREVIEW_CHARS,
-};
+use super::{clip, title_from, StopLadder, Turn, GARBLED_REPORTS_PER_TURN, PREVIEW_CHARS};
 use crate::protocol::{
     ClientMsgId, RequestId, ServerFrame, SessionEvent, SessionPatch, SessionState,
 };
-use crate::server::agent::{self, AgentOutput, StartRequest, TurnInput};
+use crate::server::agent::{AgentOutput, TurnInput};
 use crate::server::registry::ServiceError;
 use nix::sys::signal::Signal;
-use std::path::PathBuf;
 use tokio::time::Instant;
 
 impl SessionTask {
@@ -31,10 +28,14 @@ impl SessionTask {
             self.session.title = title_from(&text);
         }
         let preview = clip(&text, PREVIEW_CHARS);
+        let input = TurnInput {
+            text: text.clone(),
+            attachments: attachments.clone(),
+        };
         let stored = self
             .record(SessionEvent::UserMessage {
                 client_msg_id,
-                text: text.clone(),
+                text,
                 attachments,
             })
             .await;
@@ -48,7 +49,6 @@ impl SessionTask {
             ..SessionPatch::default()
         })
         .await;
-        let input = TurnInput { text };
         if self.turn.is_some() {
             self.queue.push_back(input);
         } else {
@@ -64,7 +64,10 @@ impl SessionTask {
         let Some(agent) = self.agent.as_mut() else {
             return;
         };
-        if agent.driver.send_turn(input).is_err() {
+        agent.idle_since = None;
+        agent.lease.set_busy();
+        self.last_input = Some(input.clone());
+        if agent.driver.send_turn(input.clone()).is_err() {
             self.agent = None;
             return self
                 .fail(
@@ -76,6 +79,7 @@ impl SessionTask {
         let start_seq = self.session.last_seq.next().0;
         self.record(SessionEvent::TurnStarted).await;
         self.turn = Some(Turn {
+            input,
             started: Instant::now(),
             start_seq,
             reply: String::new(),
@@ -83,35 +87,6 @@ impl SessionTask {
             garbled_reports: 0,
         });
         self.set_state(SessionState::Working).await;
-    }
-
-    pub(super) async fn start_agent(&mut self) -> bool {
-        self.set_state(SessionState::Starting).await;
-        let request = StartRequest {
-            kind: self.session.agent,
-            cwd: PathBuf::from(&self.session.cwd),
-            resume: self.session.agent_session_id.clone(),
-            permission_mode: self.session.permission_mode.clone(),
-        };
-        match agent::start(&self.config, request) {
-            Ok((driver, outputs)) => {
-                tracing::info!(session = %self.session.id, pid = driver.process().pid(), "agent started");
-                self.agent = Some(RunningAgent::new(driver, outputs));
-                self.start_deadline = Some(Instant::now() + self.config.agent_start_timeout);
-                true
-            }
-            Err(e) => {
-                self.fail(
-                    &format!(
-                        "The {} could not be started: {e}",
-                        self.session.agent.label()
-                    ),
-                    None,
-                )
-                .await;
-                false
-            }
-        }
     }
 
     pub(super) async fn answer_permission(
@@ -210,8 +185,15 @@ impl SessionTask {
             turn.last_heard = Instant::now();
         }
         match output {
-            AgentOutput::Ready { agent_session_id } => {
+            AgentOutput::Ready => {
                 self.start_deadline = None;
+                if self.turn.is_none() {
+                    self.agent_went_idle();
+                }
+            }
+            AgentOutput::ResumeFailed { reason } => self.resume_failed(reason).await,
+            AgentOutput::Conversation { agent_session_id } => {
+                self.start_fresh = false;
                 if self.session.agent_session_id.as_deref() != Some(agent_session_id.as_str()) {
                     self.publish(SessionPatch {
                         agent_session_id: Some(agent_session_id),
@@ -292,6 +274,7 @@ impl SessionTask {
             stop_reason: stop_reason.to_owned(),
         })
         .await;
+        self.agent_went_idle();
         let mut total = self.session.usage;
         total.add(&usage);
         let reply = turn.reply.trim();
@@ -394,17 +377,5 @@ impl SessionTask {
         let _ = self.channels.list.send(ServerFrame::SessionRemoved {
             session: self.session.id,
         });
-    }
-
-    /// Stops the agent for good: SIGTERM to its group, a grace period, then SIGKILL.
-    pub(super) async fn kill_agent(&mut self) {
-        let Some(mut agent) = self.agent.take() else {
-            return;
-        };
-        agent.driver.process().signal(Signal::SIGTERM);
-        let grace = self.config.cancel_step;
-        let _ = tokio::time::timeout(grace, agent.wait_exit()).await;
-        // Dropping the driver SIGKILLs the group, whatever is left of it.
-        drop(agent);
     }
 }

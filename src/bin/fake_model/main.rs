@@ -1,0 +1,2 @@
+//! placeholder until the fake-model helper writes this file.
+fn main() {}
