@@ -2,6 +2,8 @@
 //! a real WebSocket client. Every read has a timeout, so a broken server fails, not hangs.
 #![allow(dead_code)]
 
+pub mod claude;
+
 use futures::{SinkExt, StreamExt};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -32,9 +34,21 @@ impl Server {
 
     /// Like `start`, with `config` (TOML) as its Leptos.toml.
     pub fn start_with_config(data_dir: &Path, config: &str) -> Server {
+        Self::start_with_env(data_dir, config, &[])
+    }
+
+    /// Like `start_with_config`, with environment changes (`None` removes a variable).
+    pub fn start_with_env(data_dir: &Path, config: &str, env: &[(&str, Option<&str>)]) -> Server {
         let config_file = data_dir.join("test-config.toml");
         std::fs::write(&config_file, config).expect("config written");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        for (key, value) in env {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        let mut child = command
             .args(["serve", "--addr", "127.0.0.1:0", "--config"])
             .arg(&config_file)
             .arg("--data-dir")

@@ -162,7 +162,10 @@ fn the_long_lived_process_asks_permission_runs_tools_and_survives_an_interrupt()
         SessionEvent::AssistantMessage { message_id, text } => Some((message_id, text)),
         _ => None,
     });
-    assert_eq!(first_whole.map(|(_, t)| t.as_str()), Some(streamed.as_str()));
+    assert_eq!(
+        first_whole.map(|(_, t)| t.as_str()),
+        Some(streamed.as_str())
+    );
     let first_delta_id = events.iter().find_map(|e| match e {
         SessionEvent::AssistantDelta { message_id, .. } => Some(message_id),
         _ => None,

@@ -96,7 +96,17 @@ pub fn spawn(
     cwd: &Path,
 ) -> Result<Spawned, AgentError> {
     let (program, args) = argv.split_first().ok_or(AgentError::NoCommand)?;
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    // SAFETY: between fork and exec only prctl(2), which is async-signal-safe, runs.
+    // The agent dies with the server even when the server is SIGKILLed (some agents,
+    // e.g. claude-code-acp 0.16, do not exit on stdin EOF). Agents are spawned from the
+    // runtime's worker threads, which live as long as the server.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
+        });
+    }
+    let mut child = command
         .args(args)
         .envs(env)
         .current_dir(cwd)
