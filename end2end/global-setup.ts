@@ -1,39 +1,67 @@
-// Starts `switchboard serve` on 127.0.0.1:0 with a fresh data dir and working directory,
-// reads the port from its first line, and hands the URL to the tests through the
-// environment. Returns the teardown that stops it.
-import { spawn } from 'node:child_process';
+// Starts this repo's `fake-model` (the Anthropic API for Claude Code sessions) and
+// `switchboard serve` on 127.0.0.1:0 with a fresh data dir, working directory and HOME,
+// reads their addresses from their first lines, and hands the URL to the tests through
+// the environment. Returns the teardown that stops both.
+import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+/** Resolves with the first match of `pattern` in the child's stdout. */
+function firstMatch(child: ChildProcess, pattern: RegExp, what: string): Promise<string> {
+  return new Promise<string>((resolveMatch, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start in 20 s`)), 20_000);
+    let buffered = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const match = buffered.match(pattern);
+      if (match) {
+        clearTimeout(timer);
+        resolveMatch(match[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
+  });
+}
+
 export default async function globalSetup() {
   const bin = process.env.SWITCHBOARD_BIN;
   if (!bin) throw new Error('SWITCHBOARD_BIN must point at the built switchboard binary');
+  const fakeModelBin = process.env.FAKE_MODEL_BIN;
+  if (!fakeModelBin) throw new Error('FAKE_MODEL_BIN must point at the built fake-model binary');
   const root = mkdtempSync(join(tmpdir(), 'switchboard-e2e-'));
   const workdir = join(root, 'work');
+  const home = join(root, 'home');
   const { mkdirSync } = await import('node:fs');
   mkdirSync(workdir);
-  const server = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--data-dir', join(root, 'data')], {
-    cwd: resolve(__dirname, '..'),
-    env: { ...process.env, SWITCHBOARD_DEFAULT_CWD: workdir, RUST_LOG: 'warn' },
+  mkdirSync(home);
+  const fakeModel = spawn(fakeModelBin, ['--addr', '127.0.0.1:0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start in 20 s')), 20_000);
-    let buffered = '';
-    server.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const match = buffered.match(/Switchboard listening on (http:\/\/\S+)/);
-      if (match) {
-        clearTimeout(timer);
-        resolveUrl(match[1]);
-      }
-    });
-    server.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  const modelAddr = await firstMatch(fakeModel, /^(\S+:\d+)\s*$/m, 'fake-model');
+  // Claude Code sessions inherit this environment: the fake API, a throwaway HOME, no
+  // telemetry, and IS_SANDBOX so bypassPermissions works as root.
+  const claudeEnv = {
+    ANTHROPIC_BASE_URL: `http://${modelAddr}`,
+    ANTHROPIC_API_KEY: 'test',
+    HOME: home,
+    IS_SANDBOX: '1',
+    DISABLE_TELEMETRY: '1',
+    DISABLE_ERROR_REPORTING: '1',
+    DISABLE_AUTOUPDATER: '1',
+    DISABLE_BUG_COMMAND: '1',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+  };
+  const server = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--data-dir', join(root, 'data')], {
+    cwd: resolve(__dirname, '..'),
+    env: { ...process.env, ...claudeEnv, SWITCHBOARD_DEFAULT_CWD: workdir, RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const url = await firstMatch(server, /Switchboard listening on (http:\/\/\S+)/, 'the server');
   process.env.SWITCHBOARD_URL = url;
   process.env.SWITCHBOARD_E2E_WORKDIR = workdir;
   return async () => {
     server.kill('SIGTERM');
+    fakeModel.kill('SIGTERM');
   };
 }

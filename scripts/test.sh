@@ -19,4 +19,6 @@ step "release build"
 cargo leptos build --release 2>&1 | grep -E "error|warning|Finished" >&2 || true
 [ -x "$CARGO_TARGET_DIR/release/switchboard" ] || { echo "release build failed" >&2; exit 1; }
 step "end-to-end (Playwright, Chromium)"
-SWITCHBOARD_BIN="$CARGO_TARGET_DIR/release/switchboard" npx playwright test --config end2end/playwright.config.ts
+# fake-model is the debug build `cargo test` made: it only serves the tests.
+SWITCHBOARD_BIN="$CARGO_TARGET_DIR/release/switchboard" FAKE_MODEL_BIN="$CARGO_TARGET_DIR/debug/fake-model" \
+  npx playwright test --config end2end/playwright.config.ts
