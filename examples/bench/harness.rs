@@ -40,9 +40,19 @@ pub fn server_binary() -> PathBuf {
 }
 
 pub fn start(data_dir: &Path) -> Server {
-    let mut child = Command::new(server_binary())
+    start_configured(data_dir, None)
+}
+
+/// The server with `config` as its Leptos.toml (the built-in defaults when `None`).
+pub fn start_configured(data_dir: &Path, config: Option<&Path>) -> Server {
+    let mut command = Command::new(server_binary());
+    command
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
+        .arg(data_dir);
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
+    }
+    let mut child = command
         .env("SWITCHBOARD_DEMO_DELAY_MS", "0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
