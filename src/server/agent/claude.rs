@@ -26,8 +26,8 @@ const DENY: &str = "deny";
 /// How to start one Claude process.
 #[derive(Debug, Clone)]
 pub struct ClaudeStart {
-    /// The `claude` executable.
-    pub program: String,
+    /// The `claude` executable, with any arguments of its own (e.g. a node launcher's).
+    pub command: Vec<String>,
     /// The conversation to resume; `None` starts a fresh one.
     pub resume: Option<String>,
     /// `--permission-mode`.
@@ -54,22 +54,23 @@ enum Command {
 
 /// The argv for a start: the long-lived, interactive stream-json mode.
 pub fn argv(start: &ClaudeStart, fresh_id: &str) -> Vec<String> {
-    let mut argv: Vec<String> = [
-        start.program.as_str(),
-        "-p",
-        "--input-format",
-        "stream-json",
-        "--output-format",
-        "stream-json",
-        "--verbose",
-        "--include-partial-messages",
-        "--permission-prompt-tool",
-        "stdio",
-        "--permission-mode",
-        &start.permission_mode,
-    ]
-    .map(str::to_owned)
-    .to_vec();
+    let mut argv = start.command.clone();
+    argv.extend(
+        [
+            "-p",
+            "--input-format",
+            "stream-json",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--include-partial-messages",
+            "--permission-prompt-tool",
+            "stdio",
+            "--permission-mode",
+            &start.permission_mode,
+        ]
+        .map(str::to_owned),
+    );
     match &start.resume {
         Some(id) => argv.extend(["--resume".to_owned(), id.clone()]),
         None => argv.extend(["--session-id".to_owned(), fresh_id.to_owned()]),
@@ -401,7 +402,7 @@ mod tests {
 
     fn start(resume: Option<&str>, model: Option<&str>) -> ClaudeStart {
         ClaudeStart {
-            program: "claude".into(),
+            command: vec!["claude".into()],
             resume: resume.map(str::to_owned),
             permission_mode: "acceptEdits".into(),
             model: model.map(str::to_owned),

@@ -130,19 +130,23 @@ pub fn start(
 ) -> Result<(Box<dyn AgentDriver>, mpsc::Receiver<AgentOutput>), AgentError> {
     match request.kind {
         AgentKind::Claude => {
-            let program = match config.claude_agent.command.first() {
-                Some(program) => program.clone(),
-                None => find_program("SWITCHBOARD_CLAUDE_BIN", "claude").ok_or_else(|| {
+            // Precedence: env > Leptos.toml > PATH.
+            let command = match std::env::var("SWITCHBOARD_CLAUDE_BIN").ok().filter(|p| !p.is_empty()) {
+                Some(program) => vec![program],
+                None if !config.claude_agent.command.is_empty() => {
+                    config.claude_agent.command.clone()
+                }
+                None => vec![find_on_path("claude").ok_or_else(|| {
                     AgentError::NotInstalled {
                         agent: "Claude Code",
                         program: "claude".into(),
                         install: "npm install --prefix agents @anthropic-ai/claude-code@2.1.330 (then add agents/node_modules/.bin to PATH)",
                         env_var: "SWITCHBOARD_CLAUDE_BIN",
                     }
-                })?,
+                })?],
             };
             let start = claude::ClaudeStart {
-                program,
+                command,
                 resume: request.resume,
                 permission_mode: request.permission_mode,
                 model: request.model,
@@ -173,11 +177,8 @@ pub fn start(
     }
 }
 
-/// An agent program: the path in `env_var` when set, else `name` found on PATH.
-pub fn find_program(env_var: &str, name: &str) -> Option<String> {
-    if let Some(path) = std::env::var_os(env_var).filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path).display().to_string());
-    }
+/// The first executable called `name` in the directories on PATH.
+pub fn find_on_path(name: &str) -> Option<String> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
