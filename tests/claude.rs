@@ -7,6 +7,32 @@ use common::claude::{claude_server, claude_session, reply_text, stop_reason, Fak
 use common::{events_of, new_session, Client, Server};
 use switchboard::protocol::{ClientFrame, ServerFrame, SessionEvent, SessionId, SessionState};
 
+/// What every test starts with: a fake model, a server whose Claude sessions use it, a
+/// connected client and the id of a session to create.
+struct Rig {
+    dir: tempfile::TempDir,
+    fake: FakeModel,
+    server: Server,
+    client: Client,
+    session: SessionId,
+}
+
+impl Rig {
+    async fn start() -> Rig {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fake = FakeModel::start();
+        let server = claude_server(dir.path(), &fake, "");
+        let (client, _) = Client::connect(&server).await;
+        Rig {
+            dir,
+            fake,
+            server,
+            client,
+            session: new_session(),
+        }
+    }
+}
+
 fn permission_request(frame: &ServerFrame) -> Option<switchboard::protocol::RequestId> {
     match frame {
         ServerFrame::Event {
@@ -24,11 +50,13 @@ fn state_is(frame: &ServerFrame, session: SessionId, wanted: &str) -> bool {
 
 #[tokio::test]
 async fn a_text_turn_streams_and_reports_usage_and_cost() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fake = FakeModel::start();
-    let server = claude_server(dir.path(), &fake, "");
-    let (mut client, _) = Client::connect(&server).await;
-    let session = new_session();
+    let Rig {
+        dir: _dir,
+        fake: _fake,
+        server,
+        mut client,
+        session,
+    } = Rig::start().await;
     client
         .say_claude(session, "Say hello", Some(claude_session("default")))
         .await;
@@ -70,11 +98,13 @@ async fn a_text_turn_streams_and_reports_usage_and_cost() {
 
 #[tokio::test]
 async fn a_tool_call_shows_its_input_and_result_and_really_ran() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fake = FakeModel::start();
-    let server = claude_server(dir.path(), &fake, "");
-    let (mut client, _) = Client::connect(&server).await;
-    let session = new_session();
+    let Rig {
+        dir,
+        fake: _fake,
+        server: _server,
+        mut client,
+        session,
+    } = Rig::start().await;
     let target = dir.path().join("touched.txt");
     let prompt = format!("TOOL_BASH:touch {} && echo touched", target.display());
     client
@@ -100,11 +130,13 @@ async fn a_tool_call_shows_its_input_and_result_and_really_ran() {
 
 #[tokio::test]
 async fn permission_allow_runs_the_tool_and_deny_does_not() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fake = FakeModel::start();
-    let server = claude_server(dir.path(), &fake, "");
-    let (mut client, _) = Client::connect(&server).await;
-    let session = new_session();
+    let Rig {
+        dir,
+        fake: _fake,
+        server: _server,
+        mut client,
+        session,
+    } = Rig::start().await;
     let allowed = dir.path().join("allowed.txt");
     let denied = dir.path().join("denied.txt");
 
@@ -162,11 +194,13 @@ async fn permission_allow_runs_the_tool_and_deny_does_not() {
 
 #[tokio::test]
 async fn stop_interrupts_the_stream_and_the_same_process_answers_the_next_message() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fake = FakeModel::start();
-    let server = claude_server(dir.path(), &fake, "");
-    let (mut client, _) = Client::connect(&server).await;
-    let session = new_session();
+    let Rig {
+        dir: _dir,
+        fake: _fake,
+        server,
+        mut client,
+        session,
+    } = Rig::start().await;
     client
         .say_claude(session, "SLOW 40 250", Some(claude_session("default")))
         .await;
@@ -187,11 +221,13 @@ async fn stop_interrupts_the_stream_and_the_same_process_answers_the_next_messag
 
 #[tokio::test]
 async fn the_permission_mode_changes_mid_session() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fake = FakeModel::start();
-    let server = claude_server(dir.path(), &fake, "");
-    let (mut client, _) = Client::connect(&server).await;
-    let session = new_session();
+    let Rig {
+        dir,
+        fake: _fake,
+        server,
+        mut client,
+        session,
+    } = Rig::start().await;
     client
         .say_claude(session, "Say hello", Some(claude_session("default")))
         .await;
@@ -236,11 +272,13 @@ async fn the_permission_mode_changes_mid_session() {
 /// fake API sees the earlier turns.
 #[tokio::test]
 async fn the_conversation_survives_a_killed_process_and_a_server_restart() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fake = FakeModel::start();
-    let server = claude_server(dir.path(), &fake, "");
-    let (mut client, _) = Client::connect(&server).await;
-    let session = new_session();
+    let Rig {
+        dir,
+        fake,
+        server,
+        mut client,
+        session,
+    } = Rig::start().await;
     client
         .say_claude(session, "My name is Alice", Some(claude_session("default")))
         .await;
@@ -292,11 +330,13 @@ async fn the_conversation_survives_a_killed_process_and_a_server_restart() {
 /// A conversation the CLI no longer has is announced, never silently replaced.
 #[tokio::test]
 async fn a_lost_conversation_is_announced_and_a_fresh_one_answers() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fake = FakeModel::start();
-    let server = claude_server(dir.path(), &fake, "");
-    let (mut client, _) = Client::connect(&server).await;
-    let session = new_session();
+    let Rig {
+        dir,
+        fake,
+        server,
+        mut client,
+        session,
+    } = Rig::start().await;
     client
         .say_claude(session, "Remember this", Some(claude_session("default")))
         .await;
@@ -330,11 +370,13 @@ async fn a_lost_conversation_is_announced_and_a_fresh_one_answers() {
 
 #[tokio::test]
 async fn a_model_api_error_is_shown_with_the_apis_message_and_the_session_goes_on() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fake = FakeModel::start();
-    let server = claude_server(dir.path(), &fake, "");
-    let (mut client, _) = Client::connect(&server).await;
-    let session = new_session();
+    let Rig {
+        dir: _dir,
+        fake: _fake,
+        server: _server,
+        mut client,
+        session,
+    } = Rig::start().await;
     client
         .say_claude(session, "ERROR529", Some(claude_session("default")))
         .await;
@@ -356,11 +398,13 @@ async fn a_model_api_error_is_shown_with_the_apis_message_and_the_session_goes_o
 
 #[tokio::test]
 async fn a_cli_that_dies_mid_turn_is_an_error_with_retry() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fake = FakeModel::start();
-    let server = claude_server(dir.path(), &fake, "");
-    let (mut client, _) = Client::connect(&server).await;
-    let session = new_session();
+    let Rig {
+        dir: _dir,
+        fake: _fake,
+        server,
+        mut client,
+        session,
+    } = Rig::start().await;
     client
         .say_claude(session, "Say hello", Some(claude_session("default")))
         .await;
