@@ -48,7 +48,10 @@ async fn an_idle_agent_is_stopped_and_the_next_message_resumes_its_conversation(
     client.say(session, "remember me", true).await;
     client.turn(session).await;
     assert_eq!(server.agent_pids().len(), 1);
-    wait_for("the idle agent to be stopped", || server.agent_pids().is_empty()).await;
+    wait_for("the idle agent to be stopped", || {
+        server.agent_pids().is_empty()
+    })
+    .await;
 
     client.say(session, "/history", false).await;
     let events = client.turn(session).await;
