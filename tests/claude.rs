@@ -33,6 +33,20 @@ impl Rig {
     }
 }
 
+/// A new client after a restart, subscribed to `session` from its newest stored event.
+async fn resubscribe(server: &Server, session: SessionId) -> Client {
+    let (mut client, sessions) = Client::connect(server).await;
+    let since = sessions
+        .iter()
+        .find(|s| s.id == session)
+        .expect("listed after the restart")
+        .last_seq;
+    client
+        .send(&ClientFrame::Subscribe { session, since })
+        .await;
+    client
+}
+
 fn permission_request(frame: &ServerFrame) -> Option<switchboard::protocol::RequestId> {
     match frame {
         ServerFrame::Event {
@@ -304,13 +318,7 @@ async fn the_conversation_survives_a_killed_process_and_a_server_restart() {
 
     server.stop();
     let server = claude_server(dir.path(), &fake, "");
-    let (mut client, _) = Client::connect(&server).await;
-    client
-        .send(&ClientFrame::Subscribe {
-            session,
-            since: switchboard::protocol::Seq(u64::MAX / 2),
-        })
-        .await;
+    let mut client = resubscribe(&server, session).await;
     client
         .say_claude(session, "And after a restart?", None)
         .await;
@@ -347,13 +355,7 @@ async fn a_lost_conversation_is_announced_and_a_fresh_one_answers() {
         .expect("transcripts existed");
 
     let server = claude_server(dir.path(), &fake, "");
-    let (mut client, _) = Client::connect(&server).await;
-    client
-        .send(&ClientFrame::Subscribe {
-            session,
-            since: switchboard::protocol::Seq(u64::MAX / 2),
-        })
-        .await;
+    let mut client = resubscribe(&server, session).await;
     client.say_claude(session, "Do you remember?", None).await;
     let events = client.turn(session).await;
     assert!(
@@ -451,7 +453,18 @@ async fn a_missing_claude_binary_says_how_to_install_it_and_keeps_the_message() 
     client
         .say_claude(session, "Hello?", Some(claude_session("default")))
         .await;
-    let frames = client.until(|f| state_is(f, session, "error")).await;
+    // The refusal happens before the socket subscribes: it arrives as replay.
+    let frames = client
+        .until(|f| {
+            matches!(
+                f,
+                ServerFrame::Event {
+                    event: SessionEvent::Error { .. },
+                    ..
+                }
+            )
+        })
+        .await;
     let error = events_of(&frames, session)
         .into_iter()
         .find_map(|(_, e)| match e {

@@ -355,6 +355,12 @@ impl Connection {
                 self.output(AgentOutput::Event(event)).await;
             }
             ClaudeMessage::Event(event) => self.output(AgentOutput::Event(event)).await,
+            // Before `initialize` is answered no turn was sent: a `result` then is the CLI
+            // failing to start (e.g. `--resume` of a conversation it does not have), which
+            // the exit reports.
+            ClaudeMessage::TurnEnded { .. } if !self.ready => {
+                tracing::debug!("claude ended before it was ready");
+            }
             ClaudeMessage::TurnEnded { usage, stop_reason } => {
                 self.permissions.clear();
                 self.output(AgentOutput::TurnEnded { usage, stop_reason })

@@ -82,11 +82,22 @@ impl SessionTask {
         self.start_fresh = true;
         self.record(SessionEvent::ConversationReset { reason })
             .await;
-        let Some(input) = self.turn.as_ref().map(|turn| turn.input.clone()) else {
+        if self.turn.is_none() {
             return self.set_state(SessionState::Idle).await;
+        }
+        self.restart_turn().await;
+    }
+
+    /// Starts the agent again for the running turn and gives it the turn's message (once).
+    pub(super) async fn restart_turn(&mut self) {
+        let Some(turn) = self.turn.as_mut() else {
+            return;
         };
+        turn.restarted = true;
+        let input = turn.input.clone();
         if self.start_agent().await {
             if let Some(agent) = self.agent.as_mut() {
+                agent.lease.set_busy();
                 if agent.driver.send_turn(input).is_ok() {
                     return self.set_state(SessionState::Working).await;
                 }

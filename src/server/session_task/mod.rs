@@ -54,6 +54,10 @@ struct Turn {
     /// silence watchdog.
     last_heard: Instant,
     garbled_reports: u32,
+    /// Whether the agent said anything for the transcript in this turn.
+    heard: bool,
+    /// Whether the agent was already restarted once for this turn.
+    restarted: bool,
 }
 
 /// Where a Stop or End is on its ladder: protocol cancel, then SIGINT, SIGTERM, SIGKILL.

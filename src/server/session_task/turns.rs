@@ -85,6 +85,8 @@ impl SessionTask {
             reply: String::new(),
             last_heard: Instant::now(),
             garbled_reports: 0,
+            heard: false,
+            restarted: false,
         });
         self.set_state(SessionState::Working).await;
     }
@@ -236,6 +238,9 @@ impl SessionTask {
     }
 
     pub(super) async fn on_agent_event(&mut self, mut event: SessionEvent) {
+        if let Some(turn) = self.turn.as_mut() {
+            turn.heard = true;
+        }
         let start_seq = self.turn.as_ref().map(|t| t.start_seq).unwrap_or(0);
         match &mut event {
             SessionEvent::AssistantDelta { message_id, text }
@@ -300,6 +305,17 @@ impl SessionTask {
         }
         if was_stopping {
             return self.end_turn(Default::default(), "cancelled").await;
+        }
+        if self.turn.as_ref().is_some_and(|t| !t.heard && !t.restarted) {
+            // It died before answering (killed while idle, just as the message arrived):
+            // start it again once and give it the message; its conversation resumes.
+            tracing::info!(session = %self.session.id, ?code, "agent exited before answering; restarting it");
+            self.record(SessionEvent::Notice {
+                message: "The agent process had exited; it was started again for this message."
+                    .into(),
+            })
+            .await;
+            return self.restart_turn().await;
         }
         self.turn = None;
         self.queue.clear();
