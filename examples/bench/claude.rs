@@ -5,7 +5,7 @@
 
 use super::harness::*;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use switchboard::protocol::{
@@ -115,6 +115,11 @@ pub async fn claude() {
             rss_kib(*pid) as f64 / 1024.0
         );
     }
+    let mut direct = cli_alone(&claude_bin(), &home, &fake_addr).await;
+    report(
+        "claude alone: fake-model first SSE text byte -> claude stdout line (its own share)",
+        &mut direct,
+    );
     let mut demo = first_text_latencies(&server, AgentKind::Demo, "/stamp 1").await;
     report("demo: agent stdout line -> client frame", &mut demo);
     println!(
@@ -124,6 +129,59 @@ pub async fn claude() {
     drop(server);
     let _ = fake.kill();
     let _ = fake.wait();
+}
+
+/// The same measurement on the CLI's own stdout, with no server: how much of the path is
+/// the CLI itself.
+async fn cli_alone(claude: &Path, home: &Path, fake_addr: &str) -> Vec<Duration> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let mut child = tokio::process::Command::new(claude)
+        .args([
+            "-p",
+            "--input-format",
+            "stream-json",
+            "--output-format",
+            "stream-json",
+        ])
+        .args([
+            "--verbose",
+            "--include-partial-messages",
+            "--permission-mode",
+            "default",
+        ])
+        .env("HOME", home)
+        .env("ANTHROPIC_BASE_URL", format!("http://{fake_addr}"))
+        .env("ANTHROPIC_API_KEY", "test")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .current_dir(home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("claude starts");
+    let mut stdin = child.stdin.take().expect("piped");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("piped")).lines();
+    let turn = r#"{"type":"user","message":{"role":"user","content":"STAMP"},"parent_tool_use_id":null,"session_id":""}"#;
+    let mut latencies = Vec::new();
+    for n in 0..=TURNS {
+        stdin
+            .write_all(format!("{turn}\n").as_bytes())
+            .await
+            .expect("stdin");
+        let mut stamped = Vec::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("\"type\":\"result\"") {
+                break;
+            }
+            if stamped.is_empty() && line.contains("text_delta") {
+                stamp_latencies(&line.replace('"', " "), &mut stamped);
+            }
+        }
+        if n > 0 {
+            latencies.extend(stamped.first());
+        }
+    }
+    latencies
 }
 
 /// Direct children of `parent` (the server's agent processes).
