@@ -483,3 +483,47 @@ async fn a_missing_claude_binary_says_how_to_install_it_and_keeps_the_message() 
     assert!(matches!(listed.state, SessionState::Error { .. }));
     assert_eq!(listed.title, "Hello?");
 }
+
+#[tokio::test]
+async fn a_pasted_image_reaches_the_model_api() {
+    let Rig {
+        dir: _dir,
+        fake,
+        server: _server,
+        mut client,
+        session,
+    } = Rig::start().await;
+    // A 1x1 PNG.
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    client
+        .send(&ClientFrame::Send {
+            session,
+            client_msg_id: switchboard::protocol::ClientMsgId(uuid::Uuid::new_v4()),
+            text: "What is in this picture?".into(),
+            attachments: vec![switchboard::protocol::Attachment {
+                name: "dot.png".into(),
+                mime_type: "image/png".into(),
+                data_base64: png.into(),
+            }],
+            create: Some(claude_session("default")),
+        })
+        .await;
+    let events = client.turn(session).await;
+    assert!(events.iter().any(|(_, e)| matches!(e,
+        SessionEvent::UserMessage { attachments, .. } if attachments.len() == 1)));
+    let requests = fake.requests().await;
+    let sent_image = requests.iter().any(|r| {
+        r["body"]["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|m| {
+                m["content"].as_array().into_iter().flatten().any(|b| {
+                    b["type"] == "image"
+                        && b["source"]["data"] == png
+                        && b["source"]["media_type"] == "image/png"
+                })
+            })
+    });
+    assert!(sent_image, "the image block reached the API");
+}

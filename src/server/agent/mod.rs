@@ -106,6 +106,10 @@ pub trait AgentDriver: Send {
     fn set_mode(&mut self, mode: &str) -> Result<(), AgentError>;
     /// The process, for the signal ladder and shutdown.
     fn process(&self) -> &AgentProcess;
+    /// Asks the agent to exit (the caller waits a grace period, then kills the group).
+    fn shutdown(&mut self) {
+        self.process().signal(nix::sys::signal::Signal::SIGTERM);
+    }
 }
 
 /// What a session asks for when it starts its agent.

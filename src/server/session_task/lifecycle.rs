@@ -6,7 +6,6 @@ use super::{RunningAgent, SessionTask};
 use crate::protocol::{SessionEvent, SessionPatch, SessionState};
 use crate::server::agent::{self, StartRequest};
 use crate::server::registry::ServiceError;
-use nix::sys::signal::Signal;
 use std::path::PathBuf;
 use tokio::time::Instant;
 
@@ -171,7 +170,7 @@ impl SessionTask {
         let Some(mut agent) = self.agent.take() else {
             return;
         };
-        agent.driver.process().signal(Signal::SIGTERM);
+        agent.driver.shutdown();
         let grace = self.config.cancel_step;
         let _ = tokio::time::timeout(grace, agent.wait_exit()).await;
         // Dropping the driver SIGKILLs the group, whatever is left of it; the lease frees
