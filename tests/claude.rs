@@ -107,6 +107,7 @@ async fn a_text_turn_streams_and_reports_usage_and_cost() {
     let (_, sessions) = Client::connect(&server).await;
     let listed = sessions.iter().find(|s| s.id == session).expect("listed");
     assert!(listed.agent_session_id.is_some());
+    assert_eq!(listed.preview, reply, "the preview is the reply, once");
     assert!(listed.usage.cost_usd.is_some());
 }
 

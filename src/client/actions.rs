@@ -2,10 +2,11 @@
 //! The store-only parts run everywhere (and are tested natively); sending goes through the
 //! socket in the browser build and is a no-op elsewhere (SSR never runs event handlers).
 
+use super::attachments::check_frame;
 use super::ids::new_uuid;
 use super::reducer::push_entry;
 use super::store::{draft_session, Entry, EntryBody, SendStatus, SessionView, Store};
-use crate::protocol::{AgentKind, ClientFrame, ClientMsgId, RequestId, SessionId};
+use crate::protocol::{AgentKind, Attachment, ClientFrame, ClientMsgId, RequestId, SessionId};
 use leptos::prelude::*;
 
 /// Opens a new draft tab and returns its id; the caller navigates to `/s/<id>`.
@@ -80,14 +81,20 @@ pub fn mark_viewed(store: Store, id: SessionId) {
     }
 }
 
-/// Sends the composer's text of `id` as a user message (creating a draft on the server with
-/// its first message). Shows it at once; returns false when there was nothing to send.
+/// Sends the composer's text and images of `id` as a user message (creating a draft on the
+/// server with its first message). Shows it at once; returns false when there was nothing
+/// to send, or it was too large (then a toast says so and the composer keeps it).
 pub fn send_message(store: Store, id: SessionId) -> bool {
     let Some(view) = store.view(id) else {
         return false;
     };
     let text = view.draft_text.get_untracked();
-    if text.trim().is_empty() {
+    let attachments = view.draft_attachments.get_untracked();
+    if text.trim().is_empty() && attachments.is_empty() {
+        return false;
+    }
+    if let Err(message) = check_frame(&text, &attachments) {
+        store.toast.set(Some(message));
         return false;
     }
     let client_msg_id = ClientMsgId(new_uuid());
@@ -99,23 +106,57 @@ pub fn send_message(store: Store, id: SessionId) -> bool {
             body: EntryBody::User {
                 client_msg_id: Some(client_msg_id),
                 text: text.clone(),
+                attachments: attachments.clone().into(),
                 status: ArcRwSignal::new(SendStatus::Pending),
             },
         },
     );
     view.draft_text.set(String::new());
+    if !attachments.is_empty() {
+        view.draft_attachments.set(Vec::new());
+    }
     if view.is_draft() {
         // The first message names the session until it is renamed.
-        let title = title_from(&text);
+        let title = title_from(&text, &attachments);
         view.meta.update(|m| m.title = title);
     }
-    transport::send_message(store, id, client_msg_id, text);
+    transport::send_message(store, id, client_msg_id, text, attachments);
     true
+}
+
+/// Adds an image to the composer of `id`, unless the message would then be too large to
+/// send; the error says why, in words for a toast.
+pub fn add_attachment(store: Store, id: SessionId, attachment: Attachment) -> Result<(), String> {
+    let Some(view) = store.view(id) else {
+        return Err("The session is gone.".to_string());
+    };
+    let text = view.draft_text.get_untracked();
+    let mut next = view.draft_attachments.get_untracked();
+    next.push(attachment);
+    check_frame(&text, &next)?;
+    view.draft_attachments.set(next);
+    Ok(())
+}
+
+/// Removes the composer's `index`th image of `id`.
+pub fn remove_attachment(store: Store, id: SessionId, index: usize) {
+    if let Some(view) = store.view(id) {
+        view.draft_attachments.update(|list| {
+            if index < list.len() {
+                list.remove(index);
+            }
+        });
+    }
 }
 
 /// Stops the running turn of `id`.
 pub fn stop(_store: Store, id: SessionId) {
     transport::send(ClientFrame::Cancel { session: id });
+}
+
+/// Runs the last message of `id` again after the agent failed.
+pub fn retry(_store: Store, id: SessionId) {
+    transport::send(ClientFrame::Retry { session: id });
 }
 
 /// Answers a permission request with one of its options.
@@ -187,6 +228,37 @@ pub fn set_draft_agent(store: Store, id: SessionId, agent: AgentKind) {
 pub fn set_draft_permission_mode(store: Store, id: SessionId, mode: String) {
     if let Some(view) = store.view(id).filter(|v| v.is_draft()) {
         view.meta.update(|m| m.permission_mode = mode);
+    }
+}
+
+/// Chooses the permission mode of `id`: a draft's at once; a session's on the server, which
+/// confirms with a patch (so the select shows the truth if it refuses).
+pub fn set_permission_mode(store: Store, id: SessionId, mode: String) {
+    let Some(view) = store.view(id) else {
+        return;
+    };
+    if view.is_draft() {
+        set_draft_permission_mode(store, id, mode);
+    } else if view.meta.with_untracked(|m| m.permission_mode != mode) {
+        transport::send(ClientFrame::SetPermissionMode { session: id, mode });
+    }
+}
+
+/// Chooses the model of a draft, as typed (trimmed when sent); empty means the agent's
+/// default.
+pub fn set_draft_model(store: Store, id: SessionId, model: String) {
+    if let Some(view) = store.view(id).filter(|v| v.is_draft()) {
+        let model = (!model.trim().is_empty()).then_some(model);
+        if view.meta.with_untracked(|m| m.model != model) {
+            view.meta.update(|m| m.model = model);
+        }
+    }
+}
+
+/// Hides the "conversation reset" banner of `id` (the notice row stays in the transcript).
+pub fn dismiss_conversation_reset(store: Store, id: SessionId) {
+    if let Some(view) = store.view(id) {
+        view.conversation_reset.set(None);
     }
 }
 
@@ -263,13 +335,16 @@ pub fn restore_tabs(store: Store, saved: SavedTabs) {
     }
 }
 
-/// A title from a first message: its first line, shortened.
-fn title_from(text: &str) -> String {
+/// A title from a first message: its first line, shortened; an image sent alone names it.
+fn title_from(text: &str, attachments: &[Attachment]) -> String {
+    let fallback = attachments
+        .first()
+        .map_or("New session", |a| a.name.as_str());
     let line = text
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
-        .unwrap_or("New session");
+        .unwrap_or(fallback);
     let mut title: String = line.chars().take(60).collect();
     if line.chars().count() > 60 {
         title.push('…');
@@ -298,8 +373,14 @@ mod transport {
     }
 
     #[cfg(feature = "hydrate")]
-    pub fn send_message(store: Store, id: SessionId, client_msg_id: ClientMsgId, text: String) {
-        crate::client::socket::send_message(store, id, client_msg_id, text);
+    pub fn send_message(
+        store: Store,
+        id: SessionId,
+        client_msg_id: ClientMsgId,
+        text: String,
+        attachments: Vec<Attachment>,
+    ) {
+        crate::client::socket::send_message(store, id, client_msg_id, text, attachments);
     }
 
     #[cfg(feature = "hydrate")]
@@ -311,7 +392,14 @@ mod transport {
     pub fn send(_frame: ClientFrame) {}
 
     #[cfg(not(feature = "hydrate"))]
-    pub fn send_message(_store: Store, _id: SessionId, _msg: ClientMsgId, _text: String) {}
+    pub fn send_message(
+        _store: Store,
+        _id: SessionId,
+        _msg: ClientMsgId,
+        _text: String,
+        _attachments: Vec<Attachment>,
+    ) {
+    }
 
     #[cfg(not(feature = "hydrate"))]
     pub fn subscribe(_store: Store, _id: SessionId) {}

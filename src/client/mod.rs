@@ -1,11 +1,17 @@
 //! The browser's side of the protocol: the reactive [`store::Store`], the one
-//! [`reducer::apply`] that folds server frames into it, the [`actions`] the UI calls, and
-//! (browser build only) the socket and tab persistence.
+//! [`reducer::apply`] that folds server frames into it, the [`actions`] the UI calls, pure
+//! helpers the components show data with ([`attachments`], [`format`](mod@format),
+//! [`tool_view`]), and (browser build only) the socket, tab persistence and the reading
+//! of pasted or dropped [`files`].
 
 pub mod actions;
+pub mod attachments;
+pub mod files;
+pub mod format;
 pub mod ids;
 pub mod reducer;
 pub mod store;
+pub mod tool_view;
 
 #[cfg(feature = "hydrate")]
 pub mod socket;

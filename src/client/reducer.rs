@@ -1,11 +1,14 @@
 //! The one reducer: [`apply`] folds a `ServerFrame` into the [`Store`]. It is the only way
 //! server data changes the store, it touches no web API, and it is unit-tested natively.
 
+use super::format::mode_changed_text;
 use super::store::{ConnectionState, Entry, EntryBody, Resolution, SendStatus, SessionView, Store};
+use super::tool_view::ToolDetail;
 use crate::protocol::{
     Seq, ServerFrame, Session, SessionEvent, SessionId, SessionState, ToolStatus,
 };
 use leptos::prelude::*;
+use std::sync::Arc;
 
 /// Applies one frame from the server to the store.
 pub fn apply(store: &Store, frame: ServerFrame) {
@@ -64,6 +67,9 @@ pub fn apply(store: &Store, frame: ServerFrame) {
                         }
                     }
                 });
+                // Settings the composer showed ahead of the server (a permission mode just
+                // picked) may be what was refused: let them show the session's truth again.
+                view.meta.update(|_| {});
                 let key = view.local_key();
                 push_notice(&view, key, message, None, true);
             }
@@ -168,7 +174,7 @@ fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {
         SessionEvent::UserMessage {
             client_msg_id,
             text,
-            ..
+            attachments,
         } => {
             let confirmed = view.entries.with_untracked(|entries| {
                 entries.iter().find_map(|entry| match &entry.body {
@@ -190,6 +196,7 @@ fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {
                         body: EntryBody::User {
                             client_msg_id: Some(client_msg_id),
                             text,
+                            attachments: attachments.into(),
                             status: ArcRwSignal::new(SendStatus::Delivered),
                         },
                     },
@@ -242,6 +249,7 @@ fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {
                     key,
                     body: EntryBody::Tool {
                         call_id,
+                        detail: Arc::new(ToolDetail::from_input(&name, &input)),
                         name,
                         title: ArcRwSignal::new(title),
                         input: pretty_json(&input),
@@ -276,6 +284,7 @@ fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {
                             name: String::new(),
                             title: ArcRwSignal::new(call_id),
                             input: String::new(),
+                            detail: Arc::new(ToolDetail::Other),
                             output: ArcRwSignal::new(Some(output)),
                             status: ArcRwSignal::new(status_value),
                         },
@@ -351,13 +360,7 @@ fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {
             }
         }
         SessionEvent::PermissionModeChanged { mode } => {
-            push_notice(
-                &view,
-                key,
-                format!("Permission mode is now {mode}."),
-                None,
-                false,
-            );
+            push_notice(&view, key, mode_changed_text(&mode), None, false);
         }
     }
     view.activity.update(|n| *n += 1);

@@ -6,8 +6,8 @@
 use super::reducer::apply;
 use super::store::{ConnectionState, Store};
 use crate::protocol::{
-    ClientFrame, ClientId, ClientMsgId, NewSession, ResumePoint, ServerFrame, SessionEvent,
-    SessionId,
+    Attachment, ClientFrame, ClientId, ClientMsgId, NewSession, ResumePoint, ServerFrame,
+    SessionEvent, SessionId,
 };
 use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use futures::{stream, SinkExt, StreamExt};
@@ -34,6 +34,7 @@ struct Unacked {
     session: SessionId,
     client_msg_id: ClientMsgId,
     text: String,
+    attachments: Vec<Attachment>,
 }
 
 /// The connection's bookkeeping. The browser runs us on one thread, so a thread-local
@@ -135,11 +136,18 @@ pub fn send(frame: ClientFrame) {
 
 /// Sends a user message of `session`; the first one of a draft creates it on the server.
 /// It is kept until echoed, and resent after a reconnect.
-pub fn send_message(store: Store, session: SessionId, client_msg_id: ClientMsgId, text: String) {
+pub fn send_message(
+    store: Store,
+    session: SessionId,
+    client_msg_id: ClientMsgId,
+    text: String,
+    attachments: Vec<Attachment>,
+) {
     let message = Unacked {
         session,
         client_msg_id,
         text,
+        attachments,
     };
     let ready = with_conn(|c| {
         c.unacked.push(message.clone());
@@ -175,7 +183,13 @@ fn transmit(store: Store, message: &Unacked) {
                 agent: m.agent,
                 cwd: None,
                 permission_mode: Some(m.permission_mode.clone()),
-                model: m.model.clone(),
+                // The composer keeps the model as typed; blank means the agent's default.
+                model: m
+                    .model
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|model| !model.is_empty())
+                    .map(str::to_string),
             })
         })
     });
@@ -183,7 +197,7 @@ fn transmit(store: Store, message: &Unacked) {
         session: message.session,
         client_msg_id: message.client_msg_id,
         text: message.text.clone(),
-        attachments: Vec::new(),
+        attachments: message.attachments.clone(),
         create,
     });
 }

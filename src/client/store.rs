@@ -2,12 +2,14 @@
 //! (meta, transcript entries, read marker, draft composer), the open tabs and the
 //! connection state. No web APIs here, so SSR renders from it and tests run natively.
 
+use super::tool_view::ToolDetail;
 use crate::protocol::{
-    AgentKind, ClientMsgId, PermissionOption, RequestId, Seq, Session, SessionId, SessionState,
-    ToolStatus,
+    AgentKind, Attachment, ClientMsgId, PermissionOption, RequestId, Seq, Session, SessionId,
+    SessionState, ToolStatus,
 };
 use leptos::prelude::*;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 /// Where the one WebSocket of this browser tab is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,8 +78,10 @@ pub enum EntryBody {
     User {
         /// The browser's id of it, when known (all new ones have one).
         client_msg_id: Option<ClientMsgId>,
-        /// The text.
+        /// The text (may be empty when images were sent alone).
         text: String,
+        /// Attached images. Shared, because rows are cloned whenever the list is read.
+        attachments: Arc<[Attachment]>,
         /// Whether the server has it yet.
         status: ArcRwSignal<SendStatus>,
     },
@@ -107,6 +111,8 @@ pub enum EntryBody {
         title: ArcRwSignal<String>,
         /// The input, pretty-printed JSON.
         input: String,
+        /// How the card presents the input (a diff for edits, the command for shells).
+        detail: Arc<ToolDetail>,
         /// The output, once finished.
         output: ArcRwSignal<Option<String>>,
         /// Running / ok / error.
@@ -169,6 +175,8 @@ pub struct SessionView {
     pub activity: ArcRwSignal<u64>,
     /// The composer's text, kept per session across tab switches.
     pub draft_text: ArcRwSignal<String>,
+    /// Images waiting in the composer to go with the next message, kept like `draft_text`.
+    pub draft_attachments: ArcRwSignal<Vec<Attachment>>,
     /// Next local entry key (without [`LOCAL_KEY_BIT`]).
     next_local: ArcRwSignal<u64>,
     /// Events up to this seq were history when this tab learned of the session, so their
@@ -202,6 +210,7 @@ impl SessionView {
             streaming: ArcRwSignal::new(false),
             activity: ArcRwSignal::new(0),
             draft_text: ArcRwSignal::new(String::new()),
+            draft_attachments: ArcRwSignal::new(Vec::new()),
             next_local: ArcRwSignal::new(0),
         }
     }

@@ -1,7 +1,8 @@
-//! Banners above the chat: the connection (`connection-banner`) and server errors that are
-//! not about one session.
+//! Banners above the chat: the connection (`connection-banner`), server errors that are
+//! not about one session, and a session's lost conversation (`resume-banner`).
 
 use super::use_store;
+use crate::client::store::SessionView;
 use crate::client::{actions, ConnectionState};
 use leptos::prelude::*;
 
@@ -80,6 +81,37 @@ pub fn ServerErrorBanner() -> impl IntoView {
                         class="banner-button"
                         aria-label="Dismiss"
                         on:click=move |_| actions::dismiss_server_error(store)
+                    >
+                        "×"
+                    </button>
+                </div>
+            }
+        })
+    }
+}
+
+/// At the top of a session's chat while its agent has lost the conversation (it could not
+/// resume it and started fresh), until dismissed: the user must know the agent forgot.
+#[component]
+pub fn ResumeBanner(session: SessionView) -> impl IntoView {
+    let store = use_store();
+    let id = session.id;
+    let reset = RwSignal::from(session.conversation_reset.clone());
+    move || {
+        reset.get().map(|reason| {
+            view! {
+                <div class="resume-banner" data-testid="resume-banner" role="alert">
+                    <span class="alert-icon" aria-hidden="true">"⚠"</span>
+                    <div class="banner-text">
+                        <div class="resume-title">"The agent lost the conversation; started fresh."</div>
+                        <div class="resume-reason">{reason}</div>
+                    </div>
+                    <button
+                        class="banner-button"
+                        data-testid="resume-banner-dismiss"
+                        aria-label="Dismiss"
+                        title="Dismiss (the notice stays in the conversation)"
+                        on:click=move |_| actions::dismiss_conversation_reset(store, id)
                     >
                         "×"
                     </button>

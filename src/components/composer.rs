@@ -1,14 +1,20 @@
 //! The composer pinned under the transcript: `chat-input` (Enter sends, Shift+Enter makes a
-//! new line), `send-button`, `stop-button` while the agent is busy, and for a draft the
-//! agent and permission-mode pickers.
+//! new line; pasted images attach), the pending images (`attachment-chip`), `send-button`,
+//! `stop-button` while the agent is busy, `retry-button` after it failed, and a row of
+//! settings: attach an image, the agent and model of a draft, the permission mode.
 
+use super::attachments::AttachmentTray;
+use super::options::{AgentField, ModelField, PermissionField};
 use super::use_store;
-use crate::client::actions;
 use crate::client::store::SessionView;
-use crate::protocol::{AgentKind, SessionState};
+use crate::client::{actions, files};
+use crate::protocol::SessionState;
 use leptos::ev::{KeyboardEvent, SubmitEvent};
-use leptos::html::Textarea;
+use leptos::html::{Input, Textarea};
 use leptos::prelude::*;
+
+/// What the file picker offers: the image types the server's agents accept.
+const IMAGE_ACCEPT: &str = "image/png,image/jpeg,image/gif,image/webp";
 
 /// The message box of one session.
 #[component]
@@ -20,6 +26,13 @@ pub fn Composer(session: SessionView) -> impl IntoView {
     let input_ref = NodeRef::<Textarea>::new();
     let is_draft = move || meta.with(|m| m.state == SessionState::Draft);
     let busy = move || meta.with(|m| m.state.is_busy());
+    // A memo, so patches that leave the state alone do not rebuild the strip.
+    let failure = Memo::new(move |_| {
+        meta.with(|m| match &m.state {
+            SessionState::Error { message } => Some(message.clone()),
+            _ => None,
+        })
+    });
 
     // Ready to type as soon as the tab shows.
     Effect::new(move |_| {
@@ -47,11 +60,12 @@ pub fn Composer(session: SessionView) -> impl IntoView {
         }
     };
 
+    let strip_session = session.clone();
+    let tray_session = session.clone();
     view! {
         <form class="composer" on:submit=on_submit>
-            <Show when=is_draft>
-                <DraftOptions session=session.clone()/>
-            </Show>
+            {move || failure.get().map(|message| view! { <RetryStrip session=strip_session.clone() message/> })}
+            <AttachmentTray session=tray_session/>
             <div class="composer-row">
                 <textarea
                     class="chat-input"
@@ -62,6 +76,7 @@ pub fn Composer(session: SessionView) -> impl IntoView {
                     node_ref=input_ref
                     bind:value=text
                     on:keydown=on_keydown
+                    on:paste=move |ev| files::on_paste(store, id, &ev)
                 ></textarea>
                 <div class="composer-buttons">
                     <Show when=busy>
@@ -80,82 +95,116 @@ pub fn Composer(session: SessionView) -> impl IntoView {
                     </button>
                 </div>
             </div>
+            <ComposerOptions session=session.clone()/>
         </form>
     }
 }
 
-/// Agent and permission mode of a draft; fixed once the session exists.
+/// The row under the input: attach an image, then the session's settings.
 #[component]
-fn DraftOptions(session: SessionView) -> impl IntoView {
+fn ComposerOptions(session: SessionView) -> impl IntoView {
     let store = use_store();
     let id = session.id;
     let meta = RwSignal::from(session.meta.clone());
-    let agent = move || meta.with(|m| m.agent);
-    let on_agent = move |ev: leptos::ev::Event| {
-        if let Some(kind) = AgentKind::parse(&event_target_value(&ev)) {
-            actions::set_draft_agent(store, id, kind);
+    let file_ref = NodeRef::<Input>::new();
+    let is_draft = move || meta.with(|m| m.state == SessionState::Draft);
+    let wants_model = move || meta.with(|m| m.state == SessionState::Draft && m.agent.has_models());
+    let pick = move |_| {
+        if let Some(input) = file_ref.get_untracked() {
+            input.click();
         }
     };
-    let on_mode = move |ev: leptos::ev::Event| {
-        actions::set_draft_permission_mode(store, id, event_target_value(&ev));
-    };
+    let (agent_session, model_session) = (session.clone(), session.clone());
     view! {
-        <div class="draft-options">
-            <label class="field">
-                <span>"Agent"</span>
-                <select
-                    data-testid="agent-select"
-                    prop:value=move || agent().as_str()
-                    on:change=on_agent
-                >
-                    {AgentKind::ALL
-                        .iter()
-                        .map(|kind| {
-                            let kind = *kind;
-                            view! {
-                                <option value=kind.as_str() selected=move || agent() == kind>
-                                    {kind.label()}
-                                </option>
-                            }
-                        })
-                        .collect_view()}
-                </select>
-            </label>
-            <label class="field">
-                <span>"Permissions"</span>
-                <select
-                    data-testid="permission-mode-select"
-                    prop:value=move || meta.with(|m| m.permission_mode.clone())
-                    on:change=on_mode
-                >
-                    {move || {
-                        let current = meta.with(|m| m.permission_mode.clone());
-                        agent()
-                            .permission_modes()
-                            .iter()
-                            .map(|mode| {
-                                let selected = *mode == current;
-                                view! {
-                                    <option value=*mode selected=selected>
-                                        {mode_label(mode)}
-                                    </option>
-                                }
-                            })
-                            .collect_view()
-                    }}
-                </select>
-            </label>
+        <div class="composer-options">
+            <button
+                type="button"
+                class="attach-button"
+                data-testid="attach-button"
+                title="Attach images (PNG, JPEG, GIF or WebP up to 700 KB; you can also paste or drop them)"
+                on:click=pick
+            >
+                <PaperclipIcon/>
+                <span class="attach-label">"Image"</span>
+            </button>
+            <input
+                type="file"
+                class="file-input"
+                data-testid="attach-input"
+                accept=IMAGE_ACCEPT
+                multiple=true
+                tabindex="-1"
+                aria-hidden="true"
+                node_ref=file_ref
+                on:change=move |ev| files::on_file_input(store, id, &ev)
+            />
+            <Show when=is_draft>
+                <AgentField session=agent_session.clone()/>
+            </Show>
+            <Show when=wants_model>
+                <ModelField session=model_session.clone()/>
+            </Show>
+            <PermissionField session/>
         </div>
     }
 }
 
-/// Friendlier names for the permission modes agents commonly use; others show as is.
-fn mode_label(mode: &str) -> String {
-    match mode {
-        "default" => "Ask before tools".to_string(),
-        "acceptEdits" => "Accept edits".to_string(),
-        "bypassPermissions" => "Never ask".to_string(),
-        "plan" => "Plan only".to_string(),
-        other => other.to_string(),
+/// Above the input while the session is in `Error`: what failed, and `retry-button`.
+#[component]
+fn RetryStrip(session: SessionView, message: String) -> impl IntoView {
+    let store = use_store();
+    let id = session.id;
+    let activity = RwSignal::from(session.activity.clone());
+    // Disabled from the click until something happens in the session (the retry starting,
+    // or the server refusing it with a notice), so one click sends one Retry.
+    let retrying = RwSignal::new(false);
+    Effect::new(move |_| {
+        activity.track();
+        retrying.set(false);
+    });
+    let retry = move |_| {
+        retrying.set(true);
+        actions::retry(store, id);
+    };
+    let full = message.clone();
+    view! {
+        <div class="composer-alert" role="alert" data-testid="session-error">
+            <span class="alert-icon" aria-hidden="true">"⚠"</span>
+            <span class="alert-text" title=full>
+                <strong>"The agent failed. "</strong>
+                {message}
+            </span>
+            <button
+                type="button"
+                class="retry-button"
+                data-testid="retry-button"
+                title="Send the last message again"
+                disabled=move || retrying.get()
+                on:click=retry
+            >
+                {move || if retrying.get() { "Retrying…" } else { "Retry" }}
+            </button>
+        </div>
+    }
+}
+
+/// A paperclip, drawn so it looks the same on every system (emoji fonts differ).
+#[component]
+fn PaperclipIcon() -> impl IntoView {
+    view! {
+        <svg
+            class="icon"
+            viewBox="0 0 24 24"
+            width="16"
+            height="16"
+            fill="none"
+            stroke="currentColor"
+            stroke-width="2"
+            stroke-linecap="round"
+            stroke-linejoin="round"
+            aria-hidden="true"
+        >
+            <path d="M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48"></path>
+        </svg>
     }
 }

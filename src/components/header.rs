@@ -1,11 +1,13 @@
 //! The session header: the title (`rename-session`: click it, type, Enter saves, Escape
-//! cancels), agent, state, usage, and `end-session`, which asks in `confirm-dialog` first.
+//! cancels), agent, model, state, usage (`session-usage`, exact figures in its tooltip), and
+//! `end-session`, which asks in `confirm-dialog` first.
 
 use super::badges::StateBadge;
 use super::use_store;
 use crate::client::actions::{self, session_path};
+use crate::client::format::{usage_details, usage_summary};
 use crate::client::store::SessionView;
-use crate::protocol::{Session, SessionState};
+use crate::protocol::SessionState;
 use leptos::ev::KeyboardEvent;
 use leptos::html::{Button, Input};
 use leptos::prelude::*;
@@ -22,6 +24,19 @@ pub fn SessionHeader(session: SessionView) -> impl IntoView {
     let title_ref = NodeRef::<Input>::new();
     let is_draft = move || meta.with(|m| m.state == SessionState::Draft);
     let initial_title = meta.with_untracked(|m| m.title.clone());
+    // Memos: the meta changes with every event; these only when their text does.
+    let usage = Memo::new(move |_| {
+        meta.with(|m| usage_summary(&m.usage).map(|summary| (summary, usage_details(&m.usage))))
+    });
+    let model = Memo::new(move |_| {
+        meta.with(|m| {
+            m.model
+                .as_deref()
+                .map(str::trim)
+                .filter(|model| !model.is_empty() && m.state != SessionState::Draft)
+                .map(str::to_string)
+        })
+    });
 
     // One path for saving: Enter blurs, and leaving the field saves what it holds.
     let save = move |_| {
@@ -69,9 +84,16 @@ pub fn SessionHeader(session: SessionView) -> impl IntoView {
                 />
                 <div class="session-facts">
                     <span class="agent-label">{move || meta.with(|m| m.agent.label())}</span>
+                    {move || model.get().map(|model| view! {
+                        <span class="session-model" title="Model">{model}</span>
+                    })}
                     <StateBadge meta/>
                     <span class="session-cwd" title="Working directory">{move || meta.with(|m| m.cwd.clone())}</span>
-                    <span class="session-usage">{move || meta.with(usage_text)}</span>
+                    {move || usage.get().map(|(summary, details)| view! {
+                        <span class="session-usage" data-testid="session-usage" title=details>
+                            {summary}
+                        </span>
+                    })}
                 </div>
             </div>
             <button
@@ -86,17 +108,6 @@ pub fn SessionHeader(session: SessionView) -> impl IntoView {
                 <ConfirmEnd session=session.clone() open=confirming/>
             </Show>
         </header>
-    }
-}
-
-/// Tokens and cost so far, when there are any.
-fn usage_text(meta: &Session) -> String {
-    let usage = &meta.usage;
-    let tokens = usage.input_tokens + usage.output_tokens;
-    match (tokens, usage.cost_usd) {
-        (0, None) => String::new(),
-        (tokens, None) => format!("{tokens} tokens"),
-        (tokens, Some(cost)) => format!("{tokens} tokens · ${cost:.2}"),
     }
 }
 

@@ -1,10 +1,12 @@
 //! The transcript (`message-list`): one `message` per entry with `data-role`. Agent text is
 //! always inserted as text (never as HTML); streaming rows update their own text node.
 
+use super::attachments::MessageImages;
+use super::tool_card::ToolCard;
 use super::use_store;
 use crate::client::actions;
 use crate::client::store::{Entry, EntryBody, Resolution, SendStatus, SessionView};
-use crate::protocol::{PermissionOption, PermissionOptionKind, RequestId, SessionId, ToolStatus};
+use crate::protocol::{PermissionOption, PermissionOptionKind, RequestId, SessionId};
 use leptos::html::Div;
 use leptos::prelude::*;
 
@@ -66,7 +68,12 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
 #[component]
 fn EntryView(entry: Entry, session: SessionId) -> impl IntoView {
     match entry.body {
-        EntryBody::User { text, status, .. } => {
+        EntryBody::User {
+            text,
+            attachments,
+            status,
+            ..
+        } => {
             let status = RwSignal::from(status);
             let status_name = move || match status.get() {
                 SendStatus::Pending => "pending",
@@ -75,7 +82,8 @@ fn EntryView(entry: Entry, session: SessionId) -> impl IntoView {
             };
             view! {
                 <div class="message user" data-testid="message" data-role="user" data-status=status_name>
-                    <div class="bubble">{text}</div>
+                    {(!attachments.is_empty()).then(|| view! { <MessageImages attachments/> })}
+                    {(!text.is_empty()).then(|| view! { <div class="bubble">{text}</div> })}
                     <Show when=move || status.get() == SendStatus::Failed>
                         <div class="send-failed">"Not delivered"</div>
                     </Show>
@@ -116,54 +124,11 @@ fn EntryView(entry: Entry, session: SessionId) -> impl IntoView {
             name,
             title,
             input,
+            detail,
             output,
             status,
             ..
-        } => {
-            let title = RwSignal::from(title);
-            let output = RwSignal::from(output);
-            let status = RwSignal::from(status);
-            let status_name = move || match status.get() {
-                ToolStatus::Running => "running",
-                ToolStatus::Ok => "ok",
-                ToolStatus::Error => "error",
-            };
-            let status_label = move || match status.get() {
-                ToolStatus::Running => "Running…",
-                ToolStatus::Ok => "Done",
-                ToolStatus::Error => "Failed",
-            };
-            view! {
-                <div class="message tool" data-testid="message" data-role="tool">
-                    <div class="tool-call" data-testid="tool-call" data-status=status_name>
-                        <div class="tool-head">
-                            <span class="tool-name">{name}</span>
-                            <span class="tool-title">{move || title.get()}</span>
-                            <span class="tool-status" class:spinner-inline=move || status.get() == ToolStatus::Running>
-                                {status_label}
-                            </span>
-                        </div>
-                        {(!input.is_empty()).then(|| view! {
-                            <details class="tool-input">
-                                <summary>"Input"</summary>
-                                <pre>{input}</pre>
-                            </details>
-                        })}
-                        {move || output.get().map(|text| {
-                            // Short outputs are worth seeing at once; long ones stay folded.
-                            let open = text.lines().count() <= 12;
-                            view! {
-                                <details class="tool-output" open=open>
-                                    <summary>"Output"</summary>
-                                    <pre>{text}</pre>
-                                </details>
-                            }
-                        })}
-                    </div>
-                </div>
-            }
-            .into_any()
-        }
+        } => view! { <ToolCard name title input detail output status/> }.into_any(),
         EntryBody::Permission {
             request_id,
             title,

@@ -1,13 +1,16 @@
 //! The Leptos components. They render from the [`crate::client::Store`] and call
 //! [`crate::client::actions`]; none does I/O of its own or parses frames.
 
+pub mod attachments;
 pub mod badges;
 pub mod banner;
 pub mod composer;
 pub mod header;
 pub mod messages;
+pub mod options;
 pub mod sidebar;
 pub mod tabs;
+pub mod tool_card;
 pub mod workspace;
 
 use crate::client::Store;

@@ -2,7 +2,7 @@
 //! loads the session list for the first paint, keeps the active tab equal to the URL, and
 //! starts the browser-only machinery once hydrated.
 
-use super::banner::{ConnectionBanner, ServerErrorBanner, Toast};
+use super::banner::{ConnectionBanner, ResumeBanner, ServerErrorBanner, Toast};
 use super::composer::Composer;
 use super::header::SessionHeader;
 use super::messages::MessageList;
@@ -13,7 +13,7 @@ use crate::app::list_sessions;
 use crate::client::actions::{self, id_from_path, session_path};
 use crate::client::reducer::replace_sessions;
 use crate::client::store::SessionView;
-use crate::client::{start_browser, ConnectionState, Store};
+use crate::client::{files, start_browser, ConnectionState, Store};
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
 use leptos_router::hooks::{use_location, use_navigate};
@@ -58,7 +58,10 @@ fn Layout() -> impl IntoView {
     let sidebar_open = RwSignal::new(false);
 
     // Effects run only in the browser, after hydration: saved tabs and the socket.
-    Effect::new(move |_| start_browser(store));
+    Effect::new(move |_| {
+        start_browser(store);
+        files::guard_window();
+    });
 
     // The URL decides the active tab (and opens unknown ids as drafts).
     Effect::new(move |previous: Option<String>| {
@@ -155,14 +158,51 @@ pub fn SessionRoute() -> impl IntoView {
     }
 }
 
+/// One session: header, banner, transcript and composer. Images dropped anywhere on it
+/// go to its composer (and never make the browser leave the app to show them).
 #[component]
 fn SessionPanel(session: SessionView) -> impl IntoView {
-    let id = session.id.to_string();
+    let store = use_store();
+    let id = session.id;
+    let dragging = RwSignal::new(false);
+    // Enter and leave come in pairs per element crossed; the pane is left when they even out.
+    let depth = StoredValue::new(0u32);
+    let on_drag_enter = move |ev: leptos::ev::DragEvent| {
+        if files::on_drag_over(&ev) {
+            depth.update_value(|d| *d += 1);
+            dragging.set(true);
+        }
+    };
+    let on_drag_leave = move |_: leptos::ev::DragEvent| {
+        if depth.get_value() > 0 {
+            depth.update_value(|d| *d -= 1);
+            if depth.get_value() == 0 {
+                dragging.set(false);
+            }
+        }
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        depth.set_value(0);
+        dragging.set(false);
+        files::on_drop(store, id, &ev);
+    };
     view! {
-        <section class="session-pane" data-session-id=id>
+        <section
+            class="session-pane"
+            class:dragging=move || dragging.get()
+            data-session-id=id.to_string()
+            on:dragenter=on_drag_enter
+            on:dragover=move |ev| {
+                files::on_drag_over(&ev);
+            }
+            on:dragleave=on_drag_leave
+            on:drop=on_drop
+        >
             <SessionHeader session=session.clone()/>
+            <ResumeBanner session=session.clone()/>
             <MessageList session=session.clone()/>
             <Composer session/>
+            <div class="drop-hint" aria-hidden="true">"Drop images to attach them"</div>
         </section>
     }
 }

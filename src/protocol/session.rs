@@ -16,7 +16,8 @@ pub enum AgentKind {
 
 impl AgentKind {
     /// Every kind, in the order the agent picker lists them.
-    pub const ALL: [AgentKind; 2] = [AgentKind::Claude, AgentKind::Demo];
+    /// The first is what a new tab starts with: the demo agent works on every machine.
+    pub const ALL: [AgentKind; 2] = [AgentKind::Demo, AgentKind::Claude];
 
     /// The stable lowercase name used in storage, config and `data-` attributes.
     pub fn as_str(self) -> &'static str {

@@ -21,6 +21,7 @@ fn a_sent_message_shows_at_once_and_its_echo_confirms_it() {
             client_msg_id,
             status,
             text,
+            ..
         } => {
             assert_eq!(text, "hello");
             (client_msg_id.expect("has an id"), status.clone())

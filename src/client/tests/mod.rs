@@ -2,7 +2,11 @@
 //! `cargo test --lib --features ssr client::`. Shared helpers live here.
 
 mod actions;
+mod attachments;
+mod format;
 mod reducer;
+mod settings;
+mod tool_view;
 
 use super::reducer::apply;
 use super::store::{EntryBody, SessionView, Store};

@@ -48,8 +48,10 @@ struct Turn {
     started: Instant,
     /// Seq of its TurnStarted event: prefixes message ids, which agents reuse across restarts.
     start_seq: u64,
-    /// The assistant text so far, for the preview.
+    /// The newest assistant message's text so far, for the preview.
     reply: String,
+    /// Which message `reply` holds.
+    reply_id: String,
     /// When the agent last said anything in this turn (or the user answered it), for the
     /// silence watchdog.
     last_heard: Instant,

@@ -27,7 +27,11 @@ impl SessionTask {
         if !self.stored {
             self.session.title = title_from(&text);
         }
-        let preview = clip(&text, PREVIEW_CHARS);
+        let preview = match (text.trim().is_empty(), attachments.len()) {
+            (true, 1) => "[1 image]".to_owned(),
+            (true, n) => format!("[{n} images]"),
+            _ => clip(&text, PREVIEW_CHARS),
+        };
         let input = TurnInput {
             text: text.clone(),
             attachments: attachments.clone(),
@@ -83,6 +87,7 @@ impl SessionTask {
             started: Instant::now(),
             start_seq,
             reply: String::new(),
+            reply_id: String::new(),
             last_heard: Instant::now(),
             garbled_reports: 0,
             heard: false,
@@ -242,11 +247,19 @@ impl SessionTask {
             turn.heard = true;
         }
         let start_seq = self.turn.as_ref().map(|t| t.start_seq).unwrap_or(0);
+        let whole = matches!(event, SessionEvent::AssistantMessage { .. });
         match &mut event {
             SessionEvent::AssistantDelta { message_id, text }
             | SessionEvent::AssistantMessage { message_id, text } => {
                 *message_id = format!("{start_seq}:{message_id}");
                 if let Some(turn) = self.turn.as_mut() {
+                    // The preview is the newest message: a delta grows it, a whole message
+                    // (which repeats its deltas) or another message's text replaces it.
+                    let same = turn.reply_id == *message_id;
+                    if !same || whole {
+                        turn.reply.clear();
+                        turn.reply_id.clone_from(message_id);
+                    }
                     turn.reply.push_str(text);
                 }
             }

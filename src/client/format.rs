@@ -1,0 +1,125 @@
+//! Words and numbers as the UI shows them: token counts shortened (`12.3k`), costs in
+//! dollars, the exact figures for the usage tooltip, permission modes by their meaning.
+//! Pure, so it is tested natively.
+
+use crate::protocol::Usage;
+
+/// A count shortened to three significant digits at most: `950`, `1.2k`, `12.3k`, `123k`,
+/// `4.5M`. A trailing `.0` is dropped (`1k`, not `1.0k`).
+pub fn compact_count(n: u64) -> String {
+    // Thresholds sit where rounding would carry into the next unit (999_500 -> "1M",
+    // never "1000k").
+    let (value, unit) = if n < 1_000 {
+        return n.to_string();
+    } else if n < 999_500 {
+        (n as f64 / 1e3, "k")
+    } else if n < 999_500_000 {
+        (n as f64 / 1e6, "M")
+    } else {
+        (n as f64 / 1e9, "B")
+    };
+    let digits = if value < 99.95 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.0}")
+    };
+    let digits = digits.strip_suffix(".0").unwrap_or(&digits);
+    format!("{digits}{unit}")
+}
+
+/// A count with thousands separators: `12,345`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A cost in dollars: cents from a dollar up (`$1.23`), else four decimals (`$0.0123`),
+/// since single turns often cost fractions of a cent.
+pub fn cost_text(cost: f64) -> String {
+    if cost >= 1.0 {
+        format!("${cost:.2}")
+    } else if cost >= 0.000_05 {
+        format!("${cost:.4}")
+    } else {
+        "<$0.0001".to_string()
+    }
+}
+
+/// Cache tokens of either kind: read from the cache and written to it.
+fn cached(usage: &Usage) -> u64 {
+    usage
+        .cache_read_tokens
+        .saturating_add(usage.cache_creation_tokens)
+}
+
+/// A positive cost, if the agent reported one.
+fn cost(usage: &Usage) -> Option<f64> {
+    usage.cost_usd.filter(|c| c.is_finite() && *c > 0.0)
+}
+
+/// The header's one-line summary, e.g. `12.3k in · 1.2k out · 40.1k cached · $0.0123`;
+/// `None` while everything is zero (nothing to say yet).
+pub fn usage_summary(usage: &Usage) -> Option<String> {
+    let cached = cached(usage);
+    let cost = cost(usage);
+    if usage.input_tokens == 0 && usage.output_tokens == 0 && cached == 0 && cost.is_none() {
+        return None;
+    }
+    let mut parts = vec![
+        format!("{} in", compact_count(usage.input_tokens)),
+        format!("{} out", compact_count(usage.output_tokens)),
+    ];
+    if cached > 0 {
+        parts.push(format!("{} cached", compact_count(cached)));
+    }
+    if let Some(cost) = cost {
+        parts.push(cost_text(cost));
+    }
+    Some(parts.join(" · "))
+}
+
+/// The exact figures behind [`usage_summary`], one per line, for its tooltip.
+pub fn usage_details(usage: &Usage) -> String {
+    let mut lines = vec![
+        format!("Input: {} tokens", grouped(usage.input_tokens)),
+        format!("Output: {} tokens", grouped(usage.output_tokens)),
+        format!("Cache read: {} tokens", grouped(usage.cache_read_tokens)),
+        format!(
+            "Cache written: {} tokens",
+            grouped(usage.cache_creation_tokens)
+        ),
+    ];
+    lines.push(match usage.cost_usd.filter(|c| c.is_finite()) {
+        Some(cost) => format!("Cost: ${cost:.6} (as the agent reported it)"),
+        None => "Cost: not reported by the agent".to_string(),
+    });
+    lines.join("\n")
+}
+
+/// Friendlier names for the permission modes agents commonly use; others show as is.
+pub fn mode_label(mode: &str) -> String {
+    match mode {
+        "default" => "Ask before tools".to_string(),
+        "acceptEdits" => "Accept edits".to_string(),
+        "bypassPermissions" => "Never ask".to_string(),
+        "plan" => "Plan only".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The notice after a permission mode change: its meaning, and the agent's own name for it.
+pub fn mode_changed_text(mode: &str) -> String {
+    let label = mode_label(mode);
+    if label == mode {
+        format!("Permission mode is now {mode}.")
+    } else {
+        format!("Permission mode is now \u{201c}{label}\u{201d} ({mode}).")
+    }
+}
