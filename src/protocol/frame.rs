@@ -84,6 +84,12 @@ pub enum ClientFrame {
         /// The session.
         session: SessionId,
     },
+    /// Which session this browser tab shows (`None`: none, or the page is hidden). The
+    /// server counts viewers per session and keeps its read marker up to date for them.
+    View {
+        /// The session in front, if any.
+        session: Option<SessionId>,
+    },
     /// Give a session a new title.
     Rename {
         /// The session.

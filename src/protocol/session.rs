@@ -195,6 +195,14 @@ pub struct Session {
     pub message_count: u64,
     /// Seq of the newest event in the log.
     pub last_seq: Seq,
+    /// Everything up to this seq has been read in some browser tab (stored on the server,
+    /// so reading in one tab clears the badge in all of them).
+    #[serde(default)]
+    pub read_seq: Seq,
+    /// How many browser tabs show this session right now; while any does, what arrives
+    /// counts as read everywhere.
+    #[serde(default)]
+    pub viewers: u32,
 }
 
 /// The fields of a `Session` that changed; absent fields stay as they were.
@@ -227,6 +235,12 @@ pub struct SessionPatch {
     /// New last seq.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seq: Option<Seq>,
+    /// New read marker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_seq: Option<Seq>,
+    /// New number of tabs showing the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub viewers: Option<u32>,
 }
 
 impl SessionPatch {
@@ -261,6 +275,8 @@ impl Session {
             usage: Usage::default(),
             message_count: 0,
             last_seq: Seq(0),
+            read_seq: Seq(0),
+            viewers: 0,
         }
     }
 
@@ -276,6 +292,8 @@ impl Session {
             usage,
             message_count,
             last_seq,
+            read_seq,
+            viewers,
         } = patch.clone();
         if let Some(v) = title {
             self.title = v;
@@ -303,6 +321,12 @@ impl Session {
         }
         if let Some(v) = last_seq {
             self.last_seq = v;
+        }
+        if let Some(v) = read_seq {
+            self.read_seq = v;
+        }
+        if let Some(v) = viewers {
+            self.viewers = v;
         }
     }
 }

@@ -41,6 +41,8 @@ fn sample_session() -> Session {
         },
         message_count: 2,
         last_seq: Seq(9),
+        read_seq: Seq(7),
+        viewers: 1,
     }
 }
 

@@ -86,12 +86,13 @@ impl Db {
         let usage = to_json(&session.usage)?;
         sqlx::query(
             "INSERT INTO sessions (id, title, agent, cwd, permission_mode, model, state, \
-             agent_session_id, created_at_ms, last_activity_ms, preview, usage, message_count, archived) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             agent_session_id, created_at_ms, last_activity_ms, preview, usage, message_count, archived, read_seq) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT(id) DO UPDATE SET title = excluded.title, permission_mode = excluded.permission_mode, \
              model = excluded.model, state = excluded.state, agent_session_id = excluded.agent_session_id, \
              last_activity_ms = excluded.last_activity_ms, preview = excluded.preview, usage = excluded.usage, \
-             message_count = excluded.message_count, archived = excluded.archived",
+             message_count = excluded.message_count, archived = excluded.archived, \
+             read_seq = excluded.read_seq",
         )
         .bind(session.id.to_string())
         .bind(&session.title)
@@ -107,6 +108,7 @@ impl Db {
         .bind(usage)
         .bind(session.message_count as i64)
         .bind(matches!(session.state, SessionState::Archived))
+        .bind(session.read_seq.0 as i64)
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -239,6 +241,7 @@ fn session_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Session, DbError> {
     let usage: String = row.try_get("usage")?;
     let last_seq: Option<i64> = row.try_get("last_seq")?;
     let message_count: i64 = row.try_get("message_count")?;
+    let read_seq: i64 = row.try_get("read_seq")?;
     Ok(Session {
         id: SessionId::parse(&id).ok_or_else(|| corrupt("session id", &id))?,
         title: row.try_get("title")?,
@@ -254,5 +257,7 @@ fn session_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Session, DbError> {
         usage: serde_json::from_str::<Usage>(&usage).map_err(|e| corrupt("usage", &e))?,
         message_count: message_count.max(0) as u64,
         last_seq: Seq(last_seq.unwrap_or(0).max(0) as u64),
+        read_seq: Seq(read_seq.max(0) as u64),
+        viewers: 0,
     })
 }

@@ -58,6 +58,11 @@ pub enum SessionCommand {
         /// Accepted or refused.
         reply: oneshot::Sender<Result<(), ServiceError>>,
     },
+    /// One more (+1) or one fewer (-1) browser tab shows the session.
+    Viewers {
+        /// The change.
+        delta: i32,
+    },
     /// New title.
     Rename {
         /// The title.
@@ -366,6 +371,14 @@ impl Registry {
     /// Agent processes alive now (for the benchmarks and the limits test).
     pub fn live_agents(&self) -> usize {
         self.agents.live()
+    }
+
+    /// One more (`delta` 1) or one fewer (-1) browser tab shows `id`. False when there is
+    /// no such session (a draft not yet created): then nothing was counted.
+    pub async fn count_viewer(&self, id: SessionId, delta: i32) -> bool {
+        self.command(id, SessionCommand::Viewers { delta })
+            .await
+            .is_ok()
     }
 
     /// Renames a session.

@@ -36,6 +36,10 @@ struct Connection {
     subscriptions: HashMap<SessionId, JoinHandle<()>>,
     /// List updates are forwarded only after Hello was answered.
     hello_done: bool,
+    /// The session this browser tab shows, as it last said.
+    viewing: Option<SessionId>,
+    /// The session this socket is counted as a viewer of (a draft is not, until created).
+    counted: Option<SessionId>,
 }
 
 async fn serve(socket: WebSocket, registry: Arc<Registry>) {
@@ -61,6 +65,8 @@ async fn serve(socket: WebSocket, registry: Arc<Registry>) {
         out,
         subscriptions: HashMap::new(),
         hello_done: false,
+        viewing: None,
+        counted: None,
     };
     loop {
         tokio::select! {
@@ -86,6 +92,7 @@ async fn serve(socket: WebSocket, registry: Arc<Registry>) {
     for (_, forwarder) in connection.subscriptions.drain() {
         forwarder.abort();
     }
+    connection.view(None).await;
     drop(connection);
     let _ = writer.await;
 }
@@ -97,6 +104,22 @@ impl Connection {
 
     async fn error(&self, session: Option<SessionId>, code: ErrorCode, message: impl Into<String>) {
         self.send(ServerFrame::error(session, code, message)).await;
+    }
+
+    /// Moves this socket's viewer count to `session`.
+    async fn view(&mut self, session: Option<SessionId>) {
+        self.viewing = session;
+        if self.counted == session {
+            return;
+        }
+        if let Some(old) = self.counted.take() {
+            self.registry.count_viewer(old, -1).await;
+        }
+        if let Some(new) = session {
+            if self.registry.count_viewer(new, 1).await {
+                self.counted = Some(new);
+            }
+        }
     }
 
     async fn send_connected(&self) {
@@ -182,6 +205,10 @@ impl Connection {
                 if creating && !self.subscriptions.contains_key(&session) {
                     self.subscribe(session, Seq(0))?;
                 }
+                if creating && self.viewing == Some(session) {
+                    // The draft this tab shows exists now: count it.
+                    self.view(Some(session)).await;
+                }
                 Ok(())
             }
             ClientFrame::Cancel { session } => registry.cancel(session).await,
@@ -198,6 +225,10 @@ impl Connection {
                 registry.set_permission_mode(session, mode).await
             }
             ClientFrame::Retry { session } => registry.retry(session).await,
+            ClientFrame::View { session } => {
+                self.view(session).await;
+                Ok(())
+            }
             ClientFrame::Rename { session, title } => registry.rename(session, title).await,
             ClientFrame::Archive { session } => registry.archive(session).await,
             ClientFrame::Ping => {
@@ -303,6 +334,7 @@ fn frame_session(frame: &ClientFrame) -> Option<SessionId> {
         | ClientFrame::SetPermissionMode { session, .. }
         | ClientFrame::Retry { session }
         | ClientFrame::Archive { session } => Some(*session),
+        ClientFrame::View { session } => *session,
         ClientFrame::Hello { .. } | ClientFrame::Ping => None,
     }
 }

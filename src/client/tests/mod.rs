@@ -37,6 +37,8 @@ fn session(n: u128) -> Session {
         usage: Usage::default(),
         message_count: 0,
         last_seq: Seq(0),
+        read_seq: Seq(0),
+        viewers: 0,
     }
 }
 

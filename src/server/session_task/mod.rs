@@ -229,6 +229,7 @@ impl SessionTask {
                 let result = self.answer_permission(request_id, option_id).await;
                 let _ = reply.send(result);
             }
+            SessionCommand::Viewers { delta } => self.viewers_changed(delta).await,
             SessionCommand::Rename { title } => {
                 let title = title.trim().chars().take(200).collect::<String>();
                 if !title.is_empty() {

@@ -61,9 +61,13 @@ impl SessionTask {
                 event,
             }));
         if new_entry {
+            // Someone is looking: the entry is read as it arrives, in the same patch, so
+            // no other tab's badge flickers.
+            let viewed = self.session.viewers > 0;
             self.publish(SessionPatch {
                 message_count: Some(self.session.message_count + 1),
                 last_activity_ms: Some(now),
+                read_seq: viewed.then_some(seq),
                 ..SessionPatch::default()
             })
             .await;
@@ -77,6 +81,20 @@ impl SessionTask {
             });
         }
         true
+    }
+
+    /// A browser tab started or stopped showing the session. While any shows it, what
+    /// arrives is read; when the count changes, everything so far is.
+    pub(super) async fn viewers_changed(&mut self, delta: i32) {
+        let viewers = self.session.viewers.saturating_add_signed(delta);
+        let read_seq =
+            (self.session.read_seq < self.session.last_seq).then_some(self.session.last_seq);
+        self.publish(SessionPatch {
+            viewers: Some(viewers),
+            read_seq,
+            ..SessionPatch::default()
+        })
+        .await;
     }
 
     /// Storage is failing: show it without touching the log (which may be what fails).
