@@ -9,6 +9,7 @@ pub mod demo_agent;
 pub mod http;
 pub mod registry;
 pub mod session_task;
+pub mod wire;
 pub mod ws;
 
 use leptos::prelude::{use_context, LeptosOptions, ServerFnError};

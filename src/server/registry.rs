@@ -6,6 +6,7 @@ use super::agent_pool::AgentPool;
 use super::config::Config;
 use super::db::{Db, DbError};
 use super::session_task::{Channels, SessionTask};
+use super::wire::WireFrame;
 use crate::protocol::{
     Attachment, ClientMsgId, ErrorCode, NewSession, RequestId, Seq, ServerFrame, Session,
     SessionId, SessionState,
@@ -121,7 +122,7 @@ pub struct SessionHandle {
     /// Commands into the task; closed when the task ends.
     commands: mpsc::Sender<SessionCommand>,
     /// The session's stored events, as frames; sockets subscribe here.
-    events: broadcast::Sender<Arc<ServerFrame>>,
+    events: broadcast::Sender<WireFrame>,
     /// The task's current view of the session, for listings.
     snapshot: watch::Receiver<Session>,
     /// The task itself, awaited at shutdown.
@@ -221,10 +222,7 @@ impl Registry {
     }
 
     /// A receiver of the session's live events; subscribe before reading the log.
-    pub fn subscribe(
-        &self,
-        id: SessionId,
-    ) -> Result<broadcast::Receiver<Arc<ServerFrame>>, ServiceError> {
+    pub fn subscribe(&self, id: SessionId) -> Result<broadcast::Receiver<WireFrame>, ServiceError> {
         self.lock()
             .get(&id)
             .map(|handle| handle.events.subscribe())

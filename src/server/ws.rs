@@ -3,6 +3,7 @@
 //! log followed by its live events happens in one forwarder task per subscription.
 
 use super::registry::{Registry, ServiceError};
+use super::wire::WireFrame;
 use super::AppState;
 use crate::protocol::{ClientFrame, ErrorCode, Seq, ServerFrame, SessionId};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -31,7 +32,7 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
 struct Connection {
     registry: Arc<Registry>,
     /// Frames to the browser, written by the writer task in order.
-    out: mpsc::Sender<Arc<ServerFrame>>,
+    out: mpsc::Sender<WireFrame>,
     /// One forwarder per subscribed session; aborted on unsubscribe and disconnect.
     subscriptions: HashMap<SessionId, JoinHandle<()>>,
     /// List updates are forwarded only after Hello was answered.
@@ -44,17 +45,10 @@ struct Connection {
 
 async fn serve(socket: WebSocket, registry: Arc<Registry>) {
     let (mut sink, mut stream) = socket.split();
-    let (out, mut outbox) = mpsc::channel::<Arc<ServerFrame>>(OUTBOX);
+    let (out, mut outbox) = mpsc::channel::<WireFrame>(OUTBOX);
     let writer = tokio::spawn(async move {
         while let Some(frame) = outbox.recv().await {
-            let text = match serde_json::to_string(&*frame) {
-                Ok(text) => text,
-                Err(e) => {
-                    tracing::error!("cannot serialize a frame: {e}");
-                    continue;
-                }
-            };
-            if sink.send(Message::Text(text.into())).await.is_err() {
+            if sink.send(Message::Text(frame.text)).await.is_err() {
                 break;
             }
         }
@@ -99,7 +93,7 @@ async fn serve(socket: WebSocket, registry: Arc<Registry>) {
 
 impl Connection {
     async fn send(&self, frame: ServerFrame) {
-        let _ = self.out.send(Arc::new(frame)).await;
+        send_frame(&self.out, &frame).await;
     }
 
     async fn error(&self, session: Option<SessionId>, code: ErrorCode, message: impl Into<String>) {
@@ -257,9 +251,9 @@ impl Connection {
 async fn forward(
     session: SessionId,
     since: Seq,
-    mut live: broadcast::Receiver<Arc<ServerFrame>>,
+    mut live: broadcast::Receiver<WireFrame>,
     db: super::db::Db,
-    out: mpsc::Sender<Arc<ServerFrame>>,
+    out: mpsc::Sender<WireFrame>,
 ) {
     let mut last = since;
     if !replay(session, &mut last, &db, &out).await {
@@ -268,11 +262,11 @@ async fn forward(
     loop {
         match live.recv().await {
             Ok(frame) => {
-                if let ServerFrame::Event { seq, .. } = &*frame {
-                    if *seq <= last {
+                if let Some(seq) = frame.seq {
+                    if seq <= last {
                         continue;
                     }
-                    last = *seq;
+                    last = seq;
                 }
                 if out.send(frame).await.is_err() {
                     return;
@@ -294,7 +288,7 @@ async fn replay(
     session: SessionId,
     last: &mut Seq,
     db: &super::db::Db,
-    out: &mpsc::Sender<Arc<ServerFrame>>,
+    out: &mpsc::Sender<WireFrame>,
 ) -> bool {
     let events = match db.events_since(session, *last).await {
         Ok(events) => events,
@@ -305,7 +299,7 @@ async fn replay(
                 ErrorCode::Internal,
                 "the session's log could not be read",
             );
-            let _ = out.send(Arc::new(error)).await;
+            send_frame(out, &error).await;
             return false;
         }
     };
@@ -316,11 +310,22 @@ async fn replay(
             seq: stored.seq,
             event: stored.event,
         };
-        if out.send(Arc::new(frame)).await.is_err() {
+        if !send_frame(out, &frame).await {
             return false;
         }
     }
     true
+}
+
+/// Encodes and queues one frame; false when the socket is gone.
+async fn send_frame(out: &mpsc::Sender<WireFrame>, frame: &ServerFrame) -> bool {
+    match WireFrame::encode(frame) {
+        Ok(wire) => out.send(wire).await.is_ok(),
+        Err(e) => {
+            tracing::error!("cannot encode a frame: {e}");
+            true
+        }
+    }
 }
 
 fn frame_session(frame: &ClientFrame) -> Option<SessionId> {

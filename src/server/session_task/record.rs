@@ -3,6 +3,7 @@
 
 use super::{now_ms, SessionTask};
 use crate::protocol::{ServerFrame, SessionEvent, SessionPatch, SessionState};
+use crate::server::wire::WireFrame;
 
 impl SessionTask {
     pub(super) async fn set_state(&mut self, state: SessionState) {
@@ -51,15 +52,21 @@ impl SessionTask {
             }
             other => other.is_entry(),
         };
-        // Shared, not copied, by every subscribed socket.
-        let _ = self
-            .channels
-            .events
-            .send(std::sync::Arc::new(ServerFrame::Event {
-                session: self.session.id,
-                seq,
-                event,
-            }));
+        // Encoded once; every subscribed socket sends the same bytes.
+        let frame = ServerFrame::Event {
+            session: self.session.id,
+            seq,
+            event,
+        };
+        match WireFrame::encode(&frame) {
+            Ok(wire) => {
+                let _ = self.channels.events.send(wire);
+            }
+            // Stored but not sent: a socket's next resync reads it from the log.
+            Err(e) => {
+                tracing::error!(session = %self.session.id, %seq, "cannot encode an event: {e}")
+            }
+        }
         if new_entry {
             // Someone is looking: the entry is read as it arrives, in the same patch, so
             // no other tab's badge flickers.
