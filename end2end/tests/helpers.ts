@@ -11,6 +11,8 @@ export const sessionItem = (page: Page, id: string) =>
   page.locator(`[data-testid="session-item"][data-session-id="${id}"]`);
 export const sessionTab = (page: Page, id: string) =>
   page.locator(`[data-testid="session-tab"][data-session-id="${id}"]`);
+/** The sync dot of a session's tab (`connected`, `reconnecting`, `disconnected`, `error`). */
+export const syncDot = (page: Page, id: string) => sessionTab(page, id).getByTestId('sync-dot');
 export const assistantMessages = (page: Page) =>
   page.locator('[data-testid="message-list"] [data-testid="message"][data-role="assistant"]');
 

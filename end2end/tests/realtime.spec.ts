@@ -1,7 +1,7 @@
-// Realtime robustness in the browser: the socket dropping mid-stream, and two browser tabs
-// on one server staying consistent.
+// Realtime robustness in the browser: the socket dropping mid-stream, two browser tabs on
+// one server staying consistent (also their unread badges), and the per-session sync dot.
 import { test, expect, Page } from '@playwright/test';
-import { newSession, sessionItem, url } from './helpers';
+import { assistantMessages, newSession, sessionItem, sessionTab, syncDot, url } from './helpers';
 
 const messages = (page: Page) => page.locator('[data-testid="message-list"] [data-testid="message"]');
 
@@ -53,6 +53,85 @@ test('two browser tabs on one server stay consistent', async ({ context }) => {
   // The tab that had it open is told why it went away; the one that ended it is not.
   await expect(second.getByTestId('toast')).toContainText('was ended in another window');
   await expect(first.getByTestId('toast')).toHaveCount(0);
+});
+
+test('viewing a session in one browser tab clears its unread badge in another', async ({ context }) => {
+  const first = await context.newPage();
+  const second = await context.newPage();
+  await first.goto(url());
+  await second.goto(url());
+  await expect(second.getByTestId('new-session-button')).toBeVisible();
+
+  // X streams on in the first tab's background while it shows another session.
+  const x = await newSession(first, '/slow 4');
+  await expect(assistantMessages(first).last()).toContainText('tick 1');
+  await newSession(first, 'meanwhile elsewhere');
+  await expect(assistantMessages(first).last()).toContainText('Echo: meanwhile elsewhere');
+  const badge = sessionTab(first, x).getByTestId('unread-badge');
+  await expect(badge).toBeVisible();
+  await expect(sessionItem(first, x).getByTestId('unread-badge')).toBeVisible();
+  // Still unread once the turn is over: nobody has looked at it yet.
+  await expect(sessionTab(first, x).getByTestId('session-state-badge')).toHaveAttribute('data-state', 'idle', {
+    timeout: 15_000,
+  });
+  await expect(badge).toBeVisible();
+
+  // The second tab opens X; the first tab's badge clears without it touching anything.
+  await sessionItem(second, x).click();
+  await expect(second.getByTestId('message-list')).toContainText('tick 40');
+  await expect(badge).toHaveCount(0);
+  await expect(sessionItem(first, x).getByTestId('unread-badge')).toHaveCount(0);
+
+  // While the second tab shows X, new output there is no news in the first either.
+  await second.getByTestId('chat-input').fill('seen in the second tab');
+  await second.getByTestId('chat-input').press('Enter');
+  await expect(assistantMessages(second).last()).toContainText('Echo: seen in the second tab');
+  await expect(sessionItem(first, x)).toContainText('Echo: seen in the second tab');
+  await expect(badge).toHaveCount(0);
+  await expect(sessionItem(first, x).getByTestId('unread-badge')).toHaveCount(0);
+
+  // A hidden page shows nothing: output after the second tab is hidden is news again in
+  // the first, and showing the page again reads it.
+  await second.getByTestId('chat-input').fill('/slow 3');
+  await second.getByTestId('chat-input').press('Enter');
+  await expect(assistantMessages(second).last()).toContainText('tick 1');
+  await setHidden(second, true);
+  await expect(badge).toBeVisible();
+  await setHidden(second, false);
+  await expect(badge).toHaveCount(0);
+});
+
+/** Makes the page report itself hidden or visible, as switching browser tabs would. */
+async function setHidden(page: Page, hidden: boolean) {
+  await page.evaluate((hidden) => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+    Object.defineProperty(document, 'visibilityState', {
+      configurable: true,
+      get: () => (hidden ? 'hidden' : 'visible'),
+    });
+    document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+  }, hidden);
+}
+
+test('the sync dot follows the connection', async ({ page, context }) => {
+  await page.goto(url());
+  const id = await newSession(page, 'stay in sync');
+  await expect(syncDot(page, id)).toHaveAttribute('data-sync', 'connected');
+  await expect(sessionItem(page, id).getByTestId('sync-dot')).toHaveAttribute('data-sync', 'connected');
+  await expect(syncDot(page, id)).toHaveAttribute('title', /.+/);
+
+  await context.setOffline(true);
+  await expect(syncDot(page, id)).toHaveAttribute('data-sync', /^(reconnecting|disconnected)$/);
+  await expect(sessionItem(page, id).getByTestId('sync-dot')).toHaveAttribute(
+    'data-sync',
+    /^(reconnecting|disconnected)$/,
+  );
+  await context.setOffline(false);
+  await expect(syncDot(page, id)).toHaveAttribute('data-sync', 'connected', { timeout: 15_000 });
+  // Live again: a new message goes through.
+  await page.getByTestId('chat-input').fill('back online');
+  await page.getByTestId('chat-input').press('Enter');
+  await expect(assistantMessages(page).last()).toContainText('Echo: back online');
 });
 
 test('a pending permission request survives a reload and can still be answered', async ({ page }) => {

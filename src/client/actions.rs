@@ -6,7 +6,7 @@ use super::attachments::check_frame;
 use super::ids::new_uuid;
 use super::reducer::push_entry;
 use super::store::{draft_session, Entry, EntryBody, SendStatus, SessionView, Store};
-use crate::protocol::{AgentKind, Attachment, ClientFrame, ClientMsgId, RequestId, SessionId};
+use crate::protocol::{AgentKind, Attachment, ClientFrame, ClientMsgId, RequestId, Seq, SessionId};
 use leptos::prelude::*;
 
 /// Opens a new draft tab and returns its id; the caller navigates to `/s/<id>`.
@@ -302,12 +302,20 @@ pub fn saved_tabs(store: Store) -> SavedTabs {
 }
 
 /// Restores saved tabs and read markers for sessions that still exist. Tabs open already
-/// (the URL's) stay; saved ones go before them in their saved order.
+/// (the URL's) stay; saved ones go before them in their saved order. A saved marker never
+/// brings back what the server's marker says was read (in another browser tab, meanwhile).
 pub fn restore_tabs(store: Store, saved: SavedTabs) {
     for (id, read) in saved.read {
         if let Some(view) = store.view(id).filter(|v| !v.is_draft()) {
-            let total = view.meta.with_untracked(|m| m.message_count);
-            view.read_count.set(read.min(total));
+            let (total, read_everywhere) = view.meta.with_untracked(|m| {
+                (
+                    m.message_count,
+                    m.read_seq > Seq(0) && m.read_seq >= m.last_seq,
+                )
+            });
+            if !read_everywhere {
+                view.read_count.set(read.min(total));
+            }
             store.sync_read(&view);
         }
     }

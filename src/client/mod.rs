@@ -1,5 +1,6 @@
 //! The browser's side of the protocol: the reactive [`store::Store`], the one
-//! [`reducer::apply`] that folds server frames into it, the [`actions`] the UI calls, pure
+//! [`reducer::apply`] that folds server frames into it (with the server's read marker in
+//! [`read_marker`]), the [`actions`] the UI calls, presence and sync status ([`sync`]), pure
 //! helpers the components show data with ([`attachments`], [`format`](mod@format),
 //! [`tool_view`]), and (browser build only) the socket, tab persistence and the reading
 //! of pasted or dropped [`files`].
@@ -9,8 +10,10 @@ pub mod attachments;
 pub mod files;
 pub mod format;
 pub mod ids;
+pub mod read_marker;
 pub mod reducer;
 pub mod store;
+pub mod sync;
 pub mod tool_view;
 
 #[cfg(feature = "hydrate")]

@@ -2,7 +2,9 @@
 //! server data changes the store, it touches no web API, and it is unit-tested natively.
 
 use super::format::mode_changed_text;
+use super::read_marker::{is_news, server_read};
 use super::store::{ConnectionState, Entry, EntryBody, Resolution, SendStatus, SessionView, Store};
+use super::sync::is_sync_error;
 use super::tool_view::ToolDetail;
 use crate::protocol::{
     Seq, ServerFrame, Session, SessionEvent, SessionId, SessionState, ToolStatus,
@@ -17,6 +19,14 @@ pub fn apply(store: &Store, frame: ServerFrame) {
             server_version,
             sessions,
         } => {
+            // A fresh socket subscribes anew: earlier sync errors get their retry.
+            store.sessions.with_untracked(|list| {
+                for view in list {
+                    if view.sync_error.with_untracked(Option::is_some) {
+                        view.sync_error.set(None);
+                    }
+                }
+            });
             replace_sessions(store, sessions);
             store.server_version.set(Some(server_version));
             store.connection.set(ConnectionState::Open);
@@ -37,13 +47,21 @@ pub fn apply(store: &Store, frame: ServerFrame) {
                     stop_streaming(&view);
                 }
             }
+            if let Some(read_seq) = patch.read_seq {
+                server_read(&view, read_seq);
+            }
             store.sync_read(&view);
         }
         ServerFrame::SessionRemoved { session } => remove_session(store, session),
         ServerFrame::Error {
-            session, message, ..
+            session,
+            code,
+            message,
         } => match session.and_then(|id| store.view(id)) {
             Some(view) => {
+                if is_sync_error(code) {
+                    view.sync_error.set(Some(message.clone()));
+                }
                 // A refused request leaves the session's pending messages undelivered, and
                 // unresolved permission cards answerable again.
                 view.entries.with_untracked(|entries| {
@@ -80,8 +98,9 @@ pub fn apply(store: &Store, frame: ServerFrame) {
 }
 
 /// Replaces the session list (from `Connected`, or the SSR-rendered list): known views keep
-/// their entries and read markers, new ones count as read, vanished ones are dropped (with
-/// their tabs), and drafts, which the server does not know, stay.
+/// their entries and read markers (which the server's marker may advance), new ones count
+/// as read, vanished ones are dropped (with their tabs), and drafts, which the server does
+/// not know, stay.
 pub fn replace_sessions(store: &Store, sessions: Vec<Session>) {
     let old = store.sessions.get_untracked();
     let mut next: Vec<SessionView> = Vec::with_capacity(sessions.len());
@@ -91,7 +110,10 @@ pub fn replace_sessions(store: &Store, sessions: Vec<Session>) {
         }
         match old.iter().find(|v| v.id == session.id) {
             Some(view) => {
+                let read_seq = session.read_seq;
                 view.meta.set(session);
+                // Read in another browser tab while this one was away.
+                server_read(view, read_seq);
                 next.push(view.clone());
             }
             None => {
@@ -162,7 +184,7 @@ fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {
         return;
     }
     view.applied_seq.set(seq);
-    if store.active.get_untracked() != Some(id) && seq > view.history_seq.get_untracked() {
+    if is_news(store, &view, id, seq) {
         if let Some(identity) = entry_identity(&event, seq) {
             view.unseen.update(|unseen| {
                 unseen.insert(identity);

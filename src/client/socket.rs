@@ -1,15 +1,20 @@
 //! The one WebSocket of this browser tab (browser build only). It says `Hello` with the
 //! open tabs' last seqs, feeds every `ServerFrame` to the reducer, queues frames until
-//! `Connected`, resends undelivered messages after a reconnect (the server drops
-//! duplicates by `ClientMsgId`), and reconnects with exponential backoff and jitter.
+//! `Connected` and flushes them in order, resends undelivered messages after a reconnect
+//! (the server drops duplicates by `ClientMsgId`), tells the server which session the tab
+//! shows (`View`), and reconnects with exponential backoff and jitter: a few quick
+//! attempts, then the offline banner with Reconnect, still retrying slowly and at once
+//! when the browser comes back online or the tab becomes visible.
 
 use super::reducer::apply;
 use super::store::{ConnectionState, Store};
+use super::sync::view_target;
 use crate::protocol::{
     Attachment, ClientFrame, ClientId, ClientMsgId, NewSession, ResumePoint, ServerFrame,
     SessionEvent, SessionId,
 };
 use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use futures::future::Either;
 use futures::{stream, SinkExt, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message, State};
 use gloo_timers::future::{IntervalStream, TimeoutFuture};
@@ -21,12 +26,19 @@ use std::collections::HashSet;
 const BASE_BACKOFF_MS: u32 = 250;
 /// Longest wait between attempts.
 const MAX_BACKOFF_MS: u32 = 10_000;
-/// After this many failures in a row the banner offers "Reconnect".
+/// Quick retries (with growing backoff) before the banner turns to Offline and offers
+/// "Reconnect"; retries go on after that, further apart.
 pub const QUICK_ATTEMPTS: u32 = 5;
 /// Keep-alive interval; the server answers each `Ping` with a `Pong`.
 const PING_MS: u32 = 20_000;
 /// A socket silent for this long is treated as dead (a `Pong` should have come).
 const SILENCE_MS: f64 = 45_000.0;
+/// A handshake not done by then is given up: an unreachable host can otherwise keep an
+/// attempt (and so the retry on `online`) waiting for the browser's own TCP timeout.
+const HANDSHAKE_MS: u32 = 10_000;
+/// A socket that stayed up this long after `Connected` resets the backoff; one the server
+/// drops at once keeps counting failures, so such a server is not hammered.
+const STABLE_MS: f64 = 5_000.0;
 
 /// A message waiting for its `UserMessage` echo.
 #[derive(Clone)]
@@ -35,6 +47,14 @@ struct Unacked {
     client_msg_id: ClientMsgId,
     text: String,
     attachments: Vec<Attachment>,
+}
+
+/// Something to send once the socket is ready, in the order it was made.
+enum Queued {
+    /// A frame, sent as it is.
+    Frame(ClientFrame),
+    /// A user message (kept in `unacked`), transmitted from there, so it goes out once.
+    Message(ClientMsgId),
 }
 
 /// The connection's bookkeeping. The browser runs us on one thread, so a thread-local
@@ -46,8 +66,11 @@ struct Conn {
     tx: Option<UnboundedSender<ClientFrame>>,
     /// `Connected` arrived on the live socket.
     ready: bool,
-    /// Frames made while not ready, flushed in order after `Connected`.
-    queue: Vec<ClientFrame>,
+    /// Frames and messages made while not ready, flushed in order after `Connected`.
+    queue: Vec<Queued>,
+    /// What the live socket last told the server this tab shows (`None` on a new socket,
+    /// which is also what the server assumes), so `View` goes out only on a change.
+    viewing: Option<SessionId>,
     /// Sessions whose events the live socket receives.
     subscribed: HashSet<SessionId>,
     /// Drafts whose creating `Send` went out on the live socket.
@@ -68,6 +91,7 @@ thread_local! {
         tx: None,
         ready: false,
         queue: Vec::new(),
+        viewing: None,
         subscribed: HashSet::new(),
         creating: HashSet::new(),
         unacked: Vec::new(),
@@ -95,6 +119,13 @@ pub fn start(store: Store) {
     if !first {
         return;
     }
+    // The server counts viewers per session: tell it whenever the tab in front changes.
+    Effect::new(move |_| {
+        store.active.track();
+        sync_view(store);
+    });
+    // A hidden page shows nothing: what arrives there is not read.
+    let _ = window_event_listener_untyped("visibilitychange", move |_| sync_view(store));
     let _ = window_event_listener_untyped("offline", move |_| {
         with_conn(|c| {
             if let Some(hang_up) = &c.hang_up {
@@ -129,9 +160,31 @@ pub fn send(frame: ClientFrame) {
         (Some(tx), true) => tx.unbounded_send(frame).err().map(|e| e.into_inner()),
         _ => Some(frame),
     });
-    if let Some(frame) = unsent {
-        with_conn(|c| c.queue.push(frame));
+    // `View` is state, not a request: `Connected` says the current one, so a stale one is
+    // not kept.
+    if let Some(frame) = unsent.filter(|f| !matches!(f, ClientFrame::View { .. })) {
+        with_conn(|c| c.queue.push(Queued::Frame(frame)));
     }
+}
+
+/// Tells the server which session this tab shows now ([`view_target`]), if that changed
+/// since the live socket last said. Before `Connected` it waits: `Connected` calls it.
+pub fn sync_view(store: Store) {
+    let target = view_target(&store, page_visible());
+    let changed = with_conn(|c| {
+        let changed = c.ready && c.viewing != target;
+        if changed {
+            c.viewing = target;
+        }
+        changed
+    });
+    if changed {
+        send(ClientFrame::View { session: target });
+    }
+}
+
+fn page_visible() -> bool {
+    !document().hidden()
 }
 
 /// Sends a user message of `session`; the first one of a draft creates it on the server.
@@ -151,11 +204,16 @@ pub fn send_message(
     };
     let ready = with_conn(|c| {
         c.unacked.push(message.clone());
+        if !c.ready {
+            c.queue.push(Queued::Message(client_msg_id));
+        }
         c.ready
     });
     if ready {
         transmit(store, &message);
     }
+    // A draft counts as shown once its first message went out.
+    sync_view(store);
 }
 
 /// Subscribes the live socket to `session` (from its last applied seq) unless it is
@@ -206,11 +264,15 @@ fn transmit(store: Store, message: &Unacked) {
 async fn run(store: Store, mut kick_rx: UnboundedReceiver<()>) {
     let mut failures: u32 = 0;
     loop {
-        if connect(store).await {
-            failures = 0;
+        if let Some(connected_at) = connect(store).await {
+            if js_sys::Date::now() - connected_at >= STABLE_MS {
+                failures = 0;
+            }
         }
+        // The lost socket counts too, so `failures` is the number of the next attempt: the
+        // banner turns to Offline once QUICK_ATTEMPTS retries have failed.
         failures = failures.saturating_add(1);
-        store.connection.set(if failures >= QUICK_ATTEMPTS {
+        store.connection.set(if failures > QUICK_ATTEMPTS {
             ConnectionState::Offline { attempt: failures }
         } else {
             ConnectionState::Reconnecting { attempt: failures }
@@ -240,24 +302,25 @@ enum Input {
     HangUp,
 }
 
-/// One socket's life. Returns whether it reached `Connected`.
-async fn connect(store: Store) -> bool {
-    let Some(url) = ws_url() else {
-        return false;
-    };
-    let Ok(mut socket) = WebSocket::open(&url) else {
-        return false;
-    };
+/// One socket's life. Returns when it reached `Connected` (`Date.now()` ms), if it did.
+async fn connect(store: Store) -> Option<f64> {
+    let url = ws_url()?;
+    let mut socket = WebSocket::open(&url).ok()?;
     // Wait for the handshake: writing to a socket that failed to open only logs errors.
-    let _ = futures::future::poll_fn(|cx| socket.poll_ready_unpin(cx)).await;
+    let handshake = futures::future::poll_fn(|cx| socket.poll_ready_unpin(cx));
+    let timeout = TimeoutFuture::new(HANDSHAKE_MS);
+    if let Either::Right(_) = futures::future::select(handshake, timeout).await {
+        // Dropping the socket closes it.
+        return None;
+    }
     if !matches!(socket.state(), State::Open) {
-        return false;
+        return None;
     }
     let (mut sink, source) = socket.split();
     let hello = hello(store);
     if sink.send(Message::Text(to_json(&hello))).await.is_err() {
         forget_socket();
-        return false;
+        return None;
     }
     let (tx, rx) = mpsc::unbounded();
     let (hang_up, hang_up_rx) = mpsc::unbounded();
@@ -276,13 +339,15 @@ async fn connect(store: Store) -> bool {
         stream::select(incoming, outgoing),
         stream::select(pings, hang_ups),
     );
-    let mut reached = false;
+    let mut connected_at = None;
     let mut last_heard = js_sys::Date::now();
     while let Some(input) = inputs.next().await {
         match input {
             Input::Received(Ok(Message::Text(text))) => {
                 last_heard = js_sys::Date::now();
-                reached |= receive(store, &text);
+                if receive(store, &text) && connected_at.is_none() {
+                    connected_at = Some(last_heard);
+                }
             }
             Input::Received(Ok(Message::Bytes(_))) => last_heard = js_sys::Date::now(),
             // An error event is followed by the close; wait for it.
@@ -308,7 +373,7 @@ async fn connect(store: Store) -> bool {
         }
     }
     forget_socket();
-    reached
+    connected_at
 }
 
 /// `Hello` with every open non-draft tab's last seq; those count as subscribed.
@@ -326,6 +391,7 @@ fn hello(store: Store) -> ClientFrame {
         .collect();
     with_conn(|c| {
         c.ready = false;
+        c.viewing = None;
         c.subscribed = resume.iter().map(|r| r.session).collect();
         c.creating.clear();
         ClientFrame::Hello {
@@ -340,6 +406,7 @@ fn forget_socket() {
         c.tx = None;
         c.hang_up = None;
         c.ready = false;
+        c.viewing = None;
         c.subscribed.clear();
         c.creating.clear();
     });
@@ -386,21 +453,36 @@ fn receive(store: Store, text: &str) -> bool {
     connected
 }
 
-/// After `Connected`: subscribe the open tabs `Hello` did not cover, resend undelivered
-/// messages, then flush what was queued meanwhile, in order.
+/// After `Connected`: subscribe the open tabs `Hello` did not cover, resend the messages
+/// an earlier socket sent but the server never echoed (they came first), flush what was
+/// made meanwhile in the order it was made (a Stop before a new message stays before
+/// it), then say which session the tab shows.
 fn on_connected(store: Store) {
     with_conn(|c| c.ready = true);
     for id in store.tabs.get_untracked() {
         ensure_subscribed(store, id);
     }
-    let unacked = with_conn(|c| c.unacked.clone());
-    for message in &unacked {
+    let (unacked, queued) = with_conn(|c| (c.unacked.clone(), std::mem::take(&mut c.queue)));
+    let is_queued = |id: ClientMsgId| {
+        queued
+            .iter()
+            .any(|q| matches!(q, Queued::Message(m) if *m == id))
+    };
+    for message in unacked.iter().filter(|m| !is_queued(m.client_msg_id)) {
         transmit(store, message);
     }
-    let queued = with_conn(|c| std::mem::take(&mut c.queue));
-    for frame in queued {
-        send(frame);
+    for item in queued {
+        match item {
+            Queued::Frame(frame) => send(frame),
+            Queued::Message(id) => {
+                // Gone when the server refused it or the session ended meanwhile.
+                if let Some(message) = unacked.iter().find(|m| m.client_msg_id == id) {
+                    transmit(store, message);
+                }
+            }
+        }
     }
+    sync_view(store);
 }
 
 fn ws_url() -> Option<String> {

@@ -1,6 +1,6 @@
 //! The browser's reactive picture of the server: the session list, one view per session
-//! (meta, transcript entries, read marker, draft composer), the open tabs and the
-//! connection state. No web APIs here, so SSR renders from it and tests run natively.
+//! (meta, transcript entries, read marker, sync error, draft composer), the open tabs and
+//! the connection state. No web APIs here, so SSR renders from it and tests run natively.
 
 use super::tool_view::ToolDetail;
 use crate::protocol::{
@@ -11,21 +11,23 @@ use leptos::prelude::*;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-/// Where the one WebSocket of this browser tab is.
+/// Where the one WebSocket of this browser tab is: connecting -> open -> reconnecting ->
+/// offline (DESIGN's "closed": the banner offers Reconnect) and back to open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionState {
     /// First attempt, before the server said `Connected`.
     Connecting,
     /// `Connected` received; frames flow.
     Open,
-    /// The socket dropped; retrying with backoff. `attempt` counts failures in a row.
+    /// The socket dropped (or never opened); retrying with backoff.
     Reconnecting {
-        /// Failed attempts so far.
+        /// The retry about to be made, from 1.
         attempt: u32,
     },
-    /// Several attempts failed; still retrying slowly, and the banner offers "Reconnect".
+    /// The quick retries failed; still retrying slowly (and at once when the browser comes
+    /// back online or the tab becomes visible), and the banner offers "Reconnect".
     Offline {
-        /// Failed attempts so far.
+        /// The retry about to be made.
         attempt: u32,
     },
 }
@@ -188,6 +190,9 @@ pub struct SessionView {
     pub unseen: ArcRwSignal<HashSet<String>>,
     /// Set when the agent lost the conversation (a banner until dismissed): why.
     pub conversation_reset: ArcRwSignal<Option<String>>,
+    /// Why the server cannot keep this session in sync (its log could not be read, it does
+    /// not know the session), until the next `Connected` retries; shown by the sync dot.
+    pub sync_error: ArcRwSignal<Option<String>>,
 }
 
 impl SessionView {
@@ -202,6 +207,7 @@ impl SessionView {
             history_seq: ArcRwSignal::new(history),
             unseen: ArcRwSignal::new(HashSet::new()),
             conversation_reset: ArcRwSignal::new(None),
+            sync_error: ArcRwSignal::new(None),
             id: session.id,
             meta: ArcRwSignal::new(session),
             entries: ArcRwSignal::new(Vec::new()),
@@ -225,10 +231,11 @@ impl SessionView {
         self.meta.with_untracked(|m| m.state == SessionState::Draft)
     }
 
-    /// Unread entries: none for the active tab, else what arrived since it was last viewed.
-    /// Reactive: tracks the meta, the read marker and the active id.
+    /// Unread entries: none for the active tab, nor while some browser tab shows the
+    /// session (the server then reads what arrives); else what arrived since it was last
+    /// viewed. Reactive: tracks the meta, the read marker and the active id.
     pub fn unread(&self, store: &Store) -> u64 {
-        if store.active.get() == Some(self.id) {
+        if store.active.get() == Some(self.id) || self.meta.with(|m| m.viewers > 0) {
             return 0;
         }
         let total = self.meta.with(|m| m.message_count);

@@ -1,5 +1,7 @@
 //! Small status pieces shared by the sidebar, the tab bar and the session header.
 
+use super::use_store;
+use crate::client::store::{ConnectionState, SessionView};
 use crate::protocol::{Session, SessionState};
 use leptos::prelude::*;
 
@@ -61,5 +63,31 @@ pub fn UnreadBadge(#[prop(into)] count: Signal<u64>) -> impl IntoView {
                 </span>
             }
         })
+    }
+}
+
+/// `sync-dot` with `data-sync` (`connected`, `reconnecting`, `disconnected`, `error`): how
+/// live the session's view is. A small ring, unlike the state badge's filled dot: it is
+/// about the connection, not the agent, and stays quiet while all is well.
+#[component]
+pub fn SyncDot(session: SessionView) -> impl IntoView {
+    let store = use_store();
+    let status = {
+        let session = session.clone();
+        Memo::new(move |_| session.sync_status(&store))
+    };
+    let tooltip = Memo::new(move |_| session.sync_tooltip(&store));
+    // The page's first connect normally takes a moment: no alarm for it.
+    let first_connect = move || store.connection.get() == ConnectionState::Connecting;
+    view! {
+        <span
+            class="sync-dot"
+            class:first-connect=first_connect
+            data-testid="sync-dot"
+            data-sync=move || status.get().as_str()
+            role="img"
+            aria-label=move || tooltip.get()
+            title=move || tooltip.get()
+        ></span>
     }
 }

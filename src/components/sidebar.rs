@@ -1,7 +1,7 @@
 //! The sidebar: the "+" button and one `session-item` per session (agent, title, preview,
-//! state, unread count). Clicking an item opens it as a tab via its link.
+//! state, unread count, sync dot). Clicking an item opens it as a tab via its link.
 
-use super::badges::{StateBadge, UnreadBadge};
+use super::badges::{StateBadge, SyncDot, UnreadBadge};
 use super::use_store;
 use crate::client::actions::{self, session_path};
 use crate::client::store::SessionView;
@@ -68,6 +68,7 @@ fn SessionItem(session: SessionView) -> impl IntoView {
     let store = use_store();
     let id = session.id;
     let meta = RwSignal::from(session.meta.clone());
+    let dot = session.clone();
     let unread = Signal::derive(move || session.unread(&store));
     let active = move || store.active.get() == Some(id);
     view! {
@@ -82,6 +83,7 @@ fn SessionItem(session: SessionView) -> impl IntoView {
                     <span class="agent-label">{move || meta.with(|m| m.agent.label())}</span>
                     <StateBadge meta/>
                     <UnreadBadge count=unread/>
+                    <SyncDot session=dot/>
                 </div>
                 <div class="session-title">{move || meta.with(|m| m.title.clone())}</div>
                 <div class="session-preview">{move || meta.with(|m| m.preview.clone())}</div>

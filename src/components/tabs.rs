@@ -1,7 +1,7 @@
-//! The tab bar: one `session-tab` per open tab. Closing (`tab-close`) only hides the tab;
-//! the session goes on and stays in the sidebar.
+//! The tab bar: one `session-tab` per open tab (state, title, unread count, sync dot).
+//! Closing (`tab-close`) only hides the tab; the session goes on and stays in the sidebar.
 
-use super::badges::{StateBadge, UnreadBadge};
+use super::badges::{StateBadge, SyncDot, UnreadBadge};
 use super::use_store;
 use crate::client::actions::{self, session_path};
 use crate::protocol::SessionId;
@@ -32,6 +32,7 @@ fn Tab(id: SessionId) -> impl IntoView {
         return ().into_any();
     };
     let meta = RwSignal::from(session.meta.clone());
+    let dot = session.clone();
     let unread = Signal::derive(move || session.unread(&store));
     let active = move || store.active.get() == Some(id);
     let open = {
@@ -73,6 +74,7 @@ fn Tab(id: SessionId) -> impl IntoView {
             <StateBadge meta compact=true/>
             <span class="tab-title">{move || meta.with(|m| m.title.clone())}</span>
             <UnreadBadge count=unread/>
+            <SyncDot session=dot/>
             <button
                 class="tab-close"
                 data-testid="tab-close"
