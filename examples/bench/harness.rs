@@ -168,7 +168,7 @@ pub fn stamp_latencies(text: &str, into: &mut Vec<Duration>) {
     }
 }
 
-/// A bare axum WebSocket that pushes `count` stamped frames 5 ms apart: the floor for the
+/// A bare axum WebSocket that echoes (`/echo`) or pushes `count` stamped frames 5 ms apart: the floor for the
 /// relay. Runs on its own thread and runtime, like the server runs in its own process.
 pub fn start_bare_push_server(count: u64) -> String {
     use axum::extract::ws::{Message as AxumMessage, WebSocketUpgrade};
@@ -179,7 +179,20 @@ pub fn start_bare_push_server(count: u64) -> String {
             .build()
             .expect("runtime");
         runtime.block_on(async move {
-            let app = axum::Router::new().route(
+            let app = axum::Router::new()
+                .route(
+                    "/echo",
+                    axum::routing::get(|ws: WebSocketUpgrade| async move {
+                        ws.on_upgrade(|mut socket| async move {
+                            while let Some(Ok(message)) = socket.recv().await {
+                                if socket.send(message).await.is_err() {
+                                    return;
+                                }
+                            }
+                        })
+                    }),
+                )
+                .route(
                 "/push",
                 axum::routing::get(move |ws: WebSocketUpgrade| async move {
                     ws.on_upgrade(move |mut socket| async move {
@@ -233,4 +246,35 @@ pub fn cpu_seconds(pid: u32) -> f64 {
             .unwrap_or(0.0)
     };
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Round trips through the bare `/echo` socket: `count` stamped event frames, 5 ms apart,
+/// each parsed on return like the relay's frames.
+pub async fn echo_round_trips(bare: &str, count: u64) -> Vec<Duration> {
+    use futures::{SinkExt, StreamExt};
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{bare}/echo"))
+        .await
+        .expect("connects");
+    let mut latencies = Vec::new();
+    for _ in 0..count {
+        let frame = format!(
+            r#"{{"type":"event","session":"00000000-0000-0000-0000-000000000000","seq":1,"event":{{"type":"assistant_delta","message_id":"m","text":"@{} "}}}}"#,
+            now_micros()
+        );
+        socket
+            .send(Message::Text(frame.into()))
+            .await
+            .expect("sent");
+        if let Some(Ok(Message::Text(text))) = socket.next().await {
+            if let Ok(ServerFrame::Event {
+                event: SessionEvent::AssistantDelta { text, .. },
+                ..
+            }) = serde_json::from_str(text.as_str())
+            {
+                stamp_latencies(&text, &mut latencies);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    latencies
 }
