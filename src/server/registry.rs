@@ -122,7 +122,7 @@ pub struct SessionHandle {
     /// Commands into the task; closed when the task ends.
     commands: mpsc::Sender<SessionCommand>,
     /// The session's stored events, as frames; sockets subscribe here.
-    events: broadcast::Sender<WireFrame>,
+    events: broadcast::Sender<Arc<WireFrame>>,
     /// The task's current view of the session, for listings.
     snapshot: watch::Receiver<Session>,
     /// The task itself, awaited at shutdown.
@@ -222,7 +222,10 @@ impl Registry {
     }
 
     /// A receiver of the session's live events; subscribe before reading the log.
-    pub fn subscribe(&self, id: SessionId) -> Result<broadcast::Receiver<WireFrame>, ServiceError> {
+    pub fn subscribe(
+        &self,
+        id: SessionId,
+    ) -> Result<broadcast::Receiver<Arc<WireFrame>>, ServiceError> {
         self.lock()
             .get(&id)
             .map(|handle| handle.events.subscribe())

@@ -251,7 +251,7 @@ impl Connection {
 async fn forward(
     session: SessionId,
     since: Seq,
-    mut live: broadcast::Receiver<WireFrame>,
+    mut live: broadcast::Receiver<Arc<WireFrame>>,
     db: super::db::Db,
     out: mpsc::Sender<WireFrame>,
 ) {
@@ -268,7 +268,7 @@ async fn forward(
                     }
                     last = seq;
                 }
-                if out.send(frame).await.is_err() {
+                if out.send(WireFrame::clone(&frame)).await.is_err() {
                     return;
                 }
             }

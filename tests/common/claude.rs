@@ -18,7 +18,8 @@ pub fn claude_bin() -> PathBuf {
     let path = std::env::var_os("SWITCHBOARD_CLAUDE_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("agents/node_modules/.bin/claude")
+            PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| ".".into()))
+                .join("agents/node_modules/.bin/claude")
         });
     assert!(
         path.exists(),

@@ -4,8 +4,11 @@
 use super::*;
 use std::path::PathBuf;
 
+/// Read at run time (cargo sets it for tests too): a test binary reused from the shared
+/// target dir must not point at the checkout that built it.
 fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude")
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| ".".into()))
+        .join("tests/fixtures/claude")
 }
 
 /// The CLI's stdout lines of a capture: `.stdout.jsonl` as is, `.timeline.jsonl` filtered.

@@ -34,7 +34,9 @@ const GARBLED_REPORTS_PER_TURN: u32 = 3;
 /// The channels a session task publishes on.
 pub struct Channels {
     /// This session's stored events, as `ServerFrame::Event`.
-    pub events: broadcast::Sender<super::wire::WireFrame>,
+    /// (Behind an `Arc`: the ring is allocated up front for every session, so its slots
+    /// stay pointer-sized.)
+    pub events: broadcast::Sender<Arc<super::wire::WireFrame>>,
     /// Session list changes for every socket (created, updated, removed).
     pub list: broadcast::Sender<ServerFrame>,
     /// The task's current view of the session.

@@ -60,7 +60,7 @@ impl SessionTask {
         };
         match WireFrame::encode(&frame) {
             Ok(wire) => {
-                let _ = self.channels.events.send(wire);
+                let _ = self.channels.events.send(std::sync::Arc::new(wire));
             }
             // Stored but not sent: a socket's next resync reads it from the log.
             Err(e) => {
