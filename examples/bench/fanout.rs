@@ -75,7 +75,10 @@ pub async fn fanout() {
     const EVERY_MS: u64 = 20;
     let per_session = seconds * 1000 / EVERY_MS;
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = start(dir.path());
+    // Every session streams at once, so each needs its own live agent: raise the cap (8 by default).
+    let config = dir.path().join("fanout.toml");
+    std::fs::write(&config, format!("[limits]\nmax_live_agents = {sessions_n}\n")).expect("config");
+    let server = start_configured(dir.path(), Some(&config));
     let pid = server.child.id();
     let rss_start = rss_kib(pid);
     let sessions: Vec<SessionId> = (0..sessions_n).map(|_| SessionId(Uuid::new_v4())).collect();
