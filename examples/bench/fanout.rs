@@ -77,7 +77,11 @@ pub async fn fanout() {
     let dir = tempfile::tempdir().expect("temp dir");
     // Every session streams at once, so each needs its own live agent: raise the cap (8 by default).
     let config = dir.path().join("fanout.toml");
-    std::fs::write(&config, format!("[limits]\nmax_live_agents = {sessions_n}\n")).expect("config");
+    std::fs::write(
+        &config,
+        format!("[limits]\nmax_live_agents = {sessions_n}\n"),
+    )
+    .expect("config");
     let server = start_configured(dir.path(), Some(&config));
     let pid = server.child.id();
     let rss_start = rss_kib(pid);
