@@ -36,6 +36,14 @@ mod cli {
         /// Runtime configuration file [default: ./Leptos.toml]
         #[arg(long, env = "SWITCHBOARD_CONFIG")]
         pub config: Option<PathBuf>,
+        /// Access token [default: Leptos.toml's server.token, else the data dir's `token`
+        /// file, made on first start]
+        #[arg(long, env = "SWITCHBOARD_TOKEN", hide_env_values = true)]
+        pub token: Option<String>,
+        /// Serve without a token: anyone who can reach the port controls your agents.
+        /// Refused unless the address is loopback.
+        #[arg(long)]
+        pub no_auth: bool,
     }
 }
 
@@ -73,6 +81,8 @@ async fn serve(args: cli::ServeArgs) -> std::process::ExitCode {
         addr: args.addr,
         data_dir: args.data_dir,
         config_file: args.config,
+        token: args.token,
+        no_auth: args.no_auth,
     }) {
         Ok(config) => config,
         Err(e) => {

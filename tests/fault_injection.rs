@@ -122,7 +122,7 @@ async fn dropped_connections_lose_duplicate_and_reorder_nothing() {
         );
         eprintln!("connection {connections}: {progress:?}");
         let Ok((mut socket, _)) =
-            tokio_tungstenite::connect_async(format!("ws://{proxy}/ws")).await
+            tokio_tungstenite::connect_async(common::ws_request(&proxy)).await
         else {
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;

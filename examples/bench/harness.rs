@@ -47,7 +47,8 @@ pub fn start(data_dir: &Path) -> Server {
 pub fn start_configured(data_dir: &Path, config: Option<&Path>) -> Server {
     let mut command = Command::new(server_binary());
     command
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        // The benchmark measures the relay, not the login; loopback only.
+        .args(["serve", "--no-auth", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir);
     if let Some(config) = config {
         command.arg("--config").arg(config);

@@ -122,6 +122,13 @@ pub enum ErrorCode {
     AgentFailed,
     /// The server failed (storage, ...); details are in its log.
     Internal,
+    /// The request names something outside what this server allows (e.g. a working
+    /// directory outside the configured roots).
+    NotAllowed,
+    /// A configured limit was reached (open sessions, attachments, ...).
+    LimitReached,
+    /// The socket sent frames faster than allowed; it is closed after this frame.
+    RateLimited,
 }
 
 /// Server -> browser.

@@ -16,6 +16,20 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     /// `--config` / SWITCHBOARD_CONFIG: the Leptos.toml to read.
     pub config_file: Option<PathBuf>,
+    /// `--token` / SWITCHBOARD_TOKEN: the access token.
+    pub token: Option<String>,
+    /// `--no-auth`: no token (loopback only).
+    pub no_auth: bool,
+}
+
+/// A secret that never shows in `Debug` output (configs get logged).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 /// How to start one agent program.
@@ -47,6 +61,10 @@ struct ServerSection {
     addr: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     default_cwd: Option<PathBuf>,
+    token: Option<String>,
+    #[serde(default)]
+    allowed_hosts: Vec<String>,
+    roots: Option<Vec<PathBuf>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,6 +77,11 @@ struct LimitsSection {
     turn_silence_secs: Option<u64>,
     max_live_agents: Option<usize>,
     idle_agent_secs: Option<u64>,
+    max_open_sessions: Option<usize>,
+    max_frames_per_sec: Option<u32>,
+    max_attachments: Option<usize>,
+    max_attachment_bytes: Option<usize>,
+    max_db_mib: Option<u64>,
 }
 
 /// The resolved configuration the server runs with.
@@ -70,6 +93,15 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Working directory of sessions that do not name one.
     pub default_cwd: PathBuf,
+    /// The access token, if given (`SWITCHBOARD_TOKEN` / `server.token`); else the data
+    /// dir's token file is used or made.
+    pub token: Option<Secret>,
+    /// `--no-auth`: serve without a token (refused unless the address is loopback).
+    pub no_auth: bool,
+    /// Host names besides the loopback ones (and the bound IP) that requests may name.
+    pub allowed_hosts: Vec<String>,
+    /// A session's working directory must lie under one of these (after symlinks).
+    pub roots: Vec<PathBuf>,
     /// Largest client frame read, in bytes.
     pub max_frame_bytes: usize,
     /// Longest user message, in bytes.
@@ -83,6 +115,16 @@ pub struct Config {
     pub turn_silence: Duration,
     /// Most agent processes alive at once; the longest idle one is stopped to make room.
     pub max_live_agents: usize,
+    /// Most sessions open (not ended) at once.
+    pub max_open_sessions: usize,
+    /// Frames one socket may send per second (sustained; bursts of 5x that are fine).
+    pub max_frames_per_sec: u32,
+    /// Most attachments on one message.
+    pub max_attachments: usize,
+    /// Largest attachment, decoded, in bytes.
+    pub max_attachment_bytes: usize,
+    /// Largest database, in MiB (0: no cap besides the disk).
+    pub max_db_mib: u64,
     /// An agent idle this long is stopped; the next message resumes its conversation.
     pub idle_agent_timeout: Duration,
     /// The demo agent's command.
@@ -139,6 +181,9 @@ impl Config {
     fn resolve(file: FileConfig, overrides: Overrides) -> Config {
         let env_cwd = std::env::var_os("SWITCHBOARD_DEFAULT_CWD").map(PathBuf::from);
         let mut agents = file.agents;
+        let default_cwd = env_cwd
+            .or(file.server.default_cwd)
+            .unwrap_or_else(|| PathBuf::from("."));
         Config {
             addr: overrides
                 .addr
@@ -148,9 +193,15 @@ impl Config {
                 .data_dir
                 .or(file.server.data_dir)
                 .unwrap_or_else(|| PathBuf::from("data")),
-            default_cwd: env_cwd
-                .or(file.server.default_cwd)
-                .unwrap_or_else(|| PathBuf::from(".")),
+            roots: file.server.roots.unwrap_or_else(|| {
+                // The user's projects are under their home; the default cwd may be elsewhere.
+                let home = std::env::var_os("HOME").map(PathBuf::from);
+                home.into_iter().chain([default_cwd.clone()]).collect()
+            }),
+            default_cwd,
+            token: overrides.token.or(file.server.token).map(Secret),
+            no_auth: overrides.no_auth,
+            allowed_hosts: file.server.allowed_hosts,
             max_frame_bytes: file
                 .limits
                 .max_frame_bytes
@@ -160,6 +211,11 @@ impl Config {
             agent_start_timeout: Duration::from_secs(file.limits.agent_start_secs.unwrap_or(30)),
             turn_silence: Duration::from_secs(file.limits.turn_silence_secs.unwrap_or(600)),
             max_live_agents: file.limits.max_live_agents.unwrap_or(8),
+            max_open_sessions: file.limits.max_open_sessions.unwrap_or(200),
+            max_frames_per_sec: file.limits.max_frames_per_sec.unwrap_or(200),
+            max_attachments: file.limits.max_attachments.unwrap_or(8),
+            max_attachment_bytes: file.limits.max_attachment_bytes.unwrap_or(768 * 1024),
+            max_db_mib: file.limits.max_db_mib.unwrap_or(0),
             idle_agent_timeout: Duration::from_secs(file.limits.idle_agent_secs.unwrap_or(15 * 60)),
             demo_agent: agents.remove("demo").unwrap_or_default(),
             claude_agent: agents.remove("claude").unwrap_or_default(),

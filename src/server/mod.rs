@@ -1,11 +1,13 @@
 //! Server side (ssr only): configuration, storage, the session registry and its tasks,
 //! agent drivers, the WebSocket, HTTP routes, and the built-in demo agent.
 
+pub mod access;
 pub mod agent;
 pub mod agent_pool;
 pub mod config;
 pub mod db;
 pub mod demo_agent;
+pub mod guard;
 pub mod http;
 pub mod registry;
 pub mod session_task;
@@ -23,6 +25,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Every live session.
     pub registry: Arc<Registry>,
+    /// Who may come in.
+    pub access: Arc<access::Access>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {
@@ -44,6 +48,9 @@ pub enum StartError {
     /// Storage could not be opened.
     #[error("{0}")]
     Db(#[from] db::DbError),
+    /// The token could not be set up, or `--no-auth` was refused.
+    #[error("{0}")]
+    Access(#[from] access::AccessError),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -80,6 +87,13 @@ pub fn leptos_options(addr: std::net::SocketAddr) -> LeptosOptions {
 /// every agent.
 pub async fn run(config: config::Config) -> Result<(), StartError> {
     let config = Arc::new(config);
+    let (access, token_source) = access::Access::new(
+        config.addr,
+        &config.data_dir,
+        config.token.clone().map(|t| t.0),
+        config.no_auth,
+        &config.allowed_hosts,
+    )?;
     let db = db::Db::open(&config.data_dir).await?;
     let registry = Registry::load(db, Arc::clone(&config)).await?;
     let listener = tokio::net::TcpListener::bind(config.addr)
@@ -100,9 +114,11 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
     let state = AppState {
         leptos_options: leptos_options(addr),
         registry: Arc::clone(&registry),
+        access: Arc::new(access),
     };
     // Tests and scripts read this line to find the port.
     println!("Switchboard listening on http://{addr}");
+    print_login(&state.access, token_source, addr, &config.data_dir);
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
     axum::serve(listener, http::router(state))
         .with_graceful_shutdown(shutdown_signal())
@@ -110,6 +126,42 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
         .map_err(StartError::Serve)?;
     registry.shutdown().await;
     Ok(())
+}
+
+/// Tells the user how to get in. The token goes to stdout only, never to the log.
+fn print_login(
+    access: &access::Access,
+    source: Option<access::TokenSource>,
+    addr: std::net::SocketAddr,
+    data_dir: &std::path::Path,
+) {
+    let host = if addr.ip().is_unspecified() || addr.ip().is_loopback() {
+        format!("127.0.0.1:{}", addr.port())
+    } else {
+        addr.to_string()
+    };
+    match (access.token(), source) {
+        (None, _) => eprintln!(
+            "WARNING: --no-auth: any program or user on this machine can drive your agents \
+             through http://{host}/"
+        ),
+        (Some(_), Some(access::TokenSource::Given)) => {
+            println!("Log in at http://{host}/?token=<the token you set>");
+        }
+        (Some(token), _) => {
+            println!("Log in at http://{host}/?token={token}");
+            println!(
+                "(the token is kept in {}; set SWITCHBOARD_TOKEN to choose your own)",
+                data_dir.join(access::TOKEN_FILE).display()
+            );
+        }
+    }
+    if addr.ip().is_unspecified() {
+        eprintln!(
+            "note: listening on every interface; only the names in server.allowed_hosts \
+             (and loopback) are answered, and traffic is not encrypted: put TLS in front"
+        );
+    }
 }
 
 async fn shutdown_signal() {

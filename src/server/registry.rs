@@ -93,6 +93,12 @@ pub enum ServiceError {
     /// Bad input.
     #[error("{0}")]
     Invalid(String),
+    /// Outside what the configuration allows.
+    #[error("{0}")]
+    NotAllowed(String),
+    /// A configured limit was reached.
+    #[error("{0}")]
+    LimitReached(String),
     /// The database failed.
     #[error("storage failed: {0}")]
     Storage(String),
@@ -106,6 +112,8 @@ impl ServiceError {
             ServiceError::InvalidState(_) => ErrorCode::InvalidState,
             ServiceError::TooLarge(_) => ErrorCode::TooLarge,
             ServiceError::Invalid(_) => ErrorCode::Malformed,
+            ServiceError::NotAllowed(_) => ErrorCode::NotAllowed,
+            ServiceError::LimitReached(_) => ErrorCode::LimitReached,
             ServiceError::Storage(_) => ErrorCode::Internal,
         }
     }
@@ -266,6 +274,7 @@ impl Registry {
                 self.config.max_message_bytes
             )));
         }
+        check_attachments(&attachments, &self.config)?;
         if let Some(new) = create {
             self.create(id, new)?;
         }
@@ -301,6 +310,13 @@ impl Registry {
             return Err(ServiceError::Invalid(format!(
                 "{} is not a directory",
                 cwd.display()
+            )));
+        }
+        check_under_roots(&cwd, &self.config.roots)?;
+        let open = self.lock().len();
+        if open >= self.config.max_open_sessions {
+            return Err(ServiceError::LimitReached(format!(
+                "{open} sessions are open, the limit (limits.max_open_sessions); end one first"
             )));
         }
         let modes = new.agent.permission_modes();
@@ -409,4 +425,55 @@ impl Registry {
             let _ = handle.task.await;
         }
     }
+}
+
+/// A session's directory (already canonical: symlinks and `..` resolved) must lie under a
+/// configured root, itself resolved, so neither a symlink nor `..` leads out of them.
+fn check_under_roots(cwd: &Path, roots: &[std::path::PathBuf]) -> Result<(), ServiceError> {
+    let inside = roots
+        .iter()
+        .filter_map(|root| root.canonicalize().ok())
+        .any(|root| cwd.starts_with(root));
+    if inside {
+        return Ok(());
+    }
+    let listed: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+    Err(ServiceError::NotAllowed(format!(
+        "working directory {} is outside the allowed roots ({}); see server.roots in Leptos.toml",
+        cwd.display(),
+        listed.join(", ")
+    )))
+}
+
+/// Images only, within the count and size limits.
+fn check_attachments(
+    attachments: &[Attachment],
+    config: &crate::server::config::Config,
+) -> Result<(), ServiceError> {
+    if attachments.len() > config.max_attachments {
+        return Err(ServiceError::LimitReached(format!(
+            "{} attachments; the limit is {}",
+            attachments.len(),
+            config.max_attachments
+        )));
+    }
+    for attachment in attachments {
+        const IMAGES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+        if !IMAGES.contains(&attachment.mime_type.as_str()) {
+            return Err(ServiceError::Invalid(format!(
+                "{}: {} is not an accepted type (PNG, JPEG, GIF, WebP)",
+                attachment.name, attachment.mime_type
+            )));
+        }
+        let decoded = attachment.data_base64.len() / 4 * 3;
+        if decoded > config.max_attachment_bytes {
+            return Err(ServiceError::TooLarge(format!(
+                "{} is about {} KiB; the limit is {} KiB",
+                attachment.name,
+                decoded / 1024,
+                config.max_attachment_bytes / 1024
+            )));
+        }
+    }
+    Ok(())
 }

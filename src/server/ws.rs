@@ -62,9 +62,16 @@ async fn serve(socket: WebSocket, registry: Arc<Registry>) {
         viewing: None,
         counted: None,
     };
+    let mut budget = FrameBudget::new(connection.registry.config().max_frames_per_sec);
     loop {
         tokio::select! {
             message = stream.next() => match message {
+                Some(Ok(Message::Text(_) | Message::Binary(_))) if !budget.take() => {
+                    let limit = connection.registry.config().max_frames_per_sec;
+                    tracing::warn!(limit, "socket closed: too many frames");
+                    connection.error(None, ErrorCode::RateLimited, format!("more than {limit} frames per second; this socket is closed (reconnect and slow down)")).await;
+                    break;
+                }
                 Some(Ok(Message::Text(text))) => connection.on_text(text.as_str()).await,
                 Some(Ok(Message::Binary(_))) => {
                     connection.error(None, ErrorCode::Malformed, "binary frames are not accepted; send JSON text").await;
@@ -89,6 +96,38 @@ async fn serve(socket: WebSocket, registry: Arc<Registry>) {
     connection.view(None).await;
     drop(connection);
     let _ = writer.await;
+}
+
+/// A token bucket: `rate` frames a second sustained, bursts up to five seconds' worth (a
+/// reconnecting tab resends its queue and subscribes to every open session at once).
+struct FrameBudget {
+    rate: f64,
+    tokens: f64,
+    at: tokio::time::Instant,
+}
+
+impl FrameBudget {
+    fn new(rate: u32) -> Self {
+        let rate = f64::from(rate.max(1));
+        FrameBudget {
+            rate,
+            tokens: rate * 5.0,
+            at: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Whether one more frame is allowed now.
+    fn take(&mut self) -> bool {
+        let now = tokio::time::Instant::now();
+        let earned = now.duration_since(self.at).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + earned).min(self.rate * 5.0);
+        self.at = now;
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        true
+    }
 }
 
 impl Connection {

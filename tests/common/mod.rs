@@ -42,6 +42,7 @@ impl Server {
         let config_file = data_dir.join("test-config.toml");
         std::fs::write(&config_file, config).expect("config written");
         let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        command.env("SWITCHBOARD_TOKEN", TEST_TOKEN);
         for (key, value) in env {
             match value {
                 Some(value) => command.env(key, value),
@@ -127,6 +128,24 @@ impl Drop for Server {
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// The access token every test server runs with.
+pub const TEST_TOKEN: &str = "test-token-0123456789abcdef";
+
+/// A logged-in WebSocket upgrade request to `addr` (a server or a proxy in front of one).
+pub fn ws_request(addr: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}/ws")
+        .into_client_request()
+        .expect("valid ws url");
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {TEST_TOKEN}")
+            .parse()
+            .expect("header value"),
+    );
+    request
+}
+
 /// A WebSocket client speaking the app's protocol.
 pub struct Client {
     socket: Socket,
@@ -135,7 +154,7 @@ pub struct Client {
 impl Client {
     /// Connects and completes Hello/Connected.
     pub async fn connect(server: &Server) -> (Client, Vec<switchboard::protocol::Session>) {
-        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr))
+        let (socket, _) = tokio_tungstenite::connect_async(ws_request(&server.addr))
             .await
             .expect("websocket connects");
         let mut client = Client { socket };

@@ -1,0 +1,321 @@
+//! Who may talk to this server: the access token (generated on first start, kept 0600 in
+//! the data dir), the login cookie it is traded for, and the allowed Host names.
+//!
+//! Anyone who reaches the socket can make agents run commands on this machine, so the
+//! token is required even on loopback (other users and processes are not the user), as
+//! Jupyter does. The checks themselves run in [`super::guard`].
+
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// Name of the token file in the data dir.
+pub const TOKEN_FILE: &str = "token";
+
+/// Where the token in use came from (decides what is printed at start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// `SWITCHBOARD_TOKEN` or `server.token`: the user knows it.
+    Given,
+    /// Read from the data dir's token file.
+    Stored,
+    /// Made now and written to the token file.
+    Generated,
+}
+
+/// How requests are let in.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// None: `--no-auth` (loopback only).
+    secret: Option<Secret>,
+    /// Lowercase host names (no port) a request's Host header may name.
+    allowed_hosts: Vec<String>,
+    /// The login cookie's name; it carries the port, because browsers share cookies
+    /// between ports of one host and two servers must not log each other out.
+    cookie_name: String,
+}
+
+#[derive(Debug, Clone)]
+struct Secret {
+    token: String,
+    /// The cookie's value: a hash of the token, so the cookie jar never holds the token.
+    cookie_value: String,
+}
+
+/// Why access could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// `--no-auth` on an address other machines can reach.
+    #[error("--no-auth is only allowed when listening on a loopback address, not {0}")]
+    NoAuthOffLoopback(SocketAddr),
+    /// The token file could not be read or written.
+    #[error("token file {path}: {source}")]
+    TokenFile {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The given token is too short to be a secret.
+    #[error("the access token must be at least 16 characters")]
+    WeakToken,
+    /// No randomness was available to make a token.
+    #[error("cannot generate a token: {0}")]
+    Random(String),
+}
+
+impl Access {
+    /// Sets up access for a server listening on `addr`. `given` is SWITCHBOARD_TOKEN or
+    /// `server.token`; without one the data dir's token file is used, or made.
+    pub fn new(
+        addr: SocketAddr,
+        data_dir: &Path,
+        given: Option<String>,
+        no_auth: bool,
+        extra_hosts: &[String],
+    ) -> Result<(Access, Option<TokenSource>), AccessError> {
+        let mut allowed_hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        if !addr.ip().is_unspecified() && !addr.ip().is_loopback() {
+            allowed_hosts.push(host_of_ip(addr));
+        }
+        allowed_hosts.extend(extra_hosts.iter().map(|h| h.to_ascii_lowercase()));
+        let cookie_name = format!("switchboard_auth_{}", addr.port());
+        if no_auth {
+            if !addr.ip().is_loopback() {
+                return Err(AccessError::NoAuthOffLoopback(addr));
+            }
+            let access = Access {
+                secret: None,
+                allowed_hosts,
+                cookie_name,
+            };
+            return Ok((access, None));
+        }
+        let (token, source) = match given.filter(|t| !t.is_empty()) {
+            Some(token) if token.len() < 16 => return Err(AccessError::WeakToken),
+            Some(token) => (token, TokenSource::Given),
+            None => stored_or_generated(data_dir)?,
+        };
+        let access = Access {
+            secret: Some(Secret {
+                cookie_value: cookie_value(&token),
+                token,
+            }),
+            allowed_hosts,
+            cookie_name,
+        };
+        Ok((access, Some(source)))
+    }
+
+    /// Whether requests need the cookie or token at all.
+    pub fn required(&self) -> bool {
+        self.secret.is_some()
+    }
+
+    /// The token (to print the login URL once at start; never logged).
+    pub fn token(&self) -> Option<&str> {
+        self.secret.as_ref().map(|s| s.token.as_str())
+    }
+
+    /// Whether a Host header's name (port removed, any case) is one of ours.
+    pub fn host_allowed(&self, host: &str) -> bool {
+        let name = host_name(host).to_ascii_lowercase();
+        self.allowed_hosts.iter().any(|h| *h == name)
+    }
+
+    /// Whether `candidate` is the token.
+    pub fn token_matches(&self, candidate: &str) -> bool {
+        self.secret
+            .as_ref()
+            .is_some_and(|s| same_secret(s.token.as_bytes(), candidate.as_bytes()))
+    }
+
+    /// Whether a Cookie header carries our login cookie with the right value.
+    pub fn cookie_matches(&self, cookie_header: &str) -> bool {
+        let Some(secret) = &self.secret else {
+            return false;
+        };
+        cookie_header
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .any(|(name, value)| {
+                name == self.cookie_name
+                    && same_secret(secret.cookie_value.as_bytes(), value.as_bytes())
+            })
+    }
+
+    /// The Set-Cookie value that logs a browser in.
+    pub fn login_cookie(&self) -> Option<String> {
+        self.secret.as_ref().map(|s| {
+            format!(
+                "{}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age=31536000",
+                self.cookie_name, s.cookie_value
+            )
+        })
+    }
+}
+
+/// Reads the data dir's token file, or makes one (0600, never overwritten).
+fn stored_or_generated(data_dir: &Path) -> Result<(String, TokenSource), AccessError> {
+    let path = data_dir.join(TOKEN_FILE);
+    let file_error = |source| AccessError::TokenFile {
+        path: path.clone(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) if text.trim().len() >= 16 => {
+            return Ok((text.trim().to_owned(), TokenSource::Stored))
+        }
+        Ok(_) => {
+            return Err(file_error(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "shorter than 16 characters; delete it to make a new one",
+            )))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(file_error(e)),
+    }
+    std::fs::create_dir_all(data_dir).map_err(file_error)?;
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).map_err(|e| AccessError::Random(e.to_string()))?;
+    let token = hex(&bytes);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(file_error)?;
+    file.write_all(token.as_bytes()).map_err(file_error)?;
+    Ok((token, TokenSource::Generated))
+}
+
+fn cookie_value(token: &str) -> String {
+    let mut hash = Sha256::new();
+    hash.update(b"switchboard login cookie v1\0");
+    hash.update(token.as_bytes());
+    hex(&hash.finalize())
+}
+
+/// Compares without an early exit, so timing does not reveal how much of a guess was right.
+fn same_secret(expected: &[u8], candidate: &[u8]) -> bool {
+    if expected.len() != candidate.len() {
+        return false;
+    }
+    expected
+        .iter()
+        .zip(candidate)
+        .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+        == 0
+}
+
+/// Lowercase hex of some bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A Host header without its port: `example.com:3000` -> `example.com`, `[::1]:3000` -> `[::1]`.
+fn host_name(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split_inclusive(']').next().unwrap_or(host);
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+fn host_of_ip(addr: SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(a) => a.ip().to_string(),
+        SocketAddr::V6(a) => format!("[{}]", a.ip()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loopback() -> SocketAddr {
+        "127.0.0.1:3000".parse().expect("addr")
+    }
+
+    #[test]
+    fn a_token_is_generated_once_with_owner_only_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("dir");
+        let (first, source) = Access::new(loopback(), dir.path(), None, false, &[]).expect("ok");
+        assert_eq!(source, Some(TokenSource::Generated));
+        let mode = std::fs::metadata(dir.path().join(TOKEN_FILE))
+            .expect("file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let (again, source) = Access::new(loopback(), dir.path(), None, false, &[]).expect("ok");
+        assert_eq!(source, Some(TokenSource::Stored));
+        assert_eq!(first.token(), again.token());
+        assert_eq!(first.token().map(str::len), Some(48));
+    }
+
+    #[test]
+    fn the_cookie_is_checked_by_name_and_value() {
+        let dir = tempfile::tempdir().expect("dir");
+        let token = Some("0123456789abcdef0123".to_owned());
+        let (access, _) = Access::new(loopback(), dir.path(), token, false, &[]).expect("ok");
+        let set = access.login_cookie().expect("cookie");
+        let pair = set.split(';').next().expect("pair");
+        assert!(access.cookie_matches(&format!("other=1; {pair}")));
+        assert!(!access.cookie_matches(&pair.replace("_3000=", "_4000=")));
+        assert!(!access.cookie_matches(&format!("{}x", pair)));
+        assert!(
+            !pair.contains("0123456789abcdef0123"),
+            "the cookie is not the token"
+        );
+        assert!(access.token_matches("0123456789abcdef0123"));
+        assert!(!access.token_matches("0123456789abcdef0124"));
+    }
+
+    #[test]
+    fn hosts_are_loopback_names_the_bound_ip_and_configured_names() {
+        let dir = tempfile::tempdir().expect("dir");
+        let token = Some("0123456789abcdef0123".to_owned());
+        let addr = "10.1.2.3:80".parse().expect("addr");
+        let extra = ["Box.Example".to_owned()];
+        let (access, _) = Access::new(addr, dir.path(), token, false, &extra).expect("ok");
+        for ok in [
+            "localhost:3000",
+            "127.0.0.1",
+            "[::1]:3000",
+            "10.1.2.3",
+            "box.example:80",
+        ] {
+            assert!(access.host_allowed(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:3000",
+            "127.0.0.1.evil.example",
+            "",
+            "[::2]",
+        ] {
+            assert!(!access.host_allowed(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn no_auth_is_refused_off_loopback_and_short_tokens_are_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let any = "0.0.0.0:3000".parse().expect("addr");
+        assert!(matches!(
+            Access::new(any, dir.path(), None, true, &[]),
+            Err(AccessError::NoAuthOffLoopback(_))
+        ));
+        let (open, source) = Access::new(loopback(), dir.path(), None, true, &[]).expect("ok");
+        assert!(!open.required() && source.is_none());
+        assert!(matches!(
+            Access::new(loopback(), dir.path(), Some("short".into()), false, &[]),
+            Err(AccessError::WeakToken)
+        ));
+    }
+}
