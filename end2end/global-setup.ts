@@ -3,7 +3,8 @@
 // reads their addresses from their first lines, and hands the URL to the tests through
 // the environment. Returns the teardown that stops both.
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -32,7 +33,6 @@ export default async function globalSetup() {
   const root = mkdtempSync(join(tmpdir(), 'switchboard-e2e-'));
   const workdir = join(root, 'work');
   const home = join(root, 'home');
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(workdir);
   mkdirSync(home);
   const fakeModel = spawn(fakeModelBin, ['--addr', '127.0.0.1:0'], {
@@ -52,16 +52,54 @@ export default async function globalSetup() {
     DISABLE_BUG_COMMAND: '1',
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
   };
+  const token = randomBytes(24).toString('hex');
   const server = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--data-dir', join(root, 'data')], {
     cwd: resolve(__dirname, '..'),
-    env: { ...process.env, ...claudeEnv, SWITCHBOARD_DEFAULT_CWD: workdir, RUST_LOG: 'warn' },
+    env: {
+      ...process.env,
+      ...claudeEnv,
+      SWITCHBOARD_DEFAULT_CWD: workdir,
+      SWITCHBOARD_TOKEN: token,
+      RUST_LOG: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await firstMatch(server, /Switchboard listening on (http:\/\/\S+)/, 'the server');
   process.env.SWITCHBOARD_URL = url;
+  process.env.SWITCHBOARD_TEST_TOKEN = token;
+  await saveLogin(url, token);
   process.env.SWITCHBOARD_E2E_WORKDIR = workdir;
   return async () => {
     server.kill('SIGTERM');
     fakeModel.kill('SIGTERM');
   };
+}
+
+/** Logs in the way a browser does (the login URL answers with the cookie) and stores the
+ * cookie as the storage state every test context starts from (playwright.config.ts). */
+async function saveLogin(url: string, token: string) {
+  const answer = await fetch(`${url}/?token=${token}`, { redirect: 'manual' });
+  const setCookie = answer.headers.get('set-cookie');
+  if (answer.status !== 303 || !setCookie) {
+    throw new Error(`login answered ${answer.status} without a cookie`);
+  }
+  const [name, value] = setCookie.split(';')[0].split('=');
+  const { hostname } = new URL(url);
+  const state = {
+    cookies: [
+      {
+        name,
+        value,
+        domain: hostname,
+        path: '/',
+        expires: -1,
+        httpOnly: true,
+        secure: false,
+        sameSite: 'Strict',
+      },
+    ],
+    origins: [],
+  };
+  mkdirSync(resolve(__dirname, '.auth'), { recursive: true });
+  writeFileSync(resolve(__dirname, '.auth/state.json'), JSON.stringify(state));
 }

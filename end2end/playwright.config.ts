@@ -1,6 +1,7 @@
 // Playwright against the release build in Debian's Chromium (Playwright's own browser
 // download is unreachable here). global-setup.ts starts the real server on a free port.
 import { defineConfig } from '@playwright/test';
+import { resolve } from 'node:path';
 
 export default defineConfig({
   testDir: './tests',
@@ -13,6 +14,8 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     browserName: 'chromium',
+    // Written by global-setup.ts after logging in with the run's token.
+    storageState: resolve(__dirname, '.auth/state.json'),
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       args: [
