@@ -52,6 +52,7 @@ async fn serve(socket: WebSocket, registry: Arc<Registry>) {
                 break;
             }
         }
+        sink
     });
     let mut list = registry.list_updates();
     let mut connection = Connection {
@@ -63,6 +64,7 @@ async fn serve(socket: WebSocket, registry: Arc<Registry>) {
         counted: None,
     };
     let mut budget = FrameBudget::new(connection.registry.config().max_frames_per_sec);
+    let mut rate_limited = false;
     loop {
         tokio::select! {
             message = stream.next() => match message {
@@ -70,6 +72,7 @@ async fn serve(socket: WebSocket, registry: Arc<Registry>) {
                     let limit = connection.registry.config().max_frames_per_sec;
                     tracing::warn!(limit, "socket closed: too many frames");
                     connection.error(None, ErrorCode::RateLimited, format!("more than {limit} frames per second; this socket is closed (reconnect and slow down)")).await;
+                    rate_limited = true;
                     break;
                 }
                 Some(Ok(Message::Text(text))) => connection.on_text(text.as_str()).await,
@@ -95,7 +98,34 @@ async fn serve(socket: WebSocket, registry: Arc<Registry>) {
     }
     connection.view(None).await;
     drop(connection);
-    let _ = writer.await;
+    let Ok(mut sink) = writer.await else {
+        return;
+    };
+    if rate_limited {
+        close_politely(&mut sink, &mut stream).await;
+    }
+}
+
+/// Sends a policy-violation Close and reads (discarding) until the peer closes or two
+/// seconds pass: hanging up with its frames unread would reset the connection, and the
+/// peer could lose the Error frame that says why.
+async fn close_politely(
+    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
+    stream: &mut futures::stream::SplitStream<WebSocket>,
+) {
+    let close = axum::extract::ws::CloseFrame {
+        code: axum::extract::ws::close_code::POLICY,
+        reason: "rate limited".into(),
+    };
+    if sink.send(Message::Close(Some(close))).await.is_err() {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, stream.next()).await {
+        if matches!(message, Message::Close(_)) {
+            break;
+        }
+    }
 }
 
 /// A token bucket: `rate` frames a second sustained, bursts up to five seconds' worth (a

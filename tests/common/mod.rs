@@ -39,10 +39,25 @@ impl Server {
 
     /// Like `start_with_config`, with environment changes (`None` removes a variable).
     pub fn start_with_env(data_dir: &Path, config: &str, env: &[(&str, Option<&str>)]) -> Server {
+        Self::start_full(data_dir, config, env, &["--addr", "127.0.0.1:0"])
+    }
+
+    /// Like `start_with_env`, with the `serve` flags given (which must set `--addr`).
+    pub fn start_full(
+        data_dir: &Path,
+        config: &str,
+        env: &[(&str, Option<&str>)],
+        flags: &[&str],
+    ) -> Server {
         let config_file = data_dir.join("test-config.toml");
         std::fs::write(&config_file, config).expect("config written");
         let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
-        command.env("SWITCHBOARD_TOKEN", TEST_TOKEN);
+        command
+            .env("SWITCHBOARD_TOKEN", TEST_TOKEN)
+            .env("SWITCHBOARD_DEFAULT_CWD", data_dir)
+            .env("SWITCHBOARD_DEMO_DELAY_MS", "20")
+            .env("RUST_LOG", "warn");
+        // The test's own settings win over the defaults above.
         for (key, value) in env {
             match value {
                 Some(value) => command.env(key, value),
@@ -50,13 +65,12 @@ impl Server {
             };
         }
         let mut child = command
-            .args(["serve", "--addr", "127.0.0.1:0", "--config"])
+            .arg("serve")
+            .args(flags)
+            .arg("--config")
             .arg(&config_file)
             .arg("--data-dir")
             .arg(data_dir)
-            .env("SWITCHBOARD_DEFAULT_CWD", data_dir)
-            .env("SWITCHBOARD_DEMO_DELAY_MS", "20")
-            .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
             .expect("the switchboard binary starts");
@@ -68,7 +82,8 @@ impl Server {
                 .expect("server printed its address")
                 .expect("readable stdout");
             if let Some(addr) = line.strip_prefix("Switchboard listening on http://") {
-                break addr.trim().to_owned();
+                // A server on every interface is reached through loopback.
+                break addr.trim().replace("0.0.0.0:", "127.0.0.1:");
             }
         };
         // Keep draining stdout so the server never blocks on a full pipe.
@@ -154,7 +169,12 @@ pub struct Client {
 impl Client {
     /// Connects and completes Hello/Connected.
     pub async fn connect(server: &Server) -> (Client, Vec<switchboard::protocol::Session>) {
-        let (socket, _) = tokio_tungstenite::connect_async(ws_request(&server.addr))
+        Self::connect_to(&server.addr).await
+    }
+
+    /// Like `connect`, by address.
+    pub async fn connect_to(addr: &str) -> (Client, Vec<switchboard::protocol::Session>) {
+        let (socket, _) = tokio_tungstenite::connect_async(ws_request(addr))
             .await
             .expect("websocket connects");
         let mut client = Client { socket };

@@ -1,0 +1,304 @@
+//! The hostile-request battery against the real server on port 0: foreign Origins, missing
+//! cookies, rebinding Hosts, cross-site server-function calls, wrong tokens on a public bind,
+//! oversized and flooding frames, unknown sessions and working directories outside the roots.
+//! Each is refused with the right status or Error frame while a well-behaved client on the
+//! same server keeps completing turns.
+
+mod common;
+
+use common::{new_session, ws_request, Client, Server, TEST_TOKEN};
+use futures::{SinkExt, StreamExt};
+use leptos::server_fn::ServerFn;
+use switchboard::protocol::{
+    AgentKind, ClientFrame, ClientMsgId, ErrorCode, NewSession, ServerFrame, SessionId,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::{self, Message};
+use uuid::Uuid;
+
+/// Sends one raw HTTP/1.1 request and returns the status code and the whole answer.
+async fn http(addr: &str, request: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("request written");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("answer read");
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, answer)
+}
+
+/// A GET with the given extra header lines, closing the connection after the answer.
+fn get(path: &str, host: &str, headers: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\n{headers}Connection: close\r\n\r\n")
+}
+
+/// The HTTP status a WebSocket upgrade is refused with (101 when it is accepted).
+async fn upgrade_status(addr: &str, edit: impl FnOnce(&mut tungstenite::http::HeaderMap)) -> u16 {
+    use tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}/ws")
+        .into_client_request()
+        .expect("url");
+    edit(request.headers_mut());
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((_, response)) => response.status().as_u16(),
+        Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("unexpected upgrade failure: {e}"),
+    }
+}
+
+fn bearer() -> tungstenite::http::HeaderValue {
+    format!("Bearer {TEST_TOKEN}").parse().expect("header")
+}
+
+/// A client that keeps doing demo turns until told to stop; returns how many completed.
+/// Resolves once its first turn is done, so the battery runs while it is being served.
+async fn well_behaved(server: &Server) -> (oneshot::Sender<()>, tokio::task::JoinHandle<u32>) {
+    let (stop, mut stopped) = oneshot::channel::<()>();
+    let (first_done, first) = oneshot::channel::<()>();
+    let mut first_done = Some(first_done);
+    let addr = server.addr.clone();
+    let task = tokio::spawn(async move {
+        let (mut client, _) = Client::connect_to(&addr).await;
+        let session = new_session();
+        let mut turns = 0;
+        loop {
+            let text = format!("steady {turns}");
+            client.say(session, &text, turns == 0).await;
+            client.turn(session).await;
+            turns += 1;
+            if let Some(first_done) = first_done.take() {
+                let _ = first_done.send(());
+            }
+            if stopped.try_recv().is_ok() {
+                return turns;
+            }
+        }
+    });
+    first
+        .await
+        .expect("the good client completes its first turn");
+    (stop, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_requests_are_refused_while_a_good_client_is_served() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let roots = dir.path().join("roots");
+    let inside = roots.join("project");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&inside).expect("inside");
+    std::fs::create_dir_all(&outside).expect("outside");
+    std::os::unix::fs::symlink(&outside, inside.join("escape")).expect("symlink");
+    let config = format!(
+        "[server]\nroots = [\"{}\"]\n[limits]\nmax_frames_per_sec = 100\n",
+        roots.display()
+    );
+    let server = Server::start_full(
+        dir.path(),
+        &config,
+        &[("SWITCHBOARD_DEFAULT_CWD", inside.to_str())],
+        &["--addr", "127.0.0.1:0"],
+    );
+    let addr = server.addr.clone();
+    let (stop_good, good) = well_behaved(&server).await;
+
+    // The socket: foreign Origin (even with the token), no Origin and no cookie, a
+    // rebinding Host; the same request done right is accepted.
+    let foreign = upgrade_status(&addr, |h| {
+        h.insert("authorization", bearer());
+        h.insert("origin", "http://evil.example".parse().expect("v"));
+    })
+    .await;
+    assert_eq!(foreign, 403, "foreign Origin");
+    assert_eq!(
+        upgrade_status(&addr, |_| {}).await,
+        401,
+        "no Origin, no cookie"
+    );
+    let rebinding = upgrade_status(&addr, |h| {
+        h.insert("authorization", bearer());
+        h.insert("host", "evil.example".parse().expect("v"));
+    })
+    .await;
+    assert_eq!(rebinding, 403, "rebinding Host");
+    let same_origin = upgrade_status(&addr, |h| {
+        h.insert("authorization", bearer());
+        h.insert("origin", format!("http://{addr}").parse().expect("v"));
+    })
+    .await;
+    assert_eq!(same_origin, 101, "same Origin with the token");
+
+    // Pages: a rebinding Host gets nothing, not even the login page; no cookie gets the login page.
+    let (status, body) = http(&addr, &get("/", "evil.example", "")).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(!body.contains("login-form"));
+    let (status, body) = http(&addr, &get("/", &addr, "")).await;
+    assert_eq!(status, 401);
+    assert!(body.contains("login-form"), "{body}");
+    assert!(body.contains("Content-Security-Policy") || body.contains("content-security-policy"));
+
+    // Server functions: cross-site refused even with the token; no token refused; same
+    // origin with the token answers with the session list.
+    let path = <switchboard::app::ListSessions as ServerFn>::PATH;
+    let call = |origin: &str, auth: bool| {
+        let auth = if auth {
+            format!("Authorization: Bearer {TEST_TOKEN}\r\n")
+        } else {
+            String::new()
+        };
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\n{auth}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let (status, _) = http(&addr, &call("http://evil.example", true)).await;
+    assert_eq!(status, 403, "cross-site server function");
+    let (status, _) = http(&addr, &call(&format!("http://{addr}"), false)).await;
+    assert_eq!(status, 401, "server function without the token");
+    let (status, body) = http(&addr, &call(&format!("http://{addr}"), true)).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Frames: unknown session, oversized frame, a cwd outside the roots (plainly, via `..`
+    // and via a symlink); each an Error frame, nothing stored, the socket stays usable.
+    let (mut client, _) = Client::connect(&server).await;
+    client.say(SessionId(Uuid::new_v4()), "hello?", false).await;
+    expect_error(&mut client, ErrorCode::UnknownSession).await;
+    client
+        .send_text(format!(
+            "{{\"type\":\"ping\",\"pad\":\"{}\"}}",
+            "x".repeat(2 << 20)
+        ))
+        .await;
+    expect_error(&mut client, ErrorCode::TooLarge).await;
+    let dotdot = inside.join("../../outside");
+    let escape = inside.join("escape");
+    for cwd in [&outside, &dotdot, &escape] {
+        let session = new_session();
+        let mut create = NewSession::defaults(AgentKind::Demo);
+        create.cwd = Some(cwd.display().to_string());
+        client
+            .send(&ClientFrame::Send {
+                session,
+                client_msg_id: ClientMsgId(Uuid::new_v4()),
+                text: "run here".into(),
+                attachments: vec![],
+                create: Some(create),
+            })
+            .await;
+        let message = expect_error(&mut client, ErrorCode::NotAllowed).await;
+        assert!(message.contains("outside the allowed roots"), "{message}");
+    }
+    let (_, sessions) = Client::connect(&server).await;
+    assert_eq!(sessions.len(), 1, "only the good client's session exists");
+
+    // A flood: 10,000 frames as fast as one socket can send them. The socket is told why
+    // and closed; nothing else notices.
+    let (mut flood, _) = tokio_tungstenite::connect_async(ws_request(&addr))
+        .await
+        .expect("connects");
+    let ping = serde_json::to_string(&ClientFrame::Ping).expect("json");
+    for _ in 0..10_000 {
+        if flood
+            .send(Message::Text(ping.clone().into()))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    let mut rate_limited = false;
+    while let Some(Ok(message)) = flood.next().await {
+        if let Message::Text(text) = message {
+            if let Ok(ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                ..
+            }) = serde_json::from_str(text.as_str())
+            {
+                rate_limited = true;
+            }
+        }
+    }
+    assert!(
+        rate_limited,
+        "the flooding socket was told it is rate limited"
+    );
+
+    let _ = stop_good.send(());
+    let turns = tokio::time::timeout(common::TIMEOUT, good)
+        .await
+        .expect("the good client finishes its turn")
+        .expect("good client task");
+    eprintln!("the well-behaved client completed {turns} turns meanwhile");
+    assert!(
+        turns >= 2,
+        "the well-behaved client kept being served ({turns} turns)"
+    );
+    server.stop();
+}
+
+/// Reads until an Error frame; asserts its code and returns its message.
+async fn expect_error(client: &mut Client, code: ErrorCode) -> String {
+    let frames = client
+        .until(|f| matches!(f, ServerFrame::Error { .. }))
+        .await;
+    match frames.last() {
+        Some(ServerFrame::Error {
+            code: got, message, ..
+        }) => {
+            assert_eq!(*got, code, "{message}");
+            message.clone()
+        }
+        other => panic!("expected an Error frame, got {other:?}"),
+    }
+}
+
+/// On an address other machines can reach, the token is the only way in; `--no-auth` is
+/// refused there outright.
+#[tokio::test]
+async fn a_public_bind_needs_the_token_and_refuses_no_auth() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_full(dir.path(), "", &[], &["--addr", "0.0.0.0:0"]);
+    let addr = server.addr.clone();
+    assert_eq!(upgrade_status(&addr, |_| {}).await, 401, "missing token");
+    let wrong = upgrade_status(&addr, |h| {
+        h.insert(
+            "authorization",
+            "Bearer wrong-token-0123456789".parse().expect("v"),
+        );
+    })
+    .await;
+    assert_eq!(wrong, 401, "wrong token");
+    let (status, _) = http(&addr, &get("/?token=wrong-token-0123456789", &addr, "")).await;
+    assert_eq!(status, 401, "wrong token in the login URL");
+    let (status, answer) = http(&addr, &get(&format!("/s/x?token={TEST_TOKEN}"), &addr, "")).await;
+    assert_eq!(status, 303, "right token in the login URL");
+    assert!(answer.contains("location: /s/x\r\n"), "{answer}");
+    assert!(answer.contains("HttpOnly; SameSite=Strict"), "{answer}");
+    assert!(!answer.contains(TEST_TOKEN), "the cookie is not the token");
+    assert_eq!(
+        upgrade_status(&addr, |h| {
+            h.insert("authorization", bearer());
+        })
+        .await,
+        101
+    );
+    server.stop();
+
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--no-auth", "--addr", "0.0.0.0:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--no-auth is only allowed"), "{stderr}");
+}
