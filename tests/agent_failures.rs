@@ -82,6 +82,45 @@ async fn an_agent_that_prints_garbage_is_reported_stopped_and_the_server_keeps_s
     assert_eq!(client.recv().await, ServerFrame::Pong);
 }
 
+/// An agent in the middle of a conversation prints a 10 MB line, bytes that are not
+/// UTF-8 and JSON nested 64 deep, then markup: each bad line is reported as a notice, the
+/// markup arrives as plain text, and the session and server go on.
+#[tokio::test]
+async fn abusive_agent_output_is_reported_not_fatal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path());
+    let (mut client, _) = Client::connect(&server).await;
+    let session = new_session();
+    client.say(session, "hello", true).await;
+    client.turn(session).await;
+    client.say(session, "/abuse", false).await;
+    let events = client.turn(session).await;
+    let notices: Vec<&String> = events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            SessionEvent::Notice { message } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        notices.iter().any(|n| n.contains("longer than")),
+        "{notices:?}"
+    );
+    assert!(
+        notices.iter().any(|n| n.contains("not UTF-8")),
+        "{notices:?}"
+    );
+    assert!(notices.iter().any(|n| n.contains("not ACP")), "{notices:?}");
+    assert_eq!(
+        common::assistant_text(&events),
+        switchboard::server::demo_agent::ABUSE_MARKUP
+    );
+    client.say(session, "still there?", false).await;
+    let events = client.turn(session).await;
+    assert!(common::assistant_text(&events).contains("Echo: still there?"));
+    assert_eq!(server.agent_pids().len(), 1, "the same agent answers");
+}
+
 #[tokio::test]
 async fn an_oversized_message_is_refused_and_nothing_is_stored() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -56,3 +56,22 @@ test('the app hydrates and streams under the CSP with no violation', async ({ pa
   await expect(assistantMessages(page).last()).toHaveText(/Echo: under the policy/);
   expect(violations).toEqual([]);
 });
+
+test('an abusive agent: a 10 MB line, bad UTF-8, deep JSON and markup; shown as notices and text, nothing runs', async ({ page }) => {
+  await page.goto(url());
+  await newSession(page, 'hello');
+  await expect(assistantMessages(page).last()).toHaveText(/Echo: hello/);
+  await page.getByTestId('chat-input').fill('/abuse');
+  await page.getByTestId('chat-input').press('Enter');
+  await expect(assistantMessages(page).last()).toContainText('<script>window.__pwned = 1</script>');
+  await expect(assistantMessages(page).last()).toContainText('survived');
+  const notices = page.locator('[data-testid="message-list"] [data-role="notice"]');
+  await expect(notices.filter({ hasText: 'longer than' })).toHaveCount(1);
+  await expect(notices.filter({ hasText: 'not UTF-8' })).toHaveCount(1);
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  await expect(page.locator('[data-testid="message-list"] img')).toHaveCount(0);
+  // The session goes on.
+  await page.getByTestId('chat-input').fill('after the abuse');
+  await page.getByTestId('chat-input').press('Enter');
+  await expect(assistantMessages(page).last()).toHaveText(/Echo: after the abuse/);
+});

@@ -3,13 +3,13 @@
 //! so the ACP client driver is exercised by a real child process.
 //!
 //! Prompts: anything -> "Echo: <prompt>" in chunks; `/slow N`; `/stamp N`; `/burst N`;
-//! `/tool`; `/permission`; `/hang`; `/crash`; `/history`. Env: SWITCHBOARD_DEMO_DELAY_MS
-//! (chunk pause, default 40), SWITCHBOARD_DEMO_STATE_DIR (where conversations are kept
+//! `/tool`; `/permission`; `/hang`; `/crash`; `/history`; `/abuse` (hostile output for the
+//! tests). Env: SWITCHBOARD_DEMO_DELAY_MS (chunk pause, default 40), SWITCHBOARD_DEMO_STATE_DIR (where conversations are kept
 //! for session/load). The prompts themselves live in `prompts.rs`.
 
 mod prompts;
 
-pub use prompts::{chunks, parse_command, DemoCommand};
+pub use prompts::{chunks, parse_command, DemoCommand, ABUSE_MARKUP};
 use prompts::{word_count, Turn};
 
 use super::agent::acp_events::{self, Inbound};
@@ -27,7 +27,7 @@ type CancelSwitch = watch::Sender<bool>;
 
 /// Shared by the reader loop and the turn tasks.
 struct Agent {
-    out: mpsc::UnboundedSender<Value>,
+    out: mpsc::UnboundedSender<Vec<u8>>,
     state_dir: PathBuf,
     delay: Duration,
     /// Set by SWITCHBOARD_DEMO_BYPASS or `session/set_mode` to `bypassPermissions`.
@@ -49,12 +49,11 @@ pub async fn run() -> std::io::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(40);
-    let (out, mut out_rx) = mpsc::unbounded_channel::<Value>();
+    let (out, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let writer = tokio::spawn(async move {
         let mut stdout = tokio::io::stdout();
-        while let Some(message) = out_rx.recv().await {
-            let line = format!("{message}\n");
-            if stdout.write_all(line.as_bytes()).await.is_err() || stdout.flush().await.is_err() {
+        while let Some(line) = out_rx.recv().await {
+            if stdout.write_all(&line).await.is_err() || stdout.flush().await.is_err() {
                 break;
             }
         }
@@ -85,7 +84,12 @@ pub async fn run() -> std::io::Result<()> {
 
 impl Agent {
     fn send(&self, message: Value) {
-        let _ = self.out.send(message);
+        self.send_raw(format!("{message}\n").into_bytes());
+    }
+
+    /// Writes bytes to stdout as they are, in order with the messages (`/abuse`).
+    fn send_raw(&self, bytes: Vec<u8>) {
+        let _ = self.out.send(bytes);
     }
 
     fn reply(&self, id: &Value, result: Result<Value, String>) {

@@ -36,7 +36,14 @@ pub enum DemoCommand {
     Hang,
     /// Report the earlier prompts of this conversation.
     History,
+    /// Print what a broken or hostile agent might (for the abuse tests): a 10 MB line, a
+    /// line that is not UTF-8, JSON nested 64 deep, then markup as plain assistant text.
+    Abuse,
 }
+
+/// What `/abuse` finally says: markup that must show as text and never run.
+pub const ABUSE_MARKUP: &str =
+    "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\"> survived";
 
 /// Reads a prompt. Pure, so the rules are tested without a process.
 pub fn parse_command(prompt: &str) -> DemoCommand {
@@ -70,6 +77,7 @@ pub fn parse_command(prompt: &str) -> DemoCommand {
         Some("/crash") => DemoCommand::Crash,
         Some("/hang") => DemoCommand::Hang,
         Some("/history") => DemoCommand::History,
+        Some("/abuse") => DemoCommand::Abuse,
         _ => DemoCommand::Echo(trimmed.to_owned()),
     }
 }
@@ -182,6 +190,15 @@ impl Turn<'_> {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 eprintln!("demo agent: crashing on purpose (/crash)");
                 std::process::exit(3);
+            }
+            DemoCommand::Abuse => {
+                let mut long = vec![b'x'; 10 * 1024 * 1024];
+                long.push(b'\n');
+                self.agent.send_raw(long);
+                self.agent.send_raw(b"\xff\xfe\xfd not UTF-8\n".to_vec());
+                let deep = format!("{}{}\n", "[".repeat(64), "]".repeat(64));
+                self.agent.send_raw(deep.into_bytes());
+                self.stream(ABUSE_MARKUP).await
             }
             DemoCommand::History => {
                 let text = match earlier.first() {
@@ -332,6 +349,7 @@ mod tests {
         assert_eq!(parse_command("/crash"), DemoCommand::Crash);
         assert_eq!(parse_command("/hang"), DemoCommand::Hang);
         assert_eq!(parse_command("/history"), DemoCommand::History);
+        assert_eq!(parse_command("/abuse"), DemoCommand::Abuse);
         assert_eq!(
             parse_command("hello there"),
             DemoCommand::Echo("hello there".into())
