@@ -56,6 +56,12 @@ pub struct StoredEvent {
 impl Db {
     /// Opens (creating if needed) `switchboard.db` in `data_dir` and applies migrations.
     pub async fn open(data_dir: &Path) -> Result<Db, DbError> {
+        Self::open_limited(data_dir, 0).await
+    }
+
+    /// Like [`Db::open`], with the database capped at `max_mib` MiB (0: no cap). At the cap
+    /// writes fail as on a full disk ("database or disk is full") and nothing stored is lost.
+    pub async fn open_limited(data_dir: &Path, max_mib: u64) -> Result<Db, DbError> {
         std::fs::create_dir_all(data_dir).map_err(|source| DbError::DataDir {
             path: data_dir.display().to_string(),
             source,
@@ -68,9 +74,14 @@ impl Db {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
+        let mut writer_options = options.clone();
+        if max_mib > 0 {
+            // SQLite's page size here is 4 KiB: 256 pages a MiB.
+            writer_options = writer_options.pragma("max_page_count", (max_mib * 256).to_string());
+        }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(writer_options)
             .await?;
         sqlx::migrate!("./migrations").run(&writer).await?;
         let pool = SqlitePoolOptions::new()
@@ -78,6 +89,14 @@ impl Db {
             .connect_with(options)
             .await?;
         Ok(Db { pool, writer })
+    }
+
+    /// SQLite's own check of the whole file: "ok" when nothing is damaged.
+    pub async fn integrity_check(&self) -> Result<String, DbError> {
+        let (answer,): (String,) = sqlx::query_as("PRAGMA integrity_check")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(answer)
     }
 
     /// Inserts or replaces a session's metadata row.

@@ -94,7 +94,7 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
         config.no_auth,
         &config.allowed_hosts,
     )?;
-    let db = db::Db::open(&config.data_dir).await?;
+    let db = db::Db::open_limited(&config.data_dir, config.max_db_mib).await?;
     let registry = Registry::load(db, Arc::clone(&config)).await?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

@@ -78,6 +78,8 @@ pub struct SessionTask {
     session: Session,
     /// False until the first message is stored: drafts never reach the database.
     stored: bool,
+    /// Why the last write failed, for the answer to whoever asked for it.
+    storage_error: Option<String>,
     db: Db,
     config: Arc<Config>,
     channels: Channels,
@@ -118,6 +120,7 @@ impl SessionTask {
         SessionTask {
             session,
             stored,
+            storage_error: None,
             db,
             config,
             channels,

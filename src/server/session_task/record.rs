@@ -25,6 +25,7 @@ impl SessionTask {
             self.session.last_activity_ms = now;
             if let Err(e) = self.db.save_session(&self.session).await {
                 tracing::error!(session = %self.session.id, "cannot store new session: {e}");
+                self.storage_error = Some(e.to_string());
                 return false;
             }
             self.stored = true;
@@ -106,6 +107,7 @@ impl SessionTask {
 
     /// Storage is failing: show it without touching the log (which may be what fails).
     pub(super) fn storage_failed(&mut self, cause: &str) {
+        self.storage_error = Some(cause.to_owned());
         let patch = SessionPatch {
             state: Some(SessionState::Error {
                 message: format!("Storage failed, nothing more is saved: {cause}"),

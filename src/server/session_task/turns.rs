@@ -44,9 +44,10 @@ impl SessionTask {
             })
             .await;
         if !stored {
-            return Err(ServiceError::Storage(
-                "the message could not be saved".into(),
-            ));
+            let cause = self.storage_error.as_deref().unwrap_or("unknown cause");
+            return Err(ServiceError::Storage(format!(
+                "the message could not be saved: {cause}"
+            )));
         }
         self.publish(SessionPatch {
             preview: Some(preview),

@@ -1,0 +1,92 @@
+//! Storage that stops accepting writes (a full disk, here a database at its size cap: SQLite
+//! answers "database or disk is full" exactly as on a full disk): the session goes to Error
+//! with a clear message, the server keeps serving, and what was stored stays intact.
+
+mod common;
+
+use common::{new_session, Client, Server};
+use switchboard::protocol::{Seq, ServerFrame, SessionEvent, SessionState};
+use switchboard::server::db::Db;
+
+#[tokio::test]
+async fn a_full_database_stops_the_session_with_a_clear_error_and_damages_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with_config(dir.path(), "[limits]\nmax_db_mib = 1\n");
+    let (mut client, _) = Client::connect(&server).await;
+    let session = new_session();
+    client.say(session, "hello", true).await;
+    client.turn(session).await;
+
+    // Each turn stores ~2 x 200 KB (the message and its echo): the cap is reached soon.
+    let big = "y".repeat(200 * 1024);
+    let mut failure = None;
+    for _ in 0..8 {
+        client.say(session, &big, false).await;
+        let frames = client
+            .until(|f| match f {
+                ServerFrame::Event {
+                    event: SessionEvent::TurnCompleted { .. },
+                    ..
+                } => true,
+                ServerFrame::SessionUpdated { patch, .. } => {
+                    matches!(patch.state, Some(SessionState::Error { .. }))
+                }
+                ServerFrame::Error { .. } => true,
+                _ => false,
+            })
+            .await;
+        let last = frames.last().cloned();
+        match last {
+            Some(ServerFrame::SessionUpdated { patch, .. }) => {
+                failure = patch.state;
+                break;
+            }
+            Some(ServerFrame::Error { message, .. }) => {
+                failure = Some(SessionState::Error { message });
+                break;
+            }
+            _ => {}
+        }
+    }
+    let Some(SessionState::Error { message }) = failure else {
+        panic!("the cap was never reached");
+    };
+    assert!(message.contains("disk is full"), "{message}");
+
+    // The server still serves: a new socket connects, lists the session in Error, answers pings.
+    let (mut other, sessions) = Client::connect(&server).await;
+    let listed = sessions.iter().find(|s| s.id == session).expect("listed");
+    assert!(
+        matches!(listed.state, SessionState::Error { .. }),
+        "{:?}",
+        listed.state
+    );
+    other.send(&switchboard::protocol::ClientFrame::Ping).await;
+    assert_eq!(other.recv().await, ServerFrame::Pong);
+
+    // A message that does not fit now is refused with the cause, not lost silently.
+    client.say(session, &big, false).await;
+    let frames = client
+        .until(|f| matches!(f, ServerFrame::Error { .. }))
+        .await;
+    let Some(ServerFrame::Error { message, .. }) = frames.last() else {
+        unreachable!()
+    };
+    assert!(message.contains("could not be saved"), "{message}");
+    assert!(message.contains("disk is full"), "{message}");
+    server.stop();
+
+    // What was stored is whole: the file passes SQLite's integrity check and the log is
+    // gapless from 1.
+    let db = Db::open(dir.path()).await.expect("db opens");
+    assert_eq!(db.integrity_check().await.expect("check runs"), "ok");
+    let log = db.events_since(session, Seq(0)).await.expect("log reads");
+    assert!(
+        log.len() >= 4,
+        "earlier turns are kept ({} events)",
+        log.len()
+    );
+    for (i, event) in log.iter().enumerate() {
+        assert_eq!(event.seq, Seq(i as u64 + 1), "gapless");
+    }
+}
