@@ -83,7 +83,12 @@ pub fn rss_kib(pid: u32) -> u64 {
 }
 
 pub async fn connect(server: &Server) -> Socket {
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr))
+    connect_addr(&server.addr).await
+}
+
+/// Like [`connect`], by address.
+pub async fn connect_addr(addr: &str) -> Socket {
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
         .await
         .expect("connects");
     send(

@@ -12,11 +12,15 @@
 //!   cargo run --release --features ssr --example bench -- claude   (fake model's first SSE byte
 //!                                                                   -> client frame, claude vs demo)
 //!
+//!   cargo run --release --features ssr --example bench -- soak     (mixed demo load, SOAK_SECONDS
+//!                                                                   default 1,800, SOAK_WORKERS 8)
+//!
 //! SWITCHBOARD_BIN overrides the server binary (default: $CARGO_TARGET_DIR/release/switchboard).
 
 mod claude;
 mod fanout;
 mod harness;
+mod soak;
 
 use futures::StreamExt;
 use harness::*;
@@ -33,6 +37,7 @@ async fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("fanout") => return fanout::fanout().await,
         Some("claude") => return claude::claude().await,
+        Some("soak") => return soak::soak().await,
         _ => {}
     }
     println!("# Switchboard benchmarks ({})", server_binary().display());
