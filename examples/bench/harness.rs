@@ -55,6 +55,8 @@ pub fn start_configured(data_dir: &Path, config: Option<&Path>) -> Server {
     }
     let mut child = command
         .env("SWITCHBOARD_DEMO_DELAY_MS", "0")
+        // Demo agents write files (/permission) in their cwd: keep them out of the repo.
+        .env("SWITCHBOARD_DEFAULT_CWD", data_dir)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
