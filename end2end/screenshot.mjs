@@ -1,5 +1,5 @@
 // Takes the README screenshot (and a phone-width one) of a running Switchboard:
-//   node end2end/screenshot.mjs http://127.0.0.1:3000 docs/
+//   node end2end/screenshot.mjs "http://127.0.0.1:3000/?token=<token>" docs/   (the login URL)
 // Creates two demo sessions first, so the picture shows tabs, sidebar and a transcript.
 import { chromium } from '@playwright/test';
 

@@ -125,7 +125,7 @@ impl Access {
     /// Whether a Host header's name (port removed, any case) is one of ours.
     pub fn host_allowed(&self, host: &str) -> bool {
         let name = host_name(host).to_ascii_lowercase();
-        self.allowed_hosts.iter().any(|h| *h == name)
+        self.allowed_hosts.contains(&name)
     }
 
     /// Whether `candidate` is the token.
