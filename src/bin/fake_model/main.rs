@@ -7,6 +7,7 @@
 
 mod api_error;
 mod conversation;
+mod gemini;
 mod handlers;
 mod ids;
 mod reply;
@@ -56,7 +57,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     tracing::info!(%bound, "fake-model listening");
 
-    let app = handlers::router(request_log::RequestLog::new(args.max_requests));
+    let log = request_log::RequestLog::new(args.max_requests);
+    let app = handlers::router(log.clone()).merge(gemini::router(log));
     axum::serve(listener, app).await?;
     Ok(())
 }
