@@ -10,6 +10,7 @@ mod conversation;
 mod gemini;
 mod handlers;
 mod ids;
+mod openai;
 mod reply;
 mod request_log;
 mod scenario;
@@ -58,7 +59,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(%bound, "fake-model listening");
 
     let log = request_log::RequestLog::new(args.max_requests);
-    let app = handlers::router(log.clone()).merge(gemini::router(log));
+    let app = handlers::router(log.clone())
+        .merge(gemini::router(log.clone()))
+        .merge(openai::router(log));
     axum::serve(listener, app).await?;
     Ok(())
 }

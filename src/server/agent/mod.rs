@@ -6,6 +6,8 @@ pub mod acp;
 pub mod acp_events;
 pub mod claude;
 pub mod claude_events;
+pub mod codex;
+pub mod codex_events;
 pub mod process;
 
 use crate::protocol::{AgentKind, Attachment, RequestId, SessionEvent, Usage};
