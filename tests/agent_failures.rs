@@ -5,20 +5,73 @@ mod common;
 
 use common::{new_session, Client, Server};
 use std::time::{Duration, Instant};
-use switchboard::protocol::{ClientFrame, ErrorCode, Seq, ServerFrame, SessionEvent, SessionState};
+use switchboard::protocol::{
+    AgentId, ClientFrame, ClientMsgId, ErrorCode, NewSession, Seq, ServerFrame, SessionEvent,
+    SessionState,
+};
 use switchboard::server::db::Db;
 
 fn error_state(frame: &ServerFrame) -> bool {
     matches!(frame, ServerFrame::SessionUpdated { patch, .. } if matches!(patch.state, Some(SessionState::Error { .. })))
 }
 
+/// An agent whose program is missing is refused when the session is created, with the
+/// reason and how to install it: never a session stuck in Starting.
 #[tokio::test]
-async fn a_missing_agent_binary_is_a_clear_error_and_the_message_is_kept() {
+async fn a_missing_agent_is_refused_at_create_with_the_reason() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = Server::start_with_config(
+    let server = Server::start_with_env(
         dir.path(),
         "[agents.demo]\ncommand = [\"/nonexistent/switchboard-agent\"]\n",
+        &[
+            ("PATH", Some("/usr/bin:/bin")),
+            ("SWITCHBOARD_CODEX_BIN", None),
+        ],
     );
+    let (mut client, _) = Client::connect(&server).await;
+    for (agent, expected) in [
+        (AgentId::demo(), "switchboard-agent"),
+        (
+            AgentId("codex".into()),
+            "npm install --prefix agents @openai/codex@0.169.0",
+        ),
+    ] {
+        let session = new_session();
+        client
+            .send(&ClientFrame::Send {
+                session,
+                client_msg_id: ClientMsgId(uuid::Uuid::new_v4()),
+                text: "hello".into(),
+                attachments: vec![],
+                create: Some(NewSession::defaults(agent)),
+            })
+            .await;
+        let frames = client
+            .until(|f| matches!(f, ServerFrame::Error { .. }))
+            .await;
+        let Some(ServerFrame::Error { message, code, .. }) = frames.last() else {
+            unreachable!()
+        };
+        assert_eq!(*code, ErrorCode::NotAllowed);
+        assert!(message.contains("is not installed"), "{message}");
+        assert!(message.contains(expected), "{message}");
+    }
+    let (_, sessions) = Client::connect(&server).await;
+    assert!(sessions.is_empty(), "nothing was created");
+}
+
+/// A program that disappears after the server found it: the session shows why in Error,
+/// and the user's message is kept.
+#[tokio::test]
+async fn an_agent_program_gone_after_start_is_a_clear_error_and_the_message_is_kept() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = dir.path().join("vanishing-agent");
+    std::fs::write(&program, "").expect("placeholder");
+    let server = Server::start_with_config(
+        dir.path(),
+        &format!("[agents.demo]\ncommand = [\"{}\"]\n", program.display()),
+    );
+    std::fs::remove_file(&program).expect("removed");
     let (mut client, _) = Client::connect(&server).await;
     let session = new_session();
     client.say(session, "hello", true).await;
@@ -34,10 +87,7 @@ async fn a_missing_agent_binary_is_a_clear_error_and_the_message_is_kept() {
         })
         .expect("an error state");
     assert!(message.contains("could not be started"), "{message}");
-    assert!(
-        message.contains("/nonexistent/switchboard-agent"),
-        "{message}"
-    );
+    assert!(message.contains("vanishing-agent"), "{message}");
     let db = Db::open(dir.path()).await.expect("db opens");
     let log = db.events_since(session, Seq(0)).await.expect("log reads");
     assert!(matches!(&log[0].event, SessionEvent::UserMessage { text, .. } if text == "hello"));

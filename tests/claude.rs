@@ -5,7 +5,7 @@ mod common;
 
 use common::claude::{claude_server, claude_session, reply_text, stop_reason, FakeModel};
 use common::{events_of, new_session, Client, Server};
-use switchboard::protocol::{ClientFrame, ServerFrame, SessionEvent, SessionId, SessionState};
+use switchboard::protocol::{ClientFrame, ServerFrame, SessionEvent, SessionId};
 
 /// What every test starts with: a fake model, a server whose Claude sessions use it, a
 /// connected client and the id of a session to create.
@@ -439,7 +439,7 @@ async fn fake_fast_next(client: &mut Client, session: SessionId) {
 }
 
 #[tokio::test]
-async fn a_missing_claude_binary_says_how_to_install_it_and_keeps_the_message() {
+async fn a_missing_claude_binary_is_refused_at_create_with_the_install_command() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start_with_env(
         dir.path(),
@@ -454,35 +454,25 @@ async fn a_missing_claude_binary_says_how_to_install_it_and_keeps_the_message() 
     client
         .say_claude(session, "Hello?", Some(claude_session("default")))
         .await;
-    // The refusal happens before the socket subscribes: it arrives as replay.
     let frames = client
-        .until(|f| {
-            matches!(
-                f,
-                ServerFrame::Event {
-                    event: SessionEvent::Error { .. },
-                    ..
-                }
-            )
-        })
+        .until(|f| matches!(f, ServerFrame::Error { .. }))
         .await;
-    let error = events_of(&frames, session)
-        .into_iter()
-        .find_map(|(_, e)| match e {
-            SessionEvent::Error { message, .. } => Some(message),
-            _ => None,
-        })
-        .expect("an error event");
-    assert!(error.contains("not installed"), "{error}");
-    assert!(error.contains("npm install"), "{error}");
-    assert!(error.contains("@anthropic-ai/claude-code@"), "{error}");
+    let Some(ServerFrame::Error { message, .. }) = frames.last() else {
+        unreachable!()
+    };
+    assert!(
+        message.contains("Claude Code is not installed"),
+        "{message}"
+    );
+    assert!(
+        message.contains("npm install --prefix agents @anthropic-ai/claude-code@2.1.330"),
+        "{message}"
+    );
     let (_, sessions) = Client::connect(&server).await;
-    let listed = sessions
-        .iter()
-        .find(|s| s.id == session)
-        .expect("the session is kept");
-    assert!(matches!(listed.state, SessionState::Error { .. }));
-    assert_eq!(listed.title, "Hello?");
+    assert!(
+        sessions.iter().all(|s| s.id != session),
+        "no session stuck in Starting"
+    );
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard::protocol::{
-    AgentKind, ClientFrame, ClientId, ClientMsgId, NewSession, ResumePoint, Seq, ServerFrame,
+    AgentId, ClientFrame, ClientId, ClientMsgId, NewSession, ResumePoint, Seq, ServerFrame,
     SessionEvent, SessionId,
 };
 use switchboard::server::db::Db;
@@ -144,7 +144,7 @@ async fn dropped_connections_lose_duplicate_and_reorder_nothing() {
                     client_msg_id: *msg_id,
                     text: format!("/burst {EVENTS_PER_SESSION}"),
                     attachments: vec![],
-                    create: Some(NewSession::defaults(AgentKind::Demo)),
+                    create: Some(NewSession::defaults(AgentId::demo())),
                 });
             }
         }

@@ -10,7 +10,7 @@ use common::{new_session, ws_request, Client, Server, TEST_TOKEN};
 use futures::{SinkExt, StreamExt};
 use leptos::server_fn::ServerFn;
 use switchboard::protocol::{
-    AgentKind, ClientFrame, ClientMsgId, ErrorCode, NewSession, ServerFrame, SessionId,
+    AgentId, ClientFrame, ClientMsgId, ErrorCode, NewSession, ServerFrame, SessionId,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
@@ -183,7 +183,7 @@ async fn hostile_requests_are_refused_while_a_good_client_is_served() {
     let escape = inside.join("escape");
     for cwd in [&outside, &dotdot, &escape] {
         let session = new_session();
-        let mut create = NewSession::defaults(AgentKind::Demo);
+        let mut create = NewSession::defaults(AgentId::demo());
         create.cwd = Some(cwd.display().to_string());
         client
             .send(&ClientFrame::Send {

@@ -6,7 +6,7 @@ mod common;
 use common::{assistant_text, events_of, new_session, Client, Server, TIMEOUT};
 use std::time::{Duration, Instant};
 use switchboard::protocol::{
-    AgentKind, ClientFrame, ErrorCode, NewSession, RequestId, Seq, ServerFrame, SessionEvent,
+    AgentId, ClientFrame, ErrorCode, NewSession, RequestId, Seq, ServerFrame, SessionEvent,
     SessionId, SessionState,
 };
 use switchboard::server::db::Db;
@@ -417,7 +417,7 @@ async fn a_resent_message_makes_one_turn_even_across_a_server_restart() {
         client_msg_id: switchboard::protocol::ClientMsgId(uuid::Uuid::new_v4()),
         text: "only once".into(),
         attachments: vec![],
-        create: Some(NewSession::defaults(AgentKind::Demo)),
+        create: Some(NewSession::defaults(AgentId::demo())),
     };
     {
         let server = Server::start(dir.path());

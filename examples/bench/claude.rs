@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use switchboard::protocol::{
-    AgentKind, ClientFrame, ClientMsgId, NewSession, ServerFrame, SessionEvent, SessionId,
+    AgentId, ClientFrame, ClientMsgId, NewSession, ServerFrame, SessionEvent, SessionId,
 };
 use uuid::Uuid;
 
@@ -48,14 +48,14 @@ fn start_fake_model() -> (std::process::Child, String) {
 }
 
 /// Latency of the first stamp of each turn; turn 0 (process start) is left out.
-async fn first_text_latencies(server: &Server, agent: AgentKind, prompt: &str) -> Vec<Duration> {
+async fn first_text_latencies(server: &Server, agent: AgentId, prompt: &str) -> Vec<Duration> {
     let mut socket = connect(server).await;
     let session = SessionId(Uuid::new_v4());
     let mut latencies = Vec::new();
     for turn in 0..=TURNS {
         let create = (turn == 0).then(|| NewSession {
             permission_mode: Some("bypassPermissions".into()),
-            ..NewSession::defaults(agent)
+            ..NewSession::defaults(agent.clone())
         });
         let frame = ClientFrame::Send {
             session,
@@ -103,7 +103,7 @@ pub async fn claude() {
     let server = start_configured(&dir.path().join("data"), Some(&config));
     println!("# Claude benchmark ({TURNS} turns each, after one warm-up turn)");
 
-    let mut claude = first_text_latencies(&server, AgentKind::Claude, "STAMP").await;
+    let mut claude = first_text_latencies(&server, AgentId::claude(), "STAMP").await;
     report(
         "claude: fake-model first SSE text byte -> client frame",
         &mut claude,
@@ -120,7 +120,7 @@ pub async fn claude() {
         "claude alone: fake-model first SSE text byte -> claude stdout line (its own share)",
         &mut direct,
     );
-    let mut demo = first_text_latencies(&server, AgentKind::Demo, "/stamp 1").await;
+    let mut demo = first_text_latencies(&server, AgentId::demo(), "/stamp 1").await;
     report("demo: agent stdout line -> client frame", &mut demo);
     println!(
         "server RSS: {:.1} MiB",

@@ -3,7 +3,7 @@
 use super::harness::*;
 use std::time::{Duration, Instant};
 use switchboard::protocol::{
-    AgentKind, ClientFrame, ClientId, ClientMsgId, NewSession, Seq, ServerFrame, SessionEvent,
+    AgentId, ClientFrame, ClientId, ClientMsgId, NewSession, Seq, ServerFrame, SessionEvent,
     SessionId,
 };
 use switchboard::server::db::Db;
@@ -90,7 +90,7 @@ pub async fn fanout() {
     let cpu_start = cpu_seconds(pid);
     let started = Instant::now();
     for id in &sessions {
-        let create = NewSession::defaults(AgentKind::Demo);
+        let create = NewSession::defaults(AgentId::demo());
         let text = format!("/stamp {per_session} {EVERY_MS}");
         send(
             &mut creator,

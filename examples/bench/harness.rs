@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use switchboard::protocol::{
-    AgentKind, ClientFrame, ClientId, Seq, ServerFrame, Session, SessionEvent, SessionId,
+    AgentId, ClientFrame, ClientId, Seq, ServerFrame, Session, SessionEvent, SessionId,
     SessionState,
 };
 use switchboard::server::db::Db;
@@ -134,7 +134,7 @@ pub async fn seed(db: &Db, events: u64) -> SessionId {
     let id = SessionId(Uuid::new_v4());
     let mut session = Session::empty(
         id,
-        AgentKind::Demo,
+        AgentId::demo(),
         "/tmp".into(),
         "default".into(),
         SessionState::Idle,

@@ -26,7 +26,7 @@ use futures::StreamExt;
 use harness::*;
 use std::time::{Duration, Instant};
 use switchboard::protocol::{
-    AgentKind, ClientFrame, ClientMsgId, NewSession, Seq, ServerFrame, SessionEvent, SessionId,
+    AgentId, ClientFrame, ClientMsgId, NewSession, Seq, ServerFrame, SessionEvent, SessionId,
 };
 use switchboard::server::db::Db;
 use tokio_tungstenite::tungstenite::Message;
@@ -76,7 +76,7 @@ async fn main() {
             client_msg_id: ClientMsgId(Uuid::new_v4()),
             text: format!("/stamp {STAMPS}"),
             attachments: vec![],
-            create: Some(NewSession::defaults(AgentKind::Demo)),
+            create: Some(NewSession::defaults(AgentId::demo())),
         },
     )
     .await;
@@ -168,7 +168,7 @@ async fn main() {
                 client_msg_id: ClientMsgId(Uuid::new_v4()),
                 text: format!("turn {n}"),
                 attachments: vec![],
-                create: (n == 0).then_some(NewSession::defaults(AgentKind::Demo)),
+                create: (n == 0).then_some(NewSession::defaults(AgentId::demo())),
             },
         )
         .await;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard::protocol::{
-    AgentKind, ClientFrame, ClientId, ClientMsgId, NewSession, ResumePoint, Seq, ServerFrame,
+    AgentId, ClientFrame, ClientId, ClientMsgId, NewSession, ResumePoint, Seq, ServerFrame,
     SessionEvent, SessionId,
 };
 use tokio_tungstenite::tungstenite::Message;
@@ -95,7 +95,7 @@ impl Worker {
             client_msg_id: ClientMsgId(Uuid::new_v4()),
             text: text.into(),
             attachments: vec![],
-            create: create.then(|| NewSession::defaults(AgentKind::Demo)),
+            create: create.then(|| NewSession::defaults(AgentId::demo())),
         };
         send(&mut self.socket, &frame).await;
     }

@@ -5,8 +5,8 @@
 use super::attachments::check_frame;
 use super::ids::new_uuid;
 use super::reducer::push_entry;
-use super::store::{draft_session, Entry, EntryBody, SendStatus, SessionView, Store};
-use crate::protocol::{AgentKind, Attachment, ClientFrame, ClientMsgId, RequestId, Seq, SessionId};
+use super::store::{Entry, EntryBody, SendStatus, SessionView, Store};
+use crate::protocol::{AgentId, Attachment, ClientFrame, ClientMsgId, RequestId, Seq, SessionId};
 use leptos::prelude::*;
 
 /// Opens a new draft tab and returns its id; the caller navigates to `/s/<id>`.
@@ -214,12 +214,12 @@ pub fn end_session(store: Store, id: SessionId) -> Option<SessionId> {
 }
 
 /// Chooses the agent of a draft; its permission mode resets to that agent's default.
-pub fn set_draft_agent(store: Store, id: SessionId, agent: AgentKind) {
+pub fn set_draft_agent(store: Store, id: SessionId, agent: AgentId) {
     if let Some(view) = store.view(id).filter(|v| v.is_draft()) {
-        let fresh = draft_session(id, agent);
+        let mode = store.agent_info(&agent).default_mode();
         view.meta.update(|m| {
             m.agent = agent;
-            m.permission_mode = fresh.permission_mode;
+            m.permission_mode = mode;
         });
     }
 }

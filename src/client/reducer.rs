@@ -18,7 +18,9 @@ pub fn apply(store: &Store, frame: ServerFrame) {
         ServerFrame::Connected {
             server_version,
             sessions,
+            agents,
         } => {
+            store.agents.set(agents);
             // A fresh socket subscribes anew: earlier sync errors get their retry.
             store.sessions.with_untracked(|list| {
                 for view in list {

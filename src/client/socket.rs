@@ -238,7 +238,7 @@ fn transmit(store: Store, message: &Unacked) {
     let create = draft.and_then(|view| {
         with_conn(|c| c.creating.insert(message.session)).then(|| {
             view.meta.with_untracked(|m| NewSession {
-                agent: m.agent,
+                agent: m.agent.clone(),
                 cwd: None,
                 permission_mode: Some(m.permission_mode.clone()),
                 // The composer keeps the model as typed; blank means the agent's default.

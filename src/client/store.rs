@@ -4,8 +4,8 @@
 
 use super::tool_view::ToolDetail;
 use crate::protocol::{
-    AgentKind, Attachment, ClientMsgId, PermissionOption, RequestId, Seq, Session, SessionId,
-    SessionState, ToolStatus,
+    AgentId, AgentInfo, AgentProtocol, Attachment, ClientMsgId, PermissionOption, RequestId, Seq,
+    Session, SessionId, SessionState, ToolStatus,
 };
 use leptos::prelude::*;
 use std::collections::HashSet;
@@ -223,7 +223,7 @@ impl SessionView {
 
     /// A client-only draft: not on the server until its first message is sent.
     pub fn draft(id: SessionId) -> Self {
-        Self::new(draft_session(id, AgentKind::ALL[0]), 0)
+        Self::new(draft_session(id, AgentId::demo()), 0)
     }
 
     /// True while the session exists only in this browser tab (untracked read).
@@ -263,11 +263,10 @@ impl SessionView {
 }
 
 /// The metadata of a new draft for `agent`, with its default permission mode.
-pub fn draft_session(id: SessionId, agent: AgentKind) -> Session {
+pub fn draft_session(id: SessionId, agent: AgentId) -> Session {
     let mode = agent
-        .permission_modes()
-        .first()
-        .copied()
+        .builtin()
+        .and_then(|b| b.modes.first().copied())
         .unwrap_or("default");
     Session::empty(
         id,
@@ -296,6 +295,8 @@ pub struct Store {
     pub server_version: RwSignal<Option<String>>,
     /// A short message shown for a few seconds (e.g. a tab ended in another browser tab).
     pub toast: RwSignal<Option<String>>,
+    /// The agents the server can run, from `Connected` (empty until then).
+    pub agents: RwSignal<Vec<AgentInfo>>,
 }
 
 impl Default for Store {
@@ -315,6 +316,28 @@ impl Store {
             server_error: RwSignal::new(None),
             server_version: RwSignal::new(None),
             toast: RwSignal::new(None),
+            agents: RwSignal::new(Vec::new()),
+        }
+    }
+
+    /// What the server said about `agent`; before `Connected`, what we know built in.
+    pub fn agent_info(&self, agent: &AgentId) -> AgentInfo {
+        let known = self
+            .agents
+            .with(|list| list.iter().find(|a| a.id == *agent).cloned());
+        known.unwrap_or_else(|| builtin_info(agent))
+    }
+
+    /// The agents a new session may pick: the installed ones (the demo agent before the
+    /// server has answered).
+    pub fn installed_agents(&self) -> Vec<AgentInfo> {
+        let list: Vec<AgentInfo> = self
+            .agents
+            .with(|list| list.iter().filter(|a| a.installed).cloned().collect());
+        if list.is_empty() {
+            vec![builtin_info(&AgentId::demo())]
+        } else {
+            list
         }
     }
 
@@ -344,5 +367,26 @@ impl Store {
         if self.active.get_untracked() == Some(view.id) {
             view.mark_read();
         }
+    }
+}
+
+/// An agent as far as the browser knows without the server: the built-in description, or
+/// just its key with a `default` mode.
+fn builtin_info(agent: &AgentId) -> AgentInfo {
+    let builtin = agent.builtin();
+    AgentInfo {
+        id: agent.clone(),
+        label: agent.label(),
+        protocol: builtin.map_or(AgentProtocol::Acp, |b| b.protocol),
+        modes: builtin.map_or_else(
+            || vec!["default".to_owned()],
+            |b| b.modes.iter().map(|m| (*m).to_owned()).collect(),
+        ),
+        models: builtin.is_some_and(|b| b.models),
+        installed: agent.as_str() == crate::protocol::DEMO,
+        path: None,
+        version: None,
+        install_hint: None,
+        problem: None,
     }
 }

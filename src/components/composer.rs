@@ -108,7 +108,8 @@ fn ComposerOptions(session: SessionView) -> impl IntoView {
     let meta = RwSignal::from(session.meta.clone());
     let file_ref = NodeRef::<Input>::new();
     let is_draft = move || meta.with(|m| m.state == SessionState::Draft);
-    let wants_model = move || meta.with(|m| m.state == SessionState::Draft && m.agent.has_models());
+    let wants_model =
+        move || meta.with(|m| m.state == SessionState::Draft && store.agent_info(&m.agent).models);
     let pick = move |_| {
         if let Some(input) = file_ref.get_untracked() {
             input.click();

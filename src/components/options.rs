@@ -7,7 +7,7 @@ use super::use_store;
 use crate::client::actions;
 use crate::client::format::mode_label;
 use crate::client::store::SessionView;
-use crate::protocol::{AgentKind, SessionState};
+use crate::protocol::{AgentId, SessionState};
 use leptos::prelude::*;
 
 /// Model names Claude Code understands as aliases; offered as suggestions, any other name
@@ -20,31 +20,33 @@ pub fn AgentField(session: SessionView) -> impl IntoView {
     let store = use_store();
     let id = session.id;
     let meta = RwSignal::from(session.meta.clone());
-    let agent = move || meta.with(|m| m.agent);
+    let agent = move || meta.with(|m| m.agent.clone());
     let on_agent = move |ev: leptos::ev::Event| {
-        if let Some(kind) = AgentKind::parse(&event_target_value(&ev)) {
-            actions::set_draft_agent(store, id, kind);
-        }
+        actions::set_draft_agent(store, id, AgentId(event_target_value(&ev)));
     };
     view! {
         <label class="field">
             <span class="field-label">"Agent"</span>
             <select
                 data-testid="agent-select"
-                prop:value=move || agent().as_str()
+                prop:value=move || agent().0
                 on:change=on_agent
             >
-                {AgentKind::ALL
-                    .iter()
-                    .map(|kind| {
-                        let kind = *kind;
-                        view! {
-                            <option value=kind.as_str() selected=move || agent() == kind>
-                                {kind.label()}
-                            </option>
-                        }
-                    })
-                    .collect_view()}
+                // Only installed agents; the Doctor page lists the others and how to install them.
+                {move || {
+                    store
+                        .installed_agents()
+                        .into_iter()
+                        .map(|info| {
+                            let selected = agent() == info.id;
+                            view! {
+                                <option value=info.id.0 selected=selected>
+                                    {info.label}
+                                </option>
+                            }
+                        })
+                        .collect_view()
+                }}
             </select>
         </label>
     }
@@ -96,7 +98,7 @@ pub fn PermissionField(session: SessionView) -> impl IntoView {
     };
     let is_draft = move || meta.with(|m| m.state == SessionState::Draft);
     // Patches change the meta often; the options only change with the agent or the mode.
-    let choice = Memo::new(move |_| meta.with(|m| (m.agent, m.permission_mode.clone())));
+    let choice = Memo::new(move |_| meta.with(|m| (m.agent.clone(), m.permission_mode.clone())));
     let title = move || {
         if is_draft() {
             "How careful the agent is: whether it asks before using tools"
@@ -116,8 +118,7 @@ pub fn PermissionField(session: SessionView) -> impl IntoView {
             >
                 {move || {
                     let (agent, current) = choice.get();
-                    let mut modes: Vec<String> =
-                        agent.permission_modes().iter().map(|m| m.to_string()).collect();
+                    let mut modes = store.agent_info(&agent).modes;
                     // A mode the agent switched to by itself may not be in the list; the
                     // select must still show the truth.
                     if !current.is_empty() && !modes.contains(&current) {

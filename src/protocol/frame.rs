@@ -2,8 +2,8 @@
 //! so many sessions share the socket without cross-talk.
 
 use super::{
-    Attachment, ClientId, ClientMsgId, NewSession, RequestId, Seq, Session, SessionEvent,
-    SessionId, SessionPatch,
+    AgentInfo, Attachment, ClientId, ClientMsgId, NewSession, RequestId, Seq, Session,
+    SessionEvent, SessionId, SessionPatch,
 };
 use serde::{Deserialize, Serialize};
 
@@ -141,6 +141,9 @@ pub enum ServerFrame {
         server_version: String,
         /// All sessions that are not archived.
         sessions: Vec<Session>,
+        /// The agents this server can run (installed or not), in picker order.
+        #[serde(default)]
+        agents: Vec<AgentInfo>,
     },
     /// One event of a subscribed session.
     Event {

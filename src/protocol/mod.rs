@@ -1,11 +1,13 @@
 //! The wire vocabulary shared by server and browser: ids, sessions, persisted events and
 //! the frames of the one multiplexed WebSocket. Compiled for both targets, with no `cfg`.
 
+mod agents;
 mod event;
 mod frame;
 mod ids;
 mod session;
 
+pub use agents::*;
 pub use event::*;
 pub use frame::*;
 pub use ids::*;

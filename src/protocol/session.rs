@@ -1,58 +1,8 @@
 //! A session's metadata as the sidebar and tab bar show it, its state machine, and the
 //! partial update (`SessionPatch`) that travels when some of it changes.
 
-use super::{Seq, SessionId};
+use super::{AgentId, Seq, SessionId};
 use serde::{Deserialize, Serialize};
-
-/// Which agent program backs a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AgentKind {
-    /// The built-in offline ACP agent (`switchboard demo-agent`).
-    Demo,
-    /// Anthropic's Claude Code CLI, one long-lived `claude` process per session.
-    Claude,
-}
-
-impl AgentKind {
-    /// Every kind, in the order the agent picker lists them.
-    /// The first is what a new tab starts with: the demo agent works on every machine.
-    pub const ALL: [AgentKind; 2] = [AgentKind::Demo, AgentKind::Claude];
-
-    /// The stable lowercase name used in storage, config and `data-` attributes.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AgentKind::Demo => "demo",
-            AgentKind::Claude => "claude",
-        }
-    }
-
-    /// The name shown to people.
-    pub fn label(self) -> &'static str {
-        match self {
-            AgentKind::Demo => "Demo agent",
-            AgentKind::Claude => "Claude Code",
-        }
-    }
-
-    /// Parses `as_str` output back.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
-    }
-
-    /// The permission modes this agent understands, the default first.
-    pub fn permission_modes(self) -> &'static [&'static str] {
-        match self {
-            AgentKind::Demo => &["default", "bypassPermissions"],
-            AgentKind::Claude => &["default", "acceptEdits", "plan", "bypassPermissions"],
-        }
-    }
-
-    /// Whether the user may pick a model for this agent.
-    pub fn has_models(self) -> bool {
-        matches!(self, AgentKind::Claude)
-    }
-}
 
 /// Where a session is in its life. Derived by the session task from process liveness and
 /// protocol events; a turn that goes silent is ended by a watchdog, so none of these stick.
@@ -142,7 +92,7 @@ impl Usage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewSession {
     /// The agent program.
-    pub agent: AgentKind,
+    pub agent: AgentId,
     /// Working directory; the server's configured default when absent.
     pub cwd: Option<String>,
     /// The agent's permission mode (its own names, e.g. `default`).
@@ -154,7 +104,7 @@ pub struct NewSession {
 impl NewSession {
     /// `agent` in the server's default working directory, with its default permission mode
     /// and model.
-    pub fn defaults(agent: AgentKind) -> Self {
+    pub fn defaults(agent: AgentId) -> Self {
         NewSession {
             agent,
             cwd: None,
@@ -172,7 +122,7 @@ pub struct Session {
     /// Title, from the first message until renamed.
     pub title: String,
     /// Agent program.
-    pub agent: AgentKind,
+    pub agent: AgentId,
     /// Working directory of the agent process.
     pub cwd: String,
     /// The agent's permission mode.
@@ -255,7 +205,7 @@ impl Session {
     /// "New session" until its first message names it. Drafts and new sessions start so.
     pub fn empty(
         id: SessionId,
-        agent: AgentKind,
+        agent: AgentId,
         cwd: String,
         permission_mode: String,
         state: SessionState,

@@ -21,7 +21,7 @@ fn sample_session() -> Session {
     Session {
         id: session_id(),
         title: "Fix the build".into(),
-        agent: AgentKind::Demo,
+        agent: AgentId::demo(),
         cwd: "/home/dev/project".into(),
         permission_mode: "default".into(),
         model: None,
@@ -69,7 +69,7 @@ fn client_frames_round_trip() {
             text: "hello".into(),
             attachments: vec![],
             create: Some(NewSession {
-                agent: AgentKind::Demo,
+                agent: AgentId::demo(),
                 cwd: None,
                 permission_mode: Some("default".into()),
                 model: None,
@@ -172,6 +172,20 @@ fn server_frames_round_trip() {
     round_trip(&ServerFrame::Connected {
         server_version: "0.1.0".into(),
         sessions: vec![sample_session()],
+        agents: vec![crate::protocol::AgentInfo {
+            id: crate::protocol::AgentId::claude(),
+            label: "Claude Code".into(),
+            protocol: crate::protocol::AgentProtocol::Claude,
+            modes: vec!["default".into(), "plan".into()],
+            models: true,
+            installed: false,
+            path: None,
+            version: None,
+            install_hint: Some(
+                "npm install --prefix agents @anthropic-ai/claude-code@2.1.330".into(),
+            ),
+            problem: Some("`claude` was not found on PATH".into()),
+        }],
     });
     round_trip(&ServerFrame::SessionCreated {
         session: sample_session(),

@@ -32,7 +32,9 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// How to start one agent program.
+/// One `[agents.<key>]` table: how to start an agent program. For a built-in key (demo,
+/// claude, codex, gemini, claude-acp) everything is optional; any other key is an ACP agent
+/// and needs `command`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentCommand {
@@ -42,6 +44,11 @@ pub struct AgentCommand {
     /// Extra environment for the agent process.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// The name shown to people.
+    pub label: Option<String>,
+    /// The agent's permission modes, its default first (ACP agents; default `["default"]`).
+    #[serde(default)]
+    pub modes: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -127,10 +134,8 @@ pub struct Config {
     pub max_db_mib: u64,
     /// An agent idle this long is stopped; the next message resumes its conversation.
     pub idle_agent_timeout: Duration,
-    /// The demo agent's command.
-    pub demo_agent: AgentCommand,
-    /// Claude Code's command (empty: SWITCHBOARD_CLAUDE_BIN, else `claude` on PATH) and env.
-    pub claude_agent: AgentCommand,
+    /// `[agents.<key>]` tables by key: built-in agents' overrides and configured ACP agents.
+    pub agents: BTreeMap<String, AgentCommand>,
 }
 
 /// Why the configuration could not be read.
@@ -180,7 +185,7 @@ impl Config {
 
     fn resolve(file: FileConfig, overrides: Overrides) -> Config {
         let env_cwd = std::env::var_os("SWITCHBOARD_DEFAULT_CWD").map(PathBuf::from);
-        let mut agents = file.agents;
+        let agents = file.agents;
         let default_cwd = env_cwd
             .or(file.server.default_cwd)
             .unwrap_or_else(|| PathBuf::from("."));
@@ -217,8 +222,7 @@ impl Config {
             max_attachment_bytes: file.limits.max_attachment_bytes.unwrap_or(768 * 1024),
             max_db_mib: file.limits.max_db_mib.unwrap_or(0),
             idle_agent_timeout: Duration::from_secs(file.limits.idle_agent_secs.unwrap_or(15 * 60)),
-            demo_agent: agents.remove("demo").unwrap_or_default(),
-            claude_agent: agents.remove("claude").unwrap_or_default(),
+            agents,
         }
     }
 
@@ -254,7 +258,7 @@ mod tests {
         assert_eq!(config.addr.port(), 5000);
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(config.cancel_step, Duration::from_secs(1));
-        assert_eq!(config.demo_agent.command, vec!["my-agent", "--flag"]);
+        assert_eq!(config.agents["demo"].command, vec!["my-agent", "--flag"]);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::agent::TurnInput;
 use crate::protocol::{
-    AgentKind, ClientMsgId, Seq, Session, SessionEvent, SessionId, SessionState, Usage,
+    AgentId, ClientMsgId, Seq, Session, SessionEvent, SessionId, SessionState, Usage,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -264,7 +264,7 @@ fn session_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Session, DbError> {
     Ok(Session {
         id: SessionId::parse(&id).ok_or_else(|| corrupt("session id", &id))?,
         title: row.try_get("title")?,
-        agent: AgentKind::parse(&agent).ok_or_else(|| corrupt("agent", &agent))?,
+        agent: AgentId(agent),
         cwd: row.try_get("cwd")?,
         permission_mode: row.try_get("permission_mode")?,
         model: row.try_get("model")?,

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod agent;
 pub mod agent_pool;
+pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod demo_agent;

@@ -3,6 +3,7 @@
 //! and tests all go through these methods.
 
 use super::agent_pool::AgentPool;
+use super::catalog::AgentCatalog;
 use super::config::Config;
 use super::db::{Db, DbError};
 use super::session_task::{Channels, SessionTask};
@@ -143,6 +144,8 @@ pub struct Registry {
     list: broadcast::Sender<ServerFrame>,
     db: Db,
     config: Arc<Config>,
+    /// The agents this server can run.
+    catalog: Arc<AgentCatalog>,
     /// The cap on live agent processes, shared by every session.
     agents: Arc<AgentPool>,
 }
@@ -156,6 +159,7 @@ impl Registry {
             list,
             db: db.clone(),
             agents: AgentPool::new(config.max_live_agents),
+            catalog: Arc::new(AgentCatalog::load(&config)),
             config,
         });
         for session in db.live_sessions().await? {
@@ -189,6 +193,7 @@ impl Registry {
             stored,
             self.db.clone(),
             Arc::clone(&self.config),
+            Arc::clone(&self.catalog),
             channels,
             Arc::clone(&self.agents),
         );
@@ -213,6 +218,16 @@ impl Registry {
     }
 
     /// Every listed session (stored, not archived), newest activity first.
+    pub fn agents(&self) -> Vec<crate::protocol::AgentInfo> {
+        self.catalog.infos()
+    }
+
+    /// The Doctor's report: every agent with its version, asked now.
+    pub async fn doctor(&self) -> Vec<crate::protocol::AgentInfo> {
+        self.catalog.doctor().await
+    }
+
+    /// Every session that is not archived, newest activity first.
     pub fn sessions(&self) -> Vec<Session> {
         let mut sessions: Vec<Session> = self
             .lock()
@@ -319,12 +334,30 @@ impl Registry {
                 "{open} sessions are open, the limit (limits.max_open_sessions); end one first"
             )));
         }
-        let modes = new.agent.permission_modes();
-        let mode = new.permission_mode.unwrap_or_else(|| modes[0].to_owned());
-        if !modes.contains(&mode.as_str()) {
+        let Some(agent) = self.catalog.get(&new.agent) else {
+            return Err(ServiceError::Invalid(format!(
+                "unknown agent {}; see the Doctor page for the agents this server knows",
+                new.agent
+            )));
+        };
+        let info = &agent.info;
+        if !info.installed {
+            let hint = info
+                .install_hint
+                .as_ref()
+                .map(|i| format!(" Install it with `{i}`."))
+                .unwrap_or_default();
+            return Err(ServiceError::NotAllowed(format!(
+                "{} is not installed: {}.{hint}",
+                info.label,
+                info.problem.clone().unwrap_or_default()
+            )));
+        }
+        let mode = new.permission_mode.unwrap_or_else(|| info.default_mode());
+        if !info.modes.contains(&mode) {
             return Err(ServiceError::Invalid(format!(
                 "{} does not know permission mode {mode}",
-                new.agent.label()
+                info.label
             )));
         }
         let mut session = Session::empty(

@@ -189,6 +189,7 @@ impl Connection {
         self.send(ServerFrame::Connected {
             server_version: env!("CARGO_PKG_VERSION").into(),
             sessions: self.registry.sessions(),
+            agents: self.registry.agents(),
         })
         .await;
     }

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use switchboard::protocol::{
-    AgentKind, ClientFrame, ClientMsgId, NewSession, Seq, SessionEvent, SessionId,
+    AgentId, ClientFrame, ClientMsgId, NewSession, Seq, SessionEvent, SessionId,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
@@ -149,7 +149,7 @@ env = {{ HOME = "{home}", ANTHROPIC_BASE_URL = "http://{addr}", ANTHROPIC_API_KE
 pub fn claude_session(mode: &str) -> NewSession {
     NewSession {
         permission_mode: Some(mode.into()),
-        ..NewSession::defaults(AgentKind::Claude)
+        ..NewSession::defaults(AgentId::claude())
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use switchboard::protocol::{
-    AgentKind, ClientFrame, ClientId, ClientMsgId, NewSession, Seq, ServerFrame, SessionEvent,
+    AgentId, ClientFrame, ClientId, ClientMsgId, NewSession, Seq, ServerFrame, SessionEvent,
     SessionId,
 };
 use tokio_tungstenite::tungstenite::Message;
@@ -237,7 +237,7 @@ impl Client {
             client_msg_id: ClientMsgId(Uuid::new_v4()),
             text: text.into(),
             attachments: vec![],
-            create: create.then_some(NewSession::defaults(AgentKind::Demo)),
+            create: create.then_some(NewSession::defaults(AgentId::demo())),
         })
         .await;
     }

@@ -149,6 +149,7 @@ fn saved_tabs_round_trip_through_restore() {
             ServerFrame::Connected {
                 server_version: "t".into(),
                 sessions: vec![session(1), session(2), third],
+                agents: vec![],
             },
         );
         actions::show(fresh, active);

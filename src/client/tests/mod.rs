@@ -12,8 +12,7 @@ mod tool_view;
 use super::reducer::apply;
 use super::store::{EntryBody, SessionView, Store};
 use crate::protocol::{
-    AgentKind, Seq, ServerFrame, Session, SessionEvent, SessionId, SessionPatch, SessionState,
-    Usage,
+    AgentId, Seq, ServerFrame, Session, SessionEvent, SessionId, SessionPatch, SessionState, Usage,
 };
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -26,7 +25,7 @@ fn session(n: u128) -> Session {
     Session {
         id: sid(n),
         title: format!("Session {n}"),
-        agent: AgentKind::Demo,
+        agent: AgentId::demo(),
         cwd: "/tmp".into(),
         permission_mode: "default".into(),
         model: None,
@@ -65,6 +64,7 @@ fn connected(n: u128) -> Store {
         ServerFrame::Connected {
             server_version: "test".into(),
             sessions: (1..=n).map(session).collect(),
+            agents: vec![],
         },
     );
     store

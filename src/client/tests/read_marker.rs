@@ -162,6 +162,7 @@ fn a_listing_after_reconnect_brings_what_was_read_elsewhere() {
         ServerFrame::Connected {
             server_version: "test".into(),
             sessions: vec![read, half_read],
+            agents: vec![],
         },
     );
     assert_eq!(
@@ -183,6 +184,7 @@ fn a_listing_with_viewers_shows_no_badge() {
         ServerFrame::Connected {
             server_version: "test".into(),
             sessions: vec![watched],
+            agents: vec![],
         },
     );
     view(&b, 1).read_count.set(0);
@@ -207,6 +209,7 @@ fn a_saved_read_marker_does_not_undo_the_servers() {
         ServerFrame::Connected {
             server_version: "test".into(),
             sessions: vec![read, unread_here],
+            agents: vec![],
         },
     );
     actions::restore_tabs(
@@ -262,6 +265,7 @@ fn the_sync_status_follows_the_connection_and_the_sessions_errors() {
         ServerFrame::Connected {
             server_version: "test".into(),
             sessions: vec![session(1), session(2)],
+            agents: vec![],
         },
     );
     assert_eq!(status(1), SyncStatus::Connected);

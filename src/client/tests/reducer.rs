@@ -65,6 +65,7 @@ fn sessions_first_seen_in_a_list_count_as_read_but_new_ones_elsewhere_do_not() {
         ServerFrame::Connected {
             server_version: "test".into(),
             sessions: vec![busy],
+            agents: vec![],
         },
     );
     assert_eq!(unread(&store, 1), 0);
@@ -327,6 +328,7 @@ fn replayed_state_changes_do_not_roll_the_state_back() {
         ServerFrame::Connected {
             server_version: "t".into(),
             sessions: vec![live],
+            agents: vec![],
         },
     );
     event(
@@ -371,6 +373,7 @@ fn connected_replaces_the_list_but_keeps_views_and_drafts() {
         ServerFrame::Connected {
             server_version: "2".into(),
             sessions: vec![updated, session(3)],
+            agents: vec![],
         },
     );
     let ids: Vec<_> = store
@@ -572,6 +575,7 @@ fn replayed_history_is_not_unread_but_what_follows_is() {
         ServerFrame::Connected {
             server_version: "test".into(),
             sessions: vec![with_history, session(2)],
+            agents: vec![],
         },
     );
     // A reload subscribes background tabs from seq 0: what was there before is not news.

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 fn a_draft_keeps_its_mode_and_model_locally() {
     let store = connected(0);
     let id = actions::new_draft(store);
-    actions::set_draft_agent(store, id, AgentKind::Claude);
+    actions::set_draft_agent(store, id, AgentId::claude());
     actions::set_permission_mode(store, id, "plan".into());
     actions::set_draft_model(store, id, "opus ".into());
     let meta = store.view(id).expect("draft").meta.get_untracked();
@@ -26,7 +26,7 @@ fn a_draft_keeps_its_mode_and_model_locally() {
         None
     );
 
-    actions::set_draft_agent(store, id, AgentKind::Demo);
+    actions::set_draft_agent(store, id, AgentId::demo());
     assert_eq!(
         store
             .view(id)

@@ -10,8 +10,8 @@ pub mod codex;
 pub mod codex_events;
 pub mod process;
 
-use crate::protocol::{AgentKind, Attachment, RequestId, SessionEvent, Usage};
-use crate::server::config::Config;
+use crate::protocol::{AgentId, AgentProtocol, Attachment, RequestId, SessionEvent, Usage, DEMO};
+use crate::server::catalog::AgentCatalog;
 use process::AgentProcess;
 use std::path::PathBuf;
 use tokio::sync::mpsc;
@@ -78,17 +78,18 @@ pub enum AgentError {
     #[error("no command configured for this agent")]
     NoCommand,
     /// The agent's program is not installed.
-    #[error("{agent} is not installed: `{program}` was not found on PATH. Install it with `{install}`, or set {env_var} to its path.")]
+    #[error("{agent} is not installed: {problem}.{}", install.as_ref().map(|i| format!(" Install it with `{i}` (then add agents/node_modules/.bin to PATH).")).unwrap_or_default())]
     NotInstalled {
         /// The agent's name.
-        agent: &'static str,
-        /// The program looked for.
-        program: String,
-        /// The command that installs it.
-        install: &'static str,
-        /// The environment variable that names its path.
-        env_var: &'static str,
+        agent: String,
+        /// What is missing.
+        problem: String,
+        /// The command that installs it, when known.
+        install: Option<String>,
     },
+    /// No agent has this key.
+    #[error("unknown agent {0}; see the Doctor page for the agents this server knows")]
+    Unknown(String),
     /// The process is gone; the next message restarts it.
     #[error("the agent process has exited")]
     Gone,
@@ -118,7 +119,7 @@ pub trait AgentDriver: Send {
 #[derive(Debug, Clone)]
 pub struct StartRequest {
     /// Which agent.
-    pub kind: AgentKind,
+    pub kind: AgentId,
     /// Working directory.
     pub cwd: PathBuf,
     /// The agent's conversation to resume, if there was one.
@@ -131,49 +132,35 @@ pub struct StartRequest {
 
 /// Starts the agent for a session; its outputs arrive on the returned channel.
 pub fn start(
-    config: &Config,
+    catalog: &AgentCatalog,
     request: StartRequest,
 ) -> Result<(Box<dyn AgentDriver>, mpsc::Receiver<AgentOutput>), AgentError> {
-    match request.kind {
-        AgentKind::Claude => {
-            // Precedence: env > Leptos.toml > PATH.
-            let command = match std::env::var("SWITCHBOARD_CLAUDE_BIN").ok().filter(|p| !p.is_empty()) {
-                Some(program) => vec![program],
-                None if !config.claude_agent.command.is_empty() => {
-                    config.claude_agent.command.clone()
-                }
-                None => vec![find_on_path("claude").ok_or_else(|| {
-                    AgentError::NotInstalled {
-                        agent: "Claude Code",
-                        program: "claude".into(),
-                        install: "npm install --prefix agents @anthropic-ai/claude-code@2.1.330 (then add agents/node_modules/.bin to PATH)",
-                        env_var: "SWITCHBOARD_CLAUDE_BIN",
-                    }
-                })?],
-            };
+    let entry = catalog
+        .get(&request.kind)
+        .ok_or_else(|| AgentError::Unknown(request.kind.to_string()))?;
+    let argv = entry.argv.clone().ok_or_else(|| AgentError::NotInstalled {
+        agent: entry.info.label.clone(),
+        problem: entry.info.problem.clone().unwrap_or_default(),
+        install: entry.info.install_hint.clone(),
+    })?;
+    let mut env = entry.env.clone();
+    match entry.info.protocol {
+        AgentProtocol::Claude => {
             let start = claude::ClaudeStart {
-                command,
+                command: argv,
                 resume: request.resume,
                 permission_mode: request.permission_mode,
                 model: request.model,
             };
-            let (driver, outputs) =
-                claude::ClaudeDriver::start(start, &config.claude_agent.env, &request.cwd)?;
+            let (driver, outputs) = claude::ClaudeDriver::start(start, &env, &request.cwd)?;
             Ok((Box::new(driver), outputs))
         }
-        AgentKind::Demo => {
-            let mut argv = config.demo_agent.command.clone();
-            if argv.is_empty() {
-                let exe = std::env::current_exe().map_err(|source| AgentError::Spawn {
-                    program: "switchboard".into(),
-                    source,
-                })?;
-                argv = vec![exe.display().to_string(), "demo-agent".into()];
-            }
-            let mut env = config.demo_agent.env.clone();
-            env.entry("SWITCHBOARD_DEMO_STATE_DIR".into())
-                .or_insert_with(|| config.data_dir.join("demo-agent").display().to_string());
-            if request.permission_mode == "bypassPermissions" {
+        AgentProtocol::Codex => Err(AgentError::Unknown(format!(
+            "{} (its driver is not built yet)",
+            request.kind
+        ))),
+        AgentProtocol::Acp => {
+            if request.kind.as_str() == DEMO && request.permission_mode == "bypassPermissions" {
                 env.insert("SWITCHBOARD_DEMO_BYPASS".into(), "1".into());
             }
             let (driver, outputs) =

@@ -30,13 +30,13 @@ impl SessionTask {
             false => self.session.agent_session_id.clone(),
         };
         let request = StartRequest {
-            kind: self.session.agent,
+            kind: self.session.agent.clone(),
             cwd: PathBuf::from(&self.session.cwd),
             resume,
             permission_mode: self.session.permission_mode.clone(),
             model: self.session.model.clone(),
         };
-        match agent::start(&self.config, request) {
+        match agent::start(&self.catalog, request) {
             Ok((driver, outputs)) => {
                 tracing::info!(session = %self.session.id, pid = driver.process().pid(), "agent started");
                 self.agent = Some(RunningAgent::new(driver, outputs, lease));
@@ -109,12 +109,11 @@ impl SessionTask {
     /// Changes the permission mode: stored, announced, and passed to a running agent at
     /// once (the next start uses it anyway).
     pub(super) async fn set_permission_mode(&mut self, mode: String) -> Result<(), ServiceError> {
-        if !self
-            .session
-            .agent
-            .permission_modes()
-            .contains(&mode.as_str())
-        {
+        let known = self
+            .catalog
+            .get(&self.session.agent)
+            .is_some_and(|entry| entry.info.modes.contains(&mode));
+        if !known {
             return Err(ServiceError::Invalid(format!(
                 "{} does not know permission mode {mode}",
                 self.session.agent.label()

@@ -12,6 +12,7 @@ use running::RunningAgent;
 
 use super::agent::{AgentOutput, TurnInput};
 use super::agent_pool::AgentPool;
+use super::catalog::AgentCatalog;
 use super::config::Config;
 use super::db::Db;
 use super::registry::SessionCommand;
@@ -82,6 +83,8 @@ pub struct SessionTask {
     storage_error: Option<String>,
     db: Db,
     config: Arc<Config>,
+    /// The agents this server can run (how to start this session's).
+    catalog: Arc<AgentCatalog>,
     channels: Channels,
     agent: Option<RunningAgent>,
     turn: Option<Turn>,
@@ -114,10 +117,12 @@ impl SessionTask {
         stored: bool,
         db: Db,
         config: Arc<Config>,
+        catalog: Arc<AgentCatalog>,
         channels: Channels,
         pool: Arc<AgentPool>,
     ) -> Self {
         SessionTask {
+            catalog,
             session,
             stored,
             storage_error: None,
