@@ -65,7 +65,9 @@ fi
 
 # Agent CLIs the tests drive, exact versions from agents/package-lock.json, installed into the
 # project-local prefix agents/ (npm's cache makes a reinstall take seconds).
-if [ ! -x agents/node_modules/.bin/claude ] || [ agents/package-lock.json -nt agents/node_modules/.package-lock.json ]; then
-  log "installing agent CLIs into agents/ (@anthropic-ai/claude-code)"
+if [ ! -x agents/node_modules/.bin/claude ] || [ ! -x agents/node_modules/.bin/codex ] \
+  || [ ! -x agents/node_modules/.bin/gemini ] || [ ! -x agents/node_modules/.bin/claude-agent-acp ] \
+  || [ agents/package-lock.json -nt agents/node_modules/.package-lock.json ]; then
+  log "installing agent CLIs into agents/ (claude-code, codex, gemini-cli, claude-agent-acp; pinned in agents/package.json)"
   npm ci --prefix agents --no-audit --no-fund --loglevel=error >/dev/null
 fi

@@ -102,7 +102,15 @@ pub const BUILTIN_AGENTS: [BuiltinAgent; 5] = [
         id: CODEX,
         label: "Codex",
         protocol: AgentProtocol::Codex,
-        modes: &["on-request", "untrusted", "never"],
+        // Approval x sandbox presets (the driver's `MODES`): ask when needed, ask for all
+        // but trusted commands, read-only, never ask, never ask without a sandbox.
+        modes: &[
+            "untrusted",
+            "on-request",
+            "read-only",
+            "never",
+            "danger-full-access",
+        ],
         models: true,
     },
     BuiltinAgent {

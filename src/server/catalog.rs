@@ -45,11 +45,7 @@ fn install_of(id: &str) -> Option<Install> {
     let (program, args, npm): (&str, &[&str], &str) = match id {
         CLAUDE => ("claude", &[], "@anthropic-ai/claude-code@2.1.330"),
         CODEX => ("codex", &[], "@openai/codex@0.169.0"),
-        GEMINI => (
-            "gemini",
-            &["--experimental-acp"],
-            "@google/gemini-cli@0.61.0",
-        ),
+        GEMINI => ("gemini", &["--acp"], "@google/gemini-cli@0.61.0"),
         CLAUDE_ACP => (
             "claude-agent-acp",
             &[],

@@ -212,6 +212,9 @@ impl Client {
                 .expect("socket still open")
                 .expect("no socket error");
             if let Message::Text(text) = message {
+                if std::env::var_os("TEST_PRINT_FRAMES").is_some() {
+                    eprintln!("frame: {}", text.as_str());
+                }
                 return serde_json::from_str(text.as_str()).expect("server frames parse");
             }
         }

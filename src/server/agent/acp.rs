@@ -15,6 +15,19 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, oneshot};
 
+/// Quiet time after a session/load answer before the session counts as loaded.
+const SETTLE_QUIET: std::time::Duration = std::time::Duration::from_millis(300);
+/// The longest a replay after the answer may delay the first prompt.
+const SETTLE_MAX: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// How long to wait for the exit status after stdout closed.
 const EXIT_WAIT: Duration = Duration::from_secs(5);
 
@@ -41,6 +54,7 @@ impl AcpDriver {
         env: &BTreeMap<String, String>,
         cwd: &Path,
         resume: Option<String>,
+        mode: Option<String>,
     ) -> Result<(AcpDriver, mpsc::Receiver<AgentOutput>), AgentError> {
         let spawned = process::spawn(argv, env, cwd)?;
         let (outputs, output_rx) = mpsc::channel(256);
@@ -56,7 +70,9 @@ impl AcpDriver {
             translator: Translator::default(),
             cwd: cwd.to_path_buf(),
             resume,
+            mode,
             loading: false,
+            settling: None,
         };
         tokio::spawn(connection.run(command_rx, spawned.stdout, spawned.exited, spawned.stderr));
         Ok((
@@ -128,6 +144,13 @@ struct Connection {
     resume: Option<String>,
     /// True while session/load replays history we already have in our log.
     loading: bool,
+    /// The permission mode the session asked for; set after session/new or session/load
+    /// when the agent starts in another one (claude-agent-acp starts in `auto`).
+    mode: Option<String>,
+    /// After session/load answered: when the replay that may still follow is over (no
+    /// update for `SETTLE_QUIET`, at most `SETTLE_MAX` after the answer), the session is
+    /// ready. Gemini answers session/load before sending most of its replay.
+    settling: Option<(tokio::time::Instant, tokio::time::Instant)>,
 }
 
 impl Connection {
@@ -146,7 +169,9 @@ impl Connection {
             .await;
         let mut driver_alive = true;
         loop {
+            let settle = self.settling.map(|(_, at)| at);
             tokio::select! {
+                _ = sleep_until_some(settle) => self.settled().await,
                 line = lines.recv() => match line {
                     Some(Ok(line)) => self.on_line(&line).await,
                     Some(Err(message)) => self.output(AgentOutput::Garbled(message)).await,
@@ -249,8 +274,40 @@ impl Connection {
             .collect();
         prompt.push(acp::ContentBlock::Text(acp::TextContent::new(turn.text)));
         let params = to_value(&acp::PromptRequest::new(session, prompt));
+        // Updates before the first prompt replay the loaded conversation; from here on
+        // they are this turn's.
+        self.loading = false;
         self.request("session/prompt", params, Pending::Prompt)
             .await;
+    }
+
+    /// The loaded conversation's replay is over: updates from now on are live.
+    async fn settled(&mut self) {
+        self.settling = None;
+        self.loading = false;
+        if let Some(session) = self.resume.clone() {
+            self.ready(session).await;
+        }
+    }
+
+    /// Switches to the session's permission mode when the agent offers it but started in
+    /// another; agents without modes are left alone.
+    async fn apply_mode(&mut self, result: &Value) {
+        let modes = &result["modes"];
+        let Some(wanted) = self.mode.clone() else {
+            return;
+        };
+        let offered = modes["availableModes"]
+            .as_array()
+            .is_some_and(|list| list.iter().any(|m| m["id"] == wanted.as_str()));
+        let Some(session) = self.agent_session.clone().or_else(|| self.resume.clone()) else {
+            return;
+        };
+        if offered && modes["currentModeId"] != wanted.as_str() {
+            let params = to_value(&acp::SetSessionModeRequest::new(session, wanted));
+            self.request("session/set_mode", params, Pending::SetMode)
+                .await;
+        }
     }
 
     async fn ready(&mut self, session: String) {
@@ -290,6 +347,10 @@ impl Connection {
             }
             Inbound::Request { id, method, params } => self.on_request(id, &method, params).await,
             Inbound::Notification { method, params } => {
+                if let Some((answered, _)) = self.settling {
+                    let quiet = tokio::time::Instant::now() + SETTLE_QUIET;
+                    self.settling = Some((answered, quiet.min(answered + SETTLE_MAX)));
+                }
                 if method != "session/update" || self.loading {
                     return;
                 }
@@ -322,11 +383,11 @@ impl Connection {
                 }
                 None => self.new_session().await,
             },
-            (Some(Pending::LoadSession), Ok(_)) => {
-                self.loading = false;
-                if let Some(session) = self.resume.clone() {
-                    self.ready(session).await;
-                }
+            (Some(Pending::LoadSession), Ok(result)) => {
+                self.apply_mode(&result).await;
+                // Still loading: gemini answers session/load before most of its replay.
+                let now = tokio::time::Instant::now();
+                self.settling = Some((now, now + SETTLE_QUIET));
             }
             (Some(Pending::LoadSession), Err(message)) => {
                 // Never pretend: say the conversation is gone, then start a fresh one.
@@ -338,8 +399,12 @@ impl Connection {
                 self.new_session().await;
             }
             (Some(Pending::NewSession), Ok(result)) => {
-                match serde_json::from_value::<acp::NewSessionResponse>(result) {
-                    Ok(response) => self.ready(response.session_id.0.to_string()).await,
+                match serde_json::from_value::<acp::NewSessionResponse>(result.clone()) {
+                    Ok(response) => {
+                        self.agent_session = Some(response.session_id.0.to_string());
+                        self.apply_mode(&result).await;
+                        self.ready(response.session_id.0.to_string()).await
+                    }
                     Err(e) => {
                         self.output(AgentOutput::Failed(format!("bad session/new answer: {e}")))
                             .await

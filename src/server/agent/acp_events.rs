@@ -69,6 +69,9 @@ pub fn parse_line(line: &str) -> Result<Inbound, String> {
 /// non-text update".
 #[derive(Debug, Default)]
 pub struct Translator {
+    /// Tool calls already shown: an update for another one announces it first (gemini
+    /// sends a permission-gated call only as a request and then an update).
+    announced: std::collections::HashSet<String>,
     turn: u64,
     segment: u64,
     in_text: bool,
@@ -99,13 +102,22 @@ impl Translator {
                     self.in_text = true;
                     self.in_thought = false;
                 }
-                text_of(&chunk.content)
-                    .map(|text| SessionEvent::AssistantDelta {
+                match text_of(&chunk.content) {
+                    // Gemini announces a mode switch it made itself as assistant text.
+                    Some(text) if text.starts_with("[MODE_UPDATE] ") => {
+                        vec![SessionEvent::Notice {
+                            message: format!(
+                                "The agent switched its permission mode to {}",
+                                text.trim_start_matches("[MODE_UPDATE] ").trim()
+                            ),
+                        }]
+                    }
+                    Some(text) => vec![SessionEvent::AssistantDelta {
                         message_id: self.message_id("msg"),
                         text,
-                    })
-                    .into_iter()
-                    .collect()
+                    }],
+                    None => Vec::new(),
+                }
             }
             acp::SessionUpdate::AgentThoughtChunk(chunk) => {
                 if !self.in_thought {
@@ -114,6 +126,12 @@ impl Translator {
                     self.in_text = false;
                 }
                 text_of(&chunk.content)
+                    // Gemini heads thoughts with a bold subject, empty at times.
+                    .map(|text| {
+                        text.strip_prefix("****\n")
+                            .map(str::to_owned)
+                            .unwrap_or(text)
+                    })
                     .map(|text| SessionEvent::Thinking {
                         message_id: self.message_id("thought"),
                         text,
@@ -124,12 +142,14 @@ impl Translator {
             acp::SessionUpdate::ToolCall(call) => {
                 self.in_text = false;
                 self.in_thought = false;
+                let id = call.tool_call_id.0.to_string();
+                self.announced.insert(id.clone());
                 let mut events = vec![SessionEvent::ToolCall {
-                    id: call.tool_call_id.0.to_string(),
                     name: call
                         .name
                         .clone()
-                        .unwrap_or_else(|| tool_kind_name(&call.kind).into()),
+                        .unwrap_or_else(|| tool_name(&id, &call.kind)),
+                    id,
                     title: call.title.clone(),
                     input: call.raw_input.clone().unwrap_or(Value::Null),
                 }];
@@ -145,24 +165,50 @@ impl Translator {
                 }
                 events
             }
-            acp::SessionUpdate::ToolCallUpdate(update) => match update.fields.status {
-                Some(status @ (acp::ToolCallStatus::Completed | acp::ToolCallStatus::Failed)) => {
-                    vec![SessionEvent::ToolResult {
-                        id: update.tool_call_id.0.to_string(),
-                        output: tool_output(
-                            update.fields.content.as_deref().unwrap_or_default(),
-                            update.fields.raw_output.as_ref(),
-                        ),
-                        is_error: status == acp::ToolCallStatus::Failed,
-                    }]
+            acp::SessionUpdate::ToolCallUpdate(update) => {
+                let id = update.tool_call_id.0.to_string();
+                let mut events = Vec::new();
+                if self.announced.insert(id.clone()) {
+                    let kind = update.fields.kind.unwrap_or(acp::ToolKind::Other);
+                    events.push(SessionEvent::ToolCall {
+                        name: tool_name(&id, &kind),
+                        title: update.fields.title.clone().unwrap_or_else(|| "Tool".into()),
+                        input: update.fields.raw_input.clone().unwrap_or(Value::Null),
+                        id: id.clone(),
+                    });
                 }
-                _ => Vec::new(),
-            },
+                events.extend(self.tool_update(update));
+                events
+            }
             // Plans, modes, commands and usage updates have no view yet; they are dropped
             // here rather than shown as noise.
             _ => Vec::new(),
         };
         Ok(events)
+    }
+
+    fn tool_update(&self, update: acp::ToolCallUpdate) -> Vec<SessionEvent> {
+        match update.fields.status {
+            Some(status @ (acp::ToolCallStatus::Completed | acp::ToolCallStatus::Failed)) => {
+                vec![SessionEvent::ToolResult {
+                    id: update.tool_call_id.0.to_string(),
+                    output: tool_output(
+                        update.fields.content.as_deref().unwrap_or_default(),
+                        update.fields.raw_output.as_ref(),
+                    ),
+                    is_error: status == acp::ToolCallStatus::Failed,
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A tool's name: the agent's, else the id's prefix (gemini: `write_file__<n>`), else its kind.
+fn tool_name(id: &str, kind: &acp::ToolKind) -> String {
+    match id.split_once("__") {
+        Some((name, _)) if !name.is_empty() => name.to_owned(),
+        _ => tool_kind_name(kind).to_owned(),
     }
 }
 
@@ -193,13 +239,29 @@ pub fn permission_request(request_id: RequestId, params: Value) -> Result<Sessio
     Ok(SessionEvent::PermissionRequested {
         request_id,
         title,
-        input: request.tool_call.fields.raw_input.unwrap_or(Value::Null),
+        // Gemini sends no raw input; its content (a diff, a command) says what is asked.
+        input: request.tool_call.fields.raw_input.unwrap_or_else(|| {
+            request
+                .tool_call
+                .fields
+                .content
+                .as_ref()
+                .and_then(|c| serde_json::to_value(c).ok())
+                .unwrap_or(Value::Null)
+        }),
         options,
     })
 }
 
 /// Reads the stop reason and usage from a `session/prompt` result.
 pub fn prompt_result(result: Value) -> (Usage, String) {
+    // Gemini reports tokens only in `_meta.quota.token_count`.
+    let quota = &result["_meta"]["quota"]["token_count"];
+    let quota_usage = Usage {
+        input_tokens: quota["input_tokens"].as_u64().unwrap_or(0),
+        output_tokens: quota["output_tokens"].as_u64().unwrap_or(0),
+        ..Usage::default()
+    };
     match serde_json::from_value::<acp::PromptResponse>(result) {
         Ok(response) => {
             let stop_reason = serde_json::to_value(response.stop_reason)
@@ -215,7 +277,7 @@ pub fn prompt_result(result: Value) -> (Usage, String) {
                     cache_creation_tokens: u.cached_write_tokens.unwrap_or(0),
                     cost_usd: None,
                 })
-                .unwrap_or_default();
+                .unwrap_or(quota_usage);
             (usage, stop_reason)
         }
         Err(_) => (Usage::default(), "end_turn".into()),

@@ -147,3 +147,40 @@ fn errors_in_responses_keep_their_message() {
         })
     );
 }
+
+/// gemini 0.61.0 in ACP mode against fake-model (tests/fixtures/gemini/s7): a call that
+/// needed permission is first seen in a `tool_call_update`; it still gets its card.
+#[test]
+fn gemini_tool_calls_get_a_card_before_their_result_and_usage_comes_from_meta() {
+    let capture = include_str!("../../../tests/fixtures/gemini/s7_acp_turns.wire.jsonl");
+    let replay = replay(capture);
+    let mut carded = std::collections::HashSet::new();
+    let mut results = 0;
+    for event in &replay.events {
+        match event {
+            SessionEvent::ToolCall { id, name, .. } => {
+                assert!(!name.is_empty() && name != "tool", "a real name: {name}");
+                carded.insert(id.clone());
+            }
+            SessionEvent::ToolResult { id, .. } => {
+                results += 1;
+                assert!(carded.contains(id), "result {id} without a card");
+            }
+            SessionEvent::AssistantDelta { text, .. } => {
+                assert!(!text.starts_with("[MODE_UPDATE]"), "a mode switch shown as text");
+            }
+            SessionEvent::PermissionRequested { input, .. } => {
+                assert!(!input.is_null(), "the request says what it wants to do");
+            }
+            _ => {}
+        }
+    }
+    assert!(results >= 2, "tool results in the capture: {results}");
+    let usage = capture
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["msg"]["result"]["stopReason"].is_string())
+        .map(|r| prompt_result(r["msg"]["result"].clone()).0)
+        .find(|u| u.input_tokens > 0);
+    assert!(usage.is_some(), "usage read from _meta.quota");
+}

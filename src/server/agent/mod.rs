@@ -155,16 +155,18 @@ pub fn start(
             let (driver, outputs) = claude::ClaudeDriver::start(start, &env, &request.cwd)?;
             Ok((Box::new(driver), outputs))
         }
-        AgentProtocol::Codex => Err(AgentError::Unknown(format!(
-            "{} (its driver is not built yet)",
-            request.kind
-        ))),
+        AgentProtocol::Codex => codex::start_codex(&request, argv, &env),
         AgentProtocol::Acp => {
             if request.kind.as_str() == DEMO && request.permission_mode == "bypassPermissions" {
                 env.insert("SWITCHBOARD_DEMO_BYPASS".into(), "1".into());
             }
-            let (driver, outputs) =
-                acp::AcpDriver::start(&argv, &env, &request.cwd, request.resume)?;
+            let (driver, outputs) = acp::AcpDriver::start(
+                &argv,
+                &env,
+                &request.cwd,
+                request.resume,
+                Some(request.permission_mode),
+            )?;
             Ok((Box::new(driver), outputs))
         }
     }
