@@ -52,12 +52,54 @@ export default async function globalSetup() {
     DISABLE_BUG_COMMAND: '1',
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
   };
+  // Codex and Gemini CLI sessions: their own homes pointing at the same fake server
+  // (OpenAI Responses and Gemini APIs), one attempt on API errors, no telemetry or updates.
+  const codexHome = join(root, 'codex-home');
+  mkdirSync(codexHome);
+  writeFileSync(
+    join(codexHome, 'config.toml'),
+    `model = "gpt-5.5"\nmodel_provider = "fake"\ncheck_for_update_on_startup = false\n\n` +
+      `[model_providers.fake]\nname = "Fake local"\nbase_url = "http://${modelAddr}/v1"\n` +
+      `env_key = "FAKE_OPENAI_KEY"\nwire_api = "responses"\nrequest_max_retries = 0\n` +
+      `stream_max_retries = 0\n\n[analytics]\nenabled = false\n`,
+  );
+  const geminiHome = join(root, 'gemini-home');
+  mkdirSync(join(geminiHome, '.gemini'), { recursive: true });
+  writeFileSync(
+    join(geminiHome, '.gemini', 'settings.json'),
+    JSON.stringify({
+      security: { auth: { selectedType: 'gemini-api-key' } },
+      privacy: { usageStatisticsEnabled: false },
+      telemetry: { enabled: false },
+      general: {
+        disableAutoUpdate: true,
+        disableUpdateNag: true,
+        enableAutoUpdate: false,
+        enableAutoUpdateNotification: false,
+        sessionRetention: { enabled: false },
+        maxAttempts: 1,
+      },
+    }),
+  );
+  const otherAgentsEnv = {
+    CODEX_HOME: codexHome,
+    FAKE_OPENAI_KEY: 'test',
+    GEMINI_API_KEY: 'test',
+    GOOGLE_GEMINI_BASE_URL: `http://${modelAddr}`,
+    GEMINI_CLI_TRUST_WORKSPACE: 'true',
+    GEMINI_CLI_NO_RELAUNCH: 'true',
+    GEMINI_CLI_HOME: geminiHome,
+    ...(process.env.SWITCHBOARD_CLAUDE_BIN
+      ? { CLAUDE_CODE_EXECUTABLE: process.env.SWITCHBOARD_CLAUDE_BIN }
+      : {}),
+  };
   const token = randomBytes(24).toString('hex');
   const server = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--data-dir', join(root, 'data')], {
     cwd: resolve(__dirname, '..'),
     env: {
       ...process.env,
       ...claudeEnv,
+      ...otherAgentsEnv,
       SWITCHBOARD_DEFAULT_CWD: workdir,
       SWITCHBOARD_TOKEN: token,
       RUST_LOG: 'warn',
