@@ -167,7 +167,10 @@ fn gemini_tool_calls_get_a_card_before_their_result_and_usage_comes_from_meta() 
                 assert!(carded.contains(id), "result {id} without a card");
             }
             SessionEvent::AssistantDelta { text, .. } => {
-                assert!(!text.starts_with("[MODE_UPDATE]"), "a mode switch shown as text");
+                assert!(
+                    !text.starts_with("[MODE_UPDATE]"),
+                    "a mode switch shown as text"
+                );
             }
             SessionEvent::PermissionRequested { input, .. } => {
                 assert!(!input.is_null(), "the request says what it wants to do");
