@@ -1,8 +1,9 @@
-//! The HTML shell, the routes (`/` and `/s/:id`, whose id is the active tab) and the server
-//! function that gives SSR the session list.
+//! The HTML shell, the routes (`/`, `/s/:id`, whose id is the active tab, and `/doctor`)
+//! and the server functions that give SSR the session list and the Doctor its report.
 
+use crate::components::doctor::DoctorPane;
 use crate::components::workspace::{EmptyPane, SessionRoute, Workspace};
-use crate::protocol::Session;
+use crate::protocol::{AgentInfo, Session};
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
@@ -28,8 +29,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The app: one store for the page, and the routes. Both routes share the
-/// [`Workspace`] layout, so switching tabs only swaps the chat pane.
+/// The app: one store for the page, and the routes. All routes share the
+/// [`Workspace`] layout, so switching tabs (or opening the Doctor) only swaps the pane.
 #[component]
 pub fn App() -> impl IntoView {
     provide_context(crate::client::Store::new());
@@ -39,6 +40,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Workspace>
                     <Route path=path!("") view=EmptyPane/>
                     <Route path=path!("s/:id") view=SessionRoute/>
+                    <Route path=path!("doctor") view=DoctorPane/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -50,4 +52,11 @@ pub fn App() -> impl IntoView {
 #[server]
 pub async fn list_sessions() -> Result<Vec<Session>, ServerFnError> {
     crate::server::sessions_from_context()
+}
+
+/// The Doctor's report: every agent this server knows, installed or not, with the version
+/// each installed one gives now and the install command of each missing one.
+#[server]
+pub async fn agent_report() -> Result<Vec<AgentInfo>, ServerFnError> {
+    crate::server::agent_report_from_context().await
 }

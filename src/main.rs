@@ -1,5 +1,6 @@
-//! The `switchboard` binary: `serve` (the default) runs the web app; `demo-agent` is the
-//! built-in offline ACP agent that sessions start as a child process.
+//! The `switchboard` binary: `serve` (the default) runs the web app; `doctor` reports which
+//! agents are installed; `demo-agent` is the built-in offline ACP agent that sessions start
+//! as a child process.
 
 #[cfg(feature = "ssr")]
 mod cli {
@@ -21,8 +22,17 @@ mod cli {
     pub enum Command {
         /// Serve the web app (the default).
         Serve(ServeArgs),
+        /// Show which agents are installed (path, version) and how to install the others.
+        Doctor(DoctorArgs),
         /// Run the built-in offline demo agent on stdio (ACP); started by the server.
         DemoAgent,
+    }
+
+    #[derive(Args, Clone, Default)]
+    pub struct DoctorArgs {
+        /// Runtime configuration file [default: ./Leptos.toml]
+        #[arg(long, env = "SWITCHBOARD_CONFIG")]
+        pub config: Option<PathBuf>,
     }
 
     #[derive(Args, Clone, Default)]
@@ -62,6 +72,7 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        Some(Command::Doctor(args)) => doctor(args).await,
         Some(Command::Serve(args)) => serve(args).await,
         None => serve(cli.serve).await,
     }
@@ -96,6 +107,28 @@ async fn serve(args: cli::ServeArgs) -> std::process::ExitCode {
             eprintln!("switchboard: {e}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Prints the agent report; fails only when the demo agent does not work.
+#[cfg(feature = "ssr")]
+async fn doctor(args: cli::DoctorArgs) -> std::process::ExitCode {
+    use switchboard::server::config::{Config, Overrides};
+
+    let config = match Config::load(Overrides {
+        config_file: args.config,
+        ..Overrides::default()
+    }) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    if switchboard::server::doctor::run(&config).await {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
     }
 }
 

@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod badges;
 pub mod banner;
 pub mod composer;
+pub mod doctor;
 pub mod header;
 pub mod messages;
 pub mod options;

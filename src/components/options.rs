@@ -49,6 +49,19 @@ pub fn AgentField(session: SessionView) -> impl IntoView {
                 }}
             </select>
         </label>
+        {move || {
+            let missing = store.agents.with(|list| list.iter().filter(|a| !a.installed).count());
+            (missing > 0).then(|| view! {
+                <a
+                    class="field-link"
+                    data-testid="agents-doctor-link"
+                    href="/doctor"
+                    title="Agents not installed on this server, and how to install them"
+                >
+                    {format!("{missing} not installed")}
+                </a>
+            })
+        }}
     }
 }
 

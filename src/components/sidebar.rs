@@ -1,5 +1,6 @@
-//! The sidebar: the "+" button and one `session-item` per session (agent, title, preview,
-//! state, unread count, sync dot). Clicking an item opens it as a tab via its link.
+//! The sidebar: the "+" button, one `session-item` per session (agent, title, preview,
+//! state, unread count, sync dot), and the `doctor-link` at its foot. Clicking an item
+//! opens it as a tab via its link.
 
 use super::badges::{StateBadge, SyncDot, UnreadBadge};
 use super::use_store;
@@ -8,7 +9,7 @@ use crate::client::store::SessionView;
 use crate::client::Store;
 use crate::protocol::SessionState;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::NavigateOptions;
 
 /// Server sessions in list order; drafts are tabs only, not sessions yet.
@@ -35,6 +36,8 @@ pub fn Sidebar() -> impl IntoView {
         navigate(&session_path(id), NavigateOptions::default());
     };
     let is_empty = move || listed(store).is_empty();
+    let location = use_location();
+    let on_doctor = move || (location.pathname.get() == "/doctor").then_some("page");
     view! {
         <aside class="sidebar" aria-label="Sessions">
             <header class="sidebar-header">
@@ -59,6 +62,17 @@ pub fn Sidebar() -> impl IntoView {
             <Show when=is_empty>
                 <p class="sidebar-empty">"No sessions yet. Click + to start one."</p>
             </Show>
+            <footer class="sidebar-footer">
+                <a
+                    class="doctor-link"
+                    data-testid="doctor-link"
+                    href="/doctor"
+                    title="Which agents are installed, and how to install the others"
+                    aria-current=on_doctor
+                >
+                    "Doctor"
+                </a>
+            </footer>
         </aside>
     }
 }

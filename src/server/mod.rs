@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod demo_agent;
+pub mod doctor;
 pub mod guard;
 pub mod http;
 pub mod registry;
@@ -41,6 +42,13 @@ pub fn sessions_from_context() -> Result<Vec<crate::protocol::Session>, ServerFn
     let registry = use_context::<Arc<Registry>>()
         .ok_or_else(|| ServerFnError::new("the session registry is not available"))?;
     Ok(registry.sessions())
+}
+
+/// The Doctor's report for server functions: every agent, with `--version` asked now.
+pub async fn agent_report_from_context() -> Result<Vec<crate::protocol::AgentInfo>, ServerFnError> {
+    let registry = use_context::<Arc<Registry>>()
+        .ok_or_else(|| ServerFnError::new("the session registry is not available"))?;
+    Ok(registry.doctor().await)
 }
 
 /// Why the server could not start.

@@ -1,0 +1,127 @@
+//! The `/doctor` pane: every agent the server knows, whether its program was found, its
+//! path and version, and for a missing one the exact command that installs it (the same
+//! report as `switchboard doctor`).
+
+use crate::app::agent_report;
+use crate::protocol::AgentInfo;
+use leptos::prelude::*;
+
+/// The Doctor page: a loading line while the server asks each agent for its version, then
+/// the table.
+#[component]
+pub fn DoctorPane() -> impl IntoView {
+    // Not blocking: the page paints at once and the table streams in when the checks end.
+    let report = OnceResource::new(agent_report());
+    view! {
+        <section class="doctor-pane" data-testid="doctor">
+            <div class="doctor-card">
+                <h1>"Agent Doctor"</h1>
+                <p class="doctor-intro">
+                    "The agents this server can run. Agents are looked up when the server \
+                     starts: after installing one, restart the server. "
+                    <code>"switchboard doctor"</code>
+                    " prints the same report in a terminal."
+                </p>
+                <Suspense fallback=|| {
+                    view! {
+                        <p class="doctor-loading" data-testid="doctor-loading" role="status">
+                            <span class="state-dot spinner" aria-hidden="true"></span>
+                            "Checking agents…"
+                        </p>
+                    }
+                }>
+                    {move || Suspend::new(async move {
+                        match report.await {
+                            Ok(agents) => view! { <DoctorTable agents/> }.into_any(),
+                            Err(error) => view! {
+                                <p class="doctor-error" data-testid="doctor-error" role="alert">
+                                    {format!("Could not check the agents: {error}")}
+                                </p>
+                            }
+                            .into_any(),
+                        }
+                    })}
+                </Suspense>
+            </div>
+        </section>
+    }
+}
+
+/// One row per agent, then how many are installed.
+#[component]
+fn DoctorTable(agents: Vec<AgentInfo>) -> impl IntoView {
+    let installed = agents.iter().filter(|info| info.installed).count();
+    let summary = format!("{installed} of {} agents installed.", agents.len());
+    view! {
+        <table class="doctor-table" data-testid="doctor-table">
+            <thead>
+                <tr>
+                    <th scope="col">"Agent"</th>
+                    <th scope="col">"Status"</th>
+                    <th scope="col">"Version"</th>
+                    <th scope="col">"Path"</th>
+                    <th scope="col">"How to install"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {agents.into_iter().map(|info| view! { <DoctorRow info/> }).collect_view()}
+            </tbody>
+        </table>
+        <p class="doctor-summary" data-testid="doctor-summary">{summary}</p>
+    }
+}
+
+/// What a row says of its agent: the CSS hook and the word shown.
+fn status(info: &AgentInfo) -> (&'static str, &'static str) {
+    match (info.installed, info.path.is_some()) {
+        (true, _) => ("found", "Found"),
+        // The program exists but `--version` failed.
+        (false, true) => ("broken", "Not working"),
+        (false, false) => ("missing", "Not found"),
+    }
+}
+
+/// A path that may wrap after each `/` rather than anywhere in a name.
+fn breakable_path(path: &str) -> AnyView {
+    let parts: Vec<String> = path.split_inclusive('/').map(str::to_owned).collect();
+    parts
+        .into_iter()
+        .map(|part| view! { {part}<wbr/> })
+        .collect_view()
+        .into_any()
+}
+
+#[component]
+fn DoctorRow(info: AgentInfo) -> impl IntoView {
+    let (status_key, status_word) = status(&info);
+    let missing = (!info.installed).then_some(());
+    let hint = missing.and(info.install_hint.clone());
+    let problem = missing.and(info.problem.clone());
+    view! {
+        <tr
+            class="doctor-row"
+            data-testid="doctor-agent"
+            data-agent=info.id.0.clone()
+            data-installed=info.installed.to_string()
+            data-status=status_key
+        >
+            <td class="doctor-name" data-label="Agent">
+                <span class="doctor-label">{info.label.clone()}</span>
+                <span class="doctor-key">{info.id.0.clone()}</span>
+            </td>
+            <td data-label="Status">
+                <span class="doctor-status" data-testid="doctor-status">{status_word}</span>
+            </td>
+            <td class="doctor-version" data-label="Version" data-testid="doctor-version">
+                {info.version.clone().unwrap_or_else(|| "—".into())}
+            </td>
+            <td class="doctor-path" data-label="Path" data-testid="doctor-path">
+                {info.path.as_deref().map_or_else(|| view! { "—" }.into_any(), breakable_path)}
+            </td>
+            <td class="doctor-fix" data-label="How to install">
+                {hint.map(|hint| view! { <code class="doctor-install" data-testid="doctor-install">{hint}</code> })}
+                {problem.map(|problem| view! { <p class="doctor-problem" data-testid="doctor-problem">{problem}</p> })}
+            </td>
+        </tr>
+    }
+}
