@@ -223,7 +223,7 @@ async fn the_whole_experience(make: fn(&Path, &FakeModel) -> Agent) {
         ..NewSession::defaults(AgentId(agent.key.into()))
     };
 
-    eprintln!("{}: {}", agent.key, "A text turn");
+    eprintln!("{}: A text turn", agent.key);
     // A text turn, with usage.
     rig.say("My name is Alice", Some(create)).await;
     let events = rig
@@ -235,7 +235,7 @@ async fn the_whole_experience(make: fn(&Path, &FakeModel) -> Agent) {
         agent.key
     );
 
-    eprintln!("{}: {}", agent.key, "A permission denied");
+    eprintln!("{}: A permission denied", agent.key);
     // A permission denied: nothing on disk. Allowed: the file is there, with a tool card.
     let denied = rig.answer("TOOL_BASH:touch denied.txt", false).await;
     assert!(
@@ -268,7 +268,7 @@ async fn the_whole_experience(make: fn(&Path, &FakeModel) -> Agent) {
         agent.key
     );
 
-    eprintln!("{}: {}", agent.key, "Stop mid-stream.");
+    eprintln!("{}: Stop mid-stream.", agent.key);
     // Stop mid-stream.
     rig.say("SLOW 30 200", None).await;
     rig.until(|e| matches!(e, SessionEvent::AssistantDelta { .. }))
@@ -291,7 +291,7 @@ async fn the_whole_experience(make: fn(&Path, &FakeModel) -> Agent) {
         agent.key
     );
 
-    eprintln!("{}: {}", agent.key, "An API error is shown");
+    eprintln!("{}: An API error is shown", agent.key);
     // An API error is shown, and the session goes on.
     rig.say("ERROR500", None).await;
     let failed = rig
@@ -305,7 +305,7 @@ async fn the_whole_experience(make: fn(&Path, &FakeModel) -> Agent) {
         agent.key
     );
 
-    eprintln!("{}: {}", agent.key, "Resume after the agent process");
+    eprintln!("{}: Resume after the agent process", agent.key);
     // Resume after the agent process was killed: the model sees the earlier turns.
     if agent.key == "gemini" {
         // gemini 0.61.0 cannot load a session in the UTC minute it was created (the load

@@ -2,16 +2,16 @@
 //! repo's `fake-model` as its OpenAI Responses API. No network. The driver is built through
 //! its public constructor, without the server around it.
 
+mod common;
+
+use common::claude::FakeModel;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use switchboard::protocol::{RequestId, SessionEvent, Usage};
 use switchboard::server::agent::codex::{CodexDriver, CodexStart, ACCEPT, DECLINE};
 use switchboard::server::agent::{AgentDriver, AgentOutput, TurnInput};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 /// How long any single expectation may take (the machine may be busy).
@@ -34,87 +34,29 @@ fn codex_bin() -> PathBuf {
     path
 }
 
-/// A running `fake-model`; killed when dropped.
-struct FakeModel {
-    child: Child,
-    addr: String,
-}
-
-impl FakeModel {
-    fn start() -> FakeModel {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fake-model"))
-            .args(["--addr", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("fake-model starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut lines = BufReader::new(stdout).lines();
-        let addr = lines
-            .next()
-            .expect("fake-model printed its address")
-            .expect("readable stdout")
-            .trim()
-            .to_owned();
-        std::thread::spawn(move || for _ in lines {});
-        FakeModel { child, addr }
-    }
-
-    /// Every request the fake API received, in order.
-    async fn requests(&self) -> Vec<Value> {
-        let mut stream = tokio::net::TcpStream::connect(&self.addr)
-            .await
-            .expect("fake-model accepts");
-        let request = format!(
-            "GET /_requests HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        );
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .expect("request sent");
-        let mut response = String::new();
-        tokio::time::timeout(TIMEOUT, stream.read_to_string(&mut response))
-            .await
-            .expect("fake-model answers in time")
-            .expect("readable answer");
-        let body = response
-            .split_once("\r\n\r\n")
-            .map(|(_, body)| body)
-            .unwrap_or_default();
-        serde_json::from_str(body).expect("/_requests is a JSON array")
-    }
-
-    /// The user texts of the newest `/v1/responses` request.
-    async fn last_user_texts(&self) -> Vec<String> {
-        let requests = self.requests().await;
-        let last = requests
-            .iter()
-            .rev()
-            .find(|r| r["path"] == "/v1/responses")
-            .expect("a responses request");
-        last["body"]["input"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|item| item["type"] == "message" && item["role"] == "user")
-            .map(|item| {
-                item["content"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|part| part["text"].as_str())
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .collect()
-    }
-}
-
-impl Drop for FakeModel {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The user texts of the newest `/v1/responses` request.
+async fn last_user_texts(fake: &FakeModel) -> Vec<String> {
+    let requests = fake.requests().await;
+    let last = requests
+        .iter()
+        .rev()
+        .find(|r| r["path"] == "/v1/responses")
+        .expect("a responses request");
+    last["body"]["input"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|item| item["type"] == "message" && item["role"] == "user")
+        .map(|item| {
+            item["content"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|part| part["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect()
 }
 
 /// A fake model, a `CODEX_HOME` pointing Codex at it, and a workspace.
@@ -492,7 +434,7 @@ async fn a_killed_process_resumes_its_thread() {
         turn.reply(),
         "FAKE-REPLY: I saw 6 message(s). Your last message was: What is my name?"
     );
-    let texts = rig.fake.last_user_texts().await;
+    let texts = last_user_texts(&rig.fake).await;
     assert!(
         texts.iter().any(|t| t == "My name is Alice."),
         "the fake saw the earlier turn: {texts:?}"
