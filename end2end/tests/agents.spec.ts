@@ -10,7 +10,7 @@ async function openSession(page: Page, kind: string): Promise<string> {
   await expect(page).toHaveURL(/\/s\/[0-9a-f-]{36}$/);
   const id = page.url().split('/s/')[1];
   await page.getByTestId('agent-select').selectOption(kind);
-  await page.getByTestId('chat-input').fill(`hello from ${kind}`);
+  await page.getByTestId('chat-input').fill(`hello from [${kind}]`);
   await page.getByTestId('chat-input').press('Enter');
   return id;
 }
@@ -25,7 +25,7 @@ test('one session of each agent kind, streaming at the same time, no cross-talk'
   // Every first turn answers in its own tab.
   for (const kind of KINDS) {
     await sessionTab(page, ids[kind]).click();
-    await expect(assistantMessages(page).last()).toContainText(`Your last message was: hello from ${kind}`, {
+    await expect(assistantMessages(page).last()).toContainText(`Your last message was: hello from [${kind}]`, {
       timeout: 30_000,
     });
   }
@@ -46,9 +46,9 @@ test('one session of each agent kind, streaming at the same time, no cross-talk'
       timeout: 30_000,
     });
     const list = page.getByTestId('message-list');
-    await expect(list).toContainText(`hello from ${kind}`);
+    await expect(list).toContainText(`hello from [${kind}]`);
     for (const other of KINDS.filter((k) => k !== kind)) {
-      await expect(list).not.toContainText(`hello from ${other}`);
+      await expect(list).not.toContainText(`hello from [${other}]`);
     }
   }
 });
