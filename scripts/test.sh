@@ -16,7 +16,7 @@ cargo clippy --quiet --lib --features hydrate --target wasm32-unknown-unknown --
 step "unit and integration tests"
 cargo test --quiet --features ssr
 step "release build"
-cargo leptos build --release 2>&1 | grep -E "error|warning|Finished" >&2 || true
+cargo leptos build --release --precompress 2>&1 | grep -E "error|warning|Finished" >&2 || true
 [ -x "$CARGO_TARGET_DIR/release/switchboard" ] || { echo "release build failed" >&2; exit 1; }
 step "end-to-end (Playwright, Chromium)"
 # fake-model is the debug build `cargo test` made: it only serves the tests.

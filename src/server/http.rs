@@ -3,17 +3,30 @@
 use super::guard::{self, CspNonce, GuardState};
 use super::{ws, AppState};
 use crate::app::{shell, App};
+use axum::extract::Request;
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
 
 /// The whole app as a router, so tests can serve it on any listener.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let registry = Arc::clone(&state.registry);
     let options = state.leptos_options.clone();
+    // The compiled assets, with their build-time .br/.gz (`cargo leptos build --release
+    // --precompress`) when present. Served here rather than by leptos_axum's fallback, which
+    // drops If-Modified-Since and so could never answer 304.
+    let pkg_route = format!("/{}", options.site_pkg_dir);
+    let pkg = ServeDir::new(format!("{}/{}", options.site_root, options.site_pkg_dir))
+        .precompressed_br()
+        .precompressed_gzip();
     let guard_state = GuardState {
         access: Arc::clone(&state.access),
         reload_port: std::env::var_os("LEPTOS_WATCH")
@@ -22,7 +35,7 @@ pub fn router(state: AppState) -> Router {
             .flatten(),
     };
     Router::new()
-        .route("/ws", get(ws::upgrade))
+        .nest_service(&pkg_route, pkg)
         .leptos_routes_with_context(
             &state,
             routes,
@@ -33,11 +46,37 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(revalidate_static_files))
+        // Pages and server-function answers are compressed on the fly (br quality 4, gzip
+        // default). Answers that already carry a Content-Encoding, i.e. the precompressed
+        // .br/.gz assets, pass through untouched.
+        .layer(CompressionLayer::new())
+        // Added after the layers above, so the WebSocket is never compressed by them
+        // (only the guard below wraps it).
+        .route("/ws", get(ws::upgrade))
         .layer(axum::middleware::from_fn_with_state(
             guard_state,
             guard::guard,
         ))
         .with_state(state)
+}
+
+/// Static files (the answers with a Last-Modified, which only the file server sets) get
+/// `Cache-Control: no-cache`: the asset names are not hashed (`hash-files` is off in
+/// `[package.metadata.leptos]`), so a year-long `immutable` would keep an old WASM after an
+/// upgrade. The browser keeps the file and revalidates it with If-Modified-Since: one small
+/// 304 per asset on later loads instead of the whole body.
+async fn revalidate_static_files(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if headers.contains_key(header::LAST_MODIFIED) && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        // A precompressed file's body depends on Accept-Encoding; ServeDir does not say so.
+        if headers.contains_key(header::CONTENT_ENCODING) && !headers.contains_key(header::VARY) {
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
+    }
+    response
 }
 
 /// Hands the guard's nonce for this request to Leptos, which puts it on its inline
