@@ -24,7 +24,9 @@ pub fn router(state: AppState) -> Router {
     // --precompress`) when present. Served here rather than by leptos_axum's fallback, which
     // drops If-Modified-Since and so could never answer 304.
     let pkg_route = format!("/{}", options.site_pkg_dir);
-    let pkg = ServeDir::new(format!("{}/{}", options.site_root, options.site_pkg_dir))
+    let pkg_dir = format!("{}/{}", options.site_root, options.site_pkg_dir);
+    remove_stale_precompressed(std::path::Path::new(&pkg_dir));
+    let pkg = ServeDir::new(pkg_dir)
         .precompressed_br()
         .precompressed_gzip();
     let guard_state = GuardState {
@@ -86,5 +88,41 @@ fn provide_csp_nonce() {
         .and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
     if let Some(CspNonce(nonce)) = nonce {
         provide_context(leptos::nonce::Nonce::from_value(nonce));
+    }
+}
+
+/// Deletes `.br`/`.gz` files older than the asset they compress: a later build without
+/// `--precompress` (`cargo leptos watch`) leaves them behind, and serving them would send
+/// the browser yesterday's WASM. Runs at start; `cargo leptos watch` restarts us per build.
+fn remove_stale_precompressed(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    for entry in entries.flatten() {
+        let compressed = entry.path();
+        let is_compressed = matches!(
+            compressed.extension().and_then(|e| e.to_str()),
+            Some("br" | "gz")
+        );
+        if !is_compressed {
+            continue;
+        }
+        let original = compressed.with_extension("");
+        let stale = match (modified(&original), modified(&compressed)) {
+            (Some(original), Some(compressed)) => original > compressed,
+            (None, _) => true,
+            _ => false,
+        };
+        if stale {
+            match std::fs::remove_file(&compressed) {
+                Ok(()) => {
+                    tracing::info!(file = %compressed.display(), "removed a stale precompressed asset")
+                }
+                Err(e) => {
+                    tracing::warn!(file = %compressed.display(), "cannot remove a stale precompressed asset: {e}")
+                }
+            }
+        }
     }
 }
