@@ -180,8 +180,33 @@ impl Translator {
                 events.extend(self.tool_update(update));
                 events
             }
-            // Plans, modes, commands and usage updates have no view yet; they are dropped
-            // here rather than shown as noise.
+            // The plan has no view of its own yet: each new version is a notice, one line
+            // a step with its status, so the user sees what the agent means to do.
+            acp::SessionUpdate::Plan(plan) => {
+                let steps: Vec<String> = plan
+                    .entries
+                    .iter()
+                    .map(|entry| {
+                        let mark = match entry.status {
+                            acp::PlanEntryStatus::Completed => "[x]",
+                            acp::PlanEntryStatus::InProgress => "[>]",
+                            _ => "[ ]",
+                        };
+                        format!("{mark} {}", entry.content)
+                    })
+                    .collect();
+                vec![SessionEvent::Notice {
+                    message: format!("Plan:\n{}", steps.join("\n")),
+                }]
+            }
+            acp::SessionUpdate::CurrentModeUpdate(update) => vec![SessionEvent::Notice {
+                message: format!(
+                    "The agent switched its permission mode to {}",
+                    update.current_mode_id.0
+                ),
+            }],
+            // Commands and usage updates have no view yet; they are dropped here rather
+            // than shown as noise.
             _ => Vec::new(),
         };
         Ok(events)

@@ -187,3 +187,24 @@ fn gemini_tool_calls_get_a_card_before_their_result_and_usage_comes_from_meta() 
         .find(|u| u.input_tokens > 0);
     assert!(usage.is_some(), "usage read from _meta.quota");
 }
+
+#[test]
+fn plans_and_mode_switches_become_notices() {
+    let mut translator = Translator::default();
+    let plan = serde_json::json!({"sessionId": "s", "update": {"sessionUpdate": "plan", "entries": [
+        {"content": "Read the code", "priority": "high", "status": "completed"},
+        {"content": "Fix the bug", "priority": "high", "status": "in_progress"},
+        {"content": "Run the tests", "priority": "medium", "status": "pending"}]}});
+    let events = translator.session_update(plan).expect("maps");
+    assert_eq!(
+        events,
+        vec![SessionEvent::Notice {
+            message: "Plan:\n[x] Read the code\n[>] Fix the bug\n[ ] Run the tests".into()
+        }]
+    );
+    let mode = serde_json::json!({"sessionId": "s", "update": {"sessionUpdate": "current_mode_update", "currentModeId": "plan"}});
+    let events = translator.session_update(mode).expect("maps");
+    assert!(
+        matches!(&events[..], [SessionEvent::Notice { message }] if message.ends_with("to plan"))
+    );
+}
