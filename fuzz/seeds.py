@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets into fuzz/corpus/<target>/ from the captured
+transcripts in tests/fixtures: one file per agent stdout line, plus each short transcript
+whole (the targets split their input into lines, so a whole transcript exercises the
+parsers' state between lines), and one file per kind of client frame. Files are named by
+content hash, so running this again adds nothing new and keeps what the fuzzer found."""
+
+import hashlib
+import json
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+CORPUS = ROOT / "fuzz" / "corpus"
+# Whole transcripts larger than this are seeded line by line only.
+WHOLE_MAX = 16 * 1024
+
+SID = "00000000-0000-0000-0000-000000001234"
+CLIENT = "00000000-0000-0000-0000-000000000007"
+MSG = "00000000-0000-0000-0000-000000000008"
+
+# Every ClientFrame variant (cf. src/protocol/tests.rs), including the optional fields.
+CLIENT_FRAMES = [
+    {"type": "hello", "client_id": CLIENT, "resume": [{"session": SID, "since": 3}]},
+    {"type": "hello", "client_id": CLIENT},
+    {"type": "subscribe", "session": SID, "since": 0},
+    {"type": "unsubscribe", "session": SID},
+    {"type": "send", "session": SID, "client_msg_id": MSG, "text": "hello"},
+    {
+        "type": "send",
+        "session": SID,
+        "client_msg_id": MSG,
+        "text": "look at this \u00e9\u2603",
+        "attachments": [
+            {"name": "a.png", "mime_type": "image/png", "data_base64": "iVBORw0KGgo="}
+        ],
+        "create": {
+            "agent": "claude",
+            "cwd": "/home/dev/project",
+            "permission_mode": "default",
+            "model": None,
+        },
+    },
+    {
+        "type": "send",
+        "session": SID,
+        "client_msg_id": MSG,
+        "text": "",
+        "create": {"agent": "demo", "cwd": None, "permission_mode": None, "model": "m"},
+    },
+    {"type": "cancel", "session": SID},
+    {"type": "answer_permission", "session": SID, "request_id": "r1", "option_id": "allow"},
+    {"type": "set_permission_mode", "session": SID, "mode": "acceptEdits"},
+    {"type": "retry", "session": SID},
+    {"type": "view", "session": SID},
+    {"type": "view", "session": None},
+    {"type": "rename", "session": SID, "title": "Fix the build"},
+    {"type": "archive", "session": SID},
+    {"type": "ping"},
+]
+
+
+def write(target, text, counts):
+    data = text.encode("utf-8")
+    directory = CORPUS / target
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / ("seed-" + hashlib.sha1(data).hexdigest())
+    if not path.exists():
+        path.write_bytes(data)
+        counts[target] = counts.get(target, 0) + 1
+
+
+def wire(target, captures, counts):
+    """JSON-RPC captures (`*.wire.jsonl`): the lines the agent printed."""
+    for wire in captures:
+        lines = []
+        for record in wire.read_text().splitlines():
+            if not record.strip():
+                continue
+            record = json.loads(record)
+            # "<-" is what the agent printed; "->" is what Switchboard's side sent.
+            if record.get("dir") == "<-":
+                lines.append(json.dumps(record["msg"], ensure_ascii=False, separators=(",", ":")))
+        for line in lines:
+            write(target, line, counts)
+        whole = "\n".join(lines) + "\n"
+        if len(whole.encode()) <= WHOLE_MAX:
+            write(target, whole, counts)
+
+
+def claude(counts):
+    for capture in sorted((FIXTURES / "claude").glob("*.jsonl")):
+        text = capture.read_text()
+        if capture.name.endswith(".timeline.jsonl"):
+            lines = [
+                record["line"]
+                for record in map(json.loads, filter(str.strip, text.splitlines()))
+                if record.get("stream") == "stdout" and "line" in record
+            ]
+        else:
+            lines = [line for line in text.splitlines() if line.strip()]
+        for line in lines:
+            write("claude_line", line, counts)
+        whole = "\n".join(lines) + "\n"
+        if len(whole.encode()) <= WHOLE_MAX:
+            write("claude_line", whole, counts)
+
+
+def client_frames(counts):
+    for frame in CLIENT_FRAMES:
+        write("client_frame", json.dumps(frame, ensure_ascii=False), counts)
+
+
+def main():
+    counts = {}
+    client_frames(counts)
+    # Gemini CLI runs as an ACP agent (`gemini --acp`): its captures seed ACP too.
+    acp = sorted((FIXTURES / "acp").glob("*.wire.jsonl"))
+    wire("acp_line", acp + sorted((FIXTURES / "gemini").glob("*.wire.jsonl")), counts)
+    wire("codex_line", sorted((FIXTURES / "codex").glob("*.wire.jsonl")), counts)
+    claude(counts)
+    for target in ("client_frame", "acp_line", "codex_line", "claude_line"):
+        total = len(list((CORPUS / target).iterdir()))
+        print(f"{target}: {counts.get(target, 0)} new seeds, {total} corpus files", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
