@@ -3,7 +3,11 @@
 transcripts in tests/fixtures: one file per agent stdout line, plus each short transcript
 whole (the targets split their input into lines, so a whole transcript exercises the
 parsers' state between lines), and one file per kind of client frame. Files are named by
-content hash, so running this again adds nothing new and keeps what the fuzzer found."""
+content hash, so running this again adds nothing new and keeps what the fuzzer found.
+
+Also writes fuzz/corpus/<target>.dict, a libFuzzer dictionary: the object keys and short
+strings of the seeds (method names, types, subtypes) and numbers at the edges of what
+the parsers read (u64::MAX, huge floats), so mutations make lines the parsers act on."""
 
 import hashlib
 import json
@@ -61,7 +65,66 @@ CLIENT_FRAMES = [
 ]
 
 
+# Tokens every target's dictionary holds.
+EDGE_TOKENS = [
+    "18446744073709551615",  # u64::MAX
+    "18446744073709551616",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "-1",
+    "0",
+    "1e308",
+    "-1e308",
+    "1.7976931348623157e308",
+    "5e-324",
+    "-0.0",
+    "null",
+    "true",
+    "false",
+    "[]",
+    "{}",
+    '""',
+    '"\\ud800"',
+    '"\\u0000"',
+    "\n",
+]
+TOKENS = {}
+
+
+def collect(target, value, depth=0):
+    """Keys and short strings of a parsed seed, as JSON tokens for the dictionary."""
+    tokens = TOKENS.setdefault(target, set())
+    if depth > 64:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            tokens.add(json.dumps(key, ensure_ascii=False) + ":")
+            collect(target, item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            collect(target, item, depth + 1)
+    elif isinstance(value, str) and 0 < len(value) <= 40:
+        tokens.add(json.dumps(value, ensure_ascii=False))
+
+
+def write_dict(target):
+    path = CORPUS / f"{target}.dict"
+    lines = []
+    for token in EDGE_TOKENS + sorted(TOKENS.get(target, ())):
+        data = token.encode("utf-8")
+        escaped = "".join(
+            chr(b) if 0x20 <= b < 0x7F and b not in (0x22, 0x5C) else f"\\x{b:02x}" for b in data
+        )
+        lines.append(f'"{escaped}"')
+    path.write_text("\n".join(lines) + "\n")
+
+
 def write(target, text, counts):
+    for line in text.splitlines():
+        try:
+            collect(target, json.loads(line))
+        except ValueError:
+            pass
     data = text.encode("utf-8")
     directory = CORPUS / target
     directory.mkdir(parents=True, exist_ok=True)
@@ -121,7 +184,9 @@ def main():
     wire("codex_line", sorted((FIXTURES / "codex").glob("*.wire.jsonl")), counts)
     claude(counts)
     for target in ("client_frame", "acp_line", "codex_line", "claude_line"):
+        (CORPUS / target).mkdir(parents=True, exist_ok=True)
         total = len(list((CORPUS / target).iterdir()))
+        write_dict(target)
         print(f"{target}: {counts.get(target, 0)} new seeds, {total} corpus files", file=sys.stderr)
 
 
