@@ -26,6 +26,23 @@ mod cli {
         Doctor(DoctorArgs),
         /// Run the built-in offline demo agent on stdio (ACP); started by the server.
         DemoAgent,
+        /// Write a long generated demo session into a data dir (benchmarks, tests); run it
+        /// before the server starts. Prints the session's id.
+        #[command(hide = true)]
+        SeedTranscript(SeedArgs),
+    }
+
+    #[derive(Args, Clone)]
+    pub struct SeedArgs {
+        /// Directory of the database to write to.
+        #[arg(long)]
+        pub data_dir: PathBuf,
+        /// Transcript rows to generate (whole turns of four rows).
+        #[arg(long, default_value_t = 10_000)]
+        pub entries: usize,
+        /// The session's title.
+        #[arg(long, default_value = "Long session")]
+        pub title: String,
     }
 
     #[derive(Args, Clone, Default)]
@@ -73,6 +90,24 @@ async fn main() -> std::process::ExitCode {
             }
         },
         Some(Command::Doctor(args)) => doctor(args).await,
+        Some(Command::SeedTranscript(args)) => {
+            let seeded = switchboard::server::seed::seed_transcript(
+                &args.data_dir,
+                args.entries,
+                &args.title,
+            )
+            .await;
+            match seeded {
+                Ok(id) => {
+                    println!("{id}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("switchboard: cannot seed {}: {e}", args.data_dir.display());
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
         Some(Command::Serve(args)) => serve(args).await,
         None => serve(cli.serve).await,
     }

@@ -42,7 +42,11 @@ async fn resubscribe(server: &Server, session: SessionId) -> Client {
         .expect("listed after the restart")
         .last_seq;
     client
-        .send(&ClientFrame::Subscribe { session, since })
+        .send(&ClientFrame::Subscribe {
+            session,
+            since,
+            tail_turns: None,
+        })
         .await;
     client
 }

@@ -134,6 +134,7 @@ async fn dropped_connections_lose_duplicate_and_reorder_nothing() {
             .map(|(id, h)| ResumePoint {
                 session: *id,
                 since: h.events.last().map_or(Seq(0), |e| e.0),
+                tail_turns: None,
             })
             .collect();
         let mut outgoing = vec![ClientFrame::Hello { client_id, resume }];

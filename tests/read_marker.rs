@@ -61,6 +61,7 @@ async fn a_session_shown_in_one_tab_is_read_in_every_tab_and_the_marker_is_store
         .send(&ClientFrame::Subscribe {
             session,
             since: listed.last_seq,
+            tail_turns: None,
         })
         .await;
     other.turn(session).await;

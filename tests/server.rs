@@ -93,6 +93,7 @@ async fn unknown_session_gets_an_error_and_nothing_is_stored() {
         .send(&ClientFrame::Subscribe {
             session: ghost,
             since: Seq(0),
+            tail_turns: None,
         })
         .await;
     assert!(matches!(
@@ -343,6 +344,7 @@ async fn history_survives_agent_and_server_restarts() {
         .send(&ClientFrame::Subscribe {
             session,
             since: listed.last_seq,
+            tail_turns: None,
         })
         .await;
     client.say(session, "/history", false).await;
@@ -379,6 +381,7 @@ async fn a_server_killed_mid_turn_restarts_with_the_session_interrupted_and_it_c
         .send(&ClientFrame::Subscribe {
             session,
             since: Seq(0),
+            tail_turns: None,
         })
         .await;
     let frames = client

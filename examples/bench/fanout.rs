@@ -117,6 +117,7 @@ pub async fn fanout() {
                 &ClientFrame::Subscribe {
                     session: *id,
                     since: Seq(0),
+                    tail_turns: None,
                 },
             )
             .await;

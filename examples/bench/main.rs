@@ -117,6 +117,7 @@ async fn main() {
         &ClientFrame::Subscribe {
             session,
             since: Seq(0),
+            tail_turns: None,
         },
     )
     .await;

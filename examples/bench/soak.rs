@@ -129,6 +129,7 @@ impl Worker {
             resume: vec![ResumePoint {
                 session: self.session,
                 since: self.last,
+                tail_turns: None,
             }],
         };
         send(&mut self.socket, &hello).await;

@@ -372,6 +372,20 @@ pub fn id_from_path(path: &str) -> Option<SessionId> {
 }
 
 /// The bridge to the socket: real in the browser build, inert elsewhere.
+/// Asks for the page of turns before the oldest this view holds (the reader scrolled to
+/// the top of what is loaded). One request at a time.
+pub fn load_earlier(view: &SessionView) {
+    if !super::history::has_earlier(view) || view.loading_earlier.get_untracked() {
+        return;
+    }
+    view.loading_earlier.set(true);
+    transport::send(ClientFrame::LoadEarlier {
+        session: view.id,
+        before: view.first_seq.get_untracked(),
+        turns: super::history::PAGE_TURNS,
+    });
+}
+
 mod transport {
     use super::*;
 

@@ -158,14 +158,14 @@ pub fn check_frame(text: &str, attachments: &[Attachment]) -> Result<(), String>
 /// Sizes as people read them: `512 B`, `640 KB`, `1.2 MB` (binary units, as file
 /// managers on most systems show them).
 pub fn human_size(bytes: u64) -> String {
-    const KB: f64 = 1024.0;
-    let n = bytes as f64;
-    if n < KB {
+    const KB: u64 = 1024;
+    if bytes < KB {
         format!("{bytes} B")
-    } else if n < KB * KB {
-        format!("{:.0} KB", n / KB)
+    } else if bytes < KB * KB {
+        format!("{} KB", (bytes + KB / 2) / KB)
     } else {
-        format!("{:.1} MB", n / (KB * KB))
+        let tenths = (bytes * 10 + KB * KB / 2) / (KB * KB);
+        format!("{} MB", super::format::decimal(tenths, 1))
     }
 }
 

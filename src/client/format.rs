@@ -9,22 +9,37 @@ use crate::protocol::Usage;
 pub fn compact_count(n: u64) -> String {
     // Thresholds sit where rounding would carry into the next unit (999_500 -> "1M",
     // never "1000k").
-    let (value, unit) = if n < 1_000 {
+    let unit = if n < 1_000 {
         return n.to_string();
     } else if n < 999_500 {
-        (n as f64 / 1e3, "k")
+        (1_000, "k")
     } else if n < 999_500_000 {
-        (n as f64 / 1e6, "M")
+        (1_000_000, "M")
     } else {
-        (n as f64 / 1e9, "B")
+        (1_000_000_000, "B")
     };
-    let digits = if value < 99.95 {
-        format!("{value:.1}")
+    let (divisor, unit) = unit;
+    // Tenths of the unit, rounded half up; from 100 of the unit on, whole ones.
+    let tenths = (n * 10 + divisor / 2) / divisor;
+    let digits = if tenths < 1_000 {
+        decimal(tenths, 1)
     } else {
-        format!("{value:.0}")
+        ((n + divisor / 2) / divisor).to_string()
     };
     let digits = digits.strip_suffix(".0").unwrap_or(&digits);
     format!("{digits}{unit}")
+}
+
+/// `scaled` (a value times 10^`places`) written with `places` decimals: `decimal(1234, 2)`
+/// is `12.34`. Integer arithmetic: the browser build carries no float-formatting code.
+pub fn decimal(scaled: u64, places: u32) -> String {
+    let unit = 10u64.pow(places);
+    if places == 0 {
+        return scaled.to_string();
+    }
+    let fraction = (scaled % unit).to_string();
+    let pad = "0".repeat(places as usize - fraction.len());
+    format!("{}.{pad}{fraction}", scaled / unit)
 }
 
 /// A count with thousands separators: `12,345`.
@@ -44,9 +59,9 @@ pub fn grouped(n: u64) -> String {
 /// since single turns often cost fractions of a cent.
 pub fn cost_text(cost: f64) -> String {
     if cost >= 1.0 {
-        format!("${cost:.2}")
+        format!("${}", decimal((cost * 100.0).round() as u64, 2))
     } else if cost >= 0.000_05 {
-        format!("${cost:.4}")
+        format!("${}", decimal((cost * 10_000.0).round() as u64, 4))
     } else {
         "<$0.0001".to_string()
     }

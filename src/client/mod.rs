@@ -9,6 +9,7 @@ pub mod actions;
 pub mod attachments;
 pub mod files;
 pub mod format;
+pub mod history;
 pub mod ids;
 pub mod read_marker;
 pub mod reducer;

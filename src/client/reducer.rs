@@ -2,6 +2,7 @@
 //! server data changes the store, it touches no web API, and it is unit-tested natively.
 
 use super::format::mode_changed_text;
+use super::history;
 use super::read_marker::{is_news, server_read};
 use super::store::{ConnectionState, Entry, EntryBody, Resolution, SendStatus, SessionView, Store};
 use super::sync::is_sync_error;
@@ -26,6 +27,10 @@ pub fn apply(store: &Store, frame: ServerFrame) {
                 for view in list {
                     if view.sync_error.with_untracked(Option::is_some) {
                         view.sync_error.set(None);
+                    }
+                    // A page asked for on the old socket will not come.
+                    if view.loading_earlier.get_untracked() {
+                        view.loading_earlier.set(false);
                     }
                 }
             });
@@ -55,6 +60,21 @@ pub fn apply(store: &Store, frame: ServerFrame) {
             store.sync_read(&view);
         }
         ServerFrame::SessionRemoved { session } => remove_session(store, session),
+        ServerFrame::HistoryStart { session, first_seq } => {
+            if let Some(view) = store.view(session) {
+                history::history_start(&view, first_seq);
+            }
+        }
+        ServerFrame::Earlier {
+            session,
+            before,
+            first_seq,
+            events,
+        } => {
+            if let Some(view) = store.view(session) {
+                history::prepend_earlier(&view, before, first_seq, events);
+            }
+        }
         ServerFrame::Error {
             session,
             code,
@@ -193,6 +213,16 @@ fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {
             });
         }
     }
+    fold_event(&view, seq, event);
+    view.activity.update(|n| *n += 1);
+    // A reply that finished while its tab is in front has been read.
+    store.sync_read(&view);
+}
+
+/// Folds one event into a view's transcript rows and state. Also builds the rows of an
+/// earlier page (a scratch view, see `history`), so both paths show events alike.
+pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
+    let view = view.clone();
     let key = seq.0;
     match event {
         SessionEvent::UserMessage {
@@ -387,9 +417,6 @@ fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {
             push_notice(&view, key, mode_changed_text(&mode), None, false);
         }
     }
-    view.activity.update(|n| *n += 1);
-    // A reply that finished while its tab is in front has been read.
-    store.sync_read(&view);
 }
 
 /// Appends a row (this notifies the list, unlike in-place streaming updates).

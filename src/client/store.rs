@@ -171,6 +171,11 @@ pub struct SessionView {
     pub read_count: ArcRwSignal<u64>,
     /// Seq of the newest event applied here; older and equal ones are dropped.
     pub applied_seq: ArcRwSignal<Seq>,
+    /// Seq of the oldest event held when the server sent only the last turns; the log
+    /// before it is fetched page by page on scroll. `Seq(0)`: everything is here.
+    pub first_seq: ArcRwSignal<Seq>,
+    /// True while a page of earlier turns is on its way.
+    pub loading_earlier: ArcRwSignal<bool>,
     /// True while assistant text streams in.
     pub streaming: ArcRwSignal<bool>,
     /// Bumped on every applied event, so the chat pane can follow the bottom.
@@ -213,6 +218,8 @@ impl SessionView {
             entries: ArcRwSignal::new(Vec::new()),
             read_count: ArcRwSignal::new(read_count),
             applied_seq: ArcRwSignal::new(Seq(0)),
+            first_seq: ArcRwSignal::new(Seq(0)),
+            loading_earlier: ArcRwSignal::new(false),
             streaming: ArcRwSignal::new(false),
             activity: ArcRwSignal::new(0),
             draft_text: ArcRwSignal::new(String::new()),

@@ -6,26 +6,49 @@ use super::tool_card::ToolCard;
 use super::use_store;
 use crate::client::actions;
 use crate::client::store::{Entry, EntryBody, Resolution, SendStatus, SessionView};
-use crate::protocol::{PermissionOption, PermissionOptionKind, RequestId, SessionId};
+use crate::protocol::{PermissionOption, PermissionOptionKind, RequestId, Seq, SessionId};
 use leptos::html::Div;
 use leptos::prelude::*;
 
 /// How close to the bottom (px) still counts as "at the bottom" for auto-scrolling.
 const STICK_SLACK_PX: i32 = 48;
 
-/// The scrolling transcript; it follows new output while the reader is at the bottom.
+/// Within this distance (px) of the top or bottom of what is rendered, more rows are added.
+const EDGE_PX: i32 = 600;
+
+/// Rows rendered when a session opens: the newest ones.
+const INITIAL_ROWS: usize = 60;
+
+/// Rows added per step when the reader nears an edge of what is rendered.
+const STEP_ROWS: usize = 40;
+
+/// At most this many rows are in the DOM: a 10,000-entry transcript keeps a window of it,
+/// moved as the reader scrolls (older pages come from the server, see `client::history`).
+const MAX_ROWS: usize = 160;
+
+/// The scrolling transcript; it follows new output while the reader is at the bottom. Only
+/// a window of the rows is rendered: `start`/`end` name its first and last row by key
+/// (`None`: the newest rows, and live ones as they come), so rows put in front by an
+/// earlier page do not move it.
 #[component]
 pub fn MessageList(session: SessionView) -> impl IntoView {
-    let id = session.id;
     let entries = RwSignal::from(session.entries.clone());
     let activity = RwSignal::from(session.activity.clone());
+    let first_seq = RwSignal::from(session.first_seq.clone());
+    let loading = RwSignal::from(session.loading_earlier.clone());
     let list_ref = NodeRef::<Div>::new();
     // Whether the reader is at the bottom; scrolling up stops the following.
     let stick = StoredValue::new(true);
+    let start = RwSignal::new(None::<u64>);
+    let end = RwSignal::new(None::<u64>);
+    let window = Memo::new(move |_| {
+        let (start, end) = (start.get(), end.get());
+        entries.with(|list| window_bounds(list, start, end))
+    });
 
     Effect::new(move |_| {
         activity.track();
-        if stick.get_value() {
+        if stick.get_value() && end.get_untracked().is_none() {
             request_animation_frame(move || {
                 if let Some(list) = list_ref.get_untracked() {
                     list.set_scroll_top(list.scroll_height());
@@ -33,11 +56,89 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
             });
         }
     });
-    let on_scroll = move |_| {
-        if let Some(list) = list_ref.get_untracked() {
-            let bottom = list.scroll_top() + list.client_height();
-            stick.set_value(bottom >= list.scroll_height() - STICK_SLACK_PX);
+    // Moves the window by `step` rows up (negative) or down, keeping at most `MAX_ROWS`
+    // and the row at the top of the viewport where it is on screen.
+    let shift = move |up: bool| {
+        let (from, to) = window.get_untracked();
+        let (from, to) = entries.with_untracked(|list| {
+            let (from, to) = if up {
+                let from = from.saturating_sub(STEP_ROWS);
+                (from, to.min(from + MAX_ROWS))
+            } else {
+                let to = (to + STEP_ROWS).min(list.len());
+                (from.max(to.saturating_sub(MAX_ROWS)), to)
+            };
+            let key_at = |i: usize| list.get(i).map(|e| e.key);
+            let live = to >= list.len();
+            (
+                key_at(from),
+                if live {
+                    None
+                } else {
+                    key_at(to.saturating_sub(1))
+                },
+            )
+        });
+        let anchor = list_ref.get_untracked().and_then(|list| top_row(&list));
+        start.set(from);
+        end.set(to);
+        if to.is_some() {
+            stick.set_value(false);
         }
+        if let Some(anchor) = anchor {
+            request_animation_frame(move || {
+                if let Some(list) = list_ref.get_untracked() {
+                    restore_top_row(&list, anchor);
+                }
+            });
+        }
+    };
+    let near_edges = move || {
+        let list = list_ref.get_untracked()?;
+        let top = list.scroll_top();
+        let bottom = list.scroll_height() - top - list.client_height();
+        Some((top, bottom))
+    };
+    let view = StoredValue::new(session.clone());
+    let grow = move || {
+        let Some((top, bottom)) = near_edges() else {
+            return;
+        };
+        let (from, to) = window.get_untracked();
+        let len = entries.with_untracked(Vec::len);
+        if top < EDGE_PX {
+            if from > 0 {
+                shift(true);
+            } else if !loading.get_untracked() {
+                view.with_value(actions::load_earlier);
+            }
+        } else if bottom < EDGE_PX && to < len {
+            shift(false);
+        }
+    };
+    // A page of earlier turns arrived while the reader waits at the top: show it.
+    Effect::new(move |_| {
+        first_seq.track();
+        grow();
+    });
+    let on_scroll = move |_| {
+        let Some((_, bottom)) = near_edges() else {
+            return;
+        };
+        let at_bottom = bottom <= STICK_SLACK_PX && end.get_untracked().is_none();
+        stick.set_value(at_bottom);
+        // Reading back: the window stops sliding with new rows.
+        if !at_bottom && start.get_untracked().is_none() {
+            let from = window.get_untracked().0;
+            start.set(entries.with_untracked(|list| list.get(from).map(|e| e.key)));
+        }
+        grow();
+    };
+    let jump_to_latest = move |_| {
+        start.set(None);
+        end.set(None);
+        stick.set_value(true);
+        activity.update(|n| *n += 1);
     };
     let meta = RwSignal::from(session.meta.clone());
     let is_empty = move || entries.with(Vec::is_empty);
@@ -49,20 +150,83 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
             "Send a message to start."
         }
     };
+    let id = session.id;
+    let more_above = move || window.get().0 > 0 || first_seq.get() > Seq(1);
+    let behind = move || end.get().is_some();
 
     view! {
         <div class="message-list" data-testid="message-list" node_ref=list_ref on:scroll=on_scroll>
             <Show when=is_empty>
                 <p class="transcript-empty">{empty_text}</p>
             </Show>
+            <Show when=more_above>
+                <p class="transcript-more" data-testid="load-earlier">
+                    {move || if loading.get() { "Loading earlier messages…" } else { "Earlier messages above" }}
+                </p>
+            </Show>
             <For
-                each=move || entries.get()
+                each=move || {
+                    let (from, to) = window.get();
+                    entries.with(|list| list[from..to].to_vec())
+                }
                 key=|entry| entry.key
-                children=move |entry| view! { <EntryView entry session=id/> }
+                children=move |entry| {
+                    let key = entry.key;
+                    view! { <div class="entry" data-key=key><EntryView entry session=id/></div> }
+                }
             />
+            <Show when=behind>
+                <button class="jump-latest" data-testid="jump-latest" on:click=jump_to_latest>
+                    "Jump to latest ↓"
+                </button>
+            </Show>
         </div>
     }
 }
+
+/// The rendered slice `[from, to)` of `list` for a window named by its first and last key.
+fn window_bounds(list: &[Entry], start: Option<u64>, end: Option<u64>) -> (usize, usize) {
+    let len = list.len();
+    let to = end
+        .and_then(|key| list.iter().rposition(|e| e.key == key))
+        .map_or(len, |i| i + 1);
+    let from = match start.and_then(|key| list.iter().position(|e| e.key == key)) {
+        Some(i) => i,
+        None => to.saturating_sub(INITIAL_ROWS),
+    };
+    (from.min(to), to)
+}
+
+/// The row at the top of the viewport: its key and how far (px) below the list's top edge.
+#[cfg(feature = "hydrate")]
+fn top_row(list: &web_sys::HtmlDivElement) -> Option<(String, f64)> {
+    let top = list.get_bounding_client_rect().top();
+    let rows = list.children();
+    (0..rows.length()).find_map(|i| {
+        let row = rows.item(i)?;
+        let key = row.get_attribute("data-key")?;
+        let rect = row.first_element_child()?.get_bounding_client_rect();
+        (rect.bottom() > top).then(|| (key, rect.top() - top))
+    })
+}
+
+/// Scrolls so the row `anchor` names is where it was before rows were added or removed.
+#[cfg(feature = "hydrate")]
+fn restore_top_row(list: &web_sys::HtmlDivElement, (key, offset): (String, f64)) {
+    let selector = format!("[data-key=\"{key}\"] > *");
+    if let Ok(Some(row)) = list.query_selector(&selector) {
+        let now = row.get_bounding_client_rect().top() - list.get_bounding_client_rect().top();
+        list.set_scroll_top(list.scroll_top() + (now - offset).round() as i32);
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn top_row<T>(_list: &T) -> Option<(String, f64)> {
+    None
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn restore_top_row<T>(_list: &T, _anchor: (String, f64)) {}
 
 /// One transcript row.
 #[component]

@@ -17,6 +17,19 @@ pub struct ResumePoint {
     pub session: SessionId,
     /// The newest seq the client holds; replay starts after it.
     pub since: Seq,
+    /// With `since` 0: send only the last this many turns (see [`ServerFrame::HistoryStart`]);
+    /// `None` replays the whole log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail_turns: Option<u32>,
+}
+
+/// One stored event with its place in the session's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoggedEvent {
+    /// The event's position in the session's log.
+    pub seq: Seq,
+    /// The event.
+    pub event: SessionEvent,
 }
 
 /// Browser -> server.
@@ -37,6 +50,20 @@ pub enum ClientFrame {
         session: SessionId,
         /// Replay starts after this seq (0 for everything).
         since: Seq,
+        /// With `since` 0: replay only the last this many turns; older ones come on request
+        /// (`LoadEarlier`). Long transcripts open fast and the browser holds only what is read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tail_turns: Option<u32>,
+    },
+    /// Asks for the turns before `before` that a paged replay left out; answered with
+    /// `ServerFrame::Earlier`.
+    LoadEarlier {
+        /// The session.
+        session: SessionId,
+        /// The oldest seq the client holds (the `first_seq` it was given).
+        before: Seq,
+        /// How many turns (each starting at a user message) to send.
+        turns: u32,
     },
     /// Stop receiving a session's events.
     Unsubscribe {
@@ -153,6 +180,25 @@ pub enum ServerFrame {
         seq: Seq,
         /// The event.
         event: SessionEvent,
+    },
+    /// Sent before a paged replay: the log before `first_seq` exists but is not sent now;
+    /// the client asks for it with `LoadEarlier` when the reader scrolls up.
+    HistoryStart {
+        /// The session.
+        session: SessionId,
+        /// The first seq the replay sends (always a user message: pages are whole turns).
+        first_seq: Seq,
+    },
+    /// Answer to `LoadEarlier`: whole turns from `first_seq` up to (not including) `before`.
+    Earlier {
+        /// The session.
+        session: SessionId,
+        /// The `before` the client asked with.
+        before: Seq,
+        /// The first seq sent; `Seq(1)` or less means the log's beginning is reached.
+        first_seq: Seq,
+        /// The events, oldest first.
+        events: Vec<LoggedEvent>,
     },
     /// A session was created (by this or another client).
     SessionCreated {

@@ -54,11 +54,13 @@ fn client_frames_round_trip() {
             resume: vec![ResumePoint {
                 session: session_id(),
                 since: Seq(3),
+                tail_turns: None,
             }],
         },
         ClientFrame::Subscribe {
             session: session_id(),
             since: Seq(0),
+            tail_turns: None,
         },
         ClientFrame::Unsubscribe {
             session: session_id(),

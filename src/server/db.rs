@@ -133,6 +133,28 @@ impl Db {
         Ok(())
     }
 
+    /// Appends many events in one transaction (generated transcripts for benchmarks).
+    pub async fn append_events(
+        &self,
+        session: SessionId,
+        events: &[(Seq, i64, SessionEvent)],
+    ) -> Result<(), DbError> {
+        let mut tx = self.writer.begin().await?;
+        for (seq, at_ms, event) in events {
+            sqlx::query(
+                "INSERT INTO events (session_id, seq, created_at_ms, body) VALUES (?, ?, ?, ?)",
+            )
+            .bind(session.to_string())
+            .bind(seq.0 as i64)
+            .bind(*at_ms)
+            .bind(to_json(event)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Appends one event at `seq`. The primary key refuses a seq that is already taken, so
     /// two writers can never interleave a log.
     pub async fn append_event(
@@ -160,11 +182,47 @@ impl Db {
         session: SessionId,
         since: Seq,
     ) -> Result<Vec<StoredEvent>, DbError> {
-        let rows = sqlx::query(
-            "SELECT seq, body FROM events WHERE session_id = ? AND seq > ? ORDER BY seq",
+        self.events_between(session, since, Seq(u64::MAX >> 1))
+            .await
+    }
+
+    /// The seq of the `turns`-th newest user message before `before` (`None`: in the whole
+    /// log): where a page of whole turns starts. `Seq(0)` when there are not that many, so
+    /// the page reaches the log's beginning.
+    pub async fn turn_start(
+        &self,
+        session: SessionId,
+        before: Option<Seq>,
+        turns: u32,
+    ) -> Result<Seq, DbError> {
+        let before = before.map_or(i64::MAX, |seq| seq.0 as i64);
+        let seq: Option<i64> = sqlx::query_scalar(
+            "SELECT seq FROM events WHERE session_id = ? AND seq < ? \
+             AND json_extract(body, '$.type') = 'user_message' \
+             ORDER BY seq DESC LIMIT 1 OFFSET ?",
         )
         .bind(session.to_string())
-        .bind(since.0 as i64)
+        .bind(before)
+        .bind(i64::from(turns.max(1) - 1))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(Seq(seq.map_or(0, |s| s as u64)))
+    }
+
+    /// The events of a session with `after < seq < before`, in order.
+    pub async fn events_between(
+        &self,
+        session: SessionId,
+        after: Seq,
+        before: Seq,
+    ) -> Result<Vec<StoredEvent>, DbError> {
+        let rows = sqlx::query(
+            "SELECT seq, body FROM events WHERE session_id = ? AND seq > ? AND seq < ? \
+             ORDER BY seq",
+        )
+        .bind(session.to_string())
+        .bind(after.0 as i64)
+        .bind(before.0.min(i64::MAX as u64) as i64)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -12,6 +12,7 @@ pub mod doctor;
 pub mod guard;
 pub mod http;
 pub mod registry;
+pub mod seed;
 pub mod session_task;
 pub mod wire;
 pub mod ws;

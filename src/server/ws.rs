@@ -5,7 +5,7 @@
 use super::registry::{Registry, ServiceError};
 use super::wire::WireFrame;
 use super::AppState;
-use crate::protocol::{ClientFrame, ErrorCode, Seq, ServerFrame, SessionId};
+use crate::protocol::{ClientFrame, ErrorCode, LoggedEvent, Seq, ServerFrame, SessionId};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
@@ -241,14 +241,23 @@ impl Connection {
                 self.hello_done = true;
                 self.send_connected().await;
                 for point in resume {
-                    if let Err(e) = self.subscribe(point.session, point.since) {
+                    if let Err(e) = self.subscribe(point.session, point.since, point.tail_turns) {
                         self.error(Some(point.session), e.code(), e.to_string())
                             .await;
                     }
                 }
                 Ok(())
             }
-            ClientFrame::Subscribe { session, since } => self.subscribe(session, since),
+            ClientFrame::Subscribe {
+                session,
+                since,
+                tail_turns,
+            } => self.subscribe(session, since, tail_turns),
+            ClientFrame::LoadEarlier {
+                session,
+                before,
+                turns,
+            } => self.load_earlier(session, before, turns).await,
             ClientFrame::Unsubscribe { session } => {
                 if let Some(forwarder) = self.subscriptions.remove(&session) {
                     forwarder.abort();
@@ -267,7 +276,7 @@ impl Connection {
                     .send(session, client_msg_id, text, attachments, create)
                     .await?;
                 if creating && !self.subscriptions.contains_key(&session) {
-                    self.subscribe(session, Seq(0))?;
+                    self.subscribe(session, Seq(0), None)?;
                 }
                 if creating && self.viewing == Some(session) {
                     // The draft this tab shows exists now: count it.
@@ -305,15 +314,60 @@ impl Connection {
     /// Replays the log after `since`, then forwards live events, with no gap and no
     /// duplicate: the live receiver exists before the log is read, and seqs already sent
     /// are dropped.
-    fn subscribe(&mut self, session: SessionId, since: Seq) -> Result<(), ServiceError> {
+    fn subscribe(
+        &mut self,
+        session: SessionId,
+        since: Seq,
+        tail_turns: Option<u32>,
+    ) -> Result<(), ServiceError> {
         let live = self.registry.subscribe(session)?;
         let db = self.registry.db().clone();
         let out = self.out.clone();
         if let Some(previous) = self.subscriptions.remove(&session) {
             previous.abort();
         }
-        let forwarder = tokio::spawn(forward(session, since, live, db, out));
+        // A client that holds nothing of a session may take only its last turns.
+        let tail_turns = tail_turns.filter(|_| since == Seq(0));
+        let forwarder = tokio::spawn(forward(session, since, tail_turns, live, db, out));
         self.subscriptions.insert(session, forwarder);
+        Ok(())
+    }
+
+    /// Sends the whole turns before `before` (a page of a long transcript, read on scroll).
+    async fn load_earlier(
+        &mut self,
+        session: SessionId,
+        before: Seq,
+        turns: u32,
+    ) -> Result<(), ServiceError> {
+        // Known session or `unknown_session`, as for every request.
+        drop(self.registry.subscribe(session)?);
+        let db = self.registry.db();
+        let page = async {
+            let first = db.turn_start(session, Some(before), turns).await?;
+            let events = db
+                .events_between(session, Seq(first.0.saturating_sub(1)), before)
+                .await?;
+            Ok::<_, super::db::DbError>((first, events))
+        };
+        let (first_seq, events) = page.await.map_err(|e| {
+            tracing::error!(%session, "cannot read a page of the log: {e}");
+            ServiceError::Storage("the session's log could not be read".into())
+        })?;
+        let events = events
+            .into_iter()
+            .map(|stored| LoggedEvent {
+                seq: stored.seq,
+                event: stored.event,
+            })
+            .collect();
+        self.send(ServerFrame::Earlier {
+            session,
+            before,
+            first_seq,
+            events,
+        })
+        .await;
         Ok(())
     }
 }
@@ -321,11 +375,26 @@ impl Connection {
 async fn forward(
     session: SessionId,
     since: Seq,
+    tail_turns: Option<u32>,
     mut live: broadcast::Receiver<Arc<WireFrame>>,
     db: super::db::Db,
     out: mpsc::Sender<WireFrame>,
 ) {
     let mut last = since;
+    if let Some(turns) = tail_turns {
+        match db.turn_start(session, None, turns).await {
+            Ok(first_seq) if first_seq > Seq(1) => {
+                let start = ServerFrame::HistoryStart { session, first_seq };
+                if !send_frame(&out, &start).await {
+                    return;
+                }
+                last = Seq(first_seq.0 - 1);
+            }
+            Ok(_) => {}
+            // The whole replay below reads the same table and reports the failure.
+            Err(e) => tracing::warn!(%session, "cannot find where the last turns start: {e}"),
+        }
+    }
     if !replay(session, &mut last, &db, &out).await {
         return;
     }
@@ -401,6 +470,7 @@ async fn send_frame(out: &mpsc::Sender<WireFrame>, frame: &ServerFrame) -> bool 
 fn frame_session(frame: &ClientFrame) -> Option<SessionId> {
     match frame {
         ClientFrame::Subscribe { session, .. }
+        | ClientFrame::LoadEarlier { session, .. }
         | ClientFrame::Unsubscribe { session }
         | ClientFrame::Send { session, .. }
         | ClientFrame::Cancel { session }

@@ -4,6 +4,7 @@
 mod actions;
 mod attachments;
 mod format;
+mod history;
 mod read_marker;
 mod reducer;
 mod settings;

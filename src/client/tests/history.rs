@@ -1,0 +1,127 @@
+//! Paged transcripts: the last turns first, earlier pages put in front on request.
+
+use super::*;
+use crate::client::history::has_earlier;
+use crate::protocol::{ClientMsgId, LoggedEvent};
+
+fn user(n: u64, text: &str) -> SessionEvent {
+    SessionEvent::UserMessage {
+        client_msg_id: ClientMsgId(uuid::Uuid::from_u128(u128::from(n))),
+        text: text.into(),
+        attachments: vec![],
+    }
+}
+
+/// One whole turn from `seq`: the prompt, a tool call and its result, a reply.
+fn turn(seq: u64, n: u64) -> Vec<LoggedEvent> {
+    let call = format!("call-{n}");
+    [
+        user(n, &format!("question {n}")),
+        SessionEvent::ToolCall {
+            id: call.clone(),
+            name: "Bash".into(),
+            title: "ls".into(),
+            input: serde_json::json!({"command": "ls"}),
+        },
+        SessionEvent::ToolResult {
+            id: call,
+            output: "a.txt".into(),
+            is_error: false,
+        },
+        delta(&format!("m{n}"), &format!("answer {n}")),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, event)| LoggedEvent {
+        seq: Seq(seq + i as u64),
+        event,
+    })
+    .collect()
+}
+
+fn texts(store: &Store) -> Vec<String> {
+    view(store, 1).entries.with_untracked(|entries| {
+        entries
+            .iter()
+            .map(|entry| match &entry.body {
+                EntryBody::User { text, .. } => text.clone(),
+                EntryBody::Assistant { text, .. } => text.get_untracked(),
+                EntryBody::Tool { status, .. } => format!("tool {:?}", status.get_untracked()),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn an_earlier_page_goes_in_front_and_whole() {
+    let store = connected(1);
+    // Turns 1 and 2 are seqs 1..=8; the server sends turn 3 (seqs 9..=12) first.
+    apply(
+        &store,
+        ServerFrame::HistoryStart {
+            session: sid(1),
+            first_seq: Seq(9),
+        },
+    );
+    for logged in turn(9, 3) {
+        event(&store, 1, logged.seq.0, logged.event);
+    }
+    assert!(has_earlier(&view(&store, 1)));
+    assert_eq!(texts(&store)[0], "question 3");
+
+    let page: Vec<LoggedEvent> = turn(1, 1).into_iter().chain(turn(5, 2)).collect();
+    apply(
+        &store,
+        ServerFrame::Earlier {
+            session: sid(1),
+            before: Seq(9),
+            first_seq: Seq(1),
+            events: page.clone(),
+        },
+    );
+    let all = texts(&store);
+    assert_eq!(all.len(), 9, "{all:?}");
+    assert_eq!(all[0], "question 1");
+    assert_eq!(
+        all[1], "tool Ok",
+        "a result in the page finds its call there"
+    );
+    assert_eq!(all[3], "question 2");
+    assert_eq!(all[6], "question 3");
+    assert!(!has_earlier(&view(&store, 1)));
+    // Live events still apply after the seqs the view holds, and an old page is not
+    // applied twice.
+    event(&store, 1, 13, delta("m3", " more"));
+    apply(
+        &store,
+        ServerFrame::Earlier {
+            session: sid(1),
+            before: Seq(9),
+            first_seq: Seq(1),
+            events: page,
+        },
+    );
+    let all = texts(&store);
+    assert_eq!(all.len(), 9);
+    assert_eq!(all[8], "answer 3 more");
+    assert_eq!(
+        view(&store, 1).entries.with_untracked(|e| e[2].key),
+        4,
+        "rows keep their seqs as keys"
+    );
+}
+
+#[test]
+fn history_start_is_ignored_by_a_view_that_holds_events() {
+    let store = connected(1);
+    event(&store, 1, 1, user(1, "hi"));
+    apply(
+        &store,
+        ServerFrame::HistoryStart {
+            session: sid(1),
+            first_seq: Seq(40),
+        },
+    );
+    assert!(!has_earlier(&view(&store, 1)));
+}

@@ -1,0 +1,112 @@
+//! `switchboard seed-transcript`: writes one long, realistic demo session straight into a
+//! data dir's database (before the server starts), so the long-transcript benchmark and its
+//! browser test open a 10,000-entry session without running 2,500 agent turns first.
+
+use super::db::{Db, DbError};
+use crate::protocol::{
+    AgentId, ClientMsgId, Seq, Session, SessionEvent, SessionId, SessionState, Usage,
+};
+use std::path::Path;
+
+/// Transcript rows each generated turn shows: the prompt, the thinking, a tool card and the
+/// reply.
+pub const ENTRIES_PER_TURN: usize = 4;
+
+/// Writes a demo session with at least `entries` transcript rows (whole turns) and returns
+/// its id.
+pub async fn seed_transcript(
+    data_dir: &Path,
+    entries: usize,
+    title: &str,
+) -> Result<SessionId, DbError> {
+    let db = Db::open(data_dir).await?;
+    let id = SessionId(uuid::Uuid::new_v4());
+    let turns = entries.div_ceil(ENTRIES_PER_TURN).max(1);
+    let start_ms = super::session_task::now_ms() - (turns as i64) * 60_000;
+    let mut events = Vec::with_capacity(turns * 7);
+    let mut usage = Usage::default();
+    for turn in 0..turns {
+        let at_ms = start_ms + turn as i64 * 60_000;
+        for event in turn_events(turn) {
+            if let SessionEvent::TurnCompleted { usage: used, .. } = &event {
+                usage.add(used);
+            }
+            events.push((Seq(events.len() as u64 + 1), at_ms, event));
+        }
+    }
+    let mut session = Session::empty(
+        id,
+        AgentId::demo(),
+        data_dir.display().to_string(),
+        "default".into(),
+        SessionState::Idle,
+    );
+    session.title = title.to_owned();
+    session.created_at_ms = start_ms;
+    session.last_activity_ms = start_ms + turns as i64 * 60_000;
+    session.preview = format!("Turn {} is done.", turns);
+    session.usage = usage;
+    session.message_count = (turns * ENTRIES_PER_TURN) as u64;
+    session.read_seq = Seq(events.len() as u64);
+    db.save_session(&session).await?;
+    db.append_events(id, &events).await?;
+    Ok(id)
+}
+
+/// One turn: the user asks, the agent thinks, runs a command, and answers in markdown.
+fn turn_events(turn: usize) -> Vec<SessionEvent> {
+    let n = turn + 1;
+    let call = format!("seed-call-{n}");
+    let reply = if n % 3 == 0 {
+        format!(
+            "Turn {n}: the build passes.\n\n| step | result |\n|---|---|\n| check | ok |\n| test | ok |\n\n\
+             ```rust\nfn turn() -> usize {{\n    {n}\n}}\n```\n"
+        )
+    } else {
+        format!(
+            "Turn {n}: I looked at **src/lib.rs** and found `{}` items.\n\n- one\n- two\n",
+            n * 7
+        )
+    };
+    vec![
+        SessionEvent::UserMessage {
+            client_msg_id: ClientMsgId(uuid::Uuid::new_v4()),
+            text: format!("Question {n}: what does the code do now?"),
+            attachments: vec![],
+        },
+        SessionEvent::TurnStarted,
+        SessionEvent::Thinking {
+            message_id: format!("seed-think-{n}"),
+            text: format!("Turn {n}: list the files first, then read the one that matters."),
+        },
+        SessionEvent::ToolCall {
+            id: call.clone(),
+            name: "Bash".into(),
+            title: "ls src".into(),
+            input: serde_json::json!({ "command": "ls src", "description": "List sources" }),
+        },
+        SessionEvent::ToolResult {
+            id: call,
+            output: (0..(n % 12 + 1))
+                .map(|i| format!("file_{i}.rs"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            is_error: false,
+        },
+        SessionEvent::AssistantMessage {
+            message_id: format!("seed-reply-{n}"),
+            text: reply,
+        },
+        SessionEvent::TurnCompleted {
+            usage: Usage {
+                input_tokens: 1_200 + n as u64,
+                output_tokens: 80,
+                cache_read_tokens: 0,
+                cache_creation_tokens: 0,
+                cost_usd: Some(0.0004),
+            },
+            duration_ms: 900,
+            stop_reason: "end_turn".into(),
+        },
+    ]
+}

@@ -1,0 +1,144 @@
+//! Long transcripts are paged from the log: a fresh subscription with `tail_turns` gets only
+//! the last turns (after `HistoryStart`), `LoadEarlier` returns the whole turns before, and
+//! the pages together are exactly the log. Runs the real server on a seeded 10,000-entry
+//! session.
+
+mod common;
+
+use common::{Client, Server};
+use std::process::Command;
+use switchboard::protocol::{ClientFrame, LoggedEvent, Seq, ServerFrame, SessionEvent, SessionId};
+
+/// Seeds a data dir with one long session through the binary's own subcommand.
+fn seed(data_dir: &std::path::Path, entries: usize) -> SessionId {
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args([
+            "seed-transcript",
+            "--entries",
+            &entries.to_string(),
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .output()
+        .expect("seed-transcript runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    SessionId(uuid::Uuid::parse_str(&id).expect("seed prints the session id"))
+}
+
+fn is_user(event: &SessionEvent) -> bool {
+    matches!(event, SessionEvent::UserMessage { .. })
+}
+
+#[tokio::test]
+async fn a_long_session_opens_with_its_last_turns_and_pages_back_to_the_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let session = seed(dir.path(), 10_000);
+    let server = Server::start(dir.path());
+    let (mut client, sessions) = Client::connect(&server).await;
+    let listed = sessions
+        .iter()
+        .find(|s| s.id == session)
+        .expect("seeded session listed");
+    assert_eq!(listed.message_count, 10_000);
+
+    client
+        .send(&ClientFrame::Subscribe {
+            session,
+            since: Seq(0),
+            tail_turns: Some(20),
+        })
+        .await;
+    let first_seq = match client.recv().await {
+        ServerFrame::HistoryStart {
+            session: s,
+            first_seq,
+        } if s == session => first_seq,
+        other => panic!("expected HistoryStart first, got {other:?}"),
+    };
+    let mut tail: Vec<LoggedEvent> = Vec::new();
+    while tail.last().map(|e| e.seq) != Some(listed.last_seq) {
+        if let ServerFrame::Event { seq, event, .. } = client.recv().await {
+            tail.push(LoggedEvent { seq, event });
+        }
+    }
+    assert_eq!(tail[0].seq, first_seq);
+    assert!(is_user(&tail[0].event), "a page starts at a user message");
+    assert_eq!(tail.iter().filter(|e| is_user(&e.event)).count(), 20);
+
+    // Page back with LoadEarlier until the beginning; every page is whole turns.
+    let mut pages = vec![tail];
+    let mut before = first_seq;
+    while before > Seq(1) {
+        client
+            .send(&ClientFrame::LoadEarlier {
+                session,
+                before,
+                turns: 500,
+            })
+            .await;
+        let (first, events) = loop {
+            match client.recv().await {
+                ServerFrame::Earlier {
+                    before: b,
+                    first_seq,
+                    events,
+                    ..
+                } if b == before => break (first_seq, events),
+                ServerFrame::Event { .. } => {}
+                other => panic!("expected Earlier, got {other:?}"),
+            }
+        };
+        assert!(is_user(&events[0].event));
+        assert_eq!(events[0].seq.0, first.0.max(1));
+        assert_eq!(events.last().map(|e| e.seq.0 + 1), Some(before.0));
+        pages.push(events);
+        before = first;
+    }
+    pages.reverse();
+    let seqs: Vec<u64> = pages.concat().iter().map(|e| e.seq.0).collect();
+    let expected: Vec<u64> = (1..=listed.last_seq.0).collect();
+    assert_eq!(
+        seqs, expected,
+        "the pages are the log, gapless and in order"
+    );
+    assert_eq!(pages.len(), 1 + 2_480_usize.div_ceil(500));
+
+    // A full subscription (no tail) still replays everything.
+    let (mut other, _) = Client::connect(&server).await;
+    other
+        .send(&ClientFrame::Subscribe {
+            session,
+            since: Seq(0),
+            tail_turns: None,
+        })
+        .await;
+    match other.recv().await {
+        ServerFrame::Event { seq, .. } => assert_eq!(seq, Seq(1)),
+        frame => panic!("expected the first event, got {frame:?}"),
+    }
+
+    // An unknown session is refused, as for every request.
+    client
+        .send(&ClientFrame::LoadEarlier {
+            session: common::new_session(),
+            before: Seq(5),
+            turns: 1,
+        })
+        .await;
+    let frames = client
+        .until(|f| matches!(f, ServerFrame::Error { .. }))
+        .await;
+    assert!(matches!(
+        frames.last(),
+        Some(ServerFrame::Error {
+            code: switchboard::protocol::ErrorCode::UnknownSession,
+            ..
+        })
+    ));
+    server.stop();
+}
