@@ -57,7 +57,7 @@ pub async fn seed_transcript(
 fn turn_events(turn: usize) -> Vec<SessionEvent> {
     let n = turn + 1;
     let call = format!("seed-call-{n}");
-    let reply = if n % 3 == 0 {
+    let reply = if n.is_multiple_of(3) {
         format!(
             "Turn {n}: the build passes.\n\n| step | result |\n|---|---|\n| check | ok |\n| test | ok |\n\n\
              ```rust\nfn turn() -> usize {{\n    {n}\n}}\n```\n"
