@@ -142,7 +142,7 @@ async fn a_tool_call_shows_its_input_and_result_and_really_ran() {
         .as_str()
         .is_some_and(|c| c.contains("touched.txt")));
     assert!(events.iter().any(|(_, e)| matches!(e,
-        SessionEvent::ToolResult { id, output, is_error: false } if *id == call_id && output == "touched")));
+        SessionEvent::ToolResult { id, output, is_error: false, .. } if *id == call_id && output == "touched")));
     assert!(target.exists(), "the command ran");
     assert!(reply_text(&events).contains("Tool result received: touched"));
 }

@@ -112,10 +112,51 @@ pub fn usage_details(usage: &Usage) -> String {
         ),
     ];
     lines.push(match usage.cost_usd.filter(|c| c.is_finite()) {
-        Some(cost) => format!("Cost: ${cost:.6} (as the agent reported it)"),
+        Some(cost) => format!(
+            "Cost: ${} (as the agent reported it)",
+            decimal((cost * 1e6).round() as u64, 6)
+        ),
         None => "Cost: not reported by the agent".to_string(),
     });
+    if let (Some(used), Some(window)) = (usage.context_used, usage.context_window) {
+        lines.push(format!(
+            "Context: {} of {} tokens",
+            grouped(used),
+            grouped(window)
+        ));
+    }
     lines.join("\n")
+}
+
+/// A wall time as people say it: `850 ms`, `4.2 s`, `3 min 5 s`.
+pub fn duration_text(ms: u64) -> String {
+    if ms < 1_000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{} s", decimal((ms + 50) / 100, 1))
+    } else {
+        let seconds = (ms + 500) / 1_000;
+        format!("{} min {} s", seconds / 60, seconds % 60)
+    }
+}
+
+/// The line under a finished turn: tokens, cost, context fill and wall time, e.g.
+/// `1.2k in · 80 out · $0.0004 · context 12% · 4.2 s`; a turn that did not end normally says
+/// how it ended first.
+pub fn turn_usage_text(usage: &Usage, duration_ms: u64, stop_reason: &str) -> String {
+    let mut parts = Vec::new();
+    match stop_reason {
+        "end_turn" | "" => {}
+        "cancelled" => parts.push("Stopped".to_string()),
+        "error" => parts.push("Failed".to_string()),
+        other => parts.push(other.replace('_', " ")),
+    }
+    parts.extend(usage_summary(usage));
+    if let Some(percent) = usage.context_percent() {
+        parts.push(format!("context {percent}%"));
+    }
+    parts.push(duration_text(duration_ms));
+    parts.join(" · ")
 }
 
 /// Friendlier names for the permission modes agents commonly use; others show as is.

@@ -296,7 +296,7 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
             input,
         } => match find_tool(&view, &call_id) {
             // A repeated call id updates the card instead of adding a second one.
-            Some((title_signal, _, _)) => title_signal.set(title),
+            Some((title_signal, ..)) => title_signal.set(title),
             None => push_entry(
                 &view,
                 Entry {
@@ -309,6 +309,7 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
                         input: pretty_json(&input),
                         output: ArcRwSignal::new(None),
                         status: ArcRwSignal::new(ToolStatus::Running),
+                        duration_ms: ArcRwSignal::new(None),
                     },
                 },
             ),
@@ -317,6 +318,7 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
             id: call_id,
             output,
             is_error,
+            duration_ms,
         } => {
             let status_value = if is_error {
                 ToolStatus::Error
@@ -324,9 +326,12 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
                 ToolStatus::Ok
             };
             match find_tool(&view, &call_id) {
-                Some((_, output_signal, status)) => {
+                Some((_, output_signal, status, duration)) => {
                     output_signal.set(Some(output));
                     status.set(status_value);
+                    if duration_ms.is_some() {
+                        duration.set(duration_ms);
+                    }
                 }
                 // A result without its call (should not happen): still show it.
                 None => push_entry(
@@ -341,6 +346,7 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
                             detail: Arc::new(ToolDetail::Other),
                             output: ArcRwSignal::new(Some(output)),
                             status: ArcRwSignal::new(status_value),
+                            duration_ms: ArcRwSignal::new(duration_ms),
                         },
                     },
                 ),
@@ -392,7 +398,24 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
             }
         }
         SessionEvent::TurnStarted => {}
-        SessionEvent::TurnCompleted { .. } => stop_streaming(&view),
+        SessionEvent::TurnCompleted {
+            usage,
+            duration_ms,
+            stop_reason,
+        } => {
+            stop_streaming(&view);
+            push_entry(
+                &view,
+                Entry {
+                    key,
+                    body: EntryBody::TurnEnd {
+                        usage,
+                        duration_ms,
+                        stop_reason,
+                    },
+                },
+            );
+        }
         SessionEvent::StateChanged { state } => {
             // Replayed history must not roll the state back: only an event at least as new
             // as the meta's last seq may set it (patches normally do).
@@ -545,6 +568,7 @@ type ToolSignals = (
     ArcRwSignal<String>,
     ArcRwSignal<Option<String>>,
     ArcRwSignal<ToolStatus>,
+    ArcRwSignal<Option<u64>>,
 );
 
 fn find_tool(view: &SessionView, call_id: &str) -> Option<ToolSignals> {
@@ -554,8 +578,14 @@ fn find_tool(view: &SessionView, call_id: &str) -> Option<ToolSignals> {
             title,
             output,
             status,
+            duration_ms,
             ..
-        } if id == call_id => Some((title.clone(), output.clone(), status.clone())),
+        } if id == call_id => Some((
+            title.clone(),
+            output.clone(),
+            status.clone(),
+            duration_ms.clone(),
+        )),
         _ => None,
     })
 }

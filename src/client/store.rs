@@ -5,7 +5,7 @@
 use super::tool_view::ToolDetail;
 use crate::protocol::{
     AgentId, AgentInfo, AgentProtocol, Attachment, ClientMsgId, PermissionOption, RequestId, Seq,
-    Session, SessionId, SessionState, ToolStatus,
+    Session, SessionId, SessionState, ToolStatus, Usage,
 };
 use leptos::prelude::*;
 use std::collections::HashSet;
@@ -119,6 +119,8 @@ pub enum EntryBody {
         output: ArcRwSignal<Option<String>>,
         /// Running / ok / error.
         status: ArcRwSignal<ToolStatus>,
+        /// How long the call ran, once finished (when the server measured it).
+        duration_ms: ArcRwSignal<Option<u64>>,
     },
     /// The agent asks before using a tool.
     Permission {
@@ -134,6 +136,15 @@ pub enum EntryBody {
         resolution: ArcRwSignal<Option<Resolution>>,
         /// The option this tab answered with, before the server confirmed it.
         answered: ArcRwSignal<Option<String>>,
+    },
+    /// The end of a turn: its tokens, cost, context fill and wall time.
+    TurnEnd {
+        /// What the turn used.
+        usage: Usage,
+        /// Wall time of the turn.
+        duration_ms: u64,
+        /// Why it ended (`end_turn`, `cancelled`, ...).
+        stop_reason: String,
     },
     /// Not the agent speaking: errors and notices.
     Notice {
@@ -154,6 +165,7 @@ impl EntryBody {
             EntryBody::Assistant { .. } | EntryBody::Thinking { .. } => "assistant",
             EntryBody::Tool { .. } | EntryBody::Permission { .. } => "tool",
             EntryBody::Notice { .. } => "notice",
+            EntryBody::TurnEnd { .. } => "usage",
         }
     }
 }

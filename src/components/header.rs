@@ -28,6 +28,7 @@ pub fn SessionHeader(session: SessionView) -> impl IntoView {
     let usage = Memo::new(move |_| {
         meta.with(|m| usage_summary(&m.usage).map(|summary| (summary, usage_details(&m.usage))))
     });
+    let context = Memo::new(move |_| meta.with(|m| m.usage.context_percent()));
     let model = Memo::new(move |_| {
         meta.with(|m| {
             m.model
@@ -92,6 +93,17 @@ pub fn SessionHeader(session: SessionView) -> impl IntoView {
                     {move || usage.get().map(|(summary, details)| view! {
                         <span class="session-usage" data-testid="session-usage" title=details>
                             {summary}
+                        </span>
+                    })}
+                    {move || context.get().map(|percent| view! {
+                        <span
+                            class="context-meter"
+                            data-testid="context-meter"
+                            data-percent=percent
+                            title="How full the model's context window is (as the agent reports it)"
+                        >
+                            <meter min="0" max="100" low="70" high="90" optimum="0" value=percent></meter>
+                            {format!("context {percent}%")}
                         </span>
                     })}
                 </div>

@@ -5,6 +5,7 @@ use super::attachments::MessageImages;
 use super::tool_card::ToolCard;
 use super::use_store;
 use crate::client::actions;
+use crate::client::format::{turn_usage_text, usage_details};
 use crate::client::store::{Entry, EntryBody, Resolution, SendStatus, SessionView};
 use crate::protocol::{PermissionOption, PermissionOptionKind, RequestId, Seq, SessionId};
 use leptos::html::Div;
@@ -302,6 +303,21 @@ fn EntryView(entry: Entry, session: SessionId) -> impl IntoView {
             answered,
         } => view! {
             <PermissionCard session request_id title input options resolution=RwSignal::from(resolution) answered=RwSignal::from(answered)/>
+        }
+        .into_any(),
+        EntryBody::TurnEnd {
+            usage,
+            duration_ms,
+            stop_reason,
+        } => view! {
+            <div
+                class="turn-usage"
+                data-testid="turn-usage"
+                data-stop-reason=stop_reason.clone()
+                title=usage_details(&usage)
+            >
+                {turn_usage_text(&usage, duration_ms, &stop_reason)}
+            </div>
         }
         .into_any(),
         EntryBody::Notice {

@@ -113,6 +113,10 @@ pub enum SessionEvent {
         output: String,
         /// Whether it failed.
         is_error: bool,
+        /// How long the call ran, from its `ToolCall` to this result, in milliseconds (the
+        /// server measures it when it stores the result).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_ms: Option<u64>,
     },
     /// The agent asks before using a tool; it waits for `PermissionResolved`.
     PermissionRequested {

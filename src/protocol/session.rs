@@ -72,6 +72,13 @@ pub struct Usage {
     pub cache_creation_tokens: u64,
     /// Cost in US dollars, when the agent reports it.
     pub cost_usd: Option<f64>,
+    /// Tokens in the model's context after the turn (its last call's prompt), when known.
+    /// In a session total: the newest turn's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_used: Option<u64>,
+    /// The model's context window in tokens, when the agent reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_window: Option<u64>,
 }
 
 impl Usage {
@@ -85,6 +92,15 @@ impl Usage {
             (None, None) => None,
             (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
         };
+        // The context is a level, not a sum: the newest report stands.
+        self.context_used = other.context_used.or(self.context_used);
+        self.context_window = other.context_window.or(self.context_window);
+    }
+
+    /// How full the context window is, in percent (0-100), when both figures are known.
+    pub fn context_percent(&self) -> Option<u64> {
+        let (used, window) = (self.context_used?, self.context_window?);
+        (window > 0).then(|| (used.saturating_mul(100) / window).min(100))
     }
 }
 

@@ -38,6 +38,8 @@ fn sample_session() -> Session {
             cache_read_tokens: 5,
             cache_creation_tokens: 6,
             cost_usd: Some(0.5),
+            context_used: None,
+            context_window: None,
         },
         message_count: 2,
         last_seq: Seq(9),
@@ -129,6 +131,7 @@ fn server_frames_round_trip() {
             id: "c".into(),
             output: "a\nb".into(),
             is_error: false,
+            duration_ms: None,
         },
         SessionEvent::PermissionRequested {
             request_id: RequestId("p".into()),

@@ -92,6 +92,7 @@ fn turn_events(turn: usize) -> Vec<SessionEvent> {
                 .collect::<Vec<_>>()
                 .join("\n"),
             is_error: false,
+            duration_ms: Some(200 + (n % 7) as u64 * 150),
         },
         SessionEvent::AssistantMessage {
             message_id: format!("seed-reply-{n}"),
@@ -104,6 +105,8 @@ fn turn_events(turn: usize) -> Vec<SessionEvent> {
                 cache_read_tokens: 0,
                 cache_creation_tokens: 0,
                 cost_usd: Some(0.0004),
+                context_used: None,
+                context_window: None,
             },
             duration_ms: 900,
             stop_reason: "end_turn".into(),

@@ -50,6 +50,8 @@ fn the_summary_names_tokens_cache_and_cost() {
         cache_read_tokens: 40_000,
         cache_creation_tokens: 100,
         cost_usd: Some(0.0123),
+        context_used: None,
+        context_window: None,
     };
     assert_eq!(
         usage_summary(&usage).as_deref(),
@@ -101,4 +103,34 @@ fn permission_modes_read_as_their_meaning() {
         "Permission mode is now \u{201c}Plan only\u{201d} (plan)."
     );
     assert_eq!(mode_changed_text("auto"), "Permission mode is now auto.");
+}
+
+#[test]
+fn a_finished_turn_says_what_it_used_and_how_long_it_took() {
+    use crate::client::format::{duration_text, turn_usage_text};
+    assert_eq!(duration_text(850), "850 ms");
+    assert_eq!(duration_text(4_249), "4.2 s");
+    assert_eq!(duration_text(185_000), "3 min 5 s");
+    let usage = Usage {
+        input_tokens: 1_234,
+        output_tokens: 80,
+        cost_usd: Some(0.0004),
+        context_used: Some(50_000),
+        context_window: Some(200_000),
+        ..Usage::default()
+    };
+    assert_eq!(
+        turn_usage_text(&usage, 4_200, "end_turn"),
+        "1.2k in · 80 out · $0.0004 · context 25% · 4.2 s"
+    );
+    assert_eq!(
+        turn_usage_text(&Usage::default(), 300, "cancelled"),
+        "Stopped · 300 ms"
+    );
+    let mut total = usage;
+    total.add(&Usage {
+        context_used: Some(60_000),
+        ..Usage::default()
+    });
+    assert_eq!(total.context_percent(), Some(30), "the newest level stands");
 }

@@ -27,6 +27,7 @@ fn turn(seq: u64, n: u64) -> Vec<LoggedEvent> {
             id: call,
             output: "a.txt".into(),
             is_error: false,
+            duration_ms: None,
         },
         delta(&format!("m{n}"), &format!("answer {n}")),
     ]

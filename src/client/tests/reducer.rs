@@ -188,6 +188,7 @@ fn tool_result_attaches_to_its_call() {
             id: "c1".into(),
             output: "a\nb".into(),
             is_error: false,
+            duration_ms: None,
         },
     );
     event(
@@ -198,6 +199,7 @@ fn tool_result_attaches_to_its_call() {
             id: "c2".into(),
             output: "no such file".into(),
             is_error: true,
+            duration_ms: None,
         },
     );
     assert_eq!(len(&store, 1), 2, "results attach; they add no rows");

@@ -161,6 +161,7 @@ impl Translator {
                         id: call.tool_call_id.0.to_string(),
                         output: tool_output(&call.content, call.raw_output.as_ref()),
                         is_error: call.status == acp::ToolCallStatus::Failed,
+                        duration_ms: None,
                     });
                 }
                 events
@@ -222,6 +223,7 @@ impl Translator {
                         update.fields.raw_output.as_ref(),
                     ),
                     is_error: status == acp::ToolCallStatus::Failed,
+                    duration_ms: None,
                 }]
             }
             _ => Vec::new(),
@@ -301,6 +303,8 @@ pub fn prompt_result(result: Value) -> (Usage, String) {
                     cache_read_tokens: u.cached_read_tokens.unwrap_or(0),
                     cache_creation_tokens: u.cached_write_tokens.unwrap_or(0),
                     cost_usd: None,
+                    context_used: None,
+                    context_window: None,
                 })
                 .unwrap_or(quota_usage);
             (usage, stop_reason)

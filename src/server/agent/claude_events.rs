@@ -74,6 +74,9 @@ pub struct ClaudeParser {
     /// `total_cost_usd` of the previous `result`: the CLI reports the process's running
     /// total, and a turn's cost is the difference.
     cost_so_far: f64,
+    /// Prompt tokens of the newest model call (input plus cache), i.e. what the context
+    /// holds; a turn's summed usage would count every call's prompt again.
+    last_prompt_tokens: Option<u64>,
 }
 
 impl ClaudeParser {
@@ -137,6 +140,17 @@ impl ClaudeParser {
         let Some(message) = line.get("message") else {
             return Vec::new();
         };
+        if let Some(usage) = message.get("usage") {
+            let tokens = [
+                "input_tokens",
+                "cache_read_input_tokens",
+                "cache_creation_input_tokens",
+            ]
+            .iter()
+            .filter_map(|key| usage.get(*key).and_then(Value::as_u64))
+            .sum::<u64>();
+            self.last_prompt_tokens = Some(tokens);
+        }
         let message_id = str_at(message, "id").unwrap_or("message");
         let blocks = message.get("content").and_then(Value::as_array);
         let mut out = Vec::new();
@@ -213,6 +227,18 @@ impl ClaudeParser {
             cache_read_tokens: number("cache_read_input_tokens"),
             cache_creation_tokens: number("cache_creation_input_tokens"),
             cost_usd: cost,
+            context_used: self.last_prompt_tokens.take(),
+            // `modelUsage` names each model the turn used with its window; the main one is
+            // the largest.
+            context_window: line
+                .get("modelUsage")
+                .and_then(Value::as_object)
+                .and_then(|models| {
+                    models
+                        .values()
+                        .filter_map(|m| m.get("contextWindow").and_then(Value::as_u64))
+                        .max()
+                }),
         };
         let stop_reason = match (
             str_at(line, "subtype"),
@@ -306,6 +332,7 @@ fn user_line(line: &Value) -> Vec<ClaudeMessage> {
                 id: str_at(block, "tool_use_id").unwrap_or_default().to_owned(),
                 output: content_text(block.get("content")),
                 is_error: block.get("is_error").and_then(Value::as_bool) == Some(true),
+                duration_ms: None,
             })
         })
         .collect()

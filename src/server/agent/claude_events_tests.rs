@@ -268,3 +268,15 @@ fn thinking_streams_and_its_whole_copy_is_not_repeated() {
     );
     assert_eq!(parser.parse(whole), Ok(vec![]));
 }
+
+#[test]
+fn the_context_fill_is_the_last_calls_prompt_against_the_models_window() {
+    // Two model calls (prompts of 120 and 140 tokens): the result sums them to 260, but
+    // the context holds the last one's 140. The window comes from `modelUsage`.
+    let messages = parse_all("s2_perm_manual_write.stdout.jsonl");
+    let (usage, _) = turn_ends(&messages)[0];
+    assert_eq!(usage.input_tokens, 260);
+    assert_eq!(usage.context_used, Some(140));
+    assert_eq!(usage.context_window, Some(1_000_000));
+    assert_eq!(usage.context_percent(), Some(0));
+}

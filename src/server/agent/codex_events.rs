@@ -146,6 +146,8 @@ impl Tokens {
             cache_read_tokens: self.cached,
             cache_creation_tokens: self.cache_write,
             cost_usd: None,
+            context_used: None,
+            context_window: None,
         }
     }
 }
@@ -423,6 +425,7 @@ impl CodexParser {
                     id,
                     output,
                     is_error,
+                    duration_ms: None,
                 })
             }
         }

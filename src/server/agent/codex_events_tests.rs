@@ -69,6 +69,8 @@ fn usage(input: u64, output: u64, cache_read: u64) -> Usage {
         cache_read_tokens: cache_read,
         cache_creation_tokens: 0,
         cost_usd: None,
+        context_used: None,
+        context_window: None,
     }
 }
 
@@ -219,6 +221,7 @@ fn commands_and_patches_ask_first_and_report_their_results() {
                 id,
                 output,
                 is_error,
+                ..
             } => Some((id.as_str(), output.as_str(), *is_error)),
             _ => None,
         })

@@ -96,6 +96,8 @@ pub struct SessionTask {
     seen_messages: HashSet<ClientMsgId>,
     /// Assistant message ids already counted as transcript entries.
     counted_messages: HashSet<String>,
+    /// When each running tool call started (ms), so its result carries how long it ran.
+    tool_started: HashMap<String, i64>,
     stopping: Option<StopLadder>,
     /// Set while an agent starts: if it is not ready by then, the session shows an error
     /// instead of waiting forever.
@@ -135,6 +137,7 @@ impl SessionTask {
             pending_permissions: HashMap::new(),
             seen_messages: HashSet::new(),
             counted_messages: HashSet::new(),
+            tool_started: HashMap::new(),
             stopping: None,
             start_deadline: None,
             pool,

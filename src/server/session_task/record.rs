@@ -18,8 +18,21 @@ impl SessionTask {
 
     /// Stores an event under the next seq, then broadcasts it. Returns false when storage
     /// failed: then nobody sees the event and the session shows the failure.
-    pub(super) async fn record(&mut self, event: SessionEvent) -> bool {
+    pub(super) async fn record(&mut self, mut event: SessionEvent) -> bool {
         let now = now_ms();
+        match &mut event {
+            SessionEvent::ToolCall { id, .. } => {
+                self.tool_started.entry(id.clone()).or_insert(now);
+            }
+            SessionEvent::ToolResult {
+                id, duration_ms, ..
+            } => {
+                if let Some(started) = self.tool_started.remove(id.as_str()) {
+                    duration_ms.get_or_insert((now - started).max(0) as u64);
+                }
+            }
+            _ => {}
+        }
         if !self.stored {
             self.session.created_at_ms = now;
             self.session.last_activity_ms = now;

@@ -287,6 +287,8 @@ impl SessionTask {
     pub(super) async fn end_turn(&mut self, usage: crate::protocol::Usage, stop_reason: &str) {
         let Some(turn) = self.turn.take() else { return };
         self.pending_permissions.clear();
+        // Calls that never reported a result get no duration; the map stays small.
+        self.tool_started.clear();
         self.record(SessionEvent::TurnCompleted {
             usage,
             duration_ms: turn.started.elapsed().as_millis() as u64,

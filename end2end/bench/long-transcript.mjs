@@ -1,0 +1,125 @@
+// A 10,000-entry transcript in Chromium: how long opening it and switching to it take, how
+// paging back through it goes, and what the page holds (DOM rows, nodes, JS heap).
+//   node end2end/bench/long-transcript.mjs [switchboard binary] [runs]
+// Seeds a fresh data dir with `switchboard seed-transcript` (a 10,000-entry session and a
+// short one), starts `switchboard serve --no-auth` on a free loopback port, and drives
+// headless Chromium. Times are measured inside the page (performance.now()) from the click
+// to the frame where the session's newest row is in the DOM and laid out.
+import { chromium } from '@playwright/test';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const bin = process.argv[2] ?? process.env.SWITCHBOARD_BIN
+  ?? `${process.env.CARGO_TARGET_DIR ?? `${process.env.HOME}/.cache/switchboard-target`}/release/switchboard`;
+const runs = Number(process.argv[3] ?? '10');
+const entries = Number(process.env.ENTRIES ?? '10000');
+
+const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-long-'));
+const seed = (n, title) => execFileSync(bin, ['seed-transcript', '--data-dir', dataDir,
+  '--entries', String(n), '--title', title]).toString().trim();
+const longId = seed(entries, 'Long session');
+const shortId = seed(8, 'Short session');
+
+const server = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--data-dir', dataDir, '--no-auth'],
+  { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
+const base = await new Promise((resolve, reject) => {
+  let out = '';
+  server.stdout.on('data', (chunk) => {
+    out += chunk;
+    const m = out.match(/Switchboard listening on (http:\/\/\S+)/);
+    if (m) resolve(m[1]);
+  });
+  server.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+});
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+const cdp = await page.context().newCDPSession(page);
+await cdp.send('Performance.enable');
+await page.goto(base);
+// Hydrated and connected: the sidebar lists both sessions from the socket.
+await page.locator(`[data-testid="session-item"][data-session-id="${longId}"]`).waitFor();
+await page.waitForFunction(() => document.querySelector('[data-testid="connection-banner"]') === null);
+
+/** Clicks `selector` and resolves with the ms until the newest row of the long session is in
+ * the DOM and laid out (checked every animation frame). */
+const timeUntilNewest = (selector) => page.evaluate(([selector, marker]) => new Promise((resolve) => {
+  const start = performance.now();
+  document.querySelector(selector).click();
+  const check = () => {
+    const list = document.querySelector('[data-testid="message-list"]');
+    const rows = list ? list.querySelectorAll('[data-testid="message"]') : [];
+    const last = rows[rows.length - 1];
+    if (last && last.textContent.includes(marker) && last.getBoundingClientRect().height > 0) {
+      resolve(performance.now() - start);
+    } else {
+      requestAnimationFrame(check);
+    }
+  };
+  requestAnimationFrame(check);
+}), [selector, `Turn ${Math.ceil(entries / 4)}:`]);
+
+const item = (id) => `[data-testid="session-item"][data-session-id="${id}"]`;
+const tab = (id) => `[data-testid="session-tab"][data-session-id="${id}"]`;
+
+const open = await timeUntilNewest(item(longId));
+// Open the short one too, then switch between the two tabs.
+await page.locator(item(shortId)).click();
+await page.locator('[data-testid="message-list"]', { hasText: 'Turn 2:' }).waitFor();
+const switches = [];
+for (let i = 0; i < runs; i++) {
+  switches.push(await timeUntilNewest(tab(longId)));
+  await page.locator(tab(shortId)).click();
+  await page.locator('[data-testid="message-list"]', { hasText: 'Turn 2:' }).waitFor();
+}
+await page.locator(tab(longId)).click();
+await page.locator('[data-testid="message-list"] [data-testid="message"]').last().waitFor();
+
+// Scroll to the top repeatedly: rows come from memory, then pages from the server.
+const scroll = await page.evaluate(async () => {
+  const list = document.querySelector('[data-testid="message-list"]');
+  const firstKey = () => list.querySelector('.entry')?.getAttribute('data-key');
+  const frame = () => new Promise((r) => requestAnimationFrame(r));
+  const steps = [];
+  let maxRows = 0;
+  for (let i = 0; i < 60; i++) {
+    const before = firstKey();
+    const start = performance.now();
+    list.scrollTop = 0;
+    list.dispatchEvent(new Event('scroll'));
+    let waited = 0;
+    while (firstKey() === before && waited < 3000) {
+      await frame();
+      waited = performance.now() - start;
+    }
+    if (firstKey() === before) break;
+    steps.push(performance.now() - start);
+    maxRows = Math.max(maxRows, list.querySelectorAll('[data-testid="message"]').length);
+  }
+  return { steps, maxRows, topKey: firstKey() };
+});
+
+const metrics = Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics
+  .map((m) => [m.name, m.value]));
+const rowsInDom = await page.locator('[data-testid="message-list"] [data-testid="message"]').count();
+
+const sorted = (xs) => [...xs].sort((a, b) => a - b);
+const pct = (xs, p) => sorted(xs)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+const ms = (x) => `${x.toFixed(1)} ms`;
+console.log(`entries in the session:        ${entries}`);
+console.log(`open (click -> newest row):     ${ms(open)}`);
+console.log(`switch back to it (${runs} runs):   p50 ${ms(pct(switches, 0.5))}, max ${ms(Math.max(...switches))}`);
+console.log(`scroll-to-top steps:            ${scroll.steps.length} (p50 ${ms(pct(scroll.steps, 0.5))}, max ${ms(Math.max(...scroll.steps))}), top row key ${scroll.topKey}`);
+console.log(`rows in the DOM:                ${rowsInDom} now, at most ${scroll.maxRows} while scrolling`);
+console.log(`DOM nodes:                      ${metrics.Nodes}`);
+console.log(`JS heap used:                   ${(metrics.JSHeapUsedSize / 1048576).toFixed(1)} MiB (total ${(metrics.JSHeapTotalSize / 1048576).toFixed(1)} MiB)`);
+
+await browser.close();
+server.kill('SIGTERM');
+rmSync(dataDir, { recursive: true, force: true });
