@@ -8,6 +8,14 @@ use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
+/// The stylesheet's address: content-hashed in a release build (see `server::assets`).
+fn stylesheet_href() -> String {
+    #[cfg(feature = "ssr")]
+    return crate::server::assets::stylesheet_href();
+    #[cfg(not(feature = "ssr"))]
+    "/pkg/switchboard.css".to_owned()
+}
+
 /// The whole HTML document, rendered by the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -15,10 +23,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1, interactive-widget=resizes-content"/>
+                <meta name="color-scheme" content="light dark"/>
+                <meta name="theme-color" media="(prefers-color-scheme: light)" content="#f6f7f9"/>
+                <meta name="theme-color" media="(prefers-color-scheme: dark)" content="#0f1115"/>
                 <title>"Switchboard"</title>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <link rel="stylesheet" href="/pkg/switchboard.css"/>
+                <link rel="stylesheet" href=stylesheet_href()/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
             </head>

@@ -172,11 +172,12 @@ fn login_page(status: StatusCode, wrong: bool) -> Response {
     } else {
         ""
     };
+    let stylesheet = super::assets::stylesheet_href();
     let html = format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Switchboard: log in</title><link rel="icon" href="/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/pkg/switchboard.css"></head>
+<link rel="stylesheet" href="{stylesheet}"></head>
 <body class="login-body"><main class="login">
 <h1>Switchboard</h1>
 <p>Open the login URL Switchboard printed when it started, or paste its token here. It is

@@ -63,16 +63,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Static files (the answers with a Last-Modified, which only the file server sets) get
-/// `Cache-Control: no-cache`: the asset names are not hashed (`hash-files` is off in
-/// `[package.metadata.leptos]`), so a year-long `immutable` would keep an old WASM after an
-/// upgrade. The browser keeps the file and revalidates it with If-Modified-Since: one small
-/// 304 per asset on later loads instead of the whole body.
+/// Static files (the answers with a Last-Modified, which only the file server sets) get a
+/// `Cache-Control`: a year for the content-hashed WASM, JS and CSS (a new build has new
+/// names), `no-cache` for the rest (revalidated with If-Modified-Since: a small 304).
 async fn revalidate_static_files(request: Request, next: Next) -> Response {
+    let cache_control = super::assets::cache_control(request.uri().path());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if headers.contains_key(header::LAST_MODIFIED) && !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(cache_control),
+        );
         // A precompressed file's body depends on Accept-Encoding; ServeDir does not say so.
         if headers.contains_key(header::CONTENT_ENCODING) && !headers.contains_key(header::VARY) {
             headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));

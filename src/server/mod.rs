@@ -4,6 +4,7 @@
 pub mod access;
 pub mod agent;
 pub mod agent_pool;
+pub mod assets;
 pub mod catalog;
 pub mod config;
 pub mod db;
@@ -87,6 +88,7 @@ pub fn leptos_options(addr: std::net::SocketAddr) -> LeptosOptions {
             .output_name("switchboard")
             .site_root("target/site")
             .site_pkg_dir("pkg")
+            .hash_files(assets::hashes().is_some())
             .build(),
     };
     options.site_addr = addr;

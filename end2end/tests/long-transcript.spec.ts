@@ -1,0 +1,99 @@
+// A generated 10,000-entry session: it opens at its newest rows, scrolling up brings older
+// turns from the server page by page, the DOM holds a bounded window of rows, and switching
+// away and back shows the newest rows again. Timing budgets are measured by
+// end2end/bench/long-transcript.mjs (BENCHMARKS.md), not asserted here.
+import { test, expect, Page } from '@playwright/test';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ENTRIES = 10_000;
+const TURNS = ENTRIES / 4;
+/** At most this many rows are rendered (MAX_ROWS in src/components/messages.rs). */
+const MAX_ROWS = 160;
+
+let server: ChildProcess;
+let base: string;
+let longId: string;
+let shortId: string;
+
+test.beforeAll(async () => {
+  const bin = process.env.SWITCHBOARD_BIN!;
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-long-e2e-'));
+  const seed = (n: number, title: string) =>
+    execFileSync(bin, ['seed-transcript', '--data-dir', dataDir, '--entries', String(n), '--title', title])
+      .toString()
+      .trim();
+  longId = seed(ENTRIES, 'Long session');
+  shortId = seed(8, 'Short session');
+  // Its own server: the shared one's sidebar must not gain a 10,000-entry session.
+  server = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--data-dir', dataDir, '--no-auth'], {
+    env: { ...process.env, RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  base = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    server.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = out.match(/Switchboard listening on (http:\/\/\S+)/);
+      if (m) resolve(m[1]);
+    });
+    server.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+});
+
+test.afterAll(() => {
+  server?.kill('SIGTERM');
+});
+
+const rows = (page: Page) => page.locator('[data-testid="message-list"] [data-testid="message"]');
+const item = (page: Page, id: string) =>
+  page.locator(`[data-testid="session-item"][data-session-id="${id}"]`);
+const tab = (page: Page, id: string) =>
+  page.locator(`[data-testid="session-tab"][data-session-id="${id}"]`);
+
+/** Scrolls the transcript to the top once and lets the window move. */
+async function scrollToTop(page: Page) {
+  await page.evaluate(() => {
+    const list = document.querySelector('[data-testid="message-list"]')!;
+    list.scrollTop = 0;
+    list.dispatchEvent(new Event('scroll'));
+  });
+}
+
+test('a 10,000-entry session pages from the log and keeps a bounded DOM', async ({ page }) => {
+  await page.goto(base);
+  await item(page, longId).click();
+  await expect(rows(page).last()).toContainText(`Turn ${TURNS}:`);
+  expect(await rows(page).count()).toBeLessThanOrEqual(MAX_ROWS);
+  await expect(page.getByTestId('load-earlier')).toBeVisible();
+
+  // Scroll up past the first page the server sent (20 turns): older turns must come from
+  // the server, and the window stays bounded while it moves.
+  const oldTurn = TURNS - 60;
+  await expect
+    .poll(
+      async () => {
+        await scrollToTop(page);
+        return page.locator('[data-testid="message-list"]').textContent();
+      },
+      { timeout: 30_000, intervals: [50] },
+    )
+    .toContain(`Question ${oldTurn}:`);
+  expect(await rows(page).count()).toBeLessThanOrEqual(MAX_ROWS);
+  // The newest rows left the DOM; "Jump to latest" brings them back.
+  await expect(rows(page).last()).not.toContainText(`Turn ${TURNS}:`);
+  await page.getByTestId('jump-latest').click();
+  await expect(rows(page).last()).toContainText(`Turn ${TURNS}:`);
+
+  // Switch to the short session and back: the long one opens at its newest rows again.
+  await item(page, shortId).click();
+  await expect(rows(page).last()).toContainText('Turn 2:');
+  await tab(page, longId).click();
+  await expect(rows(page).last()).toContainText(`Turn ${TURNS}:`);
+  expect(await rows(page).count()).toBeLessThanOrEqual(MAX_ROWS);
+  // Markdown-ish content and tool cards of the generated turns are there.
+  await expect(page.getByTestId('tool-call').last()).toBeVisible();
+  await expect(page.getByTestId('turn-usage').last()).toContainText('in ·');
+});
