@@ -110,7 +110,8 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
         if top < EDGE_PX {
             if from > 0 {
                 shift(true);
-            } else if !loading.get_untracked() {
+            } else if len > 0 && !loading.get_untracked() {
+                // (Not before the newest turns are in: they come right after HistoryStart.)
                 view.with_value(actions::load_earlier);
             }
         } else if bottom < EDGE_PX && to < len {
@@ -128,8 +129,11 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
         };
         let at_bottom = bottom <= STICK_SLACK_PX && end.get_untracked().is_none();
         stick.set_value(at_bottom);
-        // Reading back: the window stops sliding with new rows.
-        if !at_bottom && start.get_untracked().is_none() {
+        // Back at the bottom: the window slides with new rows again (and sheds old ones);
+        // reading back: it stops sliding.
+        if at_bottom && start.get_untracked().is_some() {
+            start.set(None);
+        } else if !at_bottom && start.get_untracked().is_none() {
             let from = window.get_untracked().0;
             start.set(entries.with_untracked(|list| list.get(from).map(|e| e.key)));
         }

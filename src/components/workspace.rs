@@ -91,6 +91,7 @@ fn Layout() -> impl IntoView {
             <Sidebar/>
             <div
                 class="sidebar-scrim"
+                data-testid="sidebar-scrim"
                 aria-hidden="true"
                 on:click=move |_| sidebar_open.set(false)
             ></div>
@@ -98,6 +99,8 @@ fn Layout() -> impl IntoView {
                 <div class="topbar">
                     <button
                         class="sidebar-toggle"
+                        data-testid="sidebar-toggle"
+                        aria-expanded=move || if sidebar_open.get() { "true" } else { "false" }
                         aria-label="Show sessions"
                         title="Sessions"
                         on:click=move |_| sidebar_open.update(|open| *open = !*open)
