@@ -4,6 +4,8 @@
 mod actions;
 mod attachments;
 mod format;
+mod highlight;
+mod markdown;
 mod read_marker;
 mod reducer;
 mod settings;
