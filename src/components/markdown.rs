@@ -168,10 +168,11 @@ fn CodeBlock(lang: String, text: String) -> impl IntoView {
     let on_copy = move |_| {
         #[cfg(feature = "hydrate")]
         crate::client::clipboard::copy_text(text.clone(), move |worked| {
-            copied.try_set(Some(worked));
+            // `try_set`: the block may have been re-rendered (and its signal disposed) since.
+            let _ = copied.try_set(Some(worked));
             set_timeout(
                 move || {
-                    copied.try_set(None);
+                    let _ = copied.try_set(None);
                 },
                 COPIED_FOR,
             );
