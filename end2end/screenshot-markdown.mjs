@@ -12,19 +12,21 @@ const browser = await chromium.launch({
 const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
 await page.goto(url);
 await page.getByTestId('new-session-button').click();
-for (const text of ['/edit', '/markdown']) {
-  await page.getByTestId('chat-input').fill(text);
-  await page.getByTestId('chat-input').press('Enter');
-  await page.waitForTimeout(2500);
-}
-// The reply's start: scroll the list so the markdown is in view, with the tool card above.
-await page.locator('.markdown h2').last().scrollIntoViewIfNeeded();
-await page.locator('.markdown h2').last().evaluate((el) => el.scrollIntoView({ block: 'start' }));
+await page.getByTestId('chat-input').fill('/markdown');
+await page.getByTestId('chat-input').press('Enter');
+await page.locator('.message.assistant:not(.streaming) .markdown blockquote').waitFor();
+await page.waitForTimeout(1000);
+await page.getByTestId('chat-input').fill('/edit');
+await page.getByTestId('chat-input').press('Enter');
+await page.getByText('all 58 tests pass').waitFor();
+await page.waitForTimeout(500);
+// The code block at the top, the Edit card with its diff below it.
+await page.locator('.markdown .code-block').first().evaluate((el) => el.scrollIntoView({ block: 'start' }));
 await page.waitForTimeout(300);
 await page.screenshot({ path: `${out}markdown-desktop.png` });
 await page.setViewportSize({ width: 390, height: 844 });
 await page.waitForTimeout(300);
-await page.locator('.markdown table').last().evaluate((el) => el.scrollIntoView({ block: 'center' }));
+await page.locator('.markdown h3').first().evaluate((el) => el.scrollIntoView({ block: 'start' }));
 await page.waitForTimeout(300);
 await page.screenshot({ path: `${out}markdown-phone.png` });
 await browser.close();
