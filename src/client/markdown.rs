@@ -137,7 +137,7 @@ pub fn safe_href(url: &str) -> Option<String> {
         .any(|scheme| lower.starts_with(scheme));
     // A colon before any `/`, `?` or `#` would make the start a scheme.
     let relative = match url.find([':', '/', '?', '#']) {
-        Some(i) => url[i..].chars().next() != Some(':'),
+        Some(i) => !url[i..].starts_with(':'),
         None => true,
     };
     (allowed_scheme || relative).then(|| url.to_string())
