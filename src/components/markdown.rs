@@ -8,6 +8,7 @@
 
 use crate::client::highlight::highlight;
 use crate::client::markdown::{fingerprint, parse, Block, Inline};
+use leptos::html::custom;
 use leptos::prelude::*;
 
 /// How long the copy button says "Copied" (or that it failed).
@@ -47,68 +48,60 @@ pub fn Markdown(
     }
 }
 
+/// An element of `tag` with `children`. One generic element type serves every simple tag:
+/// each distinct `view!` element is its own code in the WASM, and this module would need
+/// twenty of them. (Not for void elements such as `br`: SSR would close them.)
+fn el(tag: &'static str, children: Vec<AnyView>) -> AnyView {
+    custom(tag).child(children).into_any()
+}
+
 /// One block and what it contains.
 fn block_view(block: &Block) -> AnyView {
     match block {
-        Block::Paragraph(content) => view! { <p>{inlines(content)}</p> }.into_any(),
+        Block::Paragraph(content) => el("p", inlines(content)),
         Block::Heading { level, content } => {
-            let content = inlines(content);
-            match level {
-                1 => view! { <h1>{content}</h1> }.into_any(),
-                2 => view! { <h2>{content}</h2> }.into_any(),
-                3 => view! { <h3>{content}</h3> }.into_any(),
-                4 => view! { <h4>{content}</h4> }.into_any(),
-                5 => view! { <h5>{content}</h5> }.into_any(),
-                _ => view! { <h6>{content}</h6> }.into_any(),
-            }
+            const TAGS: [&str; 6] = ["h1", "h2", "h3", "h4", "h5", "h6"];
+            let tag = TAGS[usize::from((*level).clamp(1, 6) - 1)];
+            el(tag, inlines(content))
         }
         Block::List { start, items } => {
             let items = items
                 .iter()
-                .map(|item| view! { <li>{blocks_view(item)}</li> })
-                .collect_view();
+                .map(|item| el("li", blocks_view(item)))
+                .collect();
             match start {
-                Some(start) => view! { <ol start=*start>{items}</ol> }.into_any(),
-                None => view! { <ul>{items}</ul> }.into_any(),
+                Some(start) => custom("ol")
+                    .attr("start", start.to_string())
+                    .child(items)
+                    .into_any(),
+                None => el("ul", items),
             }
         }
-        Block::Quote(inner) => view! { <blockquote>{blocks_view(inner)}</blockquote> }.into_any(),
+        Block::Quote(inner) => el("blockquote", blocks_view(inner)),
         Block::Code { lang, text } => {
             view! { <CodeBlock lang=lang.clone() text=text.clone()/> }.into_any()
         }
         Block::Table { align, head, rows } => {
             // An attribute the style sheet aligns by: the CSP allows no inline styles.
-            let align_of = |column: usize| align.get(column).and_then(|a| a.css());
-            let head = head
-                .iter()
-                .enumerate()
-                .map(
-                    |(column, cell)| view! { <th data-align=align_of(column)>{inlines(cell)}</th> },
-                )
-                .collect_view();
-            let rows = rows
-                .iter()
-                .map(|row| {
-                    let cells = row
-                        .iter()
-                        .enumerate()
-                        .map(|(column, cell)| {
-                            view! { <td data-align=align_of(column)>{inlines(cell)}</td> }
-                        })
-                        .collect_view();
-                    view! { <tr>{cells}</tr> }
-                })
-                .collect_view();
+            let cells = |tag: &'static str, row: &[Vec<Inline>]| -> Vec<AnyView> {
+                row.iter()
+                    .enumerate()
+                    .map(|(column, cell)| {
+                        custom(tag)
+                            .attr("data-align", align.get(column).and_then(|a| a.css()))
+                            .child(inlines(cell))
+                            .into_any()
+                    })
+                    .collect()
+            };
+            let head = el("thead", vec![el("tr", cells("th", head))]);
+            let rows = rows.iter().map(|row| el("tr", cells("td", row))).collect();
+            let table = el("table", vec![head, el("tbody", rows)]);
             // The wrapper scrolls a wide table sideways instead of the whole transcript.
-            view! {
-                <div class="table-scroll">
-                    <table>
-                        <thead><tr>{head}</tr></thead>
-                        <tbody>{rows}</tbody>
-                    </table>
-                </div>
-            }
-            .into_any()
+            custom("div")
+                .attr("class", "table-scroll")
+                .child(table)
+                .into_any()
         }
         Block::Rule => view! { <hr/> }.into_any(),
     }
@@ -124,21 +117,27 @@ fn inlines(content: &[Inline]) -> Vec<AnyView> {
         .iter()
         .map(|inline| match inline {
             Inline::Text(text) => text.clone().into_any(),
-            Inline::Emphasis(inner) => view! { <em>{inlines(inner)}</em> }.into_any(),
-            Inline::Strong(inner) => view! { <strong>{inlines(inner)}</strong> }.into_any(),
-            Inline::Strikethrough(inner) => view! { <del>{inlines(inner)}</del> }.into_any(),
-            Inline::Code(code) => view! { <code>{code.clone()}</code> }.into_any(),
+            Inline::Emphasis(inner) => el("em", inlines(inner)),
+            Inline::Strong(inner) => el("strong", inlines(inner)),
+            Inline::Strikethrough(inner) => el("del", inlines(inner)),
+            Inline::Code(code) => el("code", vec![code.clone().into_any()]),
             Inline::Link {
                 href: Some(href),
                 content,
-            } => view! {
-                <a href=href.clone() target="_blank" rel="noopener noreferrer">{inlines(content)}</a>
-            }
-            .into_any(),
+            } => custom("a")
+                .attr("href", href.clone())
+                .attr("target", "_blank")
+                .attr("rel", "noopener noreferrer")
+                .child(inlines(content))
+                .into_any(),
             // A target that is not safe to follow: only the text.
-            Inline::Link { href: None, content } => {
-                view! { <span class="link-blocked">{inlines(content)}</span> }.into_any()
-            }
+            Inline::Link {
+                href: None,
+                content,
+            } => custom("span")
+                .attr("class", "link-blocked")
+                .child(inlines(content))
+                .into_any(),
             Inline::SoftBreak => " ".into_any(),
             Inline::HardBreak => view! { <br/> }.into_any(),
         })
