@@ -18,7 +18,7 @@ await page.locator('.message.assistant:not(.streaming) .markdown blockquote').wa
 await page.waitForTimeout(1000);
 await page.getByTestId('chat-input').fill('/edit');
 await page.getByTestId('chat-input').press('Enter');
-await page.getByText('all 58 tests pass').waitFor();
+await page.getByTestId('message-list').getByText('all 58 tests pass').waitFor();
 await page.waitForTimeout(500);
 // The code block at the top, the Edit card with its diff below it.
 await page.locator('.markdown .code-block').first().evaluate((el) => el.scrollIntoView({ block: 'start' }));
