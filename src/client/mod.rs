@@ -2,21 +2,25 @@
 //! [`reducer::apply`] that folds server frames into it (with the server's read marker in
 //! [`read_marker`]), the [`actions`] the UI calls, presence and sync status ([`sync`]), pure
 //! helpers the components show data with ([`attachments`], [`format`](mod@format),
-//! [`tool_view`]), and (browser build only) the socket, tab persistence and the reading
-//! of pasted or dropped [`files`].
+//! [`tool_view`], [`markdown`], [`highlight`]), and (browser build only) the socket, tab
+//! persistence, the clipboard and the reading of pasted or dropped [`files`].
 
 pub mod actions;
 pub mod attachments;
 pub mod files;
 pub mod format;
 pub mod history;
+pub mod highlight;
 pub mod ids;
+pub mod markdown;
 pub mod read_marker;
 pub mod reducer;
 pub mod store;
 pub mod sync;
 pub mod tool_view;
 
+#[cfg(feature = "hydrate")]
+pub mod clipboard;
 #[cfg(feature = "hydrate")]
 pub mod socket;
 #[cfg(feature = "hydrate")]

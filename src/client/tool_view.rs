@@ -245,3 +245,20 @@ pub fn split_path(path: &str) -> (&str, &str) {
         None => ("", path),
     }
 }
+
+/// Where to cut a long text for its first view: after `max_lines` lines or `max_chars`
+/// characters (one huge line, e.g. minified JSON), whichever comes first. `None` when the
+/// text is short enough to show whole.
+pub fn clip_at(text: &str, max_lines: usize, max_chars: usize) -> Option<usize> {
+    let by_lines = match max_lines {
+        0 => Some(0),
+        n => text.match_indices('\n').nth(n - 1).map(|(i, _)| i),
+    };
+    let by_chars = text.char_indices().nth(max_chars).map(|(i, _)| i);
+    let end = match (by_lines, by_chars) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b)?,
+    };
+    // Only trailing blank lines would be hidden: show it all.
+    (end < text.trim_end().len()).then_some(end)
+}

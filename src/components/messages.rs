@@ -1,7 +1,9 @@
 //! The transcript (`message-list`): one `message` per entry with `data-role`. Agent text is
-//! always inserted as text (never as HTML); streaming rows update their own text node.
+//! never inserted as HTML: assistant text renders as markdown views ([`Markdown`]) and
+//! everything else as text; streaming rows update only their own content.
 
 use super::attachments::MessageImages;
+use super::markdown::Markdown;
 use super::tool_card::ToolCard;
 use super::use_store;
 use crate::client::actions;
@@ -272,7 +274,7 @@ fn EntryView(entry: Entry, session: SessionId) -> impl IntoView {
                     data-testid="message"
                     data-role="assistant"
                 >
-                    <div class="assistant-text">{move || text.get()}</div>
+                    <Markdown text class="assistant-text"/>
                 </div>
             }
             .into_any()

@@ -1,9 +1,10 @@
 //! One tool call (`tool-call`): name, what it works on and its status; then what it does
 //! (a line diff for edits, `tool-diff`; the new content for writes; the command for shell
-//! calls; the JSON input otherwise) and, once finished, its output. Everything the agent
-//! wrote is inserted as text.
+//! calls; the JSON input otherwise) and, once finished, its output; long inputs and outputs
+//! show their start until "Show all" (`show-all`). Everything the agent wrote is inserted
+//! as text.
 
-use crate::client::tool_view::{short_title, split_path, DiffKind, DiffLine, ToolDetail};
+use crate::client::tool_view::{clip_at, short_title, split_path, DiffKind, DiffLine, ToolDetail};
 use crate::protocol::ToolStatus;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -13,6 +14,13 @@ const CLIP_LINES: usize = 16;
 
 /// Outputs up to this many lines start unfolded; longer ones stay folded.
 const OPEN_OUTPUT_LINES: usize = 12;
+
+/// Output and input lines shown before "Show all": a build log would bury the transcript,
+/// and putting megabytes in the DOM makes the page slow.
+const CLIP_TEXT_LINES: usize = 30;
+
+/// Characters shown before "Show all", for texts with few but huge lines (minified JSON).
+const CLIP_TEXT_CHARS: usize = 6_000;
 
 /// The card of one tool call.
 #[component]
@@ -62,7 +70,7 @@ pub fn ToolCard(
                     view! {
                         <details class="tool-output" open=open>
                             <summary>"Output"</summary>
-                            <pre>{text}</pre>
+                            <ClippedText text/>
                         </details>
                     }
                     .into_any()
@@ -133,7 +141,7 @@ fn body_view(input: String, detail: &ToolDetail) -> AnyView {
                 view! {
                     <details class="tool-input">
                         <summary>"Input"</summary>
-                        <pre>{input}</pre>
+                        <ClippedText text=input/>
                     </details>
                 }
             })
@@ -206,4 +214,45 @@ fn DiffView(lines: Vec<DiffLine>) -> impl IntoView {
             </button>
         })}
     }
+}
+
+/// A long text in monospace: the first [`CLIP_TEXT_LINES`] lines (or [`CLIP_TEXT_CHARS`]
+/// characters) until "Show all" (`show-all`).
+#[component]
+fn ClippedText(text: String) -> impl IntoView {
+    let Some(end) = clip_at(&text, CLIP_TEXT_LINES, CLIP_TEXT_CHARS) else {
+        return view! { <pre>{text}</pre> }.into_any();
+    };
+    let total = text.lines().count();
+    let text: Arc<str> = text.into();
+    let expanded = RwSignal::new(false);
+    let shown = move || {
+        if expanded.get() {
+            text.to_string()
+        } else {
+            // `end` is a char boundary of this very text (clip_at finds it there).
+            format!("{}\n…", text.get(..end).unwrap_or_default())
+        }
+    };
+    let label = move || {
+        if expanded.get() {
+            "Show less".to_string()
+        } else if total > CLIP_TEXT_LINES {
+            format!("Show all {total} lines")
+        } else {
+            "Show all".to_string()
+        }
+    };
+    view! {
+        <pre class:clipped=move || !expanded.get()>{shown}</pre>
+        <button
+            type="button"
+            class="show-all"
+            data-testid="show-all"
+            on:click=move |_| expanded.update(|open| *open = !*open)
+        >
+            {label}
+        </button>
+    }
+    .into_any()
 }

@@ -5,6 +5,8 @@ mod actions;
 mod attachments;
 mod format;
 mod history;
+mod highlight;
+mod markdown;
 mod read_marker;
 mod reducer;
 mod settings;

@@ -2,7 +2,9 @@
 
 use super::*;
 use crate::client::store::EntryBody;
-use crate::client::tool_view::{diff_lines, short_title, split_path, DiffKind, ToolDetail};
+use crate::client::tool_view::{
+    clip_at, diff_lines, short_title, split_path, DiffKind, ToolDetail,
+};
 use crate::protocol::SessionEvent;
 use serde_json::json;
 
@@ -196,4 +198,21 @@ fn paths_split_into_folder_and_file() {
     assert_eq!(split_path("C:\\work\\a.rs"), ("C:\\work\\", "a.rs"));
     assert_eq!(split_path("/tmp/dir/"), ("/tmp/", "dir/"));
     assert_eq!(split_path(""), ("", ""));
+}
+
+#[test]
+fn long_outputs_are_clipped_by_lines_or_characters() {
+    let lines: String = (1..=50).map(|n| format!("line {n}\n")).collect();
+    let end = clip_at(&lines, 30, 10_000).expect("clipped");
+    assert_eq!(lines[..end].lines().count(), 30);
+    assert!(lines[..end].ends_with("line 30"));
+    // Exactly the limit, or trailing blank lines past it: shown whole.
+    let thirty: String = (1..=30).map(|n| format!("line {n}\n")).collect();
+    assert_eq!(clip_at(&thirty, 30, 10_000), None);
+    assert_eq!(clip_at(&format!("{thirty}\n\n"), 30, 10_000), None);
+    // One huge line is cut by characters, on a char boundary.
+    let wide = "é".repeat(9000);
+    let end = clip_at(&wide, 30, 6000).expect("clipped");
+    assert_eq!(wide[..end].chars().count(), 6000);
+    assert_eq!(clip_at("short", 30, 6000), None);
 }

@@ -36,6 +36,11 @@ pub enum DemoCommand {
     Hang,
     /// Report the earlier prompts of this conversation.
     History,
+    /// Stream a markdown reply with every kind of block, a link and literal markup.
+    Markdown,
+    /// Report (without touching any file) an Edit call with its diff and a test run with a
+    /// long output, as a coding agent's turn would show them.
+    Edit,
     /// Print what a broken or hostile agent might (for the abuse tests): a 10 MB line, a
     /// line that is not UTF-8, JSON nested 64 deep, then markup as plain assistant text.
     Abuse,
@@ -44,6 +49,44 @@ pub enum DemoCommand {
 /// What `/abuse` finally says: markup that must show as text and never run.
 pub const ABUSE_MARKUP: &str =
     "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\"> survived";
+
+/// What `/markdown` says: headings, a list, a table, a link, inline and fenced code, and a
+/// script line that must show as text.
+pub const MARKDOWN_REPLY: &str = "## Markdown demo
+
+This reply shows what assistant text can hold: **bold**, *emphasis*, ~~struck~~ and `inline code`.
+
+### Steps
+
+- parse the text into blocks
+- render them as views
+  1. never as HTML
+  2. links open in a new tab
+
+| Language | Highlighter | Lines |
+|:---------|:-----------:|------:|
+| Rust | built in | 42 |
+| Python | built in | 7 |
+
+```rust
+/// Adds two numbers.
+fn add(a: i32, b: i32) -> i32 {
+    let sum = a + b; // no overflow check
+    sum
+}
+```
+
+Read [the CommonMark spec](https://spec.commonmark.org/) for more.
+
+<script>window.__pwned=1</script>
+
+> Markup in agent text stays text.
+";
+
+/// The old and new text of `/edit`'s pretend edit of `src/lib.rs`.
+const EDIT_OLD: &str = "pub fn last_index(items: &[u32]) -> usize {\n    items.len()\n}\n";
+const EDIT_NEW: &str =
+    "/// The index of the last item; `None` when there is none.\npub fn last_index(items: &[u32]) -> Option<usize> {\n    items.len().checked_sub(1)\n}\n";
 
 /// Reads a prompt. Pure, so the rules are tested without a process.
 pub fn parse_command(prompt: &str) -> DemoCommand {
@@ -78,6 +121,8 @@ pub fn parse_command(prompt: &str) -> DemoCommand {
         Some("/hang") => DemoCommand::Hang,
         Some("/history") => DemoCommand::History,
         Some("/abuse") => DemoCommand::Abuse,
+        Some("/markdown") => DemoCommand::Markdown,
+        Some("/edit") => DemoCommand::Edit,
         _ => DemoCommand::Echo(trimmed.to_owned()),
     }
 }
@@ -179,6 +224,8 @@ impl Turn<'_> {
                 (said, false)
             }
             DemoCommand::Tool => self.list_directory(cwd).await,
+            DemoCommand::Markdown => self.stream(MARKDOWN_REPLY).await,
+            DemoCommand::Edit => self.pretend_edit().await,
             DemoCommand::Permission => self.write_with_permission(cwd).await,
             DemoCommand::Hang => {
                 ignore_stop_signals();
@@ -243,6 +290,50 @@ impl Turn<'_> {
             acp::SessionUpdate::ToolCallUpdate(acp::ToolCallUpdate::new(call_id, fields)),
         );
         self.stream(&format!("The directory has {count} entries."))
+            .await
+    }
+
+    /// Reports a finished tool call. The `Name__` prefix of the id names the tool, as
+    /// Claude's ACP adapter does, so the card presents it as that tool (a diff for Edit).
+    fn report_tool(
+        &self,
+        (name, kind): (&str, acp::ToolKind),
+        title: &str,
+        input: Value,
+        output: String,
+    ) {
+        let call = acp::ToolCall::new(format!("{name}__demo-{}", uuid::Uuid::new_v4()), title)
+            .kind(kind)
+            .status(acp::ToolCallStatus::Completed)
+            .raw_input(input)
+            .content(vec![acp::ToolCallContent::from(acp::ContentBlock::Text(
+                acp::TextContent::new(output),
+            ))]);
+        self.agent
+            .update(self.session, acp::SessionUpdate::ToolCall(call));
+    }
+
+    async fn pretend_edit(&mut self) -> (String, bool) {
+        self.report_tool(
+            ("Edit", acp::ToolKind::Edit),
+            "Edit src/lib.rs",
+            json!({"file_path": "src/lib.rs", "old_string": EDIT_OLD, "new_string": EDIT_NEW}),
+            "The file src/lib.rs has been updated.".to_owned(),
+        );
+        if !self.pause(self.agent.delay).await {
+            return (String::new(), true);
+        }
+        let mut log: Vec<String> = (1..=58)
+            .map(|n| format!("test tests::case_{n:02} ... ok"))
+            .collect();
+        log.push("\ntest result: ok. 58 passed; 0 failed".to_owned());
+        self.report_tool(
+            ("Bash", acp::ToolKind::Execute),
+            "cargo test",
+            json!({"command": "cargo test", "description": "Run the tests"}),
+            log.join("\n"),
+        );
+        self.stream("Fixed the off-by-one in `last_index`; all 58 tests pass.")
             .await
     }
 
@@ -350,6 +441,8 @@ mod tests {
         assert_eq!(parse_command("/hang"), DemoCommand::Hang);
         assert_eq!(parse_command("/history"), DemoCommand::History);
         assert_eq!(parse_command("/abuse"), DemoCommand::Abuse);
+        assert_eq!(parse_command("/markdown"), DemoCommand::Markdown);
+        assert_eq!(parse_command("/edit"), DemoCommand::Edit);
         assert_eq!(
             parse_command("hello there"),
             DemoCommand::Echo("hello there".into())
