@@ -338,7 +338,7 @@ fn strip_markdown(line: &str) -> String {
     let words: Vec<&str> = unlinked
         .split_whitespace()
         .filter(|w| !is_url(w))
-        .map(|w| w.trim_matches(|c| matches!(c, '*' | '`' | '~')))
+        .map(|w| w.trim_matches(['*', '`', '~']))
         .map(|w| w.trim_start_matches("__").trim_end_matches("__"))
         .filter(|w| !w.is_empty())
         .collect();
@@ -393,7 +393,7 @@ fn shorten(text: &str, max: usize) -> String {
     if out.is_empty() {
         out = text.chars().take(max - 1).collect();
     }
-    let trimmed = out.trim_end_matches(|c: char| matches!(c, ',' | ';' | ':' | '.' | '-'));
+    let trimmed = out.trim_end_matches([',', ';', ':', '.', '-']);
     format!("{trimmed}…")
 }
 
