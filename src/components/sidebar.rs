@@ -30,6 +30,10 @@ fn listed(store: Store) -> Vec<SessionView> {
     })
 }
 
+/// Whether the sidebar is open as a drawer (phone widths), provided by the layout.
+#[derive(Debug, Clone, Copy)]
+pub struct SidebarDrawer(pub RwSignal<bool>);
+
 /// The sessions `query` keeps, tracking their titles and previews while a query is typed.
 fn matching(store: Store, query: &str) -> Vec<SessionView> {
     let list = listed(store);
@@ -60,11 +64,16 @@ pub fn Sidebar() -> impl IntoView {
             && !is_empty()
             && query.with(|q| matching(store, q)).is_empty()
     };
+    let drawer = use_context::<SidebarDrawer>();
     let on_search_key = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Escape" {
             // Taken here, so the page's Escape (stop the agent) does not also fire.
             ev.prevent_default();
             query.set(String::new());
+            // On phones the drawer would hide the composer it hands the focus to.
+            if let Some(SidebarDrawer(open)) = drawer {
+                open.set(false);
+            }
             focus_composer();
         }
     };
@@ -97,6 +106,11 @@ pub fn Sidebar() -> impl IntoView {
                     on:keydown=on_search_key
                 />
             </div>
+            <Show when=no_match>
+                <p class="sidebar-empty search-empty" data-testid="session-search-empty">
+                    "No session matches “" {move || query.get()} "”."
+                </p>
+            </Show>
             <ul class="session-list" data-testid="session-list">
                 <For
                     each=move || query.with(|q| matching(store, q))
@@ -106,11 +120,6 @@ pub fn Sidebar() -> impl IntoView {
             </ul>
             <Show when=is_empty>
                 <p class="sidebar-empty">"No sessions yet. Click + to start one."</p>
-            </Show>
-            <Show when=no_match>
-                <p class="sidebar-empty" data-testid="session-search-empty">
-                    "No session matches “" {move || query.get()} "”."
-                </p>
             </Show>
             <footer class="sidebar-footer">
                 <NotifyToggle/>

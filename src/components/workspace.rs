@@ -6,7 +6,7 @@ use super::banner::{ConnectionBanner, ResumeBanner, ServerErrorBanner, Toast};
 use super::composer::Composer;
 use super::header::SessionHeader;
 use super::messages::MessageList;
-use super::sidebar::Sidebar;
+use super::sidebar::{Sidebar, SidebarDrawer};
 use super::tabs::TabBar;
 use super::use_store;
 use crate::app::list_sessions;
@@ -56,6 +56,7 @@ fn Layout() -> impl IntoView {
     let location = use_location();
     let navigate = use_navigate();
     let sidebar_open = RwSignal::new(false);
+    provide_context(SidebarDrawer(sidebar_open));
 
     // Effects run only in the browser, after hydration: saved tabs and the socket.
     let go = {
