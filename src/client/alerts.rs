@@ -67,6 +67,18 @@ pub enum NotifyStatus {
     Unsupported,
 }
 
+impl NotifyStatus {
+    /// The snake_case name, for the toggle's `data-status`.
+    pub fn name(self) -> &'static str {
+        match self {
+            NotifyStatus::Off => "off",
+            NotifyStatus::On => "on",
+            NotifyStatus::Blocked => "blocked",
+            NotifyStatus::Unsupported => "unsupported",
+        }
+    }
+}
+
 /// The toggle's state from this browser's permission and the saved choice.
 pub fn notify_status() -> NotifyStatus {
     #[cfg(feature = "hydrate")]

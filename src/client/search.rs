@@ -3,10 +3,19 @@
 /// Whether a session with `title` and `preview` matches `query`: every word of the query
 /// occurs in one of them, ignoring case. An empty query keeps everything.
 pub fn matches(query: &str, title: &str, preview: &str) -> bool {
-    let haystack = format!("{}\n{}", title.to_lowercase(), preview.to_lowercase());
-    query
+    let haystack = lower(&format!("{title}\n{preview}"));
+    lower(query)
         .split_whitespace()
-        .all(|word| haystack.contains(&word.to_lowercase()))
+        .all(|word| haystack.contains(word))
+}
+
+/// Lower case. The browser build asks JavaScript, so the WASM carries no Unicode case
+/// tables (the first load has a byte budget); elsewhere Rust's, with the same result.
+fn lower(text: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    return js_sys::JsString::from(text).to_lower_case().into();
+    #[cfg(not(feature = "hydrate"))]
+    text.to_lowercase()
 }
 
 #[cfg(test)]

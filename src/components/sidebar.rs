@@ -195,7 +195,7 @@ fn NotifyToggle() -> impl IntoView {
             type="button"
             class="notify-toggle"
             data-testid="notifications-toggle"
-            data-status=move || format!("{:?}", status.get()).to_lowercase()
+            data-status=move || status.get().name()
             aria-pressed=move || if status.get() == NotifyStatus::On { "true" } else { "false" }
             title=title
             disabled=move || matches!(status.get(), NotifyStatus::Unsupported | NotifyStatus::Blocked)
