@@ -7,7 +7,6 @@ use super::alerts::{alert_for, NotifyStatus};
 use super::store::Store;
 use crate::protocol::{SessionId, SessionState};
 use leptos::prelude::*;
-use std::collections::HashMap;
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Notification, NotificationOptions, NotificationPermission};
@@ -87,17 +86,23 @@ pub fn start(store: Store, navigate: impl Fn(&str) + Clone + 'static) {
     if STARTED.with(|s| s.replace(true)) {
         return;
     }
-    // The previous run's states: a change is a difference from them. A session seen for
-    // the first time only records its state (replayed history is not news).
-    Effect::new(move |previous: Option<HashMap<SessionId, SessionState>>| {
-        let mut seen = previous.unwrap_or_default();
+    // The previous run's states, in list order: a change is a difference from them. A
+    // session seen for the first time only records its state (replayed history is not
+    // news). A list, not a map: it is short, and a map type costs WASM bytes.
+    Effect::new(move |previous: Option<Vec<(SessionId, SessionState)>>| {
+        let seen = previous.unwrap_or_default();
         let active = store.active.get_untracked();
         let views = store.sessions.get();
-        let mut now = HashMap::with_capacity(views.len());
-        for view in views {
+        let mut now = Vec::with_capacity(views.len());
+        for (index, view) in views.into_iter().enumerate() {
             let state = view.meta.with(|m| m.state.clone());
-            if let Some(before) = seen.remove(&view.id) {
-                if let Some(alert) = alert_for(&before, &state) {
+            // Usually at the same place as last time; else searched.
+            let before = match seen.get(index) {
+                Some((id, state)) if *id == view.id => Some(state),
+                _ => seen.iter().find(|(id, _)| *id == view.id).map(|(_, s)| s),
+            };
+            if let Some(before) = before {
+                if let Some(alert) = alert_for(before, &state) {
                     let in_view = active == Some(view.id) && !document().hidden();
                     if !in_view && status() == NotifyStatus::On {
                         let (title, preview) = view
@@ -107,7 +112,7 @@ pub fn start(store: Store, navigate: impl Fn(&str) + Clone + 'static) {
                     }
                 }
             }
-            now.insert(view.id, state);
+            now.push((view.id, state));
         }
         now
     });
