@@ -6,7 +6,9 @@ use super::attachments::check_frame;
 use super::ids::new_uuid;
 use super::reducer::push_entry;
 use super::store::{Entry, EntryBody, SendStatus, SessionView, Store};
-use crate::protocol::{AgentId, Attachment, ClientFrame, ClientMsgId, RequestId, Seq, SessionId};
+use crate::protocol::{
+    title_from_message, AgentId, Attachment, ClientFrame, ClientMsgId, RequestId, Seq, SessionId,
+};
 use leptos::prelude::*;
 
 /// Opens a new draft tab and returns its id; the caller navigates to `/s/<id>`.
@@ -343,21 +345,16 @@ pub fn restore_tabs(store: Store, saved: SavedTabs) {
     }
 }
 
-/// A title from a first message: its first line, shortened; an image sent alone names it.
+/// A title from a first message ([`title_from_message`], as the server makes it); an image
+/// sent alone names it.
 fn title_from(text: &str, attachments: &[Attachment]) -> String {
-    let fallback = attachments
-        .first()
-        .map_or("New session", |a| a.name.as_str());
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or(fallback);
-    let mut title: String = line.chars().take(60).collect();
-    if line.chars().count() > 60 {
-        title.push('…');
+    let title = title_from_message(text);
+    if !title.is_empty() {
+        return title;
     }
-    title
+    attachments
+        .first()
+        .map_or_else(|| "New session".to_string(), |a| a.name.clone())
 }
 
 /// The path of a session's tab.

@@ -2,10 +2,13 @@
 //! [`reducer::apply`] that folds server frames into it (with the server's read marker in
 //! [`read_marker`]), the [`actions`] the UI calls, presence and sync status ([`sync`]), pure
 //! helpers the components show data with ([`attachments`], [`format`](mod@format),
-//! [`tool_view`], [`markdown`], [`highlight`]), and (browser build only) the socket, tab
-//! persistence, the clipboard and the reading of pasted or dropped [`files`].
+//! [`tool_view`], [`markdown`], [`highlight`]), the pure halves of the [`shortcuts`], the
+//! session [`search`] and the notification [`alerts`], and (browser build only) the socket,
+//! tab persistence, the clipboard, the keyboard listener, Web Notifications and the reading
+//! of pasted or dropped [`files`].
 
 pub mod actions;
+pub mod alerts;
 pub mod attachments;
 pub mod files;
 pub mod format;
@@ -15,12 +18,18 @@ pub mod ids;
 pub mod markdown;
 pub mod read_marker;
 pub mod reducer;
+pub mod search;
+pub mod shortcuts;
 pub mod store;
 pub mod sync;
 pub mod tool_view;
 
 #[cfg(feature = "hydrate")]
 pub mod clipboard;
+#[cfg(feature = "hydrate")]
+pub mod keys;
+#[cfg(feature = "hydrate")]
+pub mod notify;
 #[cfg(feature = "hydrate")]
 pub mod socket;
 #[cfg(feature = "hydrate")]
@@ -41,4 +50,21 @@ pub fn start_browser(store: Store) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = store;
+}
+
+/// Starts the page-wide listeners once hydrated: the keyboard shortcuts and the
+/// notifications about background sessions. `navigate` opens a path in the router;
+/// `show_sidebar` opens the drawer on phones. Inert in other builds.
+pub fn start_shortcuts_and_alerts(
+    store: Store,
+    navigate: impl Fn(&str) + Clone + 'static,
+    show_sidebar: impl Fn() + 'static,
+) {
+    #[cfg(feature = "hydrate")]
+    {
+        keys::start(store, navigate.clone(), show_sidebar);
+        notify::start(store, navigate);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (store, navigate, show_sidebar);
 }

@@ -1,10 +1,14 @@
-//! The sidebar: the "+" button, one `session-item` per session (agent, title, preview,
-//! state, unread count, sync dot), and the `doctor-link` at its foot. Clicking an item
-//! opens it as a tab via its link.
+//! The sidebar: the "+" button, the `session-search` box (Ctrl/Cmd+K), one `session-item`
+//! per matching session (agent, title, preview, state, unread count, sync dot), and at its
+//! foot the `notifications-toggle` and the `doctor-link`. Clicking an item opens it as a
+//! tab via its link.
 
 use super::badges::{StateBadge, SyncDot, UnreadBadge};
 use super::use_store;
 use crate::client::actions::{self, session_path};
+use crate::client::alerts::{notify_status, toggle_notifications, NotifyStatus};
+use crate::client::search;
+use crate::client::shortcuts::focus_composer;
 use crate::client::store::SessionView;
 use crate::client::Store;
 use crate::protocol::SessionState;
@@ -26,6 +30,24 @@ fn listed(store: Store) -> Vec<SessionView> {
     })
 }
 
+/// Whether the sidebar is open as a drawer (phone widths), provided by the layout.
+#[derive(Debug, Clone, Copy)]
+pub struct SidebarDrawer(pub RwSignal<bool>);
+
+/// The sessions `query` keeps, tracking their titles and previews while a query is typed.
+fn matching(store: Store, query: &str) -> Vec<SessionView> {
+    let list = listed(store);
+    if query.trim().is_empty() {
+        return list;
+    }
+    list.into_iter()
+        .filter(|v| {
+            v.meta
+                .with(|m| search::matches(query, &m.title, &m.preview))
+        })
+        .collect()
+}
+
 /// The left column.
 #[component]
 pub fn Sidebar() -> impl IntoView {
@@ -35,7 +57,26 @@ pub fn Sidebar() -> impl IntoView {
         let id = actions::new_draft(store);
         navigate(&session_path(id), NavigateOptions::default());
     };
+    let query = RwSignal::new(String::new());
     let is_empty = move || listed(store).is_empty();
+    let no_match = move || {
+        !query.with(|q| q.trim().is_empty())
+            && !is_empty()
+            && query.with(|q| matching(store, q)).is_empty()
+    };
+    let drawer = use_context::<SidebarDrawer>();
+    let on_search_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            // Taken here, so the page's Escape (stop the agent) does not also fire.
+            ev.prevent_default();
+            query.set(String::new());
+            // On phones the drawer would hide the composer it hands the focus to.
+            if let Some(SidebarDrawer(open)) = drawer {
+                open.set(false);
+            }
+            focus_composer();
+        }
+    };
     let location = use_location();
     let on_doctor = move || (location.pathname.get() == "/doctor").then_some("page");
     view! {
@@ -52,9 +93,27 @@ pub fn Sidebar() -> impl IntoView {
                     "+"
                 </button>
             </header>
+            <div class="session-search-row">
+                <input
+                    type="search"
+                    class="session-search"
+                    data-testid="session-search"
+                    placeholder="Search sessions  Ctrl K"
+                    aria-label="Search sessions by title or preview"
+                    autocomplete="off"
+                    spellcheck="false"
+                    bind:value=query
+                    on:keydown=on_search_key
+                />
+            </div>
+            <Show when=no_match>
+                <p class="sidebar-empty search-empty" data-testid="session-search-empty">
+                    "No session matches “" {move || query.get()} "”."
+                </p>
+            </Show>
             <ul class="session-list" data-testid="session-list">
                 <For
-                    each=move || listed(store)
+                    each=move || query.with(|q| matching(store, q))
                     key=|session| session.id
                     children=move |session| view! { <SessionItem session/> }
                 />
@@ -63,6 +122,7 @@ pub fn Sidebar() -> impl IntoView {
                 <p class="sidebar-empty">"No sessions yet. Click + to start one."</p>
             </Show>
             <footer class="sidebar-footer">
+                <NotifyToggle/>
                 <a
                     class="doctor-link"
                     data-testid="doctor-link"
@@ -103,5 +163,68 @@ fn SessionItem(session: SessionView) -> impl IntoView {
                 <div class="session-preview">{move || meta.with(|m| m.preview.clone())}</div>
             </a>
         </li>
+    }
+}
+
+/// `notifications-toggle`: turns desktop notifications about background sessions on (the
+/// browser asks for permission on the first click) and off.
+#[component]
+fn NotifyToggle() -> impl IntoView {
+    // Off on the server and while hydrating; the browser's real state comes right after.
+    let status = RwSignal::new(NotifyStatus::Off);
+    Effect::new(move |_| status.set(notify_status()));
+    let click = move |_| toggle_notifications(move |next| status.set(next));
+    let label = move || match status.get() {
+        NotifyStatus::Off => "Notify me",
+        NotifyStatus::On => "Notifying",
+        NotifyStatus::Blocked => "Blocked",
+        NotifyStatus::Unsupported => "No alerts",
+    };
+    let title = move || match status.get() {
+        NotifyStatus::Off => {
+            "Notify me when a session in the background finishes or asks for permission"
+        }
+        NotifyStatus::On => "Notifications are on; click to turn them off",
+        NotifyStatus::Blocked => {
+            "The browser blocks notifications for this site (see its site settings)"
+        }
+        NotifyStatus::Unsupported => "This browser cannot show notifications here",
+    };
+    view! {
+        <button
+            type="button"
+            class="notify-toggle"
+            data-testid="notifications-toggle"
+            data-status=move || status.get().name()
+            aria-pressed=move || if status.get() == NotifyStatus::On { "true" } else { "false" }
+            title=title
+            disabled=move || matches!(status.get(), NotifyStatus::Unsupported | NotifyStatus::Blocked)
+            on:click=click
+        >
+            <BellIcon/>
+            <span>{label}</span>
+        </button>
+    }
+}
+
+/// A bell, drawn so it looks the same on every system (emoji fonts differ).
+#[component]
+fn BellIcon() -> impl IntoView {
+    view! {
+        <svg
+            class="icon"
+            viewBox="0 0 24 24"
+            width="14"
+            height="14"
+            fill="none"
+            stroke="currentColor"
+            stroke-width="2"
+            stroke-linecap="round"
+            stroke-linejoin="round"
+            aria-hidden="true"
+        >
+            <path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9"></path>
+            <path d="M13.73 21a2 2 0 0 1-3.46 0"></path>
+        </svg>
     }
 }

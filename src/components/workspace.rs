@@ -6,14 +6,14 @@ use super::banner::{ConnectionBanner, ResumeBanner, ServerErrorBanner, Toast};
 use super::composer::Composer;
 use super::header::SessionHeader;
 use super::messages::MessageList;
-use super::sidebar::Sidebar;
+use super::sidebar::{Sidebar, SidebarDrawer};
 use super::tabs::TabBar;
 use super::use_store;
 use crate::app::list_sessions;
 use crate::client::actions::{self, id_from_path, session_path};
 use crate::client::reducer::replace_sessions;
 use crate::client::store::SessionView;
-use crate::client::{files, start_browser, ConnectionState, Store};
+use crate::client::{files, start_browser, start_shortcuts_and_alerts, ConnectionState, Store};
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
 use leptos_router::hooks::{use_location, use_navigate};
@@ -56,11 +56,17 @@ fn Layout() -> impl IntoView {
     let location = use_location();
     let navigate = use_navigate();
     let sidebar_open = RwSignal::new(false);
+    provide_context(SidebarDrawer(sidebar_open));
 
     // Effects run only in the browser, after hydration: saved tabs and the socket.
+    let go = {
+        let navigate = navigate.clone();
+        move |path: &str| navigate(path, NavigateOptions::default())
+    };
     Effect::new(move |_| {
         start_browser(store);
         files::guard_window();
+        start_shortcuts_and_alerts(store, go.clone(), move || sidebar_open.set(true));
     });
 
     // The URL decides the active tab (and opens unknown ids as drafts).

@@ -27,8 +27,6 @@ use tokio::time::Instant;
 
 /// Longest preview kept for the sidebar, in chars.
 const PREVIEW_CHARS: usize = 140;
-/// Longest title made from a first message, in chars.
-const TITLE_CHARS: usize = 60;
 /// Unreadable agent lines reported per turn before the rest are only logged.
 const GARBLED_REPORTS_PER_TURN: u32 = 3;
 
@@ -298,11 +296,12 @@ fn clip(text: &str, max_chars: usize) -> String {
 }
 
 fn title_from(text: &str) -> String {
-    let first_line = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("New session");
-    clip(first_line, TITLE_CHARS)
+    let title = crate::protocol::title_from_message(text);
+    if title.is_empty() {
+        "New session".into()
+    } else {
+        title
+    }
 }
 
 #[cfg(test)]

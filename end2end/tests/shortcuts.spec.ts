@@ -1,0 +1,121 @@
+// Keyboard shortcuts (issue 8): Enter sends and Shift+Enter makes a new line, Esc stops the
+// running turn, Ctrl+1..9 switch tabs, Ctrl+K focuses the sidebar's session search, which
+// filters by title and preview.
+import { test, expect, Page } from '@playwright/test';
+import { assistantMessages, newSession, sessionItem, sessionTab, url } from './helpers';
+
+async function open(page: Page) {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(url());
+  // The button only works once the WASM has hydrated the page.
+  await expect(page.getByTestId('new-session-button')).toBeVisible();
+  return errors;
+}
+
+const userMessages = (page: Page) =>
+  page.locator('[data-testid="message-list"] [data-testid="message"][data-role="user"]');
+
+/** The tab bar's session ids, in order. */
+const tabIds = (page: Page) =>
+  page.getByTestId('session-tab').evaluateAll((tabs) => tabs.map((t) => t.getAttribute('data-session-id')));
+
+test('Enter sends; Shift+Enter makes a new line and does not send', async ({ page }) => {
+  const errors = await open(page);
+  await newSession(page, 'sent with Enter');
+  await expect(assistantMessages(page).last()).toHaveText(/Echo: sent with Enter/);
+  await expect(userMessages(page)).toHaveCount(1);
+
+  const input = page.getByTestId('chat-input');
+  await input.fill('line one');
+  await input.press('Shift+Enter');
+  await input.pressSequentially('line two');
+  await expect(input).toHaveValue('line one\nline two');
+  await expect(userMessages(page)).toHaveCount(1);
+
+  await input.press('Enter');
+  await expect(userMessages(page)).toHaveCount(2);
+  await expect(userMessages(page).last()).toContainText('line two');
+  await expect(input).toHaveValue('');
+  expect(errors).toEqual([]);
+});
+
+test('Esc stops the running turn and the session returns to idle', async ({ page }) => {
+  await open(page);
+  const id = await newSession(page, '/slow 10');
+  const badge = sessionTab(page, id).getByTestId('session-state-badge');
+  await expect(badge).toHaveAttribute('data-state', 'working');
+  await expect(assistantMessages(page).last()).toContainText('tick 2');
+  await page.getByTestId('chat-input').press('Escape');
+  await expect(badge).toHaveAttribute('data-state', 'idle', { timeout: 5_000 });
+  await expect(assistantMessages(page).last()).not.toContainText('tick 10');
+});
+
+test('Ctrl+1, Ctrl+2 and Ctrl+9 switch tabs', async ({ page }) => {
+  await open(page);
+  const a = await newSession(page, 'first tab');
+  const b = await newSession(page, 'second tab');
+  const c = await newSession(page, 'third tab');
+  const ids = await tabIds(page);
+  const [na, nb] = [ids.indexOf(a) + 1, ids.indexOf(b) + 1];
+  expect(na).toBeGreaterThan(0);
+  expect(nb).toBeLessThan(9);
+  await expect(page).toHaveURL(new RegExp(`/s/${c}$`));
+
+  await page.keyboard.press(`Control+${na}`);
+  await expect(page).toHaveURL(new RegExp(`/s/${a}$`));
+  await expect(sessionTab(page, a)).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('message-list')).toContainText('Echo: first tab');
+
+  await page.keyboard.press(`Control+${nb}`);
+  await expect(page).toHaveURL(new RegExp(`/s/${b}$`));
+  await expect(sessionTab(page, b)).toHaveAttribute('aria-selected', 'true');
+  await expect(sessionTab(page, a)).toHaveAttribute('aria-selected', 'false');
+
+  // 9 is the last tab, however many there are.
+  await page.keyboard.press('Control+9');
+  await expect(page).toHaveURL(new RegExp(`/s/${ids[ids.length - 1]}$`));
+});
+
+test('Ctrl+K focuses the session search, which filters by title and by preview', async ({ page }) => {
+  await open(page);
+  // Words no other test's session has, so the filter result is exact.
+  const tag = Date.now().toString(36);
+  const zebra = await newSession(page, `zebra${tag} crossing`);
+  await expect(assistantMessages(page).last()).toContainText(`zebra${tag}`);
+  const giraffe = await newSession(page, `giraffe${tag} tall`);
+  await expect(assistantMessages(page).last()).toContainText(`giraffe${tag}`);
+  // A later message puts a new word in the preview only (the title stays).
+  await page.getByTestId('chat-input').fill(`pelican${tag} flies`);
+  await page.getByTestId('chat-input').press('Enter');
+  await expect(sessionItem(page, giraffe).locator('.session-preview')).toContainText(`pelican${tag}`);
+  await expect(sessionItem(page, giraffe).locator('.session-title')).toHaveText(`giraffe${tag} tall`);
+
+  await page.keyboard.press('Control+k');
+  const search = page.getByTestId('session-search');
+  await expect(search).toBeFocused();
+  await expect(search).toHaveValue('');
+
+  // By title, case-insensitive.
+  await search.pressSequentially(`ZEBRA${tag}`);
+  await expect(sessionItem(page, zebra)).toBeVisible();
+  await expect(sessionItem(page, giraffe)).toHaveCount(0);
+  await expect(page.getByTestId('session-item')).toHaveCount(1);
+
+  // By a word of the preview.
+  await search.fill(`pelican${tag}`);
+  await expect(sessionItem(page, giraffe)).toBeVisible();
+  await expect(sessionItem(page, zebra)).toHaveCount(0);
+
+  // Every word must match.
+  await search.fill(`zebra${tag} pelican${tag}`);
+  await expect(page.getByTestId('session-item')).toHaveCount(0);
+  await expect(page.getByTestId('session-search-empty')).toBeVisible();
+
+  // Escape clears the search and returns to the composer.
+  await search.press('Escape');
+  await expect(search).toHaveValue('');
+  await expect(page.getByTestId('chat-input')).toBeFocused();
+  await expect(sessionItem(page, zebra)).toBeVisible();
+  await expect(sessionItem(page, giraffe)).toBeVisible();
+});
