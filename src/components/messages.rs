@@ -298,8 +298,9 @@ fn EntryView(entry: Entry, session: SessionId) -> impl IntoView {
             detail,
             output,
             status,
+            duration_ms,
             ..
-        } => view! { <ToolCard name title input detail output status/> }.into_any(),
+        } => view! { <ToolCard name title input detail output status duration_ms/> }.into_any(),
         EntryBody::Permission {
             request_id,
             title,

@@ -4,6 +4,7 @@
 //! show their start until "Show all" (`show-all`). Everything the agent wrote is inserted
 //! as text.
 
+use crate::client::format::duration_text;
 use crate::client::tool_view::{clip_at, short_title, split_path, DiffKind, DiffLine, ToolDetail};
 use crate::protocol::ToolStatus;
 use leptos::prelude::*;
@@ -31,7 +32,9 @@ pub fn ToolCard(
     detail: Arc<ToolDetail>,
     output: ArcRwSignal<Option<String>>,
     status: ArcRwSignal<ToolStatus>,
+    duration_ms: ArcRwSignal<Option<u64>>,
 ) -> impl IntoView {
+    let duration = RwSignal::from(duration_ms);
     let title = RwSignal::from(title);
     let output = RwSignal::from(output);
     let status = RwSignal::from(status);
@@ -59,6 +62,9 @@ pub fn ToolCard(
                 <div class="tool-head">
                     <span class="tool-name">{name}</span>
                     {head}
+                    {move || duration.get().map(|ms| view! {
+                        <span class="tool-duration" data-testid="tool-duration">{duration_text(ms)}</span>
+                    })}
                     <span class="tool-status">{status_label}</span>
                 </div>
                 {body}

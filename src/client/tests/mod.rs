@@ -4,8 +4,8 @@
 mod actions;
 mod attachments;
 mod format;
-mod history;
 mod highlight;
+mod history;
 mod markdown;
 mod read_marker;
 mod reducer;
