@@ -7,7 +7,7 @@ mod common;
 
 use common::{Client, Server};
 use std::process::Command;
-use switchboard::protocol::{ClientFrame, LoggedEvent, Seq, ServerFrame, SessionEvent, SessionId};
+use switchboard::protocol::{ClientFrame, Seq, ServerFrame, SessionEvent, SessionId};
 
 /// Seeds a data dir with one long session through the binary's own subcommand.
 fn seed(data_dir: &std::path::Path, entries: usize) -> SessionId {
@@ -53,19 +53,19 @@ async fn a_long_session_opens_with_its_last_turns_and_pages_back_to_the_start() 
             tail_turns: Some(20),
         })
         .await;
-    let first_seq = match client.recv().await {
+    let (first_seq, tail) = match client.recv().await {
         ServerFrame::HistoryStart {
             session: s,
             first_seq,
-        } if s == session => first_seq,
+            events,
+        } if s == session => (first_seq, events),
         other => panic!("expected HistoryStart first, got {other:?}"),
     };
-    let mut tail: Vec<LoggedEvent> = Vec::new();
-    while tail.last().map(|e| e.seq) != Some(listed.last_seq) {
-        if let ServerFrame::Event { seq, event, .. } = client.recv().await {
-            tail.push(LoggedEvent { seq, event });
-        }
-    }
+    assert_eq!(
+        tail.last().map(|e| e.seq),
+        Some(listed.last_seq),
+        "the tail reaches the newest"
+    );
     assert_eq!(tail[0].seq, first_seq);
     assert!(is_user(&tail[0].event), "a page starts at a user message");
     assert_eq!(tail.iter().filter(|e| is_user(&e.event)).count(), 20);

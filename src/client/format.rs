@@ -58,7 +58,8 @@ pub fn grouped(n: u64) -> String {
 /// A cost in dollars: cents from a dollar up (`$1.23`), else four decimals (`$0.0123`),
 /// since single turns often cost fractions of a cent.
 pub fn cost_text(cost: f64) -> String {
-    if cost >= 1.0 {
+    // Decided on the rounded value: a sum of small costs lands just under a dollar.
+    if cost >= 0.999_95 {
         format!("${}", decimal((cost * 100.0).round() as u64, 2))
     } else if cost >= 0.000_05 {
         format!("${}", decimal((cost * 10_000.0).round() as u64, 4))

@@ -1,5 +1,5 @@
 //! Long transcripts arrive in pages of whole turns: a fresh subscription takes only the last
-//! [`PAGE_TURNS`] turns (`ServerFrame::HistoryStart` says where they begin), and scrolling
+//! [`PAGE_TURNS`] turns in one `ServerFrame::HistoryStart`, and scrolling
 //! up asks for the turns before (`ClientFrame::LoadEarlier`), which are folded into rows by
 //! the same reducer code and put in front of what the view holds.
 

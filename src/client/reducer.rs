@@ -60,9 +60,17 @@ pub fn apply(store: &Store, frame: ServerFrame) {
             store.sync_read(&view);
         }
         ServerFrame::SessionRemoved { session } => remove_session(store, session),
-        ServerFrame::HistoryStart { session, first_seq } => {
+        ServerFrame::HistoryStart {
+            session,
+            first_seq,
+            events,
+        } => {
             if let Some(view) = store.view(session) {
                 history::history_start(&view, first_seq);
+            }
+            // In one go: the list renders once for the whole page.
+            for logged in events {
+                apply_event(store, session, logged.seq, logged.event);
             }
         }
         ServerFrame::Earlier {

@@ -20,7 +20,7 @@ const STICK_SLACK_PX: i32 = 48;
 const EDGE_PX: i32 = 600;
 
 /// Rows rendered when a session opens: the newest ones.
-const INITIAL_ROWS: usize = 60;
+const INITIAL_ROWS: usize = 30;
 
 /// Rows added per step when the reader nears an edge of what is rendered.
 const STEP_ROWS: usize = 40;
@@ -113,7 +113,7 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
             if from > 0 {
                 shift(true);
             } else if len > 0 && !loading.get_untracked() {
-                // (Not before the newest turns are in: they come right after HistoryStart.)
+                // (Not before the newest turns are in: HistoryStart brings them.)
                 view.with_value(actions::load_earlier);
             }
         } else if bottom < EDGE_PX && to < len {

@@ -181,13 +181,18 @@ pub enum ServerFrame {
         /// The event.
         event: SessionEvent,
     },
-    /// Sent before a paged replay: the log before `first_seq` exists but is not sent now;
-    /// the client asks for it with `LoadEarlier` when the reader scrolls up.
+    /// A paged replay's first frame: the newest whole turns of the log in one frame (one
+    /// render in the browser, not one per event); live `Event`s follow. The log before
+    /// `first_seq` is not sent: the client asks for it with `LoadEarlier` on scrolling up.
     HistoryStart {
         /// The session.
         session: SessionId,
-        /// The first seq the replay sends (always a user message: pages are whole turns).
+        /// The first seq sent (a user message: pages are whole turns); `Seq(1)` or less when
+        /// the whole log is here.
         first_seq: Seq,
+        /// The events from `first_seq` to the newest, oldest first.
+        #[serde(default)]
+        events: Vec<LoggedEvent>,
     },
     /// Answer to `LoadEarlier`: whole turns from `first_seq` up to (not including) `before`.
     Earlier {

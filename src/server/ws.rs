@@ -382,17 +382,35 @@ async fn forward(
 ) {
     let mut last = since;
     if let Some(turns) = tail_turns {
-        match db.turn_start(session, None, turns).await {
-            Ok(first_seq) if first_seq > Seq(1) => {
-                let start = ServerFrame::HistoryStart { session, first_seq };
+        let tail = async {
+            let first = db.turn_start(session, None, turns).await?;
+            let events = db
+                .events_since(session, Seq(first.0.saturating_sub(1)))
+                .await?;
+            Ok::<_, super::db::DbError>((first, events))
+        };
+        match tail.await {
+            Ok((first_seq, events)) => {
+                let newest = events.last().map(|e| e.seq);
+                let events = events
+                    .into_iter()
+                    .map(|stored| LoggedEvent {
+                        seq: stored.seq,
+                        event: stored.event,
+                    })
+                    .collect();
+                let start = ServerFrame::HistoryStart {
+                    session,
+                    first_seq: first_seq.max(Seq(1)),
+                    events,
+                };
                 if !send_frame(&out, &start).await {
                     return;
                 }
-                last = Seq(first_seq.0 - 1);
+                last = newest.unwrap_or(Seq(0));
             }
-            Ok(_) => {}
             // The whole replay below reads the same table and reports the failure.
-            Err(e) => tracing::warn!(%session, "cannot find where the last turns start: {e}"),
+            Err(e) => tracing::warn!(%session, "cannot read the last turns: {e}"),
         }
     }
     if !replay(session, &mut last, &db, &out).await {

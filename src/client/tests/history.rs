@@ -63,11 +63,9 @@ fn an_earlier_page_goes_in_front_and_whole() {
         ServerFrame::HistoryStart {
             session: sid(1),
             first_seq: Seq(9),
+            events: turn(9, 3),
         },
     );
-    for logged in turn(9, 3) {
-        event(&store, 1, logged.seq.0, logged.event);
-    }
     assert!(has_earlier(&view(&store, 1)));
     assert_eq!(texts(&store)[0], "question 3");
 
@@ -122,6 +120,7 @@ fn history_start_is_ignored_by_a_view_that_holds_events() {
         ServerFrame::HistoryStart {
             session: sid(1),
             first_seq: Seq(40),
+            events: vec![],
         },
     );
     assert!(!has_earlier(&view(&store, 1)));
