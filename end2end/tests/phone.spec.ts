@@ -6,9 +6,13 @@ import { newSession, url } from './helpers';
 
 test.use({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
 
-/** Whether the sidebar is on screen (the closed drawer sits left of the viewport). */
+/** Where the drawer is: `open` (all on screen), `closed` (all left of the viewport), or
+ * `moving` (its 0.2 s slide). */
 const sidebarShown = (page: Page) =>
-  page.locator('.sidebar').evaluate((el) => el.getBoundingClientRect().right > 10);
+  page.locator('.sidebar').evaluate((el) => {
+    const { left, right } = el.getBoundingClientRect();
+    return left >= -0.5 ? true : right <= 0.5 ? false : 'moving';
+  });
 
 test('the sidebar is a drawer on a phone, and the composer stays on screen', async ({ page }, testInfo) => {
   await page.goto(url());
