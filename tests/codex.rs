@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use switchboard::protocol::{RequestId, SessionEvent, Usage};
-use switchboard::server::agent::codex::{CodexDriver, CodexStart, ACCEPT, DECLINE};
+use switchboard::server::agent::codex::{start_app_server, ACCEPT, DECLINE};
 use switchboard::server::agent::{AgentDriver, AgentOutput, TurnInput};
+use switchboard::server::agent::{CliStart, QueuedDriver};
 use tokio::sync::mpsc;
 
 /// How long any single expectation may take (the machine may be busy).
@@ -105,13 +106,13 @@ enabled = false
             ),
             ("FAKE_OPENAI_KEY".to_owned(), "test".to_owned()),
         ]);
-        let start = CodexStart {
+        let start = CliStart {
             command: vec![codex_bin().display().to_string()],
             resume,
             permission_mode: mode.to_owned(),
             model: None,
         };
-        let (driver, outputs) = CodexDriver::start(start, &env, &self.work()).expect("starts");
+        let (driver, outputs) = start_app_server(start, &env, &self.work()).expect("starts");
         Agent {
             driver,
             outputs,
@@ -122,7 +123,7 @@ enabled = false
 
 /// One driver and what it reports.
 struct Agent {
-    driver: CodexDriver,
+    driver: QueuedDriver,
     outputs: mpsc::Receiver<AgentOutput>,
     started: Instant,
 }

@@ -3,8 +3,8 @@
 //! socket in the browser build and is a no-op elsewhere (SSR never runs event handlers).
 
 use super::attachments::check_frame;
+use super::fold::push_entry;
 use super::ids::new_uuid;
-use super::reducer::push_entry;
 use super::store::{Entry, EntryBody, SendStatus, SessionView, Store};
 use crate::protocol::{
     title_from_message, AgentId, Attachment, ClientFrame, ClientMsgId, RequestId, Seq, SessionId,

@@ -3,7 +3,7 @@
 //! up asks for the turns before (`ClientFrame::LoadEarlier`), which are folded into rows by
 //! the same reducer code and put in front of what the view holds.
 
-use super::reducer::fold_event;
+use super::fold::fold_event;
 use super::store::SessionView;
 use crate::protocol::{LoggedEvent, Seq};
 use leptos::prelude::*;

@@ -11,6 +11,7 @@ pub mod actions;
 pub mod alerts;
 pub mod attachments;
 pub mod files;
+pub mod fold;
 pub mod format;
 pub mod highlight;
 pub mod history;

@@ -3,7 +3,7 @@
 
 use super::agent::TurnInput;
 use crate::protocol::{
-    AgentId, ClientMsgId, Seq, Session, SessionEvent, SessionId, SessionState, Usage,
+    AgentId, ClientMsgId, LoggedEvent, Seq, Session, SessionEvent, SessionId, SessionState, Usage,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -42,15 +42,6 @@ pub struct Db {
     /// pool would wait in SQLite's sleeping busy handler (and fail after its timeout) when
     /// many sessions stream at once; queueing here is fair and never fails.
     writer: SqlitePool,
-}
-
-/// One stored event.
-#[derive(Debug, Clone)]
-pub struct StoredEvent {
-    /// Its position.
-    pub seq: Seq,
-    /// The event.
-    pub event: SessionEvent,
 }
 
 impl Db {
@@ -181,7 +172,7 @@ impl Db {
         &self,
         session: SessionId,
         since: Seq,
-    ) -> Result<Vec<StoredEvent>, DbError> {
+    ) -> Result<Vec<LoggedEvent>, DbError> {
         self.events_between(session, since, Seq(u64::MAX >> 1))
             .await
     }
@@ -215,7 +206,7 @@ impl Db {
         session: SessionId,
         after: Seq,
         before: Seq,
-    ) -> Result<Vec<StoredEvent>, DbError> {
+    ) -> Result<Vec<LoggedEvent>, DbError> {
         let rows = sqlx::query(
             "SELECT seq, body FROM events WHERE session_id = ? AND seq > ? AND seq < ? \
              ORDER BY seq",
@@ -231,7 +222,7 @@ impl Db {
                 let body: String = row.try_get("body")?;
                 let event = serde_json::from_str(&body)
                     .map_err(|e| DbError::Corrupt(format!("event {session}/{seq}: {e}")))?;
-                Ok(StoredEvent {
+                Ok(LoggedEvent {
                     seq: Seq(seq as u64),
                     event,
                 })

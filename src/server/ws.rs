@@ -5,7 +5,7 @@
 use super::registry::{Registry, ServiceError};
 use super::wire::WireFrame;
 use super::AppState;
-use crate::protocol::{ClientFrame, ErrorCode, LoggedEvent, Seq, ServerFrame, SessionId};
+use crate::protocol::{ClientFrame, ErrorCode, Seq, ServerFrame, SessionId};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
@@ -354,13 +354,6 @@ impl Connection {
             tracing::error!(%session, "cannot read a page of the log: {e}");
             ServiceError::Storage("the session's log could not be read".into())
         })?;
-        let events = events
-            .into_iter()
-            .map(|stored| LoggedEvent {
-                seq: stored.seq,
-                event: stored.event,
-            })
-            .collect();
         self.send(ServerFrame::Earlier {
             session,
             before,
@@ -392,13 +385,6 @@ async fn forward(
         match tail.await {
             Ok((first_seq, events)) => {
                 let newest = events.last().map(|e| e.seq);
-                let events = events
-                    .into_iter()
-                    .map(|stored| LoggedEvent {
-                        seq: stored.seq,
-                        event: stored.event,
-                    })
-                    .collect();
                 let start = ServerFrame::HistoryStart {
                     session,
                     first_seq: first_seq.max(Seq(1)),

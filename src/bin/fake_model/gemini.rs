@@ -17,6 +17,7 @@
 
 use crate::api_error::ApiError;
 use crate::conversation::Request;
+use crate::handlers::record;
 use crate::ids;
 use crate::reply::{Block, Piece, Reply, OUTPUT_TOKENS};
 use crate::request_log::RequestLog;
@@ -76,26 +77,6 @@ async fn models(
         tracing::info!(status = %error.status, message = %error.message, "gemini: answering with an error");
         google_error(error)
     })
-}
-
-/// Records the request (same entry shape as `handlers.rs`) and parses its body as JSON.
-fn record(log: &RequestLog, method: &Method, uri: &Uri, body: &Bytes) -> Result<Value, ApiError> {
-    let parsed = if body.is_empty() {
-        Ok(Value::Null)
-    } else {
-        serde_json::from_slice::<Value>(body)
-    };
-    let recorded = match &parsed {
-        Ok(value) => value.clone(),
-        Err(_) => Value::String(String::from_utf8_lossy(body).into_owned()),
-    };
-    log.push(json!({
-        "method": method.as_str(),
-        "path": uri.path(),
-        "query": uri.query(),
-        "body": recorded,
-    }));
-    parsed.map_err(|e| ApiError::invalid_request(format!("request body is not valid JSON: {e}")))
 }
 
 /// `:generateContent`: JSON that fits the schema when one is asked for, else the scripted

@@ -36,7 +36,12 @@ pub fn router(log: RequestLog) -> Router {
 
 /// Records the request and parses its body as JSON; a body that is not JSON is recorded as
 /// text and refused with a 400.
-fn record(log: &RequestLog, method: &Method, uri: &Uri, body: &Bytes) -> Result<Value, ApiError> {
+pub(crate) fn record(
+    log: &RequestLog,
+    method: &Method,
+    uri: &Uri,
+    body: &Bytes,
+) -> Result<Value, ApiError> {
     let parsed = if body.is_empty() {
         Ok(Value::Null)
     } else {

@@ -3,14 +3,13 @@
 //! demo agent uses it today; any ACP agent (gemini --acp, claude-agent-acp) uses it later.
 
 use super::acp_events::{self, Inbound, Translator};
-use super::process::{self, spawn_line_reader, AgentProcess, StderrTail};
-use super::{AgentDriver, AgentError, AgentOutput, TurnInput};
+use super::process::{self, spawn_line_reader, StderrTail};
+use super::{AgentError, AgentOutput, DriverCommand, QueuedDriver, TurnInput};
 use crate::protocol::{RequestId, SessionEvent};
 use agent_client_protocol_schema::{v1 as acp, ProtocolVersion};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, oneshot};
@@ -28,94 +27,34 @@ async fn sleep_until_some(at: Option<tokio::time::Instant>) {
     }
 }
 
-/// How long to wait for the exit status after stdout closed.
-const EXIT_WAIT: Duration = Duration::from_secs(5);
-
-/// Handle to one ACP agent process; the connection task does the talking.
-pub struct AcpDriver {
-    commands: mpsc::UnboundedSender<Command>,
-    process: AgentProcess,
-}
-
-enum Command {
-    Prompt(TurnInput),
-    Permission {
-        request: RequestId,
-        option_id: String,
-    },
-    Cancel,
-    SetMode(String),
-}
-
-impl AcpDriver {
-    /// Starts the agent and its connection task. `resume` names an ACP session to load.
-    pub fn start(
-        argv: &[String],
-        env: &BTreeMap<String, String>,
-        cwd: &Path,
-        resume: Option<String>,
-        mode: Option<String>,
-    ) -> Result<(AcpDriver, mpsc::Receiver<AgentOutput>), AgentError> {
-        let spawned = process::spawn(argv, env, cwd)?;
-        let (outputs, output_rx) = mpsc::channel(256);
-        let (commands, command_rx) = mpsc::unbounded_channel();
-        let connection = Connection {
-            stdin: spawned.stdin,
-            outputs,
-            next_id: 0,
-            pending: HashMap::new(),
-            agent_session: None,
-            queued: VecDeque::new(),
-            permissions: HashMap::new(),
-            translator: Translator::default(),
-            cwd: cwd.to_path_buf(),
-            resume,
-            mode,
-            loading: false,
-            settling: None,
-        };
-        tokio::spawn(connection.run(command_rx, spawned.stdout, spawned.exited, spawned.stderr));
-        Ok((
-            AcpDriver {
-                commands,
-                process: spawned.process,
-            },
-            output_rx,
-        ))
-    }
-
-    fn command(&self, command: Command) -> Result<(), AgentError> {
-        self.commands.send(command).map_err(|_| AgentError::Gone)
-    }
-}
-
-impl AgentDriver for AcpDriver {
-    fn send_turn(&mut self, turn: TurnInput) -> Result<(), AgentError> {
-        self.command(Command::Prompt(turn))
-    }
-
-    fn answer_permission(
-        &mut self,
-        request: &RequestId,
-        option_id: &str,
-    ) -> Result<(), AgentError> {
-        self.command(Command::Permission {
-            request: request.clone(),
-            option_id: option_id.to_owned(),
-        })
-    }
-
-    fn interrupt(&mut self) -> Result<(), AgentError> {
-        self.command(Command::Cancel)
-    }
-
-    fn set_mode(&mut self, mode: &str) -> Result<(), AgentError> {
-        self.command(Command::SetMode(mode.to_owned()))
-    }
-
-    fn process(&self) -> &AgentProcess {
-        &self.process
-    }
+/// Starts the agent and its connection task. `resume` names an ACP session to load.
+pub fn start(
+    argv: &[String],
+    env: &BTreeMap<String, String>,
+    cwd: &Path,
+    resume: Option<String>,
+    mode: Option<String>,
+) -> Result<(QueuedDriver, mpsc::Receiver<AgentOutput>), AgentError> {
+    let spawned = process::spawn(argv, env, cwd)?;
+    let (outputs, output_rx) = mpsc::channel(256);
+    let (commands, command_rx) = mpsc::unbounded_channel();
+    let connection = Connection {
+        stdin: spawned.stdin,
+        outputs,
+        next_id: 0,
+        pending: HashMap::new(),
+        agent_session: None,
+        queued: VecDeque::new(),
+        permissions: HashMap::new(),
+        translator: Translator::default(),
+        cwd: cwd.to_path_buf(),
+        resume,
+        mode,
+        loading: false,
+        settling: None,
+    };
+    tokio::spawn(connection.run(command_rx, spawned.stdout, spawned.exited, spawned.stderr));
+    Ok((QueuedDriver::new(commands, spawned.process), output_rx))
 }
 
 /// What an outstanding request of ours was.
@@ -156,7 +95,7 @@ struct Connection {
 impl Connection {
     async fn run(
         mut self,
-        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut commands: mpsc::UnboundedReceiver<DriverCommand>,
         stdout: ChildStdout,
         exited: oneshot::Receiver<Option<i32>>,
         stderr: StderrTail,
@@ -184,11 +123,7 @@ impl Connection {
                 },
             }
         }
-        let code = tokio::time::timeout(EXIT_WAIT, exited)
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .flatten();
+        let code = process::exit_code(exited).await;
         self.output(AgentOutput::Exited {
             code,
             stderr_tail: stderr.text(),
@@ -218,13 +153,13 @@ impl Connection {
             .await;
     }
 
-    async fn on_command(&mut self, command: Command) {
+    async fn on_command(&mut self, command: DriverCommand) {
         match command {
-            Command::Prompt(turn) => match self.agent_session.clone() {
+            DriverCommand::Turn(turn) => match self.agent_session.clone() {
                 Some(session) => self.prompt(session, turn).await,
                 None => self.queued.push_back(turn),
             },
-            Command::Permission { request, option_id } => {
+            DriverCommand::Permission { request, option_id } => {
                 if let Some(id) = self.permissions.remove(&request) {
                     let outcome = acp::RequestPermissionOutcome::Selected(
                         acp::SelectedPermissionOutcome::new(option_id),
@@ -234,14 +169,14 @@ impl Connection {
                         .await;
                 }
             }
-            Command::SetMode(mode) => {
+            DriverCommand::SetMode(mode) => {
                 if let Some(session) = self.agent_session.clone() {
                     let params = to_value(&acp::SetSessionModeRequest::new(session, mode));
                     self.request("session/set_mode", params, Pending::SetMode)
                         .await;
                 }
             }
-            Command::Cancel => {
+            DriverCommand::Interrupt => {
                 self.queued.clear();
                 // ACP: on cancel the client answers every open permission request "cancelled".
                 for (_, id) in std::mem::take(&mut self.permissions) {

@@ -3,19 +3,16 @@
 //! stream-json lines (the CLI's control protocol); its stdout is read by `claude_events`.
 
 use super::claude_events::{ClaudeMessage, ClaudeParser, PermissionAsk};
-use super::process::{self, spawn_line_reader, AgentProcess, StderrTail};
-use super::{AgentDriver, AgentError, AgentOutput, TurnInput};
+use super::process::{self, spawn_line_reader, StderrTail};
+use super::{AgentError, AgentOutput, CliStart, DriverCommand, QueuedDriver, TurnInput};
 use crate::protocol::{PermissionOption, PermissionOptionKind, RequestId, SessionEvent};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
-use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, oneshot};
 
-/// How long to wait for the exit status after stdout closed.
-const EXIT_WAIT: Duration = Duration::from_secs(5);
 /// What the CLI prints when `--resume` names a conversation it does not have.
 const RESUME_MISSING: &str = "No conversation found";
 /// The option ids of a Claude permission card.
@@ -23,37 +20,8 @@ const ALLOW: &str = "allow";
 const ALLOW_ALWAYS: &str = "allow_always";
 const DENY: &str = "deny";
 
-/// How to start one Claude process.
-#[derive(Debug, Clone)]
-pub struct ClaudeStart {
-    /// The `claude` executable, with any arguments of its own (e.g. a node launcher's).
-    pub command: Vec<String>,
-    /// The conversation to resume; `None` starts a fresh one.
-    pub resume: Option<String>,
-    /// `--permission-mode`.
-    pub permission_mode: String,
-    /// `--model`, when chosen.
-    pub model: Option<String>,
-}
-
-/// Handle to one Claude process; the connection task does the talking.
-pub struct ClaudeDriver {
-    commands: mpsc::UnboundedSender<Command>,
-    process: AgentProcess,
-}
-
-enum Command {
-    Turn(TurnInput),
-    Permission {
-        request: RequestId,
-        option_id: String,
-    },
-    Interrupt,
-    SetMode(String),
-}
-
 /// The argv for a start: the long-lived, interactive stream-json mode.
-pub fn argv(start: &ClaudeStart, fresh_id: &str) -> Vec<String> {
+pub fn argv(start: &CliStart, fresh_id: &str) -> Vec<String> {
     let mut argv = start.command.clone();
     argv.extend(
         [
@@ -81,68 +49,29 @@ pub fn argv(start: &ClaudeStart, fresh_id: &str) -> Vec<String> {
     argv
 }
 
-impl ClaudeDriver {
-    /// Starts `claude` and its connection task.
-    pub fn start(
-        start: ClaudeStart,
-        env: &BTreeMap<String, String>,
-        cwd: &Path,
-    ) -> Result<(ClaudeDriver, mpsc::Receiver<AgentOutput>), AgentError> {
-        let fresh_id = uuid::Uuid::new_v4().to_string();
-        let spawned = process::spawn(&argv(&start, &fresh_id), env, cwd)?;
-        let (outputs, output_rx) = mpsc::channel(256);
-        let (commands, command_rx) = mpsc::unbounded_channel();
-        let connection = Connection {
-            stdin: spawned.stdin,
-            outputs,
-            parser: ClaudeParser::default(),
-            ready: false,
-            queued: VecDeque::new(),
-            permissions: HashMap::new(),
-            conversation: start.resume.clone().unwrap_or(fresh_id),
-            resuming: start.resume.is_some(),
-            next_request: 0,
-        };
-        tokio::spawn(connection.run(command_rx, spawned.stdout, spawned.exited, spawned.stderr));
-        let driver = ClaudeDriver {
-            commands,
-            process: spawned.process,
-        };
-        Ok((driver, output_rx))
-    }
-
-    fn command(&self, command: Command) -> Result<(), AgentError> {
-        self.commands.send(command).map_err(|_| AgentError::Gone)
-    }
-}
-
-impl AgentDriver for ClaudeDriver {
-    fn send_turn(&mut self, turn: TurnInput) -> Result<(), AgentError> {
-        self.command(Command::Turn(turn))
-    }
-
-    fn answer_permission(
-        &mut self,
-        request: &RequestId,
-        option_id: &str,
-    ) -> Result<(), AgentError> {
-        self.command(Command::Permission {
-            request: request.clone(),
-            option_id: option_id.to_owned(),
-        })
-    }
-
-    fn interrupt(&mut self) -> Result<(), AgentError> {
-        self.command(Command::Interrupt)
-    }
-
-    fn set_mode(&mut self, mode: &str) -> Result<(), AgentError> {
-        self.command(Command::SetMode(mode.to_owned()))
-    }
-
-    fn process(&self) -> &AgentProcess {
-        &self.process
-    }
+/// Starts `claude` and its connection task.
+pub fn start(
+    start: CliStart,
+    env: &BTreeMap<String, String>,
+    cwd: &Path,
+) -> Result<(QueuedDriver, mpsc::Receiver<AgentOutput>), AgentError> {
+    let fresh_id = uuid::Uuid::new_v4().to_string();
+    let spawned = process::spawn(&argv(&start, &fresh_id), env, cwd)?;
+    let (outputs, output_rx) = mpsc::channel(256);
+    let (commands, command_rx) = mpsc::unbounded_channel();
+    let connection = Connection {
+        stdin: spawned.stdin,
+        outputs,
+        parser: ClaudeParser::default(),
+        ready: false,
+        queued: VecDeque::new(),
+        permissions: HashMap::new(),
+        conversation: start.resume.clone().unwrap_or(fresh_id),
+        resuming: start.resume.is_some(),
+        next_request: 0,
+    };
+    tokio::spawn(connection.run(command_rx, spawned.stdout, spawned.exited, spawned.stderr));
+    Ok((QueuedDriver::new(commands, spawned.process), output_rx))
 }
 
 /// The connection task's state: it alone writes the CLI's stdin.
@@ -165,7 +94,7 @@ struct Connection {
 impl Connection {
     async fn run(
         mut self,
-        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut commands: mpsc::UnboundedReceiver<DriverCommand>,
         stdout: ChildStdout,
         exited: oneshot::Receiver<Option<i32>>,
         stderr: StderrTail,
@@ -188,11 +117,7 @@ impl Connection {
                 },
             }
         }
-        let code = tokio::time::timeout(EXIT_WAIT, exited)
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .flatten();
+        let code = process::exit_code(exited).await;
         let stderr_tail = stderr.text();
         if self.resuming && !self.ready && stderr_tail.contains(RESUME_MISSING) {
             let reason = stderr_tail
@@ -228,17 +153,17 @@ impl Connection {
         .await;
     }
 
-    async fn on_command(&mut self, command: Command) {
+    async fn on_command(&mut self, command: DriverCommand) {
         match command {
-            Command::Turn(turn) if self.ready => self.send_turn(turn).await,
-            Command::Turn(turn) => self.queued.push_back(turn),
-            Command::Permission { request, option_id } => {
+            DriverCommand::Turn(turn) if self.ready => self.send_turn(turn).await,
+            DriverCommand::Turn(turn) => self.queued.push_back(turn),
+            DriverCommand::Permission { request, option_id } => {
                 if let Some(ask) = self.permissions.remove(&request) {
                     let answer = permission_answer(&ask, &option_id);
                     self.answer(&ask.request_id, answer).await;
                 }
             }
-            Command::Interrupt => {
+            DriverCommand::Interrupt => {
                 self.queued.clear();
                 // Open questions are answered first, so the CLI is not left waiting on them.
                 for (_, ask) in std::mem::take(&mut self.permissions) {
@@ -248,7 +173,7 @@ impl Connection {
                 self.control("interrupt", json!({"subtype": "interrupt"}))
                     .await;
             }
-            Command::SetMode(mode) => {
+            DriverCommand::SetMode(mode) => {
                 self.control(
                     "mode",
                     json!({"subtype": "set_permission_mode", "mode": mode}),
@@ -406,8 +331,8 @@ fn permission_answer(ask: &PermissionAsk, option_id: &str) -> Value {
 mod tests {
     use super::*;
 
-    fn start(resume: Option<&str>, model: Option<&str>) -> ClaudeStart {
-        ClaudeStart {
+    fn start(resume: Option<&str>, model: Option<&str>) -> CliStart {
+        CliStart {
             command: vec!["claude".into()],
             resume: resume.map(str::to_owned),
             permission_mode: "acceptEdits".into(),

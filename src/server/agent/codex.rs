@@ -13,79 +13,21 @@
 //! `<approval>/<sandbox>` (e.g. `untrusted/read-only`) names any other pair. A mode change
 //! applies from the next turn (`turn/start` carries it; app-server has no other way).
 
-use super::codex_events::{ApprovalAsk, ApprovalKind, CodexMessage, CodexParser};
-use super::process::{self, spawn_line_reader, AgentProcess, StderrTail};
-use super::{AgentDriver, AgentError, AgentOutput, StartRequest, TurnInput};
-use crate::protocol::{PermissionOption, PermissionOptionKind, RequestId, SessionEvent, Usage};
+use super::codex_events::{ApprovalAsk, CodexMessage, CodexParser};
+use super::codex_policy::{approval_answer, parse_mode, permission_options, sandbox_policy, MODES};
+pub use super::codex_policy::{mode_names, ACCEPT, ACCEPT_FOR_SESSION, DECLINE};
+use super::process::{self, spawn_line_reader, StderrTail};
+use super::{
+    AgentDriver, AgentError, AgentOutput, CliStart, DriverCommand, QueuedDriver, StartRequest,
+    TurnInput,
+};
+use crate::protocol::{RequestId, SessionEvent, Usage};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, oneshot};
-
-/// How long to wait for the exit status after stdout closed.
-const EXIT_WAIT: Duration = Duration::from_secs(5);
-/// The option ids of a Codex approval card: Codex's own decisions.
-pub const ACCEPT: &str = "accept";
-pub const ACCEPT_FOR_SESSION: &str = "acceptForSession";
-pub const DECLINE: &str = "decline";
-
-/// The permission modes, default first: `(mode, approval policy, sandbox)`.
-///
-/// - `untrusted`: asks before every command that is not known to only read, and before
-///   every patch; commands run in the workspace-write sandbox.
-/// - `on-request`: Codex's own default: works in the workspace without asking, asks when the
-///   model wants to go beyond the sandbox.
-/// - `read-only`: may read anything; asks before patches, writes by commands fail.
-/// - `never`: never asks; what the workspace-write sandbox refuses fails.
-/// - `danger-full-access`: never asks and runs without a sandbox.
-pub const MODES: [(&str, &str, &str); 5] = [
-    ("untrusted", "untrusted", "workspace-write"),
-    ("on-request", "on-request", "workspace-write"),
-    ("read-only", "on-request", "read-only"),
-    ("never", "never", "workspace-write"),
-    ("danger-full-access", "never", "danger-full-access"),
-];
-
-/// The mode names, default first (for the agent catalog).
-pub fn mode_names() -> Vec<&'static str> {
-    MODES.iter().map(|(name, _, _)| *name).collect()
-}
-
-/// A mode's approval policy and sandbox: a preset name, or `<approval>/<sandbox>`.
-pub fn parse_mode(mode: &str) -> Option<(&str, &str)> {
-    if let Some((_, approval, sandbox)) = MODES.iter().find(|(name, _, _)| *name == mode) {
-        return Some((approval, sandbox));
-    }
-    let (approval, sandbox) = mode.split_once('/')?;
-    let approvals = ["untrusted", "on-request", "never"];
-    let sandboxes = ["read-only", "workspace-write", "danger-full-access"];
-    (approvals.contains(&approval) && sandboxes.contains(&sandbox)).then_some((approval, sandbox))
-}
-
-/// `turn/start`'s `sandboxPolicy` for a sandbox mode name.
-fn sandbox_policy(sandbox: &str) -> Value {
-    match sandbox {
-        "read-only" => json!({"type": "readOnly"}),
-        "danger-full-access" => json!({"type": "dangerFullAccess"}),
-        _ => json!({"type": "workspaceWrite"}),
-    }
-}
-
-/// How to start one Codex process.
-#[derive(Debug, Clone)]
-pub struct CodexStart {
-    /// The `codex` executable, with any arguments of its own (`app-server` is added).
-    pub command: Vec<String>,
-    /// The thread to resume; `None` starts a fresh one.
-    pub resume: Option<String>,
-    /// A name from `MODES`, or `<approval>/<sandbox>`.
-    pub permission_mode: String,
-    /// The model, when chosen.
-    pub model: Option<String>,
-}
 
 /// Starts Codex for a session: `command` is the `codex` executable (and any arguments of
 /// its own), `env` is added to the server's environment (`CODEX_HOME`, the provider's key).
@@ -94,111 +36,56 @@ pub fn start_codex(
     command: Vec<String>,
     env: &BTreeMap<String, String>,
 ) -> Result<(Box<dyn AgentDriver>, mpsc::Receiver<AgentOutput>), AgentError> {
-    let start = CodexStart {
+    let start = CliStart {
         command,
         resume: request.resume.clone(),
         permission_mode: request.permission_mode.clone(),
         model: request.model.clone(),
     };
-    let (driver, outputs) = CodexDriver::start(start, env, &request.cwd)?;
+    let (driver, outputs) = start_app_server(start, env, &request.cwd)?;
     Ok((Box::new(driver), outputs))
 }
 
-/// Handle to one Codex process; the connection task does the talking.
-pub struct CodexDriver {
-    commands: mpsc::UnboundedSender<Command>,
-    process: AgentProcess,
-}
-
-enum Command {
-    Turn(TurnInput),
-    Permission {
-        request: RequestId,
-        option_id: String,
-    },
-    Interrupt,
-    SetMode(String),
-}
-
 /// The argv: the app-server on stdio.
-pub fn argv(start: &CodexStart) -> Vec<String> {
+pub fn argv(start: &CliStart) -> Vec<String> {
     let mut argv = start.command.clone();
     argv.push("app-server".to_owned());
     argv
 }
 
-impl CodexDriver {
-    /// Starts `codex app-server` and its connection task.
-    pub fn start(
-        start: CodexStart,
-        env: &BTreeMap<String, String>,
-        cwd: &Path,
-    ) -> Result<(CodexDriver, mpsc::Receiver<AgentOutput>), AgentError> {
-        let spawned = process::spawn(&argv(&start), env, cwd)?;
-        let (outputs, output_rx) = mpsc::channel(256);
-        let (commands, command_rx) = mpsc::unbounded_channel();
-        let (mode, unknown_mode) = match parse_mode(&start.permission_mode) {
-            Some(_) => (start.permission_mode.clone(), None),
-            None => (MODES[0].0.to_owned(), Some(start.permission_mode.clone())),
-        };
-        let connection = Connection {
-            stdin: spawned.stdin,
-            outputs,
-            parser: CodexParser::default(),
-            cwd: cwd.to_path_buf(),
-            resume: start.resume.clone(),
-            model: start.model.filter(|m| !m.trim().is_empty()),
-            mode,
-            mode_to_send: false,
-            unknown_mode,
-            next_id: 0,
-            pending: HashMap::new(),
-            thread: None,
-            queued: VecDeque::new(),
-            turn: TurnState::Idle,
-            permissions: HashMap::new(),
-            finished: false,
-        };
-        tokio::spawn(connection.run(command_rx, spawned.stdout, spawned.exited, spawned.stderr));
-        let driver = CodexDriver {
-            commands,
-            process: spawned.process,
-        };
-        Ok((driver, output_rx))
-    }
-
-    fn command(&self, command: Command) -> Result<(), AgentError> {
-        self.commands.send(command).map_err(|_| AgentError::Gone)
-    }
-}
-
-impl AgentDriver for CodexDriver {
-    fn send_turn(&mut self, turn: TurnInput) -> Result<(), AgentError> {
-        self.command(Command::Turn(turn))
-    }
-
-    fn answer_permission(
-        &mut self,
-        request: &RequestId,
-        option_id: &str,
-    ) -> Result<(), AgentError> {
-        self.command(Command::Permission {
-            request: request.clone(),
-            option_id: option_id.to_owned(),
-        })
-    }
-
-    fn interrupt(&mut self) -> Result<(), AgentError> {
-        self.command(Command::Interrupt)
-    }
-
-    fn set_mode(&mut self, mode: &str) -> Result<(), AgentError> {
-        self.command(Command::SetMode(mode.to_owned()))
-    }
-
-    fn process(&self) -> &AgentProcess {
-        &self.process
-    }
+/// Starts `codex app-server` and its connection task.
+pub fn start_app_server(
+    start: CliStart,
+    env: &BTreeMap<String, String>,
+    cwd: &Path,
+) -> Result<(QueuedDriver, mpsc::Receiver<AgentOutput>), AgentError> {
+    let spawned = process::spawn(&argv(&start), env, cwd)?;
+    let (outputs, output_rx) = mpsc::channel(256);
+    let (commands, command_rx) = mpsc::unbounded_channel();
+    let (mode, unknown_mode) = match parse_mode(&start.permission_mode) {
+        Some(_) => (start.permission_mode.clone(), None),
+        None => (MODES[0].0.to_owned(), Some(start.permission_mode.clone())),
+    };
+    let connection = Connection {
+        stdin: spawned.stdin,
+        outputs,
+        parser: CodexParser::default(),
+        cwd: cwd.to_path_buf(),
+        resume: start.resume.clone(),
+        model: start.model.filter(|m| !m.trim().is_empty()),
+        mode,
+        mode_to_send: false,
+        unknown_mode,
+        next_id: 0,
+        pending: HashMap::new(),
+        thread: None,
+        queued: VecDeque::new(),
+        turn: TurnState::Idle,
+        permissions: HashMap::new(),
+        finished: false,
+    };
+    tokio::spawn(connection.run(command_rx, spawned.stdout, spawned.exited, spawned.stderr));
+    Ok((QueuedDriver::new(commands, spawned.process), output_rx))
 }
 
 /// What one of our requests was, so its answer can be read.
@@ -253,7 +140,7 @@ struct Connection {
 impl Connection {
     async fn run(
         mut self,
-        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut commands: mpsc::UnboundedReceiver<DriverCommand>,
         stdout: ChildStdout,
         exited: oneshot::Receiver<Option<i32>>,
         stderr: StderrTail,
@@ -285,11 +172,7 @@ impl Connection {
                 return;
             }
         }
-        let code = tokio::time::timeout(EXIT_WAIT, exited)
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .flatten();
+        let code = process::exit_code(exited).await;
         let stderr_tail = stderr.text();
         self.output(AgentOutput::Exited { code, stderr_tail }).await;
     }
@@ -325,20 +208,20 @@ impl Connection {
             .await;
     }
 
-    async fn on_command(&mut self, command: Command) {
+    async fn on_command(&mut self, command: DriverCommand) {
         match command {
-            Command::Turn(turn) => {
+            DriverCommand::Turn(turn) => {
                 self.queued.push_back(turn);
                 self.next_turn().await;
             }
-            Command::Permission { request, option_id } => {
+            DriverCommand::Permission { request, option_id } => {
                 if let Some(ask) = self.permissions.remove(&request) {
                     let answer = approval_answer(&ask, &option_id);
                     self.answer(ask.rpc_id, answer).await;
                 }
             }
-            Command::Interrupt => self.interrupt().await,
-            Command::SetMode(mode) => {
+            DriverCommand::Interrupt => self.interrupt().await,
+            DriverCommand::SetMode(mode) => {
                 if parse_mode(&mode).is_some() {
                     self.mode_to_send = self.mode_to_send || mode != self.mode;
                     self.mode = mode;
@@ -604,112 +487,13 @@ fn with_stderr(message: String, stderr: &StderrTail) -> String {
     }
 }
 
-/// The buttons of an approval card.
-fn permission_options(ask: &ApprovalAsk) -> Vec<PermissionOption> {
-    let option = |id: &str, label: &str, kind| PermissionOption {
-        id: id.to_owned(),
-        label: label.to_owned(),
-        kind,
-    };
-    vec![
-        option(ACCEPT, "Allow", PermissionOptionKind::AllowOnce),
-        option(
-            ACCEPT_FOR_SESSION,
-            match ask.kind {
-                ApprovalKind::Command => "Allow for this session",
-                ApprovalKind::FileChange => "Allow changes to these files for this session",
-                ApprovalKind::Permissions { .. } => "Allow for this session",
-            },
-            PermissionOptionKind::AllowAlways,
-        ),
-        option(DECLINE, "Deny", PermissionOptionKind::RejectOnce),
-    ]
-}
-
-/// The answer to an approval request for a chosen option (`cancel` also ends the turn).
-fn approval_answer(ask: &ApprovalAsk, option_id: &str) -> Value {
-    match &ask.kind {
-        ApprovalKind::Command | ApprovalKind::FileChange => {
-            let decision = match option_id {
-                ACCEPT | ACCEPT_FOR_SESSION | "cancel" => option_id,
-                _ => DECLINE,
-            };
-            json!({"decision": decision})
-        }
-        ApprovalKind::Permissions { requested } => match option_id {
-            ACCEPT => json!({"permissions": requested, "scope": "turn"}),
-            ACCEPT_FOR_SESSION => json!({"permissions": requested, "scope": "session"}),
-            _ => json!({"permissions": {}}),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ask(kind: ApprovalKind) -> ApprovalAsk {
-        ApprovalAsk {
-            rpc_id: json!(0),
-            request_id: "t:0".into(),
-            kind,
-            item_id: "call".into(),
-            title: "Bash: ls".into(),
-            input: json!({"command": "ls"}),
-        }
-    }
-
-    #[test]
-    fn modes_are_codex_pairs_and_the_default_comes_first() {
-        assert_eq!(mode_names()[0], "untrusted");
-        assert_eq!(
-            parse_mode("untrusted"),
-            Some(("untrusted", "workspace-write"))
-        );
-        assert_eq!(parse_mode("read-only"), Some(("on-request", "read-only")));
-        assert_eq!(
-            parse_mode("danger-full-access"),
-            Some(("never", "danger-full-access"))
-        );
-        assert_eq!(
-            parse_mode("untrusted/read-only"),
-            Some(("untrusted", "read-only"))
-        );
-        assert_eq!(parse_mode("bypassPermissions"), None);
-        assert_eq!(parse_mode("never/everything"), None);
-        assert_eq!(sandbox_policy("read-only")["type"], "readOnly");
-    }
-
-    #[test]
-    fn answers_use_codex_decisions() {
-        let command = ask(ApprovalKind::Command);
-        let ids: Vec<String> = permission_options(&command)
-            .into_iter()
-            .map(|o| o.id)
-            .collect();
-        assert_eq!(ids, [ACCEPT, ACCEPT_FOR_SESSION, DECLINE]);
-        assert_eq!(approval_answer(&command, ACCEPT)["decision"], "accept");
-        assert_eq!(
-            approval_answer(&command, ACCEPT_FOR_SESSION)["decision"],
-            "acceptForSession"
-        );
-        assert_eq!(approval_answer(&command, "whatever")["decision"], "decline");
-        assert_eq!(approval_answer(&command, "cancel")["decision"], "cancel");
-        let permissions = ask(ApprovalKind::Permissions {
-            requested: json!({"network": {"enabled": true}}),
-        });
-        let allowed = approval_answer(&permissions, ACCEPT);
-        assert_eq!(allowed["permissions"]["network"]["enabled"], true);
-        assert_eq!(allowed["scope"], "turn");
-        assert_eq!(
-            approval_answer(&permissions, DECLINE)["permissions"],
-            json!({})
-        );
-    }
-
     #[test]
     fn the_app_server_runs_behind_the_configured_command() {
-        let start = CodexStart {
+        let start = CliStart {
             command: vec!["npx".into(), "codex".into()],
             resume: None,
             permission_mode: "untrusted".into(),

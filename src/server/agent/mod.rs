@@ -8,6 +8,8 @@ pub mod claude;
 pub mod claude_events;
 pub mod codex;
 pub mod codex_events;
+pub mod codex_items;
+pub mod codex_policy;
 pub mod process;
 
 use crate::protocol::{AgentId, AgentProtocol, Attachment, RequestId, SessionEvent, Usage, DEMO};
@@ -115,6 +117,89 @@ pub trait AgentDriver: Send {
     }
 }
 
+/// What the session task asks of a driver's connection task: the same four requests in
+/// every protocol, each connection says them in its own.
+pub(crate) enum DriverCommand {
+    /// A user turn (queued by the connection until the agent is ready).
+    Turn(TurnInput),
+    /// The answer to a permission request.
+    Permission {
+        /// The request answered.
+        request: RequestId,
+        /// The chosen option.
+        option_id: String,
+    },
+    /// Stop the running turn.
+    Interrupt,
+    /// Switch the permission mode.
+    SetMode(String),
+}
+
+/// A running agent as its session holds it: a queue to the connection task that alone
+/// speaks the agent's protocol, and the process for signals. One type for every protocol.
+pub struct QueuedDriver {
+    commands: tokio::sync::mpsc::UnboundedSender<DriverCommand>,
+    process: AgentProcess,
+}
+
+impl QueuedDriver {
+    /// A driver feeding `commands` to a connection task that runs `process`.
+    pub(crate) fn new(
+        commands: tokio::sync::mpsc::UnboundedSender<DriverCommand>,
+        process: AgentProcess,
+    ) -> Self {
+        QueuedDriver { commands, process }
+    }
+
+    fn command(&self, command: DriverCommand) -> Result<(), AgentError> {
+        self.commands.send(command).map_err(|_| AgentError::Gone)
+    }
+}
+
+impl AgentDriver for QueuedDriver {
+    fn send_turn(&mut self, turn: TurnInput) -> Result<(), AgentError> {
+        self.command(DriverCommand::Turn(turn))
+    }
+
+    fn answer_permission(
+        &mut self,
+        request: &RequestId,
+        option_id: &str,
+    ) -> Result<(), AgentError> {
+        self.command(DriverCommand::Permission {
+            request: request.clone(),
+            option_id: option_id.to_owned(),
+        })
+    }
+
+    fn interrupt(&mut self) -> Result<(), AgentError> {
+        self.command(DriverCommand::Interrupt)
+    }
+
+    fn set_mode(&mut self, mode: &str) -> Result<(), AgentError> {
+        self.command(DriverCommand::SetMode(mode.to_owned()))
+    }
+
+    fn process(&self) -> &AgentProcess {
+        &self.process
+    }
+}
+
+/// How to start a CLI agent with its own protocol (Claude Code's stream-json, Codex's
+/// app-server).
+#[derive(Debug, Clone)]
+pub struct CliStart {
+    /// The executable, with any arguments of its own (e.g. a node launcher's); the driver
+    /// adds its protocol's.
+    pub command: Vec<String>,
+    /// The agent's conversation (Claude) or thread (Codex) to resume; `None` starts fresh.
+    pub resume: Option<String>,
+    /// The permission mode, in the agent's own names.
+    pub permission_mode: String,
+    /// The model, when chosen.
+    pub model: Option<String>,
+}
+
 /// What a session asks for when it starts its agent.
 #[derive(Debug, Clone)]
 pub struct StartRequest {
@@ -146,13 +231,13 @@ pub fn start(
     let mut env = entry.env.clone();
     match entry.info.protocol {
         AgentProtocol::Claude => {
-            let start = claude::ClaudeStart {
+            let start = CliStart {
                 command: argv,
                 resume: request.resume,
                 permission_mode: request.permission_mode,
                 model: request.model,
             };
-            let (driver, outputs) = claude::ClaudeDriver::start(start, &env, &request.cwd)?;
+            let (driver, outputs) = claude::start(start, &env, &request.cwd)?;
             Ok((Box::new(driver), outputs))
         }
         AgentProtocol::Codex => codex::start_codex(&request, argv, &env),
@@ -160,7 +245,7 @@ pub fn start(
             if request.kind.as_str() == DEMO && request.permission_mode == "bypassPermissions" {
                 env.insert("SWITCHBOARD_DEMO_BYPASS".into(), "1".into());
             }
-            let (driver, outputs) = acp::AcpDriver::start(
+            let (driver, outputs) = acp::start(
                 &argv,
                 &env,
                 &request.cwd,

@@ -224,6 +224,19 @@ pub async fn read_line_limited<R: AsyncBufRead + Unpin>(
     }
 }
 
+/// How long a process whose stdout closed gets to report its exit status.
+const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The exit status of a process whose stdout has closed: `None` when it was killed by a
+/// signal or did not exit within `EXIT_WAIT` (the session's ladder deals with that).
+pub async fn exit_code(exited: tokio::sync::oneshot::Receiver<Option<i32>>) -> Option<i32> {
+    tokio::time::timeout(EXIT_WAIT, exited)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten()
+}
+
 /// Reads stdout lines on their own task, so a half-read line is never lost to `select!`.
 pub fn spawn_line_reader(stdout: ChildStdout) -> mpsc::Receiver<Result<String, String>> {
     let (tx, rx) = mpsc::channel(64);
