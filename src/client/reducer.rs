@@ -89,6 +89,10 @@ pub fn apply(store: &Store, frame: ServerFrame) {
                 if is_sync_error(code) {
                     view.sync_error.set(Some(message.clone()));
                 }
+                // A refused page of earlier turns may be asked for again on the next scroll.
+                if view.loading_earlier.get_untracked() {
+                    view.loading_earlier.set(false);
+                }
                 // A refused request leaves the session's pending messages undelivered, and
                 // unresolved permission cards answerable again.
                 view.entries.with_untracked(|entries| {

@@ -255,6 +255,15 @@ impl Registry {
             .ok_or(ServiceError::UnknownSession(id))
     }
 
+    /// `Ok` when a live session has this id, else `UnknownSession`.
+    pub fn check_known(&self, id: SessionId) -> Result<(), ServiceError> {
+        if self.lock().contains_key(&id) {
+            Ok(())
+        } else {
+            Err(ServiceError::UnknownSession(id))
+        }
+    }
+
     fn commands(&self, id: SessionId) -> Result<mpsc::Sender<SessionCommand>, ServiceError> {
         self.lock()
             .get(&id)

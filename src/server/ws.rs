@@ -341,7 +341,7 @@ impl Connection {
         turns: u32,
     ) -> Result<(), ServiceError> {
         // Known session or `unknown_session`, as for every request.
-        drop(self.registry.subscribe(session)?);
+        self.registry.check_known(session)?;
         let db = self.registry.db();
         let page = async {
             let first = db.turn_start(session, Some(before), turns).await?;

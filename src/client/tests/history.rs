@@ -125,3 +125,31 @@ fn history_start_is_ignored_by_a_view_that_holds_events() {
     );
     assert!(!has_earlier(&view(&store, 1)));
 }
+
+#[test]
+fn a_refused_page_can_be_asked_for_again() {
+    let store = connected(1);
+    apply(
+        &store,
+        ServerFrame::HistoryStart {
+            session: sid(1),
+            first_seq: Seq(9),
+            events: turn(9, 3),
+        },
+    );
+    let view = view(&store, 1);
+    view.loading_earlier.set(true);
+    apply(
+        &store,
+        ServerFrame::Error {
+            session: Some(sid(1)),
+            code: crate::protocol::ErrorCode::Internal,
+            message: "storage failed: the session's log could not be read".into(),
+        },
+    );
+    assert!(
+        !view.loading_earlier.get_untracked(),
+        "the next scroll asks again"
+    );
+    assert!(has_earlier(&view), "the log before is still there to fetch");
+}
