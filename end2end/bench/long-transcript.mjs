@@ -3,7 +3,7 @@
 //   node end2end/bench/long-transcript.mjs [switchboard binary] [runs]
 // Seeds a fresh data dir with `switchboard seed-transcript` (a 10,000-entry session and a
 // short one), starts `switchboard serve --no-auth` on a free loopback port, and drives
-// headless Chromium. Times are measured inside the page (performance.now()) from the click
+// headless Chromium. Times are measured inside the page from the mouse press (its event timestamp)
 // to the frame where the session's newest row is in the DOM and laid out.
 import { chromium } from '@playwright/test';
 import { spawn, execFileSync } from 'node:child_process';
@@ -43,6 +43,22 @@ const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
 page.on('pageerror', (e) => console.error('page error:', e.message.slice(0, 500)));
 page.on('crash', () => console.error('the page crashed'));
 page.on('console', (m) => { if (m.type() === 'error') console.error('console:', m.text().slice(0, 500)); });
+// Every socket frame with its time, to split an open into request, server and render.
+await page.addInitScript(() => {
+  window.__frames = [];
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => window.__frames.push(
+        { t: performance.now(), dir: 'in', size: e.data.length ?? e.data.size, head: String(e.data).slice(0, 40) }));
+    }
+    send(data) {
+      window.__frames.push({ t: performance.now(), dir: 'out', size: data.length, head: String(data).slice(0, 40) });
+      return super.send(data);
+    }
+  };
+});
 const cdp = await page.context().newCDPSession(page);
 await cdp.send('Performance.enable');
 await page.goto(base);
@@ -50,18 +66,25 @@ await page.goto(base);
 await page.locator(`[data-testid="session-item"][data-session-id="${longId}"]`).waitFor();
 await page.waitForFunction(() => document.querySelector('[data-testid="connection-banner"]') === null);
 
-/** Clicks `selector` and resolves with the ms from just before the click until the frame
- * where the long session's newest row is in the DOM and laid out (polled every animation
- * frame). Includes the click's dispatch, so it errs on the slow side. */
+/** Clicks `selector` and resolves with the ms from the mouse press until the frame where the
+ * long session's newest row is in the DOM and laid out (polled every animation frame, so it
+ * errs on the slow side by up to one frame). */
 const marker = `Turn ${Math.ceil(entries / 4)}:`;
 async function timeUntilNewest(selector) {
-  await page.evaluate(() => { window.__benchStart = performance.now(); });
+  // The clock starts at the press itself (the event's own timestamp), not when Playwright
+  // begins its actionability checks: what a person waits for after clicking.
+  await page.evaluate(() => {
+    window.__benchStart = undefined;
+    document.addEventListener('mousedown', (e) => { window.__benchStart = e.timeStamp; },
+      { capture: true, once: true });
+  });
   await page.locator(selector).click();
   const handle = await page.waitForFunction((marker) => {
     const list = document.querySelector('[data-testid="message-list"]');
     const rows = list ? list.querySelectorAll('[data-testid="message"]') : [];
     const last = rows[rows.length - 1];
-    if (last && last.textContent.includes(marker) && last.getBoundingClientRect().height > 0) {
+    if (window.__benchStart !== undefined && last && last.textContent.includes(marker)
+      && last.getBoundingClientRect().height > 0) {
       return performance.now() - window.__benchStart;
     }
     return false;
@@ -72,7 +95,58 @@ async function timeUntilNewest(selector) {
 const item = (id) => `[data-testid="session-item"][data-session-id="${id}"]`;
 const tab = (id) => `[data-testid="session-tab"][data-session-id="${id}"]`;
 
+// BENCH_PROFILE=1: a CPU profile of the open, its heaviest functions printed (self time).
+if (process.env.BENCH_PROFILE) {
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+  await cdp.send('Profiler.start');
+}
+if (process.env.BENCH_TRACE) await browser.startTracing(page, { categories: ['devtools.timeline', 'blink', 'v8.execute'] });
 const open = await timeUntilNewest(item(longId));
+if (process.env.BENCH_TRACE) {
+  // The main thread's top-level tasks during the open, longest first.
+  const trace = JSON.parse((await browser.stopTracing()).toString());
+  const main = trace.traceEvents.find((e) => e.name === 'thread_name' && e.args.name === 'CrRendererMain');
+  const events = trace.traceEvents.filter((e) => e.tid === main?.tid && e.ph === 'X' && e.dur > 1000);
+  const t0 = Math.min(...events.map((e) => e.ts));
+  events.sort((a, b) => a.ts - b.ts).slice(0, 80).forEach((e) => console.log(
+    `${((e.ts - t0) / 1000).toFixed(1).padStart(7)} +${(e.dur / 1000).toFixed(1).padStart(6)} ms ${e.name} ${e.args?.data?.type ?? e.args?.data?.functionName ?? ''}`));
+}
+if (process.env.BENCH_PROFILE) {
+  const { profile } = await cdp.send('Profiler.stop');
+  const self = new Map();
+  const dt = profile.timeDeltas;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  profile.samples.forEach((id, i) => {
+    const f = byId.get(id).callFrame;
+    const key = `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber}`;
+    self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0) / 1000);
+  });
+  [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)
+    .forEach(([k, v]) => console.log(`${v.toFixed(1).padStart(7)} ms  ${k}`));
+  // Inclusive time: every function on a sample's stack counts once.
+  const parent = new Map();
+  profile.nodes.forEach((n) => (n.children ?? []).forEach((c) => parent.set(c, n.id)));
+  const total = new Map();
+  profile.samples.forEach((id, i) => {
+    const seen = new Set();
+    for (let n = id; n !== undefined; n = parent.get(n)) {
+      const name = byId.get(n).callFrame.functionName || '(anon)';
+      if (!seen.has(name)) { seen.add(name); total.set(name, (total.get(name) ?? 0) + (dt[i] ?? 0) / 1000); }
+    }
+  });
+  console.log('inclusive:');
+  [...total].sort((a, b) => b[1] - a[1]).slice(0, 60)
+    .forEach(([k, v]) => console.log(`${v.toFixed(1).padStart(7)} ms  ${k.slice(0, 150)}`));
+}
+const openSplit = await page.evaluate(() => {
+  const start = window.__benchStart;
+  const after = window.__frames.filter((f) => f.t >= start);
+  const sent = after.find((f) => f.dir === 'out');
+  const tail = after.find((f) => f.dir === 'in' && f.head.includes('history_start'));
+  const log = after.map((f) => `${(f.t - start).toFixed(1)} ${f.dir} ${f.size} ${f.head}`);
+  return sent && tail ? { sent: sent.t - start, tail: tail.t - start, tailBytes: tail.size, log } : null;
+});
 // Open the short one too, then switch between the two tabs.
 await page.locator(item(shortId)).click();
 await page.locator('[data-testid="message-list"]', { hasText: 'Turn 2:' }).waitFor();
@@ -98,9 +172,15 @@ const scroll = await page.evaluate(async () => {
     list.scrollTop = 0;
     list.dispatchEvent(new Event('scroll'));
     let waited = 0;
+    // A step's rows keep the reader's place (the top row stays put, so the list is no longer
+    // at its top): scroll up again while waiting, as a reader would.
     while (firstKey() === before && waited < 3000) {
       await frame();
       waited = performance.now() - start;
+      if (list.scrollTop > 0) {
+        list.scrollTop = 0;
+        list.dispatchEvent(new Event('scroll'));
+      }
     }
     if (firstKey() === before) break;
     steps.push(performance.now() - start);
@@ -120,6 +200,10 @@ const pct = (xs, p) => sorted(xs)[Math.min(xs.length - 1, Math.floor(p * xs.leng
 const ms = (x) => `${x.toFixed(1)} ms`;
 console.log(`entries in the session:        ${entries}`);
 console.log(`open (click -> newest row):     ${ms(open)}`);
+if (openSplit && process.env.BENCH_FRAMES) console.log(openSplit.log.join('\n'));
+if (openSplit) {
+  console.log(`  of which: click -> request    ${ms(openSplit.sent)}; -> tail frame in ${ms(openSplit.tail)} (${openSplit.tailBytes} bytes); -> painted ${ms(open)}`);
+}
 console.log(`switch back to it (${runs} runs):   p50 ${ms(pct(switches, 0.5))}, max ${ms(Math.max(...switches))}`);
 console.log(`scroll-to-top steps:            ${scroll.steps.length} (p50 ${ms(pct(scroll.steps, 0.5))}, max ${ms(Math.max(...scroll.steps))}), top row key ${scroll.topKey}`);
 console.log(`rows in the DOM:                ${rowsInDom} now, at most ${scroll.maxRows} while scrolling`);

@@ -45,6 +45,13 @@ pub fn show(store: Store, id: Option<SessionId>) {
     }
 }
 
+/// Starts fetching `id`'s newest turns as the pointer presses its link, so they are on their
+/// way while the click navigates and the pane renders (the click follows ~100 ms later for
+/// a person; the link's navigation then finds the subscription made).
+pub fn prefetch(store: Store, id: SessionId) {
+    transport::subscribe(store, id);
+}
+
 /// Adds `id` to the tab bar (at the end) unless it is open already.
 pub fn open_tab(store: Store, id: SessionId) {
     if !store.is_open(id) {

@@ -34,10 +34,15 @@ pub fn Composer(session: SessionView) -> impl IntoView {
         })
     });
 
-    // Ready to type as soon as the tab shows.
+    // Ready to type as soon as the tab shows. In the next frame: focusing lays the page out
+    // at once, and the pane is still being built now (its rows are about to arrive).
     Effect::new(move |_| {
-        if let Some(input) = input_ref.get() {
-            let _ = input.focus();
+        if input_ref.get().is_some() {
+            request_animation_frame(move || {
+                if let Some(input) = input_ref.get_untracked() {
+                    let _ = input.focus();
+                }
+            });
         }
     });
 

@@ -19,8 +19,9 @@ const STICK_SLACK_PX: i32 = 48;
 /// Within this distance (px) of the top or bottom of what is rendered, more rows are added.
 const EDGE_PX: i32 = 600;
 
-/// Rows rendered when a session opens: the newest ones.
-const INITIAL_ROWS: usize = 30;
+/// Rows rendered when a session opens: the newest ones, about a screenful. More follow in a
+/// later task, after the first paint (see `primed` in [`MessageList`]).
+const INITIAL_ROWS: usize = 12;
 
 /// Rows added per step when the reader nears an edge of what is rendered.
 const STEP_ROWS: usize = 40;
@@ -49,16 +50,6 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
         entries.with(|list| window_bounds(list, start, end))
     });
 
-    Effect::new(move |_| {
-        activity.track();
-        if stick.get_value() && end.get_untracked().is_none() {
-            request_animation_frame(move || {
-                if let Some(list) = list_ref.get_untracked() {
-                    list.set_scroll_top(list.scroll_height());
-                }
-            });
-        }
-    });
     // Moves the window by `step` rows up (negative) or down, keeping at most `MAX_ROWS`
     // and the row at the top of the viewport where it is on screen.
     let shift = move |up: bool| {
@@ -120,10 +111,36 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
             shift(false);
         }
     };
-    // A page of earlier turns arrived while the reader waits at the top: show it.
+    // Whether rows beyond the first screenful were added since the list opened.
+    let primed = StoredValue::new(false);
+    Effect::new(move |_| {
+        activity.track();
+        if stick.get_value() && end.get_untracked().is_none() {
+            request_animation_frame(move || {
+                let Some(list) = list_ref.get_untracked() else {
+                    return;
+                };
+                list.set_scroll_top(list.scroll_height());
+                if list.scroll_height() <= list.client_height() {
+                    // Rows too short to fill the list give no scroll event to grow on.
+                    grow();
+                } else if !primed.get_value() {
+                    // The newest rows paint first; the rows above them are added in a
+                    // later task, before the reader can scroll there.
+                    primed.set_value(true);
+                    set_timeout(grow, std::time::Duration::ZERO);
+                }
+            });
+        }
+    });
+    // A page of earlier turns arrived while the reader waits at the top: show it. Not while
+    // following the bottom: then the page is the opening tail, and growing before the
+    // first scroll to the bottom would render (and lay out) rows nobody sees.
     Effect::new(move |_| {
         first_seq.track();
-        grow();
+        if !stick.get_value() {
+            grow();
+        }
     });
     let on_scroll = move |_| {
         let Some((_, bottom)) = near_edges() else {

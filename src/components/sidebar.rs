@@ -152,7 +152,12 @@ fn SessionItem(session: SessionView) -> impl IntoView {
             data-testid="session-item"
             data-session-id=id.to_string()
         >
-            <a class="session-link" href=session_path(id) aria-current=move || active().then_some("page")>
+            <a
+                class="session-link"
+                href=session_path(id)
+                aria-current=move || active().then_some("page")
+                on:pointerdown=move |_| actions::prefetch(store, id)
+            >
                 <div class="session-item-top">
                     <span class="agent-label">{move || meta.with(|m| m.agent.label())}</span>
                     <StateBadge meta/>
