@@ -39,38 +39,40 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
-const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-page.on('pageerror', (e) => console.error('page error:', e.message.slice(0, 500)));
-page.on('crash', () => console.error('the page crashed'));
-page.on('console', (m) => { if (m.type() === 'error') console.error('console:', m.text().slice(0, 500)); });
-// Every socket frame with its time, to split an open into request, server and render.
-await page.addInitScript(() => {
-  window.__frames = [];
-  const Native = window.WebSocket;
-  window.WebSocket = class extends Native {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener('message', (e) => window.__frames.push(
-        { t: performance.now(), dir: 'in', size: e.data.length ?? e.data.size, head: String(e.data).slice(0, 40) }));
-    }
-    send(data) {
-      window.__frames.push({ t: performance.now(), dir: 'out', size: data.length, head: String(data).slice(0, 40) });
-      return super.send(data);
-    }
-  };
-});
-const cdp = await page.context().newCDPSession(page);
-await cdp.send('Performance.enable');
-await page.goto(base);
-// Hydrated and connected: the sidebar lists both sessions from the socket.
-await page.locator(`[data-testid="session-item"][data-session-id="${longId}"]`).waitFor();
-await page.waitForFunction(() => document.querySelector('[data-testid="connection-banner"]') === null);
+/** A new page on the app, hydrated and connected, that logs every socket frame with its
+ * time (to split an open into request, server and render). */
+async function openPage() {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('pageerror', (e) => console.error('page error:', e.message.slice(0, 500)));
+  page.on('crash', () => console.error('the page crashed'));
+  page.on('console', (m) => { if (m.type() === 'error') console.error('console:', m.text().slice(0, 500)); });
+  await page.addInitScript(() => {
+    window.__frames = [];
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener('message', (e) => window.__frames.push(
+          { t: performance.now(), dir: 'in', size: e.data.length ?? e.data.size, head: String(e.data).slice(0, 40) }));
+      }
+      send(data) {
+        window.__frames.push({ t: performance.now(), dir: 'out', size: data.length, head: String(data).slice(0, 40) });
+        return super.send(data);
+      }
+    };
+  });
+  await page.goto(base);
+  // Hydrated and connected: the sidebar lists both sessions from the socket.
+  await page.locator(`[data-testid="session-item"][data-session-id="${longId}"]`).waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid="connection-banner"]') === null);
+  return page;
+}
 
 /** Clicks `selector` and resolves with the ms from the mouse press until the frame where the
  * long session's newest row is in the DOM and laid out (polled every animation frame, so it
  * errs on the slow side by up to one frame). */
 const marker = `Turn ${Math.ceil(entries / 4)}:`;
-async function timeUntilNewest(selector) {
+async function timeUntilNewest(page, selector) {
   // The clock starts at the press itself (the event's own timestamp), not when Playwright
   // begins its actionability checks: what a person waits for after clicking.
   await page.evaluate(() => {
@@ -92,19 +94,38 @@ async function timeUntilNewest(selector) {
   return handle.jsonValue();
 }
 
+/** Where the time of the last open went: press -> request sent -> tail frame in -> painted. */
+async function openSplit(page, total) {
+  const split = await page.evaluate(() => {
+    const start = window.__benchStart;
+    const after = window.__frames.filter((f) => f.t >= start);
+    const sent = after.find((f) => f.dir === 'out');
+    const tail = after.find((f) => f.dir === 'in' && f.head.includes('history_start'));
+    return sent && tail ? { sent: sent.t - start, tail: tail.t - start, tailBytes: tail.size } : null;
+  });
+  return split
+    ? `request sent ${ms(split.sent)}, tail frame in ${ms(split.tail)} (${split.tailBytes} bytes), painted ${ms(total)}`
+    : 'no tail frame seen';
+}
+
+const sorted = (xs) => [...xs].sort((a, b) => a - b);
+const pct = (xs, p) => sorted(xs)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+const ms = (x) => `${x.toFixed(1)} ms`;
+
 const item = (id) => `[data-testid="session-item"][data-session-id="${id}"]`;
 const tab = (id) => `[data-testid="session-tab"][data-session-id="${id}"]`;
 
-// BENCH_PROFILE=1: a CPU profile of the open, its heaviest functions printed (self time).
-if (process.env.BENCH_PROFILE) {
-  await cdp.send('Profiler.enable');
-  await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
-  await cdp.send('Profiler.start');
-}
+// The first open after a cold start: a new browser, nothing cached, no WASM compiled yet
+// (V8 compiles each function on its first call, so this open pays for decoding and
+// rendering code as well).
+const page = await openPage();
+const cdp = await page.context().newCDPSession(page);
+await cdp.send('Performance.enable');
+// BENCH_TRACE=1: the main thread's tasks during this open, in order.
 if (process.env.BENCH_TRACE) await browser.startTracing(page, { categories: ['devtools.timeline', 'blink', 'v8.execute'] });
-const open = await timeUntilNewest(item(longId));
+const open = await timeUntilNewest(page, item(longId));
+const coldSplit = await openSplit(page, open);
 if (process.env.BENCH_TRACE) {
-  // The main thread's top-level tasks during the open, longest first.
   const trace = JSON.parse((await browser.stopTracing()).toString());
   const main = trace.traceEvents.find((e) => e.name === 'thread_name' && e.args.name === 'CrRendererMain');
   const events = trace.traceEvents.filter((e) => e.tid === main?.tid && e.ph === 'X' && e.dur > 1000);
@@ -112,47 +133,13 @@ if (process.env.BENCH_TRACE) {
   events.sort((a, b) => a.ts - b.ts).slice(0, 80).forEach((e) => console.log(
     `${((e.ts - t0) / 1000).toFixed(1).padStart(7)} +${(e.dur / 1000).toFixed(1).padStart(6)} ms ${e.name} ${e.args?.data?.type ?? e.args?.data?.functionName ?? ''}`));
 }
-if (process.env.BENCH_PROFILE) {
-  const { profile } = await cdp.send('Profiler.stop');
-  const self = new Map();
-  const dt = profile.timeDeltas;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  profile.samples.forEach((id, i) => {
-    const f = byId.get(id).callFrame;
-    const key = `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber}`;
-    self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0) / 1000);
-  });
-  [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)
-    .forEach(([k, v]) => console.log(`${v.toFixed(1).padStart(7)} ms  ${k}`));
-  // Inclusive time: every function on a sample's stack counts once.
-  const parent = new Map();
-  profile.nodes.forEach((n) => (n.children ?? []).forEach((c) => parent.set(c, n.id)));
-  const total = new Map();
-  profile.samples.forEach((id, i) => {
-    const seen = new Set();
-    for (let n = id; n !== undefined; n = parent.get(n)) {
-      const name = byId.get(n).callFrame.functionName || '(anon)';
-      if (!seen.has(name)) { seen.add(name); total.set(name, (total.get(name) ?? 0) + (dt[i] ?? 0) / 1000); }
-    }
-  });
-  console.log('inclusive:');
-  [...total].sort((a, b) => b[1] - a[1]).slice(0, 60)
-    .forEach(([k, v]) => console.log(`${v.toFixed(1).padStart(7)} ms  ${k.slice(0, 150)}`));
-}
-const openSplit = await page.evaluate(() => {
-  const start = window.__benchStart;
-  const after = window.__frames.filter((f) => f.t >= start);
-  const sent = after.find((f) => f.dir === 'out');
-  const tail = after.find((f) => f.dir === 'in' && f.head.includes('history_start'));
-  const log = after.map((f) => `${(f.t - start).toFixed(1)} ${f.dir} ${f.size} ${f.head}`);
-  return sent && tail ? { sent: sent.t - start, tail: tail.t - start, tailBytes: tail.size, log } : null;
-});
+
 // Open the short one too, then switch between the two tabs.
 await page.locator(item(shortId)).click();
 await page.locator('[data-testid="message-list"]', { hasText: 'Turn 2:' }).waitFor();
 const switches = [];
 for (let i = 0; i < runs; i++) {
-  switches.push(await timeUntilNewest(tab(longId)));
+  switches.push(await timeUntilNewest(page, tab(longId)));
   await page.locator(tab(shortId)).click();
   await page.locator('[data-testid="message-list"]', { hasText: 'Turn 2:' }).waitFor();
 }
@@ -195,15 +182,25 @@ const metrics = Object.fromEntries((await cdp.send('Performance.getMetrics')).me
   .map((m) => [m.name, m.value]));
 const rowsInDom = await page.locator('[data-testid="message-list"] [data-testid="message"]').count();
 
-const sorted = (xs) => [...xs].sort((a, b) => a - b);
-const pct = (xs, p) => sorted(xs)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
-const ms = (x) => `${x.toFixed(1)} ms`;
-console.log(`entries in the session:        ${entries}`);
-console.log(`open (click -> newest row):     ${ms(open)}`);
-if (openSplit && process.env.BENCH_FRAMES) console.log(openSplit.log.join('\n'));
-if (openSplit) {
-  console.log(`  of which: click -> request    ${ms(openSplit.sent)}; -> tail frame in ${ms(openSplit.tail)} (${openSplit.tailBytes} bytes); -> painted ${ms(open)}`);
+await page.close();
+// Opens on later page loads (as on any return visit, the browser has the app cached): each
+// a new page, with its own socket, that has not opened the session yet. The first page is
+// closed first: pages of one browser share its main thread.
+const reopens = [];
+let reopenSplit = '';
+for (let i = 0; i < Math.min(runs, 5); i++) {
+  const again = await openPage();
+  const took = await timeUntilNewest(again, item(longId));
+  reopens.push(took);
+  reopenSplit = await openSplit(again, took);
+  await again.close();
 }
+
+console.log(`entries in the session:        ${entries}`);
+console.log(`open, first after a cold start:  ${ms(open)}`);
+console.log(`  (press -> ${coldSplit})`);
+console.log(`open, later page loads (${reopens.length}):   p50 ${ms(pct(reopens, 0.5))}, max ${ms(Math.max(...reopens))}`);
+console.log(`  (last: press -> ${reopenSplit})`);
 console.log(`switch back to it (${runs} runs):   p50 ${ms(pct(switches, 0.5))}, max ${ms(Math.max(...switches))}`);
 console.log(`scroll-to-top steps:            ${scroll.steps.length} (p50 ${ms(pct(scroll.steps, 0.5))}, max ${ms(Math.max(...scroll.steps))}), top row key ${scroll.topKey}`);
 console.log(`rows in the DOM:                ${rowsInDom} now, at most ${scroll.maxRows} while scrolling`);

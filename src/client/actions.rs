@@ -11,6 +11,15 @@ use crate::protocol::{
 };
 use leptos::prelude::*;
 
+/// How the app navigates: without the router's scroll to the top. The window never scrolls
+/// (the panes do), and that scroll would lay the page out in the middle of rendering it.
+pub fn nav_options() -> leptos_router::NavigateOptions {
+    leptos_router::NavigateOptions {
+        scroll: false,
+        ..Default::default()
+    }
+}
+
 /// Opens a new draft tab and returns its id; the caller navigates to `/s/<id>`.
 pub fn new_draft(store: Store) -> SessionId {
     let id = SessionId(new_uuid());

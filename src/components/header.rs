@@ -12,7 +12,6 @@ use leptos::ev::KeyboardEvent;
 use leptos::html::{Button, Input};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use leptos_router::NavigateOptions;
 
 /// The bar above the transcript.
 #[component]
@@ -143,7 +142,7 @@ fn ConfirmEnd(session: SessionView, open: RwSignal<bool>) -> impl IntoView {
         open.set(false);
         let next = actions::end_session(store, id);
         let path = next.map(session_path).unwrap_or_else(|| "/".to_string());
-        navigate(&path, NavigateOptions::default());
+        navigate(&path, actions::nav_options());
     };
     let cancel = move |_| open.set(false);
     let on_keydown = move |ev: KeyboardEvent| {

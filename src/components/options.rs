@@ -56,6 +56,7 @@ pub fn AgentField(session: SessionView) -> impl IntoView {
                     class="field-link"
                     data-testid="agents-doctor-link"
                     href="/doctor"
+                    data-noscroll=""
                     title="Agents not installed on this server, and how to install them"
                 >
                     {format!("{missing} not installed")}

@@ -14,7 +14,6 @@ use crate::client::Store;
 use crate::protocol::SessionState;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::NavigateOptions;
 
 /// Server sessions in list order; drafts are tabs only, not sessions yet.
 fn listed(store: Store) -> Vec<SessionView> {
@@ -55,7 +54,7 @@ pub fn Sidebar() -> impl IntoView {
     let navigate = use_navigate();
     let new_session = move |_| {
         let id = actions::new_draft(store);
-        navigate(&session_path(id), NavigateOptions::default());
+        navigate(&session_path(id), actions::nav_options());
     };
     let query = RwSignal::new(String::new());
     let is_empty = move || listed(store).is_empty();
@@ -127,6 +126,7 @@ pub fn Sidebar() -> impl IntoView {
                     class="doctor-link"
                     data-testid="doctor-link"
                     href="/doctor"
+                    data-noscroll=""
                     title="Which agents are installed, and how to install the others"
                     aria-current=on_doctor
                 >
@@ -155,6 +155,7 @@ fn SessionItem(session: SessionView) -> impl IntoView {
             <a
                 class="session-link"
                 href=session_path(id)
+                data-noscroll=""
                 aria-current=move || active().then_some("page")
                 on:pointerdown=move |_| actions::prefetch(store, id)
             >

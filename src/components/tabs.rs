@@ -7,7 +7,6 @@ use crate::client::actions::{self, session_path};
 use crate::protocol::SessionId;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use leptos_router::NavigateOptions;
 
 /// The row of open tabs.
 #[component]
@@ -37,14 +36,14 @@ fn Tab(id: SessionId) -> impl IntoView {
     let active = move || store.active.get() == Some(id);
     let open = {
         let navigate = navigate.clone();
-        move |_| navigate(&session_path(id), NavigateOptions::default())
+        move |_| navigate(&session_path(id), actions::nav_options())
     };
     let on_keydown = {
         let navigate = navigate.clone();
         move |ev: leptos::ev::KeyboardEvent| {
             if matches!(ev.key().as_str(), "Enter" | " ") {
                 ev.prevent_default();
-                navigate(&session_path(id), NavigateOptions::default());
+                navigate(&session_path(id), actions::nav_options());
             }
         }
     };
@@ -55,7 +54,7 @@ fn Tab(id: SessionId) -> impl IntoView {
         let next = actions::close_tab(store, id);
         if was_active {
             let path = next.map(session_path).unwrap_or_else(|| "/".to_string());
-            navigate(&path, NavigateOptions::default());
+            navigate(&path, actions::nav_options());
         }
     };
     view! {

@@ -17,7 +17,6 @@ use crate::client::{files, start_browser, start_shortcuts_and_alerts, Connection
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
 use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::NavigateOptions;
 
 /// The `ParentRoute` view: waits for the session list (a blocking resource, so SSR sends
 /// the full list in the first paint), seeds the store from it, then shows the layout.
@@ -61,7 +60,7 @@ fn Layout() -> impl IntoView {
     // Effects run only in the browser, after hydration: saved tabs and the socket.
     let go = {
         let navigate = navigate.clone();
-        move |path: &str| navigate(path, NavigateOptions::default())
+        move |path: &str| navigate(path, actions::nav_options())
     };
     Effect::new(move |_| {
         start_browser(store);
@@ -88,7 +87,7 @@ fn Layout() -> impl IntoView {
             let next = store.tabs.get_untracked().last().copied();
             store.active.set(next);
             let path = next.map(session_path).unwrap_or_else(|| "/".to_string());
-            navigate(&path, NavigateOptions::default());
+            navigate(&path, actions::nav_options());
         }
     });
 
@@ -131,7 +130,7 @@ pub fn EmptyPane() -> impl IntoView {
     let navigate = use_navigate();
     let start = move |_| {
         let id = actions::new_draft(store);
-        navigate(&session_path(id), NavigateOptions::default());
+        navigate(&session_path(id), actions::nav_options());
     };
     view! {
         <section class="empty-pane">
