@@ -1,5 +1,5 @@
 //! Long transcripts arrive in pages of whole turns: a fresh subscription takes only the last
-//! [`PAGE_TURNS`] turns in one `ServerFrame::HistoryStart`, and scrolling
+//! [`TAIL_TURNS`] turns in one `ServerFrame::HistoryStart`, and scrolling
 //! up asks for the turns before (`ClientFrame::LoadEarlier`), which are folded into rows by
 //! the same reducer code and put in front of what the view holds.
 
@@ -8,8 +8,12 @@ use super::store::SessionView;
 use crate::protocol::{LoggedEvent, Seq};
 use leptos::prelude::*;
 
-/// Turns per page: the newest ones on opening a session, then this many more per request.
-/// Pages are whole turns (each starts at a user message), so no row is split between two.
+/// Turns in the first page of a session: its newest ones, enough for a screenful and more.
+/// Kept small: opening a session waits for this page to arrive, decode and render.
+pub const TAIL_TURNS: u32 = 8;
+
+/// Turns per page of earlier turns, asked for while the reader scrolls up. Pages are whole
+/// turns (each starts at a user message), so no row is split between two.
 pub const PAGE_TURNS: u32 = 20;
 
 /// The server replays the log from `first_seq` on; what comes before is fetched on demand.

@@ -6,7 +6,7 @@
 //! attempts, then the offline banner with Reconnect, still retrying slowly and at once
 //! when the browser comes back online or the tab becomes visible.
 
-use super::history::PAGE_TURNS;
+use super::history::TAIL_TURNS;
 use super::reducer::apply;
 use super::store::{ConnectionState, Store};
 use super::sync::view_target;
@@ -228,7 +228,7 @@ pub fn ensure_subscribed(store: Store, session: SessionId) {
         send(ClientFrame::Subscribe {
             session,
             since: view.applied_seq.get_untracked(),
-            tail_turns: Some(PAGE_TURNS),
+            tail_turns: Some(TAIL_TURNS),
         });
     }
 }
@@ -389,7 +389,7 @@ fn hello(store: Store) -> ClientFrame {
         .map(|view| ResumePoint {
             session: view.id,
             since: view.applied_seq.get_untracked(),
-            tail_turns: Some(PAGE_TURNS),
+            tail_turns: Some(TAIL_TURNS),
         })
         .collect();
     with_conn(|c| {

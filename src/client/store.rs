@@ -250,6 +250,15 @@ impl SessionView {
         self.meta.with_untracked(|m| m.state == SessionState::Draft)
     }
 
+    /// Whether the pane has something to show: the session is new or empty, or some of its
+    /// log arrived (a first page, even an empty one, or an event). Reactive.
+    pub fn has_history(&self) -> bool {
+        self.meta
+            .with(|m| m.state == SessionState::Draft || m.message_count == 0)
+            || self.first_seq.get() > Seq(0)
+            || self.applied_seq.get() > Seq(0)
+    }
+
     /// Unread entries: none for the active tab, nor while some browser tab shows the
     /// session (the server then reads what arrives); else what arrived since it was last
     /// viewed. Reactive: tracks the meta, the read marker and the active id.

@@ -14,6 +14,7 @@ use crate::client::actions::{self, id_from_path, session_path};
 use crate::client::reducer::replace_sessions;
 use crate::client::store::SessionView;
 use crate::client::{files, start_browser, start_shortcuts_and_alerts, ConnectionState, Store};
+use crate::protocol::SessionId;
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
 use leptos_router::hooks::{use_location, use_navigate};
@@ -151,15 +152,43 @@ pub fn EmptyPane() -> impl IntoView {
     }
 }
 
+/// How long a session opened in the running app may keep the pane waiting for its newest
+/// turns before it shows empty ("Loading the conversation…").
+const HISTORY_WAIT: std::time::Duration = std::time::Duration::from_millis(150);
+
 /// The `/s/:id` pane: header, transcript and composer of the active session.
+///
+/// A session opened in the running app shows once its newest turns are in (or after
+/// [`HISTORY_WAIT`]): the pane renders and paints once, with its rows, instead of empty
+/// first and again a moment later. Meanwhile the tab and sidebar already mark it active.
+/// While the page loads and hydrates it shows at once, as the server rendered it.
 #[component]
 pub fn SessionRoute() -> impl IntoView {
     let store = use_store();
     // Only a change of the active id (or its session appearing/vanishing) rebuilds the
     // pane; list changes elsewhere do not.
     let current = Memo::new(move |_| store.active.get().filter(|id| store.has_view(*id)));
+    let waited = RwSignal::new(None::<SessionId>);
+    Effect::new(move |_| {
+        if let Some(id) = current.get() {
+            set_timeout(move || waited.set(Some(id)), HISTORY_WAIT);
+        }
+    });
+    let shown = Memo::new(move |previous: Option<&Option<SessionId>>| {
+        let id = current.get()?;
+        let running = store.connection.get() == ConnectionState::Open;
+        let ready = !running
+            || waited.get() == Some(id)
+            || store.view(id).is_some_and(|view| view.has_history());
+        if ready {
+            Some(id)
+        } else {
+            // Keep what is shown, if it still exists.
+            previous.copied().flatten().filter(|id| store.has_view(*id))
+        }
+    });
     move || {
-        current
+        shown
             .get()
             .and_then(|id| store.view(id))
             .map(|session| view! { <SessionPanel session/> })

@@ -153,3 +153,25 @@ fn a_refused_page_can_be_asked_for_again() {
     );
     assert!(has_earlier(&view), "the log before is still there to fetch");
 }
+
+#[test]
+fn the_pane_waits_for_history_only_when_there_is_some_to_wait_for() {
+    let store = connected(1);
+    // The session has messages on the server, none here yet: nothing to show.
+    patch(&store, 1, count_patch(4));
+    assert!(!view(&store, 1).has_history());
+    // Its first page arrived (even one with no events): show it.
+    apply(
+        &store,
+        ServerFrame::HistoryStart {
+            session: sid(1),
+            first_seq: Seq(1),
+            events: vec![],
+        },
+    );
+    assert!(view(&store, 1).has_history());
+
+    // A session without messages has nothing to wait for.
+    let empty = connected(2);
+    assert!(view(&empty, 2).has_history());
+}
