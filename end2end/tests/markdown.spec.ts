@@ -92,6 +92,28 @@ test('assistant markdown: table, highlighted code, copy button, safe link, scrip
   expect(errors).toEqual([]);
 });
 
+test('the copy button works without navigator.clipboard (plain http on a LAN address)', async ({ page }) => {
+  // What an insecure context looks like to the page; the copy event shows what was copied.
+  await page.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'clipboard', { get: () => undefined });
+    document.addEventListener('copy', () => {
+      (window as unknown as { __copied?: string }).__copied = document.getSelection()?.toString()
+        || (document.activeElement as HTMLTextAreaElement | null)?.value;
+    });
+  });
+  const errors = await open(page);
+  await newSession(page, '/markdown');
+  const code = await checkRendering(page);
+  expect(await page.evaluate(() => navigator.clipboard)).toBeUndefined();
+  await code.getByTestId('copy-code').click();
+  await expect(code.getByTestId('copy-code')).toHaveText('Copied');
+  const copied = await page.evaluate(() => (window as unknown as { __copied?: string }).__copied);
+  expect(copied).toContain('fn add(a: i32, b: i32) -> i32 {');
+  // The hidden field is gone again.
+  await expect(page.locator('.clipboard-scratch')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
 test('tool cards: an Edit shows a coloured diff, a long output shows its start until Show all', async ({ page }) => {
   const errors = await open(page);
   await newSession(page, '/edit');

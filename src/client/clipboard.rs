@@ -3,9 +3,9 @@
 
 use wasm_bindgen::JsCast;
 
-/// Writes `text` to the clipboard, then calls `done` with whether that worked. Fails
-/// (without throwing) where `navigator.clipboard` does not exist: outside secure contexts,
-/// e.g. plain http on a LAN address.
+/// Writes `text` to the clipboard, then calls `done` with whether that worked. Where
+/// `navigator.clipboard` does not exist (outside secure contexts, e.g. plain http on a LAN
+/// address) or refuses, it copies the selection of a hidden text field instead.
 pub fn copy_text(text: String, done: impl FnOnce(bool) + 'static) {
     let Some(window) = web_sys::window() else {
         return done(false);
@@ -15,12 +15,46 @@ pub fn copy_text(text: String, done: impl FnOnce(bool) + 'static) {
         .ok()
         .filter(|clipboard| !clipboard.is_undefined() && !clipboard.is_null());
     let Some(clipboard) = clipboard else {
-        return done(false);
+        return done(copy_by_selection(&text));
     };
     let promise = clipboard
         .unchecked_into::<web_sys::Clipboard>()
         .write_text(&text);
     leptos::task::spawn_local(async move {
-        done(wasm_bindgen_futures::JsFuture::from(promise).await.is_ok());
+        let worked = wasm_bindgen_futures::JsFuture::from(promise).await.is_ok();
+        done(worked || copy_by_selection(&text));
     });
+}
+
+/// The older way every browser still has: select `text` in a hidden, read-only text field
+/// and run the `copy` command; focus goes back to where it was.
+fn copy_by_selection(text: &str) -> bool {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return false;
+    };
+    let Some(body) = document.body() else {
+        return false;
+    };
+    let Ok(field) = document.create_element("textarea") else {
+        return false;
+    };
+    let field: web_sys::HtmlTextAreaElement = field.unchecked_into();
+    field.set_value(text);
+    field.set_read_only(true);
+    // Off screen by a class (the page's CSP allows no inline styles).
+    field.set_class_name("clipboard-scratch");
+    let focused = document.active_element();
+    if body.append_child(&field).is_err() {
+        return false;
+    }
+    field.select();
+    let copied = document
+        .unchecked_ref::<web_sys::HtmlDocument>()
+        .exec_command("copy")
+        .unwrap_or(false);
+    field.remove();
+    if let Some(element) = focused.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = element.focus();
+    }
+    copied
 }
