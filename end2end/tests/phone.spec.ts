@@ -51,3 +51,46 @@ test('the sidebar is a drawer on a phone, and the composer stays on screen', asy
   await expect.poll(() => sidebarShown(page)).toBe(false);
   await expect(page.locator(`[data-testid="session-tab"][data-session-id="${first}"]`)).toHaveCount(1);
 });
+
+test('the composer stays above a keyboard that does not resize the page (as on iOS Safari)', async ({ page }, testInfo) => {
+  // iOS Safari leaves the page (and 100dvh) as tall as before when its keyboard opens; only
+  // `visualViewport` shrinks. Chromium cannot open such a keyboard, so the page gets a
+  // visualViewport whose size the test sets, and the app must follow it.
+  await page.addInitScript(() => {
+    // The page's own height until the test opens the keyboard.
+    let keyboardTop: number | undefined;
+    const fake = new EventTarget();
+    Object.defineProperties(fake, {
+      height: { get: () => keyboardTop ?? window.innerHeight },
+      width: { get: () => window.innerWidth },
+      scale: { value: 1 },
+      offsetTop: { value: 0 },
+      offsetLeft: { value: 0 },
+    });
+    Object.defineProperty(window, 'visualViewport', { get: () => fake });
+    (window as unknown as { __keyboard: (h: number) => void }).__keyboard = (top: number) => {
+      keyboardTop = top;
+      fake.dispatchEvent(new Event('resize'));
+    };
+  });
+  await page.goto(url());
+  await page.getByTestId('sidebar-toggle').click();
+  await newSession(page, 'typing on a phone');
+  const composerBottom = async () => {
+    const box = await page.getByTestId('chat-input').boundingBox();
+    return box!.y + box!.height;
+  };
+  expect(await composerBottom()).toBeLessThanOrEqual(844);
+
+  // The keyboard takes the lower 364 px: the composer moves up above it.
+  await page.evaluate(() => (window as unknown as { __keyboard: (h: number) => void }).__keyboard(480));
+  await expect.poll(composerBottom).toBeLessThanOrEqual(480);
+  await expect(page.getByTestId('send-button')).toBeVisible();
+  const sendBox = await page.getByTestId('send-button').boundingBox();
+  expect(sendBox!.y + sendBox!.height).toBeLessThanOrEqual(480);
+  await page.screenshot({ path: testInfo.outputPath('phone-keyboard.png') });
+
+  // Closed again: the app takes the whole height back.
+  await page.evaluate(() => (window as unknown as { __keyboard: (h: number) => void }).__keyboard(844));
+  await expect.poll(composerBottom).toBeGreaterThan(700);
+});

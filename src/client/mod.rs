@@ -4,8 +4,8 @@
 //! helpers the components show data with ([`attachments`], [`format`](mod@format),
 //! [`tool_view`], [`markdown`], [`highlight`]), the pure halves of the [`shortcuts`], the
 //! session [`search`] and the notification [`alerts`], and (browser build only) the socket,
-//! tab persistence, the clipboard, the keyboard listener, Web Notifications and the reading
-//! of pasted or dropped [`files`].
+//! tab persistence, the clipboard, the keyboard listener, Web Notifications, the visible
+//! height on phones and the reading of pasted or dropped [`files`].
 
 pub mod actions;
 pub mod alerts;
@@ -35,19 +35,23 @@ pub mod notify;
 pub mod socket;
 #[cfg(feature = "hydrate")]
 pub mod storage;
+#[cfg(feature = "hydrate")]
+pub mod viewport;
 
 #[cfg(test)]
 mod tests;
 
 pub use store::{ConnectionState, Store};
 
-/// Starts the browser-only machinery after hydration: restores saved tabs, then connects.
+/// Starts the browser-only machinery after hydration: restores saved tabs, connects, and
+/// keeps the app as tall as the visible page.
 /// Inert in other builds, so components can call it unconditionally from an effect.
 pub fn start_browser(store: Store) {
     #[cfg(feature = "hydrate")]
     {
         storage::start(store);
         socket::start(store);
+        viewport::start();
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = store;
