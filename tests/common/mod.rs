@@ -16,10 +16,8 @@ use switchboard::protocol::{
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
-/// How long any single expectation may take. Generous: a test binary starts its real agent
-/// CLIs all at once (eleven `claude` processes in tests/claude.rs), and on two cores the
-/// last one's first frame has taken over 20 s. A hang still fails, only later.
-pub const TIMEOUT: Duration = Duration::from_secs(45);
+/// How long any single expectation may take.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A running server process; killed when dropped.
 pub struct Server {
