@@ -157,7 +157,12 @@ fn SessionItem(session: SessionView) -> impl IntoView {
                 href=session_path(id)
                 data-noscroll=""
                 aria-current=move || active().then_some("page")
-                on:pointerdown=move |_| actions::prefetch(store, id)
+                on:pointerdown=move |ev: leptos::ev::PointerEvent| {
+                    // A mouse or pen press is a click on its way; a touch may start a scroll.
+                    if ev.pointer_type() != "touch" && ev.button() == 0 {
+                        actions::prefetch(store, id);
+                    }
+                }
             >
                 <div class="session-item-top">
                     <span class="agent-label">{move || meta.with(|m| m.agent.label())}</span>
