@@ -39,7 +39,8 @@ pub fn Composer(session: SessionView) -> impl IntoView {
     Effect::new(move |_| {
         if input_ref.get().is_some() {
             request_animation_frame(move || {
-                if let Some(input) = input_ref.get_untracked() {
+                // (`try_`: the composer may be gone by the next frame.)
+                if let Some(input) = input_ref.try_get_untracked().flatten() {
                     let _ = input.focus();
                 }
             });

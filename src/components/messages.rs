@@ -81,7 +81,8 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
         }
         if let Some(anchor) = anchor {
             request_animation_frame(move || {
-                if let Some(list) = list_ref.get_untracked() {
+                // (`try_`: by the next frame the list may be gone, its refs disposed.)
+                if let Some(list) = list_ref.try_get_untracked().flatten() {
                     restore_top_row(&list, anchor);
                 }
             });
@@ -117,7 +118,8 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
         activity.track();
         if stick.get_value() && end.get_untracked().is_none() {
             request_animation_frame(move || {
-                let Some(list) = list_ref.get_untracked() else {
+                // The list may be gone by the next frame (another session shown).
+                let Some(list) = list_ref.try_get_untracked().flatten() else {
                     return;
                 };
                 list.set_scroll_top(list.scroll_height());
@@ -128,7 +130,12 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
                     // The newest rows paint first; the rows above them are added in a
                     // later task, before the reader can scroll there.
                     primed.set_value(true);
-                    set_timeout(grow, std::time::Duration::ZERO);
+                    let grow_if_shown = move || {
+                        if list_ref.try_get_untracked().flatten().is_some() {
+                            grow();
+                        }
+                    };
+                    set_timeout(grow_if_shown, std::time::Duration::ZERO);
                 }
             });
         }

@@ -171,7 +171,13 @@ pub fn SessionRoute() -> impl IntoView {
     let waited = RwSignal::new(None::<SessionId>);
     Effect::new(move |_| {
         if let Some(id) = current.get() {
-            set_timeout(move || waited.set(Some(id)), HISTORY_WAIT);
+            // `try_set`: the route may be gone by then.
+            set_timeout(
+                move || {
+                    let _ = waited.try_set(Some(id));
+                },
+                HISTORY_WAIT,
+            );
         }
     });
     let shown = Memo::new(move |previous: Option<&Option<SessionId>>| {
