@@ -77,6 +77,28 @@ test('Ctrl+1, Ctrl+2 and Ctrl+9 switch tabs', async ({ page }) => {
   await expect(page).toHaveURL(new RegExp(`/s/${ids[ids.length - 1]}$`));
 });
 
+test('switching tabs as fast as keys go, while both sessions stream, breaks nothing', async ({ page }) => {
+  // Each switch replaces the pane; what the old one left pending (a scroll event queued for
+  // its list, work for the next frame or task) must find it gone and do nothing. Before the
+  // fix this failed 4 runs in 4: "Tried to access a reactive value that has already been
+  // disposed", which aborts the WASM (the page stops working).
+  const errors = await open(page);
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text().slice(0, 500)); });
+  const a = await newSession(page, '/burst 400');
+  const b = await newSession(page, '/burst 400');
+  const ids = await tabIds(page);
+  const [na, nb] = [ids.indexOf(a) + 1, ids.indexOf(b) + 1];
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press(`Control+${i % 2 ? nb : na}`);
+  }
+  await expect(page).toHaveURL(new RegExp(`/s/${b}$`));
+  // Still alive: a new message in the shown tab gets its answer.
+  await page.getByTestId('chat-input').fill('still here');
+  await page.getByTestId('chat-input').press('Enter');
+  await expect(assistantMessages(page).last()).toHaveText(/Echo: still here/, { timeout: 20_000 });
+  expect(errors).toEqual([]);
+});
+
 test('Ctrl+K focuses the session search, which filters by title and by preview', async ({ page }) => {
   await open(page);
   // Words no other test's session has, so the filter result is exact.

@@ -88,8 +88,10 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
             });
         }
     };
+    // `None` also once the list is gone: a scroll event queued before the pane was replaced
+    // still arrives, and reading a disposed ref would panic.
     let near_edges = move || {
-        let list = list_ref.get_untracked()?;
+        let list = list_ref.try_get_untracked().flatten()?;
         let top = list.scroll_top();
         let bottom = list.scroll_height() - top - list.client_height();
         Some((top, bottom))
