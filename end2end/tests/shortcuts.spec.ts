@@ -99,6 +99,23 @@ test('switching tabs as fast as keys go, while both sessions stream, breaks noth
   expect(errors).toEqual([]);
 });
 
+test('switching tabs in the middle of a rename saves the new title', async ({ page }) => {
+  const errors = await open(page);
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text().slice(0, 500)); });
+  const a = await newSession(page, 'first tab');
+  const b = await newSession(page, 'second tab');
+  const na = (await tabIds(page)).indexOf(a) + 1;
+  const title = page.getByTestId('rename-session');
+  await title.click();
+  await title.fill('Renamed on the way out');
+  // The field goes with its pane; leaving it saves what it holds.
+  await page.keyboard.press(`Control+${na}`);
+  await expect(page).toHaveURL(new RegExp(`/s/${a}$`));
+  await expect(sessionTab(page, b)).toContainText('Renamed on the way out');
+  await expect(sessionItem(page, b)).toContainText('Renamed on the way out');
+  expect(errors).toEqual([]);
+});
+
 test('Ctrl+K focuses the session search, which filters by title and by preview', async ({ page }) => {
   await open(page);
   // Words no other test's session has, so the filter result is exact.

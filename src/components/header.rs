@@ -39,10 +39,9 @@ pub fn SessionHeader(session: SessionView) -> impl IntoView {
     });
 
     // One path for saving: Enter blurs, and leaving the field saves what it holds.
-    let save = move |_| {
-        if let Some(input) = title_ref.get_untracked() {
-            actions::rename(store, id, input.value());
-        }
+    // (From the event, not the ref: the field may be on its way out with its pane.)
+    let save = move |ev: leptos::ev::FocusEvent| {
+        actions::rename(store, id, event_target_value(&ev));
     };
     let on_keydown = move |ev: KeyboardEvent| {
         let Some(input) = title_ref.get_untracked() else {
