@@ -26,3 +26,27 @@ export async function newSession(page: Page, text: string): Promise<string> {
   await expect(sessionItem(page, id)).toBeVisible();
   return id;
 }
+
+/** Opens the app, waits until it is hydrated (the + button only works then), and returns
+ * the list that collects page errors (a WASM panic aborts with one) and console errors
+ * (hydration mismatches, panic messages). */
+export async function openApp(page: Page): Promise<string[]> {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text().slice(0, 500));
+  });
+  await page.goto(url());
+  await expect(page.getByTestId('new-session-button')).toBeVisible();
+  return errors;
+}
+
+/** Starts a slow demo turn (`/slow 10`) in a new session and waits until it streams; returns
+ * the session's state badge in its tab. */
+export async function startSlowTurn(page: Page) {
+  const id = await newSession(page, '/slow 10');
+  const badge = sessionTab(page, id).getByTestId('session-state-badge');
+  await expect(badge).toHaveAttribute('data-state', 'working');
+  await expect(assistantMessages(page).last()).toContainText('tick 2');
+  return badge;
+}

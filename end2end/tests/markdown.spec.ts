@@ -3,19 +3,7 @@
 // tool cards with a coloured Edit diff and long output behind "Show all". The demo agent's
 // `/markdown` and `/edit` prompts produce them.
 import { test, expect, Page } from '@playwright/test';
-import { assistantMessages, newSession, url } from './helpers';
-
-/** Opens the app and collects page errors and console errors (hydration mismatches). */
-async function open(page: Page) {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
-  await page.goto(url());
-  await expect(page.getByTestId('new-session-button')).toBeVisible();
-  return errors;
-}
+import { assistantMessages, newSession, openApp, url } from './helpers';
 
 /** The `/markdown` reply, once it has streamed in full. */
 async function markdownReply(page: Page) {
@@ -68,7 +56,7 @@ async function checkRendering(page: Page) {
 
 test('assistant markdown: table, highlighted code, copy button, safe link, script as text', async ({ page, context }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url() });
-  const errors = await open(page);
+  const errors = await openApp(page);
   await newSession(page, '/markdown');
   const code = await checkRendering(page);
 
@@ -101,7 +89,7 @@ test('the copy button works without navigator.clipboard (plain http on a LAN add
         || (document.activeElement as HTMLTextAreaElement | null)?.value;
     });
   });
-  const errors = await open(page);
+  const errors = await openApp(page);
   await newSession(page, '/markdown');
   const code = await checkRendering(page);
   expect(await page.evaluate(() => navigator.clipboard)).toBeUndefined();
@@ -115,7 +103,7 @@ test('the copy button works without navigator.clipboard (plain http on a LAN add
 });
 
 test('tool cards: an Edit shows a coloured diff, a long output shows its start until Show all', async ({ page }) => {
-  const errors = await open(page);
+  const errors = await openApp(page);
   await newSession(page, '/edit');
   await expect(assistantMessages(page).last()).toContainText('all 58 tests pass');
 

@@ -2,16 +2,7 @@
 // running turn, Ctrl+1..9 switch tabs, Ctrl+K focuses the sidebar's session search, which
 // filters by title and preview.
 import { test, expect, Page } from '@playwright/test';
-import { assistantMessages, newSession, sessionItem, sessionTab, url } from './helpers';
-
-async function open(page: Page) {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(url());
-  // The button only works once the WASM has hydrated the page.
-  await expect(page.getByTestId('new-session-button')).toBeVisible();
-  return errors;
-}
+import { assistantMessages, newSession, openApp, sessionItem, startSlowTurn, sessionTab } from './helpers';
 
 const userMessages = (page: Page) =>
   page.locator('[data-testid="message-list"] [data-testid="message"][data-role="user"]');
@@ -21,7 +12,7 @@ const tabIds = (page: Page) =>
   page.getByTestId('session-tab').evaluateAll((tabs) => tabs.map((t) => t.getAttribute('data-session-id')));
 
 test('Enter sends; Shift+Enter makes a new line and does not send', async ({ page }) => {
-  const errors = await open(page);
+  const errors = await openApp(page);
   await newSession(page, 'sent with Enter');
   await expect(assistantMessages(page).last()).toHaveText(/Echo: sent with Enter/);
   await expect(userMessages(page)).toHaveCount(1);
@@ -41,18 +32,15 @@ test('Enter sends; Shift+Enter makes a new line and does not send', async ({ pag
 });
 
 test('Esc stops the running turn and the session returns to idle', async ({ page }) => {
-  await open(page);
-  const id = await newSession(page, '/slow 10');
-  const badge = sessionTab(page, id).getByTestId('session-state-badge');
-  await expect(badge).toHaveAttribute('data-state', 'working');
-  await expect(assistantMessages(page).last()).toContainText('tick 2');
+  await openApp(page);
+  const badge = await startSlowTurn(page);
   await page.getByTestId('chat-input').press('Escape');
   await expect(badge).toHaveAttribute('data-state', 'idle', { timeout: 5_000 });
   await expect(assistantMessages(page).last()).not.toContainText('tick 10');
 });
 
 test('Ctrl+1, Ctrl+2 and Ctrl+9 switch tabs', async ({ page }) => {
-  await open(page);
+  await openApp(page);
   const a = await newSession(page, 'first tab');
   const b = await newSession(page, 'second tab');
   const c = await newSession(page, 'third tab');
@@ -82,8 +70,7 @@ test('switching tabs as fast as keys go, while both sessions stream, breaks noth
   // its list, work for the next frame or task) must find it gone and do nothing. Before the
   // fix this failed 4 runs in 4: "Tried to access a reactive value that has already been
   // disposed", which aborts the WASM (the page stops working).
-  const errors = await open(page);
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text().slice(0, 500)); });
+  const errors = await openApp(page);
   const a = await newSession(page, '/burst 400');
   const b = await newSession(page, '/burst 400');
   const ids = await tabIds(page);
@@ -100,8 +87,7 @@ test('switching tabs as fast as keys go, while both sessions stream, breaks noth
 });
 
 test('switching tabs in the middle of a rename saves the new title', async ({ page }) => {
-  const errors = await open(page);
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text().slice(0, 500)); });
+  const errors = await openApp(page);
   const a = await newSession(page, 'first tab');
   const b = await newSession(page, 'second tab');
   const na = (await tabIds(page)).indexOf(a) + 1;
@@ -117,7 +103,7 @@ test('switching tabs in the middle of a rename saves the new title', async ({ pa
 });
 
 test('Ctrl+K focuses the session search, which filters by title and by preview', async ({ page }) => {
-  await open(page);
+  await openApp(page);
   // Words no other test's session has, so the filter result is exact.
   const tag = Date.now().toString(36);
   const zebra = await newSession(page, `zebra${tag} crossing`);

@@ -1,22 +1,13 @@
 // The walking skeleton, end to end: sessions in tabs with the demo agent, streaming,
 // unread badges, Stop, permissions, reload, End session. Runs against the release build,
 // so passing also proves that the release WASM hydrates.
-import { test, expect, Page } from '@playwright/test';
-import { assistantMessages, newSession, sessionItem, sessionTab, url } from './helpers';
+import { test, expect } from '@playwright/test';
+import { assistantMessages, newSession, openApp, sessionItem, startSlowTurn, sessionTab } from './helpers';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-async function open(page: Page) {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(url());
-  // The button only works once the WASM has hydrated the page.
-  await expect(page.getByTestId('new-session-button')).toBeVisible();
-  return errors;
-}
-
 test('two sessions stream side by side, with unread badges on the background tab', async ({ page }) => {
-  const errors = await open(page);
+  const errors = await openApp(page);
   const a = await newSession(page, 'hello alpha');
   await expect(assistantMessages(page).last()).toHaveText(/Echo: hello alpha/);
 
@@ -64,11 +55,8 @@ test('two sessions stream side by side, with unread badges on the background tab
 });
 
 test('Stop ends a slow turn and the session returns to idle', async ({ page }) => {
-  await open(page);
-  const id = await newSession(page, '/slow 10');
-  const badge = sessionTab(page, id).getByTestId('session-state-badge');
-  await expect(badge).toHaveAttribute('data-state', 'working');
-  await expect(assistantMessages(page).last()).toContainText('tick 2');
+  await openApp(page);
+  const badge = await startSlowTurn(page);
   await page.getByTestId('stop-button').click();
   await expect(badge).toHaveAttribute('data-state', 'idle', { timeout: 5_000 });
 });
@@ -77,7 +65,7 @@ test('a permission request: Deny writes nothing, Allow writes the file', async (
   const workdir = process.env.SWITCHBOARD_E2E_WORKDIR!;
   const target = join(workdir, 'demo.txt');
   rmSync(target, { force: true });
-  await open(page);
+  await openApp(page);
 
   const denied = await newSession(page, '/permission');
   await expect(page.getByTestId('permission-card')).toBeVisible();
@@ -96,7 +84,7 @@ test('a permission request: Deny writes nothing, Allow writes the file', async (
 });
 
 test('End session asks first while working, then removes the session', async ({ page }) => {
-  await open(page);
+  await openApp(page);
   const id = await newSession(page, '/slow 20');
   await expect(sessionTab(page, id).getByTestId('session-state-badge')).toHaveAttribute('data-state', 'working');
   await page.getByTestId('end-session').click();
@@ -110,7 +98,7 @@ test('End session asks first while working, then removes the session', async ({ 
 });
 
 test('user and agent text is shown as text, never as HTML', async ({ page }) => {
-  await open(page);
+  await openApp(page);
   await newSession(page, '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>');
   await expect(assistantMessages(page).last()).toContainText('<script>window.__pwned=2</script>');
   expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();

@@ -384,7 +384,6 @@ pub fn id_from_path(path: &str) -> Option<SessionId> {
     SessionId::parse(rest.trim_end_matches('/'))
 }
 
-/// The bridge to the socket: real in the browser build, inert elsewhere.
 /// Asks for the page of turns before the oldest this view holds (the reader scrolled to
 /// the top of what is loaded). One request at a time.
 pub fn load_earlier(view: &SessionView) {
@@ -399,6 +398,7 @@ pub fn load_earlier(view: &SessionView) {
     });
 }
 
+/// The bridge to the socket: real in the browser build, inert elsewhere.
 mod transport {
     use super::*;
 

@@ -12,7 +12,6 @@ use std::sync::Arc;
 /// Folds one event into a view's transcript rows and state. Also builds the rows of an
 /// earlier page (a scratch view, see `history`), so both paths show events alike.
 pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
-    let view = view.clone();
     let key = seq.0;
     match event {
         SessionEvent::UserMessage {
@@ -34,7 +33,7 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
                 // The optimistic row this tab showed on send.
                 Some(status) => status.set(SendStatus::Delivered),
                 None => push_entry(
-                    &view,
+                    view,
                     Entry {
                         key,
                         body: EntryBody::User {
@@ -48,17 +47,17 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
             }
         }
         SessionEvent::AssistantDelta { message_id, text } => {
-            write_assistant(&view, key, message_id, text, true);
+            write_assistant(view, key, message_id, text, true);
             if !view.streaming.get_untracked() {
                 view.streaming.set(true);
             }
         }
         SessionEvent::AssistantMessage { message_id, text } => {
-            write_assistant(&view, key, message_id, text, false);
+            write_assistant(view, key, message_id, text, false);
             view.streaming.set(false);
         }
         SessionEvent::Thinking { message_id, text } => {
-            let existing = find_latest(&view, |body| match body {
+            let existing = find_latest(view, |body| match body {
                 EntryBody::Thinking {
                     message_id: id,
                     text,
@@ -68,7 +67,7 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
             match existing {
                 Some(signal) => signal.update(|s| s.push_str(&text)),
                 None => push_entry(
-                    &view,
+                    view,
                     Entry {
                         key,
                         body: EntryBody::Thinking {
@@ -84,11 +83,11 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
             name,
             title,
             input,
-        } => match find_tool(&view, &call_id) {
+        } => match find_tool(view, &call_id) {
             // A repeated call id updates the card instead of adding a second one.
             Some((title_signal, ..)) => title_signal.set(title),
             None => push_entry(
-                &view,
+                view,
                 Entry {
                     key,
                     body: EntryBody::Tool {
@@ -115,7 +114,7 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
             } else {
                 ToolStatus::Ok
             };
-            match find_tool(&view, &call_id) {
+            match find_tool(view, &call_id) {
                 Some((_, output_signal, status, duration)) => {
                     output_signal.set(Some(output));
                     status.set(status_value);
@@ -125,7 +124,7 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
                 }
                 // A result without its call (should not happen): still show it.
                 None => push_entry(
-                    &view,
+                    view,
                     Entry {
                         key,
                         body: EntryBody::Tool {
@@ -155,7 +154,7 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
             });
             if !known {
                 push_entry(
-                    &view,
+                    view,
                     Entry {
                         key,
                         body: EntryBody::Permission {
@@ -175,7 +174,7 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
             option_id,
             allowed,
         } => {
-            let target = find_latest(&view, |body| match body {
+            let target = find_latest(view, |body| match body {
                 EntryBody::Permission {
                     request_id: r,
                     resolution,
@@ -193,9 +192,9 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
             duration_ms,
             stop_reason,
         } => {
-            stop_streaming(&view);
+            stop_streaming(view);
             push_entry(
-                &view,
+                view,
                 Entry {
                     key,
                     body: EntryBody::TurnEnd {
@@ -212,22 +211,22 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
             let newest = view.meta.with_untracked(|m| seq >= m.last_seq);
             if newest && view.meta.with_untracked(|m| m.state != state) {
                 if !state.is_busy() {
-                    stop_streaming(&view);
+                    stop_streaming(view);
                 }
                 view.meta.update(|m| m.state = state);
             }
         }
-        SessionEvent::Error { message, detail } => push_notice(&view, key, message, detail, true),
-        SessionEvent::Notice { message } => push_notice(&view, key, message, None, false),
+        SessionEvent::Error { message, detail } => push_notice(view, key, message, detail, true),
+        SessionEvent::Notice { message } => push_notice(view, key, message, None, false),
         SessionEvent::ConversationReset { reason } => {
             let message = "The agent lost the conversation and started a fresh one: it does not know what was said before.".to_owned();
-            push_notice(&view, key, message, Some(reason.clone()), true);
+            push_notice(view, key, message, Some(reason.clone()), true);
             if seq > view.history_seq.get_untracked() {
                 view.conversation_reset.set(Some(reason));
             }
         }
         SessionEvent::PermissionModeChanged { mode } => {
-            push_notice(&view, key, mode_changed_text(&mode), None, false);
+            push_notice(view, key, mode_changed_text(&mode), None, false);
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::actions::session_path;
 use super::alerts::{alert_for, NotifyStatus};
+use super::storage::storage;
 use super::store::Store;
 use crate::protocol::{SessionId, SessionState};
 use leptos::prelude::*;
@@ -13,10 +14,6 @@ use web_sys::{Notification, NotificationOptions, NotificationPermission};
 
 /// The `localStorage` key of the toggle: `on` or `off`.
 const KEY: &str = "switchboard.notify.v1";
-
-fn storage() -> Option<web_sys::Storage> {
-    window().local_storage().ok().flatten()
-}
 
 /// Whether this browser has Web Notifications at all (not in every WebView, nor on HTTP
 /// origins other than localhost).

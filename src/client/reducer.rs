@@ -75,9 +75,19 @@ pub fn apply(store: &Store, frame: ServerFrame) {
             before,
             first_seq,
             events,
+            error,
         } => {
             if let Some(view) = store.view(session) {
-                history::prepend_earlier(&view, before, first_seq, events);
+                match error {
+                    // Nothing changes; the next scroll to the top asks again.
+                    Some(error) => {
+                        view.loading_earlier.set(false);
+                        store.toast.set(Some(format!(
+                            "Earlier messages could not be loaded: {error}"
+                        )));
+                    }
+                    None => history::prepend_earlier(&view, before, first_seq, events),
+                }
             }
         }
         ServerFrame::Error {
@@ -89,7 +99,8 @@ pub fn apply(store: &Store, frame: ServerFrame) {
                 if is_sync_error(code) {
                     view.sync_error.set(Some(message.clone()));
                 }
-                // A refused page of earlier turns may be asked for again on the next scroll.
+                // A page of earlier turns refused outright (`unknown_session`) may be asked
+                // for again on the next scroll.
                 if view.loading_earlier.get_untracked() {
                     view.loading_earlier.set(false);
                 }

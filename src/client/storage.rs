@@ -8,7 +8,8 @@ use leptos::prelude::*;
 /// The `localStorage` key.
 const KEY: &str = "switchboard.tabs.v1";
 
-fn storage() -> Option<web_sys::Storage> {
+/// The page's `localStorage`; `None` where it is off (some privacy modes).
+pub(crate) fn storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
 

@@ -4,6 +4,7 @@
 //! settings: attach an image, the agent and model of a draft, the permission mode.
 
 use super::attachments::AttachmentTray;
+use super::icons::{self, LineIcon};
 use super::options::{AgentField, ModelField, PermissionField};
 use super::use_store;
 use crate::client::store::SessionView;
@@ -131,7 +132,7 @@ fn ComposerOptions(session: SessionView) -> impl IntoView {
                 title="Attach images (PNG, JPEG, GIF or WebP up to 700 KB; you can also paste or drop them)"
                 on:click=pick
             >
-                <PaperclipIcon/>
+                <LineIcon paths=icons::PAPERCLIP size=16/>
                 <span class="attach-label">"Image"</span>
             </button>
             <input
@@ -192,26 +193,5 @@ fn RetryStrip(session: SessionView, message: String) -> impl IntoView {
                 {move || if retrying.get() { "Retrying…" } else { "Retry" }}
             </button>
         </div>
-    }
-}
-
-/// A paperclip, drawn so it looks the same on every system (emoji fonts differ).
-#[component]
-fn PaperclipIcon() -> impl IntoView {
-    view! {
-        <svg
-            class="icon"
-            viewBox="0 0 24 24"
-            width="16"
-            height="16"
-            fill="none"
-            stroke="currentColor"
-            stroke-width="2"
-            stroke-linecap="round"
-            stroke-linejoin="round"
-            aria-hidden="true"
-        >
-            <path d="M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48"></path>
-        </svg>
     }
 }

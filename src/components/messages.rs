@@ -44,10 +44,14 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
     // Whether the reader is at the bottom; scrolling up stops the following.
     let stick = StoredValue::new(true);
     let start = RwSignal::new(None::<u64>);
+    // How many of the newest rows the window holds while it follows the bottom (`start`
+    // `None`): a screenful on opening, else as many as were shown when the reader came back.
+    let live_rows = RwSignal::new(INITIAL_ROWS);
     let end = RwSignal::new(None::<u64>);
     let window = Memo::new(move |_| {
         let (start, end) = (start.get(), end.get());
-        entries.with(|list| window_bounds(list, start, end))
+        let live_rows = live_rows.get();
+        entries.with(|list| window_bounds(list, start, end, live_rows))
     });
 
     // Moves the window by `step` rows up (negative) or down, keeping at most `MAX_ROWS`
@@ -160,6 +164,10 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
         // Back at the bottom: the window slides with new rows again (and sheds old ones);
         // reading back: it stops sliding.
         if at_bottom && start.get_untracked().is_some() {
+            // Keep what is rendered: falling back to a screenful would take the rows above
+            // away, and the next scroll event would add them again.
+            let (from, to) = window.get_untracked();
+            live_rows.set((to - from).clamp(INITIAL_ROWS, MAX_ROWS));
             start.set(None);
         } else if !at_bottom && start.get_untracked().is_none() {
             let from = window.get_untracked().0;
@@ -168,6 +176,7 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
         grow();
     };
     let jump_to_latest = move |_| {
+        live_rows.set(INITIAL_ROWS);
         start.set(None);
         end.set(None);
         stick.set_value(true);
@@ -218,14 +227,19 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
 }
 
 /// The rendered slice `[from, to)` of `list` for a window named by its first and last key.
-fn window_bounds(list: &[Entry], start: Option<u64>, end: Option<u64>) -> (usize, usize) {
+fn window_bounds(
+    list: &[Entry],
+    start: Option<u64>,
+    end: Option<u64>,
+    live_rows: usize,
+) -> (usize, usize) {
     let len = list.len();
     let to = end
         .and_then(|key| list.iter().rposition(|e| e.key == key))
         .map_or(len, |i| i + 1);
     let from = match start.and_then(|key| list.iter().position(|e| e.key == key)) {
         Some(i) => i,
-        None => to.saturating_sub(INITIAL_ROWS),
+        None => to.saturating_sub(live_rows),
     };
     (from.min(to), to)
 }

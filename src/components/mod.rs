@@ -7,6 +7,7 @@ pub mod banner;
 pub mod composer;
 pub mod doctor;
 pub mod header;
+pub mod icons;
 pub mod markdown;
 pub mod messages;
 pub mod options;

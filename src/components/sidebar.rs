@@ -4,6 +4,7 @@
 //! tab via its link.
 
 use super::badges::{StateBadge, SyncDot, UnreadBadge};
+use super::icons::{self, LineIcon};
 use super::use_store;
 use crate::client::actions::{self, session_path};
 use crate::client::alerts::{notify_status, toggle_notifications, NotifyStatus};
@@ -58,11 +59,19 @@ pub fn Sidebar() -> impl IntoView {
     };
     let query = RwSignal::new(String::new());
     let is_empty = move || listed(store).is_empty();
-    let no_match = move || {
-        !query.with(|q| q.trim().is_empty())
-            && !is_empty()
-            && query.with(|q| matching(store, q)).is_empty()
-    };
+    // Filtered once per change, for the list and for "no match" alike; it changes (and the
+    // list re-renders) only when which sessions show, or their order, changes.
+    let shown = Memo::new_with_compare(
+        move |_| query.with(|q| matching(store, q)),
+        |old: Option<&Vec<SessionView>>, new: Option<&Vec<SessionView>>| {
+            let ids = |list: Option<&Vec<SessionView>>| {
+                list.map(|list| list.iter().map(|v| v.id).collect::<Vec<_>>())
+            };
+            ids(old) != ids(new)
+        },
+    );
+    let no_match =
+        move || !query.with(|q| q.trim().is_empty()) && !is_empty() && shown.with(Vec::is_empty);
     let drawer = use_context::<SidebarDrawer>();
     let on_search_key = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Escape" {
@@ -112,7 +121,7 @@ pub fn Sidebar() -> impl IntoView {
             </Show>
             <ul class="session-list" data-testid="session-list">
                 <For
-                    each=move || query.with(|q| matching(store, q))
+                    each=move || shown.get()
                     key=|session| session.id
                     children=move |session| view! { <SessionItem session/> }
                 />
@@ -212,30 +221,8 @@ fn NotifyToggle() -> impl IntoView {
             disabled=move || matches!(status.get(), NotifyStatus::Unsupported | NotifyStatus::Blocked)
             on:click=click
         >
-            <BellIcon/>
+            <LineIcon paths=icons::BELL size=14/>
             <span>{label}</span>
         </button>
-    }
-}
-
-/// A bell, drawn so it looks the same on every system (emoji fonts differ).
-#[component]
-fn BellIcon() -> impl IntoView {
-    view! {
-        <svg
-            class="icon"
-            viewBox="0 0 24 24"
-            width="14"
-            height="14"
-            fill="none"
-            stroke="currentColor"
-            stroke-width="2"
-            stroke-linecap="round"
-            stroke-linejoin="round"
-            aria-hidden="true"
-        >
-            <path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9"></path>
-            <path d="M13.73 21a2 2 0 0 1-3.46 0"></path>
-        </svg>
     }
 }

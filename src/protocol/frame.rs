@@ -204,6 +204,11 @@ pub enum ServerFrame {
         first_seq: Seq,
         /// The events, oldest first.
         events: Vec<LoggedEvent>,
+        /// Why the page could not be read (then `events` is empty and `first_seq` equals
+        /// `before`): the transcript stays as it is and the page may be asked for again. An
+        /// answer of its own, not an `Error`, which would fail the session's pending sends.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
     },
     /// A session was created (by this or another client).
     SessionCreated {

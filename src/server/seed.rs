@@ -8,8 +8,9 @@ use crate::protocol::{
 };
 use std::path::Path;
 
-/// Transcript rows each generated turn shows: the prompt, the thinking, a tool card and the
-/// reply.
+/// Entries (what `message_count` counts, by the rule of `session_task::record`) each
+/// generated turn adds: the prompt, the thinking, a tool card and the reply. The browser
+/// shows a fifth row per turn, its usage line, so "10,000 entries" are 12,500 rows.
 pub const ENTRIES_PER_TURN: usize = 4;
 
 /// Writes a demo session with at least `entries` transcript rows (whole turns) and returns

@@ -15,6 +15,10 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
+/// The most turns one page (`tail_turns`, `LoadEarlier`) holds, whatever the client asks:
+/// the whole log in one frame would hold the socket, and the memory of both sides.
+const MAX_PAGE_TURNS: u32 = 100;
+
 /// Frames queued for one socket's writer before senders wait.
 const OUTBOX: usize = 1024;
 /// Frames larger than this close the socket (tungstenite's limit); frames between the
@@ -327,7 +331,9 @@ impl Connection {
             previous.abort();
         }
         // A client that holds nothing of a session may take only its last turns.
-        let tail_turns = tail_turns.filter(|_| since == Seq(0));
+        let tail_turns = tail_turns
+            .filter(|_| since == Seq(0))
+            .map(|turns| turns.clamp(1, MAX_PAGE_TURNS));
         let forwarder = tokio::spawn(forward(session, since, tail_turns, live, db, out));
         self.subscriptions.insert(session, forwarder);
         Ok(())
@@ -342,6 +348,7 @@ impl Connection {
     ) -> Result<(), ServiceError> {
         // Known session or `unknown_session`, as for every request.
         self.registry.check_known(session)?;
+        let turns = turns.clamp(1, MAX_PAGE_TURNS);
         let db = self.registry.db();
         let page = async {
             let first = db.turn_start(session, Some(before), turns).await?;
@@ -350,17 +357,28 @@ impl Connection {
                 .await?;
             Ok::<_, super::db::DbError>((first, events))
         };
-        let (first_seq, events) = page.await.map_err(|e| {
-            tracing::error!(%session, "cannot read a page of the log: {e}");
-            ServiceError::Storage("the session's log could not be read".into())
-        })?;
-        self.send(ServerFrame::Earlier {
-            session,
-            before,
-            first_seq,
-            events,
-        })
-        .await;
+        let frame = match page.await {
+            Ok((first_seq, events)) => ServerFrame::Earlier {
+                session,
+                before,
+                first_seq,
+                events,
+                error: None,
+            },
+            Err(e) => {
+                tracing::error!(%session, %before, "cannot read a page of the log: {e}");
+                ServerFrame::Earlier {
+                    session,
+                    before,
+                    first_seq: before,
+                    events: Vec::new(),
+                    error: Some(
+                        "the session's log could not be read (details in the server log)".into(),
+                    ),
+                }
+            }
+        };
+        self.send(frame).await;
         Ok(())
     }
 }

@@ -1,7 +1,9 @@
 //! Paged transcripts: the last turns first, earlier pages put in front on request.
 
 use super::*;
+use crate::client::actions;
 use crate::client::history::has_earlier;
+use crate::client::store::SendStatus;
 use crate::protocol::{ClientMsgId, LoggedEvent};
 
 fn user(n: u64, text: &str) -> SessionEvent {
@@ -54,10 +56,10 @@ fn texts(store: &Store) -> Vec<String> {
     })
 }
 
-#[test]
-fn an_earlier_page_goes_in_front_and_whole() {
+/// A session whose log holds turns 1 to 3 (seqs 1..=12), opened with only turn 3 (seqs
+/// 9..=12) as its first page.
+fn opened_at_turn_3() -> Store {
     let store = connected(1);
-    // Turns 1 and 2 are seqs 1..=8; the server sends turn 3 (seqs 9..=12) first.
     apply(
         &store,
         ServerFrame::HistoryStart {
@@ -66,6 +68,12 @@ fn an_earlier_page_goes_in_front_and_whole() {
             events: turn(9, 3),
         },
     );
+    store
+}
+
+#[test]
+fn an_earlier_page_goes_in_front_and_whole() {
+    let store = opened_at_turn_3();
     assert!(has_earlier(&view(&store, 1)));
     assert_eq!(texts(&store)[0], "question 3");
 
@@ -77,6 +85,7 @@ fn an_earlier_page_goes_in_front_and_whole() {
             before: Seq(9),
             first_seq: Seq(1),
             events: page.clone(),
+            error: None,
         },
     );
     let all = texts(&store);
@@ -99,6 +108,7 @@ fn an_earlier_page_goes_in_front_and_whole() {
             before: Seq(9),
             first_seq: Seq(1),
             events: page,
+            error: None,
         },
     );
     let all = texts(&store);
@@ -127,24 +137,23 @@ fn history_start_is_ignored_by_a_view_that_holds_events() {
 }
 
 #[test]
-fn a_refused_page_can_be_asked_for_again() {
-    let store = connected(1);
-    apply(
-        &store,
-        ServerFrame::HistoryStart {
-            session: sid(1),
-            first_seq: Seq(9),
-            events: turn(9, 3),
-        },
-    );
+fn a_page_that_could_not_be_read_changes_nothing_and_can_be_asked_for_again() {
+    let store = opened_at_turn_3();
+    actions::show(store, Some(sid(1)));
     let view = view(&store, 1);
+    // A message on its way while the reader scrolls up.
+    view.draft_text.set("still sending".into());
+    assert!(actions::send_message(store, sid(1)));
+    let before = texts(&store);
     view.loading_earlier.set(true);
     apply(
         &store,
-        ServerFrame::Error {
-            session: Some(sid(1)),
-            code: crate::protocol::ErrorCode::Internal,
-            message: "storage failed: the session's log could not be read".into(),
+        ServerFrame::Earlier {
+            session: sid(1),
+            before: Seq(9),
+            first_seq: Seq(9),
+            events: vec![],
+            error: Some("the session's log could not be read".into()),
         },
     );
     assert!(
@@ -152,6 +161,18 @@ fn a_refused_page_can_be_asked_for_again() {
         "the next scroll asks again"
     );
     assert!(has_earlier(&view), "the log before is still there to fetch");
+    assert_eq!(texts(&store), before, "no row added or removed");
+    let pending = view.entries.with_untracked(|entries| {
+        entries.iter().any(|e| {
+            matches!(&e.body, EntryBody::User { status, .. }
+                if status.get_untracked() == SendStatus::Pending)
+        })
+    });
+    assert!(pending, "the message on its way is not failed by it");
+    assert!(store
+        .toast
+        .get_untracked()
+        .is_some_and(|t| t.contains("could not be loaded")));
 }
 
 #[test]
