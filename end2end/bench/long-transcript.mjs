@@ -34,15 +34,17 @@ const base = await new Promise((resolve, reject) => {
   server.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
 });
 
-const browser = await chromium.launch({
+const launch = () => chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ...(process.env.BENCH_CHROMIUM_ARGS ? process.env.BENCH_CHROMIUM_ARGS.split(' ') : [])],
 });
+const browser = await launch();
 /** A new page on the app, hydrated and connected, that logs every socket frame with its
  * time (to split an open into request, server and render). */
-async function openPage() {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+async function openPage(inBrowser = browser) {
+  const page = await inBrowser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('pageerror', (e) => console.error('page error:', e.message.slice(0, 500)));
   page.on('crash', () => console.error('the page crashed'));
   page.on('console', (m) => { if (m.type() === 'error') console.error('console:', m.text().slice(0, 500)); });
@@ -65,6 +67,9 @@ async function openPage() {
   // Hydrated and connected: the sidebar lists both sessions from the socket.
   await page.locator(`[data-testid="session-item"][data-session-id="${longId}"]`).waitFor();
   await page.waitForFunction(() => document.querySelector('[data-testid="connection-banner"]') === null);
+  // A person looks at the page before clicking: by then the app has warmed the session
+  // pane's code (components::warm, 300 ms after connecting). BENCH_SETTLE_MS=0 clicks at once.
+  await page.waitForTimeout(Number(process.env.BENCH_SETTLE_MS ?? '1000'));
   return page;
 }
 
@@ -122,11 +127,32 @@ const page = await openPage();
 const cdp = await page.context().newCDPSession(page);
 await cdp.send('Performance.enable');
 // BENCH_TRACE=1: the main thread's tasks during this open, in order.
-if (process.env.BENCH_TRACE) await browser.startTracing(page, { categories: ['devtools.timeline', 'blink', 'v8.execute'] });
+if (process.env.BENCH_TRACE) await browser.startTracing(page, { categories: (process.env.BENCH_TRACE_CATEGORIES ?? 'devtools.timeline,blink,v8.execute').split(',') });
+// BENCH_PROFILE=1: V8's sampling profile of this open, by self time (function names need a
+// WASM that keeps its name section; see BENCHMARKS.md, "Profiling an open").
+if (process.env.BENCH_PROFILE) {
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+  await cdp.send('Profiler.start');
+}
 const open = await timeUntilNewest(page, item(longId));
 const coldSplit = await openSplit(page, open);
+if (process.env.BENCH_PROFILE) {
+  const { profile } = await cdp.send('Profiler.stop');
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  const dt = profile.timeDeltas;
+  profile.samples.forEach((id, i) => {
+    const f = byId.get(id).callFrame;
+    const name = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}`;
+    self.set(name, (self.get(name) ?? 0) + (dt[i] ?? 0) / 1000);
+  });
+  [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 60)
+    .forEach(([name, t]) => console.log(`${t.toFixed(1).padStart(7)} ms  ${name.slice(0, 160)}`));
+}
 if (process.env.BENCH_TRACE) {
   const trace = JSON.parse((await browser.stopTracing()).toString());
+  if (process.env.BENCH_TRACE_FILE) (await import('node:fs')).writeFileSync(process.env.BENCH_TRACE_FILE, JSON.stringify(trace));
   const main = trace.traceEvents.find((e) => e.name === 'thread_name' && e.args.name === 'CrRendererMain');
   const events = trace.traceEvents.filter((e) => e.tid === main?.tid && e.ph === 'X' && e.dur > 1000);
   const t0 = Math.min(...events.map((e) => e.ts));
@@ -209,9 +235,20 @@ for (let i = 0; i < Math.min(runs, 5); i++) {
   await again.close();
 }
 
+// More cold starts: each a new browser (no compiled code, no fonts in use), one open each.
+// One sample per browser is noisy on a small machine; these give the spread.
+const colds = [open];
+for (let i = 1; i < Number(process.env.COLD_RUNS ?? '5'); i++) {
+  const fresh = await launch();
+  const coldPage = await openPage(fresh);
+  colds.push(await timeUntilNewest(coldPage, item(longId)));
+  await fresh.close();
+}
+
 console.log(`entries in the session:        ${entries}`);
 console.log(`open, first after a cold start:  ${ms(open)}`);
 console.log(`  (press -> ${coldSplit})`);
+console.log(`open, cold starts (${colds.length}):        p50 ${ms(pct(colds, 0.5))}, max ${ms(Math.max(...colds))} [${colds.map((x) => x.toFixed(0)).join(', ')}]`);
 console.log(`open, later page loads (${reopens.length}):   p50 ${ms(pct(reopens, 0.5))}, max ${ms(Math.max(...reopens))}`);
 console.log(`  (last: press -> ${reopenSplit})`);
 console.log(`open, after another session (${warmOpens.length}): p50 ${ms(pct(warmOpens, 0.5))}, max ${ms(Math.max(...warmOpens))}`);

@@ -97,3 +97,24 @@ test('a 10,000-entry session pages from the log and keeps a bounded DOM', async 
   await expect(page.getByTestId('tool-call').last()).toBeVisible();
   await expect(page.getByTestId('turn-usage').last()).toContainText('in ·');
 });
+
+test('the session pane warms up while the page is idle and leaves nothing behind', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  const sent: string[] = [];
+  page.on('websocket', (ws) => ws.on('framesent', (frame) => sent.push(String(frame.payload))));
+  await page.goto(base);
+  // components::warm renders a sample session off-screen once the socket is open.
+  await expect(page.locator('html')).toHaveAttribute('data-pane-warm', 'done');
+  // The sample lived in a scratch store: the page's own sessions, tabs and URL are as they were,
+  // and the server never heard of it.
+  await expect(page.getByTestId('session-item')).toHaveCount(2);
+  await expect(page.getByTestId('session-tab')).toHaveCount(0);
+  await expect(page.locator('.session-pane')).toHaveCount(0);
+  expect(new URL(page.url()).pathname).toBe('/');
+  expect(sent.filter((frame) => frame.includes('00000000-0000-0000-0000-000000000000'))).toEqual([]);
+  // A real open works as before.
+  await item(page, longId).click();
+  await expect(rows(page).last()).toContainText(`Turn ${TURNS}:`);
+  expect(errors).toEqual([]);
+});

@@ -3,7 +3,8 @@
 //! [`read_marker`]), the [`actions`] the UI calls, presence and sync status ([`sync`]), pure
 //! helpers the components show data with ([`attachments`], [`format`](mod@format),
 //! [`tool_view`], [`markdown`], [`highlight`]), the pure halves of the [`shortcuts`], the
-//! session [`search`] and the notification [`alerts`], and (browser build only) the socket,
+//! session [`search`] and the notification [`alerts`], the [`warm`]-up sample session, and
+//! (browser build only) the socket,
 //! tab persistence, the clipboard, the keyboard listener, Web Notifications, the visible
 //! height on phones and the reading of pasted or dropped [`files`].
 
@@ -24,6 +25,7 @@ pub mod shortcuts;
 pub mod store;
 pub mod sync;
 pub mod tool_view;
+pub mod warm;
 
 #[cfg(feature = "hydrate")]
 pub mod clipboard;

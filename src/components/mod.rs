@@ -14,6 +14,7 @@ pub mod options;
 pub mod sidebar;
 pub mod tabs;
 pub mod tool_card;
+pub mod warm;
 pub mod workspace;
 
 use crate::client::Store;

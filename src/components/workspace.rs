@@ -69,6 +69,9 @@ fn Layout() -> impl IntoView {
         start_shortcuts_and_alerts(store, go.clone(), move || sidebar_open.set(true));
     });
 
+    // Compile the session pane's code before the first open (see `warm`).
+    super::warm::when_idle();
+
     // The URL decides the active tab (and opens unknown ids as drafts).
     Effect::new(move |previous: Option<String>| {
         let path = location.pathname.get();
@@ -204,7 +207,7 @@ pub fn SessionRoute() -> impl IntoView {
 /// One session: header, banner, transcript and composer. Images dropped anywhere on it
 /// go to its composer (and never make the browser leave the app to show them).
 #[component]
-fn SessionPanel(session: SessionView) -> impl IntoView {
+pub(super) fn SessionPanel(session: SessionView) -> impl IntoView {
     let store = use_store();
     let id = session.id;
     let dragging = RwSignal::new(false);

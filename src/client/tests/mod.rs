@@ -11,6 +11,7 @@ mod read_marker;
 mod reducer;
 mod settings;
 mod tool_view;
+mod warm;
 
 use super::reducer::apply;
 use super::store::{EntryBody, SessionView, Store};

@@ -1,0 +1,65 @@
+//! Compiles the session pane's code while the page is idle, before the first session is
+//! opened. V8 compiles each WASM function on its first call, and the pane's first build
+//! calls about a thousand of them: the first open on a page took ~30 ms longer than later
+//! ones (BENCHMARKS.md, "Issue 8, third pass"). So once the socket is open and nothing is
+//! shown, a sample session ([`crate::client::warm`]) is decoded, folded and rendered into a
+//! detached element, in a scratch store, and dropped before any of its effects can run.
+
+use super::use_store;
+use super::workspace::SessionPanel;
+use crate::client::warm::sample_session;
+use crate::client::Store;
+use leptos::prelude::*;
+use std::time::Duration;
+
+/// How long after the socket opens the warm-up waits: the `Connected` frame's sidebar
+/// render and the first paint go first.
+const AFTER_CONNECTED: Duration = Duration::from_millis(300);
+
+/// Warms the pane once, after the socket first opens, if no session has been shown by then
+/// (one that was has compiled the code already). Call from a component: the sample renders
+/// under the caller's owner, so it finds the router and the other page contexts.
+pub fn when_idle() {
+    let store = use_store();
+    let Some(parent) = Owner::current() else {
+        return;
+    };
+    Effect::new(move |started: Option<bool>| {
+        if started == Some(true) || !store.connection.get().is_open() {
+            return started.unwrap_or(false);
+        }
+        let parent = parent.clone();
+        set_timeout(move || warm(&parent, store), AFTER_CONNECTED);
+        true
+    });
+}
+
+fn warm(parent: &Owner, store: Store) {
+    if store.active.get_untracked().is_some() {
+        return;
+    }
+    let owner = parent.child();
+    // Effects never run under a paused owner: nothing the sample's pane would do on mount
+    // (scroll, focus, ask for earlier pages) happens.
+    owner.pause();
+    owner.with(|| {
+        let scratch = Store::new();
+        scratch.agents.set(store.agents.get_untracked());
+        let Some(session) = sample_session(&scratch) else {
+            leptos::logging::warn!("switchboard: the warm-up sample no longer decodes");
+            return;
+        };
+        provide_context(scratch);
+        let Ok(detached) = document().create_element("div") else {
+            return;
+        };
+        let mut pane = view! { <SessionPanel session/> }.build();
+        pane.mount(&detached, None);
+        pane.unmount();
+    });
+    owner.cleanup();
+    // For the end-to-end test and the benchmark: the warm-up has run.
+    if let Some(root) = document().document_element() {
+        let _ = root.set_attribute("data-pane-warm", "done");
+    }
+}
