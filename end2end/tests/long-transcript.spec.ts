@@ -98,13 +98,13 @@ test('a 10,000-entry session pages from the log and keeps a bounded DOM', async 
   await expect(page.getByTestId('turn-usage').last()).toContainText('in ·');
 });
 
-test('the session pane warms up while the page is idle and leaves nothing behind', async ({ page }) => {
+test('the session pane warms up after hydration and leaves nothing behind', async ({ page }) => {
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   const sent: string[] = [];
   page.on('websocket', (ws) => ws.on('framesent', (frame) => sent.push(String(frame.payload))));
   await page.goto(base);
-  // components::warm renders a sample session off-screen once the socket is open.
+  // components::warm renders a sample session off-screen once the page has hydrated.
   await expect(page.locator('html')).toHaveAttribute('data-pane-warm', 'done');
   // The sample lived in a scratch store: the page's own sessions, tabs and URL are as they were,
   // and the server never heard of it.

@@ -1,9 +1,11 @@
-//! Compiles the session pane's code while the page is idle, before the first session is
+//! Compiles the session pane's code right after hydration, before the first session is
 //! opened. V8 compiles each WASM function on its first call, and the pane's first build
-//! calls about a thousand of them: the first open on a page took ~30 ms longer than later
-//! ones (BENCHMARKS.md, "Issue 8, third pass"). So once the socket is open and nothing is
-//! shown, a sample session ([`crate::client::warm`]) is decoded, folded and rendered into a
-//! detached element, in a scratch store, and dropped before any of its effects can run.
+//! calls about a thousand of them (Chromium trace: `wasm.CompileLazy`): the first open on
+//! a page took ~10-40 ms longer than later ones (BENCHMARKS.md, "Issue 8, third pass"). So
+//! when the page has hydrated with no session shown, a sample session
+//! ([`crate::client::warm`]) is decoded, folded and rendered into a detached element, in a
+//! scratch store, and dropped before any of its effects can run. It runs while the socket
+//! connects, which leaves the main thread idle anyway.
 
 use super::use_store;
 use super::workspace::SessionPanel;
@@ -12,25 +14,18 @@ use crate::client::Store;
 use leptos::prelude::*;
 use std::time::Duration;
 
-/// How long after the socket opens the warm-up waits: the `Connected` frame's sidebar
-/// render and the first paint go first.
-const AFTER_CONNECTED: Duration = Duration::from_millis(300);
-
-/// Warms the pane once, after the socket first opens, if no session has been shown by then
-/// (one that was has compiled the code already). Call from a component: the sample renders
-/// under the caller's owner, so it finds the router and the other page contexts.
-pub fn when_idle() {
+/// Warms the pane once after hydration (in the next task, so the hydrated page paints
+/// first), unless a session is shown: its build has compiled the code already. Call from a
+/// component: the sample renders under the caller's owner, so it finds the router and the
+/// other page contexts.
+pub fn after_hydration() {
     let store = use_store();
     let Some(parent) = Owner::current() else {
         return;
     };
-    Effect::new(move |started: Option<bool>| {
-        if started == Some(true) || !store.connection.get().is_open() {
-            return started.unwrap_or(false);
-        }
+    Effect::new(move |_| {
         let parent = parent.clone();
-        set_timeout(move || warm(&parent, store), AFTER_CONNECTED);
-        true
+        set_timeout(move || warm(&parent, store), Duration::ZERO);
     });
 }
 

@@ -70,7 +70,7 @@ fn Layout() -> impl IntoView {
     });
 
     // Compile the session pane's code before the first open (see `warm`).
-    super::warm::when_idle();
+    super::warm::after_hydration();
 
     // The URL decides the active tab (and opens unknown ids as drafts).
     Effect::new(move |previous: Option<String>| {
