@@ -254,7 +254,7 @@ for (let i = 1; i < Number(process.env.COLD_RUNS ?? '5'); i++) {
   await fresh.close();
 }
 
-console.log(`entries in the session:        ${entries}`);
+console.log(`seeded with --entries:          ${entries} (2,500 turns make 10,350 entries, see seed.rs)`);
 console.log(`open, first after a cold start:  ${ms(open)}`);
 console.log(`  (press -> ${coldSplit})`);
 console.log(`open, cold starts (${colds.length}):        p50 ${ms(pct(colds, 0.5))}, max ${ms(Math.max(...colds))} [${colds.map((x) => x.toFixed(0)).join(', ')}]`);

@@ -7,7 +7,9 @@ use super::history;
 use super::read_marker::{is_news, server_read};
 use super::store::{ConnectionState, EntryBody, SendStatus, SessionView, Store};
 use super::sync::is_sync_error;
-use crate::protocol::{Seq, ServerFrame, Session, SessionEvent, SessionId, SessionState};
+use crate::protocol::{
+    LoggedEvent, Seq, ServerFrame, Session, SessionEvent, SessionId, SessionState,
+};
 use leptos::prelude::*;
 
 /// Applies one frame from the server to the store.
@@ -39,7 +41,7 @@ pub fn apply(store: &Store, frame: ServerFrame) {
             session,
             seq,
             event,
-        } => apply_event(store, session, seq, event),
+        } => apply_events(store, session, [LoggedEvent { seq, event }]),
         ServerFrame::SessionCreated { session } => session_created(store, session),
         ServerFrame::SessionUpdated { session, patch } => {
             let Some(view) = store.view(session) else {
@@ -65,10 +67,7 @@ pub fn apply(store: &Store, frame: ServerFrame) {
             if let Some(view) = store.view(session) {
                 history::history_start(&view, first_seq);
             }
-            // In one go: the list renders once for the whole page.
-            for logged in events {
-                apply_event(store, session, logged.seq, logged.event);
-            }
+            apply_events(store, session, events);
         }
         ServerFrame::Earlier {
             session,
@@ -217,26 +216,34 @@ fn remove_session(store: &Store, id: SessionId) {
     store.sessions.update(|list| list.retain(|v| v.id != id));
 }
 
-fn apply_event(store: &Store, id: SessionId, seq: Seq, event: SessionEvent) {
+/// Folds a session's events, oldest first, into its view: one live event, or a whole page
+/// (`HistoryStart`) in one go, so the view is looked up, followed and marked read once.
+fn apply_events(store: &Store, id: SessionId, events: impl IntoIterator<Item = LoggedEvent>) {
     let Some(view) = store.view(id) else {
         return;
     };
-    // Replays overlap what this tab holds; the seq makes applying idempotent.
-    if seq <= view.applied_seq.get_untracked() {
-        return;
-    }
-    view.applied_seq.set(seq);
-    if is_news(store, &view, id, seq) {
-        if let Some(identity) = entry_identity(&event, seq) {
-            view.unseen.update(|unseen| {
-                unseen.insert(identity);
-            });
+    let mut applied = false;
+    for LoggedEvent { seq, event } in events {
+        // Replays overlap what this tab holds; the seq makes applying idempotent.
+        if seq <= view.applied_seq.get_untracked() {
+            continue;
         }
+        view.applied_seq.set(seq);
+        if is_news(store, &view, id, seq) {
+            if let Some(identity) = entry_identity(&event, seq) {
+                view.unseen.update(|unseen| {
+                    unseen.insert(identity);
+                });
+            }
+        }
+        fold_event(&view, seq, event);
+        applied = true;
     }
-    fold_event(&view, seq, event);
-    view.activity.update(|n| *n += 1);
-    // A reply that finished while its tab is in front has been read.
-    store.sync_read(&view);
+    if applied {
+        view.activity.update(|n| *n += 1);
+        // A reply that finished while its tab is in front has been read.
+        store.sync_read(&view);
+    }
 }
 
 /// Which transcript entry an event adds to or changes, for unread counting; `None` for

@@ -180,9 +180,30 @@ pub enum SessionEvent {
     },
 }
 
+/// Counts transcript entries the way `Session::message_count` does: every
+/// [`SessionEvent::is_entry`] event, and the first event of each assistant message or
+/// thought (its later deltas grow the same entry).
+#[derive(Debug, Default)]
+pub struct EntryCounter {
+    messages: std::collections::HashSet<String>,
+}
+
+impl EntryCounter {
+    /// True when `event`, coming after the ones already given, starts a new entry.
+    pub fn is_new_entry(&mut self, event: &SessionEvent) -> bool {
+        match event {
+            SessionEvent::AssistantDelta { message_id, .. }
+            | SessionEvent::AssistantMessage { message_id, .. }
+            | SessionEvent::Thinking { message_id, .. } => self.messages.insert(message_id.clone()),
+            other => other.is_entry(),
+        }
+    }
+}
+
 impl SessionEvent {
     /// True when this event starts a new transcript entry (what unread counts count).
-    /// Deltas after the first of their message are not new entries; the caller knows which.
+    /// Deltas after the first of their message are not new entries ([`EntryCounter`] knows
+    /// which).
     pub fn is_entry(&self) -> bool {
         matches!(
             self,

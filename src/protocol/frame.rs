@@ -187,8 +187,8 @@ pub enum ServerFrame {
     HistoryStart {
         /// The session.
         session: SessionId,
-        /// The first seq sent (a user message: pages are whole turns); `Seq(1)` or less when
-        /// the whole log is here.
+        /// The first seq sent (a user message: pages are whole turns); `Seq(1)` when the
+        /// whole log is here (clients also read `Seq(0)` so).
         first_seq: Seq,
         /// The events from `first_seq` to the newest, oldest first.
         #[serde(default)]
@@ -200,7 +200,8 @@ pub enum ServerFrame {
         session: SessionId,
         /// The `before` the client asked with.
         before: Seq,
-        /// The first seq sent; `Seq(1)` or less means the log's beginning is reached.
+        /// The first seq sent; `Seq(1)` when the log's beginning is reached (clients also
+        /// read `Seq(0)` so).
         first_seq: Seq,
         /// The events, oldest first.
         events: Vec<LoggedEvent>,

@@ -4,17 +4,19 @@
 
 use super::db::{Db, DbError};
 use crate::protocol::{
-    AgentId, ClientMsgId, Seq, Session, SessionEvent, SessionId, SessionState, Usage,
+    AgentId, ClientMsgId, EntryCounter, Seq, Session, SessionEvent, SessionId, SessionState, Usage,
 };
 use std::path::Path;
 
-/// Entries (what `message_count` counts, by the rule of `session_task::record`) each
-/// generated turn adds: the prompt, the thinking, a tool card and the reply. The browser
-/// shows a fifth row per turn, its usage line, so "10,000 entries" are 12,500 rows.
+/// Entries (what `message_count` counts, by [`EntryCounter`]) a plain generated turn adds:
+/// the prompt, the thinking, a tool card and the reply. The browser shows a fifth row per
+/// turn, its usage line. Every 10th turn runs a second tool and every 25th ends with a
+/// notice, so turns differ in length (a page cut by event count instead of by turn would
+/// show): "10,000 entries" make 2,500 turns, 10,350 entries and 12,850 rows.
 pub const ENTRIES_PER_TURN: usize = 4;
 
-/// Writes a demo session with at least `entries` transcript rows (whole turns) and returns
-/// its id.
+/// Writes a demo session of `entries.div_ceil(ENTRIES_PER_TURN)` turns (at least `entries`
+/// transcript entries) and returns its id.
 pub async fn seed_transcript(
     data_dir: &Path,
     entries: usize,
@@ -26,11 +28,16 @@ pub async fn seed_transcript(
     let start_ms = super::session_task::now_ms() - (turns as i64) * 60_000;
     let mut events = Vec::with_capacity(turns * 7);
     let mut usage = Usage::default();
+    let mut entries = EntryCounter::default();
+    let mut message_count = 0;
     for turn in 0..turns {
         let at_ms = start_ms + turn as i64 * 60_000;
         for event in turn_events(turn) {
             if let SessionEvent::TurnCompleted { usage: used, .. } = &event {
                 usage.add(used);
+            }
+            if entries.is_new_entry(&event) {
+                message_count += 1;
             }
             events.push((Seq(events.len() as u64 + 1), at_ms, event));
         }
@@ -47,14 +54,15 @@ pub async fn seed_transcript(
     session.last_activity_ms = start_ms + turns as i64 * 60_000;
     session.preview = format!("Turn {} is done.", turns);
     session.usage = usage;
-    session.message_count = (turns * ENTRIES_PER_TURN) as u64;
+    session.message_count = message_count;
     session.read_seq = Seq(events.len() as u64);
     db.save_session(&session).await?;
     db.append_events(id, &events).await?;
     Ok(id)
 }
 
-/// One turn: the user asks, the agent thinks, runs a command, and answers in markdown.
+/// One turn: the user asks, the agent thinks, runs a command (two on every 10th turn), and
+/// answers in markdown; every 25th turn ends with a notice.
 fn turn_events(turn: usize) -> Vec<SessionEvent> {
     let n = turn + 1;
     let call = format!("seed-call-{n}");
@@ -69,7 +77,7 @@ fn turn_events(turn: usize) -> Vec<SessionEvent> {
             n * 7
         )
     };
-    vec![
+    let mut events = vec![
         SessionEvent::UserMessage {
             client_msg_id: ClientMsgId(uuid::Uuid::new_v4()),
             text: format!("Question {n}: what does the code do now?"),
@@ -95,6 +103,23 @@ fn turn_events(turn: usize) -> Vec<SessionEvent> {
             is_error: false,
             duration_ms: Some(200 + (n % 7) as u64 * 150),
         },
+    ];
+    if n.is_multiple_of(10) {
+        let call = format!("seed-call-{n}-b");
+        events.push(SessionEvent::ToolCall {
+            id: call.clone(),
+            name: "Bash".into(),
+            title: "cargo check".into(),
+            input: serde_json::json!({ "command": "cargo check" }),
+        });
+        events.push(SessionEvent::ToolResult {
+            id: call,
+            output: "Finished `dev` profile".into(),
+            is_error: false,
+            duration_ms: Some(1_500),
+        });
+    }
+    events.extend([
         SessionEvent::AssistantMessage {
             message_id: format!("seed-reply-{n}"),
             text: reply,
@@ -112,5 +137,11 @@ fn turn_events(turn: usize) -> Vec<SessionEvent> {
             duration_ms: 900,
             stop_reason: "end_turn".into(),
         },
-    ]
+    ]);
+    if n.is_multiple_of(25) {
+        events.push(SessionEvent::Notice {
+            message: format!("Turn {n}: the agent was restarted; the conversation resumes."),
+        });
+    }
+    events
 }

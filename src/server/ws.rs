@@ -5,7 +5,7 @@
 use super::registry::{Registry, ServiceError};
 use super::wire::WireFrame;
 use super::AppState;
-use crate::protocol::{ClientFrame, ErrorCode, Seq, ServerFrame, SessionId};
+use crate::protocol::{ClientFrame, ErrorCode, LoggedEvent, Seq, ServerFrame, SessionId};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
@@ -261,7 +261,7 @@ impl Connection {
                 session,
                 before,
                 turns,
-            } => self.load_earlier(session, before, turns).await,
+            } => self.load_earlier(session, before, turns),
             ClientFrame::Unsubscribe { session } => {
                 if let Some(forwarder) = self.subscriptions.remove(&session) {
                     forwarder.abort();
@@ -340,7 +340,9 @@ impl Connection {
     }
 
     /// Sends the whole turns before `before` (a page of a long transcript, read on scroll).
-    async fn load_earlier(
+    /// The page is read in a task of its own, so the socket's next frames (a message being
+    /// sent, say) do not wait for the database.
+    fn load_earlier(
         &mut self,
         session: SessionId,
         before: Seq,
@@ -349,38 +351,54 @@ impl Connection {
         // Known session or `unknown_session`, as for every request.
         self.registry.check_known(session)?;
         let turns = turns.clamp(1, MAX_PAGE_TURNS);
-        let db = self.registry.db();
-        let page = async {
-            let first = db.turn_start(session, Some(before), turns).await?;
-            let events = db
-                .events_between(session, Seq(first.0.saturating_sub(1)), before)
-                .await?;
-            Ok::<_, super::db::DbError>((first, events))
-        };
-        let frame = match page.await {
-            Ok((first_seq, events)) => ServerFrame::Earlier {
-                session,
-                before,
-                first_seq,
-                events,
-                error: None,
-            },
-            Err(e) => {
-                tracing::error!(%session, %before, "cannot read a page of the log: {e}");
-                ServerFrame::Earlier {
+        let db = self.registry.db().clone();
+        let out = self.out.clone();
+        tokio::spawn(async move {
+            let frame = match read_page(&db, session, Some(before), turns).await {
+                Ok((first_seq, events)) => ServerFrame::Earlier {
                     session,
                     before,
-                    first_seq: before,
-                    events: Vec::new(),
-                    error: Some(
-                        "the session's log could not be read (details in the server log)".into(),
-                    ),
+                    first_seq,
+                    events,
+                    error: None,
+                },
+                Err(e) => {
+                    tracing::error!(%session, %before, "cannot read a page of the log: {e}");
+                    ServerFrame::Earlier {
+                        session,
+                        before,
+                        first_seq: before,
+                        events: Vec::new(),
+                        error: Some(
+                            "the session's log could not be read (details in the server log)"
+                                .into(),
+                        ),
+                    }
                 }
-            }
-        };
-        self.send(frame).await;
+            };
+            send_frame(&out, &frame).await;
+        });
         Ok(())
     }
+}
+
+/// The whole turns before `before` (`None`: the newest), at most `turns` of them: the seq
+/// of the first one sent (`Seq(1)` when the page reaches the log's beginning) and the
+/// events from it on.
+async fn read_page(
+    db: &super::db::Db,
+    session: SessionId,
+    before: Option<Seq>,
+    turns: u32,
+) -> Result<(Seq, Vec<LoggedEvent>), super::db::DbError> {
+    // (`turn_start` gives 0 when fewer turns remain: the page starts at the log's first seq.)
+    let first = db.turn_start(session, before, turns).await?.max(Seq(1));
+    let after = Seq(first.0 - 1);
+    let events = match before {
+        Some(before) => db.events_between(session, after, before).await?,
+        None => db.events_since(session, after).await?,
+    };
+    Ok((first, events))
 }
 
 async fn forward(
@@ -393,19 +411,12 @@ async fn forward(
 ) {
     let mut last = since;
     if let Some(turns) = tail_turns {
-        let tail = async {
-            let first = db.turn_start(session, None, turns).await?;
-            let events = db
-                .events_since(session, Seq(first.0.saturating_sub(1)))
-                .await?;
-            Ok::<_, super::db::DbError>((first, events))
-        };
-        match tail.await {
+        match read_page(&db, session, None, turns).await {
             Ok((first_seq, events)) => {
                 let newest = events.last().map(|e| e.seq);
                 let start = ServerFrame::HistoryStart {
                     session,
-                    first_seq: first_seq.max(Seq(1)),
+                    first_seq,
                     events,
                 };
                 if !send_frame(&out, &start).await {

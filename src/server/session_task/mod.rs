@@ -17,8 +17,8 @@ use super::config::Config;
 use super::db::Db;
 use super::registry::SessionCommand;
 use crate::protocol::{
-    ClientMsgId, PermissionOption, RequestId, ServerFrame, Session, SessionEvent, SessionPatch,
-    SessionState,
+    ClientMsgId, EntryCounter, PermissionOption, RequestId, ServerFrame, Session, SessionEvent,
+    SessionPatch, SessionState,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -92,8 +92,8 @@ pub struct SessionTask {
     pending_permissions: HashMap<RequestId, Vec<PermissionOption>>,
     /// Message ids already accepted, so a resent Send makes no second turn.
     seen_messages: HashSet<ClientMsgId>,
-    /// Assistant message ids already counted as transcript entries.
-    counted_messages: HashSet<String>,
+    /// Which events start transcript entries (`message_count`).
+    entries: EntryCounter,
     /// When each running tool call started (ms), so its result carries how long it ran.
     tool_started: HashMap<String, i64>,
     stopping: Option<StopLadder>,
@@ -134,7 +134,7 @@ impl SessionTask {
             queue: VecDeque::new(),
             pending_permissions: HashMap::new(),
             seen_messages: HashSet::new(),
-            counted_messages: HashSet::new(),
+            entries: EntryCounter::default(),
             tool_started: HashMap::new(),
             stopping: None,
             start_deadline: None,

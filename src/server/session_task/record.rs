@@ -58,14 +58,7 @@ impl SessionTask {
         }
         self.session.last_seq = seq;
         self.session.last_activity_ms = now;
-        let new_entry = match &event {
-            SessionEvent::AssistantDelta { message_id, .. }
-            | SessionEvent::AssistantMessage { message_id, .. }
-            | SessionEvent::Thinking { message_id, .. } => {
-                self.counted_messages.insert(message_id.clone())
-            }
-            other => other.is_entry(),
-        };
+        let new_entry = self.entries.is_new_entry(&event);
         // Encoded once; every subscribed socket sends the same bytes.
         let frame = ServerFrame::Event {
             session: self.session.id,
