@@ -7,7 +7,7 @@ use super::fold::push_entry;
 use super::ids::new_uuid;
 use super::store::{Entry, EntryBody, SendStatus, SessionView, Store};
 use crate::protocol::{
-    title_from_message, AgentId, Attachment, ClientFrame, ClientMsgId, RequestId, Seq, SessionId,
+    first_message_title, AgentId, Attachment, ClientFrame, ClientMsgId, RequestId, Seq, SessionId,
 };
 use leptos::prelude::*;
 
@@ -135,7 +135,7 @@ pub fn send_message(store: Store, id: SessionId) -> bool {
     }
     if view.is_draft() {
         // The first message names the session until it is renamed.
-        let title = title_from(&text, &attachments);
+        let title = first_message_title(&text, &attachments);
         view.meta.update(|m| m.title = title);
     }
     transport::send_message(store, id, client_msg_id, text, attachments);
@@ -359,18 +359,6 @@ pub fn restore_tabs(store: Store, saved: SavedTabs) {
             transport::subscribe(store, id);
         }
     }
-}
-
-/// A title from a first message ([`title_from_message`], as the server makes it); an image
-/// sent alone names it.
-fn title_from(text: &str, attachments: &[Attachment]) -> String {
-    let title = title_from_message(text);
-    if !title.is_empty() {
-        return title;
-    }
-    attachments
-        .first()
-        .map_or_else(|| "New session".to_string(), |a| a.name.clone())
 }
 
 /// The path of a session's tab.

@@ -218,7 +218,8 @@ impl SessionPatch {
 
 impl Session {
     /// A session with nothing in it yet (no events, usage or agent conversation), titled
-    /// "New session" until its first message names it. Drafts and new sessions start so.
+    /// [`NEW_SESSION_TITLE`] until its first message names it. Drafts and new sessions start
+    /// so.
     pub fn empty(
         id: SessionId,
         agent: AgentId,
@@ -228,7 +229,7 @@ impl Session {
     ) -> Session {
         Session {
             id,
-            title: "New session".into(),
+            title: NEW_SESSION_TITLE.into(),
             agent,
             cwd,
             permission_mode,
@@ -295,6 +296,22 @@ impl Session {
             self.viewers = v;
         }
     }
+}
+
+/// What a session is called until its first message names it.
+pub const NEW_SESSION_TITLE: &str = "New session";
+
+/// The title a session gets from its first message: [`title_from_message`], else the first
+/// attachment's name (an image sent alone), else [`NEW_SESSION_TITLE`]. The server names
+/// the session so, and the browser shows the same at once.
+pub fn first_message_title(text: &str, attachments: &[super::Attachment]) -> String {
+    let title = title_from_message(text);
+    if !title.is_empty() {
+        return title;
+    }
+    attachments
+        .first()
+        .map_or_else(|| NEW_SESSION_TITLE.to_owned(), |a| a.name.clone())
 }
 
 /// The longest title [`title_from_message`] makes, in characters, before its ellipsis.
@@ -416,6 +433,24 @@ fn shorten(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod title_tests {
     use super::title_from_message as title;
+    use super::{first_message_title, NEW_SESSION_TITLE};
+    use crate::protocol::Attachment;
+
+    #[test]
+    fn words_name_a_session_before_an_image_and_an_image_before_the_default() {
+        let image = Attachment {
+            name: "screenshot.png".into(),
+            mime_type: "image/png".into(),
+            data_base64: String::new(),
+        };
+        let images = std::slice::from_ref(&image);
+        assert_eq!(
+            first_message_title("why is this red?", images),
+            "why is this red?"
+        );
+        assert_eq!(first_message_title("  ", images), "screenshot.png");
+        assert_eq!(first_message_title("", &[]), NEW_SESSION_TITLE);
+    }
 
     #[test]
     fn first_non_empty_line_with_whitespace_collapsed() {

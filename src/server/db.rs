@@ -132,15 +132,7 @@ impl Db {
     ) -> Result<(), DbError> {
         let mut tx = self.writer.begin().await?;
         for (seq, at_ms, event) in events {
-            sqlx::query(
-                "INSERT INTO events (session_id, seq, created_at_ms, body) VALUES (?, ?, ?, ?)",
-            )
-            .bind(session.to_string())
-            .bind(seq.0 as i64)
-            .bind(*at_ms)
-            .bind(to_json(event)?)
-            .execute(&mut *tx)
-            .await?;
+            insert_event(&mut *tx, session, *seq, *at_ms, event).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -155,16 +147,7 @@ impl Db {
         at_ms: i64,
         event: &SessionEvent,
     ) -> Result<(), DbError> {
-        sqlx::query(
-            "INSERT INTO events (session_id, seq, created_at_ms, body) VALUES (?, ?, ?, ?)",
-        )
-        .bind(session.to_string())
-        .bind(seq.0 as i64)
-        .bind(at_ms)
-        .bind(to_json(event)?)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        insert_event(&self.writer, session, seq, at_ms, event).await
     }
 
     /// The events of a session after `since`, in order.
@@ -295,6 +278,24 @@ impl Db {
         .await?;
         row.as_ref().map(session_from_row).transpose()
     }
+}
+
+/// The one INSERT of an event, on the pool or inside a transaction.
+async fn insert_event<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    session: SessionId,
+    seq: Seq,
+    at_ms: i64,
+    event: &SessionEvent,
+) -> Result<(), DbError> {
+    sqlx::query("INSERT INTO events (session_id, seq, created_at_ms, body) VALUES (?, ?, ?, ?)")
+        .bind(session.to_string())
+        .bind(seq.0 as i64)
+        .bind(at_ms)
+        .bind(to_json(event)?)
+        .execute(executor)
+        .await?;
+    Ok(())
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, DbError> {

@@ -257,11 +257,7 @@ impl Registry {
 
     /// `Ok` when a live session has this id, else `UnknownSession`.
     pub fn check_known(&self, id: SessionId) -> Result<(), ServiceError> {
-        if self.lock().contains_key(&id) {
-            Ok(())
-        } else {
-            Err(ServiceError::UnknownSession(id))
-        }
+        self.commands(id).map(drop)
     }
 
     fn commands(&self, id: SessionId) -> Result<mpsc::Sender<SessionCommand>, ServiceError> {

@@ -295,22 +295,12 @@ fn clip(text: &str, max_chars: usize) -> String {
     }
 }
 
-fn title_from(text: &str) -> String {
-    let title = crate::protocol::title_from_message(text);
-    if title.is_empty() {
-        "New session".into()
-    } else {
-        title
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn titles_and_previews_are_one_short_line() {
-        assert_eq!(title_from("\n  fix the build\nplease"), "fix the build");
+    fn previews_are_one_short_line() {
         assert_eq!(clip("a\nb   c", 10), "a b c");
         assert_eq!(clip(&"x".repeat(200), 10).chars().count(), 10);
     }

@@ -2,7 +2,7 @@
 //! what the agent's outputs do to the session.
 
 use super::SessionTask;
-use super::{clip, title_from, StopLadder, Turn, GARBLED_REPORTS_PER_TURN, PREVIEW_CHARS};
+use super::{clip, StopLadder, Turn, GARBLED_REPORTS_PER_TURN, PREVIEW_CHARS};
 use crate::protocol::{
     ClientMsgId, RequestId, ServerFrame, SessionEvent, SessionPatch, SessionState,
 };
@@ -25,7 +25,7 @@ impl SessionTask {
             return Ok(()); // a resend of a message we already have
         }
         if !self.stored {
-            self.session.title = title_from(&text);
+            self.session.title = crate::protocol::first_message_title(&text, &attachments);
         }
         let preview = match (text.trim().is_empty(), attachments.len()) {
             (true, 1) => "[1 image]".to_owned(),
