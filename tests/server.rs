@@ -453,3 +453,33 @@ async fn a_resent_message_makes_one_turn_even_across_a_server_restart() {
         .count();
     assert_eq!((users, turns), (1, 1));
 }
+
+#[tokio::test]
+async fn an_image_sent_alone_names_the_session_after_the_image() {
+    let dir = data_dir();
+    let server = Server::start(dir.path());
+    let (mut client, _) = Client::connect(&server).await;
+    let session = new_session();
+    client
+        .send(&ClientFrame::Send {
+            session,
+            client_msg_id: switchboard::protocol::ClientMsgId(uuid::Uuid::new_v4()),
+            text: "  ".into(),
+            attachments: vec![switchboard::protocol::Attachment {
+                name: "failing-test.png".into(),
+                mime_type: "image/png".into(),
+                // A 1x1 PNG.
+                data_base64: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=".into(),
+            }],
+            create: Some(NewSession::defaults(AgentId::demo())),
+        })
+        .await;
+    let frames = client
+        .until(|f| matches!(f, ServerFrame::SessionCreated { session: s } if s.id == session))
+        .await;
+    let Some(ServerFrame::SessionCreated { session: created }) = frames.last() else {
+        panic!("no SessionCreated in {frames:?}");
+    };
+    // The same title the browser shows at once (protocol::first_message_title).
+    assert_eq!(created.title, "failing-test.png");
+}

@@ -106,7 +106,7 @@ test('Ctrl+K focuses the session search, which filters by title and by preview',
   await openApp(page);
   // Words no other test's session has, so the filter result is exact.
   const tag = Date.now().toString(36);
-  const zebra = await newSession(page, `zebra${tag} crossing`);
+  const zebra = await newSession(page, `zebra${tag} crossing über${tag}`);
   await expect(assistantMessages(page).last()).toContainText(`zebra${tag}`);
   const giraffe = await newSession(page, `giraffe${tag} tall`);
   await expect(assistantMessages(page).last()).toContainText(`giraffe${tag}`);
@@ -125,6 +125,12 @@ test('Ctrl+K focuses the session search, which filters by title and by preview',
   await search.pressSequentially(`ZEBRA${tag}`);
   await expect(sessionItem(page, zebra)).toBeVisible();
   await expect(sessionItem(page, giraffe)).toHaveCount(0);
+  await expect(page.getByTestId('session-item')).toHaveCount(1);
+
+  // Non-ASCII letters too (the browser lower-cases with JavaScript's toLowerCase, so the
+  // WASM carries no case tables; the unit test covers Rust's).
+  await search.fill(`ÜBER${tag.toUpperCase()}`);
+  await expect(sessionItem(page, zebra)).toBeVisible();
   await expect(page.getByTestId('session-item')).toHaveCount(1);
 
   // By a word of the preview.
