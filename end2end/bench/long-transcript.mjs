@@ -70,8 +70,8 @@ async function openPage(inBrowser = browser) {
   await page.locator(`[data-testid="session-item"][data-session-id="${longId}"]`).waitFor();
   await page.waitForFunction(() => document.querySelector('[data-testid="connection-banner"]') === null);
   readyTimes.push(await page.evaluate(() => performance.now()));
-  // A person looks at the page before clicking: by then the app has warmed the session
-  // pane's code (components::warm, 300 ms after connecting). BENCH_SETTLE_MS=0 clicks at once.
+  // A person looks at the page before clicking (and by then the warm-up after hydration,
+  // components::warm, has long finished). BENCH_SETTLE_MS=0 clicks at once.
   await page.waitForTimeout(Number(process.env.BENCH_SETTLE_MS ?? '1000'));
   return page;
 }

@@ -1,7 +1,7 @@
 //! Compiles the session pane's code right after hydration, before the first session is
 //! opened. V8 compiles each WASM function on its first call, and the pane's first build
-//! calls about a thousand of them (Chromium trace: `wasm.CompileLazy`): the first open on
-//! a page took ~10-40 ms longer than later ones (BENCHMARKS.md, "Issue 8, third pass"). So
+//! calls about a thousand of them (Chromium trace: `wasm.CompileLazy`), which made the first
+//! open on a page ~20 ms slower at the median (BENCHMARKS.md, "Issue 8, third pass"). So
 //! when the page has hydrated with no session shown, a sample session
 //! ([`crate::client::warm`]) is decoded, folded and rendered into a detached element, in a
 //! scratch store, and dropped before any of its effects can run. It runs while the socket
@@ -20,7 +20,8 @@ use std::time::Duration;
 /// other page contexts.
 pub fn after_hydration() {
     let store = use_store();
-    let Some(parent) = Owner::current() else {
+    // Weak: the effect belongs to this owner and must not keep it alive.
+    let Some(parent) = Owner::current().map(|owner| owner.downgrade()) else {
         return;
     };
     Effect::new(move |_| {
@@ -29,7 +30,10 @@ pub fn after_hydration() {
     });
 }
 
-fn warm(parent: &Owner, store: Store) {
+fn warm(parent: &WeakOwner, store: Store) {
+    let Some(parent) = parent.upgrade() else {
+        return;
+    };
     if store.active.get_untracked().is_some() {
         return;
     }
