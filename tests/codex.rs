@@ -485,12 +485,21 @@ async fn a_mode_change_applies_from_the_next_turn() {
     let mut agent = rig.start("read-only", None);
     agent.ready().await;
 
-    // read-only: the sandbox refuses the write, nobody is asked.
+    // read-only: the sandbox refuses the write, nobody is asked. How codex 0.169 reports
+    // the refusal varies: until 2026-11-24 01:05 every run here had a failed command item
+    // (a card with the error); since 01:14 none has, and the refusal is only in the tool
+    // output the model reads (its log: "unified_exec.open_session outcome=failed" after a
+    // recorded sandbox violation). Nothing on our side changed; the cause is not known.
+    // Either way nothing is written, and a card, if there is one, shows the error.
     let refused = work.join("refused.txt");
     agent.say(&format!("TOOL_BASH: touch {}", refused.display()));
     let turn = agent.turn().await;
     assert!(!exists(&refused));
-    assert!(turn.tool_results()[0].1, "{:?}", turn.tool_results());
+    assert!(
+        turn.tool_results().iter().all(|(_, is_error)| *is_error),
+        "{:?}",
+        turn.events
+    );
 
     agent.driver.set_mode("never").expect("mode sent");
     let ran = work.join("ran.txt");

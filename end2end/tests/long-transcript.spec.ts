@@ -103,18 +103,34 @@ test('the session pane warms up after hydration and leaves nothing behind', asyn
   page.on('pageerror', (error) => errors.push(error.message));
   const sent: string[] = [];
   page.on('websocket', (ws) => ws.on('framesent', (frame) => sent.push(String(frame.payload))));
+  // Anything of the sample that ever reaches the page's DOM, even for a moment (the socket's
+  // session list would replace a leaked sidebar entry soon after).
+  const sample = '00000000-0000-0000-0000-000000000000';
+  await page.addInitScript((sample) => {
+    (window as any).__sampleSeen = [];
+    new MutationObserver((changes) => {
+      for (const change of changes) {
+        for (const node of change.addedNodes) {
+          if (node instanceof Element && (node.outerHTML.includes(sample) || node.outerHTML.includes('Sample notice'))) {
+            (window as any).__sampleSeen.push(node.outerHTML.slice(0, 200));
+          }
+        }
+      }
+    }).observe(document, { childList: true, subtree: true });
+  }, sample);
   await page.goto(base);
   // components::warm renders a sample session off-screen once the page has hydrated.
   await expect(page.locator('html')).toHaveAttribute('data-pane-warm', 'done');
-  // The sample lived in a scratch store: the page's own sessions, tabs and URL are as they were,
-  // and the server never heard of it.
+  // The sample lived in a scratch store: the page's own sessions, tabs and URL are as they were.
   await expect(page.getByTestId('session-item')).toHaveCount(2);
   await expect(page.getByTestId('session-tab')).toHaveCount(0);
   await expect(page.locator('.session-pane')).toHaveCount(0);
   expect(new URL(page.url()).pathname).toBe('/');
-  expect(sent.filter((frame) => frame.includes('00000000-0000-0000-0000-000000000000'))).toEqual([]);
   // A real open works as before.
   await item(page, longId).click();
   await expect(rows(page).last()).toContainText(`Turn ${TURNS}:`);
+  // By now the socket has sent everything it queued: none of it names the sample.
+  expect(sent.filter((frame) => frame.includes(sample))).toEqual([]);
+  expect(await page.evaluate(() => (window as any).__sampleSeen)).toEqual([]);
   expect(errors).toEqual([]);
 });

@@ -302,16 +302,19 @@ impl Session {
 pub const NEW_SESSION_TITLE: &str = "New session";
 
 /// The title a session gets from its first message: [`title_from_message`], else the first
-/// attachment's name (an image sent alone), else [`NEW_SESSION_TITLE`]. The server names
-/// the session so, and the browser shows the same at once.
+/// attachment's name (an image sent alone) made a title the same way (one short line: it
+/// is outside input), else [`NEW_SESSION_TITLE`]. The server names the session so, and the
+/// browser shows the same at once.
 pub fn first_message_title(text: &str, attachments: &[super::Attachment]) -> String {
-    let title = title_from_message(text);
-    if !title.is_empty() {
-        return title;
+    let from_text = title_from_message(text);
+    if !from_text.is_empty() {
+        return from_text;
     }
     attachments
         .first()
-        .map_or_else(|| NEW_SESSION_TITLE.to_owned(), |a| a.name.clone())
+        .map(|a| title_from_message(&a.name))
+        .filter(|title| !title.is_empty())
+        .unwrap_or_else(|| NEW_SESSION_TITLE.to_owned())
 }
 
 /// The longest title [`title_from_message`] makes, in characters, before its ellipsis.
@@ -450,6 +453,15 @@ mod title_tests {
         );
         assert_eq!(first_message_title("  ", images), "screenshot.png");
         assert_eq!(first_message_title("", &[]), NEW_SESSION_TITLE);
+        // A name is outside input: one short line, and never an empty title.
+        let odd = |name: &str| Attachment {
+            name: name.into(),
+            ..image.clone()
+        };
+        assert_eq!(first_message_title("", &[odd("a\nb.png")]), "a");
+        assert_eq!(first_message_title("", &[odd("  ")]), NEW_SESSION_TITLE);
+        let long = first_message_title("", &[odd(&"x".repeat(10_000))]);
+        assert!(long.chars().count() <= super::TITLE_MAX_CHARS, "{long}");
     }
 
     #[test]

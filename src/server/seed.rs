@@ -10,8 +10,8 @@ use std::path::Path;
 
 /// Entries (what `message_count` counts, by [`EntryCounter`]) a plain generated turn adds:
 /// the prompt, the thinking, a tool card and the reply. The browser shows a fifth row per
-/// turn, its usage line. Every 10th turn runs a second tool and every 25th ends with a
-/// notice, so turns differ in length (a page cut by event count instead of by turn would
+/// turn, its usage line. Every 10th turn runs a second tool and a notice comes before every
+/// 25th, so turns differ in length (a page cut by event count instead of by turn would
 /// show): "10,000 entries" make 2,500 turns, 10,350 entries and 12,850 rows.
 pub const ENTRIES_PER_TURN: usize = 4;
 
@@ -28,7 +28,7 @@ pub async fn seed_transcript(
     let start_ms = super::session_task::now_ms() - (turns as i64) * 60_000;
     let mut events = Vec::with_capacity(turns * 7);
     let mut usage = Usage::default();
-    let mut entries = EntryCounter::default();
+    let mut counter = EntryCounter::default();
     let mut message_count = 0;
     for turn in 0..turns {
         let at_ms = start_ms + turn as i64 * 60_000;
@@ -36,7 +36,7 @@ pub async fn seed_transcript(
             if let SessionEvent::TurnCompleted { usage: used, .. } = &event {
                 usage.add(used);
             }
-            if entries.is_new_entry(&event) {
+            if counter.is_new_entry(&event) {
                 message_count += 1;
             }
             events.push((Seq(events.len() as u64 + 1), at_ms, event));
@@ -62,7 +62,8 @@ pub async fn seed_transcript(
 }
 
 /// One turn: the user asks, the agent thinks, runs a command (two on every 10th turn), and
-/// answers in markdown; every 25th turn ends with a notice.
+/// answers in markdown. Every 25th turn has a notice before it (between turns, where a
+/// restart's notice goes), so the newest row stays the last turn's reply.
 fn turn_events(turn: usize) -> Vec<SessionEvent> {
     let n = turn + 1;
     let call = format!("seed-call-{n}");
@@ -77,7 +78,15 @@ fn turn_events(turn: usize) -> Vec<SessionEvent> {
             n * 7
         )
     };
-    let mut events = vec![
+    let mut events = Vec::new();
+    if n.is_multiple_of(25) {
+        events.push(SessionEvent::Notice {
+            message: format!(
+                "The agent was restarted before question {n}; the conversation resumes."
+            ),
+        });
+    }
+    events.extend([
         SessionEvent::UserMessage {
             client_msg_id: ClientMsgId(uuid::Uuid::new_v4()),
             text: format!("Question {n}: what does the code do now?"),
@@ -103,7 +112,7 @@ fn turn_events(turn: usize) -> Vec<SessionEvent> {
             is_error: false,
             duration_ms: Some(200 + (n % 7) as u64 * 150),
         },
-    ];
+    ]);
     if n.is_multiple_of(10) {
         let call = format!("seed-call-{n}-b");
         events.push(SessionEvent::ToolCall {
@@ -138,10 +147,5 @@ fn turn_events(turn: usize) -> Vec<SessionEvent> {
             stop_reason: "end_turn".into(),
         },
     ]);
-    if n.is_multiple_of(25) {
-        events.push(SessionEvent::Notice {
-            message: format!("Turn {n}: the agent was restarted; the conversation resumes."),
-        });
-    }
     events
 }

@@ -39,6 +39,9 @@ struct Connection {
     out: mpsc::Sender<WireFrame>,
     /// One forwarder per subscribed session; aborted on unsubscribe and disconnect.
     subscriptions: HashMap<SessionId, JoinHandle<()>>,
+    /// The page of earlier turns being read, per session: a new request replaces it (the
+    /// browser asks for one page at a time), and a disconnect aborts it.
+    pages: HashMap<SessionId, JoinHandle<()>>,
     /// List updates are forwarded only after Hello was answered.
     hello_done: bool,
     /// The session this browser tab shows, as it last said.
@@ -63,6 +66,7 @@ async fn serve(socket: WebSocket, registry: Arc<Registry>) {
         registry,
         out,
         subscriptions: HashMap::new(),
+        pages: HashMap::new(),
         hello_done: false,
         viewing: None,
         counted: None,
@@ -97,8 +101,12 @@ async fn serve(socket: WebSocket, registry: Arc<Registry>) {
             },
         }
     }
-    for (_, forwarder) in connection.subscriptions.drain() {
-        forwarder.abort();
+    for (_, task) in connection
+        .subscriptions
+        .drain()
+        .chain(connection.pages.drain())
+    {
+        task.abort();
     }
     connection.view(None).await;
     drop(connection);
@@ -341,7 +349,7 @@ impl Connection {
 
     /// Sends the whole turns before `before` (a page of a long transcript, read on scroll).
     /// The page is read in a task of its own, so the socket's next frames (a message being
-    /// sent, say) do not wait for the database.
+    /// sent, say) do not wait for the database; at most one per session is under way.
     fn load_earlier(
         &mut self,
         session: SessionId,
@@ -353,7 +361,7 @@ impl Connection {
         let turns = turns.clamp(1, MAX_PAGE_TURNS);
         let db = self.registry.db().clone();
         let out = self.out.clone();
-        tokio::spawn(async move {
+        let page = tokio::spawn(async move {
             let frame = match read_page(&db, session, Some(before), turns).await {
                 Ok((first_seq, events)) => ServerFrame::Earlier {
                     session,
@@ -378,6 +386,9 @@ impl Connection {
             };
             send_frame(&out, &frame).await;
         });
+        if let Some(previous) = self.pages.insert(session, page) {
+            previous.abort();
+        }
         Ok(())
     }
 }
