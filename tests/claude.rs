@@ -493,20 +493,13 @@ async fn a_pasted_image_reaches_the_model_api() {
         mut client,
         session,
     } = Rig::start().await;
-    // A 1x1 PNG.
-    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
     client
-        .send(&ClientFrame::Send {
+        .say_with_image(
             session,
-            client_msg_id: switchboard::protocol::ClientMsgId(uuid::Uuid::new_v4()),
-            text: "What is in this picture?".into(),
-            attachments: vec![switchboard::protocol::Attachment {
-                name: "dot.png".into(),
-                mime_type: "image/png".into(),
-                data_base64: png.into(),
-            }],
-            create: Some(claude_session("default")),
-        })
+            "What is in this picture?",
+            "dot.png",
+            claude_session("default"),
+        )
         .await;
     let events = client.turn(session).await;
     assert!(events.iter().any(|(_, e)| matches!(e,
@@ -520,7 +513,7 @@ async fn a_pasted_image_reaches_the_model_api() {
             .any(|m| {
                 m["content"].as_array().into_iter().flatten().any(|b| {
                     b["type"] == "image"
-                        && b["source"]["data"] == png
+                        && b["source"]["data"] == common::ONE_PIXEL_PNG
                         && b["source"]["media_type"] == "image/png"
                 })
             })

@@ -460,19 +460,9 @@ async fn an_image_sent_alone_names_the_session_after_the_image() {
     let server = Server::start(dir.path());
     let (mut client, _) = Client::connect(&server).await;
     let session = new_session();
+    let demo = NewSession::defaults(AgentId::demo());
     client
-        .send(&ClientFrame::Send {
-            session,
-            client_msg_id: switchboard::protocol::ClientMsgId(uuid::Uuid::new_v4()),
-            text: "  ".into(),
-            attachments: vec![switchboard::protocol::Attachment {
-                name: "failing-test.png".into(),
-                mime_type: "image/png".into(),
-                // A 1x1 PNG.
-                data_base64: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=".into(),
-            }],
-            create: Some(NewSession::defaults(AgentId::demo())),
-        })
+        .say_with_image(session, "  ", "failing-test.png", demo)
         .await;
     let frames = client
         .until(|f| matches!(f, ServerFrame::SessionCreated { session: s } if s.id == session))

@@ -16,6 +16,10 @@ use switchboard::protocol::{
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
+/// A 1x1 PNG, base64, for messages with an image.
+pub const ONE_PIXEL_PNG: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
 /// How long any single expectation may take.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -241,6 +245,29 @@ impl Client {
             text: text.into(),
             attachments: vec![],
             create: create.then_some(NewSession::defaults(AgentId::demo())),
+        })
+        .await;
+    }
+
+    /// Sends a message with one 1x1 PNG named `image_name`, creating the session with
+    /// `create`.
+    pub async fn say_with_image(
+        &mut self,
+        session: SessionId,
+        text: &str,
+        image_name: &str,
+        create: NewSession,
+    ) {
+        self.send(&ClientFrame::Send {
+            session,
+            client_msg_id: ClientMsgId(Uuid::new_v4()),
+            text: text.into(),
+            attachments: vec![switchboard::protocol::Attachment {
+                name: image_name.into(),
+                mime_type: "image/png".into(),
+                data_base64: ONE_PIXEL_PNG.into(),
+            }],
+            create: Some(create),
         })
         .await;
     }
