@@ -86,7 +86,7 @@ test('switching tabs as fast as keys go, while both sessions stream, breaks noth
   expect(errors).toEqual([]);
 });
 
-test('switching tabs in the middle of a rename saves the new title', async ({ page }) => {
+test('leaving a session in the middle of a rename (tab shortcut, Back) saves the new title', async ({ page }) => {
   const errors = await openApp(page);
   const a = await newSession(page, 'first tab');
   const b = await newSession(page, 'second tab');
@@ -99,6 +99,14 @@ test('switching tabs in the middle of a rename saves the new title', async ({ pa
   await expect(page).toHaveURL(new RegExp(`/s/${a}$`));
   await expect(sessionTab(page, b)).toContainText('Renamed on the way out');
   await expect(sessionItem(page, b)).toContainText('Renamed on the way out');
+
+  // The same for any other way the pane goes while the field has the focus: here Back.
+  await title.click();
+  await title.fill('Renamed before going back');
+  await page.goBack();
+  await expect(page).toHaveURL(new RegExp(`/s/${b}$`));
+  await expect(sessionTab(page, a)).toContainText('Renamed before going back');
+  await expect(sessionItem(page, a)).toContainText('Renamed before going back');
   expect(errors).toEqual([]);
 });
 

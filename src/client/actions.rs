@@ -366,6 +366,11 @@ pub fn session_path(id: SessionId) -> String {
     format!("/s/{id}")
 }
 
+/// Where to go after a tab closed or a session went: the `next` tab, else the start page.
+pub fn next_path(next: Option<SessionId>) -> String {
+    next.map_or_else(|| "/".to_owned(), session_path)
+}
+
 /// The session id a path names (`/s/<uuid>`), if any.
 pub fn id_from_path(path: &str) -> Option<SessionId> {
     let rest = path.strip_prefix("/s/")?;

@@ -48,7 +48,6 @@ pub fn start(store: Store, navigate: impl Fn(&str) + 'static, show_sidebar: impl
             Shortcut::Tab(n) => {
                 if let Some(id) = store.tabs.with_untracked(|tabs| nth_tab(tabs, n)) {
                     ev.prevent_default();
-                    leave_focused_field();
                     navigate(&session_path(id));
                 }
             }
@@ -59,17 +58,6 @@ pub fn start(store: Store, navigate: impl Fn(&str) + 'static, show_sidebar: impl
             }
         }
     });
-}
-
-/// Takes the focus out of the field being edited, so it saves (a rename saves on blur) while
-/// its pane still exists: a field removed with its pane gets no blur event.
-fn leave_focused_field() {
-    if let Some(field) = document()
-        .active_element()
-        .and_then(|el| el.dyn_into::<web_sys::HtmlInputElement>().ok())
-    {
-        let _ = field.blur();
-    }
 }
 
 /// Whether Escape belongs to something else: an open dialog or lightbox closes first, and

@@ -38,12 +38,15 @@ const SAMPLE_FRAMES: [&str; 2] = [
 ];
 
 /// Decodes the sample frames into `store` (a scratch store, never the page's) and returns
-/// the sample session's view; `None` if a frame no longer decodes (a unit test keeps them
-/// in step with the protocol).
-pub fn sample_session(store: &Store) -> Option<SessionView> {
-    for text in SAMPLE_FRAMES {
-        let frame: ServerFrame = serde_json::from_str(text).ok()?;
+/// the sample session's view, or why it could not (a frame no longer decodes: a unit test
+/// keeps them in step with the protocol).
+pub fn sample_session(store: &Store) -> Result<SessionView, String> {
+    for (index, text) in SAMPLE_FRAMES.iter().enumerate() {
+        let frame: ServerFrame = serde_json::from_str(text)
+            .map_err(|error| format!("sample frame {index} does not decode: {error}"))?;
         reducer::apply(store, frame);
     }
-    store.view(SAMPLE_SESSION)
+    store
+        .view(SAMPLE_SESSION)
+        .ok_or_else(|| "the sample frames made no session".to_owned())
 }

@@ -4,7 +4,7 @@
 
 use super::badges::StateBadge;
 use super::use_store;
-use crate::client::actions::{self, session_path};
+use crate::client::actions;
 use crate::client::format::{usage_details, usage_summary};
 use crate::client::store::SessionView;
 use crate::protocol::SessionState;
@@ -43,6 +43,19 @@ pub fn SessionHeader(session: SessionView) -> impl IntoView {
     let save = move |ev: leptos::ev::FocusEvent| {
         actions::rename(store, id, event_target_value(&ev));
     };
+    // A field removed with its pane gets no blur event, so a rename in progress would be
+    // lost whatever replaces the pane (a tab shortcut, Back, the session ending elsewhere):
+    // when the header goes while its field still has the focus, that saves too. (On the
+    // server the ref never holds an element, so this does nothing there.)
+    on_cleanup(move || {
+        let Some(input) = title_ref.try_get_untracked().flatten() else {
+            return;
+        };
+        let field: &leptos::web_sys::Element = &input;
+        if document().active_element().as_ref() == Some(field) {
+            actions::rename(store, id, input.value());
+        }
+    });
     let on_keydown = move |ev: KeyboardEvent| {
         let Some(input) = title_ref.get_untracked() else {
             return;
@@ -140,7 +153,7 @@ fn ConfirmEnd(session: SessionView, open: RwSignal<bool>) -> impl IntoView {
     let confirm = move |_| {
         open.set(false);
         let next = actions::end_session(store, id);
-        let path = next.map(session_path).unwrap_or_else(|| "/".to_string());
+        let path = actions::next_path(next);
         navigate(&path, actions::nav_options());
     };
     let cancel = move |_| open.set(false);

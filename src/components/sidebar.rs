@@ -16,18 +16,17 @@ use crate::protocol::SessionState;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
 
-/// Server sessions in list order; drafts are tabs only, not sessions yet.
+/// Whether the sidebar lists a session: drafts are tabs only, not sessions yet.
+fn is_listed(view: &SessionView) -> bool {
+    view.meta
+        .with_untracked(|m| !matches!(m.state, SessionState::Draft | SessionState::Archived))
+}
+
+/// Server sessions in list order.
 fn listed(store: Store) -> Vec<SessionView> {
-    store.sessions.with(|list| {
-        list.iter()
-            .filter(|v| {
-                v.meta.with_untracked(|m| {
-                    !matches!(m.state, SessionState::Draft | SessionState::Archived)
-                })
-            })
-            .cloned()
-            .collect()
-    })
+    store
+        .sessions
+        .with(|list| list.iter().filter(|v| is_listed(v)).cloned().collect())
 }
 
 /// Whether the sidebar is open as a drawer (phone widths), provided by the layout.
@@ -58,7 +57,8 @@ pub fn Sidebar() -> impl IntoView {
         navigate(&session_path(id), actions::nav_options());
     };
     let query = RwSignal::new(String::new());
-    let is_empty = move || listed(store).is_empty();
+    // (Without cloning the list: a view is some twenty shared signals.)
+    let is_empty = move || store.sessions.with(|list| !list.iter().any(is_listed));
     // Filtered once per change, for the list and for "no match" alike; it changes (and the
     // list re-renders) only when which sessions show, or their order, changes.
     let shown = Memo::new_with_compare(

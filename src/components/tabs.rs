@@ -53,7 +53,7 @@ fn Tab(id: SessionId) -> impl IntoView {
         let was_active = active();
         let next = actions::close_tab(store, id);
         if was_active {
-            let path = next.map(session_path).unwrap_or_else(|| "/".to_string());
+            let path = actions::next_path(next);
             navigate(&path, actions::nav_options());
         }
     };

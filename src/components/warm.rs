@@ -46,9 +46,12 @@ fn warm(parent: &WeakOwner, store: Store) {
     let warmed = owner.with(|| {
         let scratch = Store::new();
         scratch.agents.set(store.agents.get_untracked());
-        let Some(session) = sample_session(&scratch) else {
-            leptos::logging::warn!("switchboard: the warm-up sample no longer decodes");
-            return false;
+        let session = match sample_session(&scratch) {
+            Ok(session) => session,
+            Err(error) => {
+                leptos::logging::warn!("switchboard: no warm-up: {error}");
+                return false;
+            }
         };
         provide_context(scratch);
         let Ok(detached) = document().create_element("div") else {

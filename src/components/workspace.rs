@@ -90,7 +90,7 @@ fn Layout() -> impl IntoView {
         if !store.has_view(id) {
             let next = store.tabs.get_untracked().last().copied();
             store.active.set(next);
-            let path = next.map(session_path).unwrap_or_else(|| "/".to_string());
+            let path = actions::next_path(next);
             navigate(&path, actions::nav_options());
         }
     });

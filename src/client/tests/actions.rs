@@ -172,3 +172,12 @@ fn saved_tabs_round_trip_through_restore() {
         "the active tab stays read"
     );
 }
+
+#[test]
+fn after_a_tab_goes_the_next_one_shows_or_else_the_start_page() {
+    assert_eq!(actions::next_path(None), "/");
+    assert_eq!(
+        actions::next_path(Some(sid(7))),
+        format!("/s/{}", Uuid::from_u128(7))
+    );
+}

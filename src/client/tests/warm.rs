@@ -11,7 +11,7 @@ fn the_sample_session_decodes_into_a_row_of_each_kind() {
     let owner = Owner::new();
     owner.with(|| {
         let store = Store::new();
-        let view = sample_session(&store).expect("every sample frame decodes");
+        let view = sample_session(&store).unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(view.id, SAMPLE_SESSION);
         let kinds: Vec<&str> = view.entries.with(|entries| {
             entries
