@@ -48,6 +48,7 @@ pub fn start(store: Store, navigate: impl Fn(&str) + 'static, show_sidebar: impl
             Shortcut::Tab(n) => {
                 if let Some(id) = store.tabs.with_untracked(|tabs| nth_tab(tabs, n)) {
                     ev.prevent_default();
+                    leave_focused_field();
                     navigate(&session_path(id));
                 }
             }
@@ -58,6 +59,20 @@ pub fn start(store: Store, navigate: impl Fn(&str) + 'static, show_sidebar: impl
             }
         }
     });
+}
+
+/// Takes the focus out of the field being edited before a tab shortcut navigates, so a
+/// rename saves (on blur) before the switch starts. The header also saves a focused rename
+/// when it goes (see `SessionHeader`), which covers Back and the rest; with that alone, one
+/// full end-to-end run in four lost the rename on this shortcut (not reproduced in 40 runs
+/// of the test alone, cause not found), so the shortcut keeps this first step.
+fn leave_focused_field() {
+    if let Some(field) = document()
+        .active_element()
+        .and_then(|el| el.dyn_into::<web_sys::HtmlInputElement>().ok())
+    {
+        let _ = field.blur();
+    }
 }
 
 /// Whether Escape belongs to something else: an open dialog or lightbox closes first, and
