@@ -44,6 +44,7 @@ async fn a_missing_agent_is_refused_at_create_with_the_reason() {
                 text: "hello".into(),
                 attachments: vec![],
                 create: Some(NewSession::defaults(agent)),
+                tag: None,
             })
             .await;
         let frames = client
@@ -183,6 +184,7 @@ async fn an_oversized_message_is_refused_and_nothing_is_stored() {
             code,
             session: s,
             message,
+            ..
         } => {
             assert_eq!(code, ErrorCode::TooLarge);
             assert_eq!(s, Some(session));

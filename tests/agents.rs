@@ -137,6 +137,7 @@ impl Rig {
                 text: text.into(),
                 attachments: vec![],
                 create,
+                tag: None,
             })
             .await;
     }
@@ -198,6 +199,7 @@ impl Rig {
                 session: self.session,
                 request_id,
                 option_id: option.id.clone(),
+                tag: None,
             })
             .await;
         events.extend(
@@ -276,6 +278,7 @@ async fn the_whole_experience(make: fn(&Path, &FakeModel) -> Agent) {
     rig.client
         .send(&ClientFrame::Cancel {
             session: rig.session,
+            tag: None,
         })
         .await;
     let stopped = rig

@@ -46,6 +46,7 @@ async fn resubscribe(server: &Server, session: SessionId) -> Client {
             session,
             since,
             tail_turns: None,
+            tag: None,
         })
         .await;
     client
@@ -182,6 +183,7 @@ async fn permission_allow_runs_the_tool_and_deny_does_not() {
             session,
             request_id,
             option_id: "allow".into(),
+            tag: None,
         })
         .await;
     let events = client.turn(session).await;
@@ -204,6 +206,7 @@ async fn permission_allow_runs_the_tool_and_deny_does_not() {
             session,
             request_id,
             option_id: "deny".into(),
+            tag: None,
         })
         .await;
     let events = client.turn(session).await;
@@ -231,7 +234,7 @@ async fn stop_interrupts_the_stream_and_the_same_process_answers_the_next_messag
     client.first_delta().await;
     let pids = server.agent_pids();
     assert_eq!(pids.len(), 1, "one claude process");
-    client.send(&ClientFrame::Cancel { session }).await;
+    client.send(&ClientFrame::Cancel { session, tag: None }).await;
     let events = client.turn(session).await;
     assert_eq!(stop_reason(&events).as_deref(), Some("cancelled"));
 
@@ -260,6 +263,7 @@ async fn the_permission_mode_changes_mid_session() {
         .send(&ClientFrame::SetPermissionMode {
             session,
             mode: "acceptEdits".into(),
+            tag: None,
         })
         .await;
     client
@@ -285,6 +289,7 @@ async fn the_permission_mode_changes_mid_session() {
         .send(&ClientFrame::SetPermissionMode {
             session,
             mode: "yolo".into(),
+            tag: None,
         })
         .await;
     client
@@ -439,7 +444,7 @@ async fn a_cli_that_dies_mid_turn_is_an_error_with_retry() {
 /// Retry runs the failed message again (here after the CLI died during "SLOW ...": the
 /// retried turn streams again and completes).
 async fn fake_fast_next(client: &mut Client, session: SessionId) {
-    client.send(&ClientFrame::Retry { session }).await;
+    client.send(&ClientFrame::Retry { session, tag: None }).await;
     let events = client.turn(session).await;
     assert!(events.iter().any(
         |(_, e)| matches!(e, SessionEvent::Notice { message } if message.contains("Retrying"))

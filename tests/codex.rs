@@ -416,10 +416,7 @@ async fn a_killed_process_resumes_its_thread() {
     let thread = first.ready().await;
     first.say("My name is Alice.");
     assert!(first.turn().await.reply().contains("I saw 4 message(s)"));
-    first
-        .driver
-        .process()
-        .signal(nix::sys::signal::Signal::SIGKILL);
+    first.driver.signal(nix::sys::signal::Signal::SIGKILL);
     loop {
         if let AgentOutput::Exited { code, .. } = first.next().await {
             assert_eq!(code, None, "killed by a signal");

@@ -146,6 +146,7 @@ async fn dropped_connections_lose_duplicate_and_reorder_nothing() {
                     text: format!("/burst {EVENTS_PER_SESSION}"),
                     attachments: vec![],
                     create: Some(NewSession::defaults(AgentId::demo())),
+                    tag: None,
                 });
             }
         }

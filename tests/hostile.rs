@@ -192,6 +192,7 @@ async fn hostile_requests_are_refused_while_a_good_client_is_served() {
                 text: "run here".into(),
                 attachments: vec![],
                 create: Some(create),
+                tag: None,
             })
             .await;
         let message = expect_error(&mut client, ErrorCode::NotAllowed).await;

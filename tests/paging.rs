@@ -52,6 +52,7 @@ async fn a_long_session_opens_with_its_last_turns_and_pages_back_to_the_start() 
             session,
             since: Seq(0),
             tail_turns: Some(20),
+            tag: None,
         })
         .await;
     let (first_seq, tail) = match client.recv().await {
@@ -80,6 +81,7 @@ async fn a_long_session_opens_with_its_last_turns_and_pages_back_to_the_start() 
                 session,
                 before,
                 turns: 500,
+                tag: None,
             })
             .await;
         let (first, events) = loop {
@@ -124,6 +126,7 @@ async fn a_long_session_opens_with_its_last_turns_and_pages_back_to_the_start() 
             session,
             since: Seq(0),
             tail_turns: None,
+            tag: None,
         })
         .await;
     match other.recv().await {
@@ -137,6 +140,7 @@ async fn a_long_session_opens_with_its_last_turns_and_pages_back_to_the_start() 
             session: common::new_session(),
             before: Seq(5),
             turns: 1,
+            tag: None,
         })
         .await;
     let frames = client

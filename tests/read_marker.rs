@@ -62,6 +62,7 @@ async fn a_session_shown_in_one_tab_is_read_in_every_tab_and_the_marker_is_store
             session,
             since: listed.last_seq,
             tail_turns: None,
+            tag: None,
         })
         .await;
     other.turn(session).await;

@@ -94,6 +94,7 @@ async fn unknown_session_gets_an_error_and_nothing_is_stored() {
             session: ghost,
             since: Seq(0),
             tail_turns: None,
+            tag: None,
         })
         .await;
     assert!(matches!(
@@ -103,7 +104,7 @@ async fn unknown_session_gets_an_error_and_nothing_is_stored() {
             ..
         }
     ));
-    client.send(&ClientFrame::Cancel { session: ghost }).await;
+    client.send(&ClientFrame::Cancel { session: ghost, tag: None }).await;
     assert!(matches!(
         client.recv().await,
         ServerFrame::Error {
@@ -210,7 +211,7 @@ async fn end_session_while_working_kills_the_process_group_and_archives() {
     client.first_delta().await;
     let pids = server.agent_pids();
     assert_eq!(pids.len(), 1, "one demo agent runs: {pids:?}");
-    client.send(&ClientFrame::Archive { session }).await;
+    client.send(&ClientFrame::Archive { session, tag: None }).await;
     client
         .until(|f| matches!(f, ServerFrame::SessionRemoved { session: s } if *s == session))
         .await;
@@ -242,7 +243,7 @@ async fn stop_cancels_a_running_turn_and_the_session_goes_idle() {
     client.say(session, "/slow 30", true).await;
     client.first_delta().await;
     let started = Instant::now();
-    client.send(&ClientFrame::Cancel { session }).await;
+    client.send(&ClientFrame::Cancel { session, tag: None }).await;
     // The event and the state patch travel on different channels, so either may come first.
     let (mut ended, mut idle) = (false, false);
     let frames = client
@@ -293,6 +294,7 @@ async fn permission_allow_writes_the_file_and_deny_does_not() {
                 session,
                 request_id,
                 option_id: option.into(),
+                tag: None,
             })
             .await;
         client.until(|f| is_turn_end(f, session)).await;
@@ -345,6 +347,7 @@ async fn history_survives_agent_and_server_restarts() {
             session,
             since: listed.last_seq,
             tail_turns: None,
+            tag: None,
         })
         .await;
     client.say(session, "/history", false).await;
@@ -382,6 +385,7 @@ async fn a_server_killed_mid_turn_restarts_with_the_session_interrupted_and_it_c
             session,
             since: Seq(0),
             tail_turns: None,
+            tag: None,
         })
         .await;
     let frames = client
@@ -421,6 +425,7 @@ async fn a_resent_message_makes_one_turn_even_across_a_server_restart() {
         text: "only once".into(),
         attachments: vec![],
         create: Some(NewSession::defaults(AgentId::demo())),
+        tag: None,
     };
     {
         let server = Server::start(dir.path());

@@ -63,6 +63,7 @@ async fn first_text_latencies(server: &Server, agent: AgentId, prompt: &str) -> 
             text: prompt.into(),
             attachments: vec![],
             create,
+            tag: None,
         };
         send(&mut socket, &frame).await;
         let mut stamped = Vec::new();

@@ -100,6 +100,7 @@ pub async fn fanout() {
                 text,
                 attachments: vec![],
                 create: Some(create),
+                tag: None,
             },
         )
         .await;
@@ -118,6 +119,7 @@ pub async fn fanout() {
                     session: *id,
                     since: Seq(0),
                     tail_turns: None,
+                    tag: None,
                 },
             )
             .await;

@@ -77,6 +77,7 @@ async fn main() {
             text: format!("/stamp {STAMPS}"),
             attachments: vec![],
             create: Some(NewSession::defaults(AgentId::demo())),
+            tag: None,
         },
     )
     .await;
@@ -118,6 +119,7 @@ async fn main() {
             session,
             since: Seq(0),
             tail_turns: None,
+            tag: None,
         },
     )
     .await;
@@ -170,6 +172,7 @@ async fn main() {
                 text: format!("turn {n}"),
                 attachments: vec![],
                 create: (n == 0).then_some(NewSession::defaults(AgentId::demo())),
+                tag: None,
             },
         )
         .await;

@@ -96,6 +96,7 @@ impl Worker {
             text: text.into(),
             attachments: vec![],
             create: create.then(|| NewSession::defaults(AgentId::demo())),
+            tag: None,
         };
         send(&mut self.socket, &frame).await;
     }
@@ -154,6 +155,7 @@ impl Worker {
                 session: self.session,
                 request_id: request_id.clone(),
                 option_id: option.id.clone(),
+                tag: None,
             };
             send(&mut self.socket, &answer).await;
             self.until(|e| matches!(e, SessionEvent::TurnCompleted { .. }))
@@ -166,6 +168,7 @@ impl Worker {
             &mut self.socket,
             &ClientFrame::Cancel {
                 session: self.session,
+                tag: None,
             },
         )
         .await;
@@ -179,6 +182,7 @@ impl Worker {
                 &mut self.socket,
                 &ClientFrame::Archive {
                     session: self.session,
+                    tag: None,
                 },
             )
             .await;

@@ -5,9 +5,11 @@
 use super::attachments::check_frame;
 use super::fold::push_entry;
 use super::ids::new_uuid;
+use super::requests::Request;
 use super::store::{Entry, EntryBody, SendStatus, SessionView, Store};
 use crate::protocol::{
-    first_message_title, AgentId, Attachment, ClientFrame, ClientMsgId, RequestId, Seq, SessionId,
+    first_message_title, AgentId, Attachment, ClientFrame, ClientMsgId, RequestId, RequestTag, Seq,
+    SessionId,
 };
 use leptos::prelude::*;
 
@@ -111,7 +113,7 @@ pub fn send_message(store: Store, id: SessionId) -> bool {
     if text.trim().is_empty() && attachments.is_empty() {
         return false;
     }
-    if let Err(message) = check_frame(&text, &attachments) {
+    if let Err(message) = check_frame(&store.limits.get_untracked(), &text, &attachments) {
         store.toast.set(Some(message));
         return false;
     }
@@ -138,7 +140,11 @@ pub fn send_message(store: Store, id: SessionId) -> bool {
         let title = first_message_title(&text, &attachments);
         view.meta.update(|m| m.title = title);
     }
-    transport::send_message(store, id, client_msg_id, text, attachments);
+    let tag = store.open_request(Request::Message {
+        session: id,
+        client_msg_id,
+    });
+    transport::send_message(store, id, client_msg_id, tag, text, attachments);
     true
 }
 
@@ -151,7 +157,7 @@ pub fn add_attachment(store: Store, id: SessionId, attachment: Attachment) -> Re
     let text = view.draft_text.get_untracked();
     let mut next = view.draft_attachments.get_untracked();
     next.push(attachment);
-    check_frame(&text, &next)?;
+    check_frame(&store.limits.get_untracked(), &text, &next)?;
     view.draft_attachments.set(next);
     Ok(())
 }
@@ -168,13 +174,15 @@ pub fn remove_attachment(store: Store, id: SessionId, index: usize) {
 }
 
 /// Stops the running turn of `id`.
-pub fn stop(_store: Store, id: SessionId) {
-    transport::send(ClientFrame::Cancel { session: id });
+pub fn stop(store: Store, id: SessionId) {
+    let tag = Some(store.open_request(Request::Other { session: id }));
+    transport::send(ClientFrame::Cancel { session: id, tag });
 }
 
 /// Runs the last message of `id` again after the agent failed.
-pub fn retry(_store: Store, id: SessionId) {
-    transport::send(ClientFrame::Retry { session: id });
+pub fn retry(store: Store, id: SessionId) {
+    let tag = Some(store.open_request(Request::Other { session: id }));
+    transport::send(ClientFrame::Retry { session: id, tag });
 }
 
 /// Answers a permission request with one of its options.
@@ -196,10 +204,15 @@ pub fn answer_permission(store: Store, id: SessionId, request_id: RequestId, opt
             }
         });
     }
+    let tag = store.open_request(Request::Answer {
+        session: id,
+        request_id: request_id.clone(),
+    });
     transport::send(ClientFrame::AnswerPermission {
         session: id,
         request_id,
         option_id,
+        tag: Some(tag),
     });
 }
 
@@ -216,7 +229,12 @@ pub fn rename(store: Store, id: SessionId, title: String) {
     if view.is_draft() {
         view.meta.update(|m| m.title = title);
     } else {
-        transport::send(ClientFrame::Rename { session: id, title });
+        let tag = Some(store.open_request(Request::Other { session: id }));
+        transport::send(ClientFrame::Rename {
+            session: id,
+            title,
+            tag,
+        });
     }
 }
 
@@ -226,7 +244,8 @@ pub fn end_session(store: Store, id: SessionId) -> Option<SessionId> {
     let was_draft = store.view(id).is_none_or(|v| v.is_draft());
     let next = close_tab(store, id);
     if !was_draft {
-        transport::send(ClientFrame::Archive { session: id });
+        let tag = Some(store.open_request(Request::Other { session: id }));
+        transport::send(ClientFrame::Archive { session: id, tag });
     }
     next
 }
@@ -258,7 +277,12 @@ pub fn set_permission_mode(store: Store, id: SessionId, mode: String) {
     if view.is_draft() {
         set_draft_permission_mode(store, id, mode);
     } else if view.meta.with_untracked(|m| m.permission_mode != mode) {
-        transport::send(ClientFrame::SetPermissionMode { session: id, mode });
+        let tag = Some(store.open_request(Request::Mode { session: id }));
+        transport::send(ClientFrame::SetPermissionMode {
+            session: id,
+            mode,
+            tag,
+        });
     }
 }
 
@@ -379,15 +403,17 @@ pub fn id_from_path(path: &str) -> Option<SessionId> {
 
 /// Asks for the page of turns before the oldest this view holds (the reader scrolled to
 /// the top of what is loaded). One request at a time.
-pub fn load_earlier(view: &SessionView) {
+pub fn load_earlier(store: Store, view: &SessionView) {
     if !super::history::has_earlier(view) || view.loading_earlier.get_untracked() {
         return;
     }
     view.loading_earlier.set(true);
+    let tag = Some(store.open_request(Request::Page { session: view.id }));
     transport::send(ClientFrame::LoadEarlier {
         session: view.id,
         before: view.first_seq.get_untracked(),
         turns: super::history::PAGE_TURNS,
+        tag,
     });
 }
 
@@ -405,10 +431,18 @@ mod transport {
         store: Store,
         id: SessionId,
         client_msg_id: ClientMsgId,
+        tag: RequestTag,
         text: String,
         attachments: Vec<Attachment>,
     ) {
-        crate::client::socket::send_message(store, id, client_msg_id, text, attachments);
+        let message = crate::client::outbox::Unacked {
+            session: id,
+            client_msg_id,
+            text,
+            attachments,
+            tag,
+        };
+        crate::client::socket::send_message(store, message);
     }
 
     #[cfg(feature = "hydrate")]
@@ -424,6 +458,7 @@ mod transport {
         _store: Store,
         _id: SessionId,
         _msg: ClientMsgId,
+        _tag: RequestTag,
         _text: String,
         _attachments: Vec<Attachment>,
     ) {

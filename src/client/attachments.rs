@@ -2,7 +2,7 @@
 //! base64 form and the `data:` URL a thumbnail shows. Pure, so it is tested natively; the
 //! browser-only reading of files is in `files.rs`.
 
-use crate::protocol::{Attachment, MAX_CLIENT_FRAME_BYTES};
+use crate::protocol::{Attachment, ClientLimits};
 
 /// The image types agents accept and browsers show safely in `<img>` (not SVG: it can
 /// carry script, and agents do not read it as an image anyway).
@@ -137,21 +137,43 @@ pub fn frame_estimate(text: &str, attachments: &[Attachment]) -> usize {
     FRAME_OVERHEAD_BYTES + text_len + attached
 }
 
-/// Refuses a message the server would refuse as too large, with words for the user.
-pub fn check_frame(text: &str, attachments: &[Attachment]) -> Result<(), String> {
-    if frame_estimate(text, attachments) <= MAX_CLIENT_FRAME_BYTES {
+/// Refuses a message the server would refuse, with words for the user: checked against the
+/// limits the server sent (`Connected`), not compiled-in copies of its defaults.
+pub fn check_frame(
+    limits: &ClientLimits,
+    text: &str,
+    attachments: &[Attachment],
+) -> Result<(), String> {
+    if text.len() > limits.max_message_bytes {
+        return Err(format!(
+            "The message is too long to send (at most {} of text).",
+            human_size(limits.max_message_bytes as u64)
+        ));
+    }
+    if attachments.len() > limits.max_attachments {
+        return Err(format!(
+            "At most {} images go with one message.",
+            limits.max_attachments
+        ));
+    }
+    if let Some(large) = attachments
+        .iter()
+        .find(|a| a.data_base64.len() / 4 * 3 > limits.max_attachment_bytes)
+    {
+        return Err(format!(
+            "{} is too large (at most {} an image).",
+            subject(&large.name),
+            human_size(limits.max_attachment_bytes as u64)
+        ));
+    }
+    if frame_estimate(text, attachments) <= limits.max_frame_bytes {
         return Ok(());
     }
+    let most = human_size(limits.max_frame_bytes as u64);
     Err(if attachments.len() > 1 {
-        format!(
-            "Too much for one message (at most about {} in all). Send the images one by one.",
-            human_size(MAX_CLIENT_FRAME_BYTES as u64)
-        )
+        format!("Too much for one message (at most about {most} in all). Send the images one by one.")
     } else {
-        format!(
-            "The message is too large to send (at most about {} in all).",
-            human_size(MAX_CLIENT_FRAME_BYTES as u64)
-        )
+        format!("The message is too large to send (at most about {most} in all).")
     })
 }
 

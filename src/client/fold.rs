@@ -206,9 +206,9 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
             );
         }
         SessionEvent::StateChanged { state } => {
-            // Replayed history must not roll the state back: only an event at least as new
-            // as the meta's last seq may set it (patches normally do).
-            let newest = view.meta.with_untracked(|m| seq >= m.last_seq);
+            // Replayed history must not roll the state back: only an event newer than what
+            // the meta reflects (every patch says the seq it is current at) may set it.
+            let newest = view.meta.with_untracked(|m| seq > m.last_seq);
             if newest && view.meta.with_untracked(|m| m.state != state) {
                 if !state.is_busy() {
                     stop_streaming(view);

@@ -5,10 +5,11 @@
 use super::fold::{fold_event, push_notice, stop_streaming};
 use super::history;
 use super::read_marker::{is_news, server_read};
+use super::requests::Request;
 use super::store::{ConnectionState, EntryBody, SendStatus, SessionView, Store};
 use super::sync::is_sync_error;
 use crate::protocol::{
-    LoggedEvent, Seq, ServerFrame, Session, SessionEvent, SessionId, SessionState,
+    ErrorCode, LoggedEvent, Seq, ServerFrame, Session, SessionEvent, SessionId, SessionState,
 };
 use leptos::prelude::*;
 
@@ -19,8 +20,12 @@ pub fn apply(store: &Store, frame: ServerFrame) {
             server_version,
             sessions,
             agents,
+            limits,
         } => {
             store.agents.set(agents);
+            if store.limits.get_untracked() != limits {
+                store.limits.set(limits);
+            }
             // A fresh socket subscribes anew: earlier sync errors get their retry.
             store.sessions.with_untracked(|list| {
                 for view in list {
@@ -47,6 +52,10 @@ pub fn apply(store: &Store, frame: ServerFrame) {
             let Some(view) = store.view(session) else {
                 return;
             };
+            // A late summary of what the session's stream already gave: dropped.
+            if !view.meta.with_untracked(|meta| meta.is_newer(&patch)) {
+                return;
+            }
             view.meta.update(|meta| meta.apply(&patch));
             if let Some(state) = &patch.state {
                 if !state.is_busy() {
@@ -91,51 +100,77 @@ pub fn apply(store: &Store, frame: ServerFrame) {
         }
         ServerFrame::Error {
             session,
+            tag,
             code,
             message,
-        } => match session.and_then(|id| store.view(id)) {
-            Some(view) => {
-                if is_sync_error(code) {
-                    view.sync_error.set(Some(message.clone()));
-                }
-                // A page of earlier turns refused outright (`unknown_session`) may be asked
-                // for again on the next scroll.
-                if view.loading_earlier.get_untracked() {
-                    view.loading_earlier.set(false);
-                }
-                // A refused request leaves the session's pending messages undelivered, and
-                // unresolved permission cards answerable again.
-                view.entries.with_untracked(|entries| {
-                    for entry in entries {
-                        match &entry.body {
-                            EntryBody::User { status, .. }
-                                if status.get_untracked() == SendStatus::Pending =>
-                            {
-                                status.set(SendStatus::Failed);
-                            }
-                            EntryBody::Permission {
-                                resolution,
-                                answered,
-                                ..
-                            } if resolution.with_untracked(Option::is_none)
-                                && answered.with_untracked(Option::is_some) =>
-                            {
-                                answered.set(None);
-                            }
-                            _ => {}
-                        }
-                    }
-                });
-                // Settings the composer showed ahead of the server (a permission mode just
-                // picked) may be what was refused: let them show the session's truth again.
-                view.meta.update(|_| {});
-                let key = view.local_key();
-                push_notice(&view, key, message, None, true);
-            }
-            None => store.server_error.set(Some(message)),
-        },
+        } => {
+            let request = tag.and_then(|tag| store.take_request(tag));
+            refused(store, session, request, code, message);
+        }
         ServerFrame::Pong => {}
     }
+}
+
+/// A refusal: undoes exactly the request it names (a message not delivered, a permission
+/// answer taken back, a page that may be asked for again, a mode the composer no longer
+/// shows), marks the session out of sync when its log cannot be followed, and says why in
+/// the transcript. An error about no session goes to the banner.
+fn refused(
+    store: &Store,
+    session: Option<SessionId>,
+    request: Option<Request>,
+    code: ErrorCode,
+    message: String,
+) {
+    let Some(view) = session.and_then(|id| store.view(id)) else {
+        return store.server_error.set(Some(message));
+    };
+    match &request {
+        Some(Request::Message { client_msg_id, .. }) => {
+            view.entries.with_untracked(|entries| {
+                for entry in entries {
+                    if let EntryBody::User {
+                        client_msg_id: Some(id),
+                        status,
+                        ..
+                    } = &entry.body
+                    {
+                        if id == client_msg_id && status.get_untracked() == SendStatus::Pending {
+                            status.set(SendStatus::Failed);
+                        }
+                    }
+                }
+            });
+        }
+        Some(Request::Answer { request_id, .. }) => {
+            view.entries.with_untracked(|entries| {
+                for entry in entries {
+                    if let EntryBody::Permission {
+                        request_id: id,
+                        resolution,
+                        answered,
+                        ..
+                    } = &entry.body
+                    {
+                        if id == request_id && resolution.with_untracked(Option::is_none) {
+                            answered.set(None);
+                        }
+                    }
+                }
+            });
+        }
+        // The composer showed the picked mode ahead of the server: show the session's again.
+        Some(Request::Mode { .. }) => view.meta.update(|_| {}),
+        Some(Request::Page { .. }) => view.loading_earlier.set(false),
+        Some(Request::Subscribe { .. } | Request::Other { .. }) | None => {}
+    }
+    // The server does not know the session, or cannot read its log: whatever asked, the
+    // session is out of sync until the next `Connected` retries.
+    if is_sync_error(code) {
+        view.sync_error.set(Some(message.clone()));
+    }
+    let key = view.local_key();
+    push_notice(&view, key, message, None, true);
 }
 
 /// Replaces the session list (from `Connected`, or the SSR-rendered list): known views keep

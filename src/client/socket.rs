@@ -7,12 +7,14 @@
 //! when the browser comes back online or the tab becomes visible.
 
 use super::history::TAIL_TURNS;
+use super::outbox::{Outbox, Outgoing, Unacked};
 use super::reducer::apply;
+use super::requests::Request;
 use super::store::{ConnectionState, Store};
 use super::sync::view_target;
 use crate::protocol::{
     Attachment, ClientFrame, ClientId, ClientMsgId, NewSession, ResumePoint, ServerFrame,
-    SessionEvent, SessionId,
+    SessionId,
 };
 use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use futures::future::Either;
@@ -21,7 +23,6 @@ use gloo_net::websocket::{futures::WebSocket, Message, State};
 use gloo_timers::future::{IntervalStream, TimeoutFuture};
 use leptos::prelude::*;
 use std::cell::RefCell;
-use std::collections::HashSet;
 
 /// First retry delay; it doubles per failure up to [`MAX_BACKOFF_MS`].
 const BASE_BACKOFF_MS: u32 = 250;
@@ -41,43 +42,16 @@ const HANDSHAKE_MS: u32 = 10_000;
 /// drops at once keeps counting failures, so such a server is not hammered.
 const STABLE_MS: f64 = 5_000.0;
 
-/// A message waiting for its `UserMessage` echo.
-#[derive(Clone)]
-struct Unacked {
-    session: SessionId,
-    client_msg_id: ClientMsgId,
-    text: String,
-    attachments: Vec<Attachment>,
-}
-
-/// Something to send once the socket is ready, in the order it was made.
-enum Queued {
-    /// A frame, sent as it is.
-    Frame(ClientFrame),
-    /// A user message (kept in `unacked`), transmitted from there, so it goes out once.
-    Message(ClientMsgId),
-}
-
-/// The connection's bookkeeping. The browser runs us on one thread, so a thread-local
-/// `RefCell` is enough; borrows are kept short and never span a call into the store.
+/// The connection's state: the socket's handles and the [`Outbox`]. The browser runs us
+/// on one thread, so a thread-local `RefCell` is enough; borrows are kept short and never
+/// span a call into the store.
 struct Conn {
     started: bool,
     client_id: ClientId,
     /// Writer of the live socket, once `Hello` went out.
     tx: Option<UnboundedSender<ClientFrame>>,
-    /// `Connected` arrived on the live socket.
-    ready: bool,
-    /// Frames and messages made while not ready, flushed in order after `Connected`.
-    queue: Vec<Queued>,
-    /// What the live socket last told the server this tab shows (`None` on a new socket,
-    /// which is also what the server assumes), so `View` goes out only on a change.
-    viewing: Option<SessionId>,
-    /// Sessions whose events the live socket receives.
-    subscribed: HashSet<SessionId>,
-    /// Drafts whose creating `Send` went out on the live socket.
-    creating: HashSet<SessionId>,
-    /// Messages not yet echoed, resent after a reconnect.
-    unacked: Vec<Unacked>,
+    /// What is queued, unconfirmed, subscribed and viewed.
+    outbox: Outbox,
     /// Wakes the reconnect loop early.
     kick: Option<UnboundedSender<()>>,
     /// Closes the live socket at once (the browser went offline: waiting for the socket to
@@ -90,12 +64,7 @@ thread_local! {
         started: false,
         client_id: ClientId(super::ids::new_uuid()),
         tx: None,
-        ready: false,
-        queue: Vec::new(),
-        viewing: None,
-        subscribed: HashSet::new(),
-        creating: HashSet::new(),
-        unacked: Vec::new(),
+        outbox: Outbox::default(),
         kick: None,
         hang_up: None,
     });
@@ -157,29 +126,27 @@ pub fn kick() {
 
 /// Sends a frame, or queues it until the server said `Connected`.
 pub fn send(frame: ClientFrame) {
-    let unsent = with_conn(|c| match (&c.tx, c.ready) {
-        (Some(tx), true) => tx.unbounded_send(frame).err().map(|e| e.into_inner()),
-        _ => Some(frame),
+    with_conn(|c| {
+        let Some(frame) = c.outbox.send(frame) else {
+            return;
+        };
+        let unsent = match &c.tx {
+            Some(tx) => tx.unbounded_send(frame).err().map(|e| e.into_inner()),
+            None => Some(frame),
+        };
+        // The socket went between `Connected` and now: the frame waits for the next one.
+        if let Some(frame) = unsent {
+            c.outbox.lost();
+            let _ = c.outbox.send(frame);
+        }
     });
-    // `View` is state, not a request: `Connected` says the current one, so a stale one is
-    // not kept.
-    if let Some(frame) = unsent.filter(|f| !matches!(f, ClientFrame::View { .. })) {
-        with_conn(|c| c.queue.push(Queued::Frame(frame)));
-    }
 }
 
 /// Tells the server which session this tab shows now ([`view_target`]), if that changed
 /// since the live socket last said. Before `Connected` it waits: `Connected` calls it.
 pub fn sync_view(store: Store) {
     let target = view_target(&store, page_visible());
-    let changed = with_conn(|c| {
-        let changed = c.ready && c.viewing != target;
-        if changed {
-            c.viewing = target;
-        }
-        changed
-    });
-    if changed {
+    if with_conn(|c| c.outbox.views(target)) {
         send(ClientFrame::View { session: target });
     }
 }
@@ -190,27 +157,8 @@ fn page_visible() -> bool {
 
 /// Sends a user message of `session`; the first one of a draft creates it on the server.
 /// It is kept until echoed, and resent after a reconnect.
-pub fn send_message(
-    store: Store,
-    session: SessionId,
-    client_msg_id: ClientMsgId,
-    text: String,
-    attachments: Vec<Attachment>,
-) {
-    let message = Unacked {
-        session,
-        client_msg_id,
-        text,
-        attachments,
-    };
-    let ready = with_conn(|c| {
-        c.unacked.push(message.clone());
-        if !c.ready {
-            c.queue.push(Queued::Message(client_msg_id));
-        }
-        c.ready
-    });
-    if ready {
+pub fn send_message(store: Store, message: Unacked) {
+    if with_conn(|c| c.outbox.message(message.clone())) {
         transmit(store, &message);
     }
     // A draft counts as shown once its first message went out.
@@ -223,12 +171,13 @@ pub fn ensure_subscribed(store: Store, session: SessionId) {
     let Some(view) = store.view(session).filter(|v| !v.is_draft()) else {
         return;
     };
-    let fresh = with_conn(|c| c.ready && c.subscribed.insert(session));
-    if fresh {
+    if with_conn(|c| c.outbox.subscribes(session)) {
+        let tag = Some(store.open_request(Request::Subscribe { session }));
         send(ClientFrame::Subscribe {
             session,
             since: view.applied_seq.get_untracked(),
             tail_turns: Some(TAIL_TURNS),
+            tag,
         });
     }
 }
@@ -238,7 +187,7 @@ fn transmit(store: Store, message: &Unacked) {
     // Only the first Send of a draft on this socket carries `create`; later ones follow it
     // in order, so the session exists by then.
     let create = draft.and_then(|view| {
-        with_conn(|c| c.creating.insert(message.session)).then(|| {
+        with_conn(|c| c.outbox.creates(message.session)).then(|| {
             view.meta.with_untracked(|m| NewSession {
                 agent: m.agent.clone(),
                 cwd: None,
@@ -259,6 +208,7 @@ fn transmit(store: Store, message: &Unacked) {
         text: message.text.clone(),
         attachments: message.attachments.clone(),
         create,
+        tag: Some(message.tag),
     });
 }
 
@@ -393,10 +343,7 @@ fn hello(store: Store) -> ClientFrame {
         })
         .collect();
     with_conn(|c| {
-        c.ready = false;
-        c.viewing = None;
-        c.subscribed = resume.iter().map(|r| r.session).collect();
-        c.creating.clear();
+        c.outbox.hello(resume.iter().map(|r| r.session));
         ClientFrame::Hello {
             client_id: c.client_id,
             resume,
@@ -408,10 +355,7 @@ fn forget_socket() {
     with_conn(|c| {
         c.tx = None;
         c.hang_up = None;
-        c.ready = false;
-        c.viewing = None;
-        c.subscribed.clear();
-        c.creating.clear();
+        c.outbox.lost();
     });
 }
 
@@ -425,30 +369,7 @@ fn receive(store: Store, text: &str) -> bool {
         }
     };
     let connected = matches!(frame, ServerFrame::Connected { .. });
-    with_conn(|c| match &frame {
-        // The server streams a session's events to the socket that created it.
-        ServerFrame::SessionCreated { session } if c.creating.remove(&session.id) => {
-            c.subscribed.insert(session.id);
-        }
-        ServerFrame::Event {
-            event: SessionEvent::UserMessage { client_msg_id, .. },
-            ..
-        } => c.unacked.retain(|u| u.client_msg_id != *client_msg_id),
-        ServerFrame::SessionRemoved { session } => {
-            c.subscribed.remove(session);
-            c.creating.remove(session);
-            c.unacked.retain(|u| u.session != *session);
-        }
-        ServerFrame::Error {
-            session: Some(session),
-            ..
-        } => {
-            // Refused: resending would be refused again.
-            c.creating.remove(session);
-            c.unacked.retain(|u| u.session != *session);
-        }
-        _ => {}
-    });
+    with_conn(|c| c.outbox.received(&frame));
     apply(&store, frame);
     if connected {
         on_connected(store);
@@ -456,33 +377,18 @@ fn receive(store: Store, text: &str) -> bool {
     connected
 }
 
-/// After `Connected`: subscribe the open tabs `Hello` did not cover, resend the messages
-/// an earlier socket sent but the server never echoed (they came first), flush what was
-/// made meanwhile in the order it was made (a Stop before a new message stays before
-/// it), then say which session the tab shows.
+/// After `Connected`: subscribe the open tabs `Hello` did not cover, write what the
+/// outbox has waiting (unconfirmed messages first, then what was made meanwhile, in
+/// order), then say which session the tab shows.
 fn on_connected(store: Store) {
-    with_conn(|c| c.ready = true);
+    let outgoing = with_conn(|c| c.outbox.connected());
     for id in store.tabs.get_untracked() {
         ensure_subscribed(store, id);
     }
-    let (unacked, queued) = with_conn(|c| (c.unacked.clone(), std::mem::take(&mut c.queue)));
-    let is_queued = |id: ClientMsgId| {
-        queued
-            .iter()
-            .any(|q| matches!(q, Queued::Message(m) if *m == id))
-    };
-    for message in unacked.iter().filter(|m| !is_queued(m.client_msg_id)) {
-        transmit(store, message);
-    }
-    for item in queued {
+    for item in outgoing {
         match item {
-            Queued::Frame(frame) => send(frame),
-            Queued::Message(id) => {
-                // Gone when the server refused it or the session ended meanwhile.
-                if let Some(message) = unacked.iter().find(|m| m.client_msg_id == id) {
-                    transmit(store, message);
-                }
-            }
+            Outgoing::Frame(frame) => send(frame),
+            Outgoing::Message(message) => transmit(store, &message),
         }
     }
     sync_view(store);

@@ -3,9 +3,10 @@
 //! the connection state. No web APIs here, so SSR renders from it and tests run natively.
 
 use super::tool_view::ToolDetail;
+use super::requests::{Request, Requests};
 use crate::protocol::{
-    AgentId, AgentInfo, AgentProtocol, Attachment, ClientMsgId, PermissionOption, RequestId, Seq,
-    Session, SessionId, SessionState, ToolStatus, Usage,
+    AgentId, AgentInfo, AgentProtocol, Attachment, ClientLimits, ClientMsgId, PermissionOption,
+    RequestId, RequestTag, Seq, Session, SessionId, SessionState, ToolStatus, Usage,
 };
 use leptos::prelude::*;
 use std::collections::HashSet;
@@ -325,6 +326,10 @@ pub struct Store {
     pub toast: RwSignal<Option<String>>,
     /// The agents the server can run, from `Connected` (empty until then).
     pub agents: RwSignal<Vec<AgentInfo>>,
+    /// What the server accepts from this tab, from `Connected` (its defaults until then).
+    pub limits: RwSignal<ClientLimits>,
+    /// Requests sent that the server may still refuse, by tag.
+    pub requests: StoredValue<Requests>,
 }
 
 impl Default for Store {
@@ -345,7 +350,23 @@ impl Store {
             server_version: RwSignal::new(None),
             toast: RwSignal::new(None),
             agents: RwSignal::new(Vec::new()),
+            limits: RwSignal::new(ClientLimits::default()),
+            requests: StoredValue::new(Requests::default()),
         }
+    }
+
+    /// A tag for a request about to be sent, remembered so its refusal undoes just it.
+    pub fn open_request(&self, request: Request) -> RequestTag {
+        self.requests
+            .try_update_value(|requests| requests.open(request))
+            .unwrap_or(RequestTag(0))
+    }
+
+    /// The request a refusal names, forgotten now.
+    pub fn take_request(&self, tag: RequestTag) -> Option<Request> {
+        self.requests
+            .try_update_value(|requests| requests.take(tag))
+            .flatten()
     }
 
     /// What the server said about `agent`; before `Connected`, what we know built in.

@@ -11,6 +11,7 @@ pub fn state_label(state: &SessionState) -> &'static str {
         SessionState::Draft => "New",
         SessionState::Starting => "Starting",
         SessionState::Idle => "Idle",
+        SessionState::WaitingForAgent { .. } => "Waiting for an agent",
         SessionState::Working => "Working",
         SessionState::AwaitingPermission => "Needs permission",
         SessionState::Error { .. } => "Error",
@@ -24,6 +25,12 @@ fn state_tooltip(state: &SessionState) -> String {
     match state {
         SessionState::Error { message } => format!("Error: {message}"),
         SessionState::Interrupted { reason } => format!("Interrupted: {reason}"),
+        SessionState::WaitingForAgent { ahead: 0 } => {
+            "Waiting for an agent slot: next in line (limits.max_live_agents)".to_string()
+        }
+        SessionState::WaitingForAgent { ahead } => format!(
+            "Waiting for an agent slot: {ahead} ahead in line (limits.max_live_agents)"
+        ),
         other => state_label(other).to_string(),
     }
 }

@@ -36,6 +36,7 @@ const MAX_ROWS: usize = 160;
 /// earlier page do not move it.
 #[component]
 pub fn MessageList(session: SessionView) -> impl IntoView {
+    let store = use_store();
     let entries = RwSignal::from(session.entries.clone());
     let activity = RwSignal::from(session.activity.clone());
     let first_seq = RwSignal::from(session.first_seq.clone());
@@ -112,7 +113,7 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
                 shift(true);
             } else if len > 0 && !loading.get_untracked() {
                 // (Not before the newest turns are in: HistoryStart brings them.)
-                view.with_value(actions::load_earlier);
+                view.with_value(|view| actions::load_earlier(store, view));
             }
         } else if bottom < EDGE_PX && to < len {
             shift(false);

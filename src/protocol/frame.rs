@@ -2,8 +2,8 @@
 //! so many sessions share the socket without cross-talk.
 
 use super::{
-    AgentInfo, Attachment, ClientId, ClientMsgId, NewSession, RequestId, Seq, Session,
-    SessionEvent, SessionId, SessionPatch,
+    AgentInfo, Attachment, ClientId, ClientMsgId, NewSession, RequestId, RequestTag, Seq,
+    Session, SessionEvent, SessionId, SessionPatch,
 };
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +54,9 @@ pub enum ClientFrame {
         /// (`LoadEarlier`). Long transcripts open fast and the browser holds only what is read.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tail_turns: Option<u32>,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
     },
     /// Asks for the turns before `before` that a paged replay left out; answered with
     /// `ServerFrame::Earlier`.
@@ -64,6 +67,9 @@ pub enum ClientFrame {
         before: Seq,
         /// How many turns (each starting at a user message) to send.
         turns: u32,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
     },
     /// Stop receiving a session's events.
     Unsubscribe {
@@ -84,11 +90,17 @@ pub enum ClientFrame {
         /// Present on a draft's first message: create the session with these settings.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         create: Option<NewSession>,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
     },
     /// Stop the running turn.
     Cancel {
         /// The session.
         session: SessionId,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
     },
     /// Answer a permission request.
     AnswerPermission {
@@ -98,6 +110,9 @@ pub enum ClientFrame {
         request_id: RequestId,
         /// The chosen option's id.
         option_id: String,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
     },
     /// Change the agent's permission mode, also in the middle of a turn.
     SetPermissionMode {
@@ -105,11 +120,17 @@ pub enum ClientFrame {
         session: SessionId,
         /// One of the agent's `permission_modes`.
         mode: String,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
     },
     /// Run the last user message again (after the agent failed).
     Retry {
         /// The session.
         session: SessionId,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
     },
     /// Which session this browser tab shows (`None`: none, or the page is hidden). The
     /// server counts viewers per session and keeps its read marker up to date for them.
@@ -123,11 +144,17 @@ pub enum ClientFrame {
         session: SessionId,
         /// The new title.
         title: String,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
     },
     /// End a session: stop its agent and archive it.
     Archive {
         /// The session.
         session: SessionId,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
     },
     /// Keep-alive; answered with `Pong`.
     Ping,
@@ -171,6 +198,10 @@ pub enum ServerFrame {
         /// The agents this server can run (installed or not), in picker order.
         #[serde(default)]
         agents: Vec<AgentInfo>,
+        /// The limits this server enforces on what a client sends; the browser checks
+        /// against these before sending.
+        #[serde(default)]
+        limits: ClientLimits,
     },
     /// One event of a subscribed session.
     Event {
@@ -216,7 +247,9 @@ pub enum ServerFrame {
         /// The new session.
         session: Session,
     },
-    /// Some of a session's fields changed.
+    /// Some of a session's fields changed. On a subscribed session's stream it comes in
+    /// order with the session's events; on the list it is a summary for the sidebar, and a
+    /// client ignores one whose `patch.rev` is not newer than what it holds.
     SessionUpdated {
         /// The session.
         session: SessionId,
@@ -232,6 +265,10 @@ pub enum ServerFrame {
     Error {
         /// The session it was about, if any.
         session: Option<SessionId>,
+        /// The `tag` of the request refused, when it had one; `None` for a frame that
+        /// could not be read, and for failures no request caused (a log that cannot be read).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
         /// Machine-readable reason.
         code: ErrorCode,
         /// Human-readable reason.
@@ -242,12 +279,78 @@ pub enum ServerFrame {
 }
 
 impl ServerFrame {
-    /// Builds an error frame.
+    /// Builds an error frame that answers no particular request.
     pub fn error(session: Option<SessionId>, code: ErrorCode, message: impl Into<String>) -> Self {
         ServerFrame::Error {
             session,
+            tag: None,
             code,
             message: message.into(),
+        }
+    }
+}
+
+/// What a server accepts from a client, sent in `Connected` so the browser checks against
+/// the configured values, not compiled-in copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientLimits {
+    /// Largest frame read, in bytes (`limits.max_frame_bytes`).
+    pub max_frame_bytes: usize,
+    /// Longest user message, in bytes (`limits.max_message_bytes`).
+    pub max_message_bytes: usize,
+    /// Most attachments on one message (`limits.max_attachments`).
+    pub max_attachments: usize,
+    /// Largest attachment, decoded, in bytes (`limits.max_attachment_bytes`).
+    pub max_attachment_bytes: usize,
+}
+
+impl Default for ClientLimits {
+    /// The server's defaults, for a client that has not heard from a server yet.
+    fn default() -> Self {
+        ClientLimits {
+            max_frame_bytes: MAX_CLIENT_FRAME_BYTES,
+            max_message_bytes: 256 * 1024,
+            max_attachments: 8,
+            max_attachment_bytes: 768 * 1024,
+        }
+    }
+}
+
+impl ClientFrame {
+    /// The session a frame is about, if any.
+    pub fn session(&self) -> Option<SessionId> {
+        match self {
+            ClientFrame::Subscribe { session, .. }
+            | ClientFrame::LoadEarlier { session, .. }
+            | ClientFrame::Unsubscribe { session }
+            | ClientFrame::Send { session, .. }
+            | ClientFrame::Cancel { session, .. }
+            | ClientFrame::AnswerPermission { session, .. }
+            | ClientFrame::Rename { session, .. }
+            | ClientFrame::SetPermissionMode { session, .. }
+            | ClientFrame::Retry { session, .. }
+            | ClientFrame::Archive { session, .. } => Some(*session),
+            ClientFrame::View { session } => *session,
+            ClientFrame::Hello { .. } | ClientFrame::Ping => None,
+        }
+    }
+
+    /// The request's tag, if the frame is a request that carries one.
+    pub fn tag(&self) -> Option<RequestTag> {
+        match self {
+            ClientFrame::Subscribe { tag, .. }
+            | ClientFrame::LoadEarlier { tag, .. }
+            | ClientFrame::Send { tag, .. }
+            | ClientFrame::Cancel { tag, .. }
+            | ClientFrame::AnswerPermission { tag, .. }
+            | ClientFrame::Rename { tag, .. }
+            | ClientFrame::SetPermissionMode { tag, .. }
+            | ClientFrame::Retry { tag, .. }
+            | ClientFrame::Archive { tag, .. } => *tag,
+            ClientFrame::Hello { .. }
+            | ClientFrame::Unsubscribe { .. }
+            | ClientFrame::View { .. }
+            | ClientFrame::Ping => None,
         }
     }
 }

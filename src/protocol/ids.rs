@@ -26,6 +26,12 @@ pub struct ClientMsgId(pub Uuid);
 #[serde(transparent)]
 pub struct Seq(pub u64);
 
+/// The browser's number for one request frame (a Send, a Stop, a permission answer...),
+/// echoed by the `Error` that refuses it, so the browser fails exactly that request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RequestTag(pub u64);
+
 /// Identifies a pending permission request within its session.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

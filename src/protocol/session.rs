@@ -11,10 +11,17 @@ use serde::{Deserialize, Serialize};
 pub enum SessionState {
     /// Only in the browser: a tab opened with "+" that has not sent its first message.
     Draft,
-    /// The agent process is being started.
+    /// The agent process is being started. (This server shows a turn as `Working` from its
+    /// start; kept so sessions stored by earlier versions still read.)
     Starting,
     /// Ready for the next message.
     Idle,
+    /// A message waits for an agent: every live-agent slot (`limits.max_live_agents`) is
+    /// taken, and the turn starts as soon as one frees, in order of arrival.
+    WaitingForAgent {
+        /// How many sessions are ahead in line.
+        ahead: u32,
+    },
     /// A turn is running.
     Working,
     /// The agent waits for the user to allow or deny a tool.
@@ -40,6 +47,7 @@ impl SessionState {
             SessionState::Draft => "draft",
             SessionState::Starting => "starting",
             SessionState::Idle => "idle",
+            SessionState::WaitingForAgent { .. } => "waiting_for_agent",
             SessionState::Working => "working",
             SessionState::AwaitingPermission => "awaiting_permission",
             SessionState::Error { .. } => "error",
@@ -52,7 +60,10 @@ impl SessionState {
     pub fn is_busy(&self) -> bool {
         matches!(
             self,
-            SessionState::Starting | SessionState::Working | SessionState::AwaitingPermission
+            SessionState::Starting
+                | SessionState::WaitingForAgent { .. }
+                | SessionState::Working
+                | SessionState::AwaitingPermission
         )
     }
 }
@@ -157,7 +168,8 @@ pub struct Session {
     pub preview: String,
     /// Tokens and cost summed over all turns.
     pub usage: Usage,
-    /// Number of transcript entries (messages, tool calls, notices): unread counts derive from it.
+    /// Number of transcript rows (every message, tool call, permission card, notice and
+    /// error, not only messages): unread counts derive from it.
     pub message_count: u64,
     /// Seq of the newest event in the log.
     pub last_seq: Seq,
@@ -166,9 +178,13 @@ pub struct Session {
     #[serde(default)]
     pub read_seq: Seq,
     /// How many browser tabs show this session right now; while any does, what arrives
-    /// counts as read everywhere.
+    /// counts as read everywhere. Live only: never stored, 0 after a restart.
     #[serde(default)]
     pub viewers: u32,
+    /// How many changes the server has published for this session since it started (live
+    /// only, not stored): a summary whose `rev` is not newer than this is stale.
+    #[serde(default)]
+    pub rev: u64,
 }
 
 /// The fields of a `Session` that changed; absent fields stay as they were.
@@ -207,6 +223,10 @@ pub struct SessionPatch {
     /// New number of tabs showing the session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub viewers: Option<u32>,
+    /// The session's `rev` with this patch applied: a client holding this rev or a newer
+    /// one drops the patch (it is a late summary of what the session's stream gave it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<u64>,
 }
 
 impl SessionPatch {
@@ -244,6 +264,7 @@ impl Session {
             last_seq: Seq(0),
             read_seq: Seq(0),
             viewers: 0,
+            rev: 0,
         }
     }
 
@@ -261,6 +282,7 @@ impl Session {
             last_seq,
             read_seq,
             viewers,
+            rev,
         } = patch.clone();
         if let Some(v) = title {
             self.title = v;
@@ -295,6 +317,34 @@ impl Session {
         if let Some(v) = viewers {
             self.viewers = v;
         }
+        if let Some(v) = rev {
+            self.rev = v;
+        }
+    }
+
+    /// A patch that sets every field to this session's: what a stream subscriber is sent
+    /// after the log's replay, so its picture is exactly the server's at that seq.
+    pub fn as_patch(&self) -> SessionPatch {
+        SessionPatch {
+            title: Some(self.title.clone()),
+            state: Some(self.state.clone()),
+            permission_mode: Some(self.permission_mode.clone()),
+            agent_session_id: self.agent_session_id.clone(),
+            last_activity_ms: Some(self.last_activity_ms),
+            preview: Some(self.preview.clone()),
+            usage: Some(self.usage),
+            message_count: Some(self.message_count),
+            last_seq: Some(self.last_seq),
+            read_seq: Some(self.read_seq),
+            viewers: Some(self.viewers),
+            rev: Some(self.rev),
+        }
+    }
+
+    /// Whether `patch` is news to a client holding this session: it has no `rev` (an older
+    /// server) or a newer one than held.
+    pub fn is_newer(&self, patch: &SessionPatch) -> bool {
+        patch.rev.is_none_or(|rev| rev > self.rev)
     }
 }
 

@@ -45,6 +45,7 @@ fn sample_session() -> Session {
         last_seq: Seq(9),
         read_seq: Seq(7),
         viewers: 1,
+        rev: 0,
     }
 }
 
@@ -63,6 +64,7 @@ fn client_frames_round_trip() {
             session: session_id(),
             since: Seq(0),
             tail_turns: None,
+            tag: None,
         },
         ClientFrame::Unsubscribe {
             session: session_id(),
@@ -78,21 +80,26 @@ fn client_frames_round_trip() {
                 permission_mode: Some("default".into()),
                 model: None,
             }),
+            tag: None,
         },
         ClientFrame::Cancel {
             session: session_id(),
+            tag: None,
         },
         ClientFrame::AnswerPermission {
             session: session_id(),
             request_id: RequestId("r1".into()),
             option_id: "allow".into(),
+            tag: None,
         },
         ClientFrame::Rename {
             session: session_id(),
             title: "t".into(),
+            tag: None,
         },
         ClientFrame::Archive {
             session: session_id(),
+            tag: None,
         },
         ClientFrame::Ping,
     ];
@@ -191,6 +198,7 @@ fn server_frames_round_trip() {
             ),
             problem: Some("`claude` was not found on PATH".into()),
         }],
+        limits: Default::default(),
     });
     round_trip(&ServerFrame::SessionCreated {
         session: sample_session(),
@@ -213,6 +221,7 @@ fn server_frames_round_trip() {
 fn wire_shape_is_tagged_snake_case() {
     let json = serde_json::to_value(ClientFrame::Cancel {
         session: session_id(),
+        tag: None,
     })
     .expect("serializes");
     assert_eq!(

@@ -328,5 +328,6 @@ fn session_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Session, DbError> {
         last_seq: Seq(last_seq.unwrap_or(0).max(0) as u64),
         read_seq: Seq(read_seq.max(0) as u64),
         viewers: 0,
+        rev: 0,
     })
 }

@@ -2,25 +2,23 @@
 //! archive). One `SessionHandle` per live session; the WebSocket handler, server functions
 //! and tests all go through these methods.
 
+use super::agent::AgentLauncher;
 use super::agent_pool::AgentPool;
 use super::catalog::AgentCatalog;
 use super::config::Config;
 use super::db::{Db, DbError};
-use super::session_task::{Channels, SessionTask};
-use super::wire::WireFrame;
+use super::session_stream::SessionStream;
+use super::session_task::{SessionTask, TaskContext};
 use crate::protocol::{
-    Attachment, ClientMsgId, ErrorCode, NewSession, RequestId, Seq, ServerFrame, Session,
-    SessionId, SessionState,
+    Attachment, ClientLimits, ClientMsgId, ErrorCode, NewSession, RequestId, Seq, ServerFrame,
+    Session, SessionId, SessionState,
 };
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-/// Events buffered per session before a slow subscriber counts as lagging (and is resynced
-/// from the log). The ring is allocated up front for every session, so it stays small.
-const EVENT_BUFFER: usize = 256;
 /// Session-list changes buffered per socket before it is sent a fresh list instead.
 const LIST_BUFFER: usize = 1024;
 
@@ -130,37 +128,49 @@ impl From<DbError> for ServiceError {
 pub struct SessionHandle {
     /// Commands into the task; closed when the task ends.
     commands: mpsc::Sender<SessionCommand>,
-    /// The session's stored events, as frames; sockets subscribe here.
-    events: broadcast::Sender<Arc<WireFrame>>,
-    /// The task's current view of the session, for listings.
-    snapshot: watch::Receiver<Session>,
+    /// The session's one ordered stream (events and patches) and its snapshot; sockets
+    /// subscribe here, listings read the snapshot.
+    stream: Arc<SessionStream>,
     /// The task itself, awaited at shutdown.
     task: JoinHandle<()>,
 }
 
 /// Every live session, and the channel that tells sockets about list changes.
 pub struct Registry {
+    /// The one handle per live session.
     sessions: Mutex<HashMap<SessionId, SessionHandle>>,
-    list: broadcast::Sender<ServerFrame>,
-    db: Db,
-    config: Arc<Config>,
-    /// The agents this server can run.
-    catalog: Arc<AgentCatalog>,
-    /// The cap on live agent processes, shared by every session.
-    agents: Arc<AgentPool>,
+    /// What every session task shares: storage, settings, agents, the list channel.
+    context: TaskContext,
 }
 
 impl Registry {
-    /// Loads every stored, unarchived session and starts its task.
+    /// Loads every stored, unarchived session and starts its task; agents are the
+    /// configured programs.
     pub async fn load(db: Db, config: Arc<Config>) -> Result<Arc<Registry>, DbError> {
+        let catalog = Arc::new(AgentCatalog::load(&config));
+        let launcher: Arc<dyn AgentLauncher> = catalog.clone();
+        Self::load_with(db, config, catalog, launcher).await
+    }
+
+    /// Like [`Registry::load`], with agents started by `launcher` (a scripted one in the
+    /// session core's tests).
+    pub async fn load_with(
+        db: Db,
+        config: Arc<Config>,
+        catalog: Arc<AgentCatalog>,
+        launcher: Arc<dyn AgentLauncher>,
+    ) -> Result<Arc<Registry>, DbError> {
         let (list, _) = broadcast::channel(LIST_BUFFER);
         let registry = Arc::new(Registry {
             sessions: Mutex::new(HashMap::new()),
-            list,
-            db: db.clone(),
-            agents: AgentPool::new(config.max_live_agents),
-            catalog: Arc::new(AgentCatalog::load(&config)),
-            config,
+            context: TaskContext {
+                db: db.clone(),
+                pool: AgentPool::new(config.max_live_agents),
+                config,
+                catalog,
+                launcher,
+                list,
+            },
         });
         for session in db.live_sessions().await? {
             let id = session.id;
@@ -181,27 +191,12 @@ impl Registry {
 
     fn spawn_task(&self, session: Session, stored: bool) -> (SessionHandle, oneshot::Receiver<()>) {
         let (commands, command_rx) = mpsc::channel(64);
-        let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let (snapshot_tx, snapshot) = watch::channel(session.clone());
-        let channels = Channels {
-            events: events.clone(),
-            list: self.list.clone(),
-            snapshot: snapshot_tx,
-        };
-        let task = SessionTask::new(
-            session,
-            stored,
-            self.db.clone(),
-            Arc::clone(&self.config),
-            Arc::clone(&self.catalog),
-            channels,
-            Arc::clone(&self.agents),
-        );
+        let stream = SessionStream::new(session.clone());
+        let task = SessionTask::new(session, stored, &self.context, Arc::clone(&stream));
         let (recovered_tx, recovered) = oneshot::channel();
         let handle = SessionHandle {
             commands,
-            events,
-            snapshot,
+            stream,
             task: tokio::spawn(task.run(command_rx, recovered_tx)),
         };
         (handle, recovered)
@@ -209,22 +204,33 @@ impl Registry {
 
     /// The database, for log replay.
     pub fn db(&self) -> &Db {
-        &self.db
+        &self.context.db
     }
 
     /// The configuration.
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.context.config
     }
 
-    /// Every listed session (stored, not archived), newest activity first.
+    /// What a client may send, as configured.
+    pub fn client_limits(&self) -> ClientLimits {
+        let config = &self.context.config;
+        ClientLimits {
+            max_frame_bytes: config.max_frame_bytes,
+            max_message_bytes: config.max_message_bytes,
+            max_attachments: config.max_attachments,
+            max_attachment_bytes: config.max_attachment_bytes,
+        }
+    }
+
+    /// The agents this server can run, in picker order.
     pub fn agents(&self) -> Vec<crate::protocol::AgentInfo> {
-        self.catalog.infos()
+        self.context.catalog.infos()
     }
 
     /// The Doctor's report: every agent with its version, asked now.
     pub async fn doctor(&self) -> Vec<crate::protocol::AgentInfo> {
-        self.catalog.doctor().await
+        self.context.catalog.doctor().await
     }
 
     /// Every session that is not archived, newest activity first.
@@ -232,7 +238,7 @@ impl Registry {
         let mut sessions: Vec<Session> = self
             .lock()
             .values()
-            .map(|handle| handle.snapshot.borrow().clone())
+            .map(|handle| handle.stream.snapshot())
             .filter(|session| session.last_seq > Seq(0))
             .collect();
         sessions.sort_by_key(|s| std::cmp::Reverse(s.last_activity_ms));
@@ -241,17 +247,14 @@ impl Registry {
 
     /// Session list changes (created, updated, removed), for one socket.
     pub fn list_updates(&self) -> broadcast::Receiver<ServerFrame> {
-        self.list.subscribe()
+        self.context.list.subscribe()
     }
 
-    /// A receiver of the session's live events; subscribe before reading the log.
-    pub fn subscribe(
-        &self,
-        id: SessionId,
-    ) -> Result<broadcast::Receiver<Arc<WireFrame>>, ServiceError> {
+    /// The session's ordered stream, to subscribe to.
+    pub fn stream(&self, id: SessionId) -> Result<Arc<SessionStream>, ServiceError> {
         self.lock()
             .get(&id)
-            .map(|handle| handle.events.subscribe())
+            .map(|handle| Arc::clone(&handle.stream))
             .ok_or(ServiceError::UnknownSession(id))
     }
 
@@ -287,14 +290,15 @@ impl Registry {
         if text.trim().is_empty() && attachments.is_empty() {
             return Err(ServiceError::Invalid("the message is empty".into()));
         }
-        if text.len() > self.config.max_message_bytes {
+        let config = &self.context.config;
+        if text.len() > config.max_message_bytes {
             return Err(ServiceError::TooLarge(format!(
                 "the message is {} bytes; the limit is {}",
                 text.len(),
-                self.config.max_message_bytes
+                config.max_message_bytes
             )));
         }
-        check_attachments(&attachments, &self.config)?;
+        check_attachments(&attachments, config)?;
         if let Some(new) = create {
             self.create(id, new)?;
         }
@@ -318,10 +322,11 @@ impl Registry {
         if self.lock().contains_key(&id) {
             return Ok(());
         }
+        let config = &self.context.config;
         let cwd_text = new.cwd.clone().filter(|c| !c.trim().is_empty());
         let cwd = match cwd_text {
             Some(cwd) => Path::new(&cwd).to_path_buf(),
-            None => self.config.default_cwd.clone(),
+            None => config.default_cwd.clone(),
         };
         let cwd = cwd.canonicalize().map_err(|e| {
             ServiceError::Invalid(format!("working directory {}: {e}", cwd.display()))
@@ -332,14 +337,14 @@ impl Registry {
                 cwd.display()
             )));
         }
-        check_under_roots(&cwd, &self.config.roots)?;
+        check_under_roots(&cwd, &config.roots)?;
         let open = self.lock().len();
-        if open >= self.config.max_open_sessions {
+        if open >= config.max_open_sessions {
             return Err(ServiceError::LimitReached(format!(
                 "{open} sessions are open, the limit (limits.max_open_sessions); end one first"
             )));
         }
-        let Some(agent) = self.catalog.get(&new.agent) else {
+        let Some(agent) = self.context.catalog.get(&new.agent) else {
             return Err(ServiceError::Invalid(format!(
                 "unknown agent {}; see the Doctor page for the agents this server knows",
                 new.agent
@@ -425,7 +430,7 @@ impl Registry {
 
     /// Agent processes alive now (for the benchmarks and the limits test).
     pub fn live_agents(&self) -> usize {
-        self.agents.live()
+        self.context.pool.live()
     }
 
     /// One more (`delta` 1) or one fewer (-1) browser tab shows `id`. False when there is

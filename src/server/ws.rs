@@ -1,23 +1,21 @@
 //! GET /ws: one WebSocket per browser tab, carrying every session's traffic. This handler
-//! only parses, routes to the registry's services and serializes; replay of a session's
-//! log followed by its live events happens in one forwarder task per subscription.
+//! only parses, routes to the registry's services and serializes; catching a subscriber up
+//! from the log and forwarding a session's stream is `replay`'s. It is generic over the
+//! socket's sink and stream, so tests drive it in-process.
 
 use super::registry::{Registry, ServiceError};
+use super::replay::{earlier_page, send_frame, Subscription, MAX_PAGE_TURNS};
 use super::wire::WireFrame;
 use super::AppState;
-use crate::protocol::{ClientFrame, ErrorCode, LoggedEvent, Seq, ServerFrame, SessionId};
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use crate::protocol::{ClientFrame, ErrorCode, RequestTag, Seq, ServerFrame, SessionId};
+use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
-use futures::{SinkExt, StreamExt};
+use futures::{Sink, SinkExt, Stream, StreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
-
-/// The most turns one page (`tail_turns`, `LoadEarlier`) holds, whatever the client asks:
-/// the whole log in one frame would hold the socket, and the memory of both sides.
-const MAX_PAGE_TURNS: u32 = 100;
 
 /// Frames queued for one socket's writer before senders wait.
 const OUTBOX: usize = 1024;
@@ -29,11 +27,15 @@ const HARD_FRAME_LIMIT: usize = 16 * 1024 * 1024;
 pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     ws.max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
-        .on_upgrade(move |socket| serve(socket, state.registry))
+        .on_upgrade(move |socket| {
+            let (sink, stream) = socket.split();
+            serve(sink, stream, state.registry)
+        })
 }
 
 /// One socket's routing state.
-struct Connection {
+struct SocketRoutes {
+    /// The services.
     registry: Arc<Registry>,
     /// Frames to the browser, written by the writer task in order.
     out: mpsc::Sender<WireFrame>,
@@ -50,10 +52,17 @@ struct Connection {
     counted: Option<SessionId>,
 }
 
-async fn serve(socket: WebSocket, registry: Arc<Registry>) {
-    let (mut sink, mut stream) = socket.split();
+/// Serves one socket until the client goes: reads frames from `stream`, writes frames to
+/// `sink` (from a writer task of its own, so a slow client never holds the reader).
+pub async fn serve<W, R, E>(sink: W, mut stream: R, registry: Arc<Registry>)
+where
+    W: Sink<Message> + Unpin + Send + 'static,
+    R: Stream<Item = Result<Message, E>> + Unpin,
+    E: std::fmt::Display,
+{
     let (out, mut outbox) = mpsc::channel::<WireFrame>(OUTBOX);
     let writer = tokio::spawn(async move {
+        let mut sink = sink;
         while let Some(frame) = outbox.recv().await {
             if sink.send(Message::Text(frame.text)).await.is_err() {
                 break;
@@ -62,7 +71,7 @@ async fn serve(socket: WebSocket, registry: Arc<Registry>) {
         sink
     });
     let mut list = registry.list_updates();
-    let mut connection = Connection {
+    let mut routes = SocketRoutes {
         registry,
         out,
         subscriptions: HashMap::new(),
@@ -71,21 +80,21 @@ async fn serve(socket: WebSocket, registry: Arc<Registry>) {
         viewing: None,
         counted: None,
     };
-    let mut budget = FrameBudget::new(connection.registry.config().max_frames_per_sec);
+    let mut budget = FrameBudget::new(routes.registry.config().max_frames_per_sec);
     let mut rate_limited = false;
     loop {
         tokio::select! {
             message = stream.next() => match message {
                 Some(Ok(Message::Text(_) | Message::Binary(_))) if !budget.take() => {
-                    let limit = connection.registry.config().max_frames_per_sec;
+                    let limit = routes.registry.config().max_frames_per_sec;
                     tracing::warn!(limit, "socket closed: too many frames");
-                    connection.error(None, ErrorCode::RateLimited, format!("more than {limit} frames per second; this socket is closed (reconnect and slow down)")).await;
+                    routes.error(None, None, ErrorCode::RateLimited, format!("more than {limit} frames per second; this socket is closed (reconnect and slow down)")).await;
                     rate_limited = true;
                     break;
                 }
-                Some(Ok(Message::Text(text))) => connection.on_text(text.as_str()).await,
+                Some(Ok(Message::Text(text))) => routes.on_text(text.as_str()).await,
                 Some(Ok(Message::Binary(_))) => {
-                    connection.error(None, ErrorCode::Malformed, "binary frames are not accepted; send JSON text").await;
+                    routes.error(None, None, ErrorCode::Malformed, "binary frames are not accepted; send JSON text").await;
                 }
                 Some(Ok(Message::Close(_))) | None => break,
                 Some(Ok(_)) => {}
@@ -95,21 +104,17 @@ async fn serve(socket: WebSocket, registry: Arc<Registry>) {
                 }
             },
             frame = list.recv() => match frame {
-                Ok(frame) => connection.on_list_frame(frame).await,
-                Err(broadcast::error::RecvError::Lagged(_)) => connection.send_connected().await,
+                Ok(frame) => routes.on_list_frame(frame).await,
+                Err(broadcast::error::RecvError::Lagged(_)) => routes.send_connected().await,
                 Err(broadcast::error::RecvError::Closed) => break,
             },
         }
     }
-    for (_, task) in connection
-        .subscriptions
-        .drain()
-        .chain(connection.pages.drain())
-    {
+    for (_, task) in routes.subscriptions.drain().chain(routes.pages.drain()) {
         task.abort();
     }
-    connection.view(None).await;
-    drop(connection);
+    routes.view(None).await;
+    drop(routes);
     let Ok(mut sink) = writer.await else {
         return;
     };
@@ -121,10 +126,11 @@ async fn serve(socket: WebSocket, registry: Arc<Registry>) {
 /// Sends a policy-violation Close and reads (discarding) until the peer closes or two
 /// seconds pass: hanging up with its frames unread would reset the connection, and the
 /// peer could lose the Error frame that says why.
-async fn close_politely(
-    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
-    stream: &mut futures::stream::SplitStream<WebSocket>,
-) {
+async fn close_politely<W, R, E>(sink: &mut W, stream: &mut R)
+where
+    W: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, E>> + Unpin,
+{
     let close = axum::extract::ws::CloseFrame {
         code: axum::extract::ws::close_code::POLICY,
         reason: "rate limited".into(),
@@ -172,13 +178,25 @@ impl FrameBudget {
     }
 }
 
-impl Connection {
+impl SocketRoutes {
     async fn send(&self, frame: ServerFrame) {
         send_frame(&self.out, &frame).await;
     }
 
-    async fn error(&self, session: Option<SessionId>, code: ErrorCode, message: impl Into<String>) {
-        self.send(ServerFrame::error(session, code, message)).await;
+    async fn error(
+        &self,
+        session: Option<SessionId>,
+        tag: Option<RequestTag>,
+        code: ErrorCode,
+        message: impl Into<String>,
+    ) {
+        self.send(ServerFrame::Error {
+            session,
+            tag,
+            code,
+            message: message.into(),
+        })
+        .await;
     }
 
     /// Moves this socket's viewer count to `session`.
@@ -202,15 +220,26 @@ impl Connection {
             server_version: env!("CARGO_PKG_VERSION").into(),
             sessions: self.registry.sessions(),
             agents: self.registry.agents(),
+            limits: self.registry.client_limits(),
         })
         .await;
     }
 
+    /// A session list change. A summary of a session this socket is subscribed to is not
+    /// sent: its stream carries the same change, in order with its events.
     async fn on_list_frame(&mut self, frame: ServerFrame) {
-        if let ServerFrame::SessionRemoved { session } = &frame {
-            if let Some(forwarder) = self.subscriptions.remove(session) {
-                forwarder.abort();
+        match &frame {
+            ServerFrame::SessionRemoved { session } => {
+                if let Some(forwarder) = self.subscriptions.remove(session) {
+                    forwarder.abort();
+                }
             }
+            ServerFrame::SessionUpdated { session, .. }
+                if self.subscriptions.contains_key(session) =>
+            {
+                return;
+            }
+            _ => {}
         }
         if self.hello_done {
             self.send(frame).await;
@@ -220,28 +249,22 @@ impl Connection {
     async fn on_text(&mut self, text: &str) {
         let limit = self.registry.config().max_frame_bytes;
         if text.len() > limit {
-            return self
-                .error(
-                    None,
-                    ErrorCode::TooLarge,
-                    format!(
-                        "frame of {} bytes is over the {limit}-byte limit",
-                        text.len()
-                    ),
-                )
-                .await;
+            let message = format!(
+                "frame of {} bytes is over the {limit}-byte limit",
+                text.len()
+            );
+            return self.error(None, None, ErrorCode::TooLarge, message).await;
         }
         let frame: ClientFrame = match serde_json::from_str(text) {
             Ok(frame) => frame,
             Err(e) => {
-                return self
-                    .error(None, ErrorCode::Malformed, format!("unreadable frame: {e}"))
-                    .await
+                let message = format!("unreadable frame: {e}");
+                return self.error(None, None, ErrorCode::Malformed, message).await;
             }
         };
-        let session = frame_session(&frame);
+        let (session, tag) = (frame.session(), frame.tag());
         if let Err(e) = self.dispatch(frame).await {
-            self.error(session, e.code(), e.to_string()).await;
+            self.error(session, tag, e.code(), e.to_string()).await;
         }
     }
 
@@ -254,7 +277,7 @@ impl Connection {
                 self.send_connected().await;
                 for point in resume {
                     if let Err(e) = self.subscribe(point.session, point.since, point.tail_turns) {
-                        self.error(Some(point.session), e.code(), e.to_string())
+                        self.error(Some(point.session), None, e.code(), e.to_string())
                             .await;
                     }
                 }
@@ -264,11 +287,13 @@ impl Connection {
                 session,
                 since,
                 tail_turns,
+                ..
             } => self.subscribe(session, since, tail_turns),
             ClientFrame::LoadEarlier {
                 session,
                 before,
                 turns,
+                ..
             } => self.load_earlier(session, before, turns),
             ClientFrame::Unsubscribe { session } => {
                 if let Some(forwarder) = self.subscriptions.remove(&session) {
@@ -282,6 +307,7 @@ impl Connection {
                 text,
                 attachments,
                 create,
+                ..
             } => {
                 let creating = create.is_some();
                 registry
@@ -296,26 +322,27 @@ impl Connection {
                 }
                 Ok(())
             }
-            ClientFrame::Cancel { session } => registry.cancel(session).await,
+            ClientFrame::Cancel { session, .. } => registry.cancel(session).await,
             ClientFrame::AnswerPermission {
                 session,
                 request_id,
                 option_id,
+                ..
             } => {
                 registry
                     .answer_permission(session, request_id, option_id)
                     .await
             }
-            ClientFrame::SetPermissionMode { session, mode } => {
+            ClientFrame::SetPermissionMode { session, mode, .. } => {
                 registry.set_permission_mode(session, mode).await
             }
-            ClientFrame::Retry { session } => registry.retry(session).await,
+            ClientFrame::Retry { session, .. } => registry.retry(session).await,
             ClientFrame::View { session } => {
                 self.view(session).await;
                 Ok(())
             }
-            ClientFrame::Rename { session, title } => registry.rename(session, title).await,
-            ClientFrame::Archive { session } => registry.archive(session).await,
+            ClientFrame::Rename { session, title, .. } => registry.rename(session, title).await,
+            ClientFrame::Archive { session, .. } => registry.archive(session).await,
             ClientFrame::Ping => {
                 self.send(ServerFrame::Pong).await;
                 Ok(())
@@ -323,26 +350,25 @@ impl Connection {
         }
     }
 
-    /// Replays the log after `since`, then forwards live events, with no gap and no
-    /// duplicate: the live receiver exists before the log is read, and seqs already sent
-    /// are dropped.
+    /// Starts forwarding a session's stream to this socket, from the client's seq.
     fn subscribe(
         &mut self,
         session: SessionId,
         since: Seq,
         tail_turns: Option<u32>,
     ) -> Result<(), ServiceError> {
-        let live = self.registry.subscribe(session)?;
-        let db = self.registry.db().clone();
-        let out = self.out.clone();
+        let subscription = Subscription {
+            session,
+            since,
+            tail_turns,
+            stream: self.registry.stream(session)?,
+            db: self.registry.db().clone(),
+            out: self.out.clone(),
+        };
         if let Some(previous) = self.subscriptions.remove(&session) {
             previous.abort();
         }
-        // A client that holds nothing of a session may take only its last turns.
-        let tail_turns = tail_turns
-            .filter(|_| since == Seq(0))
-            .map(|turns| turns.clamp(1, MAX_PAGE_TURNS));
-        let forwarder = tokio::spawn(forward(session, since, tail_turns, live, db, out));
+        let forwarder = tokio::spawn(subscription.run());
         self.subscriptions.insert(session, forwarder);
         Ok(())
     }
@@ -362,168 +388,12 @@ impl Connection {
         let db = self.registry.db().clone();
         let out = self.out.clone();
         let page = tokio::spawn(async move {
-            let frame = match read_page(&db, session, Some(before), turns).await {
-                Ok((first_seq, events)) => ServerFrame::Earlier {
-                    session,
-                    before,
-                    first_seq,
-                    events,
-                    error: None,
-                },
-                Err(e) => {
-                    tracing::error!(%session, %before, "cannot read a page of the log: {e}");
-                    ServerFrame::Earlier {
-                        session,
-                        before,
-                        first_seq: before,
-                        events: Vec::new(),
-                        error: Some(
-                            "the session's log could not be read (details in the server log)"
-                                .into(),
-                        ),
-                    }
-                }
-            };
+            let frame = earlier_page(&db, session, before, turns).await;
             send_frame(&out, &frame).await;
         });
         if let Some(previous) = self.pages.insert(session, page) {
             previous.abort();
         }
         Ok(())
-    }
-}
-
-/// The whole turns before `before` (`None`: the newest), at most `turns` of them: the seq
-/// of the first one sent (`Seq(1)` when the page reaches the log's beginning) and the
-/// events from it on.
-async fn read_page(
-    db: &super::db::Db,
-    session: SessionId,
-    before: Option<Seq>,
-    turns: u32,
-) -> Result<(Seq, Vec<LoggedEvent>), super::db::DbError> {
-    // (`turn_start` gives 0 when fewer turns remain: the page starts at the log's first seq.)
-    let first = db.turn_start(session, before, turns).await?.max(Seq(1));
-    let after = Seq(first.0 - 1);
-    let events = match before {
-        Some(before) => db.events_between(session, after, before).await?,
-        None => db.events_since(session, after).await?,
-    };
-    Ok((first, events))
-}
-
-async fn forward(
-    session: SessionId,
-    since: Seq,
-    tail_turns: Option<u32>,
-    mut live: broadcast::Receiver<Arc<WireFrame>>,
-    db: super::db::Db,
-    out: mpsc::Sender<WireFrame>,
-) {
-    let mut last = since;
-    if let Some(turns) = tail_turns {
-        match read_page(&db, session, None, turns).await {
-            Ok((first_seq, events)) => {
-                let newest = events.last().map(|e| e.seq);
-                let start = ServerFrame::HistoryStart {
-                    session,
-                    first_seq,
-                    events,
-                };
-                if !send_frame(&out, &start).await {
-                    return;
-                }
-                last = newest.unwrap_or(Seq(0));
-            }
-            // The whole replay below reads the same table and reports the failure.
-            Err(e) => tracing::warn!(%session, "cannot read the last turns: {e}"),
-        }
-    }
-    if !replay(session, &mut last, &db, &out).await {
-        return;
-    }
-    loop {
-        match live.recv().await {
-            Ok(frame) => {
-                if let Some(seq) = frame.seq {
-                    if seq <= last {
-                        continue;
-                    }
-                    last = seq;
-                }
-                if out.send(WireFrame::clone(&frame)).await.is_err() {
-                    return;
-                }
-            }
-            // Too slow to keep up: everything is in the log, so read the gap from there.
-            Err(broadcast::error::RecvError::Lagged(_)) => {
-                if !replay(session, &mut last, &db, &out).await {
-                    return;
-                }
-            }
-            Err(broadcast::error::RecvError::Closed) => return,
-        }
-    }
-}
-
-/// Sends the stored events after `last`; false when the socket or the database is gone.
-async fn replay(
-    session: SessionId,
-    last: &mut Seq,
-    db: &super::db::Db,
-    out: &mpsc::Sender<WireFrame>,
-) -> bool {
-    let events = match db.events_since(session, *last).await {
-        Ok(events) => events,
-        Err(e) => {
-            tracing::error!(%session, "cannot read the log: {e}");
-            let error = ServerFrame::error(
-                Some(session),
-                ErrorCode::Internal,
-                "the session's log could not be read",
-            );
-            send_frame(out, &error).await;
-            return false;
-        }
-    };
-    for stored in events {
-        *last = stored.seq;
-        let frame = ServerFrame::Event {
-            session,
-            seq: stored.seq,
-            event: stored.event,
-        };
-        if !send_frame(out, &frame).await {
-            return false;
-        }
-    }
-    true
-}
-
-/// Encodes and queues one frame; false when the socket is gone.
-async fn send_frame(out: &mpsc::Sender<WireFrame>, frame: &ServerFrame) -> bool {
-    match WireFrame::encode(frame) {
-        Ok(wire) => out.send(wire).await.is_ok(),
-        Err(e) => {
-            tracing::error!("cannot encode a frame: {e}");
-            true
-        }
-    }
-}
-
-fn frame_session(frame: &ClientFrame) -> Option<SessionId> {
-    match frame {
-        ClientFrame::Subscribe { session, .. }
-        | ClientFrame::LoadEarlier { session, .. }
-        | ClientFrame::Unsubscribe { session }
-        | ClientFrame::Send { session, .. }
-        | ClientFrame::Cancel { session }
-        | ClientFrame::AnswerPermission { session, .. }
-        | ClientFrame::Rename { session, .. }
-        | ClientFrame::SetPermissionMode { session, .. }
-        | ClientFrame::Retry { session }
-        | ClientFrame::Archive { session } => Some(*session),
-        ClientFrame::View { session } => *session,
-        ClientFrame::Hello { .. } | ClientFrame::Ping => None,
     }
 }

@@ -162,6 +162,7 @@ impl Client {
             text: text.into(),
             attachments: vec![],
             create,
+            tag: None,
         })
         .await;
     }

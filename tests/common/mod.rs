@@ -195,6 +195,11 @@ impl Client {
         (client, sessions)
     }
 
+    /// A client on a socket that has not said Hello yet.
+    pub fn from_socket(socket: Socket) -> Client {
+        Client { socket }
+    }
+
     pub async fn send(&mut self, frame: &ClientFrame) {
         let text = serde_json::to_string(frame).expect("frame serializes");
         self.send_text(text).await;
@@ -209,8 +214,13 @@ impl Client {
 
     /// The next protocol frame (skipping pings).
     pub async fn recv(&mut self) -> ServerFrame {
+        self.recv_within(TIMEOUT).await
+    }
+
+    /// The next protocol frame, waiting at most `timeout`.
+    pub async fn recv_within(&mut self, timeout: Duration) -> ServerFrame {
         loop {
-            let message = tokio::time::timeout(TIMEOUT, self.socket.next())
+            let message = tokio::time::timeout(timeout, self.socket.next())
                 .await
                 .expect("a frame within the timeout")
                 .expect("socket still open")
@@ -245,6 +255,7 @@ impl Client {
             text: text.into(),
             attachments: vec![],
             create: create.then_some(NewSession::defaults(AgentId::demo())),
+            tag: None,
         })
         .await;
     }
@@ -268,6 +279,7 @@ impl Client {
                 data_base64: ONE_PIXEL_PNG.into(),
             }],
             create: Some(create),
+            tag: None,
         })
         .await;
     }

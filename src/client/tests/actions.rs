@@ -150,6 +150,7 @@ fn saved_tabs_round_trip_through_restore() {
                 server_version: "t".into(),
                 sessions: vec![session(1), session(2), third],
                 agents: vec![],
+                limits: Default::default(),
             },
         );
         actions::show(fresh, active);

@@ -8,7 +8,7 @@ use crate::client::attachments::{
     image_data_url, is_base64, sniff_image_type, MAX_IMAGE_BYTES,
 };
 use crate::client::store::EntryBody;
-use crate::protocol::{Attachment, ClientMsgId, SessionEvent, MAX_CLIENT_FRAME_BYTES};
+use crate::protocol::{Attachment, ClientLimits, ClientMsgId, SessionEvent, MAX_CLIENT_FRAME_BYTES};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -156,13 +156,33 @@ fn only_the_four_image_types_become_data_urls() {
 
 #[test]
 fn a_message_must_fit_one_frame() {
+    let limits = ClientLimits::default();
     let one = attachment("a.png", encoded_len(MAX_IMAGE_BYTES as usize));
-    assert!(check_frame("hello", std::slice::from_ref(&one)).is_ok());
+    assert!(check_frame(&limits, "hello", std::slice::from_ref(&one)).is_ok());
     let two = vec![one.clone(), one];
-    let error = check_frame("", &two).expect_err("two large images");
+    let error = check_frame(&limits, "", &two).expect_err("two large images");
     assert!(error.contains("one by one"), "{error}");
     let text = "x".repeat(MAX_CLIENT_FRAME_BYTES);
-    assert!(check_frame(&text, &[]).is_err());
+    assert!(check_frame(&limits, &text, &[]).is_err());
+}
+
+#[test]
+fn a_message_is_checked_against_the_limits_the_server_sent() {
+    let small = ClientLimits {
+        max_frame_bytes: 10_000,
+        max_message_bytes: 100,
+        max_attachments: 1,
+        max_attachment_bytes: 1_000,
+    };
+    assert!(check_frame(&small, "short", &[]).is_ok());
+    let error = check_frame(&small, &"x".repeat(101), &[]).expect_err("text over the limit");
+    assert!(error.contains("too long"), "{error}");
+    let image = attachment("a.png", 400);
+    let error = check_frame(&small, "", &[image.clone(), image]).expect_err("two images");
+    assert!(error.contains("At most 1"), "{error}");
+    let error =
+        check_frame(&small, "", &[attachment("big.png", 4_000)]).expect_err("a large image");
+    assert!(error.contains("big.png"), "{error}");
 }
 
 #[test]

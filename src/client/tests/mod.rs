@@ -43,6 +43,7 @@ fn session(n: u128) -> Session {
         last_seq: Seq(0),
         read_seq: Seq(0),
         viewers: 0,
+        rev: 0,
     }
 }
 
@@ -69,6 +70,7 @@ fn connected(n: u128) -> Store {
             server_version: "test".into(),
             sessions: (1..=n).map(session).collect(),
             agents: vec![],
+            limits: Default::default(),
         },
     );
     store

@@ -163,6 +163,7 @@ fn a_listing_after_reconnect_brings_what_was_read_elsewhere() {
             server_version: "test".into(),
             sessions: vec![read, half_read],
             agents: vec![],
+            limits: Default::default(),
         },
     );
     assert_eq!(
@@ -185,6 +186,7 @@ fn a_listing_with_viewers_shows_no_badge() {
             server_version: "test".into(),
             sessions: vec![watched],
             agents: vec![],
+            limits: Default::default(),
         },
     );
     view(&b, 1).read_count.set(0);
@@ -210,6 +212,7 @@ fn a_saved_read_marker_does_not_undo_the_servers() {
             server_version: "test".into(),
             sessions: vec![read, unread_here],
             agents: vec![],
+            limits: Default::default(),
         },
     );
     actions::restore_tabs(
@@ -239,6 +242,7 @@ fn the_sync_status_follows_the_connection_and_the_sessions_errors() {
                 session: Some(sid(n)),
                 code,
                 message: "the session's log could not be read".into(),
+                tag: None,
             },
         );
     }
@@ -266,6 +270,7 @@ fn the_sync_status_follows_the_connection_and_the_sessions_errors() {
             server_version: "test".into(),
             sessions: vec![session(1), session(2)],
             agents: vec![],
+            limits: Default::default(),
         },
     );
     assert_eq!(status(1), SyncStatus::Connected);
@@ -275,6 +280,7 @@ fn the_sync_status_follows_the_connection_and_the_sessions_errors() {
             session: Some(sid(2)),
             code: ErrorCode::UnknownSession,
             message: "unknown session".into(),
+            tag: None,
         },
     );
     assert_eq!(status(2).as_str(), "error");

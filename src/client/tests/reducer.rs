@@ -5,6 +5,7 @@ use crate::client::actions;
 use crate::client::reducer::apply;
 use crate::client::store::{ConnectionState, EntryBody, SendStatus};
 use crate::protocol::{
+    RequestTag,
     ErrorCode, PermissionOption, PermissionOptionKind, RequestId, Seq, ServerFrame, SessionEvent,
     SessionPatch, SessionState, ToolStatus, Usage,
 };
@@ -66,6 +67,7 @@ fn sessions_first_seen_in_a_list_count_as_read_but_new_ones_elsewhere_do_not() {
             server_version: "test".into(),
             sessions: vec![busy],
             agents: vec![],
+            limits: Default::default(),
         },
     );
     assert_eq!(unread(&store, 1), 0);
@@ -331,6 +333,7 @@ fn replayed_state_changes_do_not_roll_the_state_back() {
             server_version: "t".into(),
             sessions: vec![live],
             agents: vec![],
+            limits: Default::default(),
         },
     );
     event(
@@ -376,6 +379,7 @@ fn connected_replaces_the_list_but_keeps_views_and_drafts() {
             server_version: "2".into(),
             sessions: vec![updated, session(3)],
             agents: vec![],
+            limits: Default::default(),
         },
     );
     let ids: Vec<_> = store
@@ -462,7 +466,7 @@ fn events_of_unknown_sessions_are_dropped() {
 }
 
 #[test]
-fn errors_about_a_session_fail_its_pending_messages_and_show_a_notice() {
+fn a_refused_message_fails_and_shows_a_notice() {
     let store = connected(1);
     let v = view(&store, 1);
     v.draft_text.set("hi".into());
@@ -473,6 +477,8 @@ fn errors_about_a_session_fail_its_pending_messages_and_show_a_notice() {
             session: Some(sid(1)),
             code: ErrorCode::InvalidState,
             message: "session is archived".into(),
+            // A fresh store's first request.
+            tag: Some(RequestTag(1)),
         },
     );
     v.entries.with_untracked(|entries| {
@@ -522,11 +528,73 @@ fn a_refused_answer_makes_the_permission_card_answerable_again() {
         Some("allow"),
         "buttons lock at once"
     );
-    apply(
-        &store,
-        ServerFrame::error(Some(sid(1)), ErrorCode::InvalidState, "no such request"),
-    );
+    apply(&store, refusal(1, ErrorCode::InvalidState, "no such request"));
     assert_eq!(answered.get_untracked(), None);
+}
+
+/// An `Error` refusing this store's `tag`th request about session 1.
+fn refusal(tag: u64, code: ErrorCode, message: &str) -> ServerFrame {
+    ServerFrame::Error {
+        session: Some(sid(1)),
+        tag: Some(RequestTag(tag)),
+        code,
+        message: message.into(),
+    }
+}
+
+/// The send status of each user row of session 1.
+fn user_statuses(store: &Store) -> Vec<SendStatus> {
+    view(store, 1).entries.with_untracked(|entries| {
+        entries
+            .iter()
+            .filter_map(|entry| match &entry.body {
+                EntryBody::User { status, .. } => Some(status.get_untracked()),
+                _ => None,
+            })
+            .collect()
+    })
+}
+
+/// Fault 3 of the ordered-core redesign: an `Error` did not say which request it answered,
+/// so a refused permission answer marked every pending message of its session "Not
+/// delivered" (and the socket dropped them from its resend list).
+#[test]
+fn a_refusal_fails_exactly_the_request_it_names() {
+    let store = connected(1);
+    event(
+        &store,
+        1,
+        1,
+        SessionEvent::PermissionRequested {
+            request_id: RequestId("r1".into()),
+            title: "Run rm".into(),
+            input: serde_json::Value::Null,
+            options: vec![],
+        },
+    );
+    let v = view(&store, 1);
+    v.draft_text.set("first".into());
+    actions::send_message(store, sid(1)); // request 1
+    actions::answer_permission(store, sid(1), RequestId("r1".into()), "allow".into()); // 2
+    v.draft_text.set("second".into());
+    actions::send_message(store, sid(1)); // request 3
+    apply(&store, refusal(2, ErrorCode::InvalidState, "no such request"));
+    assert_eq!(
+        user_statuses(&store),
+        [SendStatus::Pending, SendStatus::Pending],
+        "the messages wait for their echo"
+    );
+    apply(&store, refusal(3, ErrorCode::TooLarge, "too long"));
+    assert_eq!(
+        user_statuses(&store),
+        [SendStatus::Pending, SendStatus::Failed]
+    );
+    // A refusal whose request is forgotten (or repeated) fails nothing more.
+    apply(&store, refusal(3, ErrorCode::TooLarge, "too long"));
+    assert_eq!(
+        user_statuses(&store),
+        [SendStatus::Pending, SendStatus::Failed]
+    );
 }
 
 #[test]
@@ -578,6 +646,7 @@ fn replayed_history_is_not_unread_but_what_follows_is() {
             server_version: "test".into(),
             sessions: vec![with_history, session(2)],
             agents: vec![],
+            limits: Default::default(),
         },
     );
     // A reload subscribes background tabs from seq 0: what was there before is not news.

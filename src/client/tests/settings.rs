@@ -88,6 +88,7 @@ fn a_refusal_makes_the_settings_show_the_truth_again() {
         meta.track();
         previous.map_or(0, |n| n + 1)
     });
+    actions::set_permission_mode(store, sid(1), "plan".into());
     let before = reads.get_untracked();
     apply(
         &store,
@@ -95,6 +96,8 @@ fn a_refusal_makes_the_settings_show_the_truth_again() {
             session: Some(sid(1)),
             code: ErrorCode::InvalidState,
             message: "no such mode".into(),
+            // The mode change: a fresh store's first request.
+            tag: Some(crate::protocol::RequestTag(1)),
         },
     );
     assert!(reads.get_untracked() > before, "the meta was notified");

@@ -11,6 +11,8 @@ pub mod codex_events;
 pub mod codex_items;
 pub mod codex_policy;
 pub mod process;
+#[cfg(test)]
+pub mod scripted;
 
 use crate::protocol::{AgentId, AgentProtocol, Attachment, RequestId, SessionEvent, Usage, DEMO};
 use crate::server::catalog::AgentCatalog;
@@ -109,11 +111,31 @@ pub trait AgentDriver: Send {
     fn interrupt(&mut self) -> Result<(), AgentError>;
     /// Switches the agent's permission mode, for this and later turns.
     fn set_mode(&mut self, mode: &str) -> Result<(), AgentError>;
-    /// The process, for the signal ladder and shutdown.
-    fn process(&self) -> &AgentProcess;
+    /// The process id (also its group's), for the log; `None` for a scripted test driver.
+    fn pid(&self) -> Option<i32>;
+    /// Sends a signal to the agent's whole process group (Stop's ladder, shutdown).
+    fn signal(&self, signal: nix::sys::signal::Signal);
+    /// The last lines the agent wrote to stderr, for an error's detail.
+    fn stderr_tail(&self) -> String;
     /// Asks the agent to exit (the caller waits a grace period, then kills the group).
     fn shutdown(&mut self) {
-        self.process().signal(nix::sys::signal::Signal::SIGTERM);
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+    }
+}
+
+/// Starts agents for sessions. The server's is the [`AgentCatalog`] (real child
+/// processes); the session core's unit tests give a scripted one.
+pub trait AgentLauncher: Send + Sync {
+    /// Starts the agent a session asks for; its outputs arrive on the returned channel.
+    fn launch(&self, request: StartRequest) -> Result<Launched, AgentError>;
+}
+
+/// A started agent: the driver to command it and the channel of what it reports.
+pub type Launched = (Box<dyn AgentDriver>, mpsc::Receiver<AgentOutput>);
+
+impl AgentLauncher for AgentCatalog {
+    fn launch(&self, request: StartRequest) -> Result<Launched, AgentError> {
+        start(self, request)
     }
 }
 
@@ -180,8 +202,16 @@ impl AgentDriver for QueuedDriver {
         self.command(DriverCommand::SetMode(mode.to_owned()))
     }
 
-    fn process(&self) -> &AgentProcess {
-        &self.process
+    fn pid(&self) -> Option<i32> {
+        Some(self.process.pid())
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        self.process.signal(signal);
+    }
+
+    fn stderr_tail(&self) -> String {
+        self.process.stderr_tail()
     }
 }
 
@@ -216,10 +246,7 @@ pub struct StartRequest {
 }
 
 /// Starts the agent for a session; its outputs arrive on the returned channel.
-pub fn start(
-    catalog: &AgentCatalog,
-    request: StartRequest,
-) -> Result<(Box<dyn AgentDriver>, mpsc::Receiver<AgentOutput>), AgentError> {
+pub fn start(catalog: &AgentCatalog, request: StartRequest) -> Result<Launched, AgentError> {
     let entry = catalog
         .get(&request.kind)
         .ok_or_else(|| AgentError::Unknown(request.kind.to_string()))?;

@@ -1,30 +1,45 @@
-//! The agent process's life: starting it (within the cap on live agents), resuming its
-//! conversation or saying it could not, stopping it when idle, and the session-level
-//! operations that touch it (permission mode, retry).
+//! The agent process's life: getting a live-agent slot (at once or in line), starting the
+//! agent, resuming its conversation or saying it could not, stopping it when idle, and the
+//! session-level operations that touch it (permission mode, retry).
 
-use super::{RunningAgent, SessionTask};
-use crate::protocol::{SessionEvent, SessionPatch, SessionState};
-use crate::server::agent::{self, StartRequest};
+use super::{RunningAgent, SessionTask, TurnOutcome};
+use crate::protocol::{SessionEvent, SessionPatch};
+use crate::server::agent::StartRequest;
+use crate::server::agent_pool::{Lease, Slot};
 use crate::server::registry::ServiceError;
 use std::path::PathBuf;
 use tokio::time::Instant;
 
 impl SessionTask {
-    /// Starts the agent, resuming the stored conversation unless it was lost.
-    pub(super) async fn start_agent(&mut self) -> bool {
-        self.set_state(SessionState::Starting).await;
-        let lease = match self
-            .pool
-            .acquire(self.session.id, self.config.agent_start_timeout)
-            .await
-        {
-            Ok(lease) => lease,
-            Err(full) => {
-                self.fail(&format!("The agent could not be started: {full}."), None)
-                    .await;
-                return false;
+    /// Gets the running turn an agent: true when one runs now; false when the turn waits
+    /// for a slot (then `slot_granted` goes on) or the start failed (the turn is finished).
+    pub(super) async fn get_agent(&mut self) -> bool {
+        match self.pool.request(self.session.id) {
+            Slot::Free(lease) => self.launch(lease).await,
+            Slot::Wait(wait) => {
+                tracing::info!(session = %self.session.id, ahead = wait.ahead(), "waiting for an agent slot");
+                if let Some(turn) = self.turn.as_mut() {
+                    turn.slot = Some(wait);
+                }
+                false
             }
+        }
+    }
+
+    /// A slot freed for the turn that waited: start the agent and hand it the message.
+    pub(super) async fn slot_granted(&mut self, lease: Lease) {
+        let Some(turn) = self.turn.as_mut() else {
+            return; // the lease is dropped, and the slot with it
         };
+        turn.slot = None;
+        if self.launch(lease).await {
+            self.hand_over_turn().await;
+        }
+    }
+
+    /// Starts the agent in the slot `lease` holds, resuming the stored conversation unless
+    /// it was lost. False (and the turn failed) when it cannot start.
+    async fn launch(&mut self, lease: Lease) -> bool {
         let resume = match self.start_fresh {
             true => None,
             false => self.session.agent_session_id.clone(),
@@ -36,9 +51,9 @@ impl SessionTask {
             permission_mode: self.session.permission_mode.clone(),
             model: self.session.model.clone(),
         };
-        match agent::start(&self.catalog, request) {
+        match self.launcher.launch(request) {
             Ok((driver, outputs)) => {
-                tracing::info!(session = %self.session.id, pid = driver.process().pid(), "agent started");
+                tracing::info!(session = %self.session.id, pid = ?driver.pid(), "agent started");
                 self.agent = Some(RunningAgent::new(driver, outputs, lease));
                 self.start_deadline = Some(Instant::now() + self.config.agent_start_timeout);
                 true
@@ -48,7 +63,11 @@ impl SessionTask {
                     "The {} could not be started: {e}",
                     self.session.agent.label()
                 );
-                self.fail(&message, None).await;
+                self.finish_turn(TurnOutcome::Failed {
+                    message,
+                    detail: None,
+                })
+                .await;
                 false
             }
         }
@@ -81,9 +100,6 @@ impl SessionTask {
         self.start_fresh = true;
         self.record(SessionEvent::ConversationReset { reason })
             .await;
-        if self.turn.is_none() {
-            return self.set_state(SessionState::Idle).await;
-        }
         self.restart_turn().await;
     }
 
@@ -93,17 +109,7 @@ impl SessionTask {
             return;
         };
         turn.restarted = true;
-        let input = turn.input.clone();
-        if self.start_agent().await {
-            if let Some(agent) = self.agent.as_mut() {
-                agent.lease.set_busy();
-                if agent.driver.send_turn(input).is_ok() {
-                    return self.set_state(SessionState::Working).await;
-                }
-            }
-            self.fail("The agent exited before it got the message.", None)
-                .await;
-        }
+        self.hand_over_turn().await;
     }
 
     /// Changes the permission mode: stored, announced, and passed to a running agent at
@@ -160,12 +166,14 @@ impl SessionTask {
             message: "Retrying the last message.".into(),
         })
         .await;
-        self.start_turn(input).await;
+        // Before anything queued: it is the message the user is waiting for.
+        self.queue.push_front(input);
         Ok(())
     }
 
     /// Stops the agent for good: SIGTERM to its group, a grace period, then SIGKILL.
     pub(super) async fn kill_agent(&mut self) {
+        self.start_deadline = None;
         let Some(mut agent) = self.agent.take() else {
             return;
         };

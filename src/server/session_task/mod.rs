@@ -1,28 +1,35 @@
 //! The session task: the one owner of a session's agent process, seq counter, pending
 //! permission requests, queue of waiting messages and state. Everything that happens to a
-//! session passes through its command channel or its agent's output channel, here.
-//! `turns.rs` runs turns and reacts to the agent; `record.rs` stores and publishes.
+//! session passes through its command channel or its agent's output channel, here. Its
+//! state is never set by hand: [`SessionTask::derive_state`] computes it from what the task
+//! holds, and the run loop publishes it after every step.
+//! `turns.rs` runs turns and ends them (one `finish_turn`); `lifecycle.rs` starts and stops
+//! the agent; `record.rs` stores and publishes.
 
 mod lifecycle;
 mod record;
 mod running;
 mod turns;
 
+#[cfg(test)]
+mod tests;
+
 use running::RunningAgent;
 
-use super::agent::{AgentOutput, TurnInput};
-use super::agent_pool::AgentPool;
+use super::agent::{AgentLauncher, AgentOutput, TurnInput};
+use super::agent_pool::{AgentPool, SlotNews, SlotWait};
 use super::catalog::AgentCatalog;
 use super::config::Config;
 use super::db::Db;
 use super::registry::SessionCommand;
+use super::session_stream::SessionStream;
 use crate::protocol::{
-    ClientMsgId, EntryCounter, PermissionOption, RequestId, ServerFrame, Session, SessionEvent,
-    SessionPatch, SessionState,
+    ClientMsgId, EntryCounter, PermissionOption, RequestId, ServerFrame, Session, SessionPatch,
+    SessionState,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
+use tokio::sync::{broadcast, mpsc, oneshot, Notify};
 use tokio::time::Instant;
 
 /// Longest preview kept for the sidebar, in chars.
@@ -30,25 +37,33 @@ const PREVIEW_CHARS: usize = 140;
 /// Unreadable agent lines reported per turn before the rest are only logged.
 const GARBLED_REPORTS_PER_TURN: u32 = 3;
 
-/// The channels a session task publishes on.
-pub struct Channels {
-    /// This session's stored events, as `ServerFrame::Event`.
-    /// (Behind an `Arc`: the ring is allocated up front for every session, so its slots
-    /// stay pointer-sized.)
-    pub events: broadcast::Sender<Arc<super::wire::WireFrame>>,
-    /// Session list changes for every socket (created, updated, removed).
+/// What a session task needs from the server: storage, settings, agents, and where to
+/// publish.
+pub struct TaskContext {
+    /// The database.
+    pub db: Db,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The agents this server knows (their modes).
+    pub catalog: Arc<AgentCatalog>,
+    /// What starts agent processes (the catalog; a scripted one in tests).
+    pub launcher: Arc<dyn AgentLauncher>,
+    /// The cap on live agents, shared by every session.
+    pub pool: Arc<AgentPool>,
+    /// Session list summaries for every socket (created, updated, removed).
     pub list: broadcast::Sender<ServerFrame>,
-    /// The task's current view of the session.
-    pub snapshot: watch::Sender<Session>,
 }
 
-/// The turn in progress.
+/// The turn in progress: from the moment a message is taken up until `finish_turn`.
 struct Turn {
     /// The message it answers, kept to send again if the agent has to be restarted.
     input: TurnInput,
     started: Instant,
     /// Seq of its TurnStarted event: prefixes message ids, which agents reuse across restarts.
     start_seq: u64,
+    /// Set while the turn waits for a live-agent slot; the message goes to the agent once
+    /// the slot is granted.
+    slot: Option<SlotWait>,
     /// The newest assistant message's text so far, for the preview.
     reply: String,
     /// Which message `reply` holds.
@@ -63,6 +78,24 @@ struct Turn {
     restarted: bool,
 }
 
+/// How a turn ended; [`SessionTask::finish_turn`] does the rest by one rule.
+#[derive(Debug)]
+pub(super) enum TurnOutcome {
+    /// The agent finished the turn (`end_turn`, or `cancelled` after a Stop it obeyed).
+    Completed {
+        usage: crate::protocol::Usage,
+        stop_reason: String,
+    },
+    /// Stopped before the agent was reached (while waiting for a slot), or the agent
+    /// exited on Stop's ladder.
+    Cancelled,
+    /// The agent failed or could not be started: the session shows the error.
+    Failed {
+        message: String,
+        detail: Option<String>,
+    },
+}
+
 /// Where a Stop or End is on its ladder: protocol cancel, then SIGINT, SIGTERM, SIGKILL.
 /// Stays set until the turn ends or the process exits, so an exit it caused reads as a
 /// stop, not a crash.
@@ -72,19 +105,38 @@ struct StopLadder {
     at: Option<Instant>,
 }
 
+/// Why the session is not simply idle after its last turn: shown as its state until the
+/// next turn starts.
+#[derive(Debug, Clone, PartialEq)]
+enum Setback {
+    /// The last turn failed.
+    Failed(String),
+    /// The last turn was cut short (the server restarted during it).
+    Interrupted(String),
+}
+
 /// A session's task state.
 pub struct SessionTask {
+    /// The session's metadata as stored and published. `state` always holds what
+    /// `derive_state` last returned.
     session: Session,
     /// False until the first message is stored: drafts never reach the database.
     stored: bool,
-    /// Why the last write failed, for the answer to whoever asked for it.
+    /// Set once a write failed: nothing more is stored, and the session shows why.
     storage_error: Option<String>,
     db: Db,
     config: Arc<Config>,
-    /// The agents this server can run (how to start this session's).
+    /// The agents this server can run (this session's modes).
     catalog: Arc<AgentCatalog>,
-    channels: Channels,
+    /// Starts this session's agent.
+    launcher: Arc<dyn AgentLauncher>,
+    /// This session's ordered stream (events and patches) and its snapshot.
+    stream: Arc<SessionStream>,
+    /// Session list summaries for sockets not subscribed to this session.
+    list: broadcast::Sender<ServerFrame>,
+    /// The agent process, while one runs.
     agent: Option<RunningAgent>,
+    /// The turn in progress.
     turn: Option<Turn>,
     /// Messages sent while a turn was running, started in order after it.
     queue: VecDeque<TurnInput>,
@@ -92,13 +144,14 @@ pub struct SessionTask {
     pending_permissions: HashMap<RequestId, Vec<PermissionOption>>,
     /// Message ids already accepted, so a resent Send makes no second turn.
     seen_messages: HashSet<ClientMsgId>,
-    /// Which events start transcript entries (`message_count`).
+    /// Which events start transcript rows (`message_count`).
     entries: EntryCounter,
     /// When each running tool call started (ms), so its result carries how long it ran.
     tool_started: HashMap<String, i64>,
+    /// Stop's ladder, while a stop is under way.
     stopping: Option<StopLadder>,
-    /// Set while an agent starts: if it is not ready by then, the session shows an error
-    /// instead of waiting forever.
+    /// Set while an agent starts: if it is not ready by then, the turn fails instead of
+    /// waiting forever.
     start_deadline: Option<Instant>,
     /// The cap on live agents this session's agent counts against.
     pool: Arc<AgentPool>,
@@ -108,6 +161,10 @@ pub struct SessionTask {
     last_input: Option<TurnInput>,
     /// Set when the agent could not resume its conversation: the next start is fresh.
     start_fresh: bool,
+    /// How the last turn went wrong, until the next one starts.
+    setback: Option<Setback>,
+    /// Set when the session was ended.
+    archived: bool,
 }
 
 impl SessionTask {
@@ -115,20 +172,19 @@ impl SessionTask {
     pub fn new(
         session: Session,
         stored: bool,
-        db: Db,
-        config: Arc<Config>,
-        catalog: Arc<AgentCatalog>,
-        channels: Channels,
-        pool: Arc<AgentPool>,
+        context: &TaskContext,
+        stream: Arc<SessionStream>,
     ) -> Self {
         SessionTask {
-            catalog,
+            catalog: Arc::clone(&context.catalog),
+            launcher: Arc::clone(&context.launcher),
             session,
             stored,
             storage_error: None,
-            db,
-            config,
-            channels,
+            db: context.db.clone(),
+            config: Arc::clone(&context.config),
+            stream,
+            list: context.list.clone(),
             agent: None,
             turn: None,
             queue: VecDeque::new(),
@@ -138,10 +194,42 @@ impl SessionTask {
             tool_started: HashMap::new(),
             stopping: None,
             start_deadline: None,
-            pool,
+            pool: Arc::clone(&context.pool),
             reap: Arc::new(Notify::new()),
             last_input: None,
             start_fresh: false,
+            setback: None,
+            archived: false,
+        }
+    }
+
+    /// The session's state, from what the task holds: ended, storage failing, a turn
+    /// (waiting for a slot, asking the user, or working), or between turns (idle, or how
+    /// the last turn went wrong).
+    fn derive_state(&self) -> SessionState {
+        if self.archived {
+            return SessionState::Archived;
+        }
+        if let Some(cause) = &self.storage_error {
+            return SessionState::Error {
+                message: format!("Storage failed, nothing more is saved: {cause}"),
+            };
+        }
+        match (&self.turn, &self.setback) {
+            (Some(turn), _) => match &turn.slot {
+                Some(wait) => SessionState::WaitingForAgent {
+                    ahead: wait.ahead(),
+                },
+                None if !self.pending_permissions.is_empty() => SessionState::AwaitingPermission,
+                None => SessionState::Working,
+            },
+            (None, None) => SessionState::Idle,
+            (None, Some(Setback::Failed(message))) => SessionState::Error {
+                message: message.clone(),
+            },
+            (None, Some(Setback::Interrupted(reason))) => SessionState::Interrupted {
+                reason: reason.clone(),
+            },
         }
     }
 
@@ -153,17 +241,22 @@ impl SessionTask {
             Ok(ids) => self.seen_messages.extend(ids),
             Err(e) => tracing::error!(session = %self.session.id, "cannot read message ids: {e}"),
         }
-        if self.session.state.is_busy() {
-            // The server stopped during a turn: say so instead of showing it as working forever.
-            self.record(SessionEvent::Notice {
+        match &self.session.state {
+            state if state.is_busy() => {
+                // The server stopped during a turn: say so instead of showing it as working forever.
+                self.record(crate::protocol::SessionEvent::Notice {
                 message: "The server restarted during this turn; it was interrupted. Send a message to continue.".into(),
             })
             .await;
-            self.set_state(SessionState::Interrupted {
-                reason: "server restarted".into(),
-            })
-            .await;
+                self.setback = Some(Setback::Interrupted("server restarted".into()));
+            }
+            SessionState::Error { message } => self.setback = Some(Setback::Failed(message.clone())),
+            SessionState::Interrupted { reason } => {
+                self.setback = Some(Setback::Interrupted(reason.clone()))
+            }
+            _ => {}
         }
+        self.publish_state().await;
     }
 
     /// Runs until the session is archived or the server shuts down; `recovered` fires
@@ -195,22 +288,31 @@ impl SessionTask {
                     }
                 },
                 output = next_output(&mut self.agent) => self.on_output(output).await,
+                news = slot_news(&mut self.turn) => {
+                    if let SlotNews::Granted(lease) = news {
+                        self.slot_granted(lease).await;
+                    }
+                }
                 () = sleep_until(ladder_at) => self.ladder_step(),
                 () = sleep_until(self.start_deadline) => self.start_timed_out().await,
                 () = sleep_until(silence_at) => self.turn_went_silent().await,
                 () = sleep_until(idle_at) => self.stop_idle_agent("idle").await,
                 () = self.reap.notified() => self.stop_idle_agent("needed for another session").await,
             }
+            // Whatever happened (a turn ended, a message came), the next queued message is
+            // taken up, and the state follows from it, published in order after it.
+            self.take_up_queued().await;
+            self.publish_state().await;
         }
         self.kill_agent().await;
     }
 
-    /// When the running turn counts as silent: never while the user is being asked, or
-    /// while a stop is already under way.
+    /// When the running turn counts as silent: never while the user is being asked, while
+    /// it waits for a slot, or while a stop is already under way.
     fn silence_deadline(&self) -> Option<Instant> {
         let turn = self.turn.as_ref()?;
         let waiting_for_user = !self.pending_permissions.is_empty();
-        (!waiting_for_user && self.stopping.is_none())
+        (!waiting_for_user && self.stopping.is_none() && turn.slot.is_none())
             .then(|| turn.last_heard + self.config.turn_silence)
     }
 
@@ -269,6 +371,14 @@ async fn next_output(agent: &mut Option<RunningAgent>) -> AgentOutput {
     }
 }
 
+/// News of the running turn's place in line for an agent slot, if it waits for one.
+async fn slot_news(turn: &mut Option<Turn>) -> SlotNews {
+    match turn.as_mut().and_then(|turn| turn.slot.as_mut()) {
+        Some(slot) => slot.news().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -292,16 +402,5 @@ fn clip(text: &str, max_chars: usize) -> String {
         let mut cut: String = flat.chars().take(max_chars - 1).collect();
         cut.push('…');
         cut
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn previews_are_one_short_line() {
-        assert_eq!(clip("a\nb   c", 10), "a b c");
-        assert_eq!(clip(&"x".repeat(200), 10).chars().count(), 10);
     }
 }

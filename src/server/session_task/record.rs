@@ -1,24 +1,42 @@
-//! Persist before publish: every event is stored under the next seq, then broadcast;
-//! every metadata change is stored, then sent to every socket as a patch.
+//! Persist before publish: every event is stored under the next seq, then goes out on the
+//! session's stream; every metadata change is stored, then goes out on the stream and, as
+//! a summary, on the session list. State changes are events too, so a replay shows them in
+//! the same order as the live stream did.
 
 use super::{now_ms, SessionTask};
-use crate::protocol::{ServerFrame, SessionEvent, SessionPatch, SessionState};
+use crate::protocol::{ServerFrame, SessionEvent, SessionPatch};
 use crate::server::wire::WireFrame;
 
 impl SessionTask {
-    pub(super) async fn set_state(&mut self, state: SessionState) {
-        if self.session.state != state {
-            self.publish(SessionPatch {
-                state: Some(state),
-                ..SessionPatch::default()
+    /// Publishes the derived state if it changed: a change of kind (idle to working, say)
+    /// is stored in the log as `StateChanged` first; a change of detail only (the place in
+    /// line for an agent) is a patch alone.
+    pub(super) async fn publish_state(&mut self) {
+        let mut state = self.derive_state();
+        if state == self.session.state {
+            return;
+        }
+        if self.stored && state.name() != self.session.state.name() {
+            self.record(SessionEvent::StateChanged {
+                state: state.clone(),
             })
             .await;
+            // A write that failed just now changes what the state is.
+            state = self.derive_state();
         }
+        self.publish(SessionPatch {
+            state: Some(state),
+            ..SessionPatch::default()
+        })
+        .await;
     }
 
-    /// Stores an event under the next seq, then broadcasts it. Returns false when storage
+    /// Stores an event under the next seq, then publishes it. Returns false when storage
     /// failed: then nobody sees the event and the session shows the failure.
     pub(super) async fn record(&mut self, mut event: SessionEvent) -> bool {
+        if self.storage_error.is_some() {
+            return false;
+        }
         let now = now_ms();
         match &mut event {
             SessionEvent::ToolCall { id, .. } => {
@@ -38,11 +56,12 @@ impl SessionTask {
             self.session.last_activity_ms = now;
             if let Err(e) = self.db.save_session(&self.session).await {
                 tracing::error!(session = %self.session.id, "cannot store new session: {e}");
-                self.storage_error = Some(e.to_string());
+                self.storage_failed(&e.to_string());
                 return false;
             }
             self.stored = true;
-            let _ = self.channels.list.send(ServerFrame::SessionCreated {
+            self.stream.set_snapshot(&self.session);
+            let _ = self.list.send(ServerFrame::SessionCreated {
                 session: self.session.clone(),
             });
         }
@@ -66,9 +85,7 @@ impl SessionTask {
             event,
         };
         match WireFrame::encode(&frame) {
-            Ok(wire) => {
-                let _ = self.channels.events.send(std::sync::Arc::new(wire));
-            }
+            Ok(wire) => self.stream.publish_event(seq, now, wire),
             // Stored but not sent: a socket's next resync reads it from the log.
             Err(e) => {
                 tracing::error!(session = %self.session.id, %seq, "cannot encode an event: {e}")
@@ -81,18 +98,11 @@ impl SessionTask {
             self.publish(SessionPatch {
                 message_count: Some(self.session.message_count + 1),
                 last_activity_ms: Some(now),
+                last_seq: Some(seq),
                 read_seq: viewed.then_some(seq),
                 ..SessionPatch::default()
             })
             .await;
-        } else {
-            // Per delta, on the hot path: touch the two fields instead of cloning the session.
-            let (last_seq, last_activity_ms) =
-                (self.session.last_seq, self.session.last_activity_ms);
-            self.channels.snapshot.send_modify(|snapshot| {
-                snapshot.last_seq = last_seq;
-                snapshot.last_activity_ms = last_activity_ms;
-            });
         }
         true
     }
@@ -115,38 +125,51 @@ impl SessionTask {
     pub(super) fn storage_failed(&mut self, cause: &str) {
         self.storage_error = Some(cause.to_owned());
         let patch = SessionPatch {
-            state: Some(SessionState::Error {
-                message: format!("Storage failed, nothing more is saved: {cause}"),
-            }),
+            state: Some(self.derive_state()),
             ..SessionPatch::default()
         };
-        self.session.apply(&patch);
-        self.channels.snapshot.send_replace(self.session.clone());
-        let _ = self.channels.list.send(ServerFrame::SessionUpdated {
-            session: self.session.id,
-            patch,
-        });
+        self.broadcast(patch);
     }
 
-    /// Applies a metadata change: stored first, then shown to every socket. A change that
-    /// could not be stored is not shown as if it were: the session shows the failure instead.
+    /// Applies a metadata change: stored first, then published. A change that could not be
+    /// stored is not shown as if it were: the session shows the failure instead.
     pub(super) async fn publish(&mut self, patch: SessionPatch) {
         if patch.is_empty() {
             return;
         }
-        self.session.apply(&patch);
-        if self.stored {
-            if let Err(e) = self.db.save_session(&self.session).await {
+        if !self.stored {
+            // A draft: nobody else knows it yet.
+            self.session.apply(&patch);
+            return self.stream.set_snapshot(&self.session);
+        }
+        let mut saved = self.session.clone();
+        saved.apply(&patch);
+        if self.storage_error.is_none() {
+            if let Err(e) = self.db.save_session(&saved).await {
                 tracing::error!(session = %self.session.id, "cannot store session: {e}");
                 return self.storage_failed(&e.to_string());
             }
         }
-        self.channels.snapshot.send_replace(self.session.clone());
-        if self.stored {
-            let _ = self.channels.list.send(ServerFrame::SessionUpdated {
-                session: self.session.id,
-                patch,
-            });
+        self.broadcast(patch);
+    }
+
+    /// Applies `patch` under the next rev and sends it on the session's stream and, as a
+    /// summary, on the list.
+    fn broadcast(&mut self, mut patch: SessionPatch) {
+        self.session.rev += 1;
+        patch.rev = Some(self.session.rev);
+        // Every patch says which seq it is current at, so a client can tell a replayed
+        // state change from a new one.
+        patch.last_seq = Some(self.session.last_seq);
+        self.session.apply(&patch);
+        let frame = ServerFrame::SessionUpdated {
+            session: self.session.id,
+            patch,
+        };
+        match WireFrame::encode(&frame) {
+            Ok(wire) => self.stream.publish_patch(&self.session, wire),
+            Err(e) => tracing::error!(session = %self.session.id, "cannot encode a patch: {e}"),
         }
+        let _ = self.list.send(frame);
     }
 }

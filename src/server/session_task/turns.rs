@@ -1,11 +1,9 @@
-//! Turns: starting the agent, sending messages, permissions, Stop's signal ladder, and
-//! what the agent's outputs do to the session.
+//! Turns: taking up messages in order, permissions, Stop's signal ladder, what the agent's
+//! outputs do to the session, and the one place every turn ends (`finish_turn`).
 
-use super::SessionTask;
-use super::{clip, StopLadder, Turn, GARBLED_REPORTS_PER_TURN, PREVIEW_CHARS};
-use crate::protocol::{
-    ClientMsgId, RequestId, ServerFrame, SessionEvent, SessionPatch, SessionState,
-};
+use super::{clip, SessionTask, Setback, StopLadder, Turn, TurnOutcome};
+use super::{GARBLED_REPORTS_PER_TURN, PREVIEW_CHARS};
+use crate::protocol::{ClientMsgId, RequestId, SessionEvent, SessionPatch};
 use crate::server::agent::{AgentOutput, TurnInput};
 use crate::server::registry::ServiceError;
 use nix::sys::signal::Signal;
@@ -18,8 +16,13 @@ impl SessionTask {
         text: String,
         attachments: Vec<crate::protocol::Attachment>,
     ) -> Result<(), ServiceError> {
-        if self.session.state == SessionState::Archived {
+        if self.archived {
             return Err(ServiceError::InvalidState("the session has ended".into()));
+        }
+        if let Some(cause) = &self.storage_error {
+            return Err(ServiceError::Storage(format!(
+                "the message could not be saved: {cause}"
+            )));
         }
         if !self.seen_messages.insert(client_msg_id) {
             return Ok(()); // a resend of a message we already have
@@ -44,6 +47,8 @@ impl SessionTask {
             })
             .await;
         if !stored {
+            // Not stored, so not taken: a resend may try again.
+            self.seen_messages.remove(&client_msg_id);
             let cause = self.storage_error.as_deref().unwrap_or("unknown cause");
             return Err(ServiceError::Storage(format!(
                 "the message could not be saved: {cause}"
@@ -54,39 +59,47 @@ impl SessionTask {
             ..SessionPatch::default()
         })
         .await;
-        if self.turn.is_some() {
-            self.queue.push_back(input);
-        } else {
-            self.start_turn(input).await;
-        }
+        // Taken up now if nothing runs, else after the turns before it (`take_up_queued`).
+        self.queue.push_back(input);
         Ok(())
     }
 
-    pub(super) async fn start_turn(&mut self, input: TurnInput) {
-        if self.agent.is_none() && !self.start_agent().await {
-            return;
-        }
-        let Some(agent) = self.agent.as_mut() else {
-            return;
-        };
-        agent.idle_since = None;
-        agent.lease.set_busy();
-        self.last_input = Some(input.clone());
-        if agent.driver.send_turn(input.clone()).is_err() {
-            self.agent = None;
-            return self
-                .fail(
-                    "The agent process is gone; send the message again to restart it.",
-                    None,
-                )
+    /// Starts the queued messages in order while no turn runs. Called after every step of
+    /// the run loop, so every way a turn ends leads here. Nothing starts while storage fails.
+    pub(super) async fn take_up_queued(&mut self) {
+        if self.storage_error.is_some() {
+            if self.turn.is_some() {
+                self.kill_agent().await;
+                let message = "Storage failed; the turn was stopped.".to_owned();
+                self.finish_turn(TurnOutcome::Failed {
+                    message,
+                    detail: None,
+                })
                 .await;
+            }
+            self.queue.clear();
+            return;
         }
+        while self.turn.is_none() && !self.archived {
+            let Some(input) = self.queue.pop_front() else {
+                return;
+            };
+            self.start_turn(input).await;
+        }
+    }
+
+    /// Takes up one message: a new turn, which gets an agent (now, or after waiting for a
+    /// slot) and is handed the message.
+    pub(super) async fn start_turn(&mut self, input: TurnInput) {
+        self.setback = None;
+        self.last_input = Some(input.clone());
         let start_seq = self.session.last_seq.next().0;
         self.record(SessionEvent::TurnStarted).await;
         self.turn = Some(Turn {
             input,
             started: Instant::now(),
             start_seq,
+            slot: None,
             reply: String::new(),
             reply_id: String::new(),
             last_heard: Instant::now(),
@@ -94,7 +107,30 @@ impl SessionTask {
             heard: false,
             restarted: false,
         });
-        self.set_state(SessionState::Working).await;
+        self.hand_over_turn().await;
+    }
+
+    /// Gives the running turn's message to the agent, starting one first if none runs (or
+    /// joining the line for a slot; `slot_granted` continues from there).
+    pub(super) async fn hand_over_turn(&mut self) {
+        if self.agent.is_none() && !self.get_agent().await {
+            return;
+        }
+        let (Some(agent), Some(turn)) = (self.agent.as_mut(), self.turn.as_ref()) else {
+            return;
+        };
+        agent.idle_since = None;
+        agent.lease.set_busy();
+        if agent.driver.send_turn(turn.input.clone()).is_err() {
+            self.agent = None;
+            self.start_deadline = None;
+            let message = "The agent process is gone; send the message again to restart it.";
+            self.finish_turn(TurnOutcome::Failed {
+                message: message.into(),
+                detail: None,
+            })
+            .await;
+        }
     }
 
     pub(super) async fn answer_permission(
@@ -113,16 +149,11 @@ impl SessionTask {
             )));
         };
         let allowed = chosen.kind.allows();
-        let Some(agent) = self.agent.as_mut() else {
-            return Err(ServiceError::InvalidState(
-                "the agent is not running".into(),
-            ));
-        };
-        if agent
-            .driver
-            .answer_permission(&request_id, &option_id)
-            .is_err()
-        {
+        let answered = self
+            .agent
+            .as_mut()
+            .is_some_and(|agent| agent.driver.answer_permission(&request_id, &option_id).is_ok());
+        if !answered {
             return Err(ServiceError::InvalidState(
                 "the agent is not running".into(),
             ));
@@ -137,30 +168,39 @@ impl SessionTask {
             allowed,
         })
         .await;
-        if self.pending_permissions.is_empty() && self.turn.is_some() {
-            self.set_state(SessionState::Working).await;
-        }
         Ok(())
     }
 
+    /// The user's Stop: the messages waiting behind the turn are dropped too, and the turn
+    /// is stopped.
     pub(super) async fn cancel(&mut self) {
         self.queue.clear();
-        if self.turn.is_none() {
-            return;
-        }
-        self.resolve_open_permissions().await;
-        if let Some(agent) = self.agent.as_mut() {
-            let _ = agent.driver.interrupt();
-            self.stopping = Some(StopLadder {
-                next_step: 1,
-                at: Some(Instant::now() + self.config.cancel_step),
-            });
-        } else {
-            self.end_turn(Default::default(), "cancelled").await;
-        }
+        self.stop_turn().await;
     }
 
-    pub(super) async fn resolve_open_permissions(&mut self) {
+    /// Stops the running turn: at once if no agent has it yet (it waits for a slot, or the
+    /// agent is gone), else by asking the agent and then climbing the signal ladder.
+    pub(super) async fn stop_turn(&mut self) {
+        let Some(turn) = &self.turn else { return };
+        if turn.slot.is_some() || self.agent.is_none() {
+            return self.finish_turn(TurnOutcome::Cancelled).await;
+        }
+        if self.stopping.is_some() {
+            return; // already on its way down
+        }
+        self.withdraw_permissions().await;
+        if let Some(agent) = self.agent.as_mut() {
+            let _ = agent.driver.interrupt();
+        }
+        self.stopping = Some(StopLadder {
+            next_step: 1,
+            at: Some(Instant::now() + self.config.cancel_step),
+        });
+    }
+
+    /// Every open permission request is answered "no" on the agent's behalf (the turn it
+    /// belongs to is ending), so no card stays answerable.
+    async fn withdraw_permissions(&mut self) {
         for request_id in std::mem::take(&mut self.pending_permissions).into_keys() {
             self.record(SessionEvent::PermissionResolved {
                 request_id,
@@ -183,9 +223,74 @@ impl SessionTask {
             _ => Signal::SIGKILL,
         };
         tracing::info!(session = %self.session.id, ?signal, "agent ignored stop; signalling its group");
-        agent.driver.process().signal(signal);
+        agent.driver.signal(signal);
         ladder.next_step += 1;
         ladder.at = (signal != Signal::SIGKILL).then(|| Instant::now() + self.config.cancel_step);
+    }
+
+    /// Ends the running turn, whichever way it ended: Stop's ladder, open permission
+    /// requests, tool timings and the slot wait go; the transcript says how it ended; the
+    /// session's setback follows the outcome; an agent that is still alive waits for the
+    /// next turn. The queue is untouched: the run loop takes up the next message
+    /// (`take_up_queued`), and only the user's Stop empties it. An outcome `Failed` with
+    /// no turn (the agent failed between turns) is still shown.
+    pub(super) async fn finish_turn(&mut self, outcome: TurnOutcome) {
+        let turn = self.turn.take();
+        if turn.is_none() && !matches!(outcome, TurnOutcome::Failed { .. }) {
+            return;
+        }
+        self.stopping = None;
+        self.withdraw_permissions().await;
+        // Calls that never reported a result get no duration; the map stays small.
+        self.tool_started.clear();
+        let duration_ms = turn
+            .as_ref()
+            .map_or(0, |turn| turn.started.elapsed().as_millis() as u64);
+        let reply = turn.as_ref().map(|turn| turn.reply.trim().to_owned());
+        match outcome {
+            TurnOutcome::Completed { usage, stop_reason } => {
+                self.setback = None;
+                self.record(SessionEvent::TurnCompleted {
+                    usage,
+                    duration_ms,
+                    stop_reason,
+                })
+                .await;
+                let mut total = self.session.usage;
+                total.add(&usage);
+                self.publish(SessionPatch {
+                    usage: Some(total),
+                    preview: reply
+                        .filter(|reply| !reply.is_empty())
+                        .map(|reply| clip(&reply, PREVIEW_CHARS)),
+                    ..SessionPatch::default()
+                })
+                .await;
+            }
+            TurnOutcome::Cancelled => {
+                self.setback = None;
+                self.record(SessionEvent::TurnCompleted {
+                    usage: Default::default(),
+                    duration_ms,
+                    stop_reason: "cancelled".into(),
+                })
+                .await;
+            }
+            TurnOutcome::Failed { message, detail } => {
+                self.record(SessionEvent::Error {
+                    message: message.clone(),
+                    detail,
+                })
+                .await;
+                self.publish(SessionPatch {
+                    preview: Some(clip(&message, PREVIEW_CHARS)),
+                    ..SessionPatch::default()
+                })
+                .await;
+                self.setback = Some(Setback::Failed(message));
+            }
+        }
+        self.agent_went_idle();
     }
 
     pub(super) async fn on_output(&mut self, output: AgentOutput) {
@@ -212,8 +317,8 @@ impl SessionTask {
             }
             AgentOutput::Event(event) => self.on_agent_event(event).await,
             AgentOutput::TurnEnded { usage, stop_reason } => {
-                self.stopping = None;
-                self.end_turn(usage, &stop_reason).await;
+                self.finish_turn(TurnOutcome::Completed { usage, stop_reason })
+                    .await;
             }
             AgentOutput::Garbled(message) => {
                 tracing::warn!(session = %self.session.id, "unreadable agent output: {message}");
@@ -236,8 +341,11 @@ impl SessionTask {
             AgentOutput::Failed(message) => {
                 self.start_deadline = None;
                 self.agent = None;
-                self.turn = None;
-                self.fail(&message, None).await;
+                self.finish_turn(TurnOutcome::Failed {
+                    message,
+                    detail: None,
+                })
+                .await;
             }
             AgentOutput::Exited { code, stderr_tail } => self.on_exit(code, stderr_tail).await,
         }
@@ -277,38 +385,7 @@ impl SessionTask {
             }
             _ => {}
         }
-        let awaiting = matches!(event, SessionEvent::PermissionRequested { .. });
         self.record(event).await;
-        if awaiting {
-            self.set_state(SessionState::AwaitingPermission).await;
-        }
-    }
-
-    pub(super) async fn end_turn(&mut self, usage: crate::protocol::Usage, stop_reason: &str) {
-        let Some(turn) = self.turn.take() else { return };
-        self.pending_permissions.clear();
-        // Calls that never reported a result get no duration; the map stays small.
-        self.tool_started.clear();
-        self.record(SessionEvent::TurnCompleted {
-            usage,
-            duration_ms: turn.started.elapsed().as_millis() as u64,
-            stop_reason: stop_reason.to_owned(),
-        })
-        .await;
-        self.agent_went_idle();
-        let mut total = self.session.usage;
-        total.add(&usage);
-        let reply = turn.reply.trim();
-        self.publish(SessionPatch {
-            usage: Some(total),
-            preview: (!reply.is_empty()).then(|| clip(reply, PREVIEW_CHARS)),
-            state: Some(SessionState::Idle),
-            ..SessionPatch::default()
-        })
-        .await;
-        if let Some(next) = self.queue.pop_front() {
-            self.start_turn(next).await;
-        }
     }
 
     pub(super) async fn on_exit(&mut self, code: Option<i32>, stderr_tail: String) {
@@ -316,13 +393,13 @@ impl SessionTask {
         self.start_deadline = None;
         let was_stopping = self.stopping.take().is_some();
         tracing::info!(session = %self.session.id, ?code, "agent exited");
-        if self.turn.is_none() {
+        let Some(turn) = self.turn.as_ref() else {
             return;
-        }
+        };
         if was_stopping {
-            return self.end_turn(Default::default(), "cancelled").await;
+            return self.finish_turn(TurnOutcome::Cancelled).await;
         }
-        if self.turn.as_ref().is_some_and(|t| !t.heard && !t.restarted) {
+        if !turn.heard && !turn.restarted {
             // It died before answering (killed while idle, just as the message arrived):
             // start it again once and give it the message; its conversation resumes.
             tracing::info!(session = %self.session.id, ?code, "agent exited before answering; restarting it");
@@ -333,20 +410,17 @@ impl SessionTask {
             .await;
             return self.restart_turn().await;
         }
-        self.turn = None;
-        self.queue.clear();
-        self.pending_permissions.clear();
         let status = code.map_or_else(|| "a signal".to_owned(), |c| format!("status {c}"));
+        let message = format!(
+            "The agent exited with {status} in the middle of a turn. Send a message to restart it."
+        );
         let detail = (!stderr_tail.is_empty()).then_some(stderr_tail);
-        self.fail(
-            &format!("The agent exited with {status} in the middle of a turn. Send a message to restart it."),
-            detail,
-        )
-        .await;
+        self.finish_turn(TurnOutcome::Failed { message, detail })
+            .await;
     }
 
     /// The watchdog: a turn with no word from the agent for too long is stopped, so the
-    /// session never sticks in "working".
+    /// session never sticks in "working". Messages queued behind it still run.
     pub(super) async fn turn_went_silent(&mut self) {
         let secs = self.config.turn_silence.as_secs();
         if let Some(turn) = self.turn.as_mut() {
@@ -357,7 +431,7 @@ impl SessionTask {
             message: format!("The agent sent nothing for {secs} s, so the turn was stopped."),
         })
         .await;
-        self.cancel().await;
+        self.stop_turn().await;
     }
 
     /// The agent never became ready: stop it and say so, rather than show "working" forever.
@@ -366,47 +440,30 @@ impl SessionTask {
         let stderr = self
             .agent
             .take()
-            .map(|agent| agent.driver.process().stderr_tail())
+            .map(|agent| agent.driver.stderr_tail())
             .filter(|tail| !tail.is_empty());
-        self.queue.clear();
-        self.pending_permissions.clear();
         let secs = self.config.agent_start_timeout.as_secs();
-        self.fail(
-            &format!("The agent did not get ready within {secs} s and was stopped. Is the configured command an ACP agent?"),
-            stderr,
-        )
-        .await;
-    }
-
-    pub(super) async fn fail(&mut self, message: &str, detail: Option<String>) {
-        self.turn = None;
-        self.record(SessionEvent::Error {
-            message: message.to_owned(),
-            detail,
-        })
-        .await;
-        self.publish(SessionPatch {
-            state: Some(SessionState::Error {
-                message: message.to_owned(),
-            }),
-            preview: Some(clip(message, PREVIEW_CHARS)),
-            ..SessionPatch::default()
+        let message = format!("The agent did not get ready within {secs} s and was stopped. Is the configured command an ACP agent?");
+        self.finish_turn(TurnOutcome::Failed {
+            message,
+            detail: stderr,
         })
         .await;
     }
 
     pub(super) async fn archive(&mut self) {
         self.kill_agent().await;
+        self.queue.clear();
         if self.turn.take().is_some() {
             self.record(SessionEvent::Notice {
                 message: "The session was ended during a turn.".into(),
             })
             .await;
         }
-        if self.stored {
-            self.set_state(SessionState::Archived).await;
-        }
-        let _ = self.channels.list.send(ServerFrame::SessionRemoved {
+        self.pending_permissions.clear();
+        self.archived = true;
+        self.publish_state().await;
+        let _ = self.list.send(crate::protocol::ServerFrame::SessionRemoved {
             session: self.session.id,
         });
     }

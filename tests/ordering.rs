@@ -1,0 +1,174 @@
+//! One ordered stream per session: a client never sees a session become idle before the
+//! last event of the turn that ran, live (with a reader slow enough to make the server's
+//! writer back up, and a reconnect in the middle) or on a replay of the log.
+
+mod common;
+
+use common::{new_session, Client, Server};
+use std::collections::HashMap;
+use std::time::Duration;
+use switchboard::protocol::{
+    ClientFrame, ClientId, ResumePoint, Seq, ServerFrame, SessionEvent, SessionId, SessionState,
+};
+
+const SESSIONS: usize = 5;
+const TURNS_PER_SESSION: usize = 100;
+
+/// What a client has seen of one session's turns, and every order fault found.
+#[derive(Default)]
+struct TurnOrder {
+    started: u64,
+    completed: u64,
+    last_seq: Seq,
+    faults: Vec<String>,
+}
+
+impl TurnOrder {
+    fn event(&mut self, seq: Seq, event: &SessionEvent) {
+        if seq <= self.last_seq {
+            return; // a replay overlapping what this client holds
+        }
+        self.last_seq = seq;
+        match event {
+            SessionEvent::TurnStarted => self.started += 1,
+            SessionEvent::TurnCompleted { .. } => self.completed += 1,
+            SessionEvent::StateChanged { state } => self.state(state, "event"),
+            _ => {}
+        }
+    }
+
+    /// The session is said to be in `state`: idle must not come before the running turn's
+    /// last event.
+    fn state(&mut self, state: &SessionState, how: &str) {
+        if *state == SessionState::Idle && self.started > self.completed {
+            self.faults.push(format!(
+                "idle ({how}) after seq {} with {} turns started and {} completed",
+                self.last_seq.0, self.started, self.completed
+            ));
+        }
+    }
+}
+
+/// Reads one frame into the per-session records; returns false for frames of no session.
+fn record(orders: &mut HashMap<SessionId, TurnOrder>, frame: &ServerFrame) {
+    match frame {
+        ServerFrame::Event {
+            session,
+            seq,
+            event,
+        } => orders.entry(*session).or_default().event(*seq, event),
+        ServerFrame::HistoryStart {
+            session, events, ..
+        } => {
+            let order = orders.entry(*session).or_default();
+            for logged in events {
+                order.event(logged.seq, &logged.event);
+            }
+        }
+        ServerFrame::SessionUpdated { session, patch, .. } => {
+            if let Some(state) = &patch.state {
+                orders.entry(*session).or_default().state(state, "patch");
+            }
+        }
+        _ => {}
+    }
+}
+
+fn all_done(orders: &HashMap<SessionId, TurnOrder>) -> bool {
+    orders.len() == SESSIONS
+        && orders
+            .values()
+            .all(|o| o.completed as usize == TURNS_PER_SESSION)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_never_comes_before_the_turns_last_event_live_or_on_replay() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A burst reply has no delay between chunks; many frames per turn make the writer back up.
+    let server = Server::start_with_config(dir.path(), "[limits]\nmax_frames_per_sec = 100000\n");
+    let (mut client, _) = Client::connect(&server).await;
+    let sessions: Vec<SessionId> = (0..SESSIONS).map(|_| new_session()).collect();
+    // Every turn is queued at once: the sessions run their 100 turns back to back.
+    for (i, session) in sessions.iter().enumerate() {
+        for turn in 0..TURNS_PER_SESSION {
+            client
+                .say(*session, &format!("/burst {}", 20 + (turn * 7 + i) % 60), turn == 0)
+                .await;
+        }
+    }
+    let mut orders: HashMap<SessionId, TurnOrder> = HashMap::new();
+    // A slow reader for the first part: the server's writer for this socket fills up.
+    let mut frames_read = 0usize;
+    while frames_read < 3_000 {
+        let frame = client.recv().await;
+        record(&mut orders, &frame);
+        frames_read += 1;
+        if frames_read % 100 == 0 {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+    // A reconnect in the middle: resume every session from the seq this client holds.
+    drop(client);
+    let (socket, _) = tokio_tungstenite::connect_async(common::ws_request(&server.addr))
+        .await
+        .expect("reconnects");
+    let mut client = Client::from_socket(socket);
+    let resume = sessions
+        .iter()
+        .map(|id| ResumePoint {
+            session: *id,
+            since: orders.get(id).map_or(Seq(0), |o| o.last_seq),
+            tail_turns: None,
+        })
+        .collect();
+    client
+        .send(&ClientFrame::Hello {
+            client_id: ClientId(uuid::Uuid::new_v4()),
+            resume,
+        })
+        .await;
+    while !all_done(&orders) {
+        let frame = client.recv_within(Duration::from_secs(120)).await;
+        record(&mut orders, &frame);
+    }
+    for (id, order) in &orders {
+        assert!(order.faults.is_empty(), "session {id}: {:?}", order.faults);
+    }
+
+    // The log replays in the same order: a new client reading every session from seq 0.
+    let (mut replay, _) = Client::connect(&server).await;
+    let mut replayed: HashMap<SessionId, TurnOrder> = HashMap::new();
+    for id in &sessions {
+        replay
+            .send(&ClientFrame::Subscribe {
+                session: *id,
+                since: Seq(0),
+                tail_turns: None,
+                tag: None,
+            })
+            .await;
+    }
+    let mut idle_events = 0;
+    while !all_done(&replayed) {
+        let frame = replay.recv().await;
+        if matches!(
+            &frame,
+            ServerFrame::Event {
+                event: SessionEvent::StateChanged {
+                    state: SessionState::Idle
+                },
+                ..
+            }
+        ) {
+            idle_events += 1;
+        }
+        record(&mut replayed, &frame);
+    }
+    for (id, order) in &replayed {
+        assert!(order.faults.is_empty(), "replay of {id}: {:?}", order.faults);
+    }
+    assert!(
+        idle_events >= SESSIONS,
+        "the log holds the state changes ({idle_events} idle events replayed)"
+    );
+}
