@@ -234,7 +234,9 @@ async fn stop_interrupts_the_stream_and_the_same_process_answers_the_next_messag
     client.first_delta().await;
     let pids = server.agent_pids();
     assert_eq!(pids.len(), 1, "one claude process");
-    client.send(&ClientFrame::Cancel { session, tag: None }).await;
+    client
+        .send(&ClientFrame::Cancel { session, tag: None })
+        .await;
     let events = client.turn(session).await;
     assert_eq!(stop_reason(&events).as_deref(), Some("cancelled"));
 
@@ -444,7 +446,9 @@ async fn a_cli_that_dies_mid_turn_is_an_error_with_retry() {
 /// Retry runs the failed message again (here after the CLI died during "SLOW ...": the
 /// retried turn streams again and completes).
 async fn fake_fast_next(client: &mut Client, session: SessionId) {
-    client.send(&ClientFrame::Retry { session, tag: None }).await;
+    client
+        .send(&ClientFrame::Retry { session, tag: None })
+        .await;
     let events = client.turn(session).await;
     assert!(events.iter().any(
         |(_, e)| matches!(e, SessionEvent::Notice { message } if message.contains("Retrying"))

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard::protocol::{
     AgentId, ClientFrame, ClientId, ClientMsgId, NewSession, ResumePoint, Seq, ServerFrame,
-    SessionEvent, SessionId,
+    SessionEvent, SessionId, SessionState,
 };
 use switchboard::server::db::Db;
 use tokio::net::{TcpListener, TcpStream};
@@ -187,7 +187,19 @@ async fn dropped_connections_lose_duplicate_and_reorder_nothing() {
                 continue; // an overlap the client is allowed to see and must drop
             }
             assert_eq!(seq, last.next(), "session {session}: gap after {last}");
-            if matches!(event, SessionEvent::TurnCompleted { .. }) {
+            // The log ends with the session becoming idle after its turn.
+            let turn_ended = h
+                .events
+                .iter()
+                .any(|(_, e)| matches!(e, SessionEvent::TurnCompleted { .. }));
+            if turn_ended
+                && matches!(
+                    event,
+                    SessionEvent::StateChanged {
+                        state: SessionState::Idle
+                    }
+                )
+            {
                 h.done = true;
             }
             if let SessionEvent::AssistantDelta { text, .. } = &event {

@@ -92,7 +92,11 @@ async fn idle_never_comes_before_the_turns_last_event_live_or_on_replay() {
     for (i, session) in sessions.iter().enumerate() {
         for turn in 0..TURNS_PER_SESSION {
             client
-                .say(*session, &format!("/burst {}", 20 + (turn * 7 + i) % 60), turn == 0)
+                .say(
+                    *session,
+                    &format!("/burst {}", 20 + (turn * 7 + i) % 60),
+                    turn == 0,
+                )
                 .await;
         }
     }
@@ -165,7 +169,11 @@ async fn idle_never_comes_before_the_turns_last_event_live_or_on_replay() {
         record(&mut replayed, &frame);
     }
     for (id, order) in &replayed {
-        assert!(order.faults.is_empty(), "replay of {id}: {:?}", order.faults);
+        assert!(
+            order.faults.is_empty(),
+            "replay of {id}: {:?}",
+            order.faults
+        );
     }
     assert!(
         idle_events >= SESSIONS,

@@ -104,7 +104,12 @@ async fn unknown_session_gets_an_error_and_nothing_is_stored() {
             ..
         }
     ));
-    client.send(&ClientFrame::Cancel { session: ghost, tag: None }).await;
+    client
+        .send(&ClientFrame::Cancel {
+            session: ghost,
+            tag: None,
+        })
+        .await;
     assert!(matches!(
         client.recv().await,
         ServerFrame::Error {
@@ -211,7 +216,9 @@ async fn end_session_while_working_kills_the_process_group_and_archives() {
     client.first_delta().await;
     let pids = server.agent_pids();
     assert_eq!(pids.len(), 1, "one demo agent runs: {pids:?}");
-    client.send(&ClientFrame::Archive { session, tag: None }).await;
+    client
+        .send(&ClientFrame::Archive { session, tag: None })
+        .await;
     client
         .until(|f| matches!(f, ServerFrame::SessionRemoved { session: s } if *s == session))
         .await;
@@ -243,7 +250,9 @@ async fn stop_cancels_a_running_turn_and_the_session_goes_idle() {
     client.say(session, "/slow 30", true).await;
     client.first_delta().await;
     let started = Instant::now();
-    client.send(&ClientFrame::Cancel { session, tag: None }).await;
+    client
+        .send(&ClientFrame::Cancel { session, tag: None })
+        .await;
     // The event and the state patch travel on different channels, so either may come first.
     let (mut ended, mut idle) = (false, false);
     let frames = client

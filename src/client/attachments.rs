@@ -171,7 +171,9 @@ pub fn check_frame(
     }
     let most = human_size(limits.max_frame_bytes as u64);
     Err(if attachments.len() > 1 {
-        format!("Too much for one message (at most about {most} in all). Send the images one by one.")
+        format!(
+            "Too much for one message (at most about {most} in all). Send the images one by one."
+        )
     } else {
         format!("The message is too large to send (at most about {most} in all).")
     })

@@ -12,10 +12,7 @@ use super::reducer::apply;
 use super::requests::Request;
 use super::store::{ConnectionState, Store};
 use super::sync::view_target;
-use crate::protocol::{
-    Attachment, ClientFrame, ClientId, ClientMsgId, NewSession, ResumePoint, ServerFrame,
-    SessionId,
-};
+use crate::protocol::{ClientFrame, ClientId, NewSession, ResumePoint, ServerFrame, SessionId};
 use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use futures::future::Either;
 use futures::{stream, SinkExt, StreamExt};

@@ -2,8 +2,8 @@
 //! (meta, transcript entries, read marker, sync error, draft composer), the open tabs and
 //! the connection state. No web APIs here, so SSR renders from it and tests run natively.
 
-use super::tool_view::ToolDetail;
 use super::requests::{Request, Requests};
+use super::tool_view::ToolDetail;
 use crate::protocol::{
     AgentId, AgentInfo, AgentProtocol, Attachment, ClientLimits, ClientMsgId, PermissionOption,
     RequestId, RequestTag, Seq, Session, SessionId, SessionState, ToolStatus, Usage,

@@ -28,9 +28,9 @@ fn state_tooltip(state: &SessionState) -> String {
         SessionState::WaitingForAgent { ahead: 0 } => {
             "Waiting for an agent slot: next in line (limits.max_live_agents)".to_string()
         }
-        SessionState::WaitingForAgent { ahead } => format!(
-            "Waiting for an agent slot: {ahead} ahead in line (limits.max_live_agents)"
-        ),
+        SessionState::WaitingForAgent { ahead } => {
+            format!("Waiting for an agent slot: {ahead} ahead in line (limits.max_live_agents)")
+        }
         other => state_label(other).to_string(),
     }
 }

@@ -2,8 +2,8 @@
 //! so many sessions share the socket without cross-talk.
 
 use super::{
-    AgentInfo, Attachment, ClientId, ClientMsgId, NewSession, RequestId, RequestTag, Seq,
-    Session, SessionEvent, SessionId, SessionPatch,
+    AgentInfo, Attachment, ClientId, ClientMsgId, NewSession, RequestId, RequestTag, Seq, Session,
+    SessionEvent, SessionId, SessionPatch,
 };
 use serde::{Deserialize, Serialize};
 

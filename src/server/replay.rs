@@ -50,7 +50,9 @@ pub async fn earlier_page(db: &Db, session: SessionId, before: Seq, turns: u32) 
                 before,
                 first_seq: before,
                 events: Vec::new(),
-                error: Some("the session's log could not be read (details in the server log)".into()),
+                error: Some(
+                    "the session's log could not be read (details in the server log)".into(),
+                ),
             }
         }
     }
@@ -127,7 +129,11 @@ impl Subscription {
     async fn catch_up(&self, last: &mut Seq, snapshot: &crate::protocol::Session) -> bool {
         let upto = snapshot.last_seq;
         if *last < upto {
-            let events = match self.db.events_between(self.session, *last, upto.next()).await {
+            let events = match self
+                .db
+                .events_between(self.session, *last, upto.next())
+                .await
+            {
                 Ok(events) => events,
                 Err(e) => {
                     tracing::error!(session = %self.session, "cannot read the log: {e}");

@@ -55,7 +55,11 @@ impl Server {
     ) -> Server {
         let config_file = data_dir.join("test-config.toml");
         std::fs::write(&config_file, config).expect("config written");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        // SWITCHBOARD_TEST_BIN runs a suite against another build (an earlier commit's, to
+        // show that a new test fails there).
+        let binary = std::env::var_os("SWITCHBOARD_TEST_BIN")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_switchboard").into());
+        let mut command = Command::new(binary);
         command
             .env("SWITCHBOARD_TOKEN", TEST_TOKEN)
             .env("SWITCHBOARD_DEFAULT_CWD", data_dir)

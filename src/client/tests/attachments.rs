@@ -8,7 +8,9 @@ use crate::client::attachments::{
     image_data_url, is_base64, sniff_image_type, MAX_IMAGE_BYTES,
 };
 use crate::client::store::EntryBody;
-use crate::protocol::{Attachment, ClientLimits, ClientMsgId, SessionEvent, MAX_CLIENT_FRAME_BYTES};
+use crate::protocol::{
+    Attachment, ClientLimits, ClientMsgId, SessionEvent, MAX_CLIENT_FRAME_BYTES,
+};
 use leptos::prelude::*;
 use uuid::Uuid;
 

@@ -5,9 +5,8 @@ use crate::client::actions;
 use crate::client::reducer::apply;
 use crate::client::store::{ConnectionState, EntryBody, SendStatus};
 use crate::protocol::{
-    RequestTag,
-    ErrorCode, PermissionOption, PermissionOptionKind, RequestId, Seq, ServerFrame, SessionEvent,
-    SessionPatch, SessionState, ToolStatus, Usage,
+    ErrorCode, PermissionOption, PermissionOptionKind, RequestId, RequestTag, Seq, ServerFrame,
+    SessionEvent, SessionPatch, SessionState, ToolStatus, Usage,
 };
 use leptos::prelude::*;
 
@@ -528,7 +527,10 @@ fn a_refused_answer_makes_the_permission_card_answerable_again() {
         Some("allow"),
         "buttons lock at once"
     );
-    apply(&store, refusal(1, ErrorCode::InvalidState, "no such request"));
+    apply(
+        &store,
+        refusal(1, ErrorCode::InvalidState, "no such request"),
+    );
     assert_eq!(answered.get_untracked(), None);
 }
 
@@ -578,7 +580,10 @@ fn a_refusal_fails_exactly_the_request_it_names() {
     actions::answer_permission(store, sid(1), RequestId("r1".into()), "allow".into()); // 2
     v.draft_text.set("second".into());
     actions::send_message(store, sid(1)); // request 3
-    apply(&store, refusal(2, ErrorCode::InvalidState, "no such request"));
+    apply(
+        &store,
+        refusal(2, ErrorCode::InvalidState, "no such request"),
+    );
     assert_eq!(
         user_statuses(&store),
         [SendStatus::Pending, SendStatus::Pending],

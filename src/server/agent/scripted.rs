@@ -2,7 +2,9 @@
 //! agent. Each launch hands the test a [`ScriptedAgent`] that sees every command the
 //! session gave its driver and says what the agent outputs, in the order the test chooses.
 
-use super::{AgentDriver, AgentError, AgentLauncher, AgentOutput, Launched, StartRequest, TurnInput};
+use super::{
+    AgentDriver, AgentError, AgentLauncher, AgentOutput, Launched, StartRequest, TurnInput,
+};
 use crate::protocol::RequestId;
 use nix::sys::signal::Signal;
 use std::sync::{Arc, Mutex};
@@ -65,7 +67,10 @@ pub struct ScriptedLauncher {
 
 impl ScriptedLauncher {
     /// A launcher and the receiver of the agents it starts.
-    pub fn new() -> (Arc<ScriptedLauncher>, mpsc::UnboundedReceiver<ScriptedAgent>) {
+    pub fn new() -> (
+        Arc<ScriptedLauncher>,
+        mpsc::UnboundedReceiver<ScriptedAgent>,
+    ) {
         let (launched, agents) = mpsc::unbounded_channel();
         let launcher = ScriptedLauncher {
             launched,

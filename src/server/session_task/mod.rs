@@ -250,7 +250,9 @@ impl SessionTask {
             .await;
                 self.setback = Some(Setback::Interrupted("server restarted".into()));
             }
-            SessionState::Error { message } => self.setback = Some(Setback::Failed(message.clone())),
+            SessionState::Error { message } => {
+                self.setback = Some(Setback::Failed(message.clone()))
+            }
             SessionState::Interrupted { reason } => {
                 self.setback = Some(Setback::Interrupted(reason.clone()))
             }

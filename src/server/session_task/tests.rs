@@ -60,7 +60,13 @@ impl Core {
             .is_err()
             .then(|| NewSession::defaults(AgentId::demo()));
         self.registry
-            .send(id, ClientMsgId(uuid::Uuid::new_v4()), text.into(), vec![], create)
+            .send(
+                id,
+                ClientMsgId(uuid::Uuid::new_v4()),
+                text.into(),
+                vec![],
+                create,
+            )
             .await
             .expect("message accepted");
     }
@@ -152,7 +158,9 @@ fn outline(log: &[SessionEvent]) -> Vec<String> {
             SessionEvent::TurnStarted => Some("start".into()),
             SessionEvent::TurnCompleted { stop_reason, .. } => Some(format!("end {stop_reason}")),
             SessionEvent::Error { .. } => Some("error".into()),
-            SessionEvent::PermissionResolved { option_id: None, .. } => Some("withdrawn".into()),
+            SessionEvent::PermissionResolved {
+                option_id: None, ..
+            } => Some("withdrawn".into()),
             _ => None,
         })
         .collect()
@@ -174,7 +182,14 @@ async fn a_message_queued_behind_a_failed_turn_runs_next_and_in_order() {
     core.until_state(id, |s| *s == SessionState::Idle).await;
     assert_eq!(
         outline(&core.log(id).await),
-        ["user one", "start", "user two", "error", "start", "end end_turn"]
+        [
+            "user one",
+            "start",
+            "user two",
+            "error",
+            "start",
+            "end end_turn"
+        ]
     );
 }
 
@@ -356,15 +371,18 @@ async fn an_agent_that_cannot_start_fails_each_turn_with_the_reason() {
     }
     let id = session();
     core.send(id, "one").await;
-    core.until_state(id, |s| matches!(s, SessionState::Error { message } if message.contains("no such file")))
-        .await;
+    core.until_state(
+        id,
+        |s| matches!(s, SessionState::Error { message } if message.contains("no such file")),
+    )
+    .await;
     assert_eq!(outline(&core.log(id).await), ["user one", "start", "error"]);
 }
 
 #[tokio::test]
 async fn the_start_timeout_fails_the_turn_and_runs_the_queue() {
-    let mut core = Core::new(|config| config.agent_start_timeout = Duration::from_millis(100))
-        .await;
+    let mut core =
+        Core::new(|config| config.agent_start_timeout = Duration::from_millis(100)).await;
     let id = session();
     core.send(id, "one").await;
     let mut slow = core.agent().await;
@@ -378,7 +396,14 @@ async fn the_start_timeout_fails_the_turn_and_runs_the_queue() {
     core.until_state(id, |s| *s == SessionState::Idle).await;
     assert_eq!(
         outline(&core.log(id).await),
-        ["user one", "start", "user two", "error", "start", "end end_turn"]
+        [
+            "user one",
+            "start",
+            "user two",
+            "error",
+            "start",
+            "end end_turn"
+        ]
     );
 }
 

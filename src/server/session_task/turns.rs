@@ -149,10 +149,12 @@ impl SessionTask {
             )));
         };
         let allowed = chosen.kind.allows();
-        let answered = self
-            .agent
-            .as_mut()
-            .is_some_and(|agent| agent.driver.answer_permission(&request_id, &option_id).is_ok());
+        let answered = self.agent.as_mut().is_some_and(|agent| {
+            agent
+                .driver
+                .answer_permission(&request_id, &option_id)
+                .is_ok()
+        });
         if !answered {
             return Err(ServiceError::InvalidState(
                 "the agent is not running".into(),
@@ -463,8 +465,10 @@ impl SessionTask {
         self.pending_permissions.clear();
         self.archived = true;
         self.publish_state().await;
-        let _ = self.list.send(crate::protocol::ServerFrame::SessionRemoved {
-            session: self.session.id,
-        });
+        let _ = self
+            .list
+            .send(crate::protocol::ServerFrame::SessionRemoved {
+                session: self.session.id,
+            });
     }
 }
