@@ -107,7 +107,7 @@ async fn idle_never_comes_before_the_turns_last_event_live_or_on_replay() {
         let frame = client.recv().await;
         record(&mut orders, &frame);
         frames_read += 1;
-        if frames_read % 100 == 0 {
+        if frames_read.is_multiple_of(100) {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }

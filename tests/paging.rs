@@ -92,7 +92,8 @@ async fn a_long_session_opens_with_its_last_turns_and_pages_back_to_the_start() 
                     events,
                     ..
                 } if b == before => break (first_seq, events),
-                ServerFrame::Event { .. } => {}
+                // The subscription's snapshot (after the tail) and live events.
+                ServerFrame::Event { .. } | ServerFrame::SessionUpdated { .. } => {}
                 other => panic!("expected Earlier, got {other:?}"),
             }
         };

@@ -40,8 +40,16 @@ fn state_tooltip(state: &SessionState) -> String {
 #[component]
 pub fn StateBadge(meta: RwSignal<Session>, #[prop(optional)] compact: bool) -> impl IntoView {
     let state_name = move || meta.with(|m| m.state.name());
-    let working =
-        move || meta.with(|m| matches!(m.state, SessionState::Working | SessionState::Starting));
+    let working = move || {
+        meta.with(|m| {
+            matches!(
+                m.state,
+                SessionState::Working
+                    | SessionState::Starting
+                    | SessionState::WaitingForAgent { .. }
+            )
+        })
+    };
     view! {
         <span
             class="state-badge"

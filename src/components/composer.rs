@@ -67,11 +67,20 @@ pub fn Composer(session: SessionView) -> impl IntoView {
         }
     };
 
+    // How many sessions are ahead in line for an agent slot, while this one waits.
+    let waiting = Memo::new(move |_| {
+        meta.with(|m| match m.state {
+            SessionState::WaitingForAgent { ahead } => Some(ahead),
+            _ => None,
+        })
+    });
+
     let strip_session = session.clone();
     let tray_session = session.clone();
     view! {
         <form class="composer" on:submit=on_submit>
             {move || failure.get().map(|message| view! { <RetryStrip session=strip_session.clone() message/> })}
+            {move || waiting.get().map(|ahead| view! { <WaitingNote ahead/> })}
             <AttachmentTray session=tray_session/>
             <div class="composer-row">
                 <textarea
@@ -153,6 +162,25 @@ fn ComposerOptions(session: SessionView) -> impl IntoView {
                 <ModelField session=model_session.clone()/>
             </Show>
             <PermissionField session/>
+        </div>
+    }
+}
+
+/// The note over the composer while the turn waits in line for an agent slot.
+#[component]
+fn WaitingNote(ahead: u32) -> impl IntoView {
+    let place = match ahead {
+        0 => "next in line".to_owned(),
+        1 => "1 session ahead".to_owned(),
+        n => format!("{n} sessions ahead"),
+    };
+    view! {
+        <div class="composer-note" role="status" data-testid="waiting-for-agent">
+            <span class="state-dot spinner" aria-hidden="true"></span>
+            <span>
+                {format!("Waiting for an agent slot ({place}): every live agent is busy. ")}
+                "The message starts as soon as one frees; Stop cancels it."
+            </span>
         </div>
     }
 }

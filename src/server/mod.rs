@@ -12,6 +12,8 @@ pub mod demo_agent;
 pub mod doctor;
 pub mod guard;
 pub mod http;
+#[cfg(test)]
+mod isolation_tests;
 pub mod registry;
 pub mod replay;
 pub mod seed;

@@ -7,6 +7,7 @@ mod format;
 mod highlight;
 mod history;
 mod markdown;
+mod outbox;
 mod read_marker;
 mod reducer;
 mod settings;
