@@ -173,7 +173,7 @@ impl TestSocket {
 
     /// Applies every frame that has arrived.
     fn drain(&mut self) {
-        while let Ok(Some(Message::Text(text))) = self.from_server.try_next() {
+        while let Ok(Message::Text(text)) = self.from_server.try_recv() {
             let Ok(frame) = serde_json::from_str::<ServerFrame>(text.as_str()) else {
                 panic!("unreadable frame {text}");
             };
