@@ -123,6 +123,8 @@ async fn answer(agent: &ScriptedAgent, text: &str, stop_reason: &str) {
 
 /// One in-process socket and what its client holds.
 struct TestSocket {
+    /// The server's side of the socket, to wait for when the socket is dropped.
+    served: tokio::task::JoinHandle<()>,
     to_server: fmpsc::UnboundedSender<Message>,
     from_server: fmpsc::UnboundedReceiver<Message>,
     /// Per session: every event applied, in order (replays deduplicated by seq, as the
@@ -137,12 +139,13 @@ impl TestSocket {
         let (to_server, server_in) = fmpsc::unbounded::<Message>();
         let (server_out, from_server) = fmpsc::unbounded::<Message>();
         let stream = server_in.map(Ok::<_, std::convert::Infallible>);
-        tokio::spawn(crate::server::ws::serve(
+        let served = tokio::spawn(crate::server::ws::serve(
             server_out,
             stream,
             Arc::clone(registry),
         ));
         TestSocket {
+            served,
             to_server,
             from_server,
             events: HashMap::new(),
@@ -211,6 +214,23 @@ impl TestSocket {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Waits until the server handled every frame this socket sent: frames are handled in
+    /// order, so its answer to a Ping comes after theirs.
+    async fn sync(&mut self) {
+        self.send(&ClientFrame::Ping);
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(10), self.from_server.next());
+            let Ok(Some(Message::Text(text))) = next.await else {
+                panic!("the socket answers a Ping");
+            };
+            match serde_json::from_str::<ServerFrame>(text.as_str()) {
+                Ok(ServerFrame::Pong) => return,
+                Ok(frame) => self.apply(frame),
+                Err(e) => panic!("unreadable frame {text}: {e}"),
+            }
         }
     }
 
@@ -305,7 +325,11 @@ async fn run(ops: Vec<Op>) {
             Op::Reconnect { socket } => {
                 sockets[socket].drain();
                 let held = std::mem::take(&mut sockets[socket].events);
-                sockets[socket] = TestSocket::open(&registry);
+                let old = std::mem::replace(&mut sockets[socket], TestSocket::open(&registry));
+                // The server handles what the old socket had sent before it went (as it
+                // may for a browser's dropped socket); the checks below start after that.
+                drop(old.to_server);
+                let _ = tokio::time::timeout(Duration::from_secs(10), old.served).await;
                 sockets[socket].events = held;
                 sockets[socket].hello();
             }
@@ -315,8 +339,11 @@ async fn run(ops: Vec<Op>) {
             socket.drain();
         }
     }
-    // Settle: stop every turn still waiting for an answer (frames still on their way may
-    // start more), until none runs.
+    // Settle: every frame handled, then every turn still waiting for an answer stopped,
+    // until none runs.
+    for socket in &mut sockets {
+        socket.sync().await;
+    }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let busy: Vec<SessionId> = sessions
@@ -382,7 +409,15 @@ async fn run(ops: Vec<Op>) {
                 .skip(first.saturating_sub(1))
                 .map(|e| (e.seq, e.event))
                 .collect();
-            assert_eq!(events, &expected, "socket {n}'s events of {id}");
+            let differ = events.iter().zip(&expected).position(|(a, b)| a != b);
+            assert!(
+                differ.is_none() && events.len() == expected.len(),
+                "socket {n}'s events of {id}: {} held, {} in the log, first difference at {differ:?}: {:?} / {:?}",
+                events.len(),
+                expected.len(),
+                differ.and_then(|i| events.get(i)),
+                differ.and_then(|i| expected.get(i)).or(expected.get(events.len())),
+            );
             let server = registry.stream(*id).expect("known").snapshot();
             let meta = socket.meta.get(id).expect("listed");
             assert_eq!(

@@ -504,17 +504,7 @@ fn a_refused_message_fails_and_shows_a_notice() {
 #[test]
 fn a_refused_answer_makes_the_permission_card_answerable_again() {
     let store = connected(1);
-    event(
-        &store,
-        1,
-        1,
-        SessionEvent::PermissionRequested {
-            request_id: RequestId("r1".into()),
-            title: "Run rm".into(),
-            input: serde_json::Value::Null,
-            options: vec![],
-        },
-    );
+    ask_r1(&store);
     actions::answer_permission(store, sid(1), RequestId("r1".into()), "allow".into());
     let answered = view(&store, 1)
         .entries
@@ -532,6 +522,21 @@ fn a_refused_answer_makes_the_permission_card_answerable_again() {
         refusal(1, ErrorCode::InvalidState, "no such request"),
     );
     assert_eq!(answered.get_untracked(), None);
+}
+
+/// Session 1's agent asks permission `r1` (its first event).
+fn ask_r1(store: &Store) {
+    event(
+        store,
+        1,
+        1,
+        SessionEvent::PermissionRequested {
+            request_id: RequestId("r1".into()),
+            title: "Run rm".into(),
+            input: serde_json::Value::Null,
+            options: vec![],
+        },
+    );
 }
 
 /// An `Error` refusing this store's `tag`th request about session 1.
@@ -563,17 +568,7 @@ fn user_statuses(store: &Store) -> Vec<SendStatus> {
 #[test]
 fn a_refusal_fails_exactly_the_request_it_names() {
     let store = connected(1);
-    event(
-        &store,
-        1,
-        1,
-        SessionEvent::PermissionRequested {
-            request_id: RequestId("r1".into()),
-            title: "Run rm".into(),
-            input: serde_json::Value::Null,
-            options: vec![],
-        },
-    );
+    ask_r1(&store);
     let v = view(&store, 1);
     v.draft_text.set("first".into());
     actions::send_message(store, sid(1)); // request 1

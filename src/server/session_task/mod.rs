@@ -58,6 +58,7 @@ pub struct TaskContext {
 struct Turn {
     /// The message it answers, kept to send again if the agent has to be restarted.
     input: TurnInput,
+    /// When it was taken up, for its wall time.
     started: Instant,
     /// Seq of its TurnStarted event: prefixes message ids, which agents reuse across restarts.
     start_seq: u64,
@@ -71,6 +72,7 @@ struct Turn {
     /// When the agent last said anything in this turn (or the user answered it), for the
     /// silence watchdog.
     last_heard: Instant,
+    /// Unreadable lines reported in this turn (the rest are only logged).
     garbled_reports: u32,
     /// Whether the agent said anything for the transcript in this turn.
     heard: bool,
@@ -100,6 +102,7 @@ pub(super) enum TurnOutcome {
 /// Stays set until the turn ends or the process exits, so an exit it caused reads as a
 /// stop, not a crash.
 struct StopLadder {
+    /// The next rung: 1 SIGINT, 2 SIGTERM, then SIGKILL.
     next_step: u8,
     /// When to take the next step; `None` once SIGKILL was sent.
     at: Option<Instant>,
@@ -124,7 +127,9 @@ pub struct SessionTask {
     stored: bool,
     /// Set once a write failed: nothing more is stored, and the session shows why.
     storage_error: Option<String>,
+    /// Where its log and row are stored.
     db: Db,
+    /// Limits and timeouts (start, silence, Stop's steps, idle agents).
     config: Arc<Config>,
     /// The agents this server can run (this session's modes).
     catalog: Arc<AgentCatalog>,
@@ -327,6 +332,10 @@ impl SessionTask {
                 reply,
             } => {
                 let result = self.send(client_msg_id, text, attachments).await;
+                // Answered once the message is taken up and the state says so: whoever
+                // sent it never sees the session idle with its message accepted.
+                self.take_up_queued().await;
+                self.publish_state().await;
                 let _ = reply.send(result);
             }
             SessionCommand::Cancel => self.cancel().await,

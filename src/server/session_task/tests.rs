@@ -150,6 +150,16 @@ fn ask() -> AgentOutput {
     })
 }
 
+/// The outline of a log whose first turn failed with "two" queued behind it, which then ran.
+const FAILED_THEN_QUEUED: [&str; 6] = [
+    "user one",
+    "start",
+    "user two",
+    "error",
+    "start",
+    "end end_turn",
+];
+
 /// The user messages and turn boundaries of a log, in order, as short words.
 fn outline(log: &[SessionEvent]) -> Vec<String> {
     log.iter()
@@ -180,17 +190,7 @@ async fn a_message_queued_behind_a_failed_turn_runs_next_and_in_order() {
     expect_turn(&mut second, "two").await;
     reply(&second, "done").await;
     core.until_state(id, |s| *s == SessionState::Idle).await;
-    assert_eq!(
-        outline(&core.log(id).await),
-        [
-            "user one",
-            "start",
-            "user two",
-            "error",
-            "start",
-            "end end_turn"
-        ]
-    );
+    assert_eq!(outline(&core.log(id).await), FAILED_THEN_QUEUED);
 }
 
 #[tokio::test]
@@ -394,17 +394,7 @@ async fn the_start_timeout_fails_the_turn_and_runs_the_queue() {
     next.say(AgentOutput::Ready).await;
     reply(&next, "ok").await;
     core.until_state(id, |s| *s == SessionState::Idle).await;
-    assert_eq!(
-        outline(&core.log(id).await),
-        [
-            "user one",
-            "start",
-            "user two",
-            "error",
-            "start",
-            "end end_turn"
-        ]
-    );
+    assert_eq!(outline(&core.log(id).await), FAILED_THEN_QUEUED);
 }
 
 #[tokio::test]
