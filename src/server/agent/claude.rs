@@ -3,15 +3,14 @@
 //! stream-json lines (the CLI's control protocol); its stdout is read by `claude_events`.
 
 use super::claude_events::{ClaudeMessage, ClaudeParser, PermissionAsk};
-use super::process::{self, spawn_line_reader, StderrTail};
+use super::connection::{self, Effects, Protocol};
+use super::process;
 use super::{AgentError, AgentOutput, CliStart, DriverCommand, QueuedDriver, TurnInput};
 use crate::protocol::{PermissionOption, PermissionOptionKind, RequestId, SessionEvent};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
-use tokio::io::AsyncWriteExt;
-use tokio::process::{ChildStdin, ChildStdout};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// What the CLI prints when `--resume` names a conversation it does not have.
 const RESUME_MISSING: &str = "No conversation found";
@@ -57,27 +56,13 @@ pub fn start(
 ) -> Result<(QueuedDriver, mpsc::Receiver<AgentOutput>), AgentError> {
     let fresh_id = uuid::Uuid::new_v4().to_string();
     let spawned = process::spawn(&argv(&start, &fresh_id), env, cwd)?;
-    let (outputs, output_rx) = mpsc::channel(256);
-    let (commands, command_rx) = mpsc::unbounded_channel();
-    let connection = Connection {
-        stdin: spawned.stdin,
-        outputs,
-        parser: ClaudeParser::default(),
-        ready: false,
-        queued: VecDeque::new(),
-        permissions: HashMap::new(),
-        conversation: start.resume.clone().unwrap_or(fresh_id),
-        resuming: start.resume.is_some(),
-        next_request: 0,
-    };
-    tokio::spawn(connection.run(command_rx, spawned.stdout, spawned.exited, spawned.stderr));
-    Ok((QueuedDriver::new(commands, spawned.process), output_rx))
+    let protocol = ClaudeProtocol::new(&start, fresh_id);
+    Ok(connection::launch(protocol, spawned))
 }
 
-/// The connection task's state: it alone writes the CLI's stdin.
-struct Connection {
-    stdin: ChildStdin,
-    outputs: mpsc::Sender<AgentOutput>,
+/// Claude Code's stream-json control protocol: what the connection needs to remember
+/// between lines.
+struct ClaudeProtocol {
     parser: ClaudeParser,
     /// True once the CLI answered `initialize`; turns wait for it.
     ready: bool,
@@ -91,76 +76,40 @@ struct Connection {
     next_request: u64,
 }
 
-impl Connection {
-    async fn run(
-        mut self,
-        mut commands: mpsc::UnboundedReceiver<DriverCommand>,
-        stdout: ChildStdout,
-        exited: oneshot::Receiver<Option<i32>>,
-        stderr: StderrTail,
-    ) {
-        let mut lines = spawn_line_reader(stdout);
-        self.control("init", json!({"subtype": "initialize", "hooks": null}))
-            .await;
-        let mut driver_alive = true;
-        loop {
-            tokio::select! {
-                line = lines.recv() => match line {
-                    Some(Ok(line)) => self.on_line(&line).await,
-                    Some(Err(message)) => self.output(AgentOutput::Garbled(message)).await,
-                    None => break,
-                },
-                command = commands.recv(), if driver_alive => match command {
-                    Some(command) => self.on_command(command).await,
-                    // The driver was dropped, which kills the process: stdout ends soon.
-                    None => driver_alive = false,
-                },
+impl Protocol for ClaudeProtocol {
+    const NAME: &'static str = "claude";
+
+    fn start(&mut self, effects: &mut Effects) {
+        self.control(
+            effects,
+            "init",
+            json!({"subtype": "initialize", "hooks": null}),
+        );
+    }
+
+    fn on_line(&mut self, line: &str, effects: &mut Effects) {
+        let messages = match self.parser.parse(line) {
+            Ok(messages) => messages,
+            Err(e) => {
+                let snippet: String = line.chars().take(200).collect();
+                let message =
+                    format!("claude printed a line that is not stream-json ({e}): {snippet}");
+                return effects.output(AgentOutput::Garbled(message));
             }
-        }
-        let code = process::exit_code(exited).await;
-        let stderr_tail = stderr.text();
-        if self.resuming && !self.ready && stderr_tail.contains(RESUME_MISSING) {
-            let reason = stderr_tail
-                .lines()
-                .find(|l| l.contains(RESUME_MISSING))
-                .unwrap_or(RESUME_MISSING)
-                .to_owned();
-            return self.output(AgentOutput::ResumeFailed { reason }).await;
-        }
-        self.output(AgentOutput::Exited { code, stderr_tail }).await;
-    }
-
-    async fn output(&self, output: AgentOutput) {
-        // The session task gone means nobody listens; the process is being killed anyway.
-        let _ = self.outputs.send(output).await;
-    }
-
-    async fn write(&mut self, message: Value) {
-        let mut line = message.to_string();
-        line.push('\n');
-        if let Err(e) = self.stdin.write_all(line.as_bytes()).await {
-            // The exit is reported when stdout closes; a write failure adds nothing.
-            tracing::debug!("claude stdin closed: {e}");
+        };
+        for message in messages {
+            self.on_message(message, effects);
         }
     }
 
-    async fn control(&mut self, prefix: &str, request: Value) {
-        self.next_request += 1;
-        let request_id = format!("{prefix}_{}", self.next_request);
-        self.write(
-            json!({"type": "control_request", "request_id": request_id, "request": request}),
-        )
-        .await;
-    }
-
-    async fn on_command(&mut self, command: DriverCommand) {
+    fn on_command(&mut self, command: DriverCommand, effects: &mut Effects) {
         match command {
-            DriverCommand::Turn(turn) if self.ready => self.send_turn(turn).await,
+            DriverCommand::Turn(turn) if self.ready => send_turn(effects, turn),
             DriverCommand::Turn(turn) => self.queued.push_back(turn),
             DriverCommand::Permission { request, option_id } => {
                 if let Some(ask) = self.permissions.remove(&request) {
                     let answer = permission_answer(&ask, &option_id);
-                    self.answer(&ask.request_id, answer).await;
+                    control_answer(effects, &ask.request_id, answer);
                 }
             }
             DriverCommand::Interrupt => {
@@ -168,83 +117,74 @@ impl Connection {
                 // Open questions are answered first, so the CLI is not left waiting on them.
                 for (_, ask) in std::mem::take(&mut self.permissions) {
                     let answer = json!({"behavior": "deny", "message": "The user stopped the turn.", "interrupt": true});
-                    self.answer(&ask.request_id, answer).await;
+                    control_answer(effects, &ask.request_id, answer);
                 }
-                self.control("interrupt", json!({"subtype": "interrupt"}))
-                    .await;
+                self.control(effects, "interrupt", json!({"subtype": "interrupt"}));
             }
             DriverCommand::SetMode(mode) => {
                 self.control(
+                    effects,
                     "mode",
                     json!({"subtype": "set_permission_mode", "mode": mode}),
-                )
-                .await;
+                );
             }
         }
     }
 
-    async fn answer(&mut self, request_id: &str, response: Value) {
-        self.write(json!({
-            "type": "control_response",
-            "response": {"subtype": "success", "request_id": request_id, "response": response},
-        }))
-        .await;
+    fn exited(&mut self, code: Option<i32>, stderr_tail: String) -> AgentOutput {
+        if self.resuming && !self.ready && stderr_tail.contains(RESUME_MISSING) {
+            let reason = stderr_tail
+                .lines()
+                .find(|l| l.contains(RESUME_MISSING))
+                .unwrap_or(RESUME_MISSING)
+                .to_owned();
+            return AgentOutput::ResumeFailed { reason };
+        }
+        AgentOutput::Exited { code, stderr_tail }
     }
+}
 
-    async fn send_turn(&mut self, turn: TurnInput) {
-        let mut content: Vec<Value> = turn
-            .attachments
-            .iter()
-            .filter(|a| a.mime_type.starts_with("image/"))
-            .map(|image| {
-                json!({"type": "image", "source": {"type": "base64", "media_type": image.mime_type, "data": image.data_base64}})
-            })
-            .collect();
-        content.push(json!({"type": "text", "text": turn.text}));
-        self.write(json!({
-            "type": "user",
-            "message": {"role": "user", "content": content},
-            "parent_tool_use_id": null,
-            "session_id": "",
-        }))
-        .await;
-    }
-
-    async fn on_line(&mut self, line: &str) {
-        let messages = match self.parser.parse(line) {
-            Ok(messages) => messages,
-            Err(e) => {
-                let snippet: String = line.chars().take(200).collect();
-                let message =
-                    format!("claude printed a line that is not stream-json ({e}): {snippet}");
-                return self.output(AgentOutput::Garbled(message)).await;
-            }
-        };
-        for message in messages {
-            self.on_message(message).await;
+impl ClaudeProtocol {
+    /// The state of a CLI started as `start` asks, with `fresh_id` as a new conversation's id.
+    fn new(start: &CliStart, fresh_id: String) -> Self {
+        ClaudeProtocol {
+            parser: ClaudeParser::default(),
+            ready: false,
+            queued: VecDeque::new(),
+            permissions: HashMap::new(),
+            conversation: start.resume.clone().unwrap_or(fresh_id),
+            resuming: start.resume.is_some(),
+            next_request: 0,
         }
     }
 
-    async fn on_message(&mut self, message: ClaudeMessage) {
+    fn control(&mut self, effects: &mut Effects, prefix: &str, request: Value) {
+        self.next_request += 1;
+        let request_id = format!("{prefix}_{}", self.next_request);
+        effects.write(
+            json!({"type": "control_request", "request_id": request_id, "request": request}),
+        );
+    }
+
+    fn on_message(&mut self, message: ClaudeMessage, effects: &mut Effects) {
         match message {
             ClaudeMessage::ControlResponse { request_id, error } => {
                 let initialize = request_id.starts_with("init_");
                 match (initialize, error) {
                     (true, None) => {
                         self.ready = true;
-                        self.output(AgentOutput::Ready).await;
+                        effects.output(AgentOutput::Ready);
                         while let Some(turn) = self.queued.pop_front() {
-                            self.send_turn(turn).await;
+                            send_turn(effects, turn);
                         }
                     }
                     (true, Some(error)) => {
                         let message = format!("claude refused to start: {error}");
-                        self.output(AgentOutput::Failed(message)).await;
+                        effects.output(AgentOutput::Failed(message));
                     }
                     (false, Some(error)) => {
                         let message = format!("claude refused {request_id}: {error}");
-                        self.output(AgentOutput::Event(SessionEvent::Notice { message }))
-                            .await;
+                        effects.event(SessionEvent::Notice { message });
                     }
                     (false, None) => {}
                 }
@@ -258,15 +198,11 @@ impl Connection {
                         self.conversation
                     );
                     self.conversation = session_id.clone();
-                    self.output(AgentOutput::Event(SessionEvent::ConversationReset {
-                        reason,
-                    }))
-                    .await;
+                    effects.event(SessionEvent::ConversationReset { reason });
                 }
-                self.output(AgentOutput::Conversation {
+                effects.output(AgentOutput::Conversation {
                     agent_session_id: session_id,
-                })
-                .await;
+                });
             }
             ClaudeMessage::PermissionAsked(ask) => {
                 let request = RequestId(ask.request_id.clone());
@@ -277,9 +213,9 @@ impl Connection {
                     options: permission_options(&ask),
                 };
                 self.permissions.insert(request, ask);
-                self.output(AgentOutput::Event(event)).await;
+                effects.event(event);
             }
-            ClaudeMessage::Event(event) => self.output(AgentOutput::Event(event)).await,
+            ClaudeMessage::Event(event) => effects.event(event),
             // Before `initialize` is answered no turn was sent: a `result` then is the CLI
             // failing to start (e.g. `--resume` of a conversation it does not have), which
             // the exit reports.
@@ -288,11 +224,37 @@ impl Connection {
             }
             ClaudeMessage::TurnEnded { usage, stop_reason } => {
                 self.permissions.clear();
-                self.output(AgentOutput::TurnEnded { usage, stop_reason })
-                    .await;
+                effects.output(AgentOutput::TurnEnded { usage, stop_reason });
             }
         }
     }
+}
+
+/// Answers the CLI's control request `request_id`.
+fn control_answer(effects: &mut Effects, request_id: &str, response: Value) {
+    effects.write(json!({
+        "type": "control_response",
+        "response": {"subtype": "success", "request_id": request_id, "response": response},
+    }));
+}
+
+/// A user message, its images before its text.
+fn send_turn(effects: &mut Effects, turn: TurnInput) {
+    let mut content: Vec<Value> = turn
+        .attachments
+        .iter()
+        .filter(|a| a.mime_type.starts_with("image/"))
+        .map(|image| {
+            json!({"type": "image", "source": {"type": "base64", "media_type": image.mime_type, "data": image.data_base64}})
+        })
+        .collect();
+    content.push(json!({"type": "text", "text": turn.text}));
+    effects.write(json!({
+        "type": "user",
+        "message": {"role": "user", "content": content},
+        "parent_tool_use_id": null,
+        "session_id": "",
+    }));
 }
 
 /// The buttons of a permission card: always-allow only where the CLI offers rules for it.
@@ -372,5 +334,42 @@ mod tests {
         assert_eq!(always["updatedInput"]["command"], "ls");
         assert_eq!(always["updatedPermissions"][0]["mode"], "acceptEdits");
         assert_eq!(permission_answer(&ask, DENY)["behavior"], "deny");
+    }
+
+    #[test]
+    fn turns_wait_for_the_answer_to_initialize() {
+        let mut claude = ClaudeProtocol::new(&start(None, None), "id-1".into());
+        let mut effects = Effects::default();
+        claude.start(&mut effects);
+        let turn = TurnInput {
+            text: "hi".into(),
+            attachments: Vec::new(),
+        };
+        claude.on_command(DriverCommand::Turn(turn), &mut effects);
+        let (writes, outputs) = effects.take();
+        assert_eq!(writes.len(), 1);
+        assert_eq!(writes[0]["request"]["subtype"], "initialize");
+        assert!(outputs.is_empty());
+        let answer = json!({"type": "control_response", "response": {"subtype": "success", "request_id": writes[0]["request_id"]}});
+        claude.on_line(&answer.to_string(), &mut effects);
+        let (writes, outputs) = effects.take();
+        assert!(matches!(outputs[..], [AgentOutput::Ready]));
+        assert_eq!(writes.len(), 1);
+        assert_eq!(writes[0]["message"]["content"][0]["text"], "hi");
+    }
+
+    #[test]
+    fn a_resume_of_a_conversation_the_cli_lacks_ends_as_a_failed_resume() {
+        let tail = "No conversation found with session ID: old".to_owned();
+        let mut resumed = ClaudeProtocol::new(&start(Some("old"), None), "id-1".into());
+        assert!(matches!(
+            resumed.exited(Some(1), tail.clone()),
+            AgentOutput::ResumeFailed { reason } if reason == tail
+        ));
+        let mut fresh = ClaudeProtocol::new(&start(None, None), "id-2".into());
+        assert!(matches!(
+            fresh.exited(Some(1), tail),
+            AgentOutput::Exited { code: Some(1), .. }
+        ));
     }
 }

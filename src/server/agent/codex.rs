@@ -16,7 +16,8 @@
 use super::codex_events::{ApprovalAsk, CodexMessage, CodexParser};
 use super::codex_policy::{approval_answer, parse_mode, permission_options, sandbox_policy, MODES};
 pub use super::codex_policy::{mode_names, ACCEPT, ACCEPT_FOR_SESSION, DECLINE};
-use super::process::{self, spawn_line_reader, StderrTail};
+use super::connection::{self, Effects, Protocol};
+use super::process::{self, StderrTail};
 use super::{
     AgentDriver, AgentError, AgentOutput, CliStart, DriverCommand, QueuedDriver, StartRequest,
     TurnInput,
@@ -25,9 +26,7 @@ use crate::protocol::{RequestId, SessionEvent, Usage};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use tokio::io::AsyncWriteExt;
-use tokio::process::{ChildStdin, ChildStdout};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// Starts Codex for a session: `command` is the `codex` executable (and any arguments of
 /// its own), `env` is added to the server's environment (`CODEX_HOME`, the provider's key).
@@ -60,32 +59,8 @@ pub fn start_app_server(
     cwd: &Path,
 ) -> Result<(QueuedDriver, mpsc::Receiver<AgentOutput>), AgentError> {
     let spawned = process::spawn(&argv(&start), env, cwd)?;
-    let (outputs, output_rx) = mpsc::channel(256);
-    let (commands, command_rx) = mpsc::unbounded_channel();
-    let (mode, unknown_mode) = match parse_mode(&start.permission_mode) {
-        Some(_) => (start.permission_mode.clone(), None),
-        None => (MODES[0].0.to_owned(), Some(start.permission_mode.clone())),
-    };
-    let connection = Connection {
-        stdin: spawned.stdin,
-        outputs,
-        parser: CodexParser::default(),
-        cwd: cwd.to_path_buf(),
-        resume: start.resume.clone(),
-        model: start.model.filter(|m| !m.trim().is_empty()),
-        mode,
-        mode_to_send: false,
-        unknown_mode,
-        next_id: 0,
-        pending: HashMap::new(),
-        thread: None,
-        queued: VecDeque::new(),
-        turn: TurnState::Idle,
-        permissions: HashMap::new(),
-        finished: false,
-    };
-    tokio::spawn(connection.run(command_rx, spawned.stdout, spawned.exited, spawned.stderr));
-    Ok((QueuedDriver::new(commands, spawned.process), output_rx))
+    let protocol = CodexProtocol::new(start, cwd, spawned.stderr.clone());
+    Ok(connection::launch(protocol, spawned))
 }
 
 /// What one of our requests was, so its answer can be read.
@@ -110,11 +85,11 @@ enum TurnState {
     },
 }
 
-/// The connection task's state: it alone writes Codex's stdin.
-struct Connection {
-    stdin: ChildStdin,
-    outputs: mpsc::Sender<AgentOutput>,
+/// Codex's app-server JSON-RPC: what the connection needs to remember between lines.
+struct CodexProtocol {
     parser: CodexParser,
+    /// Codex's stderr, for the detail of a refusal to start.
+    stderr: StderrTail,
     cwd: PathBuf,
     /// The thread asked for at start; `None` starts a fresh one.
     resume: Option<String>,
@@ -133,94 +108,52 @@ struct Connection {
     turn: TurnState,
     /// Open approval requests.
     permissions: HashMap<RequestId, ApprovalAsk>,
-    /// Set after a refused resume: nothing more is reported.
-    finished: bool,
 }
 
-impl Connection {
-    async fn run(
-        mut self,
-        mut commands: mpsc::UnboundedReceiver<DriverCommand>,
-        stdout: ChildStdout,
-        exited: oneshot::Receiver<Option<i32>>,
-        stderr: StderrTail,
-    ) {
-        let mut lines = spawn_line_reader(stdout);
+impl Protocol for CodexProtocol {
+    const NAME: &'static str = "codex";
+
+    fn start(&mut self, effects: &mut Effects) {
         let version = env!("CARGO_PKG_VERSION");
         self.request(
+            effects,
             Pending::Initialize,
             "initialize",
             json!({"clientInfo": {"name": "switchboard", "title": "Switchboard", "version": version}}),
-        )
-        .await;
-        let mut driver_alive = true;
-        loop {
-            tokio::select! {
-                line = lines.recv() => match line {
-                    Some(Ok(line)) => self.on_line(&line, &stderr).await,
-                    Some(Err(message)) => self.output(AgentOutput::Garbled(message)).await,
-                    None => break,
-                },
-                command = commands.recv(), if driver_alive => match command {
-                    Some(command) => self.on_command(command).await,
-                    // The driver was dropped, which kills the process: stdout ends soon.
-                    None => driver_alive = false,
-                },
+        );
+    }
+
+    fn on_line(&mut self, line: &str, effects: &mut Effects) {
+        let messages = match self.parser.parse(line) {
+            Ok(messages) => messages,
+            Err(e) => {
+                let snippet: String = line.chars().take(200).collect();
+                let message = format!("codex printed a line that is not JSON-RPC ({e}): {snippet}");
+                return effects.output(AgentOutput::Garbled(message));
             }
-            if self.finished {
-                // Dropping stdin ends the app-server; the session drops the process.
+        };
+        for message in messages {
+            self.on_message(message, effects);
+            // After a refused resume nothing more is reported.
+            if effects.finished() {
                 return;
             }
         }
-        let code = process::exit_code(exited).await;
-        let stderr_tail = stderr.text();
-        self.output(AgentOutput::Exited { code, stderr_tail }).await;
     }
 
-    async fn output(&self, output: AgentOutput) {
-        // The session task gone means nobody listens; the process is being killed anyway.
-        let _ = self.outputs.send(output).await;
-    }
-
-    async fn event(&self, event: SessionEvent) {
-        self.output(AgentOutput::Event(event)).await;
-    }
-
-    async fn write(&mut self, message: Value) {
-        let mut line = message.to_string();
-        line.push('\n');
-        if let Err(e) = self.stdin.write_all(line.as_bytes()).await {
-            // The exit is reported when stdout closes; a write failure adds nothing.
-            tracing::debug!("codex stdin closed: {e}");
-        }
-    }
-
-    async fn request(&mut self, kind: Pending, method: &str, params: Value) {
-        self.next_id += 1;
-        let id = self.next_id;
-        self.pending.insert(id, kind);
-        self.write(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-            .await;
-    }
-
-    async fn answer(&mut self, rpc_id: Value, result: Value) {
-        self.write(json!({"jsonrpc": "2.0", "id": rpc_id, "result": result}))
-            .await;
-    }
-
-    async fn on_command(&mut self, command: DriverCommand) {
+    fn on_command(&mut self, command: DriverCommand, effects: &mut Effects) {
         match command {
             DriverCommand::Turn(turn) => {
                 self.queued.push_back(turn);
-                self.next_turn().await;
+                self.next_turn(effects);
             }
             DriverCommand::Permission { request, option_id } => {
                 if let Some(ask) = self.permissions.remove(&request) {
                     let answer = approval_answer(&ask, &option_id);
-                    self.answer(ask.rpc_id, answer).await;
+                    rpc_answer(effects, ask.rpc_id, answer);
                 }
             }
-            DriverCommand::Interrupt => self.interrupt().await,
+            DriverCommand::Interrupt => self.interrupt(effects),
             DriverCommand::SetMode(mode) => {
                 if parse_mode(&mode).is_some() {
                     self.mode_to_send = self.mode_to_send || mode != self.mode;
@@ -230,40 +163,72 @@ impl Connection {
                         "Codex has no permission mode {mode}; it stays in {}.",
                         self.mode
                     );
-                    self.event(SessionEvent::Notice { message }).await;
+                    effects.event(SessionEvent::Notice { message });
                 }
             }
         }
     }
+}
+
+impl CodexProtocol {
+    /// The state of an app-server started as `start` asks, in `cwd`.
+    fn new(start: CliStart, cwd: &Path, stderr: StderrTail) -> Self {
+        let (mode, unknown_mode) = match parse_mode(&start.permission_mode) {
+            Some(_) => (start.permission_mode, None),
+            None => (MODES[0].0.to_owned(), Some(start.permission_mode)),
+        };
+        CodexProtocol {
+            parser: CodexParser::default(),
+            stderr,
+            cwd: cwd.to_path_buf(),
+            resume: start.resume,
+            model: start.model.filter(|m| !m.trim().is_empty()),
+            mode,
+            mode_to_send: false,
+            unknown_mode,
+            next_id: 0,
+            pending: HashMap::new(),
+            thread: None,
+            queued: VecDeque::new(),
+            turn: TurnState::Idle,
+            permissions: HashMap::new(),
+        }
+    }
+
+    fn request(&mut self, effects: &mut Effects, kind: Pending, method: &str, params: Value) {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.pending.insert(id, kind);
+        effects.write(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+    }
 
     /// Stop: open approvals are cancelled (which also ends the turn), then the turn is
     /// interrupted; a turn still queued ends here as cancelled.
-    async fn interrupt(&mut self) {
+    fn interrupt(&mut self, effects: &mut Effects) {
         let had_queued = !self.queued.is_empty();
         self.queued.clear();
         for (_, ask) in std::mem::take(&mut self.permissions) {
             let answer = approval_answer(&ask, "cancel");
-            self.answer(ask.rpc_id, answer).await;
+            rpc_answer(effects, ask.rpc_id, answer);
         }
         match (&self.turn, &self.thread) {
             (TurnState::Running { turn_id }, Some(thread)) => {
                 let params = json!({"threadId": thread, "turnId": turn_id});
-                self.request(Pending::Other, "turn/interrupt", params).await;
+                self.request(effects, Pending::Other, "turn/interrupt", params);
             }
             (TurnState::Starting { .. }, _) => self.turn = TurnState::Starting { stop: true },
             _ if had_queued => {
-                self.output(AgentOutput::TurnEnded {
+                effects.output(AgentOutput::TurnEnded {
                     usage: Usage::default(),
                     stop_reason: "cancelled".into(),
-                })
-                .await;
+                });
             }
             _ => {}
         }
     }
 
     /// Sends the next queued turn once the thread is ready and no turn runs.
-    async fn next_turn(&mut self) {
+    fn next_turn(&mut self, effects: &mut Effects) {
         let Some(thread) = self.thread.clone() else {
             return;
         };
@@ -291,31 +256,14 @@ impl Connection {
             self.mode_to_send = false;
         }
         self.turn = TurnState::Starting { stop: false };
-        self.request(Pending::Turn, "turn/start", params).await;
+        self.request(effects, Pending::Turn, "turn/start", params);
     }
 
-    async fn on_line(&mut self, line: &str, stderr: &StderrTail) {
-        let messages = match self.parser.parse(line) {
-            Ok(messages) => messages,
-            Err(e) => {
-                let snippet: String = line.chars().take(200).collect();
-                let message = format!("codex printed a line that is not JSON-RPC ({e}): {snippet}");
-                return self.output(AgentOutput::Garbled(message)).await;
-            }
-        };
-        for message in messages {
-            self.on_message(message, stderr).await;
-            if self.finished {
-                return;
-            }
-        }
-    }
-
-    async fn on_message(&mut self, message: CodexMessage, stderr: &StderrTail) {
+    fn on_message(&mut self, message: CodexMessage, effects: &mut Effects) {
         match message {
             CodexMessage::Response { id, result } => {
                 let kind = self.pending.remove(&id).unwrap_or(Pending::Other);
-                self.on_response(kind, result, stderr).await;
+                self.on_response(kind, result, effects);
             }
             CodexMessage::PermissionAsked(ask) => {
                 let request = RequestId(ask.request_id.clone());
@@ -326,41 +274,39 @@ impl Connection {
                     options: permission_options(&ask),
                 };
                 self.permissions.insert(request, ask);
-                self.event(event).await;
+                effects.event(event);
             }
             CodexMessage::Unsupported { rpc_id, method } => {
                 tracing::info!(%method, "codex asked for something Switchboard does not serve");
-                self.write(json!({
+                effects.write(json!({
                     "jsonrpc": "2.0",
                     "id": rpc_id,
                     "error": {"code": -32601, "message": format!("Switchboard does not support {method}")},
-                }))
-                .await;
+                }));
             }
             CodexMessage::Resolved { rpc_id } => {
                 self.permissions.retain(|_, ask| ask.rpc_id != rpc_id);
             }
             CodexMessage::TurnStarted { turn_id } => {
                 if matches!(self.turn, TurnState::Starting { .. } | TurnState::Idle) {
-                    self.turn_known(turn_id).await;
+                    self.turn_known(turn_id, effects);
                 }
             }
-            CodexMessage::Event(event) => self.event(event).await,
+            CodexMessage::Event(event) => effects.event(event),
             CodexMessage::TurnEnded {
                 usage, stop_reason, ..
             } => {
                 self.turn = TurnState::Idle;
                 self.permissions.clear();
-                self.output(AgentOutput::TurnEnded { usage, stop_reason })
-                    .await;
-                self.next_turn().await;
+                effects.output(AgentOutput::TurnEnded { usage, stop_reason });
+                self.next_turn(effects);
             }
             CodexMessage::Log(line) => tracing::info!("{line}"),
         }
     }
 
     /// The running turn's id is known: a stop that waited for it is sent now.
-    async fn turn_known(&mut self, turn_id: String) {
+    fn turn_known(&mut self, turn_id: String, effects: &mut Effects) {
         let stop = self.turn == TurnState::Starting { stop: true };
         self.turn = TurnState::Running {
             turn_id: turn_id.clone(),
@@ -368,59 +314,50 @@ impl Connection {
         if stop {
             if let Some(thread) = self.thread.clone() {
                 let params = json!({"threadId": thread, "turnId": turn_id});
-                self.request(Pending::Other, "turn/interrupt", params).await;
+                self.request(effects, Pending::Other, "turn/interrupt", params);
             }
         }
     }
 
-    async fn on_response(
-        &mut self,
-        kind: Pending,
-        result: Result<Value, String>,
-        stderr: &StderrTail,
-    ) {
+    fn on_response(&mut self, kind: Pending, result: Result<Value, String>, effects: &mut Effects) {
         match (kind, result) {
             (Pending::Initialize, Ok(_)) => {
-                self.write(json!({"jsonrpc": "2.0", "method": "initialized"}))
-                    .await;
-                self.open_thread().await;
+                effects.write(json!({"jsonrpc": "2.0", "method": "initialized"}));
+                self.open_thread(effects);
             }
             (Pending::Initialize, Err(error)) => {
-                let message = with_stderr(format!("codex refused to start: {error}"), stderr);
-                self.output(AgentOutput::Failed(message)).await;
+                let message = self.with_stderr(format!("codex refused to start: {error}"));
+                effects.output(AgentOutput::Failed(message));
             }
-            (Pending::Thread, Ok(result)) => self.thread_ready(&result).await,
+            (Pending::Thread, Ok(result)) => self.thread_ready(&result, effects),
             (Pending::Thread, Err(error)) if self.resume.is_some() => {
                 // Never pretend: the session says the conversation starts afresh.
                 let reason = format!("codex could not resume its thread: {error}");
-                self.output(AgentOutput::ResumeFailed { reason }).await;
-                self.finished = true;
+                effects.output(AgentOutput::ResumeFailed { reason });
+                effects.finish();
             }
             (Pending::Thread, Err(error)) => {
-                let message =
-                    with_stderr(format!("codex refused to start a thread: {error}"), stderr);
-                self.output(AgentOutput::Failed(message)).await;
+                let message = self.with_stderr(format!("codex refused to start a thread: {error}"));
+                effects.output(AgentOutput::Failed(message));
             }
             (Pending::Turn, Ok(result)) => {
                 if let Some(turn_id) = result.pointer("/turn/id").and_then(Value::as_str) {
                     if matches!(self.turn, TurnState::Starting { .. }) {
-                        self.turn_known(turn_id.to_owned()).await;
+                        self.turn_known(turn_id.to_owned(), effects);
                     }
                 }
             }
             (Pending::Turn, Err(error)) => {
                 self.turn = TurnState::Idle;
-                self.event(SessionEvent::Error {
+                effects.event(SessionEvent::Error {
                     message: format!("codex refused the message: {error}"),
                     detail: None,
-                })
-                .await;
-                self.output(AgentOutput::TurnEnded {
+                });
+                effects.output(AgentOutput::TurnEnded {
                     usage: Usage::default(),
                     stop_reason: "error".into(),
-                })
-                .await;
-                self.next_turn().await;
+                });
+                self.next_turn(effects);
             }
             (Pending::Other, Err(error)) => {
                 tracing::info!("codex refused a request: {error}");
@@ -430,7 +367,7 @@ impl Connection {
     }
 
     /// `thread/start`, or `thread/resume` of the stored thread, in the session's mode.
-    async fn open_thread(&mut self) {
+    fn open_thread(&mut self, effects: &mut Effects) {
         let (approval, sandbox) = parse_mode(&self.mode).unwrap_or((MODES[0].1, MODES[0].2));
         let mut params = json!({
             "cwd": self.cwd.display().to_string(),
@@ -445,46 +382,50 @@ impl Connection {
                 params["threadId"] = json!(thread);
                 // The transcript is Switchboard's; the history need not come back.
                 params["excludeTurns"] = json!(true);
-                self.request(Pending::Thread, "thread/resume", params).await;
+                self.request(effects, Pending::Thread, "thread/resume", params);
             }
-            None => self.request(Pending::Thread, "thread/start", params).await,
+            None => self.request(effects, Pending::Thread, "thread/start", params),
         }
     }
 
-    async fn thread_ready(&mut self, result: &Value) {
+    fn thread_ready(&mut self, result: &Value, effects: &mut Effects) {
         let Some(thread) = result.pointer("/thread/id").and_then(Value::as_str) else {
             let message = format!("codex started a thread without an id: {result}");
-            return self.output(AgentOutput::Failed(message)).await;
+            return effects.output(AgentOutput::Failed(message));
         };
         if let Some(asked) = self.resume.as_deref().filter(|asked| *asked != thread) {
             let reason = format!("codex answered as thread {thread}, not {asked}");
-            self.event(SessionEvent::ConversationReset { reason }).await;
+            effects.event(SessionEvent::ConversationReset { reason });
         }
         self.thread = Some(thread.to_owned());
-        self.output(AgentOutput::Conversation {
+        effects.output(AgentOutput::Conversation {
             agent_session_id: thread.to_owned(),
-        })
-        .await;
+        });
         if let Some(mode) = self.unknown_mode.take() {
             let message = format!(
                 "Codex has no permission mode {mode}; using {} instead.",
                 self.mode
             );
-            self.event(SessionEvent::Notice { message }).await;
+            effects.event(SessionEvent::Notice { message });
         }
-        self.output(AgentOutput::Ready).await;
-        self.next_turn().await;
+        effects.output(AgentOutput::Ready);
+        self.next_turn(effects);
+    }
+
+    /// `message`, and the last lines Codex wrote to stderr when there are any.
+    fn with_stderr(&self, message: String) -> String {
+        let tail = self.stderr.text();
+        if tail.trim().is_empty() {
+            message
+        } else {
+            format!("{message}\n{tail}")
+        }
     }
 }
 
-/// `message`, and the last lines Codex wrote to stderr when there are any.
-fn with_stderr(message: String, stderr: &StderrTail) -> String {
-    let tail = stderr.text();
-    if tail.trim().is_empty() {
-        message
-    } else {
-        format!("{message}\n{tail}")
-    }
+/// The JSON-RPC result for Codex's request `rpc_id`.
+fn rpc_answer(effects: &mut Effects, rpc_id: Value, result: Value) {
+    effects.write(json!({"jsonrpc": "2.0", "id": rpc_id, "result": result}));
 }
 
 #[cfg(test)]
@@ -500,5 +441,70 @@ mod tests {
             model: None,
         };
         assert_eq!(argv(&start), ["npx", "codex", "app-server"]);
+    }
+
+    /// A protocol whose `initialize` Codex has answered, and what it asked for so far.
+    fn initialized(resume: Option<&str>) -> (CodexProtocol, Effects) {
+        let start = CliStart {
+            command: vec!["codex".into()],
+            resume: resume.map(str::to_owned),
+            permission_mode: MODES[0].0.to_owned(),
+            model: None,
+        };
+        let mut codex = CodexProtocol::new(start, Path::new("/w"), StderrTail::default());
+        let mut effects = Effects::default();
+        codex.start(&mut effects);
+        codex.on_line(r#"{"id": 1, "result": {}}"#, &mut effects);
+        (codex, effects)
+    }
+
+    #[test]
+    fn a_stop_before_the_turn_has_an_id_is_sent_once_it_has_one() {
+        let (mut codex, mut effects) = initialized(None);
+        codex.on_line(
+            r#"{"id": 2, "result": {"thread": {"id": "t1"}}}"#,
+            &mut effects,
+        );
+        let (writes, outputs) = effects.take();
+        let methods: Vec<_> = writes.iter().map(|w| w["method"].clone()).collect();
+        assert_eq!(methods, ["initialize", "initialized", "thread/start"]);
+        assert!(matches!(
+            outputs[..],
+            [AgentOutput::Conversation { .. }, AgentOutput::Ready]
+        ));
+        let turn = TurnInput {
+            text: "hi".into(),
+            attachments: Vec::new(),
+        };
+        codex.on_command(DriverCommand::Turn(turn), &mut effects);
+        codex.on_command(DriverCommand::Interrupt, &mut effects);
+        let (writes, _) = effects.take();
+        assert_eq!(writes.len(), 1);
+        assert_eq!(writes[0]["method"], "turn/start");
+        codex.on_line(
+            r#"{"id": 3, "result": {"turn": {"id": "u1"}}}"#,
+            &mut effects,
+        );
+        let (writes, _) = effects.take();
+        assert_eq!(writes.len(), 1);
+        assert_eq!(writes[0]["method"], "turn/interrupt");
+        assert_eq!(writes[0]["params"]["turnId"], "u1");
+    }
+
+    #[test]
+    fn a_refused_resume_is_reported_and_ends_the_connection() {
+        let (mut codex, mut effects) = initialized(Some("t0"));
+        codex.on_line(
+            r#"{"id": 2, "error": {"message": "no rollout"}}"#,
+            &mut effects,
+        );
+        assert!(effects.finished());
+        let (writes, outputs) = effects.take();
+        assert_eq!(writes[2]["method"], "thread/resume");
+        assert_eq!(writes[2]["params"]["threadId"], "t0");
+        assert!(matches!(
+            &outputs[..],
+            [AgentOutput::ResumeFailed { reason }] if reason.contains("no rollout")
+        ));
     }
 }

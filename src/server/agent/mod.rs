@@ -1,6 +1,7 @@
 //! Agent drivers: one per agent protocol, behind one trait, so the session task never knows
 //! which program it talks to. A driver turns session commands into the agent's protocol on
-//! stdin, and the agent's stdout into `AgentOutput`s on a channel.
+//! stdin, and the agent's stdout into `AgentOutput`s on a channel. One connection loop
+//! (`connection`) runs every protocol; `claude`, `codex` and `acp` each only parse and frame.
 
 pub mod acp;
 pub mod acp_events;
@@ -10,13 +11,14 @@ pub mod codex;
 pub mod codex_events;
 pub mod codex_items;
 pub mod codex_policy;
+pub mod connection;
 pub mod process;
 #[cfg(test)]
 pub mod scripted;
 
 use crate::protocol::{AgentId, AgentProtocol, Attachment, RequestId, SessionEvent, Usage, DEMO};
 use crate::server::catalog::AgentCatalog;
-use process::AgentProcess;
+pub use connection::QueuedDriver;
 use std::path::PathBuf;
 use tokio::sync::mpsc;
 
@@ -140,7 +142,7 @@ impl AgentLauncher for AgentCatalog {
 }
 
 /// What the session task asks of a driver's connection task: the same four requests in
-/// every protocol, each connection says them in its own.
+/// every protocol, each protocol says them in its own.
 pub(crate) enum DriverCommand {
     /// A user turn (queued by the connection until the agent is ready).
     Turn(TurnInput),
@@ -155,64 +157,6 @@ pub(crate) enum DriverCommand {
     Interrupt,
     /// Switch the permission mode.
     SetMode(String),
-}
-
-/// A running agent as its session holds it: a queue to the connection task that alone
-/// speaks the agent's protocol, and the process for signals. One type for every protocol.
-pub struct QueuedDriver {
-    commands: tokio::sync::mpsc::UnboundedSender<DriverCommand>,
-    process: AgentProcess,
-}
-
-impl QueuedDriver {
-    /// A driver feeding `commands` to a connection task that runs `process`.
-    pub(crate) fn new(
-        commands: tokio::sync::mpsc::UnboundedSender<DriverCommand>,
-        process: AgentProcess,
-    ) -> Self {
-        QueuedDriver { commands, process }
-    }
-
-    fn command(&self, command: DriverCommand) -> Result<(), AgentError> {
-        self.commands.send(command).map_err(|_| AgentError::Gone)
-    }
-}
-
-impl AgentDriver for QueuedDriver {
-    fn send_turn(&mut self, turn: TurnInput) -> Result<(), AgentError> {
-        self.command(DriverCommand::Turn(turn))
-    }
-
-    fn answer_permission(
-        &mut self,
-        request: &RequestId,
-        option_id: &str,
-    ) -> Result<(), AgentError> {
-        self.command(DriverCommand::Permission {
-            request: request.clone(),
-            option_id: option_id.to_owned(),
-        })
-    }
-
-    fn interrupt(&mut self) -> Result<(), AgentError> {
-        self.command(DriverCommand::Interrupt)
-    }
-
-    fn set_mode(&mut self, mode: &str) -> Result<(), AgentError> {
-        self.command(DriverCommand::SetMode(mode.to_owned()))
-    }
-
-    fn pid(&self) -> Option<i32> {
-        Some(self.process.pid())
-    }
-
-    fn signal(&self, signal: nix::sys::signal::Signal) {
-        self.process.signal(signal);
-    }
-
-    fn stderr_tail(&self) -> String {
-        self.process.stderr_tail()
-    }
 }
 
 /// How to start a CLI agent with its own protocol (Claude Code's stream-json, Codex's

@@ -1,18 +1,20 @@
 //! Agent child processes: started from argv (never a shell string) in their own process
 //! group with piped stdio, signalled as a group, and killed when dropped so no agent
-//! outlives its session.
+//! outlives its session. Every task started here is held by a handle that aborts it.
 
 use super::AgentError;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, BufReader};
+use std::task::{Context, Poll};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{ChildStdin, ChildStdout, Command};
-use tokio::sync::mpsc;
-use tokio::sync::oneshot;
+use tokio::task::{JoinError, JoinHandle};
 
 /// Lines of stderr kept for error reports.
 const STDERR_TAIL_LINES: usize = 20;
@@ -57,8 +59,9 @@ pub struct Spawned {
     pub stdin: ChildStdin,
     /// Its stdout.
     pub stdout: ChildStdout,
-    /// Resolves with the exit code once the process ends (None when killed by a signal).
-    pub exited: oneshot::Receiver<Option<i32>>,
+    /// The task that keeps its stderr tail and reaps it: ends with the exit code (None when
+    /// killed by a signal) once stderr has closed and the process has ended.
+    pub exited: OwnedTask<Option<i32>>,
     /// Its stderr tail.
     pub stderr: StderrTail,
 }
@@ -131,18 +134,18 @@ pub fn spawn(
     };
     let stderr_tail = StderrTail::default();
     let tail = stderr_tail.clone();
-    let (exit_tx, exited) = oneshot::channel();
-    // Owned by the child: ends when stderr closes, then reaps the process.
-    tokio::spawn(async move {
+    // Reads stderr until it closes, then reaps the process. Held by the connection, which
+    // awaits it for the exit code; when it is aborted first (the driver was dropped, which
+    // kills the group), the dropped child is reaped by tokio's orphan queue.
+    let exited = OwnedTask::spawn(async move {
         collect_stderr(stderr, pid, &tail).await;
-        let code = match child.wait().await {
+        match child.wait().await {
             Ok(status) => status.code(),
             Err(e) => {
                 tracing::warn!(pid, "waiting for agent failed: {e}");
                 None
             }
-        };
-        let _ = exit_tx.send(code);
+        }
     });
     Ok(Spawned {
         process: AgentProcess {
@@ -157,13 +160,14 @@ pub fn spawn(
 }
 
 async fn collect_stderr(stderr: impl AsyncRead + Unpin, pid: i32, tail: &StderrTail) {
-    let mut reader = BufReader::new(stderr);
-    let mut line = Vec::new();
+    let mut reader = LineReader::new(stderr, 64 * 1024);
     loop {
-        match read_line_limited(&mut reader, &mut line, 64 * 1024).await {
+        match reader.read_line().await {
             Ok(LineRead::Eof) | Err(_) => break,
             Ok(LineRead::Line | LineRead::TooLong) => {
-                let text = String::from_utf8_lossy(&line).trim_end().to_string();
+                let text = String::from_utf8_lossy(reader.line())
+                    .trim_end()
+                    .to_string();
                 tracing::debug!(pid, "agent stderr: {text}");
                 tail.push(text);
             }
@@ -171,7 +175,7 @@ async fn collect_stderr(stderr: impl AsyncRead + Unpin, pid: i32, tail: &StderrT
     }
 }
 
-/// What `read_line_limited` found.
+/// What `LineReader::read_line` found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum LineRead {
     /// A whole line is in the buffer (without its newline).
@@ -183,43 +187,96 @@ pub enum LineRead {
     Eof,
 }
 
-/// Reads one `\n`-terminated line into `buf`, holding at most `max` bytes in memory, so an
-/// agent printing a huge line cannot exhaust the server.
-pub async fn read_line_limited<R: AsyncBufRead + Unpin>(
-    reader: &mut R,
-    buf: &mut Vec<u8>,
+/// Reads `\n`-terminated lines, holding at most `max` bytes of one in memory, so an agent
+/// printing a huge line cannot exhaust the server. Cancel-safe: a line read in part stays
+/// here for the next call, so the connection can read inside `select!` on its own task.
+pub struct LineReader<R> {
+    reader: BufReader<R>,
     max: usize,
-) -> std::io::Result<LineRead> {
-    buf.clear();
-    let mut too_long = false;
-    loop {
-        let available = reader.fill_buf().await?;
-        if available.is_empty() {
-            return Ok(if buf.is_empty() && !too_long {
-                LineRead::Eof
-            } else if too_long {
-                LineRead::TooLong
-            } else {
-                LineRead::Line
-            });
+    /// The line so far (its first `max` bytes).
+    line: Vec<u8>,
+    /// True when the line so far was longer than `max`.
+    too_long: bool,
+    /// True when `line` is complete: the next read starts a new one.
+    complete: bool,
+}
+
+impl<R: AsyncRead + Unpin> LineReader<R> {
+    /// A reader of `input` that keeps at most `max` bytes of a line.
+    pub fn new(input: R, max: usize) -> Self {
+        LineReader {
+            reader: BufReader::new(input),
+            max,
+            line: Vec::new(),
+            too_long: false,
+            complete: false,
         }
-        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
-            Some(i) => (&available[..i], Some(i + 1)),
-            None => (available, None),
-        };
-        let room = max.saturating_sub(buf.len());
-        if chunk.len() > room {
-            too_long = true;
+    }
+
+    /// The line the last `read_line` found.
+    pub fn line(&self) -> &[u8] {
+        &self.line
+    }
+
+    /// Reads one line into `line()`. The only await is the buffer's fill, and everything
+    /// read before it is kept in `self`, which makes this cancel-safe.
+    pub async fn read_line(&mut self) -> std::io::Result<LineRead> {
+        if self.complete {
+            self.line.clear();
+            self.too_long = false;
+            self.complete = false;
         }
-        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        let consumed = done.unwrap_or(available.len());
-        reader.consume(consumed);
-        if done.is_some() {
-            return Ok(if too_long {
-                LineRead::TooLong
-            } else {
-                LineRead::Line
-            });
+        loop {
+            let available = self.reader.fill_buf().await?;
+            if available.is_empty() {
+                self.complete = true;
+                return Ok(if self.too_long {
+                    LineRead::TooLong
+                } else if self.line.is_empty() {
+                    LineRead::Eof
+                } else {
+                    LineRead::Line
+                });
+            }
+            let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+                Some(i) => (&available[..i], Some(i + 1)),
+                None => (available, None),
+            };
+            let room = self.max.saturating_sub(self.line.len());
+            if chunk.len() > room {
+                self.too_long = true;
+            }
+            self.line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            let consumed = done.unwrap_or(available.len());
+            self.reader.consume(consumed);
+            if done.is_some() {
+                self.complete = true;
+                return Ok(if self.too_long {
+                    LineRead::TooLong
+                } else {
+                    LineRead::Line
+                });
+            }
+        }
+    }
+
+    /// The next non-blank line as text, an error to report for a line that cannot be used
+    /// (too long, not UTF-8), or `None` at the end of input (or a read error, which ends
+    /// it too). Cancel-safe, as `read_line` is.
+    pub async fn next_line(&mut self) -> Option<Result<String, String>> {
+        loop {
+            match self.read_line().await {
+                Ok(LineRead::Eof) | Err(_) => return None,
+                Ok(LineRead::TooLong) => {
+                    let max = self.max;
+                    return Some(Err(format!("agent line longer than {max} bytes skipped")));
+                }
+                Ok(LineRead::Line) => match std::str::from_utf8(&self.line) {
+                    Ok(text) if text.trim().is_empty() => {}
+                    Ok(text) => return Some(Ok(text.to_owned())),
+                    Err(_) => return Some(Err("agent printed a line that is not UTF-8".into())),
+                },
+            }
         }
     }
 }
@@ -229,7 +286,7 @@ const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The exit status of a process whose stdout has closed: `None` when it was killed by a
 /// signal or did not exit within `EXIT_WAIT` (the session's ladder deals with that).
-pub async fn exit_code(exited: tokio::sync::oneshot::Receiver<Option<i32>>) -> Option<i32> {
+pub async fn exit_code(exited: OwnedTask<Option<i32>>) -> Option<i32> {
     tokio::time::timeout(EXIT_WAIT, exited)
         .await
         .ok()
@@ -237,30 +294,30 @@ pub async fn exit_code(exited: tokio::sync::oneshot::Receiver<Option<i32>>) -> O
         .flatten()
 }
 
-/// Reads stdout lines on their own task, so a half-read line is never lost to `select!`.
-pub fn spawn_line_reader(stdout: ChildStdout) -> mpsc::Receiver<Result<String, String>> {
-    let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(async move {
-        let mut reader = BufReader::new(stdout);
-        let mut buf = Vec::new();
-        loop {
-            let item = match read_line_limited(&mut reader, &mut buf, MAX_LINE_BYTES).await {
-                Ok(LineRead::Eof) | Err(_) => break,
-                Ok(LineRead::TooLong) => Err(format!(
-                    "agent line longer than {MAX_LINE_BYTES} bytes skipped"
-                )),
-                Ok(LineRead::Line) => match std::str::from_utf8(&buf) {
-                    Ok(text) if text.trim().is_empty() => continue,
-                    Ok(text) => Ok(text.to_owned()),
-                    Err(_) => Err("agent printed a line that is not UTF-8".into()),
-                },
-            };
-            if tx.send(item).await.is_err() {
-                break;
-            }
-        }
-    });
-    rx
+/// A spawned task that is aborted when its handle is dropped, so it never outlives its
+/// owner (a connection, a driver). Awaiting it gives the task's result.
+#[derive(Debug)]
+pub struct OwnedTask<T>(JoinHandle<T>);
+
+impl<T: Send + 'static> OwnedTask<T> {
+    /// Spawns `task` on the runtime, owned by the returned handle.
+    pub fn spawn(task: impl Future<Output = T> + Send + 'static) -> Self {
+        OwnedTask(tokio::spawn(task))
+    }
+}
+
+impl<T> Future for OwnedTask<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for OwnedTask<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[cfg(test)]
@@ -270,26 +327,38 @@ mod tests {
     #[tokio::test]
     async fn long_lines_are_cut_and_the_next_line_survives() {
         let input = format!("{}\nshort\nlast", "x".repeat(100));
-        let mut reader = BufReader::with_capacity(16, input.as_bytes());
-        let mut buf = Vec::new();
-        assert_eq!(
-            read_line_limited(&mut reader, &mut buf, 10).await.ok(),
-            Some(LineRead::TooLong)
-        );
-        assert_eq!(buf.len(), 10);
-        assert_eq!(
-            read_line_limited(&mut reader, &mut buf, 10).await.ok(),
-            Some(LineRead::Line)
-        );
-        assert_eq!(buf, b"short");
-        assert_eq!(
-            read_line_limited(&mut reader, &mut buf, 10).await.ok(),
-            Some(LineRead::Line)
-        );
-        assert_eq!(buf, b"last");
-        assert_eq!(
-            read_line_limited(&mut reader, &mut buf, 10).await.ok(),
-            Some(LineRead::Eof)
-        );
+        // A small pipe, so lines arrive in pieces across reads.
+        let (mut writer, pipe) = tokio::io::duplex(16);
+        let feed = tokio::spawn(async move {
+            tokio::io::AsyncWriteExt::write_all(&mut writer, input.as_bytes()).await
+        });
+        let mut reader = LineReader::new(pipe, 10);
+        assert_eq!(reader.read_line().await.ok(), Some(LineRead::TooLong));
+        assert_eq!(reader.line().len(), 10);
+        assert_eq!(reader.read_line().await.ok(), Some(LineRead::Line));
+        assert_eq!(reader.line(), b"short");
+        assert_eq!(reader.read_line().await.ok(), Some(LineRead::Line));
+        assert_eq!(reader.line(), b"last");
+        assert_eq!(reader.read_line().await.ok(), Some(LineRead::Eof));
+        assert!(matches!(feed.await, Ok(Ok(()))));
+    }
+
+    #[tokio::test]
+    async fn a_read_cancelled_mid_line_loses_nothing() {
+        let (mut writer, pipe) = tokio::io::duplex(64);
+        let mut reader = LineReader::new(pipe, 1024);
+        tokio::io::AsyncWriteExt::write_all(&mut writer, b"first ha")
+            .await
+            .ok();
+        // The half line is read, then the read is given up, as `select!` does.
+        let cut = tokio::time::timeout(std::time::Duration::from_millis(50), reader.next_line());
+        assert!(cut.await.is_err());
+        tokio::io::AsyncWriteExt::write_all(&mut writer, b"lf\n\n  \nsecond\n")
+            .await
+            .ok();
+        drop(writer);
+        assert_eq!(reader.next_line().await, Some(Ok("first half".to_owned())));
+        assert_eq!(reader.next_line().await, Some(Ok("second".to_owned())));
+        assert_eq!(reader.next_line().await, None);
     }
 }
