@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every tool Switchboard needs that this machine lacks, and nothing else.
 # Idempotent: a second run checks versions and returns in about a second.
-# Offline recipe (see ../shared/TOOLCHAIN.md): only crates.io, npm and Debian are reachable,
+# Offline recipe: only crates.io, npm and Debian are reachable,
 # so cargo-leptos and wasm-bindgen-cli are built from crates.io with one pinned dependency each,
 # wasm-opt comes from npm `binaryen` (Debian's wasm-opt 108 breaks hydration), Chromium from apt.
 set -euo pipefail

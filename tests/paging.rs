@@ -45,7 +45,7 @@ async fn a_long_session_opens_with_its_last_turns_and_pages_back_to_the_start() 
         .find(|s| s.id == session)
         .expect("seeded session listed");
     // 2,500 turns of 4 entries, a second tool card every 10th turn, a notice every 25th.
-    assert_eq!(listed.message_count, 10_000 + 250 + 100);
+    assert_eq!(listed.entry_count, 10_000 + 250 + 100);
 
     client
         .send(&ClientFrame::Subscribe {

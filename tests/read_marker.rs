@@ -43,7 +43,7 @@ async fn a_session_shown_in_one_tab_is_read_in_every_tab_and_the_marker_is_store
     // Every new entry arrives already read, in the same patch as its count.
     viewer.say(session, "/tool", false).await;
     viewer.turn(session).await;
-    let entry = patch_where(&mut other, session, |p| p.message_count.is_some()).await;
+    let entry = patch_where(&mut other, session, |p| p.entry_count.is_some()).await;
     assert!(entry.read_seq.is_some(), "{entry:?}");
 
     // The tab looks away: everything so far is read, and nobody views it any more.

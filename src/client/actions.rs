@@ -351,7 +351,7 @@ pub fn restore_tabs(store: Store, saved: SavedTabs) {
         if let Some(view) = store.view(id).filter(|v| !v.is_draft()) {
             let (total, read_everywhere) = view.meta.with_untracked(|m| {
                 (
-                    m.message_count,
+                    m.entry_count,
                     m.read_seq > Seq(0) && m.read_seq >= m.last_seq,
                 )
             });

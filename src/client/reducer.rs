@@ -193,7 +193,7 @@ pub fn replace_sessions(store: &Store, sessions: Vec<Session>) {
                 next.push(view.clone());
             }
             None => {
-                let read = session.message_count;
+                let read = session.entry_count;
                 next.push(SessionView::new(session, read));
             }
         }

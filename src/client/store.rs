@@ -180,7 +180,7 @@ pub struct SessionView {
     pub meta: ArcRwSignal<Session>,
     /// Transcript rows, in order.
     pub entries: ArcRwSignal<Vec<Entry>>,
-    /// How many of `meta.message_count` this tab has seen.
+    /// How many of `meta.entry_count` this tab has seen.
     pub read_count: ArcRwSignal<u64>,
     /// Seq of the newest event applied here; older and equal ones are dropped.
     pub applied_seq: ArcRwSignal<Seq>,
@@ -216,7 +216,7 @@ pub struct SessionView {
 impl SessionView {
     /// A view of a server session whose first `read_count` entries count as read.
     pub fn new(session: Session, read_count: u64) -> Self {
-        let history = if read_count >= session.message_count {
+        let history = if read_count >= session.entry_count {
             session.last_seq
         } else {
             Seq(0)
@@ -255,7 +255,7 @@ impl SessionView {
     /// log arrived (a first page, even an empty one, or an event). Reactive.
     pub fn has_history(&self) -> bool {
         self.meta
-            .with(|m| m.state == SessionState::Draft || m.message_count == 0)
+            .with(|m| m.state == SessionState::Draft || m.entry_count == 0)
             || self.first_seq.get() > Seq(0)
             || self.applied_seq.get() > Seq(0)
     }
@@ -267,14 +267,14 @@ impl SessionView {
         if store.active.get() == Some(self.id) || self.meta.with(|m| m.viewers > 0) {
             return 0;
         }
-        let total = self.meta.with(|m| m.message_count);
+        let total = self.meta.with(|m| m.entry_count);
         let counted = total.saturating_sub(self.read_count.get());
         counted.max(self.unseen.with(|unseen| unseen.len() as u64))
     }
 
     /// Marks everything in the session as read (it is in front). The marker never moves back.
     pub fn mark_read(&self) {
-        let total = self.meta.with_untracked(|m| m.message_count);
+        let total = self.meta.with_untracked(|m| m.entry_count);
         if self.read_count.get_untracked() < total {
             self.read_count.set(total);
         }

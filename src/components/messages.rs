@@ -187,7 +187,7 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
     let is_empty = move || entries.with(Vec::is_empty);
     // An existing session's history arrives over the socket after the first paint.
     let empty_text = move || {
-        if meta.with(|m| m.message_count > 0) {
+        if meta.with(|m| m.entry_count > 0) {
             "Loading the conversation…"
         } else {
             "Send a message to start."

@@ -180,7 +180,7 @@ pub enum SessionEvent {
     },
 }
 
-/// Counts transcript entries the way `Session::message_count` does: every
+/// Counts transcript entries the way `Session::entry_count` does: every
 /// [`SessionEvent::is_entry`] event, and the first event of each assistant message or
 /// thought (its later deltas grow the same entry).
 #[derive(Debug, Default)]

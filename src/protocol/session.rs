@@ -169,8 +169,10 @@ pub struct Session {
     /// Tokens and cost summed over all turns.
     pub usage: Usage,
     /// Number of transcript rows (every message, tool call, permission card, notice and
-    /// error, not only messages): unread counts derive from it.
-    pub message_count: u64,
+    /// error, not only messages): unread counts derive from it. (`message_count` on the
+    /// wire and in the database, as before.)
+    #[serde(rename = "message_count")]
+    pub entry_count: u64,
     /// Seq of the newest event in the log.
     pub last_seq: Seq,
     /// Everything up to this seq has been read in some browser tab (stored on the server,
@@ -211,9 +213,13 @@ pub struct SessionPatch {
     /// New usage total.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
-    /// New entry count.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message_count: Option<u64>,
+    /// New number of transcript rows (`message_count` on the wire).
+    #[serde(
+        default,
+        rename = "message_count",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub entry_count: Option<u64>,
     /// New last seq.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seq: Option<Seq>,
@@ -260,7 +266,7 @@ impl Session {
             last_activity_ms: 0,
             preview: String::new(),
             usage: Usage::default(),
-            message_count: 0,
+            entry_count: 0,
             last_seq: Seq(0),
             read_seq: Seq(0),
             viewers: 0,
@@ -278,7 +284,7 @@ impl Session {
             last_activity_ms,
             preview,
             usage,
-            message_count,
+            entry_count,
             last_seq,
             read_seq,
             viewers,
@@ -305,8 +311,8 @@ impl Session {
         if let Some(v) = usage {
             self.usage = v;
         }
-        if let Some(v) = message_count {
-            self.message_count = v;
+        if let Some(v) = entry_count {
+            self.entry_count = v;
         }
         if let Some(v) = last_seq {
             self.last_seq = v;
@@ -333,7 +339,7 @@ impl Session {
             last_activity_ms: Some(self.last_activity_ms),
             preview: Some(self.preview.clone()),
             usage: Some(self.usage),
-            message_count: Some(self.message_count),
+            entry_count: Some(self.entry_count),
             last_seq: Some(self.last_seq),
             read_seq: Some(self.read_seq),
             viewers: Some(self.viewers),

@@ -41,7 +41,7 @@ fn sample_session() -> Session {
             context_used: None,
             context_window: None,
         },
-        message_count: 2,
+        entry_count: 2,
         last_seq: Seq(9),
         read_seq: Seq(7),
         viewers: 1,

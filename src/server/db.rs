@@ -116,7 +116,7 @@ impl Db {
         .bind(session.last_activity_ms)
         .bind(&session.preview)
         .bind(usage)
-        .bind(session.message_count as i64)
+        .bind(session.entry_count as i64)
         .bind(matches!(session.state, SessionState::Archived))
         .bind(session.read_seq.0 as i64)
         .execute(&self.writer)
@@ -324,7 +324,7 @@ fn session_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Session, DbError> {
         last_activity_ms: row.try_get("last_activity_ms")?,
         preview: row.try_get("preview")?,
         usage: serde_json::from_str::<Usage>(&usage).map_err(|e| corrupt("usage", &e))?,
-        message_count: message_count.max(0) as u64,
+        entry_count: message_count.max(0) as u64,
         last_seq: Seq(last_seq.unwrap_or(0).max(0) as u64),
         read_seq: Seq(read_seq.max(0) as u64),
         viewers: 0,

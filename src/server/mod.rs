@@ -12,13 +12,13 @@ pub mod demo_agent;
 pub mod doctor;
 pub mod guard;
 pub mod http;
-#[cfg(test)]
-mod isolation_tests;
 pub mod registry;
 pub mod replay;
 pub mod seed;
 pub mod session_stream;
 pub mod session_task;
+#[cfg(test)]
+mod tests;
 pub mod wire;
 pub mod ws;
 

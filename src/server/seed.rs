@@ -8,7 +8,7 @@ use crate::protocol::{
 };
 use std::path::Path;
 
-/// Entries (what `message_count` counts, by [`EntryCounter`]) a plain generated turn adds:
+/// Entries (what `entry_count` counts, by [`EntryCounter`]) a plain generated turn adds:
 /// the prompt, the thinking, a tool card and the reply. The browser shows a fifth row per
 /// turn, its usage line. Every 10th turn runs a second tool and a notice comes before every
 /// 25th, so turns differ in length (a page cut by event count instead of by turn would
@@ -29,7 +29,7 @@ pub async fn seed_transcript(
     let mut events = Vec::with_capacity(turns * 7);
     let mut usage = Usage::default();
     let mut counter = EntryCounter::default();
-    let mut message_count = 0;
+    let mut entry_count = 0;
     for turn in 0..turns {
         let at_ms = start_ms + turn as i64 * 60_000;
         for event in turn_events(turn) {
@@ -37,7 +37,7 @@ pub async fn seed_transcript(
                 usage.add(used);
             }
             if counter.is_new_entry(&event) {
-                message_count += 1;
+                entry_count += 1;
             }
             events.push((Seq(events.len() as u64 + 1), at_ms, event));
         }
@@ -54,7 +54,7 @@ pub async fn seed_transcript(
     session.last_activity_ms = start_ms + turns as i64 * 60_000;
     session.preview = format!("Turn {} is done.", turns);
     session.usage = usage;
-    session.message_count = message_count;
+    session.entry_count = entry_count;
     session.read_seq = Seq(events.len() as u64);
     db.save_session(&session).await?;
     db.append_events(id, &events).await?;

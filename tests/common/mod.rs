@@ -221,6 +221,21 @@ impl Client {
         self.recv_within(TIMEOUT).await
     }
 
+    /// The next protocol frame, or `None` when none came within `timeout`.
+    pub async fn try_recv_within(&mut self, timeout: Duration) -> Option<ServerFrame> {
+        loop {
+            let message = tokio::time::timeout(timeout, self.socket.next())
+                .await
+                .ok()?;
+            let message = message
+                .expect("socket still open")
+                .expect("no socket error");
+            if let Message::Text(text) = message {
+                return Some(serde_json::from_str(text.as_str()).expect("server frames parse"));
+            }
+        }
+    }
+
     /// The next protocol frame, waiting at most `timeout`.
     pub async fn recv_within(&mut self, timeout: Duration) -> ServerFrame {
         loop {

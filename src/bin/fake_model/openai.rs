@@ -10,7 +10,7 @@
 //!
 //! The request's `input` is translated into the Anthropic shape `scenario.rs` reads, so the
 //! scenario set is the same: the echo reports how many `input` messages it saw (developer
-//! and context messages included, as the captures in ../shared/agent-cli/codex show: 4 on a
+//! and context messages included, as the captures in tests/fixtures/codex show: 4 on a
 //! first turn, 6 on the second), so a resumed thread is visible; `THINK` is a reasoning
 //! summary; `TOOL_BASH:cmd` is an `exec_command` function call; `TOOL_WRITE:path` and
 //! `TOOL_EDIT:path|old|new` are `apply_patch` custom tool calls (Add File / Update File);
@@ -562,5 +562,4 @@ fn openai_error(error: ApiError) -> Response {
 }
 
 #[cfg(test)]
-#[path = "openai_tests.rs"]
 mod tests;

@@ -73,7 +73,7 @@ fn a_draft_becomes_the_created_session_in_place() {
 
     let mut created = session(5);
     created.id = id;
-    created.message_count = 1;
+    created.entry_count = 1;
     apply(&store, ServerFrame::SessionCreated { session: created });
     let now = store.view(id).expect("still there");
     assert!(!now.is_draft());
@@ -143,7 +143,7 @@ fn saved_tabs_round_trip_through_restore() {
     let reload = |active: Option<SessionId>| {
         let fresh = new_store();
         let mut third = session(3);
-        third.message_count = 4;
+        third.entry_count = 4;
         apply(
             &fresh,
             ServerFrame::Connected {

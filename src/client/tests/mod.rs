@@ -40,7 +40,7 @@ fn session(n: u128) -> Session {
         last_activity_ms: n as i64,
         preview: String::new(),
         usage: Usage::default(),
-        message_count: 0,
+        entry_count: 0,
         last_seq: Seq(0),
         read_seq: Seq(0),
         viewers: 0,
@@ -100,7 +100,7 @@ fn patch(store: &Store, n: u128, patch: SessionPatch) {
 
 fn count_patch(count: u64) -> SessionPatch {
     SessionPatch {
-        message_count: Some(count),
+        entry_count: Some(count),
         ..SessionPatch::default()
     }
 }

@@ -23,7 +23,7 @@ fn entry_all(tabs: &[&Store], n: u128, seq: u64, count: u64, viewed: bool, text:
         tabs,
         n,
         SessionPatch {
-            message_count: Some(count),
+            entry_count: Some(count),
             read_seq: viewed.then_some(Seq(seq)),
             ..SessionPatch::default()
         },
@@ -132,7 +132,7 @@ fn events_the_marker_already_covers_are_not_unseen() {
         &b,
         1,
         SessionPatch {
-            message_count: Some(2),
+            entry_count: Some(2),
             ..viewers(0, Some(2))
         },
     );
@@ -150,11 +150,11 @@ fn a_listing_after_reconnect_brings_what_was_read_elsewhere() {
     patch(&b, 2, count_patch(4));
     assert_eq!((unread(&b, 1), unread(&b, 2)), (4, 4));
     let mut read = session(1);
-    read.message_count = 4;
+    read.entry_count = 4;
     read.last_seq = Seq(9);
     read.read_seq = Seq(9);
     let mut half_read = session(2);
-    half_read.message_count = 4;
+    half_read.entry_count = 4;
     half_read.last_seq = Seq(9);
     half_read.read_seq = Seq(5);
     apply(
@@ -178,7 +178,7 @@ fn a_listing_after_reconnect_brings_what_was_read_elsewhere() {
 fn a_listing_with_viewers_shows_no_badge() {
     let b = new_store();
     let mut watched = session(1);
-    watched.message_count = 2;
+    watched.entry_count = 2;
     watched.viewers = 1;
     apply(
         &b,
@@ -199,11 +199,11 @@ fn a_listing_with_viewers_shows_no_badge() {
 fn a_saved_read_marker_does_not_undo_the_servers() {
     let store = new_store();
     let mut read = session(1);
-    read.message_count = 5;
+    read.entry_count = 5;
     read.last_seq = Seq(7);
     read.read_seq = Seq(7);
     let mut unread_here = session(2);
-    unread_here.message_count = 5;
+    unread_here.entry_count = 5;
     unread_here.last_seq = Seq(7);
     unread_here.read_seq = Seq(3);
     apply(

@@ -59,7 +59,7 @@ fn unread_counts_background_entries_and_viewing_clears_them() {
 fn sessions_first_seen_in_a_list_count_as_read_but_new_ones_elsewhere_do_not() {
     let store = new_store();
     let mut busy = session(1);
-    busy.message_count = 4;
+    busy.entry_count = 4;
     apply(
         &store,
         ServerFrame::Connected {
@@ -71,7 +71,7 @@ fn sessions_first_seen_in_a_list_count_as_read_but_new_ones_elsewhere_do_not() {
     );
     assert_eq!(unread(&store, 1), 0);
     let mut created = session(2);
-    created.message_count = 1;
+    created.entry_count = 1;
     apply(&store, ServerFrame::SessionCreated { session: created });
     assert_eq!(
         unread(&store, 2),
@@ -638,7 +638,7 @@ fn leaving_a_tab_mid_reply_leaves_that_reply_unread() {
 fn replayed_history_is_not_unread_but_what_follows_is() {
     let store = new_store();
     let mut with_history = session(1);
-    with_history.message_count = 2;
+    with_history.entry_count = 2;
     with_history.last_seq = Seq(5);
     apply(
         &store,

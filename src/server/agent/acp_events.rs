@@ -354,5 +354,4 @@ fn tool_kind_name(kind: &acp::ToolKind) -> &'static str {
 }
 
 #[cfg(test)]
-#[path = "acp_events_tests.rs"]
 mod tests;

@@ -408,5 +408,4 @@ fn str_at<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 #[cfg(test)]
-#[path = "claude_events_tests.rs"]
 mod tests;

@@ -574,5 +574,4 @@ pub(super) fn str_at_path<'a>(value: &'a Value, pointer: &str) -> Option<&'a str
 }
 
 #[cfg(test)]
-#[path = "codex_events_tests.rs"]
 mod tests;

@@ -149,7 +149,7 @@ pub struct SessionTask {
     pending_permissions: HashMap<RequestId, Vec<PermissionOption>>,
     /// Message ids already accepted, so a resent Send makes no second turn.
     seen_messages: HashSet<ClientMsgId>,
-    /// Which events start transcript rows (`message_count`).
+    /// Which events start transcript rows (`entry_count`).
     entries: EntryCounter,
     /// When each running tool call started (ms), so its result carries how long it ran.
     tool_started: HashMap<String, i64>,

@@ -96,7 +96,7 @@ impl SessionTask {
             // no other tab's badge flickers.
             let viewed = self.session.viewers > 0;
             self.publish(SessionPatch {
-                message_count: Some(self.session.message_count + 1),
+                entry_count: Some(self.session.entry_count + 1),
                 last_activity_ms: Some(now),
                 last_seq: Some(seq),
                 read_seq: viewed.then_some(seq),

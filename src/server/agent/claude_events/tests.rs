@@ -1,5 +1,5 @@
 //! The Claude stream-json parser on the real captures of claude-code 2.1.330
-//! (`tests/fixtures/claude`, copied from ../shared/agent-cli/claude).
+//! (`tests/fixtures/claude`: real CLI runs recorded against a fake model server).
 
 use super::*;
 use std::path::PathBuf;

@@ -421,11 +421,11 @@ async fn run(ops: Vec<Op>) {
             let server = registry.stream(*id).expect("known").snapshot();
             let meta = socket.meta.get(id).expect("listed");
             assert_eq!(
-                (&meta.state, meta.last_seq, meta.message_count, &meta.title),
+                (&meta.state, meta.last_seq, meta.entry_count, &meta.title),
                 (
                     &server.state,
                     server.last_seq,
-                    server.message_count,
+                    server.entry_count,
                     &server.title
                 ),
                 "socket {n}'s picture of {id}"

@@ -1,14 +1,14 @@
 //! The ACP mapping, run over real transcripts of claude-code-acp and claude-agent-acp
-//! captured offline (tests/fixtures/acp, copied from ../shared/agent-cli/acp).
+//! captured offline (tests/fixtures/acp: real ACP sessions recorded against a fake model server).
 
 use super::*;
 use crate::protocol::SessionEvent;
 
 const FIXTURES: [&str; 4] = [
-    include_str!("../../../tests/fixtures/acp/s1_bundled_cli_allow.wire.jsonl"),
-    include_str!("../../../tests/fixtures/acp/s2_bundled_cli_reject.wire.jsonl"),
-    include_str!("../../../tests/fixtures/acp/s3_native_cli_allow.wire.jsonl"),
-    include_str!("../../../tests/fixtures/acp/s4_successor_claude_agent_acp.wire.jsonl"),
+    include_str!("../../../../tests/fixtures/acp/s1_bundled_cli_allow.wire.jsonl"),
+    include_str!("../../../../tests/fixtures/acp/s2_bundled_cli_reject.wire.jsonl"),
+    include_str!("../../../../tests/fixtures/acp/s3_native_cli_allow.wire.jsonl"),
+    include_str!("../../../../tests/fixtures/acp/s4_successor_claude_agent_acp.wire.jsonl"),
 ];
 
 /// Everything the agent said in one capture, mapped the way the driver maps it.
@@ -152,7 +152,7 @@ fn errors_in_responses_keep_their_message() {
 /// needed permission is first seen in a `tool_call_update`; it still gets its card.
 #[test]
 fn gemini_tool_calls_get_a_card_before_their_result_and_usage_comes_from_meta() {
-    let capture = include_str!("../../../tests/fixtures/gemini/s7_acp_turns.wire.jsonl");
+    let capture = include_str!("../../../../tests/fixtures/gemini/s7_acp_turns.wire.jsonl");
     let replay = replay(capture);
     let mut carded = std::collections::HashSet::new();
     let mut results = 0;
