@@ -214,15 +214,22 @@ pub fn replace_sessions(store: &Store, sessions: Vec<Session>) {
     }
 }
 
-fn session_created(store: &Store, session: Session) {
+fn session_created(store: &Store, mut session: Session) {
     if session.state == SessionState::Archived {
         return;
     }
     let id = session.id;
     let view = match store.view(id) {
         // Our own draft (or a session we already knew): same view, so its tab keeps its
-        // entries and composer.
+        // entries and composer. The creating socket's stream may have overtaken this
+        // announcement (it travels on the list): what the stream gave is newer and stays.
         Some(view) => {
+            let newer = view
+                .meta
+                .with_untracked(|meta| (meta.rev > session.rev).then(|| meta.as_patch()));
+            if let Some(newer) = newer {
+                session.apply(&newer);
+            }
             view.meta.set(session);
             view
         }

@@ -657,3 +657,36 @@ fn replayed_history_is_not_unread_but_what_follows_is() {
     event(&store, 1, 6, delta("new", "y"));
     assert_eq!(unread(&store, 1), 1);
 }
+
+/// The creating socket's stream can overtake the list's `SessionCreated` (they travel
+/// apart): the announcement then brings the session's fixed fields and leaves the newer
+/// state, counts and preview the stream gave.
+#[test]
+fn a_late_session_created_does_not_roll_back_what_the_stream_gave() {
+    let store = connected(0);
+    let id = actions::new_draft(store);
+    let view = store.view(id).expect("draft");
+    apply(
+        &store,
+        ServerFrame::SessionUpdated {
+            session: id,
+            patch: SessionPatch {
+                state: Some(SessionState::WaitingForAgent { ahead: 1 }),
+                preview: Some("Write the notes".into()),
+                last_seq: Some(Seq(3)),
+                rev: Some(4),
+                ..SessionPatch::default()
+            },
+        },
+    );
+    let mut created = session(0);
+    created.id = id;
+    created.cwd = "/work/project".into();
+    apply(&store, ServerFrame::SessionCreated { session: created });
+    view.meta.with_untracked(|meta| {
+        assert_eq!(meta.state, SessionState::WaitingForAgent { ahead: 1 });
+        assert_eq!(meta.preview, "Write the notes");
+        assert_eq!(meta.cwd, "/work/project", "the fixed fields come from the server");
+        assert_eq!(meta.rev, 4);
+    });
+}
