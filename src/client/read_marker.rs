@@ -16,9 +16,11 @@ pub fn held_seq(view: &SessionView) -> Seq {
 }
 
 /// The server says everything up to `read_seq` was read in some browser tab. When that
-/// covers all this tab holds, the session is read here too; when events ran ahead of the
-/// marker (they travel apart from patches), a later patch will cover them. A zero marker
-/// says nothing was read, so it never clears anything.
+/// covers all this tab holds, the session is read here too. On a subscribed session's
+/// stream the marker comes in order right after the entry it covers; a summary on the
+/// list may describe a seq this tab has not received yet, and then covers nothing here
+/// until the events arrive. A zero marker says nothing was read, so it never clears
+/// anything.
 pub fn server_read(view: &SessionView, read_seq: Seq) {
     if read_seq > Seq(0) && read_seq >= held_seq(view) {
         view.mark_read();

@@ -234,8 +234,12 @@ impl SocketRoutes {
                     forwarder.abort();
                 }
             }
+            // (A forwarder that ended, its log unreadable, no longer brings them.)
             ServerFrame::SessionUpdated { session, .. }
-                if self.subscriptions.contains_key(session) =>
+                if self
+                    .subscriptions
+                    .get(session)
+                    .is_some_and(|forwarder| !forwarder.is_finished()) =>
             {
                 return;
             }

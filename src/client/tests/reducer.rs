@@ -686,7 +686,10 @@ fn a_late_session_created_does_not_roll_back_what_the_stream_gave() {
     view.meta.with_untracked(|meta| {
         assert_eq!(meta.state, SessionState::WaitingForAgent { ahead: 1 });
         assert_eq!(meta.preview, "Write the notes");
-        assert_eq!(meta.cwd, "/work/project", "the fixed fields come from the server");
+        assert_eq!(
+            meta.cwd, "/work/project",
+            "the fixed fields come from the server"
+        );
         assert_eq!(meta.rev, 4);
     });
 }
