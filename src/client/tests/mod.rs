@@ -10,6 +10,7 @@ mod markdown;
 mod outbox;
 mod read_marker;
 mod reducer;
+mod refusals;
 mod settings;
 mod tool_view;
 mod warm;
