@@ -137,6 +137,17 @@ async fn reply(agent: &ScriptedAgent, text: &str) {
         .await;
 }
 
+/// Sends `text` to a new session `id` whose agent then asks for permission; the agent.
+async fn asking(core: &mut Core, id: SessionId, text: &str) -> ScriptedAgent {
+    core.send(id, text).await;
+    let mut agent = core.agent().await;
+    expect_turn(&mut agent, text).await;
+    agent.say(ask()).await;
+    core.until_state(id, |s| *s == SessionState::AwaitingPermission)
+        .await;
+    agent
+}
+
 fn ask() -> AgentOutput {
     AgentOutput::Event(SessionEvent::PermissionRequested {
         request_id: RequestId("p1".into()),
@@ -287,12 +298,7 @@ async fn a_turn_waiting_for_a_slot_can_be_cancelled() {
 async fn a_permission_pending_when_the_agent_exits_is_withdrawn() {
     let mut core = Core::new(|_| {}).await;
     let id = session();
-    core.send(id, "write it").await;
-    let mut agent = core.agent().await;
-    expect_turn(&mut agent, "write it").await;
-    agent.say(ask()).await;
-    core.until_state(id, |s| *s == SessionState::AwaitingPermission)
-        .await;
+    let agent = asking(&mut core, id, "write it").await;
     agent
         .say(AgentOutput::Exited {
             code: None,
@@ -343,12 +349,7 @@ async fn a_cancel_while_the_agent_starts_stops_the_turn() {
 async fn a_crash_during_a_permission_wait_fails_the_turn_and_the_next_message_restarts() {
     let mut core = Core::new(|_| {}).await;
     let id = session();
-    core.send(id, "one").await;
-    let mut agent = core.agent().await;
-    expect_turn(&mut agent, "one").await;
-    agent.say(ask()).await;
-    core.until_state(id, |s| *s == SessionState::AwaitingPermission)
-        .await;
+    let agent = asking(&mut core, id, "one").await;
     agent
         .say(AgentOutput::Exited {
             code: Some(3),
