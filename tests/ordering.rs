@@ -21,6 +21,8 @@ struct TurnOrder {
     started: u64,
     completed: u64,
     last_seq: Seq,
+    /// Said idle after every turn completed: the session is done.
+    settled: bool,
     faults: Vec<String>,
 }
 
@@ -41,6 +43,9 @@ impl TurnOrder {
     /// The session is said to be in `state`: idle must not come before the running turn's
     /// last event.
     fn state(&mut self, state: &SessionState, how: &str) {
+        if *state == SessionState::Idle && self.completed as usize == TURNS_PER_SESSION {
+            self.settled = true;
+        }
         if *state == SessionState::Idle && self.started > self.completed {
             self.faults.push(format!(
                 "idle ({how}) after seq {} with {} turns started and {} completed",
@@ -75,11 +80,13 @@ fn record(orders: &mut HashMap<SessionId, TurnOrder>, frame: &ServerFrame) {
     }
 }
 
-fn all_done(orders: &HashMap<SessionId, TurnOrder>) -> bool {
-    orders.len() == SESSIONS
-        && orders
-            .values()
-            .all(|o| o.completed as usize == TURNS_PER_SESSION)
+/// Every session ran all its turns and then said it is idle (or ran them all and already
+/// showed an order fault, which may have been its last idle).
+fn all_settled(orders: &HashMap<SessionId, TurnOrder>) -> bool {
+    let done = |o: &TurnOrder| {
+        o.settled || (o.completed as usize == TURNS_PER_SESSION && !o.faults.is_empty())
+    };
+    orders.len() == SESSIONS && orders.values().all(done)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,13 +151,13 @@ async fn idle_never_comes_before_the_turns_last_event_live_or_on_replay() {
     for message in &messages {
         client.send(message).await;
     }
-    while !all_done(&orders) {
+    while !all_settled(&orders) {
         let Some(frame) = client.try_recv_within(Duration::from_secs(60)).await else {
-            let progress: Vec<(u64, u64, Seq)> = orders
+            let progress: Vec<(u64, u64, Seq, &[String])> = orders
                 .values()
-                .map(|o| (o.started, o.completed, o.last_seq))
+                .map(|o| (o.started, o.completed, o.last_seq, o.faults.as_slice()))
                 .collect();
-            panic!("stalled after the reconnect: (started, completed, last seq) {progress:?}");
+            panic!("stalled after the reconnect: (started, completed, last seq, order faults) {progress:?}");
         };
         if let ServerFrame::SessionCreated { session } = &frame {
             if !orders.contains_key(&session.id) {
@@ -170,9 +177,10 @@ async fn idle_never_comes_before_the_turns_last_event_live_or_on_replay() {
         assert!(order.faults.is_empty(), "session {id}: {:?}", order.faults);
     }
 
-    // The log replays in the same order: a new client reading every session from seq 0.
-    let (mut replay, _) = Client::connect(&server).await;
-    let mut replayed: HashMap<SessionId, TurnOrder> = HashMap::new();
+    // The log replays in the same order: a new client reading every session from seq 0, to
+    // the end the list gives it.
+    let (mut replay, listed) = Client::connect(&server).await;
+    let ends: HashMap<SessionId, Seq> = listed.iter().map(|s| (s.id, s.last_seq)).collect();
     for id in &sessions {
         replay
             .send(&ClientFrame::Subscribe {
@@ -183,32 +191,42 @@ async fn idle_never_comes_before_the_turns_last_event_live_or_on_replay() {
             })
             .await;
     }
-    // Each session's log ends with it becoming idle after its last turn.
-    let mut idle_events = 0;
-    while !all_done(&replayed) || idle_events < SESSIONS {
+    let mut replayed: HashMap<SessionId, TurnOrder> = HashMap::new();
+    let mut idle_events: HashMap<SessionId, usize> = HashMap::new();
+    let at_end = |replayed: &HashMap<SessionId, TurnOrder>| {
+        sessions
+            .iter()
+            .all(|id| replayed.get(id).map(|o| o.last_seq) == ends.get(id).copied())
+    };
+    while !at_end(&replayed) {
         let frame = replay.recv().await;
-        if matches!(
-            &frame,
-            ServerFrame::Event {
-                event: SessionEvent::StateChanged {
-                    state: SessionState::Idle
+        if let ServerFrame::Event {
+            session,
+            event:
+                SessionEvent::StateChanged {
+                    state: SessionState::Idle,
                 },
-                ..
-            }
-        ) {
-            idle_events += 1;
+            ..
+        } = &frame
+        {
+            *idle_events.entry(*session).or_default() += 1;
         }
         record(&mut replayed, &frame);
     }
-    for (id, order) in &replayed {
+    for id in &sessions {
+        let order = &replayed[id];
         assert!(
             order.faults.is_empty(),
             "replay of {id}: {:?}",
             order.faults
         );
+        assert_eq!(
+            order.completed as usize, TURNS_PER_SESSION,
+            "replay of {id}"
+        );
+        assert!(
+            idle_events.get(id).is_some_and(|n| *n > 0),
+            "the log of {id} holds its state changes"
+        );
     }
-    assert!(
-        idle_events >= SESSIONS,
-        "the log holds the state changes ({idle_events} idle events replayed)"
-    );
 }

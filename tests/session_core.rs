@@ -4,31 +4,13 @@
 
 mod common;
 
-use common::{new_session, Client, Server};
+use common::{errored, new_session, Client, Server};
 use std::collections::HashSet;
 use std::time::Duration;
 use switchboard::protocol::{
     ClientFrame, ErrorCode, RequestId, RequestTag, ServerFrame, SessionEvent, SessionId,
     SessionState,
 };
-
-/// Whether `frame` says `session` is in an error state.
-fn errored(frame: &ServerFrame, session: SessionId) -> bool {
-    match frame {
-        ServerFrame::SessionUpdated { session: s, patch } => {
-            *s == session && matches!(patch.state, Some(SessionState::Error { .. }))
-        }
-        ServerFrame::Event {
-            session: s,
-            event:
-                SessionEvent::StateChanged {
-                    state: SessionState::Error { .. },
-                },
-            ..
-        } => *s == session,
-        _ => false,
-    }
-}
 
 #[tokio::test]
 async fn a_message_queued_behind_a_crashed_turn_runs_without_another_send() {

@@ -326,6 +326,30 @@ impl Client {
     }
 }
 
+/// The error `frame` says `session` is now in (its state patch, or the stored
+/// `StateChanged`), if it says so.
+pub fn error_message(frame: &ServerFrame, session: SessionId) -> Option<String> {
+    use switchboard::protocol::SessionState;
+    let (s, state) = match frame {
+        ServerFrame::SessionUpdated { session, patch } => (session, patch.state.as_ref()?),
+        ServerFrame::Event {
+            session,
+            event: SessionEvent::StateChanged { state },
+            ..
+        } => (session, state),
+        _ => return None,
+    };
+    match state {
+        SessionState::Error { message } if *s == session => Some(message.clone()),
+        _ => None,
+    }
+}
+
+/// Whether `frame` says `session` is now in an error state.
+pub fn errored(frame: &ServerFrame, session: SessionId) -> bool {
+    error_message(frame, session).is_some()
+}
+
 /// The events of one session among frames.
 pub fn events_of(frames: &[ServerFrame], session: SessionId) -> Vec<(Seq, SessionEvent)> {
     frames

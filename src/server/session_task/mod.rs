@@ -170,6 +170,14 @@ pub struct SessionTask {
     setback: Option<Setback>,
     /// Set when the session was ended.
     archived: bool,
+    /// Answers to Sends of this step, given once the step's state is published.
+    answers: Vec<Answer>,
+}
+
+/// A Send's answer, held until the step that took the message up is published.
+struct Answer {
+    reply: oneshot::Sender<Result<(), crate::server::registry::ServiceError>>,
+    result: Result<(), crate::server::registry::ServiceError>,
 }
 
 impl SessionTask {
@@ -205,6 +213,7 @@ impl SessionTask {
             start_fresh: false,
             setback: None,
             archived: false,
+            answers: Vec::new(),
         }
     }
 
@@ -310,6 +319,9 @@ impl SessionTask {
             // taken up, and the state follows from it, published in order after it.
             self.take_up_queued().await;
             self.publish_state().await;
+            for Answer { reply, result } in self.answers.drain(..) {
+                let _ = reply.send(result);
+            }
         }
         self.kill_agent().await;
     }
@@ -332,11 +344,9 @@ impl SessionTask {
                 reply,
             } => {
                 let result = self.send(client_msg_id, text, attachments).await;
-                // Answered once the message is taken up and the state says so: whoever
-                // sent it never sees the session idle with its message accepted.
-                self.take_up_queued().await;
-                self.publish_state().await;
-                let _ = reply.send(result);
+                // Answered after this step's take-up and state (the run loop): whoever sent
+                // it never sees the session idle with its message accepted.
+                self.answers.push(Answer { reply, result });
             }
             SessionCommand::Cancel => self.cancel().await,
             SessionCommand::SetPermissionMode { mode, reply } => {

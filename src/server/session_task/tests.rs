@@ -191,10 +191,7 @@ fn outline(log: &[SessionEvent]) -> Vec<String> {
 async fn a_message_queued_behind_a_failed_turn_runs_next_and_in_order() {
     let mut core = Core::new(|_| {}).await;
     let id = session();
-    core.send(id, "one").await;
-    let mut first = core.agent().await;
-    expect_turn(&mut first, "one").await;
-    core.send(id, "two").await;
+    let first = one_with_two_queued(&mut core, id, false).await;
     first.say(AgentOutput::Failed("refused".into())).await;
     // The failed turn ends; "two" runs at once, with a new agent, before anything else.
     let mut second = core.agent().await;
@@ -208,11 +205,7 @@ async fn a_message_queued_behind_a_failed_turn_runs_next_and_in_order() {
 async fn a_message_queued_behind_a_crash_runs_next() {
     let mut core = Core::new(|_| {}).await;
     let id = session();
-    core.send(id, "one").await;
-    let mut first = core.agent().await;
-    expect_turn(&mut first, "one").await;
-    reply_part(&first).await;
-    core.send(id, "two").await;
+    let first = one_with_two_queued(&mut core, id, true).await;
     first
         .say(AgentOutput::Exited {
             code: Some(3),
@@ -223,6 +216,19 @@ async fn a_message_queued_behind_a_crash_runs_next() {
     expect_turn(&mut second, "two").await;
     reply(&second, "done").await;
     core.until_state(id, |s| *s == SessionState::Idle).await;
+}
+
+/// Session `id` runs "one" (its agent already replying when `heard`) with "two" queued
+/// behind it; the agent of "one".
+async fn one_with_two_queued(core: &mut Core, id: SessionId, heard: bool) -> ScriptedAgent {
+    core.send(id, "one").await;
+    let mut first = core.agent().await;
+    expect_turn(&mut first, "one").await;
+    if heard {
+        reply_part(&first).await;
+    }
+    core.send(id, "two").await;
+    first
 }
 
 /// The agent says something, so a crash after it is a crash, not a start failure.
