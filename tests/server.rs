@@ -217,7 +217,12 @@ async fn end_session_while_working_kills_the_process_group_and_archives() {
     let pids = server.agent_pids();
     assert_eq!(pids.len(), 1, "one demo agent runs: {pids:?}");
     client
-        .send(&ClientFrame::Archive { session, tag: None })
+        .send(&ClientFrame::Archive {
+            session,
+            worktree: None,
+            discard_unmerged: false,
+            tag: None,
+        })
         .await;
     client
         .until(|f| matches!(f, ServerFrame::SessionRemoved { session: s } if *s == session))

@@ -245,7 +245,12 @@ pub fn end_session(store: Store, id: SessionId) -> Option<SessionId> {
     let next = close_tab(store, id);
     if !was_draft {
         let tag = Some(store.open_request(Request::Other { session: id }));
-        transport::send(ClientFrame::Archive { session: id, tag });
+        transport::send(ClientFrame::Archive {
+            session: id,
+            worktree: None,
+            discard_unmerged: false,
+            tag,
+        });
     }
     next
 }

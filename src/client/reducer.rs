@@ -21,6 +21,7 @@ pub fn apply(store: &Store, frame: ServerFrame) {
             sessions,
             agents,
             limits,
+            ..
         } => {
             store.agents.set(agents);
             if store.limits.get_untracked() != limits {
@@ -108,6 +109,12 @@ pub fn apply(store: &Store, frame: ServerFrame) {
             refused(store, session, request, code, message);
         }
         ServerFrame::Pong => {}
+        // Projects and changes: the UI work of issue 17 fills these in.
+        ServerFrame::ProjectsChanged { .. }
+        | ServerFrame::Folders { .. }
+        | ServerFrame::Changes { .. }
+        | ServerFrame::Diff { .. }
+        | ServerFrame::GitDone { .. } => {}
     }
 }
 

@@ -188,6 +188,9 @@ fn transmit(store: Store, message: &Unacked) {
             view.meta.with_untracked(|m| NewSession {
                 agent: m.agent.clone(),
                 cwd: None,
+                project: m.project,
+                worktree: false,
+                base_branch: None,
                 permission_mode: Some(m.permission_mode.clone()),
                 // The composer keeps the model as typed; blank means the agent's default.
                 model: m

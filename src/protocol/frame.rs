@@ -2,8 +2,9 @@
 //! so many sessions share the socket without cross-talk.
 
 use super::{
-    AgentInfo, Attachment, ClientId, ClientMsgId, NewSession, RequestId, RequestTag, Seq, Session,
-    SessionEvent, SessionId, SessionPatch,
+    AgentInfo, Attachment, ChangeSummary, ClientId, ClientMsgId, DiffBody, GitOutcome, NewSession,
+    Project, ProjectId, RequestId, RequestTag, Seq, Session, SessionEvent, SessionId, SessionPatch,
+    WorktreeEnd,
 };
 use serde::{Deserialize, Serialize};
 
@@ -152,6 +153,98 @@ pub enum ClientFrame {
     Archive {
         /// The session.
         session: SessionId,
+        /// For a worktree session: what becomes of its worktree and branch (`Keep` when
+        /// absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        worktree: Option<WorktreeEnd>,
+        /// With `RemoveBoth`: remove the branch even though its base lacks some of its
+        /// commits (the user confirmed twice). Without it such a branch is refused.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        discard_unmerged: bool,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
+    },
+    /// Add a folder as a project; answered with `ProjectsChanged` (or an `Error`).
+    AddProject {
+        /// The folder (under `server.roots`).
+        path: String,
+        /// Its name; the folder's name when absent or blank.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
+    },
+    /// Give a project a new name.
+    RenameProject {
+        /// The project.
+        project: ProjectId,
+        /// The new name.
+        name: String,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
+    },
+    /// Remove a project from the list, ending its live sessions (their worktrees and
+    /// branches are kept). No file is deleted.
+    RemoveProject {
+        /// The project.
+        project: ProjectId,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
+    },
+    /// The folders whose path starts with `prefix` that may be added as projects
+    /// (completion); answered with `Folders`.
+    ListFolders {
+        /// What the user typed so far.
+        prefix: String,
+    },
+    /// Asks for a session's changes; answered with `Changes`.
+    GetChanges {
+        /// The session.
+        session: SessionId,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
+    },
+    /// Asks for one changed file's diff; answered with `Diff`.
+    GetDiff {
+        /// The session.
+        session: SessionId,
+        /// The file, as its `FileChange` names it.
+        path: String,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
+    },
+    /// Commit everything the session changed; answered with `GitDone`.
+    Commit {
+        /// The session.
+        session: SessionId,
+        /// The commit message.
+        message: String,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
+    },
+    /// Put one file (or, with no path, everything) back as it is in the base; answered with
+    /// `GitDone`.
+    Discard {
+        /// The session.
+        session: SessionId,
+        /// The file; `None` for everything.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
+    },
+    /// Merge a worktree session's branch into its base branch; answered with `GitDone`.
+    Merge {
+        /// The session.
+        session: SessionId,
         /// The browser's number for this request, echoed by an `Error` refusing it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tag: Option<RequestTag>,
@@ -202,6 +295,47 @@ pub enum ServerFrame {
         /// against these before sending.
         #[serde(default)]
         limits: ClientLimits,
+        /// Every project, in sidebar order.
+        #[serde(default)]
+        projects: Vec<Project>,
+    },
+    /// The project list changed (added, renamed, removed, its branches moved): all of it.
+    ProjectsChanged {
+        /// Every project, in sidebar order.
+        projects: Vec<Project>,
+    },
+    /// Answer to `ListFolders`.
+    Folders {
+        /// The prefix asked about.
+        prefix: String,
+        /// Matching folders (at most 50), sorted.
+        folders: Vec<String>,
+    },
+    /// Answer to `GetChanges`, and sent again after each commit, discard or merge.
+    Changes {
+        /// The session.
+        session: SessionId,
+        /// Its changes.
+        summary: ChangeSummary,
+    },
+    /// Answer to `GetDiff`.
+    Diff {
+        /// The session.
+        session: SessionId,
+        /// The file.
+        path: String,
+        /// Its diff against the base.
+        body: DiffBody,
+    },
+    /// Answer to `Commit`, `Discard` and `Merge`.
+    GitDone {
+        /// The session.
+        session: SessionId,
+        /// The request's tag.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
+        /// What happened.
+        outcome: GitOutcome,
     },
     /// One event of a subscribed session.
     Event {
@@ -329,9 +463,19 @@ impl ClientFrame {
             | ClientFrame::Rename { session, .. }
             | ClientFrame::SetPermissionMode { session, .. }
             | ClientFrame::Retry { session, .. }
-            | ClientFrame::Archive { session, .. } => Some(*session),
+            | ClientFrame::Archive { session, .. }
+            | ClientFrame::GetChanges { session, .. }
+            | ClientFrame::GetDiff { session, .. }
+            | ClientFrame::Commit { session, .. }
+            | ClientFrame::Discard { session, .. }
+            | ClientFrame::Merge { session, .. } => Some(*session),
             ClientFrame::View { session } => *session,
-            ClientFrame::Hello { .. } | ClientFrame::Ping => None,
+            ClientFrame::Hello { .. }
+            | ClientFrame::Ping
+            | ClientFrame::AddProject { .. }
+            | ClientFrame::RenameProject { .. }
+            | ClientFrame::RemoveProject { .. }
+            | ClientFrame::ListFolders { .. } => None,
         }
     }
 
@@ -346,8 +490,17 @@ impl ClientFrame {
             | ClientFrame::Rename { tag, .. }
             | ClientFrame::SetPermissionMode { tag, .. }
             | ClientFrame::Retry { tag, .. }
-            | ClientFrame::Archive { tag, .. } => *tag,
+            | ClientFrame::Archive { tag, .. }
+            | ClientFrame::AddProject { tag, .. }
+            | ClientFrame::RenameProject { tag, .. }
+            | ClientFrame::RemoveProject { tag, .. }
+            | ClientFrame::GetChanges { tag, .. }
+            | ClientFrame::GetDiff { tag, .. }
+            | ClientFrame::Commit { tag, .. }
+            | ClientFrame::Discard { tag, .. }
+            | ClientFrame::Merge { tag, .. } => *tag,
             ClientFrame::Hello { .. }
+            | ClientFrame::ListFolders { .. }
             | ClientFrame::Unsubscribe { .. }
             | ClientFrame::View { .. }
             | ClientFrame::Ping => None,

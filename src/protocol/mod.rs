@@ -5,12 +5,14 @@ mod agents;
 mod event;
 mod frame;
 mod ids;
+mod project;
 mod session;
 
 pub use agents::*;
 pub use event::*;
 pub use frame::*;
 pub use ids::*;
+pub use project::*;
 pub use session::*;
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! A session's metadata as the sidebar and tab bar show it, its state machine, and the
 //! partial update (`SessionPatch`) that travels when some of it changes.
 
-use super::{AgentId, Seq, SessionId};
+use super::{AgentId, ProjectId, Seq, SessionId, Worktree};
 use serde::{Deserialize, Serialize};
 
 /// Where a session is in its life. Derived by the session task from process liveness and
@@ -120,8 +120,19 @@ impl Usage {
 pub struct NewSession {
     /// The agent program.
     pub agent: AgentId,
-    /// Working directory; the server's configured default when absent.
+    /// Working directory, for a session outside the projects (API use); the project's
+    /// folder (or the session's worktree) when `project` is given, the Playground when
+    /// neither is.
     pub cwd: Option<String>,
+    /// The project to run in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<ProjectId>,
+    /// Run in a git worktree of its own, on a new branch (git projects only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub worktree: bool,
+    /// The branch the worktree starts from; the checkout's HEAD when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_branch: Option<String>,
     /// The agent's permission mode (its own names, e.g. `default`).
     pub permission_mode: Option<String>,
     /// The model, when the agent lets the user choose.
@@ -135,6 +146,9 @@ impl NewSession {
         NewSession {
             agent,
             cwd: None,
+            project: None,
+            worktree: false,
+            base_branch: None,
             permission_mode: None,
             model: None,
         }
@@ -152,6 +166,12 @@ pub struct Session {
     pub agent: AgentId,
     /// Working directory of the agent process.
     pub cwd: String,
+    /// The project it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<ProjectId>,
+    /// Its own git worktree and branch, when it has one (`cwd` is then the worktree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<Worktree>,
     /// The agent's permission mode.
     pub permission_mode: String,
     /// Model name, if chosen.
@@ -187,6 +207,20 @@ pub struct Session {
     /// only, not stored): a summary whose `rev` is not newer than this is stale.
     #[serde(default)]
     pub rev: u64,
+    /// How much it changed in its folder, once counted (live only: counted again after a
+    /// restart). `None` outside git repositories.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<ChangeCount>,
+}
+
+/// The header's figures for a session's changes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeCount {
+    /// Files that differ from the base.
+    pub files: u32,
+    /// Commits on a worktree session's branch that its base branch does not have.
+    #[serde(default)]
+    pub unmerged_commits: u32,
 }
 
 /// The fields of a `Session` that changed; absent fields stay as they were.
@@ -233,6 +267,9 @@ pub struct SessionPatch {
     /// one drops the patch (it is a late summary of what the session's stream gave it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rev: Option<u64>,
+    /// New change figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<ChangeCount>,
 }
 
 impl SessionPatch {
@@ -258,6 +295,8 @@ impl Session {
             title: NEW_SESSION_TITLE.into(),
             agent,
             cwd,
+            project: None,
+            worktree: None,
             permission_mode,
             model: None,
             state,
@@ -271,6 +310,7 @@ impl Session {
             read_seq: Seq(0),
             viewers: 0,
             rev: 0,
+            changes: None,
         }
     }
 
@@ -289,6 +329,7 @@ impl Session {
             read_seq,
             viewers,
             rev,
+            changes,
         } = patch.clone();
         if let Some(v) = title {
             self.title = v;
@@ -326,6 +367,9 @@ impl Session {
         if let Some(v) = rev {
             self.rev = v;
         }
+        if let Some(v) = changes {
+            self.changes = Some(v);
+        }
     }
 
     /// A patch that sets every field to this session's: what a stream subscriber is sent
@@ -344,6 +388,7 @@ impl Session {
             read_seq: Some(self.read_seq),
             viewers: Some(self.viewers),
             rev: Some(self.rev),
+            changes: self.changes,
         }
     }
 

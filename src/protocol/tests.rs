@@ -23,6 +23,17 @@ fn sample_session() -> Session {
         title: "Fix the build".into(),
         agent: AgentId::demo(),
         cwd: "/home/dev/project".into(),
+        project: Some(crate::protocol::ProjectId(uuid::Uuid::from_u128(7))),
+        worktree: Some(crate::protocol::Worktree {
+            path: "/data/worktrees/x".into(),
+            branch: "switchboard/fix-1a2b3c4d".into(),
+            base_branch: Some("main".into()),
+            base_commit: "abc".into(),
+        }),
+        changes: Some(crate::protocol::ChangeCount {
+            files: 2,
+            unmerged_commits: 1,
+        }),
         permission_mode: "default".into(),
         model: None,
         state: SessionState::Error {
@@ -77,6 +88,9 @@ fn client_frames_round_trip() {
             create: Some(NewSession {
                 agent: AgentId::demo(),
                 cwd: None,
+                project: None,
+                worktree: true,
+                base_branch: Some("main".into()),
                 permission_mode: Some("default".into()),
                 model: None,
             }),
@@ -99,6 +113,13 @@ fn client_frames_round_trip() {
         },
         ClientFrame::Archive {
             session: session_id(),
+            worktree: Some(crate::protocol::WorktreeEnd::RemoveBoth),
+            discard_unmerged: true,
+            tag: None,
+        },
+        ClientFrame::Discard {
+            session: session_id(),
+            path: None,
             tag: None,
         },
         ClientFrame::Ping,
@@ -199,6 +220,7 @@ fn server_frames_round_trip() {
             problem: Some("`claude` was not found on PATH".into()),
         }],
         limits: Default::default(),
+        projects: vec![],
     });
     round_trip(&ServerFrame::SessionCreated {
         session: sample_session(),

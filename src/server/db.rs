@@ -329,5 +329,8 @@ fn session_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Session, DbError> {
         read_seq: Seq(read_seq.max(0) as u64),
         viewers: 0,
         rev: 0,
+        project: None,
+        worktree: None,
+        changes: None,
     })
 }

@@ -221,6 +221,7 @@ impl SocketRoutes {
             sessions: self.registry.sessions(),
             agents: self.registry.agents(),
             limits: self.registry.client_limits(),
+            projects: Vec::new(),
         })
         .await;
     }
@@ -327,6 +328,15 @@ impl SocketRoutes {
                 Ok(())
             }
             ClientFrame::Cancel { session, .. } => registry.cancel(session).await,
+            ClientFrame::AddProject { .. }
+            | ClientFrame::RenameProject { .. }
+            | ClientFrame::RemoveProject { .. }
+            | ClientFrame::ListFolders { .. }
+            | ClientFrame::GetChanges { .. }
+            | ClientFrame::GetDiff { .. }
+            | ClientFrame::Commit { .. }
+            | ClientFrame::Discard { .. }
+            | ClientFrame::Merge { .. } => Err(ServiceError::NotAllowed("not yet".into())),
             ClientFrame::AnswerPermission {
                 session,
                 request_id,

@@ -151,6 +151,7 @@ fn saved_tabs_round_trip_through_restore() {
                 sessions: vec![session(1), session(2), third],
                 agents: vec![],
                 limits: Default::default(),
+                projects: Vec::new(),
             },
         );
         actions::show(fresh, active);

@@ -46,6 +46,9 @@ fn session(n: u128) -> Session {
         read_seq: Seq(0),
         viewers: 0,
         rev: 0,
+        project: None,
+        worktree: None,
+        changes: None,
     }
 }
 
@@ -73,6 +76,7 @@ fn connected(n: u128) -> Store {
             sessions: (1..=n).map(session).collect(),
             agents: vec![],
             limits: Default::default(),
+            projects: Vec::new(),
         },
     );
     store

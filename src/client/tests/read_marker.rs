@@ -164,6 +164,7 @@ fn a_listing_after_reconnect_brings_what_was_read_elsewhere() {
             sessions: vec![read, half_read],
             agents: vec![],
             limits: Default::default(),
+            projects: Vec::new(),
         },
     );
     assert_eq!(
@@ -187,6 +188,7 @@ fn a_listing_with_viewers_shows_no_badge() {
             sessions: vec![watched],
             agents: vec![],
             limits: Default::default(),
+            projects: Vec::new(),
         },
     );
     view(&b, 1).read_count.set(0);
@@ -213,6 +215,7 @@ fn a_saved_read_marker_does_not_undo_the_servers() {
             sessions: vec![read, unread_here],
             agents: vec![],
             limits: Default::default(),
+            projects: Vec::new(),
         },
     );
     actions::restore_tabs(
@@ -271,6 +274,7 @@ fn the_sync_status_follows_the_connection_and_the_sessions_errors() {
             sessions: vec![session(1), session(2)],
             agents: vec![],
             limits: Default::default(),
+            projects: Vec::new(),
         },
     );
     assert_eq!(status(1), SyncStatus::Connected);

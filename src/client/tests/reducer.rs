@@ -67,6 +67,7 @@ fn sessions_first_seen_in_a_list_count_as_read_but_new_ones_elsewhere_do_not() {
             sessions: vec![busy],
             agents: vec![],
             limits: Default::default(),
+            projects: Vec::new(),
         },
     );
     assert_eq!(unread(&store, 1), 0);
@@ -333,6 +334,7 @@ fn replayed_state_changes_do_not_roll_the_state_back() {
             sessions: vec![live],
             agents: vec![],
             limits: Default::default(),
+            projects: Vec::new(),
         },
     );
     event(
@@ -379,6 +381,7 @@ fn connected_replaces_the_list_but_keeps_views_and_drafts() {
             sessions: vec![updated, session(3)],
             agents: vec![],
             limits: Default::default(),
+            projects: Vec::new(),
         },
     );
     let ids: Vec<_> = store
@@ -514,6 +517,7 @@ fn replayed_history_is_not_unread_but_what_follows_is() {
             sessions: vec![with_history, session(2)],
             agents: vec![],
             limits: Default::default(),
+            projects: Vec::new(),
         },
     );
     // A reload subscribes background tabs from seq 0: what was there before is not news.
