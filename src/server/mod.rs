@@ -10,8 +10,10 @@ pub mod config;
 pub mod db;
 pub mod demo_agent;
 pub mod doctor;
+pub mod git;
 pub mod guard;
 pub mod http;
+pub mod projects;
 pub mod registry;
 pub mod replay;
 pub mod seed;
@@ -20,6 +22,7 @@ pub mod session_task;
 #[cfg(test)]
 mod tests;
 pub mod wire;
+pub mod workspace;
 pub mod ws;
 
 use leptos::prelude::{use_context, LeptosOptions, ServerFnError};
