@@ -60,6 +60,13 @@ pub async fn agent_report_from_context() -> Result<Vec<crate::protocol::AgentInf
     Ok(registry.doctor().await)
 }
 
+/// The Doctor's line on git, for server functions.
+pub fn git_report_from_context() -> Result<crate::protocol::GitInfo, ServerFnError> {
+    let registry = use_context::<Arc<Registry>>()
+        .ok_or_else(|| ServerFnError::new("the session registry is not available"))?;
+    Ok(projects::git_info(registry.projects()))
+}
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

@@ -256,8 +256,8 @@ impl Projects {
         let Ok(canonical) = path.canonicalize() else {
             return false;
         };
-        // Inside the data dir nothing may be added; its ancestors may lead elsewhere.
-        !canonical.starts_with(&self.places.data_dir)
+        // The data dir itself can never be added; its ancestors may lead elsewhere.
+        canonical != self.places.data_dir
             && self
                 .places
                 .roots
@@ -335,6 +335,15 @@ impl Projects {
         self.list
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The Doctor's line on git.
+pub fn git_info(projects: &Projects) -> crate::protocol::GitInfo {
+    crate::protocol::GitInfo {
+        path: projects.git().map(|g| g.path().display().to_string()),
+        version: projects.git().map(|g| g.version().to_owned()),
+        problem: projects.git_missing().map(str::to_owned),
     }
 }
 
