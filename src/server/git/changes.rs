@@ -7,6 +7,7 @@ use super::parse::{
 };
 use super::{Git, GitError};
 use crate::protocol::{ChangeStatus, ChangeSummary, DiffBody, FileChange, MAX_DIFF_BYTES};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use tokio::io::AsyncReadExt;
 
@@ -42,26 +43,31 @@ impl Git {
                 ],
             )
             .await?;
-        let counts = parse_numstat(&numstat.stdout);
+        // By path: an agent may change thousands of files.
+        let counts: HashMap<String, (Option<u32>, Option<u32>)> = parse_numstat(&numstat.stdout)
+            .into_iter()
+            .map(|c| (c.path, (c.added, c.removed)))
+            .collect();
         let status = self.status(&top, "all").await?;
 
         let mut files: Vec<FileChange> = names
             .into_iter()
             .map(|entry| {
-                let count = counts.iter().find(|c| c.path == entry.path);
+                let (added, removed) = counts.get(&entry.path).copied().unwrap_or_default();
                 FileChange {
                     status: change_status(&entry),
                     old_path: entry.old_path,
-                    added: count.and_then(|c| c.added),
-                    removed: count.and_then(|c| c.removed),
+                    added,
+                    removed,
                     path: entry.path,
                 }
             })
             .collect();
+        let tracked: HashSet<String> = files.iter().map(|f| f.path.clone()).collect();
         for entry in status.iter().filter(|e| e.kind == StatusKind::Untracked) {
             // A file removed from the index but still on disk is both "deleted" and
             // "untracked"; one row per path.
-            if files.iter().any(|f| f.path == entry.path) {
+            if tracked.contains(entry.path.as_str()) {
                 continue;
             }
             let lines = count_lines(&top.join(&entry.path)).await?;
@@ -239,11 +245,15 @@ impl Git {
         let source = format!("--source={base_commit}");
         match change {
             None => {
-                self.ok(
-                    &top,
-                    ["restore", &source, "--staged", "--worktree", "--", ":/"],
-                )
-                .await?;
+                // Restore refuses a pathspec that matches nothing (the Playground's empty
+                // base, with only untracked files), so only when something tracked differs.
+                if !self.name_status(&top, base_commit).await?.is_empty() {
+                    self.ok(
+                        &top,
+                        ["restore", &source, "--staged", "--worktree", "--", ":/"],
+                    )
+                    .await?;
+                }
                 self.ok(&top, ["clean", "-f", "-d", "--", ":/"]).await?;
             }
             Some(change) if change.status == ChangeStatus::Untracked => {

@@ -155,6 +155,8 @@ pub enum GitError {
 pub struct Git {
     path: PathBuf,
     version: String,
+    /// Extra environment for every command (tests: no global config).
+    env: Vec<(&'static str, &'static str)>,
 }
 
 /// What a project's folder is to git.
@@ -252,6 +254,7 @@ impl Git {
         let mut git = Git {
             path,
             version: String::new(),
+            env: Vec::new(),
         };
         let out = git.run(Path::new("."), ["--version"], &[], None).await?;
         let out = out.checked()?;
@@ -278,6 +281,17 @@ impl Git {
         tracing::debug!(path = %git.path.display(), %version, "git found");
         git.version = version;
         Ok(git)
+    }
+
+    /// This git with the user's global and the system config ignored, as on a machine
+    /// where nothing is configured.
+    #[cfg(test)]
+    fn unconfigured(mut self) -> Git {
+        self.env = vec![
+            ("GIT_CONFIG_GLOBAL", "/dev/null"),
+            ("GIT_CONFIG_NOSYSTEM", "1"),
+        ];
+        self
     }
 
     /// The program's path.
@@ -310,11 +324,22 @@ impl Git {
         for pair in config {
             cmd.arg("-c").arg(pair);
         }
+        // A server started from a git hook inherits these; they would point every command
+        // at that other repository.
+        for var in [
+            "GIT_DIR",
+            "GIT_WORK_TREE",
+            "GIT_INDEX_FILE",
+            "GIT_COMMON_DIR",
+        ] {
+            cmd.env_remove(var);
+        }
         cmd.args(&args)
             .current_dir(dir)
             .env("LC_ALL", "C")
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("GIT_OPTIONAL_LOCKS", "0")
+            .envs(self.env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -307,3 +307,41 @@ async fn discard_one_file_then_everything() {
     assert!(!wt.join("dir").exists() && !wt.join("fresh.txt").exists());
     assert!(wt.join("image.bin").is_file());
 }
+
+#[tokio::test]
+async fn discard_everything_in_a_playground_with_only_new_files() {
+    let git = git().await.unconfigured();
+    let (_dir, root) = super::temp();
+    git.init_repo(&root).await.expect("init");
+    let base = sh(&root, &["rev-parse", "HEAD"]);
+    write(&root, "hello.py", "print('hi')\n");
+    let summary = git
+        .changes(&root, "HEAD", None, "HEAD")
+        .await
+        .expect("changes");
+    assert_eq!(
+        summary.files,
+        vec![change(
+            "hello.py",
+            None,
+            ChangeStatus::Untracked,
+            Some(1),
+            Some(0)
+        )]
+    );
+    assert_eq!(summary.uncommitted, 1);
+    git.discard(&root, &base, None).await.expect("discard all");
+    assert!(!root.join("hello.py").exists());
+
+    // The same with a commit after the empty base.
+    write(&root, "kept.py", "x = 1\n");
+    git.commit(&root, "kept").await.expect("commit");
+    git.discard(&root, &base, None).await.expect("discard all");
+    assert!(!root.join("kept.py").exists());
+    assert!(git
+        .changes(&root, &base, None, "b")
+        .await
+        .expect("changes")
+        .files
+        .is_empty());
+}

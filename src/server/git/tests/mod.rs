@@ -121,7 +121,8 @@ async fn project_state_of_a_repository_a_subfolder_and_a_plain_folder() {
 
 #[tokio::test]
 async fn init_repo_makes_one_commit_and_is_idempotent() {
-    let git = git().await;
+    // With no identity configured anywhere, as on a fresh machine.
+    let git = git().await.unconfigured();
     let (_dir, root) = temp();
     git.init_repo(&root).await.expect("init");
     let state = git.project_state(&root).await.expect("state");
@@ -143,26 +144,26 @@ async fn init_repo_makes_one_commit_and_is_idempotent() {
 
 #[tokio::test]
 async fn commits_get_an_identity_only_where_none_is_configured() {
-    let git = git().await;
+    let git = git().await.unconfigured();
     let (_dir, repo) = repo();
-    let configured = Command::new("git")
-        .args(["config", "user.name"])
-        .current_dir(&repo)
-        .output()
-        .expect("git runs")
-        .status
-        .success();
+    assert_eq!(
+        git.identity(&repo).await.expect("identity"),
+        vec!["user.name=Switchboard", "user.email=switchboard@localhost"]
+    );
     write(&repo, "new.txt", "x\n");
     git.commit(&repo, "first").await.expect("commit");
-    let author = sh(&repo, &["log", "-1", "--format=%an <%ae>"]);
-    if configured {
-        assert_ne!(author, "Switchboard <switchboard@localhost>");
-    } else {
-        assert_eq!(author, "Switchboard <switchboard@localhost>");
-    }
-    // A repository's own identity is used as it is.
+    assert_eq!(
+        sh(&repo, &["log", "-1", "--format=%an <%ae>|%cn <%ce>"]),
+        "Switchboard <switchboard@localhost>|Switchboard <switchboard@localhost>"
+    );
+    // A repository's own identity is used as it is; half of one is completed.
     sh(&repo, &["config", "user.name", "Repo Person"]);
+    assert_eq!(
+        git.identity(&repo).await.expect("identity"),
+        vec!["user.email=switchboard@localhost"]
+    );
     sh(&repo, &["config", "user.email", "repo@example.com"]);
+    assert!(git.identity(&repo).await.expect("identity").is_empty());
     write(&repo, "new.txt", "y\n");
     git.commit(&repo, "second").await.expect("commit");
     assert_eq!(
