@@ -58,7 +58,7 @@ pub struct ProjectGit {
 }
 
 /// One finished command.
-pub(crate) struct Output {
+struct Output {
     status: ExitStatus,
     /// Stdout, or its first bytes when a limit was given.
     stdout: Vec<u8>,
