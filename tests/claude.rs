@@ -271,7 +271,9 @@ async fn the_permission_mode_changes_mid_session() {
     client
         .until(|f| matches!(f, ServerFrame::Event { event: SessionEvent::PermissionModeChanged { mode }, .. } if mode == "acceptEdits"))
         .await;
-    let target = dir.path().join("edited.txt");
+    // Inside its working directory (the Playground: it names no project); acceptEdits asks
+    // for writes outside it.
+    let target = dir.path().join("playground/edited.txt");
     client
         .say_claude(session, &format!("TOOL_WRITE:{}", target.display()), None)
         .await;

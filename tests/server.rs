@@ -312,8 +312,9 @@ async fn permission_allow_writes_the_file_and_deny_does_not() {
             })
             .await;
         client.until(|f| is_turn_end(f, session)).await;
+        // The session names no project: it runs in the Playground.
         assert_eq!(
-            dir.path().join("demo.txt").exists(),
+            dir.path().join("playground/demo.txt").exists(),
             writes,
             "option {option}"
         );
