@@ -110,7 +110,10 @@ export default async function globalSetup() {
   process.env.SWITCHBOARD_URL = url;
   process.env.SWITCHBOARD_TEST_TOKEN = token;
   await saveLogin(url, token);
-  process.env.SWITCHBOARD_E2E_WORKDIR = workdir;
+  // Sessions that name no project run in the Playground, the data dir's own repository.
+  process.env.SWITCHBOARD_E2E_WORKDIR = join(root, 'data', 'playground');
+  // A folder under the server's roots (SWITCHBOARD_DEFAULT_CWD is one) for projects.
+  process.env.SWITCHBOARD_E2E_ROOT = workdir;
   return async () => {
     server.kill('SIGTERM');
     fakeModel.kill('SIGTERM');
