@@ -5,9 +5,11 @@
 
 mod common;
 
-use common::code::{add_project, config_with_root, connect_with_projects, repo, start_session};
+use common::code::{
+    add_project, allow_and_finish, config_with_root, connect_with_projects, repo, start_session,
+};
 use common::Server;
-use switchboard::protocol::{ClientFrame, ServerFrame, SessionEvent, PLAYGROUND_NAME};
+use switchboard::protocol::{ClientFrame, ServerFrame, PLAYGROUND_NAME};
 
 #[tokio::test]
 async fn adding_a_project_refuses_bad_folders_with_reasons_and_stores_nothing() {
@@ -131,27 +133,7 @@ async fn a_folder_without_git_is_a_project_without_worktrees() {
 
     // A plain session there runs in the folder itself.
     let session = start_session(&mut client, project.id, false, "/write here.txt hi").await;
-    let events = loop {
-        if let ServerFrame::Event {
-            session: s,
-            event: SessionEvent::PermissionRequested { request_id, .. },
-            ..
-        } = client.recv().await
-        {
-            if s == session {
-                break request_id;
-            }
-        }
-    };
-    client
-        .send(&ClientFrame::AnswerPermission {
-            session,
-            request_id: events,
-            option_id: "allow".into(),
-            tag: None,
-        })
-        .await;
-    client.turn(session).await;
+    allow_and_finish(&mut client, session).await;
     assert_eq!(
         std::fs::read_to_string(plain.join("here.txt")).expect("written in the project folder"),
         "hi\n"

@@ -136,14 +136,7 @@ pub async fn allow_and_finish(client: &mut Client, session: SessionId) {
             _ => {}
         }
     };
-    client
-        .send(&ClientFrame::AnswerPermission {
-            session,
-            request_id,
-            option_id: "allow".into(),
-            tag: None,
-        })
-        .await;
+    client.answer(session, request_id, "allow").await;
     client.turn(session).await;
 }
 

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use switchboard::protocol::{
-    AgentId, ClientFrame, ClientId, ClientMsgId, NewSession, Seq, ServerFrame, SessionEvent,
-    SessionId,
+    AgentId, ClientFrame, ClientId, ClientMsgId, NewSession, RequestId, Seq, ServerFrame,
+    SessionEvent, SessionId,
 };
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
@@ -299,6 +299,17 @@ impl Client {
                 data_base64: ONE_PIXEL_PNG.into(),
             }],
             create: Some(create),
+            tag: None,
+        })
+        .await;
+    }
+
+    /// Answers a permission request with `option` (`allow`, `deny`...).
+    pub async fn answer(&mut self, session: SessionId, request_id: RequestId, option: &str) {
+        self.send(&ClientFrame::AnswerPermission {
+            session,
+            request_id,
+            option_id: option.into(),
             tag: None,
         })
         .await;
