@@ -164,3 +164,63 @@ async fn sessions_that_name_no_project_run_in_the_playground() {
         "never the data dir itself"
     );
 }
+
+#[tokio::test]
+async fn without_git_projects_work_and_worktrees_say_why_not() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = dir.path().canonicalize().expect("canonical");
+    let data = base.join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    repo(&base.join("roots/repo"));
+    let server = Server::start_with_env(
+        &data,
+        &config_with_root(&base.join("roots")),
+        &[("SWITCHBOARD_GIT", Some("/nonexistent/git"))],
+    );
+    let (mut client, projects) = connect_with_projects(&server.addr).await;
+    let reason = projects[0]
+        .worktree_unavailable
+        .clone()
+        .expect("no worktrees");
+    assert!(reason.contains("git is not available"), "{reason}");
+    let project = add_project(&mut client, &base.join("roots/repo").display().to_string())
+        .await
+        .expect("projects work without git");
+    assert!(project.worktree_unavailable.is_some());
+    let refused = start_session(&mut client, project.id, true, "hello").await;
+    loop {
+        match client.recv().await {
+            ServerFrame::Error {
+                session: Some(s),
+                message,
+                ..
+            } if s == refused => {
+                assert!(message.contains("git is not available"), "{message}");
+                break;
+            }
+            ServerFrame::Event { session, .. } if session == refused => {
+                panic!("no worktree without git")
+            }
+            _ => {}
+        }
+    }
+    // A plain session runs, and asking for its changes says why there are none.
+    let session = start_session(&mut client, project.id, false, "hi").await;
+    client.turn(session).await;
+    client
+        .send(&ClientFrame::GetChanges { session, tag: None })
+        .await;
+    loop {
+        if let ServerFrame::Error {
+            session: Some(s),
+            message,
+            ..
+        } = client.recv().await
+        {
+            if s == session {
+                assert!(message.contains("git is not available"), "{message}");
+                break;
+            }
+        }
+    }
+}
