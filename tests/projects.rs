@@ -224,3 +224,41 @@ async fn without_git_projects_work_and_worktrees_say_why_not() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_stored_session_is_checked_again_before_its_agent_starts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = dir.path().canonicalize().expect("canonical");
+    let data = base.join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    repo(&base.join("roots/repo"));
+    let server = Server::start_with_config(&data, &config_with_root(&base.join("roots")));
+    let (mut client, _) = connect_with_projects(&server.addr).await;
+    let project = add_project(&mut client, &base.join("roots/repo").display().to_string())
+        .await
+        .expect("added");
+    let session = start_session(&mut client, project.id, false, "hi").await;
+    client.turn(session).await;
+    server.stop();
+
+    // The roots no longer hold the project: its session may not start an agent there.
+    std::fs::create_dir_all(base.join("elsewhere")).expect("other root");
+    let server = Server::start_with_config(&data, &config_with_root(&base.join("elsewhere")));
+    let (mut client, _) = connect_with_projects(&server.addr).await;
+    client
+        .send(&ClientFrame::Subscribe {
+            session,
+            since: switchboard::protocol::Seq(u64::MAX >> 2),
+            tail_turns: None,
+            tag: None,
+        })
+        .await;
+    common::code::say(&mut client, session, "again", None).await;
+    let message = loop {
+        let frame = client.recv().await;
+        if let Some(message) = common::error_message(&frame, session) {
+            break message;
+        }
+    };
+    assert!(message.contains("outside the allowed roots"), "{message}");
+}
