@@ -303,3 +303,31 @@ async fn a_public_bind_needs_the_token_and_refuses_no_auth() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("--no-auth is only allowed"), "{stderr}");
 }
+
+/// An agent's environment holds none of Switchboard's secrets (an `env` tool call would
+/// show them in the transcript).
+#[tokio::test]
+async fn agents_do_not_inherit_the_access_token() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let seen = dir.path().join("agent-env.txt");
+    let config = format!(
+        "[agents.demo]\ncommand = [\"sh\", \"-c\", \"env > {}; exec {} demo-agent\"]\n",
+        seen.display(),
+        env!("CARGO_BIN_EXE_switchboard")
+    );
+    let server = Server::start_with_config(dir.path(), &config);
+    let (mut client, _) = Client::connect(&server).await;
+    let session = new_session();
+    client.say(session, "hello", true).await;
+    client.turn(session).await;
+    let env = std::fs::read_to_string(&seen).expect("the agent wrote its environment");
+    assert!(
+        env.contains("SWITCHBOARD_DEMO_DELAY_MS="),
+        "the environment was captured"
+    );
+    assert!(!env.contains("SWITCHBOARD_TOKEN"), "no token in: {env}");
+    assert!(
+        !env.contains(TEST_TOKEN),
+        "no token value in the agent's environment"
+    );
+}

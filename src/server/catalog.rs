@@ -223,6 +223,9 @@ fn resolve(mut info: AgentInfo, settings: AgentCommand, config: &Config) -> Cata
 /// The first line `program --version` prints.
 async fn version_of(program: &str, env: &BTreeMap<String, String>) -> Result<String, String> {
     let mut command = tokio::process::Command::new(program);
+    for secret in super::config::SECRET_ENV {
+        command.env_remove(secret);
+    }
     command
         .arg("--version")
         .envs(env)

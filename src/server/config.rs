@@ -7,6 +7,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// Switchboard's own secrets among the environment variables it reads: removed from the
+/// environment of every program it starts (agents, their `--version` probes, git), so an
+/// agent's `env` tool call cannot show them in a transcript.
+pub const SECRET_ENV: &[&str] = &["SWITCHBOARD_TOKEN"];
+
 /// Values given on the command line or in the environment (None = not given).
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {

@@ -92,7 +92,7 @@ impl Drop for AgentProcess {
     }
 }
 
-/// Starts `argv` in `cwd` with the server's environment plus `env`.
+/// Starts `argv` in `cwd` with the server's environment (less its secrets) plus `env`.
 pub fn spawn(
     argv: &[String],
     env: &BTreeMap<String, String>,
@@ -108,6 +108,9 @@ pub fn spawn(
         command.pre_exec(|| {
             nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
         });
+    }
+    for secret in crate::server::config::SECRET_ENV {
+        command.env_remove(secret);
     }
     let mut child = command
         .args(args)

@@ -216,7 +216,10 @@ impl Git {
             "GIT_WORK_TREE",
             "GIT_INDEX_FILE",
             "GIT_COMMON_DIR",
-        ] {
+        ]
+        .iter()
+        .chain(crate::server::config::SECRET_ENV)
+        {
             cmd.env_remove(var);
         }
         cmd.args(&args)
