@@ -58,6 +58,9 @@ pub enum AccessError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The token file is not private to this user.
+    #[error("{0}")]
+    NotPrivate(super::private_dir::PrivateDirError),
     /// The given token is too short to be a secret.
     #[error("the access token must be at least 16 characters")]
     WeakToken,
@@ -167,6 +170,10 @@ fn stored_or_generated(data_dir: &Path) -> Result<(String, TokenSource), AccessE
         path: path.clone(),
         source,
     };
+    // A token file others can read (or that someone else wrote) is not a secret.
+    if path.exists() {
+        super::private_dir::check_private(&path, 0o600).map_err(AccessError::NotPrivate)?;
+    }
     match std::fs::read_to_string(&path) {
         Ok(text) if text.trim().len() >= 16 => {
             return Ok((text.trim().to_owned(), TokenSource::Stored))

@@ -13,6 +13,7 @@ pub mod doctor;
 pub mod git;
 pub mod guard;
 pub mod http;
+pub mod private_dir;
 pub mod projects;
 pub mod registry;
 pub mod replay;
@@ -84,6 +85,9 @@ pub enum StartError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The data dir is not private to this user.
+    #[error("{0}")]
+    PrivateDir(#[from] private_dir::PrivateDirError),
     /// The server failed while running.
     #[error("server: {0}")]
     Serve(std::io::Error),
@@ -113,6 +117,8 @@ pub fn leptos_options(addr: std::net::SocketAddr) -> LeptosOptions {
 /// every agent.
 pub async fn run(config: config::Config) -> Result<(), StartError> {
     let config = Arc::new(config);
+    private_dir::ensure_private_dir(&config.data_dir)?;
+    private_dir::ensure_private_file(&config.data_dir.join(db::DB_FILE))?;
     let (access, token_source) = access::Access::new(
         config.addr,
         &config.data_dir,

@@ -54,6 +54,11 @@ impl Server {
         env: &[(&str, Option<&str>)],
         flags: &[&str],
     ) -> Server {
+        // The server refuses a data dir others can read; a test's own folders are made with
+        // the usual umask.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
+            .expect("data dir made private");
         let config_file = data_dir.join("test-config.toml");
         std::fs::write(&config_file, config).expect("config written");
         // SWITCHBOARD_TEST_BIN runs a suite against another build (an earlier commit's, to

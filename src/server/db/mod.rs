@@ -14,6 +14,9 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// The database's file name in the data dir.
+pub const DB_FILE: &str = "switchboard.db";
+
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -60,7 +63,7 @@ impl Db {
             path: data_dir.display().to_string(),
             source,
         })?;
-        let path = data_dir.join("switchboard.db");
+        let path = data_dir.join(DB_FILE);
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
