@@ -142,6 +142,10 @@ async fn hostile_requests_are_refused_while_a_good_client_is_served() {
     let (status, body) = http(&addr, &get("/", "evil.example", "")).await;
     assert_eq!(status, 403, "{body}");
     assert!(!body.contains("login-form"));
+    // A port that is not a number is refused (its text would reach the CSP header).
+    let (status, body) = http(&addr, &get("/", "localhost:x-evil", "")).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(!body.to_lowercase().contains("content-security-policy"), "{body}");
     let (status, body) = http(&addr, &get("/", &addr, "")).await;
     assert_eq!(status, 401);
     assert!(body.contains("login-form"), "{body}");
@@ -283,6 +287,14 @@ async fn a_public_bind_needs_the_token_and_refuses_no_auth() {
     let (status, answer) = http(&addr, &get(&format!("/s/x?token={TEST_TOKEN}"), &addr, "")).await;
     assert_eq!(status, 303, "right token in the login URL");
     assert!(answer.contains("location: /s/x\r\n"), "{answer}");
+    // `//other.example/` after login stays on this site.
+    let (status, answer) = http(
+        &addr,
+        &get(&format!("//evil.example/?token={TEST_TOKEN}"), &addr, ""),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(answer.contains("location: /evil.example/\r\n"), "{answer}");
     assert!(answer.contains("HttpOnly; SameSite=Strict"), "{answer}");
     assert!(!answer.contains(TEST_TOKEN), "the cookie is not the token");
     assert_eq!(

@@ -125,10 +125,16 @@ impl Access {
         self.secret.as_ref().map(|s| s.token.as_str())
     }
 
-    /// Whether a Host header's name (port removed, any case) is one of ours.
+    /// Whether a Host header's name (port removed, any case) is one of ours, with no port
+    /// or a numeric one (the header's text reaches the CSP header).
     pub fn host_allowed(&self, host: &str) -> bool {
-        let name = host_name(host).to_ascii_lowercase();
-        self.allowed_hosts.contains(&name)
+        let name = host_name(host);
+        let port = &host[name.len()..];
+        let port_ok = port.is_empty()
+            || port.strip_prefix(':').is_some_and(|digits| {
+                digits.parse::<u16>().is_ok() && digits.bytes().all(|b| b.is_ascii_digit())
+            });
+        port_ok && self.allowed_hosts.contains(&name.to_ascii_lowercase())
     }
 
     /// Whether `candidate` is the token.
@@ -230,7 +236,7 @@ fn host_name(host: &str) -> &str {
     if host.starts_with('[') {
         return host.split_inclusive(']').next().unwrap_or(host);
     }
-    host.rsplit_once(':').map_or(host, |(name, _)| name)
+    host.split_once(':').map_or(host, |(name, _)| name)
 }
 
 fn host_of_ip(addr: SocketAddr) -> String {
@@ -305,6 +311,13 @@ mod tests {
             "127.0.0.1.evil.example",
             "",
             "[::2]",
+            // A port that is not a number (its text would reach the CSP header).
+            "localhost:abc",
+            "localhost:3000 'unsafe-inline'",
+            "localhost:",
+            "[::1]:x",
+            "[::1]junk",
+            "localhost:99999",
         ] {
             assert!(!access.host_allowed(bad), "{bad}");
         }

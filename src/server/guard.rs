@@ -126,7 +126,8 @@ fn login_with_token(access: &Access, request: &Request) -> Option<Response> {
         tracing::warn!(path = %request.uri().path(), "refused: wrong login token");
         return Some(login_page(StatusCode::UNAUTHORIZED, true));
     }
-    let mut target = request.uri().path().to_owned();
+    // One leading slash: `//other.example/` would send the browser to another site.
+    let mut target = format!("/{}", request.uri().path().trim_start_matches('/'));
     if !rest.is_empty() {
         target = format!("{target}?{}", rest.join("&"));
     }
