@@ -24,6 +24,8 @@ mod cli {
         Serve(ServeArgs),
         /// Show which agents are installed (path, version) and how to install the others.
         Doctor(DoctorArgs),
+        /// Print the address that logs a browser in (with the access token): keep it private.
+        LoginUrl(ServeArgs),
         /// Run the built-in offline demo agent on stdio (ACP); started by the server.
         DemoAgent,
         /// Write a long generated demo session into a data dir (benchmarks, tests); run it
@@ -90,6 +92,7 @@ async fn main() -> std::process::ExitCode {
             }
         },
         Some(Command::Doctor(args)) => doctor(args).await,
+        Some(Command::LoginUrl(args)) => login_url(args),
         Some(Command::SeedTranscript(args)) => {
             let seeded = switchboard::server::seed::seed_transcript(
                 &args.data_dir,
@@ -123,6 +126,16 @@ async fn serve(args: cli::ServeArgs) -> std::process::ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
+    let flag_given = std::env::args_os().any(|arg| {
+        let arg = arg.to_string_lossy();
+        arg == "--token" || arg.starts_with("--token=")
+    });
+    if flag_given {
+        eprintln!(
+            "WARNING: --token puts the token in the process list (`ps`), readable by every \
+             local user; set SWITCHBOARD_TOKEN or server.token instead"
+        );
+    }
     let config = match Config::load(Overrides {
         addr: args.addr,
         data_dir: args.data_dir,
@@ -147,6 +160,51 @@ async fn serve(args: cli::ServeArgs) -> std::process::ExitCode {
 
 /// Prints the agent report; fails only when the demo agent does not work.
 #[cfg(feature = "ssr")]
+/// `switchboard login-url`: the configured address with the token (given, or the data
+/// dir's token file; none is made here).
+fn login_url(args: cli::ServeArgs) -> std::process::ExitCode {
+    use switchboard::server::access::Access;
+    use switchboard::server::config::{Config, Overrides};
+    let config = match Config::load(Overrides {
+        addr: args.addr,
+        data_dir: args.data_dir,
+        config_file: args.config,
+        token: args.token,
+        no_auth: false,
+    }) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let token_file = config
+        .data_dir
+        .join(switchboard::server::access::TOKEN_FILE);
+    if config.token.is_none() && !token_file.exists() {
+        eprintln!(
+            "switchboard: no token yet ({} is missing); `switchboard serve` makes one",
+            token_file.display()
+        );
+        return std::process::ExitCode::FAILURE;
+    }
+    let given = config.token.clone().map(|t| t.0);
+    match Access::new(config.addr, &config.data_dir, given, false, &[]) {
+        Ok((access, _)) => {
+            let host = switchboard::server::browser_host(config.addr);
+            println!(
+                "http://{host}/?token={}",
+                access.token().unwrap_or_default()
+            );
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 async fn doctor(args: cli::DoctorArgs) -> std::process::ExitCode {
     use switchboard::server::config::{Config, Overrides};
 

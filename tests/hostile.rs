@@ -145,7 +145,10 @@ async fn hostile_requests_are_refused_while_a_good_client_is_served() {
     // A port that is not a number is refused (its text would reach the CSP header).
     let (status, body) = http(&addr, &get("/", "localhost:x-evil", "")).await;
     assert_eq!(status, 403, "{body}");
-    assert!(!body.to_lowercase().contains("content-security-policy"), "{body}");
+    assert!(
+        !body.to_lowercase().contains("content-security-policy"),
+        "{body}"
+    );
     let (status, body) = http(&addr, &get("/", &addr, "")).await;
     assert_eq!(status, 401);
     assert!(body.contains("login-form"), "{body}");
@@ -344,12 +347,14 @@ async fn agents_do_not_inherit_the_access_token() {
     );
 }
 
-/// Runs `serve` on `data_dir` until it prints its address (`Ok`) or exits (`Err(stderr)`).
-fn serve_once(data_dir: &std::path::Path) -> Result<(), String> {
+/// Runs `serve` on `data_dir` (with `args`) until it says how to log in: its stdout and
+/// stderr so far (`Ok`), or its stderr when it exits first (`Err`).
+fn serve_once_with(data_dir: &std::path::Path, args: &[&str]) -> Result<String, String> {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
+        .args(args)
         .env_remove("SWITCHBOARD_TOKEN")
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
@@ -357,16 +362,60 @@ fn serve_once(data_dir: &std::path::Path) -> Result<(), String> {
         .spawn()
         .expect("runs");
     let stdout = child.stdout.take().expect("piped");
-    let started = std::io::BufReader::new(stdout)
+    let mut seen = String::new();
+    let mut started = false;
+    for line in std::io::BufReader::new(stdout)
         .lines()
         .map_while(Result::ok)
-        .any(|line| line.starts_with("Switchboard listening"));
+    {
+        started |= line.starts_with("Switchboard listening");
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("Log in") {
+            break;
+        }
+    }
     let _ = child.kill();
     let output = child.wait_with_output().expect("ends");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     match started {
-        true => Ok(()),
-        false => Err(String::from_utf8_lossy(&output.stderr).into_owned()),
+        true => Ok(seen + &stderr),
+        false => Err(stderr),
     }
+}
+
+fn serve_once(data_dir: &std::path::Path) -> Result<String, String> {
+    serve_once_with(data_dir, &[])
+}
+
+/// The login URL (with the token) is printed when the token is made, not at every start
+/// (it ends up in log files); `switchboard login-url` prints it on request, and `--token`
+/// (visible in `ps`) is warned about.
+#[test]
+fn the_token_is_printed_once_and_on_request() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let first = serve_once(&data).expect("serves");
+    let token = std::fs::read_to_string(data.join("token")).expect("token made");
+    assert!(first.contains(&format!("?token={token}")), "{first}");
+    let again = serve_once(&data).expect("serves again");
+    assert!(!again.contains(&token), "not printed again: {again}");
+    assert!(again.contains("switchboard login-url"), "{again}");
+    let asked = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["login-url", "--data-dir"])
+        .arg(&data)
+        .env_remove("SWITCHBOARD_TOKEN")
+        .output()
+        .expect("runs");
+    assert!(asked.status.success());
+    let url = String::from_utf8_lossy(&asked.stdout);
+    assert_eq!(url.trim(), format!("http://127.0.0.1:3000/?token={token}"));
+    let flagged = serve_once_with(&data, &["--token", "a-token-of-sixteen-chars"]).expect("serves");
+    assert!(
+        flagged.contains("WARNING: --token puts the token in the process list"),
+        "{flagged}"
+    );
+    assert!(!flagged.contains("a-token-of-sixteen-chars"), "{flagged}");
 }
 
 /// The data dir is made private (0700, the database and token 0600), and one that other

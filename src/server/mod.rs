@@ -160,33 +160,42 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
     Ok(())
 }
 
-/// Tells the user how to get in. The token goes to stdout only, never to the log.
+/// The address a browser should open for a server on `addr`.
+pub fn browser_host(addr: std::net::SocketAddr) -> String {
+    if addr.ip().is_unspecified() || addr.ip().is_loopback() {
+        format!("127.0.0.1:{}", addr.port())
+    } else {
+        addr.to_string()
+    }
+}
+
+/// Tells the user how to get in. The token goes to stdout only, never to the log, and only
+/// when it was just made: a URL printed at every start ends up in log files.
 fn print_login(
     access: &access::Access,
     source: Option<access::TokenSource>,
     addr: std::net::SocketAddr,
     data_dir: &std::path::Path,
 ) {
-    let host = if addr.ip().is_unspecified() || addr.ip().is_loopback() {
-        format!("127.0.0.1:{}", addr.port())
-    } else {
-        addr.to_string()
-    };
+    let host = browser_host(addr);
     match (access.token(), source) {
         (None, _) => eprintln!(
             "WARNING: --no-auth: any program or user on this machine can drive your agents \
              through http://{host}/"
         ),
-        (Some(_), Some(access::TokenSource::Given)) => {
-            println!("Log in at http://{host}/?token=<the token you set>");
-        }
-        (Some(token), _) => {
+        (Some(token), Some(access::TokenSource::Generated)) => {
             println!("Log in at http://{host}/?token={token}");
             println!(
-                "(the token is kept in {}; set SWITCHBOARD_TOKEN to choose your own)",
+                "(a new token, kept in {}; `switchboard login-url` prints this address again)",
                 data_dir.join(access::TOKEN_FILE).display()
             );
         }
+        (Some(_), Some(access::TokenSource::Stored)) => println!(
+            "Log in at http://{host}/ with the token in {} (`switchboard login-url` prints \
+             the address with it)",
+            data_dir.join(access::TOKEN_FILE).display()
+        ),
+        (Some(_), _) => println!("Log in at http://{host}/ with the token you set"),
     }
     if addr.ip().is_unspecified() {
         eprintln!(
