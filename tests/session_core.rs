@@ -139,3 +139,50 @@ async fn an_error_names_the_request_it_refuses() {
         "{frame:?}"
     );
 }
+
+#[tokio::test]
+async fn the_queue_behind_a_running_turn_is_capped_with_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path());
+    let (mut client, _) = Client::connect(&server).await;
+    let id = new_session();
+    client.say(id, "/slow 30", true).await;
+    client.first_delta().await;
+    // 100 wait behind the running turn; the 101st is refused and says why.
+    for n in 0..101u64 {
+        client
+            .send(&ClientFrame::Send {
+                session: id,
+                client_msg_id: switchboard::protocol::ClientMsgId(uuid::Uuid::new_v4()),
+                text: format!("queued {n}"),
+                attachments: vec![],
+                create: None,
+                tag: Some(RequestTag(n)),
+            })
+            .await;
+    }
+    let refused = loop {
+        if let ServerFrame::Error {
+            tag: Some(tag),
+            code,
+            message,
+            ..
+        } = client.recv().await
+        {
+            break (tag, code, message);
+        }
+    };
+    assert_eq!(refused.0, RequestTag(100), "only the 101st is refused");
+    assert_eq!(refused.1, ErrorCode::LimitReached);
+    assert!(
+        refused.2.contains("100 messages already wait"),
+        "{}",
+        refused.2
+    );
+    client
+        .send(&ClientFrame::Cancel {
+            session: id,
+            tag: None,
+        })
+        .await;
+}

@@ -9,6 +9,10 @@ use crate::server::registry::ServiceError;
 use nix::sys::signal::Signal;
 use tokio::time::Instant;
 
+/// Most messages one session holds waiting behind its running turn; more are refused (each
+/// would start a turn of its own, and the queue lives in memory).
+pub(super) const MAX_QUEUED_MESSAGES: usize = 100;
+
 impl SessionTask {
     pub(super) async fn send(
         &mut self,
@@ -24,9 +28,16 @@ impl SessionTask {
                 "the message could not be saved: {cause}"
             )));
         }
-        if !self.seen_messages.insert(client_msg_id) {
+        if self.seen_messages.contains(&client_msg_id) {
             return Ok(()); // a resend of a message we already have
         }
+        if self.queue.len() >= MAX_QUEUED_MESSAGES {
+            return Err(ServiceError::LimitReached(format!(
+                "{} messages already wait in this session; wait for them or press Stop",
+                self.queue.len()
+            )));
+        }
+        self.seen_messages.insert(client_msg_id);
         if !self.stored {
             self.session.title = crate::protocol::first_message_title(&text, &attachments);
         }
