@@ -23,6 +23,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
+                // No DNS prefetch of links in agent output (also sent as a header).
+                <meta http-equiv="x-dns-prefetch-control" content="off"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1, interactive-widget=resizes-content"/>
                 <meta name="color-scheme" content="light dark"/>
                 <meta name="theme-color" media="(prefers-color-scheme: light)" content="#f6f7f9"/>

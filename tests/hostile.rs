@@ -153,6 +153,10 @@ async fn hostile_requests_are_refused_while_a_good_client_is_served() {
     assert_eq!(status, 401);
     assert!(body.contains("login-form"), "{body}");
     assert!(body.contains("Content-Security-Policy") || body.contains("content-security-policy"));
+    assert!(
+        body.contains("x-dns-prefetch-control: off"),
+        "no DNS prefetch: {body}"
+    );
 
     // Server functions: cross-site refused even with the token; no token refused; same
     // origin with the token answers with the session list.

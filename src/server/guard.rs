@@ -8,7 +8,7 @@
 
 use super::access::{hex, Access};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
@@ -215,8 +215,14 @@ fn new_nonce() -> Arc<str> {
     hex(&bytes).into()
 }
 
-/// Headers for every answer: no sniffing, no referrer, no framing.
+/// Headers for every answer: no sniffing, no referrer, no framing, no DNS prefetch (a link
+/// in agent output such as `http://<secret>.attacker.example/` would otherwise have its
+/// host resolved, and the secret sent to a DNS server, as soon as it renders).
 fn add_static_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        HeaderName::from_static("x-dns-prefetch-control"),
+        HeaderValue::from_static("off"),
+    );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
