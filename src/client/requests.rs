@@ -3,6 +3,7 @@
 //! (one message not delivered, one permission card answerable again) and nothing else.
 //! Pure bookkeeping, tested natively.
 
+use super::changes::GitOp;
 use crate::protocol::{ClientMsgId, RequestId, RequestTag, SessionId};
 use std::collections::VecDeque;
 
@@ -41,6 +42,22 @@ pub enum Request {
     Subscribe {
         /// The session.
         session: SessionId,
+    },
+    /// "Add project" (the form shows why in `project-error`).
+    AddProject,
+    /// A project renamed or removed (a toast says why).
+    Project,
+    /// The changes or one diff of a session (the Changes panel says why).
+    Changes {
+        /// The session.
+        session: SessionId,
+    },
+    /// A commit, discard or merge (the panel's result line says why).
+    Git {
+        /// The session.
+        session: SessionId,
+        /// Which.
+        op: GitOp,
     },
     /// Anything else about a session: Stop, Retry, Rename, End (the notice is all).
     Other {
