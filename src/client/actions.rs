@@ -252,7 +252,7 @@ pub fn end_session_with(
     let was_draft = store.view(id).is_none_or(|v| v.is_draft());
     let next = close_tab(store, id);
     if !was_draft {
-        let tag = Some(store.open_request(Request::Other { session: id }));
+        let tag = Some(store.open_request(Request::End { session: id }));
         transport::send(ClientFrame::Archive {
             session: id,
             worktree,

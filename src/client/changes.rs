@@ -195,15 +195,10 @@ pub fn has_changes(projects: &[Project], view: &SessionView) -> bool {
     })
 }
 
-/// Opens or closes the Changes panel of `id`; opening asks for the changes.
+/// Opens or closes the Changes panel of `id` (the open panel asks for the changes).
 pub fn toggle_panel(store: Store, id: SessionId) {
-    let Some(view) = store.view(id) else {
-        return;
-    };
-    let open = !view.changes.open.get_untracked();
-    view.changes.open.set(open);
-    if open {
-        refresh(store, id);
+    if let Some(view) = store.view(id) {
+        view.changes.open.update(|open| *open = !*open);
     }
 }
 
@@ -239,22 +234,17 @@ pub fn answer_landed(store: Store, id: SessionId) {
     }
 }
 
-/// Shows the diff of `path` (asking for it unless it is here); selecting the shown file
-/// again hides it.
+/// Shows the diff of `path` (the panel asks for it unless it is here); selecting the shown
+/// file again hides it.
 pub fn toggle_diff(store: Store, id: SessionId, path: String) {
-    let Some(view) = store.view(id) else {
-        return;
-    };
-    if view
-        .changes
-        .selected
-        .with_untracked(|s| s.as_deref() == Some(path.as_str()))
-    {
-        view.changes.selected.set(None);
-        return;
+    if let Some(view) = store.view(id) {
+        view.changes.selected.update(|selected| {
+            *selected = match selected.take() {
+                Some(shown) if shown == path => None,
+                _ => Some(path),
+            }
+        });
     }
-    view.changes.selected.set(Some(path.clone()));
-    fetch_diff(store, id, path);
 }
 
 /// Asks for the diff of `path` unless it is here already.

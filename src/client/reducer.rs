@@ -168,6 +168,9 @@ fn refused(
             }
             return;
         }
+        // The tab closed when End was clicked: say so where it shows; the transcript
+        // gets the notice too.
+        Some(Request::End { .. }) => store.toast.set(Some(format!("Not ended: {message}"))),
         Some(Request::Git { session, op }) => {
             if let Some(view) = store.view(*session) {
                 changes::git_refused(&view, *op, message);
@@ -219,6 +222,7 @@ fn refused(
         Some(
             Request::Subscribe { .. }
             | Request::Other { .. }
+            | Request::End { .. }
             | Request::AddProject
             | Request::Project
             | Request::Changes { .. }

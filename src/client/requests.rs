@@ -59,6 +59,11 @@ pub enum Request {
         /// Which.
         op: GitOp,
     },
+    /// Ending a session (its tab closed already, so a toast says why it did not end).
+    End {
+        /// The session.
+        session: SessionId,
+    },
     /// Anything else about a session: Stop, Retry, Rename, End (the notice is all).
     Other {
         /// The session.

@@ -41,6 +41,7 @@ fn a_summary_and_a_diff_are_applied_and_a_new_summary_makes_diffs_stale() {
     let v = view(&store, 1);
     changes::toggle_panel(store, sid(1));
     assert!(v.changes.open.get_untracked());
+    changes::refresh(store, sid(1));
     assert!(v.changes.loading.get_untracked());
     changes_frame(&store, 1, &["notes.txt", "a.rs"]);
     assert!(!v.changes.loading.get_untracked());
@@ -51,6 +52,7 @@ fn a_summary_and_a_diff_are_applied_and_a_new_summary_makes_diffs_stale() {
         Some(2)
     );
     changes::toggle_diff(store, sid(1), "notes.txt".into());
+    changes::fetch_diff(store, sid(1), "notes.txt".into());
     apply(
         &store,
         ServerFrame::Diff {
