@@ -29,8 +29,8 @@ pub struct Unacked {
 /// Something made while the socket was not ready, in the order it was made.
 #[derive(Debug, Clone, PartialEq)]
 enum Queued {
-    /// A frame, sent as it is.
-    Frame(ClientFrame),
+    /// A frame, sent as it is (boxed: frames are large next to a message id).
+    Frame(Box<ClientFrame>),
     /// A user message (kept in `unacked`), transmitted from there, so it goes out once.
     Message(ClientMsgId),
 }
@@ -76,7 +76,7 @@ impl Outbox {
             return Some(frame);
         }
         if !matches!(frame, ClientFrame::View { .. }) {
-            self.queue.push(Queued::Frame(frame));
+            self.queue.push(Queued::Frame(Box::new(frame)));
         }
         None
     }
@@ -184,7 +184,7 @@ impl Outbox {
             .collect();
         for item in queued {
             match item {
-                Queued::Frame(frame) => out.push(Outgoing::Frame(frame)),
+                Queued::Frame(frame) => out.push(Outgoing::Frame(*frame)),
                 // Gone when the server refused it or the session ended meanwhile.
                 Queued::Message(id) => {
                     if let Some(message) = self.unacked.iter().find(|m| m.client_msg_id == id) {
