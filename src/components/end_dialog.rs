@@ -42,11 +42,17 @@ pub fn EndWorktreeDialog(session: SessionView, open: RwSignal<bool>) -> impl Int
                 .unwrap_or_else(|| "its base".to_owned())
         })
     };
-    // Both figures may lag; the larger one errs on the side of asking.
+    // The open panel's summary is the freshest (it is asked for again after every commit,
+    // merge and move of the count); otherwise either figure may lag, and the larger one
+    // errs on the side of asking.
+    let panel_open = RwSignal::from(session.changes.open.clone());
     let unmerged = move || {
         let live = meta.with(|m| m.changes.map_or(0, |c| c.unmerged_commits));
-        let listed = summary.with(|s| s.as_ref().map_or(0, |s| s.unmerged_commits));
-        live.max(listed)
+        let listed = summary.with(|s| s.as_ref().map(|s| s.unmerged_commits));
+        match listed {
+            Some(listed) if panel_open.get() => listed,
+            listed => live.max(listed.unwrap_or(0)),
+        }
     };
     Effect::new(move |_| {
         if let Some(button) = first_ref.get() {
