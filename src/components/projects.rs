@@ -90,8 +90,28 @@ fn ProjectHeader(id: ProjectId) -> impl IntoView {
         }
         _ => {}
     };
+    // The menu closes when the focus leaves the header (a click elsewhere, Tab away).
+    let on_focus_out = move |ev: leptos::ev::FocusEvent| {
+        use leptos::wasm_bindgen::JsCast;
+        let inside = ev
+            .related_target()
+            .and_then(|t| t.dyn_into::<leptos::web_sys::Node>().ok())
+            .zip(
+                ev.current_target()
+                    .and_then(|t| t.dyn_into::<leptos::web_sys::Node>().ok()),
+            )
+            .is_some_and(|(to, header)| header.contains(Some(&to)));
+        if !inside {
+            menu_open.set(false);
+        }
+    };
     view! {
-        <div class="project-item" data-testid="project-item" data-project-id=id.to_string()>
+        <div
+            class="project-item"
+            data-testid="project-item"
+            data-project-id=id.to_string()
+            on:focusout=on_focus_out
+        >
             {move || if renaming.get() {
                 view! {
                     <input
@@ -285,12 +305,17 @@ fn AddProjectForm(open: RwSignal<bool>) -> impl IntoView {
     let suggestions = Memo::new(move |_| {
         let typed = path.get();
         store.folders.with(|list| {
-            if !typed.starts_with(&list.prefix) {
+            // The answer to what is typed, as the server read it (`~` expanded, the roots
+            // for nothing); while typing on, an older answer narrowed down meanwhile.
+            let exact = list.prefix == typed;
+            if !exact && !typed.starts_with(&list.prefix) {
                 return Vec::new();
             }
+            let chosen = typed.trim_end_matches('/');
             list.folders
                 .iter()
-                .filter(|f| f.starts_with(&typed) && **f != typed)
+                .filter(|f| exact || f.starts_with(&typed))
+                .filter(|f| f.trim_end_matches('/') != chosen)
                 .take(MAX_SUGGESTIONS)
                 .cloned()
                 .collect::<Vec<_>>()
