@@ -71,3 +71,9 @@ pub async fn list_sessions() -> Result<Vec<Session>, ServerFnError> {
 pub async fn agent_report() -> Result<Vec<AgentInfo>, ServerFnError> {
     crate::server::agent_report_from_context().await
 }
+
+/// The Doctor's line on git: found (path, version) or why not.
+#[server]
+pub async fn git_report() -> Result<crate::protocol::GitInfo, ServerFnError> {
+    crate::server::git_report_from_context()
+}

@@ -222,6 +222,8 @@ async fn the_whole_experience(make: fn(&Path, &FakeModel) -> Agent) {
     let (mut rig, agent) = rig(make).await;
     let create = NewSession {
         permission_mode: Some(agent.asking_mode.into()),
+        // A folder of its own (a project is made from it): the files it writes are checked.
+        cwd: Some(rig.work.display().to_string()),
         ..NewSession::defaults(AgentId(agent.key.into()))
     };
 

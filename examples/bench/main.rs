@@ -15,12 +15,17 @@
 //!   cargo run --release --features ssr --example bench -- soak     (mixed demo load, SOAK_SECONDS
 //!                                                                   default 1,800, SOAK_WORKERS 8)
 //!
+//!   cargo run --release --features ssr --example bench -- worktree (a new session's first answer,
+//!                                                                   worktree vs plain; changes of
+//!                                                                   a 10,000-file repository)
+//!
 //! SWITCHBOARD_BIN overrides the server binary (default: $CARGO_TARGET_DIR/release/switchboard).
 
 mod claude;
 mod fanout;
 mod harness;
 mod soak;
+mod worktree;
 
 use futures::StreamExt;
 use harness::*;
@@ -38,6 +43,7 @@ async fn main() {
         Some("fanout") => return fanout::fanout().await,
         Some("claude") => return claude::claude().await,
         Some("soak") => return soak::soak().await,
+        Some("worktree") => return worktree::worktree().await,
         _ => {}
     }
     println!("# Switchboard benchmarks ({})", server_binary().display());

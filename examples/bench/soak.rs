@@ -182,6 +182,8 @@ impl Worker {
                 &mut self.socket,
                 &ClientFrame::Archive {
                     session: self.session,
+                    worktree: None,
+                    discard_unmerged: false,
                     tag: None,
                 },
             )

@@ -2,8 +2,8 @@
 //! path and version, and for a missing one the exact command that installs it (the same
 //! report as `switchboard doctor`).
 
-use crate::app::agent_report;
-use crate::protocol::AgentInfo;
+use crate::app::{agent_report, git_report};
+use crate::protocol::{AgentInfo, GitInfo};
 use leptos::prelude::*;
 
 /// The Doctor page: a loading line while the server asks each agent for its version, then
@@ -12,6 +12,7 @@ use leptos::prelude::*;
 pub fn DoctorPane() -> impl IntoView {
     // Not blocking: the page paints at once and the table streams in when the checks end.
     let report = OnceResource::new(agent_report());
+    let git = OnceResource::new(git_report());
     view! {
         <section class="doctor-pane" data-testid="doctor">
             <div class="doctor-card">
@@ -42,8 +43,44 @@ pub fn DoctorPane() -> impl IntoView {
                         }
                     })}
                 </Suspense>
+                <h2 class="doctor-subhead">"Git"</h2>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match git.await {
+                            Ok(info) => view! { <GitLine info/> }.into_any(),
+                            Err(error) => view! {
+                                <p class="doctor-error" role="alert">
+                                    {format!("Could not check git: {error}")}
+                                </p>
+                            }
+                            .into_any(),
+                        }
+                    })}
+                </Suspense>
             </div>
         </section>
+    }
+}
+
+/// Git's line: its version and path, or why projects have no worktrees and no Changes.
+#[component]
+fn GitLine(info: GitInfo) -> impl IntoView {
+    let found = info.problem.is_none();
+    let text = match (&info.version, &info.path, &info.problem) {
+        (_, _, Some(problem)) => format!(
+            "{problem}. Projects still work; worktrees and the Changes panel need git \
+             (Debian: apt-get install git)."
+        ),
+        (version, path, None) => format!(
+            "{} at {}: worktrees and the Changes panel are available.",
+            version.as_deref().unwrap_or("git"),
+            path.as_deref().unwrap_or("-")
+        ),
+    };
+    view! {
+        <p class="doctor-git" data-testid="doctor-git" data-found=found.to_string()>
+            {text}
+        </p>
     }
 }
 

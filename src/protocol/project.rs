@@ -184,3 +184,14 @@ impl WorktreeEnd {
         }
     }
 }
+
+/// What the Doctor says of git, which projects use for worktrees and changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitInfo {
+    /// The program found, if any.
+    pub path: Option<String>,
+    /// What `git --version` said.
+    pub version: Option<String>,
+    /// Why it cannot be used (then worktrees and the Changes panel are off; projects work).
+    pub problem: Option<String>,
+}

@@ -98,8 +98,11 @@ pub struct Config {
     pub addr: SocketAddr,
     /// Database and agent state directory.
     pub data_dir: PathBuf,
-    /// Working directory of sessions that do not name one.
+    /// A folder added to the default `roots` (sessions that name no project run in the
+    /// Playground, never here).
     pub default_cwd: PathBuf,
+    /// The configuration file read, if one was (no project may contain it).
+    pub config_file: Option<PathBuf>,
     /// The access token, if given (`SWITCHBOARD_TOKEN` / `server.token`); else the data
     /// dir's token file is used or made.
     pub token: Option<Secret>,
@@ -180,7 +183,10 @@ impl Config {
             }
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
-        Ok(Self::resolve(file, overrides))
+        let read = std::fs::metadata(&path).is_ok();
+        let mut config = Self::resolve(file, overrides);
+        config.config_file = read.then_some(path);
+        Ok(config)
     }
 
     fn resolve(file: FileConfig, overrides: Overrides) -> Config {
@@ -204,6 +210,7 @@ impl Config {
                 home.into_iter().chain([default_cwd.clone()]).collect()
             }),
             default_cwd,
+            config_file: None,
             token: overrides.token.or(file.server.token).map(Secret),
             no_auth: overrides.no_auth,
             allowed_hosts: file.server.allowed_hosts,

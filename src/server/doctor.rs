@@ -41,6 +41,13 @@ impl Status {
 pub async fn run(config: &Config) -> bool {
     let report = AgentCatalog::load(config).doctor().await;
     print!("{}", format_report(&report));
+    match super::git::Git::detect().await {
+        Ok(git) => println!("git: {} at {}", git.version(), git.path().display()),
+        Err(e) => println!(
+            "git: not available ({e}); projects work, worktrees and changes need it \
+             (Debian: apt-get install git)"
+        ),
+    }
     demo_works(&report)
 }
 

@@ -10,8 +10,10 @@ pub mod config;
 pub mod db;
 pub mod demo_agent;
 pub mod doctor;
+pub mod git;
 pub mod guard;
 pub mod http;
+pub mod projects;
 pub mod registry;
 pub mod replay;
 pub mod seed;
@@ -20,6 +22,7 @@ pub mod session_task;
 #[cfg(test)]
 mod tests;
 pub mod wire;
+pub mod workspace;
 pub mod ws;
 
 use leptos::prelude::{use_context, LeptosOptions, ServerFnError};
@@ -55,6 +58,13 @@ pub async fn agent_report_from_context() -> Result<Vec<crate::protocol::AgentInf
     let registry = use_context::<Arc<Registry>>()
         .ok_or_else(|| ServerFnError::new("the session registry is not available"))?;
     Ok(registry.doctor().await)
+}
+
+/// The Doctor's line on git, for server functions.
+pub fn git_report_from_context() -> Result<crate::protocol::GitInfo, ServerFnError> {
+    let registry = use_context::<Arc<Registry>>()
+        .ok_or_else(|| ServerFnError::new("the session registry is not available"))?;
+    Ok(projects::git_info(registry.projects()))
 }
 
 /// Why the server could not start.

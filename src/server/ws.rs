@@ -7,7 +7,9 @@ use super::registry::{Registry, ServiceError};
 use super::replay::{earlier_page, send_frame, Subscription, MAX_PAGE_TURNS};
 use super::wire::WireFrame;
 use super::AppState;
-use crate::protocol::{ClientFrame, ErrorCode, RequestTag, Seq, ServerFrame, SessionId};
+use crate::protocol::{
+    ClientFrame, ErrorCode, GitOutcome, RequestTag, Seq, ServerFrame, SessionId,
+};
 use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
@@ -221,7 +223,7 @@ impl SocketRoutes {
             sessions: self.registry.sessions(),
             agents: self.registry.agents(),
             limits: self.registry.client_limits(),
-            projects: Vec::new(),
+            projects: self.registry.project_list(),
         })
         .await;
     }
@@ -328,15 +330,45 @@ impl SocketRoutes {
                 Ok(())
             }
             ClientFrame::Cancel { session, .. } => registry.cancel(session).await,
-            ClientFrame::AddProject { .. }
-            | ClientFrame::RenameProject { .. }
-            | ClientFrame::RemoveProject { .. }
-            | ClientFrame::ListFolders { .. }
-            | ClientFrame::GetChanges { .. }
-            | ClientFrame::GetDiff { .. }
-            | ClientFrame::Commit { .. }
-            | ClientFrame::Discard { .. }
-            | ClientFrame::Merge { .. } => Err(ServiceError::NotAllowed("not yet".into())),
+            ClientFrame::AddProject { path, name, .. } => {
+                registry.add_project(&path, name.as_deref()).await.map(drop)
+            }
+            ClientFrame::RenameProject { project, name, .. } => {
+                registry.rename_project(project, &name).await
+            }
+            ClientFrame::RemoveProject { project, .. } => registry.remove_project(project).await,
+            ClientFrame::ListFolders { prefix } => {
+                let folders = registry.folders(&prefix);
+                self.send(ServerFrame::Folders { prefix, folders }).await;
+                Ok(())
+            }
+            ClientFrame::GetChanges { session, .. } => self.send_changes(session).await,
+            ClientFrame::GetDiff { session, path, .. } => {
+                let body = registry.diff(session, &path).await?;
+                self.send(ServerFrame::Diff {
+                    session,
+                    path,
+                    body,
+                })
+                .await;
+                Ok(())
+            }
+            ClientFrame::Commit {
+                session,
+                message,
+                tag,
+            } => {
+                let outcome = registry.commit(session, &message).await;
+                self.git_done(session, tag, outcome).await
+            }
+            ClientFrame::Discard { session, path, tag } => {
+                let outcome = registry.discard(session, path.as_deref()).await;
+                self.git_done(session, tag, outcome).await
+            }
+            ClientFrame::Merge { session, tag } => {
+                let outcome = registry.merge(session).await;
+                self.git_done(session, tag, outcome).await
+            }
             ClientFrame::AnswerPermission {
                 session,
                 request_id,
@@ -356,12 +388,45 @@ impl SocketRoutes {
                 Ok(())
             }
             ClientFrame::Rename { session, title, .. } => registry.rename(session, title).await,
-            ClientFrame::Archive { session, .. } => registry.archive(session).await,
+            ClientFrame::Archive {
+                session,
+                worktree,
+                discard_unmerged,
+                ..
+            } => {
+                registry
+                    .end_session(session, worktree, discard_unmerged)
+                    .await
+            }
             ClientFrame::Ping => {
                 self.send(ServerFrame::Pong).await;
                 Ok(())
             }
         }
+    }
+
+    /// Sends the session's changes to this socket.
+    async fn send_changes(&self, session: SessionId) -> Result<(), ServiceError> {
+        let summary = self.registry.changes(session).await?;
+        self.send(ServerFrame::Changes { session, summary }).await;
+        Ok(())
+    }
+
+    /// Answers a commit, discard or merge, then sends the changes as they are now.
+    async fn git_done(
+        &self,
+        session: SessionId,
+        tag: Option<RequestTag>,
+        outcome: Result<GitOutcome, ServiceError>,
+    ) -> Result<(), ServiceError> {
+        let outcome = outcome?;
+        self.send(ServerFrame::GitDone {
+            session,
+            tag,
+            outcome,
+        })
+        .await;
+        self.send_changes(session).await
     }
 
     /// Starts forwarding a session's stream to this socket, from the client's seq.

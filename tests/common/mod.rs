@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod claude;
+pub mod code;
 
 use futures::{SinkExt, StreamExt};
 use std::io::{BufRead, BufReader};

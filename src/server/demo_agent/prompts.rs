@@ -29,6 +29,19 @@ pub enum DemoCommand {
     Tool,
     /// Ask to write demo.txt, then do what the answer says.
     Permission,
+    /// Ask to write `text` (and a newline) to `path` in the working directory, then do
+    /// what the answer says: a real change for the Changes panel without a model.
+    Write {
+        /// A relative path inside the working directory.
+        path: String,
+        /// The file's new text.
+        text: String,
+    },
+    /// Delete `path` in the working directory (no question asked, as `/tool` reads).
+    Remove {
+        /// A relative path inside the working directory.
+        path: String,
+    },
     /// Write to stderr and exit with status 3.
     Crash,
     /// Say one thing, then nothing, ignoring cancel, SIGINT and SIGTERM (for the silence
@@ -123,6 +136,24 @@ pub fn parse_command(prompt: &str) -> DemoCommand {
         Some("/abuse") => DemoCommand::Abuse,
         Some("/markdown") => DemoCommand::Markdown,
         Some("/edit") => DemoCommand::Edit,
+        Some("/write") => match words.next() {
+            Some(path) => {
+                // The text is everything after the path, line breaks included.
+                let rest = trimmed["/write".len()..].trim_start();
+                let after = rest.get(path.len()..).unwrap_or_default();
+                DemoCommand::Write {
+                    path: path.to_owned(),
+                    text: after.trim().to_owned(),
+                }
+            }
+            None => DemoCommand::Echo(trimmed.to_owned()),
+        },
+        Some("/rm") => match words.next() {
+            Some(path) => DemoCommand::Remove {
+                path: path.to_owned(),
+            },
+            None => DemoCommand::Echo(trimmed.to_owned()),
+        },
         _ => DemoCommand::Echo(trimmed.to_owned()),
     }
 }
@@ -227,6 +258,8 @@ impl Turn<'_> {
             DemoCommand::Markdown => self.stream(MARKDOWN_REPLY).await,
             DemoCommand::Edit => self.pretend_edit().await,
             DemoCommand::Permission => self.write_with_permission(cwd).await,
+            DemoCommand::Write { path, text } => self.write_file(cwd, &path, &text).await,
+            DemoCommand::Remove { path } => self.remove_file(cwd, &path).await,
             DemoCommand::Hang => {
                 ignore_stop_signals();
                 self.agent.say(self.session, "Thinking very hard...");
@@ -363,6 +396,64 @@ impl Turn<'_> {
         }
     }
 
+    /// `/write`: asks, then writes the file and reports the Write call with its result.
+    async fn write_file(&mut self, cwd: &Path, path: &str, text: &str) -> (String, bool) {
+        let Some(target) = inside(cwd, path) else {
+            return self
+                .stream(&format!("I only write inside my folder, not {path}."))
+                .await;
+        };
+        let bypass = self
+            .agent
+            .bypass_permissions
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let allowed = match bypass {
+            true => true,
+            false => match self.ask(&target).await {
+                Some(allowed) => allowed,
+                None => return (String::new(), true),
+            },
+        };
+        if !allowed {
+            return self.stream("Permission denied; I wrote nothing.").await;
+        }
+        let written = target
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&target, format!("{text}\n")));
+        let output = match &written {
+            Ok(()) => format!("Wrote {path}."),
+            Err(e) => format!("Could not write {path}: {e}"),
+        };
+        self.report_tool(
+            ("Write", acp::ToolKind::Edit),
+            &format!("Write {path}"),
+            json!({"file_path": path, "content": format!("{text}\n")}),
+            output.clone(),
+        );
+        self.stream(&output).await
+    }
+
+    /// `/rm`: deletes the file and reports the call.
+    async fn remove_file(&mut self, cwd: &Path, path: &str) -> (String, bool) {
+        let Some(target) = inside(cwd, path) else {
+            return self
+                .stream(&format!("I only delete inside my folder, not {path}."))
+                .await;
+        };
+        let output = match std::fs::remove_file(&target) {
+            Ok(()) => format!("Deleted {path}."),
+            Err(e) => format!("Could not delete {path}: {e}"),
+        };
+        self.report_tool(
+            ("Bash", acp::ToolKind::Delete),
+            &format!("rm {path}"),
+            json!({"command": format!("rm {path}")}),
+            output.clone(),
+        );
+        self.stream(&output).await
+    }
+
     /// Asks the client; Some(allowed) or None when the turn was cancelled first.
     async fn ask(&mut self, target: &Path) -> Option<bool> {
         let (tx, rx) = oneshot::channel();
@@ -399,6 +490,15 @@ impl Turn<'_> {
         }
         Some(outcome.get("optionId").and_then(Value::as_str) == Some("allow"))
     }
+}
+
+/// `path` under `cwd` when it is relative and never climbs out (`..`), else `None`.
+fn inside(cwd: &Path, path: &str) -> Option<std::path::PathBuf> {
+    let relative = Path::new(path);
+    let plain = relative
+        .components()
+        .all(|part| matches!(part, std::path::Component::Normal(_)));
+    (plain && !path.is_empty()).then(|| cwd.join(relative))
 }
 
 /// Makes `/hang` a stubborn agent: only SIGKILL, the last step of the stop ladder, ends it.
@@ -443,6 +543,22 @@ mod tests {
         assert_eq!(parse_command("/abuse"), DemoCommand::Abuse);
         assert_eq!(parse_command("/markdown"), DemoCommand::Markdown);
         assert_eq!(parse_command("/edit"), DemoCommand::Edit);
+        assert_eq!(
+            parse_command("/write notes/a.txt hello  world\nline two"),
+            DemoCommand::Write {
+                path: "notes/a.txt".into(),
+                text: "hello  world\nline two".into()
+            }
+        );
+        assert_eq!(
+            parse_command("/rm a.txt"),
+            DemoCommand::Remove {
+                path: "a.txt".into()
+            }
+        );
+        assert!(inside(Path::new("/w"), "../x").is_none());
+        assert!(inside(Path::new("/w"), "/etc/passwd").is_none());
+        assert_eq!(inside(Path::new("/w"), "a/b"), Some("/w/a/b".into()));
         assert_eq!(
             parse_command("hello there"),
             DemoCommand::Echo("hello there".into())

@@ -44,9 +44,27 @@ impl SessionTask {
             true => None,
             false => self.session.agent_session_id.clone(),
         };
+        // Checked before every start, not only at create: the folder may have become a
+        // symlink out of the roots, or the roots may have changed since.
+        let cwd = match self
+            .projects
+            .places()
+            .check_workdir(&PathBuf::from(&self.session.cwd))
+        {
+            Ok(cwd) => cwd,
+            Err(e) => {
+                let message = format!("The agent cannot run in {}: {e}", self.session.cwd);
+                self.finish_turn(TurnOutcome::Failed {
+                    message,
+                    detail: None,
+                })
+                .await;
+                return false;
+            }
+        };
         let request = StartRequest {
             kind: self.session.agent.clone(),
-            cwd: PathBuf::from(&self.session.cwd),
+            cwd,
             resume,
             permission_mode: self.session.permission_mode.clone(),
             model: self.session.model.clone(),

@@ -6,6 +6,7 @@
 //! `turns.rs` runs turns and ends them (one `finish_turn`); `lifecycle.rs` starts and stops
 //! the agent; `record.rs` stores and publishes.
 
+mod changes;
 mod lifecycle;
 mod record;
 mod running;
@@ -50,8 +51,11 @@ pub struct TaskContext {
     pub launcher: Arc<dyn AgentLauncher>,
     /// The cap on live agents, shared by every session.
     pub pool: Arc<AgentPool>,
-    /// Session list summaries for every socket (created, updated, removed).
+    /// Session list summaries for every socket (created, updated, removed), and project
+    /// list changes.
     pub list: broadcast::Sender<ServerFrame>,
+    /// The projects (where agents may run) and the git program.
+    pub projects: Arc<super::projects::Projects>,
 }
 
 /// The turn in progress: from the moment a message is taken up until `finish_turn`.
@@ -172,6 +176,10 @@ pub struct SessionTask {
     archived: bool,
     /// Answers to Sends of this step, given once the step's state is published.
     answers: Vec<Answer>,
+    /// The projects (to check the folder before each agent start) and git.
+    projects: Arc<super::projects::Projects>,
+    /// Counting the changes: when to start (debounced) and the count under way.
+    counting: changes::Counting,
 }
 
 /// A Send's answer, held until the step that took the message up is published.
@@ -214,6 +222,8 @@ impl SessionTask {
             setback: None,
             archived: false,
             answers: Vec::new(),
+            projects: Arc::clone(&context.projects),
+            counting: changes::Counting::default(),
         }
     }
 
@@ -286,6 +296,11 @@ impl SessionTask {
             self.recover().await;
         }
         let _ = recovered.send(());
+        if self.stored {
+            // Counted once at start (a restart forgets the figures); after that only when
+            // something may have changed the files: no polling while idle.
+            self.counting.soon();
+        }
         loop {
             let ladder_at = self.stopping.as_ref().and_then(|ladder| ladder.at);
             let silence_at = self.silence_deadline();
@@ -311,6 +326,8 @@ impl SessionTask {
                 }
                 () = sleep_until(ladder_at) => self.ladder_step(),
                 () = sleep_until(self.start_deadline) => self.start_timed_out().await,
+                () = sleep_until(self.counting.due()) => self.start_count(),
+                count = self.counting.result() => self.counted(count).await,
                 () = sleep_until(silence_at) => self.turn_went_silent().await,
                 () = sleep_until(idle_at) => self.stop_idle_agent("idle").await,
                 () = self.reap.notified() => self.stop_idle_agent("needed for another session").await,
@@ -364,6 +381,7 @@ impl SessionTask {
                 let _ = reply.send(result);
             }
             SessionCommand::Viewers { delta } => self.viewers_changed(delta).await,
+            SessionCommand::Recount => self.counting.soon(),
             SessionCommand::Rename { title } => {
                 let title = title.trim().chars().take(200).collect::<String>();
                 if !title.is_empty() {

@@ -48,6 +48,8 @@ impl SessionTask {
                 if let Some(started) = self.tool_started.remove(id.as_str()) {
                     duration_ms.get_or_insert((now - started).max(0) as u64);
                 }
+                // A tool may have written files: count the changes (debounced).
+                self.counting.soon();
             }
             _ => {}
         }

@@ -242,6 +242,8 @@ impl SessionTask {
             return;
         }
         self.stopping = None;
+        // However it ended, the agent may have changed files: count them (debounced).
+        self.counting.soon();
         self.withdraw_permissions().await;
         // Calls that never reported a result get no duration; the map stays small.
         self.tool_started.clear();

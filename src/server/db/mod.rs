@@ -1,9 +1,12 @@
-//! SQLite storage (WAL): sessions and their append-only event logs. Uses sqlx's runtime
+//! SQLite storage (WAL): projects, sessions and their append-only event logs. Uses sqlx's runtime
 //! query API so the build needs no database; the schema lives in `migrations/`.
+
+pub mod projects;
 
 use super::agent::TurnInput;
 use crate::protocol::{
-    AgentId, ClientMsgId, LoggedEvent, Seq, Session, SessionEvent, SessionId, SessionState, Usage,
+    AgentId, ClientMsgId, LoggedEvent, ProjectId, Seq, Session, SessionEvent, SessionId,
+    SessionState, Usage,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -96,13 +99,14 @@ impl Db {
         let usage = to_json(&session.usage)?;
         sqlx::query(
             "INSERT INTO sessions (id, title, agent, cwd, permission_mode, model, state, \
-             agent_session_id, created_at_ms, last_activity_ms, preview, usage, message_count, archived, read_seq) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             agent_session_id, created_at_ms, last_activity_ms, preview, usage, message_count, archived, read_seq, \
+             project_id, worktree) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT(id) DO UPDATE SET title = excluded.title, permission_mode = excluded.permission_mode, \
              model = excluded.model, state = excluded.state, agent_session_id = excluded.agent_session_id, \
              last_activity_ms = excluded.last_activity_ms, preview = excluded.preview, usage = excluded.usage, \
              message_count = excluded.message_count, archived = excluded.archived, \
-             read_seq = excluded.read_seq",
+             read_seq = excluded.read_seq, project_id = excluded.project_id, worktree = excluded.worktree",
         )
         .bind(session.id.to_string())
         .bind(&session.title)
@@ -119,6 +123,8 @@ impl Db {
         .bind(session.entry_count as i64)
         .bind(matches!(session.state, SessionState::Archived))
         .bind(session.read_seq.0 as i64)
+        .bind(session.project.map(|p| p.to_string()))
+        .bind(session.worktree.as_ref().map(to_json).transpose()?)
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -311,6 +317,8 @@ fn session_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Session, DbError> {
     let last_seq: Option<i64> = row.try_get("last_seq")?;
     let message_count: i64 = row.try_get("message_count")?;
     let read_seq: i64 = row.try_get("read_seq")?;
+    let project: Option<String> = row.try_get("project_id")?;
+    let worktree: Option<String> = row.try_get("worktree")?;
     Ok(Session {
         id: SessionId::parse(&id).ok_or_else(|| corrupt("session id", &id))?,
         title: row.try_get("title")?,
@@ -329,8 +337,12 @@ fn session_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Session, DbError> {
         read_seq: Seq(read_seq.max(0) as u64),
         viewers: 0,
         rev: 0,
-        project: None,
-        worktree: None,
+        project: project
+            .map(|p| ProjectId::parse(&p).ok_or_else(|| corrupt("project id", &p)))
+            .transpose()?,
+        worktree: worktree
+            .map(|w| serde_json::from_str(&w).map_err(|e| corrupt("worktree", &e)))
+            .transpose()?,
         changes: None,
     })
 }

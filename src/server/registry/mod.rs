@@ -2,13 +2,17 @@
 //! archive). One `SessionHandle` per live session; the WebSocket handler, server functions
 //! and tests all go through these methods.
 
+mod code_ops;
+
 use super::agent::AgentLauncher;
 use super::agent_pool::AgentPool;
 use super::catalog::AgentCatalog;
 use super::config::Config;
 use super::db::{Db, DbError};
+use super::projects::{Places, Projects};
 use super::session_stream::SessionStream;
 use super::session_task::{SessionTask, TaskContext};
+use super::workspace;
 use crate::protocol::{
     Attachment, ClientLimits, ClientMsgId, ErrorCode, NewSession, RequestId, Seq, ServerFrame,
     Session, SessionId, SessionState,
@@ -68,6 +72,8 @@ pub enum SessionCommand {
         /// The title.
         title: String,
     },
+    /// Count the session's changes again soon (after a commit, discard or merge).
+    Recount,
     /// Stop the agent and archive; the task ends after replying.
     Archive {
         /// Done.
@@ -161,9 +167,13 @@ impl Registry {
         launcher: Arc<dyn AgentLauncher>,
     ) -> Result<Arc<Registry>, DbError> {
         let (list, _) = broadcast::channel(LIST_BUFFER);
+        let projects = Projects::load(db.clone(), places(&config))
+            .await
+            .map_err(|e| DbError::Corrupt(format!("projects: {e}")))?;
         let registry = Arc::new(Registry {
             sessions: Mutex::new(HashMap::new()),
             context: TaskContext {
+                projects: Arc::new(projects),
                 db: db.clone(),
                 pool: AgentPool::new(config.max_live_agents),
                 config,
@@ -210,6 +220,11 @@ impl Registry {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.context.config
+    }
+
+    /// The projects.
+    pub fn projects(&self) -> &Arc<Projects> {
+        &self.context.projects
     }
 
     /// What a client may send, as configured.
@@ -300,7 +315,7 @@ impl Registry {
         }
         check_attachments(&attachments, config)?;
         if let Some(new) = create {
-            self.create(id, new)?;
+            self.create(id, new, &text).await?;
         }
         let (reply, answer) = oneshot::channel();
         self.command(
@@ -316,28 +331,21 @@ impl Registry {
         answer.await.map_err(|_| ServiceError::UnknownSession(id))?
     }
 
-    /// Registers a new session's task (not yet stored). A session that exists already is
-    /// left alone, so a resent first message is harmless.
-    fn create(&self, id: SessionId, new: NewSession) -> Result<(), ServiceError> {
+    /// Registers a new session's task (not yet stored), in its project's folder or, asked
+    /// for, in a new git worktree made before its agent starts. A session that exists
+    /// already is left alone, so a resent first message is harmless.
+    async fn create(&self, id: SessionId, new: NewSession, text: &str) -> Result<(), ServiceError> {
         if self.lock().contains_key(&id) {
             return Ok(());
         }
         let config = &self.context.config;
-        let cwd_text = new.cwd.clone().filter(|c| !c.trim().is_empty());
-        let cwd = match cwd_text {
-            Some(cwd) => Path::new(&cwd).to_path_buf(),
-            None => config.default_cwd.clone(),
+        let projects = &self.context.projects;
+        let project = match (new.project, new.cwd.as_deref().map(str::trim)) {
+            (Some(project), _) => projects.get(project)?,
+            (None, Some(cwd)) if !cwd.is_empty() => projects.for_folder(Path::new(cwd)).await?,
+            (None, _) => projects.playground()?,
         };
-        let cwd = cwd.canonicalize().map_err(|e| {
-            ServiceError::Invalid(format!("working directory {}: {e}", cwd.display()))
-        })?;
-        if !cwd.is_dir() {
-            return Err(ServiceError::Invalid(format!(
-                "{} is not a directory",
-                cwd.display()
-            )));
-        }
-        check_under_roots(&cwd, &config.roots)?;
+        let folder = projects.places().check_workdir(Path::new(&project.path))?;
         let open = self.lock().len();
         if open >= config.max_open_sessions {
             return Err(ServiceError::LimitReached(format!(
@@ -370,14 +378,31 @@ impl Registry {
                 info.label
             )));
         }
-        let mut session = Session::empty(
-            id,
-            new.agent,
-            cwd.display().to_string(),
-            mode,
-            SessionState::Idle,
-        );
+        let worktree = match (new.worktree, projects.git()) {
+            (false, _) => None,
+            (true, None) => {
+                let why = projects.git_missing().unwrap_or("git is not available");
+                return Err(ServiceError::NotAllowed(format!("no worktree: {why}")));
+            }
+            (true, Some(git)) => Some(
+                workspace::create_worktree(
+                    git,
+                    projects.places(),
+                    &project,
+                    id,
+                    text,
+                    new.base_branch.as_deref(),
+                )
+                .await?,
+            ),
+        };
+        let cwd = worktree
+            .as_ref()
+            .map_or_else(|| folder.display().to_string(), |w| w.path.clone());
+        let mut session = Session::empty(id, new.agent, cwd, mode, SessionState::Idle);
         session.model = new.model;
+        session.project = Some(project.id);
+        session.worktree = worktree;
         self.lock()
             .entry(id)
             .or_insert_with(|| self.spawn_task(session, false).0);
@@ -446,8 +471,9 @@ impl Registry {
         self.command(id, SessionCommand::Rename { title }).await
     }
 
-    /// Ends a session: kills its agent's process group and archives it.
-    pub async fn archive(&self, id: SessionId) -> Result<(), ServiceError> {
+    /// Kills a session's agent's process group and archives it (see `end_session`, which
+    /// also deals with a worktree).
+    async fn archive(&self, id: SessionId) -> Result<(), ServiceError> {
         let (reply, answer) = oneshot::channel();
         self.command(id, SessionCommand::Archive { reply }).await?;
         let _ = answer.await;
@@ -468,24 +494,6 @@ impl Registry {
             let _ = handle.task.await;
         }
     }
-}
-
-/// A session's directory (already canonical: symlinks and `..` resolved) must lie under a
-/// configured root, itself resolved, so neither a symlink nor `..` leads out of them.
-fn check_under_roots(cwd: &Path, roots: &[std::path::PathBuf]) -> Result<(), ServiceError> {
-    let inside = roots
-        .iter()
-        .filter_map(|root| root.canonicalize().ok())
-        .any(|root| cwd.starts_with(root));
-    if inside {
-        return Ok(());
-    }
-    let listed: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
-    Err(ServiceError::NotAllowed(format!(
-        "working directory {} is outside the allowed roots ({}); see server.roots in Leptos.toml",
-        cwd.display(),
-        listed.join(", ")
-    )))
 }
 
 /// Images only, within the count and size limits.
@@ -519,4 +527,18 @@ fn check_attachments(
         }
     }
     Ok(())
+}
+
+/// The folders agents may run in, from the configuration (resolved: symlinks and `..`).
+fn places(config: &Config) -> Places {
+    let canonical = |path: &Path| path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    Places {
+        data_dir: canonical(&config.data_dir),
+        config_file: config.config_file.as_deref().map(canonical),
+        roots: config
+            .roots
+            .iter()
+            .filter_map(|root| root.canonicalize().ok())
+            .collect(),
+    }
 }

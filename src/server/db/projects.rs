@@ -1,0 +1,88 @@
+//! The projects table: folders of the user's code, one row each.
+
+use super::{Db, DbError};
+use crate::protocol::ProjectId;
+use sqlx::Row;
+
+/// A project as stored: what is not derived from its folder at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredProject {
+    /// Its id.
+    pub id: ProjectId,
+    /// Its name.
+    pub name: String,
+    /// Its canonical folder.
+    pub path: String,
+    /// When it was added, milliseconds since the Unix epoch (sidebar order).
+    pub created_at_ms: i64,
+}
+
+impl Db {
+    /// Every project, oldest first.
+    pub async fn projects(&self) -> Result<Vec<StoredProject>, DbError> {
+        let rows = sqlx::query("SELECT * FROM projects ORDER BY created_at_ms, name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                Ok(StoredProject {
+                    id: ProjectId::parse(&id)
+                        .ok_or_else(|| DbError::Corrupt(format!("project id {id}")))?,
+                    name: row.try_get("name")?,
+                    path: row.try_get("path")?,
+                    created_at_ms: row.try_get("created_at_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores a new project.
+    pub async fn insert_project(&self, project: &StoredProject) -> Result<(), DbError> {
+        sqlx::query("INSERT INTO projects (id, name, path, created_at_ms) VALUES (?, ?, ?, ?)")
+            .bind(project.id.to_string())
+            .bind(&project.name)
+            .bind(&project.path)
+            .bind(project.created_at_ms)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Renames a project.
+    pub async fn rename_project(&self, id: ProjectId, name: &str) -> Result<(), DbError> {
+        sqlx::query("UPDATE projects SET name = ? WHERE id = ?")
+            .bind(name)
+            .bind(id.to_string())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets a project (its sessions keep their rows; the folder is not touched).
+    pub async fn delete_project(&self, id: ProjectId) -> Result<(), DbError> {
+        sqlx::query("DELETE FROM projects WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// The working directories of sessions stored before projects existed (no project).
+    pub async fn cwds_without_project(&self) -> Result<Vec<String>, DbError> {
+        let cwds = sqlx::query_scalar("SELECT DISTINCT cwd FROM sessions WHERE project_id IS NULL")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(cwds)
+    }
+
+    /// Attaches every session in `cwd` that has no project to `project`.
+    pub async fn attach_sessions(&self, cwd: &str, project: ProjectId) -> Result<(), DbError> {
+        sqlx::query("UPDATE sessions SET project_id = ? WHERE cwd = ? AND project_id IS NULL")
+            .bind(project.to_string())
+            .bind(cwd)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+}
