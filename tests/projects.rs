@@ -69,6 +69,7 @@ async fn folder_completion_lists_folders_under_the_roots_only() {
     let dir = tempfile::tempdir().expect("temp dir");
     let base = dir.path().canonicalize().expect("canonical");
     let data = base.join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
     std::fs::create_dir_all(base.join("roots/alpha")).expect("alpha");
     std::fs::create_dir_all(base.join("roots/also")).expect("also");
     std::fs::create_dir_all(base.join("roots/.hidden")).expect("hidden");
@@ -101,6 +102,7 @@ async fn a_folder_without_git_is_a_project_without_worktrees() {
     let base = dir.path().canonicalize().expect("canonical");
     let plain = base.join("roots/plain");
     std::fs::create_dir_all(&plain).expect("plain folder");
+    std::fs::create_dir_all(base.join("data")).expect("data dir");
     let server =
         Server::start_with_config(&base.join("data"), &config_with_root(&base.join("roots")));
     let (mut client, _) = connect_with_projects(&server.addr).await;

@@ -33,6 +33,7 @@ async fn rig() -> Rig {
     let (data, roots) = (base.join("data"), base.join("roots"));
     let repo_dir = roots.join("repo");
     repo(&repo_dir);
+    std::fs::create_dir_all(&data).expect("data dir");
     let server = Server::start_with_config(&data, &config_with_root(&roots));
     let (mut client, _) = connect_with_projects(&server.addr).await;
     let project = add_project(&mut client, &repo_dir.display().to_string())

@@ -29,7 +29,7 @@ pub struct Unacked {
 /// Something made while the socket was not ready, in the order it was made.
 #[derive(Debug, Clone, PartialEq)]
 enum Queued {
-    /// A frame, sent as it is (boxed: frames are large next to a message id).
+    /// A frame, sent as it is.
     Frame(Box<ClientFrame>),
     /// A user message (kept in `unacked`), transmitted from there, so it goes out once.
     Message(ClientMsgId),

@@ -316,7 +316,13 @@ impl Projects {
             project.worktree_unavailable = self.git_missing.clone();
             return project;
         };
-        let state = git.project_state(Path::new(&project.path)).await;
+        let state = match git.project_state(Path::new(&project.path)).await {
+            Ok(state) => state,
+            Err(e) => {
+                project.worktree_unavailable = Some(format!("git cannot read the folder: {e}"));
+                return project;
+            }
+        };
         project.is_git = state.is_git;
         project.head_branch = state.head_branch;
         project.branches = state.branches;

@@ -223,7 +223,7 @@ pub async fn check_branch_removable(
         return Ok(());
     }
     let merged = match &worktree.base_branch {
-        Some(base) => git.is_merged(project_path, &worktree.branch, base).await,
+        Some(base) => git.is_merged(project_path, &worktree.branch, base).await?,
         None => false,
     };
     if merged {
