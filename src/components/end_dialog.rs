@@ -1,7 +1,8 @@
 //! Ending a worktree session: `confirm-dialog` offers what becomes of its worktree and
 //! branch as three `end-worktree-choice` buttons (`data-choice` keep / remove-worktree /
-//! remove-both). Removing a branch whose commits its base lacks asks a second time
-//! (`confirm-yes`), then removes it anyway.
+//! remove-both), each ending the session at once; its `confirm-yes` ends it keeping both,
+//! as "End session" does for any session. Removing a branch whose commits its base lacks
+//! asks a second time (`confirm-yes` then deletes them).
 
 use super::use_store;
 use crate::client::actions;
@@ -160,15 +161,21 @@ pub fn EndWorktreeDialog(session: SessionView, open: RwSignal<bool>) -> impl Int
                     <button class="secondary" data-testid="confirm-cancel" on:click=cancel>
                         "Cancel"
                     </button>
-                    <Show when=move || second.get()>
-                        <button
-                            class="danger"
-                            data-testid="confirm-yes"
-                            on:click=move |_| end(WorktreeEnd::RemoveBoth, true)
-                        >
-                            "Delete branch and commits"
-                        </button>
-                    </Show>
+                    // The dialog's usual "yes" (what ending any session asks) is the choice
+                    // that loses nothing; on the second question it is "delete them".
+                    <button
+                        class=move || if second.get() { "danger" } else { "primary" }
+                        data-testid="confirm-yes"
+                        on:click=move |_| {
+                            if second.get_untracked() {
+                                end(WorktreeEnd::RemoveBoth, true)
+                            } else {
+                                end(WorktreeEnd::Keep, false)
+                            }
+                        }
+                    >
+                        {move || if second.get() { "Delete branch and commits" } else { "End, keep both" }}
+                    </button>
                 </div>
             </div>
         </div>

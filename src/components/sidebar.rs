@@ -151,10 +151,10 @@ pub fn Sidebar() -> impl IntoView {
                     }
                 />
             </ul>
-            <AddProject/>
             <Show when=is_empty>
                 <p class="sidebar-empty">"No sessions yet. Click + to start one."</p>
             </Show>
+            <AddProject/>
             <footer class="sidebar-footer">
                 <NotifyToggle/>
                 <a
