@@ -50,3 +50,11 @@ export async function startSlowTurn(page: Page) {
   await expect(assistantMessages(page).last()).toContainText('tick 2');
   return badge;
 }
+
+/** The working folder of the session shown (its header's `.session-cwd`), once the server
+ * has created it: a folder of its project, or its own worktree. */
+export async function sessionFolder(page: Page): Promise<string> {
+  const cwd = page.locator('.session-cwd');
+  await expect(cwd).not.toHaveText('');
+  return (await cwd.textContent())!.trim();
+}

@@ -1,7 +1,7 @@
 // Realtime robustness in the browser: the socket dropping mid-stream, two browser tabs on
 // one server staying consistent (also their unread badges), and the per-session sync dot.
 import { test, expect, Page } from '@playwright/test';
-import { assistantMessages, newSession, sessionItem, sessionTab, syncDot, url } from './helpers';
+import { assistantMessages, newSession, sessionFolder, sessionItem, sessionTab, syncDot, url } from './helpers';
 
 const messages = (page: Page) => page.locator('[data-testid="message-list"] [data-testid="message"]');
 
@@ -137,11 +137,12 @@ test('the sync dot follows the connection', async ({ page, context }) => {
 test('a pending permission request survives a reload and can still be answered', async ({ page }) => {
   const { existsSync, rmSync } = await import('node:fs');
   const { join } = await import('node:path');
-  const target = join(process.env.SWITCHBOARD_E2E_WORKDIR!, 'demo.txt');
-  rmSync(target, { force: true });
   await page.goto(url());
   const id = await newSession(page, '/permission');
   await expect(page.getByTestId('permission-card')).toBeVisible();
+  // The session's own folder (its project's, or its worktree).
+  const target = join(await sessionFolder(page), 'demo.txt');
+  rmSync(target, { force: true });
   await page.reload();
   await expect(page).toHaveURL(new RegExp(`/s/${id}$`));
   await expect(page.getByTestId('permission-card')).toBeVisible();

@@ -2,7 +2,7 @@
 // unread badges, Stop, permissions, reload, End session. Runs against the release build,
 // so passing also proves that the release WASM hydrates.
 import { test, expect } from '@playwright/test';
-import { assistantMessages, newSession, openApp, sessionItem, startSlowTurn, sessionTab } from './helpers';
+import { assistantMessages, newSession, openApp, sessionFolder, sessionItem, startSlowTurn, sessionTab } from './helpers';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -62,13 +62,13 @@ test('Stop ends a slow turn and the session returns to idle', async ({ page }) =
 });
 
 test('a permission request: Deny writes nothing, Allow writes the file', async ({ page }) => {
-  const workdir = process.env.SWITCHBOARD_E2E_WORKDIR!;
-  const target = join(workdir, 'demo.txt');
-  rmSync(target, { force: true });
   await openApp(page);
 
   const denied = await newSession(page, '/permission');
   await expect(page.getByTestId('permission-card')).toBeVisible();
+  // Written (or not) in the session's own folder: its project's, or its worktree.
+  let target = join(await sessionFolder(page), 'demo.txt');
+  rmSync(target, { force: true });
   await expect(sessionTab(page, denied).getByTestId('session-state-badge')).toHaveAttribute(
     'data-state',
     'awaiting_permission',
@@ -78,6 +78,9 @@ test('a permission request: Deny writes nothing, Allow writes the file', async (
   expect(existsSync(target)).toBe(false);
 
   await newSession(page, '/permission');
+  await expect(page.getByTestId('permission-card')).toBeVisible();
+  target = join(await sessionFolder(page), 'demo.txt');
+  rmSync(target, { force: true });
   await page.getByTestId('permission-allow').click();
   await expect(assistantMessages(page).last()).toContainText('I wrote demo.txt');
   expect(existsSync(target)).toBe(true);

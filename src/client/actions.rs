@@ -9,7 +9,7 @@ use super::requests::Request;
 use super::store::{Entry, EntryBody, SendStatus, SessionView, Store};
 use crate::protocol::{
     first_message_title, AgentId, Attachment, ClientFrame, ClientMsgId, RequestId, RequestTag, Seq,
-    SessionId,
+    SessionId, WorktreeEnd,
 };
 use leptos::prelude::*;
 
@@ -22,14 +22,10 @@ pub fn nav_options() -> leptos_router::NavigateOptions {
     }
 }
 
-/// Opens a new draft tab and returns its id; the caller navigates to `/s/<id>`.
+/// Opens a new draft tab in the shown session's project (else the Playground) and returns
+/// its id; the caller navigates to `/s/<id>`.
 pub fn new_draft(store: Store) -> SessionId {
-    let id = SessionId(new_uuid());
-    store
-        .sessions
-        .update(|list| list.push(SessionView::draft(id)));
-    open_tab(store, id);
-    id
+    super::projects::new_draft_in(store, super::projects::current_project(store))
 }
 
 /// Shows `id` because the URL names it: known sessions open as a tab, unknown ids as a
@@ -241,14 +237,26 @@ pub fn rename(store: Store, id: SessionId, title: String) {
 /// Ends `id`: archives it on the server (which then removes it everywhere) and hides its
 /// tab now. A draft is just discarded. Returns the tab to show next, as [`close_tab`].
 pub fn end_session(store: Store, id: SessionId) -> Option<SessionId> {
+    end_session_with(store, id, None, false)
+}
+
+/// Ends the worktree session `id` as [`end_session`] does, saying what becomes of its
+/// worktree and branch; `discard_unmerged` removes a branch whose commits its base lacks
+/// (the user confirmed twice).
+pub fn end_session_with(
+    store: Store,
+    id: SessionId,
+    worktree: Option<WorktreeEnd>,
+    discard_unmerged: bool,
+) -> Option<SessionId> {
     let was_draft = store.view(id).is_none_or(|v| v.is_draft());
     let next = close_tab(store, id);
     if !was_draft {
-        let tag = Some(store.open_request(Request::Other { session: id }));
+        let tag = Some(store.open_request(Request::End { session: id }));
         transport::send(ClientFrame::Archive {
             session: id,
-            worktree: None,
-            discard_unmerged: false,
+            worktree,
+            discard_unmerged,
             tag,
         });
     }
@@ -423,7 +431,7 @@ pub fn load_earlier(store: Store, view: &SessionView) {
 }
 
 /// The bridge to the socket: real in the browser build, inert elsewhere.
-mod transport {
+pub(crate) mod transport {
     use super::*;
 
     #[cfg(feature = "hydrate")]

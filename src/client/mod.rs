@@ -11,6 +11,7 @@
 pub mod actions;
 pub mod alerts;
 pub mod attachments;
+pub mod changes;
 pub mod files;
 pub mod fold;
 pub mod format;
@@ -19,6 +20,7 @@ pub mod history;
 pub mod ids;
 pub mod markdown;
 pub mod outbox;
+pub mod projects;
 pub mod read_marker;
 pub mod reducer;
 pub mod requests;

@@ -2,8 +2,10 @@
 //! server data changes the store, it touches no web API, and it is unit-tested natively.
 //! Session events become transcript rows in [`fold`](super::fold), shared with earlier pages.
 
+use super::changes::{self, answer_landed};
 use super::fold::{fold_event, push_notice, stop_streaming};
 use super::history;
+use super::projects::{self, FolderList};
 use super::read_marker::{is_news, server_read};
 use super::requests::Request;
 use super::store::{ConnectionState, EntryBody, SendStatus, SessionView, Store};
@@ -21,9 +23,10 @@ pub fn apply(store: &Store, frame: ServerFrame) {
             sessions,
             agents,
             limits,
-            ..
+            projects,
         } => {
             store.agents.set(agents);
+            projects::projects_arrived(store, projects);
             if store.limits.get_untracked() != limits {
                 store.limits.set(limits);
             }
@@ -109,12 +112,37 @@ pub fn apply(store: &Store, frame: ServerFrame) {
             refused(store, session, request, code, message);
         }
         ServerFrame::Pong => {}
-        // Projects and changes: the UI work of issue 17 fills these in.
-        ServerFrame::ProjectsChanged { .. }
-        | ServerFrame::Folders { .. }
-        | ServerFrame::Changes { .. }
-        | ServerFrame::Diff { .. }
-        | ServerFrame::GitDone { .. } => {}
+        ServerFrame::ProjectsChanged { projects } => projects::projects_arrived(store, projects),
+        ServerFrame::Folders { prefix, folders } => {
+            store.folders.set(FolderList { prefix, folders });
+        }
+        ServerFrame::Changes { session, summary } => {
+            if let Some(view) = store.view(session) {
+                changes::summary_arrived(&view, summary);
+                answer_landed(*store, session);
+            }
+        }
+        ServerFrame::Diff {
+            session,
+            path,
+            body,
+        } => {
+            if let Some(view) = store.view(session) {
+                changes::diff_arrived(&view, path, body);
+            }
+        }
+        ServerFrame::GitDone {
+            session,
+            tag,
+            outcome,
+        } => {
+            if let Some(tag) = tag {
+                store.take_request(tag);
+            }
+            if let Some(view) = store.view(session) {
+                changes::git_done(&view, outcome);
+            }
+        }
     }
 }
 
@@ -129,6 +157,28 @@ fn refused(
     code: ErrorCode,
     message: String,
 ) {
+    // Refusals the project form, the Changes panel or a toast show, not the transcript.
+    match &request {
+        Some(Request::AddProject) => return projects::add_refused(store, message),
+        Some(Request::Project) => return store.toast.set(Some(message)),
+        Some(Request::Changes { session }) => {
+            if let Some(view) = store.view(*session) {
+                changes::changes_refused(&view, message);
+                answer_landed(*store, *session);
+            }
+            return;
+        }
+        // The tab closed when End was clicked: say so where it shows; the transcript
+        // gets the notice too.
+        Some(Request::End { .. }) => store.toast.set(Some(format!("Not ended: {message}"))),
+        Some(Request::Git { session, op }) => {
+            if let Some(view) = store.view(*session) {
+                changes::git_refused(&view, *op, message);
+            }
+            return;
+        }
+        _ => {}
+    }
     let Some(view) = session.and_then(|id| store.view(id)) else {
         return store.server_error.set(Some(message));
     };
@@ -169,7 +219,16 @@ fn refused(
         // The composer showed the picked mode ahead of the server: show the session's again.
         Some(Request::Mode { .. }) => view.meta.update(|_| {}),
         Some(Request::Page { .. }) => view.loading_earlier.set(false),
-        Some(Request::Subscribe { .. } | Request::Other { .. }) | None => {}
+        Some(
+            Request::Subscribe { .. }
+            | Request::Other { .. }
+            | Request::End { .. }
+            | Request::AddProject
+            | Request::Project
+            | Request::Changes { .. }
+            | Request::Git { .. },
+        )
+        | None => {}
     }
     // The server does not know the session, or cannot read its log: whatever asked, the
     // session is out of sync until the next `Connected` retries.

@@ -3,6 +3,7 @@
 //! (one message not delivered, one permission card answerable again) and nothing else.
 //! Pure bookkeeping, tested natively.
 
+use super::changes::GitOp;
 use crate::protocol::{ClientMsgId, RequestId, RequestTag, SessionId};
 use std::collections::VecDeque;
 
@@ -39,6 +40,27 @@ pub enum Request {
     },
     /// A subscription (the session's sync dot shows the error).
     Subscribe {
+        /// The session.
+        session: SessionId,
+    },
+    /// "Add project" (the form shows why in `project-error`).
+    AddProject,
+    /// A project renamed or removed (a toast says why).
+    Project,
+    /// The changes or one diff of a session (the Changes panel says why).
+    Changes {
+        /// The session.
+        session: SessionId,
+    },
+    /// A commit, discard or merge (the panel's result line says why).
+    Git {
+        /// The session.
+        session: SessionId,
+        /// Which.
+        op: GitOp,
+    },
+    /// Ending a session (its tab closed already, so a toast says why it did not end).
+    End {
         /// The session.
         session: SessionId,
     },

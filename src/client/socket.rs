@@ -185,12 +185,13 @@ fn transmit(store: Store, message: &Unacked) {
     // in order, so the session exists by then.
     let create = draft.and_then(|view| {
         with_conn(|c| c.outbox.creates(message.session)).then(|| {
+            let (project, worktree, base_branch) = super::projects::draft_place(&store, &view);
             view.meta.with_untracked(|m| NewSession {
                 agent: m.agent.clone(),
                 cwd: None,
-                project: m.project,
-                worktree: false,
-                base_branch: None,
+                project,
+                worktree,
+                base_branch,
                 permission_mode: Some(m.permission_mode.clone()),
                 // The composer keeps the model as typed; blank means the agent's default.
                 model: m

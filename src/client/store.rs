@@ -2,11 +2,13 @@
 //! (meta, transcript entries, read marker, sync error, draft composer), the open tabs and
 //! the connection state. No web APIs here, so SSR renders from it and tests run natively.
 
+use super::changes::ChangesView;
+use super::projects::{AddState, DraftPlace, FolderList};
 use super::requests::{Request, Requests};
 use super::tool_view::ToolDetail;
 use crate::protocol::{
     AgentId, AgentInfo, AgentProtocol, Attachment, ClientLimits, ClientMsgId, PermissionOption,
-    RequestId, RequestTag, Seq, Session, SessionId, SessionState, ToolStatus, Usage,
+    Project, RequestId, RequestTag, Seq, Session, SessionId, SessionState, ToolStatus, Usage,
 };
 use leptos::prelude::*;
 use std::collections::HashSet;
@@ -211,6 +213,10 @@ pub struct SessionView {
     /// Why the server cannot keep this session in sync (its log could not be read, it does
     /// not know the session), until the next `Connected` retries; shown by the sync dot.
     pub sync_error: ArcRwSignal<Option<String>>,
+    /// A draft's worktree choices (its project is `meta.project`).
+    pub draft_place: ArcRwSignal<DraftPlace>,
+    /// The Changes panel: its summary, diffs and last git request.
+    pub changes: ChangesView,
 }
 
 impl SessionView {
@@ -226,6 +232,8 @@ impl SessionView {
             unseen: ArcRwSignal::new(HashSet::new()),
             conversation_reset: ArcRwSignal::new(None),
             sync_error: ArcRwSignal::new(None),
+            draft_place: ArcRwSignal::new(DraftPlace::default()),
+            changes: ChangesView::default(),
             id: session.id,
             meta: ArcRwSignal::new(session),
             entries: ArcRwSignal::new(Vec::new()),
@@ -330,6 +338,12 @@ pub struct Store {
     pub limits: RwSignal<ClientLimits>,
     /// Requests sent that the server may still refuse, by tag.
     pub requests: StoredValue<Requests>,
+    /// Every project, in sidebar order (from `Connected` and `ProjectsChanged`).
+    pub projects: RwSignal<Vec<Project>>,
+    /// The folders offered for the "Add project" path field.
+    pub folders: RwSignal<FolderList>,
+    /// How the "Add project" form's request stands.
+    pub project_add: RwSignal<AddState>,
 }
 
 impl Default for Store {
@@ -352,6 +366,9 @@ impl Store {
             agents: RwSignal::new(Vec::new()),
             limits: RwSignal::new(ClientLimits::default()),
             requests: StoredValue::new(Requests::default()),
+            projects: RwSignal::new(Vec::new()),
+            folders: RwSignal::new(FolderList::default()),
+            project_add: RwSignal::new(AddState::Idle),
         }
     }
 

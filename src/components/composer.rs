@@ -1,9 +1,11 @@
 //! The composer pinned under the transcript: `chat-input` (Enter sends, Shift+Enter makes a
 //! new line; pasted images attach), the pending images (`attachment-chip`), `send-button`,
 //! `stop-button` while the agent is busy, `retry-button` after it failed, and a row of
-//! settings: attach an image, the agent and model of a draft, the permission mode.
+//! settings: attach an image, the agent and model of a draft, the permission mode; under
+//! it, for a draft, where it will run (project, isolated worktree, base branch).
 
 use super::attachments::AttachmentTray;
+use super::draft_place::DraftPlace;
 use super::icons::{self, LineIcon};
 use super::options::{AgentField, ModelField, PermissionField};
 use super::use_store;
@@ -77,6 +79,7 @@ pub fn Composer(session: SessionView) -> impl IntoView {
 
     let strip_session = session.clone();
     let tray_session = session.clone();
+    let place_session = session.clone();
     view! {
         <form class="composer" on:submit=on_submit>
             {move || failure.get().map(|message| view! { <RetryStrip session=strip_session.clone() message/> })}
@@ -112,6 +115,9 @@ pub fn Composer(session: SessionView) -> impl IntoView {
                 </div>
             </div>
             <ComposerOptions session=session.clone()/>
+            <Show when=is_draft>
+                <DraftPlace session=place_session.clone()/>
+            </Show>
         </form>
     }
 }

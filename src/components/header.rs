@@ -1,11 +1,15 @@
 //! The session header: the title (`rename-session`: click it, type, Enter saves, Escape
-//! cancels), agent, model, state, usage (`session-usage`, exact figures in its tooltip), and
-//! `end-session`, which asks in `confirm-dialog` first.
+//! cancels), agent, model, state, project and worktree branch (`session-branch`), usage
+//! (`session-usage`, exact figures in its tooltip), `changes-button`, and `end-session`,
+//! which asks in `confirm-dialog` first (for a worktree session: what becomes of it).
 
 use super::badges::StateBadge;
+use super::changes::ChangesButton;
+use super::end_dialog::EndWorktreeDialog;
 use super::use_store;
 use crate::client::actions;
 use crate::client::format::{usage_details, usage_summary};
+use crate::client::projects::project_of;
 use crate::client::store::SessionView;
 use crate::protocol::SessionState;
 use leptos::ev::KeyboardEvent;
@@ -37,6 +41,29 @@ pub fn SessionHeader(session: SessionView) -> impl IntoView {
                 .map(str::to_string)
         })
     });
+
+    // Drafts show where they will run under the composer instead.
+    let project_name = Memo::new(move |_| {
+        let project = meta.with(|m| (m.state != SessionState::Draft).then_some(m.project));
+        project.and_then(|project| {
+            store
+                .projects
+                .with(|list| project_of(list, project).map(|p| p.name.clone()))
+        })
+    });
+    let branch = Memo::new(move |_| {
+        meta.with(|m| {
+            m.worktree.as_ref().map(|w| {
+                let base = match &w.base_branch {
+                    Some(base) => format!("Its own branch, made from {base}"),
+                    None => "Its own branch".to_owned(),
+                };
+                (w.branch.clone(), base)
+            })
+        })
+    });
+    let has_worktree =
+        move || meta.with(|m| m.worktree.is_some() && m.state != SessionState::Draft);
 
     // One path for saving: Enter blurs, and leaving the field saves what it holds.
     // (From the event, not the ref: the field may be on its way out with its pane.)
@@ -100,6 +127,12 @@ pub fn SessionHeader(session: SessionView) -> impl IntoView {
                         <span class="session-model" title="Model">{model}</span>
                     })}
                     <StateBadge meta/>
+                    {move || project_name.get().map(|name| view! {
+                        <span class="session-project" data-testid="session-project" title="Project">{name}</span>
+                    })}
+                    {move || branch.get().map(|(branch, base)| view! {
+                        <span class="session-branch" data-testid="session-branch" title=base>{branch}</span>
+                    })}
                     <span class="session-cwd" title="Working directory">{move || meta.with(|m| m.cwd.clone())}</span>
                     {move || usage.get().map(|(summary, details)| view! {
                         <span class="session-usage" data-testid="session-usage" title=details>
@@ -119,6 +152,7 @@ pub fn SessionHeader(session: SessionView) -> impl IntoView {
                     })}
                 </div>
             </div>
+            <ChangesButton session=session.clone()/>
             <button
                 class="end-session-button"
                 data-testid="end-session"
@@ -128,7 +162,14 @@ pub fn SessionHeader(session: SessionView) -> impl IntoView {
                 {move || if is_draft() { "Discard" } else { "End session" }}
             </button>
             <Show when=move || confirming.get()>
-                <ConfirmEnd session=session.clone() open=confirming/>
+                {
+                    let session = session.clone();
+                    move || if has_worktree() {
+                        view! { <EndWorktreeDialog session=session.clone() open=confirming/> }.into_any()
+                    } else {
+                        view! { <ConfirmEnd session=session.clone() open=confirming/> }.into_any()
+                    }
+                }
             </Show>
         </header>
     }

@@ -4,13 +4,17 @@
 pub mod attachments;
 pub mod badges;
 pub mod banner;
+pub mod changes;
 pub mod composer;
 pub mod doctor;
+pub mod draft_place;
+pub mod end_dialog;
 pub mod header;
 pub mod icons;
 pub mod markdown;
 pub mod messages;
 pub mod options;
+pub mod projects;
 pub mod sidebar;
 pub mod tabs;
 pub mod tool_card;

@@ -1,13 +1,16 @@
-//! The sidebar: the "+" button, the `session-search` box (Ctrl/Cmd+K), one `session-item`
-//! per matching session (agent, title, preview, state, unread count, sync dot), and at its
-//! foot the `notifications-toggle` and the `doctor-link`. Clicking an item opens it as a
-//! tab via its link.
+//! The sidebar: the "+" button, the `session-search` box (Ctrl/Cmd+K), the matching
+//! sessions grouped under their projects (see [`super::projects`]), one `session-item` each
+//! (agent, title, preview, state, unread count, sync dot), "Add project", and at its foot
+//! the `notifications-toggle` and the `doctor-link`. Clicking an item opens it as a tab via
+//! its link.
 
 use super::badges::{StateBadge, SyncDot, UnreadBadge};
 use super::icons::{self, LineIcon};
+use super::projects::{AddProject, ProjectGroup};
 use super::use_store;
 use crate::client::actions::{self, session_path};
 use crate::client::alerts::{notify_status, toggle_notifications, NotifyStatus};
+use crate::client::projects::group_sessions;
 use crate::client::search;
 use crate::client::shortcuts::focus_composer;
 use crate::client::store::SessionView;
@@ -72,6 +75,18 @@ pub fn Sidebar() -> impl IntoView {
     );
     let no_match =
         move || !query.with(|q| q.trim().is_empty()) && !is_empty() && shown.with(Vec::is_empty);
+    // Sessions under their projects; empty projects show too, except while searching.
+    let groups = Memo::new(move |_| {
+        let searching = !query.with(|q| q.trim().is_empty());
+        let sessions: Vec<_> = shown.with(|list| {
+            list.iter()
+                .map(|v| (v.id, v.meta.with_untracked(|m| m.project)))
+                .collect()
+        });
+        store
+            .projects
+            .with(|projects| group_sessions(projects, &sessions, !searching))
+    });
     let drawer = use_context::<SidebarDrawer>();
     let on_search_key = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Escape" {
@@ -121,14 +136,25 @@ pub fn Sidebar() -> impl IntoView {
             </Show>
             <ul class="session-list" data-testid="session-list">
                 <For
-                    each=move || shown.get()
-                    key=|session| session.id
-                    children=move |session| view! { <SessionItem session/> }
+                    each=move || groups.with(|list| list.iter().map(|g| g.project).collect::<Vec<_>>())
+                    key=|project| *project
+                    children=move |project| {
+                        let sessions = Memo::new(move |_| {
+                            groups.with(|list| {
+                                list.iter()
+                                    .find(|g| g.project == project)
+                                    .map(|g| g.sessions.clone())
+                                    .unwrap_or_default()
+                            })
+                        });
+                        view! { <ProjectGroup project sessions/> }
+                    }
                 />
             </ul>
             <Show when=is_empty>
                 <p class="sidebar-empty">"No sessions yet. Click + to start one."</p>
             </Show>
+            <AddProject/>
             <footer class="sidebar-footer">
                 <NotifyToggle/>
                 <a
@@ -146,8 +172,9 @@ pub fn Sidebar() -> impl IntoView {
     }
 }
 
+/// One session in the list: agent, state, unread count, sync dot, title and preview.
 #[component]
-fn SessionItem(session: SessionView) -> impl IntoView {
+pub(super) fn SessionItem(session: SessionView) -> impl IntoView {
     let store = use_store();
     let id = session.id;
     let meta = RwSignal::from(session.meta.clone());

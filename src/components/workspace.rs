@@ -3,6 +3,7 @@
 //! starts the browser-only machinery once hydrated.
 
 use super::banner::{ConnectionBanner, ResumeBanner, ServerErrorBanner, Toast};
+use super::changes::ChangesPanel;
 use super::composer::Composer;
 use super::header::SessionHeader;
 use super::messages::MessageList;
@@ -204,7 +205,7 @@ pub fn SessionRoute() -> impl IntoView {
     }
 }
 
-/// One session: header, banner, transcript and composer. Images dropped anywhere on it
+/// One session: header, banner, transcript, composer and, when opened, its Changes panel. Images dropped anywhere on it
 /// go to its composer (and never make the browser leave the app to show them).
 #[component]
 pub(super) fn SessionPanel(session: SessionView) -> impl IntoView {
@@ -232,10 +233,12 @@ pub(super) fn SessionPanel(session: SessionView) -> impl IntoView {
         dragging.set(false);
         files::on_drop(store, id, &ev);
     };
+    let changes_open = RwSignal::from(session.changes.open.clone());
     view! {
         <section
             class="session-pane"
             class:dragging=move || dragging.get()
+            class:with-changes=move || changes_open.get()
             data-session-id=id.to_string()
             on:dragenter=on_drag_enter
             on:dragover=move |ev| {
@@ -247,8 +250,11 @@ pub(super) fn SessionPanel(session: SessionView) -> impl IntoView {
             <SessionHeader session=session.clone()/>
             <ResumeBanner session=session.clone()/>
             <MessageList session=session.clone()/>
-            <Composer session/>
+            <Composer session=session.clone()/>
             <div class="drop-hint" aria-hidden="true">"Drop images to attach them"</div>
+            <Show when=move || changes_open.get()>
+                <ChangesPanel session=session.clone()/>
+            </Show>
         </section>
     }
 }

@@ -3,11 +3,13 @@
 
 mod actions;
 mod attachments;
+mod changes;
 mod format;
 mod highlight;
 mod history;
 mod markdown;
 mod outbox;
+mod projects;
 mod read_marker;
 mod reducer;
 mod refusals;
