@@ -18,7 +18,7 @@ const git = (dir: string, ...args: string[]) =>
 /** A fresh repository on `main` with one commit, under the server's default working
  * folder (global-setup.ts; it is one of the server's roots), and the project name to use. */
 function makeRepo(): { path: string; name: string } {
-  const workdir = process.env.SWITCHBOARD_E2E_WORKDIR;
+  const workdir = process.env.SWITCHBOARD_E2E_ROOT;
   if (!workdir) throw new Error('global setup did not say where the work folder is');
   const name = `e2e-${randomBytes(4).toString('hex')}`;
   const path = join(workdir, name);
