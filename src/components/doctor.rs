@@ -72,8 +72,8 @@ fn GitLine(info: GitInfo) -> impl IntoView {
              (Debian: apt-get install git)."
         ),
         (version, path, None) => format!(
-            "{} at {}: worktrees and the Changes panel are available.",
-            version.as_deref().unwrap_or("git"),
+            "git {} at {}: worktrees and the Changes panel are available.",
+            version.as_deref().unwrap_or("(version unknown)"),
             path.as_deref().unwrap_or("-")
         ),
     };
