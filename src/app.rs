@@ -60,10 +60,11 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Every session that is not archived, for the first paint (the socket's `Connected`
-/// frame replaces it later).
+/// Every session that is not archived and every project, for the first paint (the
+/// socket's `Connected` frame replaces them later).
 #[server]
-pub async fn list_sessions() -> Result<Vec<Session>, ServerFnError> {
+pub async fn list_sessions() -> Result<(Vec<Session>, Vec<crate::protocol::Project>), ServerFnError>
+{
     crate::server::sessions_from_context()
 }
 

@@ -40,11 +40,16 @@ pub fn Workspace() -> impl IntoView {
     }
 }
 
-fn seed(store: Store, list: Result<Vec<crate::protocol::Session>, ServerFnError>, path: &str) {
-    // Once the socket is connected its list is newer than this one.
+type FirstPaint = (Vec<crate::protocol::Session>, Vec<crate::protocol::Project>);
+
+fn seed(store: Store, list: Result<FirstPaint, ServerFnError>, path: &str) {
+    // Once the socket is connected its lists are newer than these.
     if store.connection.get_untracked() != ConnectionState::Open {
         match list {
-            Ok(list) => replace_sessions(&store, list),
+            Ok((list, projects)) => {
+                replace_sessions(&store, list);
+                crate::client::projects::projects_arrived(&store, projects);
+            }
             Err(error) => leptos::logging::warn!("switchboard: session list: {error}"),
         }
     }

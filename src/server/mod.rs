@@ -47,11 +47,12 @@ impl axum::extract::FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// The session list for server-side rendering and server functions.
-pub fn sessions_from_context() -> Result<Vec<crate::protocol::Session>, ServerFnError> {
+/// The session and project lists for server-side rendering and server functions.
+pub fn sessions_from_context(
+) -> Result<(Vec<crate::protocol::Session>, Vec<crate::protocol::Project>), ServerFnError> {
     let registry = use_context::<Arc<Registry>>()
         .ok_or_else(|| ServerFnError::new("the session registry is not available"))?;
-    Ok(registry.sessions())
+    Ok((registry.sessions(), registry.project_list()))
 }
 
 /// The Doctor's report for server functions: every agent, with `--version` asked now.
