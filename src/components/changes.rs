@@ -4,12 +4,12 @@
 //! work: `commit-message` + `commit-button`, `discard-file` / `discard-all` (asked first),
 //! and for a worktree session `merge-button` with `merge-result`.
 
+use super::confirm::Confirm;
 use super::use_store;
 use crate::client::changes::{self, diff_lines, has_changes, plural, GitOp};
 use crate::client::store::SessionView;
 use crate::protocol::{DiffBody, FileChange};
 use leptos::ev::KeyboardEvent;
-use leptos::html::Button;
 use leptos::prelude::*;
 
 /// `changes-button` (with `data-count`): how many files the session changed; toggles the
@@ -394,12 +394,6 @@ fn ConfirmDiscard(
     open: RwSignal<Option<Option<String>>>,
 ) -> impl IntoView {
     let store = use_store();
-    let yes_ref = NodeRef::<Button>::new();
-    Effect::new(move |_| {
-        if let Some(button) = yes_ref.get() {
-            let _ = button.focus();
-        }
-    });
     let (title, text) = match &path {
         Some(path) => (
             format!("Discard the changes to {path}?"),
@@ -410,41 +404,14 @@ fn ConfirmDiscard(
             "Every changed file goes back to how it is in the base, and new files are deleted. This cannot be undone.",
         ),
     };
-    let cancel = move |_| open.set(None);
     view! {
-        <div class="modal-backdrop" on:click=cancel>
-            <div
-                class="modal"
-                role="dialog"
-                aria-modal="true"
-                aria-labelledby="discard-title"
-                data-testid="confirm-dialog"
-                on:click=|ev| ev.stop_propagation()
-                on:keydown=move |ev: KeyboardEvent| {
-                    if ev.key() == "Escape" {
-                        open.set(None);
-                    }
-                }
-            >
-                <h2 id="discard-title">{title}</h2>
-                <p>{text}</p>
-                <div class="modal-actions">
-                    <button class="secondary" data-testid="confirm-cancel" on:click=cancel>
-                        "Cancel"
-                    </button>
-                    <button
-                        class="danger"
-                        data-testid="confirm-yes"
-                        node_ref=yes_ref
-                        on:click=move |_| {
-                            open.set(None);
-                            changes::discard(store, session, path.clone());
-                        }
-                    >
-                        "Discard"
-                    </button>
-                </div>
-            </div>
-        </div>
+        <Confirm
+            title
+            action="Discard"
+            on_cancel=Callback::new(move |()| open.set(None))
+            on_yes=Callback::new(move |()| changes::discard(store, session, path.clone()))
+        >
+            <p>{text}</p>
+        </Confirm>
     }
 }

@@ -6,6 +6,7 @@ pub mod badges;
 pub mod banner;
 pub mod changes;
 pub mod composer;
+pub mod confirm;
 pub mod doctor;
 pub mod draft_place;
 pub mod end_dialog;

@@ -4,13 +4,14 @@
 //! `project-path-input` with folder completion, `project-name-input`, `project-create`,
 //! `project-error`).
 
+use super::confirm::Confirm;
 use super::sidebar::SessionItem;
 use super::use_store;
 use crate::client::actions::{self, session_path};
 use crate::client::projects::{self, folder_name, AddState};
 use crate::protocol::{ProjectId, SessionId};
 use leptos::ev::KeyboardEvent;
-use leptos::html::{Button, Input};
+use leptos::html::Input;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
@@ -187,57 +188,23 @@ fn ProjectHeader(id: ProjectId) -> impl IntoView {
 #[component]
 fn ConfirmRemove(id: ProjectId, name: String, open: RwSignal<bool>) -> impl IntoView {
     let store = use_store();
-    let yes_ref = NodeRef::<Button>::new();
-    let live = projects::live_sessions(store, id);
-    Effect::new(move |_| {
-        if let Some(button) = yes_ref.get() {
-            let _ = button.focus();
-        }
-    });
-    let ends = match live {
+    let ends = match projects::live_sessions(store, id) {
         0 => "No session of it is running.".to_owned(),
         1 => "This ends its 1 live session.".to_owned(),
         n => format!("This ends its {n} live sessions."),
     };
-    let cancel = move |_| open.set(false);
     view! {
-        <div class="modal-backdrop" on:click=cancel>
-            <div
-                class="modal"
-                role="dialog"
-                aria-modal="true"
-                aria-labelledby="remove-project-title"
-                data-testid="confirm-dialog"
-                on:click=|ev| ev.stop_propagation()
-                on:keydown=move |ev: KeyboardEvent| {
-                    if ev.key() == "Escape" {
-                        open.set(false);
-                    }
-                }
-            >
-                <h2 id="remove-project-title">{format!("Remove \u{201c}{name}\u{201d}?")}</h2>
-                <p>
-                    {ends}
-                    " Its worktrees and branches are kept, and no files are deleted: the folder stays as it is."
-                </p>
-                <div class="modal-actions">
-                    <button class="secondary" data-testid="confirm-cancel" on:click=cancel>
-                        "Cancel"
-                    </button>
-                    <button
-                        class="danger"
-                        data-testid="confirm-yes"
-                        node_ref=yes_ref
-                        on:click=move |_| {
-                            open.set(false);
-                            projects::remove_project(store, id);
-                        }
-                    >
-                        "Remove project"
-                    </button>
-                </div>
-            </div>
-        </div>
+        <Confirm
+            title=format!("Remove \u{201c}{name}\u{201d}?")
+            action="Remove project"
+            on_cancel=Callback::new(move |()| open.set(false))
+            on_yes=Callback::new(move |()| projects::remove_project(store, id))
+        >
+            <p>
+                {ends}
+                " Its worktrees and branches are kept, and no files are deleted: the folder stays as it is."
+            </p>
+        </Confirm>
     }
 }
 
