@@ -6,11 +6,8 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use switchboard::protocol::{
-    AgentId, ClientFrame, ClientMsgId, NewSession, Seq, SessionEvent, SessionId,
-};
+use switchboard::protocol::{AgentId, NewSession, Seq, SessionEvent, SessionId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use uuid::Uuid;
 
 /// The `claude` executable: SWITCHBOARD_CLAUDE_BIN, else the project-local install that
 /// `scripts/install-tools.sh` makes. Missing is a failure, not a skip.
@@ -156,15 +153,7 @@ pub fn claude_session(mode: &str) -> NewSession {
 impl Client {
     /// Sends `text` to `session`; `create` makes it a Claude session first.
     pub async fn say_claude(&mut self, session: SessionId, text: &str, create: Option<NewSession>) {
-        self.send(&ClientFrame::Send {
-            session,
-            client_msg_id: ClientMsgId(Uuid::new_v4()),
-            text: text.into(),
-            attachments: vec![],
-            create,
-            tag: None,
-        })
-        .await;
+        self.say_with(session, text, create).await;
     }
 }
 

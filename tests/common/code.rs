@@ -5,8 +5,8 @@ use super::Client;
 use std::path::Path;
 use std::process::Command;
 use switchboard::protocol::{
-    AgentId, ChangeSummary, ClientFrame, ClientMsgId, DiffBody, GitOutcome, NewSession, Project,
-    ProjectId, RequestTag, ServerFrame, SessionEvent, SessionId,
+    AgentId, ChangeSummary, ClientFrame, DiffBody, GitOutcome, NewSession, Project, ProjectId,
+    RequestTag, ServerFrame, SessionEvent, SessionId,
 };
 use uuid::Uuid;
 
@@ -105,16 +105,7 @@ pub async fn start_session(
 
 /// Sends `text` to `session`.
 pub async fn say(client: &mut Client, session: SessionId, text: &str, create: Option<NewSession>) {
-    client
-        .send(&ClientFrame::Send {
-            session,
-            client_msg_id: ClientMsgId(Uuid::new_v4()),
-            text: text.into(),
-            attachments: vec![],
-            create,
-            tag: None,
-        })
-        .await;
+    client.say_with(session, text, create).await;
 }
 
 /// Waits for the session's permission request, allows it, and waits for the turn's end.

@@ -274,12 +274,18 @@ impl Client {
 
     /// Sends a message, creating the session if `create`.
     pub async fn say(&mut self, session: SessionId, text: &str, create: bool) {
+        let create = create.then_some(NewSession::defaults(AgentId::demo()));
+        self.say_with(session, text, create).await;
+    }
+
+    /// Sends a message, creating the session with `create` when given.
+    pub async fn say_with(&mut self, session: SessionId, text: &str, create: Option<NewSession>) {
         self.send(&ClientFrame::Send {
             session,
             client_msg_id: ClientMsgId(Uuid::new_v4()),
             text: text.into(),
             attachments: vec![],
-            create: create.then_some(NewSession::defaults(AgentId::demo())),
+            create,
             tag: None,
         })
         .await;
