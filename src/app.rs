@@ -2,6 +2,7 @@
 //! and the server functions that give SSR the session list and the Doctor its report.
 
 use crate::components::doctor::DoctorPane;
+use crate::components::settings::SettingsPane;
 use crate::components::workspace::{EmptyPane, SessionRoute, Workspace};
 use crate::protocol::{AgentInfo, Session};
 use leptos::prelude::*;
@@ -54,6 +55,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=EmptyPane/>
                     <Route path=path!("s/:id") view=SessionRoute/>
                     <Route path=path!("doctor") view=DoctorPane/>
+                    <Route path=path!("settings") view=SettingsPane/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -73,6 +75,12 @@ pub async fn list_sessions() -> Result<(Vec<Session>, Vec<crate::protocol::Proje
 #[server]
 pub async fn agent_report() -> Result<Vec<AgentInfo>, ServerFnError> {
     crate::server::agent_report_from_context().await
+}
+
+/// This server's browser logins, the asking one marked.
+#[server]
+pub async fn list_logins() -> Result<Vec<crate::protocol::LoginInfo>, ServerFnError> {
+    crate::server::logins_from_context().await
 }
 
 /// The Doctor's line on git: found (path, version) or why not.

@@ -6,41 +6,15 @@
 
 mod common;
 
-use common::{new_session, ws_request, Client, Server, TEST_TOKEN};
+use common::{get, http, new_session, ws_request, Client, Server, TEST_TOKEN};
 use futures::{SinkExt, StreamExt};
 use leptos::server_fn::ServerFn;
 use switchboard::protocol::{
     AgentId, ClientFrame, ClientMsgId, ErrorCode, NewSession, ServerFrame, SessionId,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::{self, Message};
 use uuid::Uuid;
-
-/// Sends one raw HTTP/1.1 request and returns the status code and the whole answer.
-async fn http(addr: &str, request: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connects");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("request written");
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.expect("answer read");
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let status = answer
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    (status, answer)
-}
-
-/// A GET with the given extra header lines, closing the connection after the answer.
-fn get(path: &str, host: &str, headers: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\n{headers}Connection: close\r\n\r\n")
-}
 
 /// The HTTP status a WebSocket upgrade is refused with (101 when it is accepted).
 async fn upgrade_status(addr: &str, edit: impl FnOnce(&mut tungstenite::http::HeaderMap)) -> u16 {
@@ -413,7 +387,10 @@ fn the_token_is_printed_once_and_on_request() {
         .expect("runs");
     assert!(asked.status.success());
     let url = String::from_utf8_lossy(&asked.stdout);
-    assert_eq!(url.trim(), format!("http://127.0.0.1:3000/?token={token}"));
+    assert_eq!(
+        url.trim(),
+        format!("http://switchboard.localhost:3000/?token={token}")
+    );
     let flagged = serve_once_with(&data, &["--token", "a-token-of-sixteen-chars"]).expect("serves");
     assert!(
         flagged.contains("WARNING: --token puts the token in the process list"),

@@ -180,3 +180,35 @@ pub fn mode_changed_text(mode: &str) -> String {
         format!("Permission mode is now \u{201c}{label}\u{201d} ({mode}).")
     }
 }
+
+/// A moment as `2026-12-03 14:05 UTC` (the same text on the server and in the browser, so
+/// a server-rendered page hydrates without a mismatch).
+pub fn date_time(ms: i64) -> String {
+    let minutes = ms.div_euclid(60_000);
+    let (days, minute_of_day) = (minutes.div_euclid(1440), minutes.rem_euclid(1440));
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        minute_of_day / 60,
+        minute_of_day % 60
+    )
+}
+
+#[cfg(test)]
+mod date_tests {
+    #[test]
+    fn moments_read_as_utc_dates() {
+        assert_eq!(super::date_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::date_time(1_796_306_700_000), "2026-12-03 14:05 UTC");
+        assert_eq!(super::date_time(951_782_400_000), "2000-02-29 00:00 UTC");
+    }
+}

@@ -16,6 +16,7 @@ pub mod markdown;
 pub mod messages;
 pub mod options;
 pub mod projects;
+pub mod settings;
 pub mod sidebar;
 pub mod tabs;
 pub mod tool_card;

@@ -167,6 +167,16 @@ pub fn Sidebar() -> impl IntoView {
                 >
                     "Doctor"
                 </a>
+                <a
+                    class="doctor-link"
+                    data-testid="settings-link"
+                    href="/settings"
+                    data-noscroll=""
+                    title="Logins and signing out"
+                    aria-current=move || (location.pathname.get() == "/settings").then_some("page")
+                >
+                    "Settings"
+                </a>
             </footer>
         </aside>
     }

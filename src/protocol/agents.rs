@@ -164,3 +164,18 @@ impl AgentInfo {
             .unwrap_or_else(|| "default".into())
     }
 }
+
+/// One browser login, as the settings view lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginInfo {
+    /// Its public id (not the cookie's secret).
+    pub id: String,
+    /// When it logged in, milliseconds since the Unix epoch.
+    pub created_at_ms: i64,
+    /// When it was last used (to the minute), milliseconds since the Unix epoch.
+    pub last_used_ms: i64,
+    /// The browser's User-Agent at login.
+    pub user_agent: String,
+    /// Whether it is the browser asking.
+    pub current: bool,
+}

@@ -5,7 +5,7 @@
 //! token is required even on loopback (other users and processes are not the user), as
 //! Jupyter does. The checks themselves run in [`super::guard`].
 
-use sha2::{Digest, Sha256};
+use super::logins::{Logins, LOGIN_DAYS};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::os::unix::fs::OpenOptionsExt;
@@ -35,14 +35,18 @@ pub struct Access {
     /// The login cookie's name; it carries the port, because browsers share cookies
     /// between ports of one host and two servers must not log each other out.
     cookie_name: String,
+    /// The live browser logins (set once storage is open).
+    logins: std::sync::OnceLock<std::sync::Arc<Logins>>,
 }
 
 #[derive(Debug, Clone)]
 struct Secret {
     token: String,
-    /// The cookie's value: a hash of the token, so the cookie jar never holds the token.
-    cookie_value: String,
 }
+
+/// The browser's own name for a loopback server: browsers resolve every `*.localhost` to
+/// loopback, and a cookie set for it is not sent to other `127.0.0.1` ports.
+pub const LOOPBACK_NAME: &str = "switchboard.localhost";
 
 /// Why access could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +83,7 @@ impl Access {
         no_auth: bool,
         extra_hosts: &[String],
     ) -> Result<(Access, Option<TokenSource>), AccessError> {
-        let mut allowed_hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
+        let mut allowed_hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]", LOOPBACK_NAME]
             .into_iter()
             .map(str::to_owned)
             .collect();
@@ -87,7 +91,7 @@ impl Access {
             allowed_hosts.push(host_of_ip(addr));
         }
         allowed_hosts.extend(extra_hosts.iter().map(|h| h.to_ascii_lowercase()));
-        let cookie_name = format!("switchboard_auth_{}", addr.port());
+        let cookie_name = format!("switchboard_login_{}", addr.port());
         if no_auth {
             if !addr.ip().is_loopback() {
                 return Err(AccessError::NoAuthOffLoopback(addr));
@@ -96,6 +100,7 @@ impl Access {
                 secret: None,
                 allowed_hosts,
                 cookie_name,
+                logins: std::sync::OnceLock::new(),
             };
             return Ok((access, None));
         }
@@ -105,12 +110,10 @@ impl Access {
             None => stored_or_generated(data_dir)?,
         };
         let access = Access {
-            secret: Some(Secret {
-                cookie_value: cookie_value(&token),
-                token,
-            }),
+            secret: Some(Secret { token }),
             allowed_hosts,
             cookie_name,
+            logins: std::sync::OnceLock::new(),
         };
         Ok((access, Some(source)))
     }
@@ -144,32 +147,59 @@ impl Access {
             .is_some_and(|s| same_secret(s.token.as_bytes(), candidate.as_bytes()))
     }
 
-    /// Whether a Cookie header carries our login cookie with the right value.
-    pub fn cookie_matches(&self, cookie_header: &str) -> bool {
-        let Some(secret) = &self.secret else {
-            return false;
-        };
+    /// Hands over the browser logins, once storage is open.
+    pub fn attach_logins(&self, logins: std::sync::Arc<Logins>) {
+        let _ = self.logins.set(logins);
+    }
+
+    /// The browser logins.
+    pub fn logins(&self) -> Option<&std::sync::Arc<Logins>> {
+        self.logins.get()
+    }
+
+    /// The live login a Cookie header carries (ours, by name, with a known secret).
+    pub fn login_of(&self, cookie_header: &str) -> Option<String> {
+        let logins = self.logins.get()?;
         cookie_header
             .split(';')
             .filter_map(|pair| pair.trim().split_once('='))
-            .any(|(name, value)| {
-                name == self.cookie_name
-                    && same_secret(secret.cookie_value.as_bytes(), value.as_bytes())
+            .filter(|(name, _)| {
+                *name == self.cookie_name || name.strip_prefix("__Host-") == Some(&self.cookie_name)
             })
+            .find_map(|(_, secret)| logins.check(secret))
     }
 
-    /// The Set-Cookie value that logs a browser in.
-    pub fn login_cookie(&self) -> Option<String> {
-        self.secret.as_ref().map(|s| {
-            format!(
-                "{}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age=31536000",
-                self.cookie_name, s.cookie_value
-            )
-        })
+    /// The Set-Cookie value that logs a browser in with login `secret`. Over https (as a
+    /// TLS proxy in front says) it is `Secure` with the `__Host-` prefix (no Domain, path /).
+    pub fn login_cookie(&self, secret: &str, https: bool) -> String {
+        let max_age = LOGIN_DAYS * 24 * 60 * 60;
+        match https {
+            true => format!(
+                "__Host-{}={secret}; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}",
+                self.cookie_name
+            ),
+            false => format!(
+                "{}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}",
+                self.cookie_name
+            ),
+        }
+    }
+
+    /// The Set-Cookie value that removes the login cookie.
+    pub fn logout_cookie(&self, https: bool) -> String {
+        match https {
+            true => format!(
+                "__Host-{}=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
+                self.cookie_name
+            ),
+            false => format!(
+                "{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
+                self.cookie_name
+            ),
+        }
     }
 }
 
-/// Reads the data dir's token file, or makes one (0600, never overwritten).
 fn stored_or_generated(data_dir: &Path) -> Result<(String, TokenSource), AccessError> {
     let path = data_dir.join(TOKEN_FILE);
     let file_error = |source| AccessError::TokenFile {
@@ -205,13 +235,6 @@ fn stored_or_generated(data_dir: &Path) -> Result<(String, TokenSource), AccessE
         .map_err(file_error)?;
     file.write_all(token.as_bytes()).map_err(file_error)?;
     Ok((token, TokenSource::Generated))
-}
-
-fn cookie_value(token: &str) -> String {
-    let mut hash = Sha256::new();
-    hash.update(b"switchboard login cookie v1\0");
-    hash.update(token.as_bytes());
-    hex(&hash.finalize())
 }
 
 /// Compares without an early exit, so timing does not reveal how much of a guess was right.
@@ -271,20 +294,32 @@ mod tests {
         assert_eq!(first.token().map(str::len), Some(48));
     }
 
-    #[test]
-    fn the_cookie_is_checked_by_name_and_value() {
+    #[tokio::test]
+    async fn a_login_cookie_is_checked_by_name_and_live_secret() {
         let dir = tempfile::tempdir().expect("dir");
         let token = Some("0123456789abcdef0123".to_owned());
         let (access, _) = Access::new(loopback(), dir.path(), token, false, &[]).expect("ok");
-        let set = access.login_cookie().expect("cookie");
+        let db = crate::server::db::Db::open(dir.path()).await.expect("db");
+        let logins = std::sync::Arc::new(Logins::load(db).await.expect("logins"));
+        access.attach_logins(std::sync::Arc::clone(&logins));
+        let secret = logins.create("test").await.expect("login");
+        let set = access.login_cookie(&secret, false);
         let pair = set.split(';').next().expect("pair");
-        assert!(access.cookie_matches(&format!("other=1; {pair}")));
-        assert!(!access.cookie_matches(&pair.replace("_3000=", "_4000=")));
-        assert!(!access.cookie_matches(&format!("{}x", pair)));
+        let id = access
+            .login_of(&format!("other=1; {pair}"))
+            .expect("a live login");
+        assert!(access.login_of(&pair.replace("_3000=", "_4000=")).is_none());
+        assert!(access.login_of(&format!("{pair}x")).is_none());
         assert!(
             !pair.contains("0123456789abcdef0123"),
             "the cookie is not the token"
         );
+        let secure = access.login_cookie(&secret, true);
+        assert!(
+            secure.starts_with("__Host-switchboard_login_3000=") && secure.contains("; Secure")
+        );
+        logins.sign_out(Some(&id)).await.expect("signed out");
+        assert!(access.login_of(pair).is_none(), "signed out");
         assert!(access.token_matches("0123456789abcdef0123"));
         assert!(!access.token_matches("0123456789abcdef0124"));
     }

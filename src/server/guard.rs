@@ -7,6 +7,7 @@
 //! Origin or not.
 
 use super::access::{hex, Access};
+use super::login_http;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -51,21 +52,55 @@ pub async fn guard(State(state): State<GuardState>, mut request: Request, next: 
             );
         }
     }
+    let https = is_https(request.headers());
+    let mut login = None;
     if state.access.required() && !is_public_asset(&request) {
-        if let Some(login) = login_with_token(&state.access, &request) {
-            return login;
+        if request.method() == Method::POST && request.uri().path() == login_http::LOGIN_PATH {
+            return login_http::post_login(&state.access, request, https).await;
         }
-        if !authenticated(&state.access, request.headers()) {
-            return unauthenticated(&request);
+        let has_token = request.uri().query().is_some_and(|q| q.contains("token="));
+        if has_token {
+            // Owned copies: the request itself must not be held across the await.
+            let (method, uri) = (request.method().clone(), request.uri().clone());
+            let headers = request.headers().clone();
+            let login = login_http::login_with_token(&state.access, &method, &uri, &headers, https);
+            if let Some(answer) = login.await {
+                return answer;
+            }
+        }
+        match authenticated(&state.access, request.headers()) {
+            Some(who) => login = who,
+            None => return login_http::unauthenticated(&request),
         }
     }
+    request.extensions_mut().insert(CurrentLogin(login));
     let nonce = new_nonce();
     request
         .extensions_mut()
         .insert(CspNonce(Arc::clone(&nonce)));
     let mut response = next.run(request).await;
     add_security_headers(response.headers_mut(), &host, &nonce, state.reload_port);
+    if https {
+        response.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     response
+}
+
+/// The browser login a request came with (`None`: the bearer token, or `--no-auth`).
+#[derive(Debug, Clone)]
+pub struct CurrentLogin(pub Option<String>);
+
+/// Whether the browser reached us over https, as a TLS proxy in front says. Trusting the
+/// header is safe here: it only makes the cookie stricter (`Secure`, `__Host-`) and adds
+/// HSTS, which can lock out nobody but whoever sends it.
+pub(super) fn is_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
 }
 
 /// The Host the client asked for: the Host header (HTTP/1.1) or the URI's authority (HTTP/2).
@@ -96,114 +131,31 @@ fn is_public_asset(request: &Request) -> bool {
         && (path.starts_with("/pkg/") || path == "/favicon.svg")
 }
 
-fn authenticated(access: &Access, headers: &HeaderMap) -> bool {
-    let cookie = headers
+/// Who a request comes from: `Some(Some(login))` with a live login cookie, `Some(None)`
+/// with the bearer token, `None` when neither.
+fn authenticated(access: &Access, headers: &HeaderMap) -> Option<Option<String>> {
+    let login = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| access.cookie_matches(v));
+        .find_map(|v| access.login_of(v));
+    if login.is_some() {
+        return Some(login);
+    }
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .is_some_and(|t| access.token_matches(t.trim()));
-    cookie || bearer
+    bearer.then_some(None)
 }
 
-/// `GET /any/page?token=...`: the right token sets the login cookie and redirects to the
-/// same address without the token (so it leaves the address bar and the history); a wrong
-/// one shows the login page again. None: no token in the query.
-fn login_with_token(access: &Access, request: &Request) -> Option<Response> {
-    if request.method() != Method::GET {
-        return None;
-    }
-    let query = request.uri().query()?;
-    let (with_token, rest): (Vec<&str>, Vec<&str>) = query
-        .split('&')
-        .partition(|pair| pair.split('=').next() == Some("token"));
-    let given = with_token.first()?.split_once('=').map_or("", |(_, v)| v);
-    if !access.token_matches(&percent_decode(given)) {
-        tracing::warn!(path = %request.uri().path(), "refused: wrong login token");
-        return Some(login_page(StatusCode::UNAUTHORIZED, true));
-    }
-    // One leading slash: `//other.example/` would send the browser to another site.
-    let mut target = format!("/{}", request.uri().path().trim_start_matches('/'));
-    if !rest.is_empty() {
-        target = format!("{target}?{}", rest.join("&"));
-    }
-    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response();
-    if let Some(cookie) = access
-        .login_cookie()
-        .and_then(|c| HeaderValue::from_str(&c).ok())
-    {
-        response.headers_mut().insert(header::SET_COOKIE, cookie);
-    }
-    Some(response)
-}
-
-/// Pages get the login form; the socket, server functions and the rest get a plain 401.
-fn unauthenticated(request: &Request) -> Response {
-    let wants_page = request.method() == Method::GET
-        && request
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
-    if wants_page {
-        return login_page(StatusCode::UNAUTHORIZED, false);
-    }
-    refuse(
-        StatusCode::UNAUTHORIZED,
-        "not logged in: open the login URL Switchboard printed at start \
-         (or send Authorization: Bearer <token>)"
-            .into(),
-    )
-}
-
-fn refuse(status: StatusCode, message: String) -> Response {
+/// A plain-text refusal with the static headers.
+pub(super) fn refuse(status: StatusCode, message: String) -> Response {
     let mut response = (status, message).into_response();
     add_static_headers(response.headers_mut());
     response
 }
-
-/// The page that asks for the token; a GET form, so it works without scripts.
-fn login_page(status: StatusCode, wrong: bool) -> Response {
-    let error = if wrong {
-        r#"<p class="login-error" data-testid="login-error">That token is not right.</p>"#
-    } else {
-        ""
-    };
-    let stylesheet = super::assets::stylesheet_href();
-    let html = format!(
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Switchboard: log in</title><link rel="icon" href="/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="{stylesheet}"></head>
-<body class="login-body"><main class="login">
-<h1>Switchboard</h1>
-<p>Open the login URL Switchboard printed when it started, or paste its token here. It is
-also in the file <code>token</code> in the data directory.</p>{error}
-<form method="get" data-testid="login-form">
-<input type="password" name="token" autocomplete="current-password" autofocus required
- aria-label="Access token" placeholder="Access token" data-testid="login-token">
-<button type="submit">Log in</button></form></main></body></html>"#
-    );
-    let mut response = (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        html,
-    )
-        .into_response();
-    add_static_headers(response.headers_mut());
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(LOGIN_CSP),
-    );
-    response
-}
-
-const LOGIN_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-                         form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 fn new_nonce() -> Arc<str> {
     let mut bytes = [0u8; 16];
@@ -218,7 +170,7 @@ fn new_nonce() -> Arc<str> {
 /// Headers for every answer: no sniffing, no referrer, no framing, no DNS prefetch (a link
 /// in agent output such as `http://<secret>.attacker.example/` would otherwise have its
 /// host resolved, and the secret sent to a DNS server, as soon as it renders).
-fn add_static_headers(headers: &mut HeaderMap) {
+pub(super) fn add_static_headers(headers: &mut HeaderMap) {
     headers.insert(
         HeaderName::from_static("x-dns-prefetch-control"),
         HeaderValue::from_static("off"),
@@ -254,7 +206,7 @@ fn add_security_headers(headers: &mut HeaderMap, host: &str, nonce: &str, reload
 }
 
 /// `%XX` escapes in a query value (a token set by hand may contain any character).
-fn percent_decode(value: &str) -> String {
+pub(super) fn percent_decode(value: &str) -> String {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -19,6 +19,7 @@ use tower_http::services::ServeDir;
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let registry = Arc::clone(&state.registry);
+    let access = Arc::clone(&state.access);
     let options = state.leptos_options.clone();
     // The compiled assets, with their build-time .br/.gz (`cargo leptos build --release
     // --precompress`) when present. Served here rather than by leptos_axum's fallback, which
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
             routes,
             move || {
                 provide_context(Arc::clone(&registry));
+                provide_context(Arc::clone(&access));
                 provide_csp_nonce();
             },
             move || shell(options.clone()),
@@ -56,6 +58,14 @@ pub fn router(state: AppState) -> Router {
         // Added after the layers above, so the WebSocket is never compressed by them
         // (only the guard below wraps it).
         .route("/ws", get(ws::upgrade))
+        .route(
+            super::login_http::LOGOUT_PATH,
+            axum::routing::post(super::login_http::logout),
+        )
+        .route(
+            super::login_http::LOGOUT_ALL_PATH,
+            axum::routing::post(super::login_http::logout_all),
+        )
         .layer(axum::middleware::from_fn_with_state(
             guard_state,
             guard::guard,

@@ -13,6 +13,8 @@ pub mod doctor;
 pub mod git;
 pub mod guard;
 pub mod http;
+pub mod login_http;
+pub mod logins;
 pub mod private_dir;
 pub mod projects;
 pub mod registry;
@@ -60,6 +62,20 @@ pub async fn agent_report_from_context() -> Result<Vec<crate::protocol::AgentInf
     let registry = use_context::<Arc<Registry>>()
         .ok_or_else(|| ServerFnError::new("the session registry is not available"))?;
     Ok(registry.doctor().await)
+}
+
+/// The browser logins for the settings view, the asking one marked.
+pub async fn logins_from_context() -> Result<Vec<crate::protocol::LoginInfo>, ServerFnError> {
+    let access = use_context::<Arc<access::Access>>()
+        .ok_or_else(|| ServerFnError::new("the login list is not available"))?;
+    let current = leptos_axum::extract::<axum::Extension<guard::CurrentLogin>>()
+        .await
+        .ok()
+        .and_then(|axum::Extension(guard::CurrentLogin(login))| login);
+    Ok(access
+        .logins()
+        .map(|logins| logins.list(current.as_deref()))
+        .unwrap_or_default())
 }
 
 /// The Doctor's line on git, for server functions.
@@ -120,15 +136,6 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
     let config = Arc::new(config);
     private_dir::ensure_private_dir(&config.data_dir)?;
     private_dir::ensure_private_file(&config.data_dir.join(db::DB_FILE))?;
-    let (access, token_source) = access::Access::new(
-        config.addr,
-        &config.data_dir,
-        config.token.clone().map(|t| t.0),
-        config.no_auth,
-        &config.allowed_hosts,
-    )?;
-    let db = db::Db::open_limited(&config.data_dir, config.max_db_mib).await?;
-    let registry = Registry::load(db, Arc::clone(&config)).await?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartError::Bind {
@@ -136,6 +143,19 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
             source,
         })?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
+    // The bound address: with port 0 the cookie's name must carry the real port.
+    let (access, token_source) = access::Access::new(
+        addr,
+        &config.data_dir,
+        config.token.clone().map(|t| t.0),
+        config.no_auth,
+        &config.allowed_hosts,
+    )?;
+
+    let db = db::Db::open_limited(&config.data_dir, config.max_db_mib).await?;
+    access.attach_logins(Arc::new(logins::Logins::load(db.clone()).await?));
+    let registry = Registry::load(db, Arc::clone(&config)).await?;
+
     // Streaming sends many small frames: without TCP_NODELAY, Nagle's algorithm and delayed
     // ACKs hold them back ~40 ms each round trip.
     let listener =
@@ -161,10 +181,11 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
     Ok(())
 }
 
-/// The address a browser should open for a server on `addr`.
+/// The address a browser should open for a server on `addr`: on loopback a `*.localhost`
+/// name of its own, so its cookie is not sent to other `127.0.0.1` ports.
 pub fn browser_host(addr: std::net::SocketAddr) -> String {
     if addr.ip().is_unspecified() || addr.ip().is_loopback() {
-        format!("127.0.0.1:{}", addr.port())
+        format!("{}:{}", access::LOOPBACK_NAME, addr.port())
     } else {
         addr.to_string()
     }

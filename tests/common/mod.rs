@@ -402,3 +402,29 @@ pub fn assistant_text(events: &[(Seq, SessionEvent)]) -> String {
 pub fn new_session() -> SessionId {
     SessionId(Uuid::new_v4())
 }
+
+/// Sends one raw HTTP/1.1 request and returns the status code and the whole answer.
+pub async fn http(addr: &str, request: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("request written");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("answer read");
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, answer)
+}
+
+/// A GET with the given extra header lines, closing the connection after the answer.
+pub fn get(path: &str, host: &str, headers: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\n{headers}Connection: close\r\n\r\n")
+}

@@ -1,6 +1,7 @@
 //! SQLite storage (WAL): projects, sessions and their append-only event logs. Uses sqlx's runtime
 //! query API so the build needs no database; the schema lives in `migrations/`.
 
+pub mod logins;
 pub mod projects;
 
 use super::agent::TurnInput;
