@@ -181,7 +181,10 @@ pub(super) fn add_static_headers(headers: &mut HeaderMap) {
     );
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        // Not `no-referrer`: under it browsers send `Origin: null` on the app's own form
+        // posts (log in, sign out), which the Origin check must refuse. `same-origin`
+        // still sends nothing to other sites.
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
