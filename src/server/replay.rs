@@ -9,6 +9,9 @@ use crate::protocol::{ErrorCode, LoggedEvent, Seq, ServerFrame, SessionId};
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
 
+/// Events read from the log at a time while a subscription catches up.
+const REPLAY_PAGE: u64 = 512;
+
 /// The most turns one page (`tail_turns`, `LoadEarlier`) holds, whatever the client asks:
 /// the whole log in one frame would hold the socket, and the memory of both sides.
 pub const MAX_PAGE_TURNS: u32 = 100;
@@ -125,13 +128,15 @@ impl Subscription {
     }
 
     /// Sends the log after `last` up to the snapshot's seq, then the snapshot. False when
-    /// the socket or the log is gone.
+    /// the socket or the log is gone. Read [`REPLAY_PAGE`] events at a time (seqs have no
+    /// gaps, so a seq window bounds the count): a long log never sits in memory whole.
     async fn catch_up(&self, last: &mut Seq, snapshot: &crate::protocol::Session) -> bool {
         let upto = snapshot.last_seq;
-        if *last < upto {
+        while *last < upto {
+            let page_end = Seq(last.0.saturating_add(REPLAY_PAGE).min(upto.0));
             let events = match self
                 .db
-                .events_between(self.session, *last, upto.next())
+                .events_between(self.session, *last, page_end.next())
                 .await
             {
                 Ok(events) => events,
@@ -146,8 +151,12 @@ impl Subscription {
                     return false;
                 }
             };
+            // A window with no rows (never, unless the log lost rows) ends the catch-up
+            // instead of looping.
+            let Some(newest) = events.last().map(|e| e.seq) else {
+                break;
+            };
             for stored in events {
-                *last = stored.seq;
                 let frame = ServerFrame::Event {
                     session: self.session,
                     seq: stored.seq,
@@ -157,6 +166,7 @@ impl Subscription {
                     return false;
                 }
             }
+            *last = newest.max(page_end);
         }
         let patch = ServerFrame::SessionUpdated {
             session: self.session,
