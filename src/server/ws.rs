@@ -21,14 +21,14 @@ use tokio::task::JoinHandle;
 
 /// Frames queued for one socket's writer before senders wait.
 const OUTBOX: usize = 1024;
-/// Frames larger than this close the socket (tungstenite's limit); frames between the
-/// configured limit and this one get an error frame and the socket stays open.
-const HARD_FRAME_LIMIT: usize = 16 * 1024 * 1024;
-
-/// Upgrades the request to the multiplexed session socket.
+/// Upgrades the request to the multiplexed session socket. The socket's own size limit is
+/// the configured one, so an oversized message is refused as it arrives, never buffered
+/// whole first; the client is told why and the socket closes (the browser checks sizes
+/// before sending, so only a broken or hostile client meets this).
 pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    ws.max_message_size(HARD_FRAME_LIMIT)
-        .max_frame_size(HARD_FRAME_LIMIT)
+    let limit = state.registry.config().max_frame_bytes;
+    ws.max_message_size(limit)
+        .max_frame_size(limit)
         .on_upgrade(move |socket| {
             let (sink, stream) = socket.split();
             serve(sink, stream, state.registry)
@@ -83,7 +83,7 @@ where
         counted: None,
     };
     let mut budget = FrameBudget::new(routes.registry.config().max_frames_per_sec);
-    let mut rate_limited = false;
+    let mut closing = None;
     loop {
         tokio::select! {
             message = stream.next() => match message {
@@ -91,7 +91,7 @@ where
                     let limit = routes.registry.config().max_frames_per_sec;
                     tracing::warn!(limit, "socket closed: too many frames");
                     routes.error(None, None, ErrorCode::RateLimited, format!("more than {limit} frames per second; this socket is closed (reconnect and slow down)")).await;
-                    rate_limited = true;
+                    closing = Some(Closing::RateLimited);
                     break;
                 }
                 Some(Ok(Message::Text(text))) => routes.on_text(text.as_str()).await,
@@ -101,7 +101,17 @@ where
                 Some(Ok(Message::Close(_))) | None => break,
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
-                    tracing::debug!("socket closed: {e}");
+                    // tungstenite's capacity error, through axum's error (the type is
+                    // generic here, so it is known by its text).
+                    let text = e.to_string();
+                    if text.contains("too long") || text.contains("Space limit") {
+                        let limit = routes.registry.config().max_frame_bytes;
+                        tracing::warn!(limit, "socket closed: frame over the limit");
+                        routes.error(None, None, ErrorCode::TooLarge, format!("a frame over the {limit}-byte limit; this socket is closed (reconnect; nothing sent before it is lost)")).await;
+                        closing = Some(Closing::TooLarge);
+                    } else {
+                        tracing::debug!("socket closed: {e}");
+                    }
                     break;
                 }
             },
@@ -120,22 +130,38 @@ where
     let Ok(mut sink) = writer.await else {
         return;
     };
-    if rate_limited {
-        close_politely(&mut sink, &mut stream).await;
+    if let Some(why) = closing {
+        close_politely(&mut sink, &mut stream, why).await;
     }
 }
 
-/// Sends a policy-violation Close and reads (discarding) until the peer closes or two
-/// seconds pass: hanging up with its frames unread would reset the connection, and the
-/// peer could lose the Error frame that says why.
-async fn close_politely<W, R, E>(sink: &mut W, stream: &mut R)
+/// Why the server closes a socket itself.
+#[derive(Debug, Clone, Copy)]
+enum Closing {
+    /// Too many frames a second.
+    RateLimited,
+    /// A frame over the size limit.
+    TooLarge,
+}
+
+/// Sends a Close saying why and reads (discarding) until the peer closes or two seconds
+/// pass: hanging up with its frames unread would reset the connection, and the peer could
+/// lose the Error frame that says why.
+async fn close_politely<W, R, E>(sink: &mut W, stream: &mut R, why: Closing)
 where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, E>> + Unpin,
 {
-    let close = axum::extract::ws::CloseFrame {
-        code: axum::extract::ws::close_code::POLICY,
-        reason: "rate limited".into(),
+    use axum::extract::ws::close_code;
+    let close = match why {
+        Closing::RateLimited => axum::extract::ws::CloseFrame {
+            code: close_code::POLICY,
+            reason: "rate limited".into(),
+        },
+        Closing::TooLarge => axum::extract::ws::CloseFrame {
+            code: close_code::SIZE,
+            reason: "frame too large".into(),
+        },
     };
     if sink.send(Message::Close(Some(close))).await.is_err() {
         return;
