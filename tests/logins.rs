@@ -150,3 +150,41 @@ async fn over_https_the_cookie_is_secure_and_hsts_is_sent() {
         "allowed (the login page), not refused as a foreign Host"
     );
 }
+
+#[tokio::test]
+async fn one_login_holds_a_capped_number_of_sockets() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let dir = tempfile::tempdir().expect("dir");
+    let server = Server::start_with_config(dir.path(), "[limits]\nmax_sockets_per_login = 2\n");
+    let cookie = log_in(&server.addr).await;
+    let open = || async {
+        let mut request = format!("ws://{}/ws", server.addr)
+            .into_client_request()
+            .expect("url");
+        request
+            .headers_mut()
+            .insert("cookie", cookie.parse().expect("header"));
+        tokio_tungstenite::connect_async(request).await
+    };
+    let first = open().await.expect("first socket");
+    let _second = open().await.expect("second socket");
+    match open().await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 429);
+        }
+        other => panic!("the third socket is refused: {other:?}"),
+    }
+    // Closing one frees its place.
+    drop(first);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if open().await.is_ok() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a closed socket frees its place"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -94,6 +94,7 @@ struct LimitsSection {
     max_attachments: Option<usize>,
     max_attachment_bytes: Option<usize>,
     max_db_mib: Option<u64>,
+    max_sockets_per_login: Option<usize>,
 }
 
 /// The resolved configuration the server runs with.
@@ -140,6 +141,8 @@ pub struct Config {
     pub max_attachment_bytes: usize,
     /// Largest database, in MiB (0: no cap besides the disk).
     pub max_db_mib: u64,
+    /// Most sockets open at once for one browser login (a tab holds one).
+    pub max_sockets_per_login: usize,
     /// An agent idle this long is stopped; the next message resumes its conversation.
     pub idle_agent_timeout: Duration,
     /// `[agents.<key>]` tables by key: built-in agents' overrides and configured ACP agents.
@@ -233,6 +236,7 @@ impl Config {
             max_attachments: file.limits.max_attachments.unwrap_or(8),
             max_attachment_bytes: file.limits.max_attachment_bytes.unwrap_or(768 * 1024),
             max_db_mib: file.limits.max_db_mib.unwrap_or(0),
+            max_sockets_per_login: file.limits.max_sockets_per_login.unwrap_or(64),
             idle_agent_timeout: Duration::from_secs(file.limits.idle_agent_secs.unwrap_or(15 * 60)),
             agents,
         }

@@ -25,6 +25,30 @@ const AGENT_CHARS: usize = 200;
 pub struct Logins {
     db: Db,
     by_hash: Mutex<HashMap<String, StoredLogin>>,
+    /// Sockets open per login id.
+    sockets: std::sync::Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One open socket of a login; counted until dropped.
+#[derive(Debug)]
+pub struct SocketSlot {
+    login: String,
+    sockets: std::sync::Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut sockets = self
+            .sockets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = sockets.get_mut(&self.login) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                sockets.remove(&self.login);
+            }
+        }
+    }
 }
 
 impl Logins {
@@ -42,6 +66,7 @@ impl Logins {
         Ok(Logins {
             db,
             by_hash: Mutex::new(by_hash),
+            sockets: std::sync::Arc::default(),
         })
     }
 
@@ -121,6 +146,23 @@ impl Logins {
             .collect();
         list.sort_by_key(|info| std::cmp::Reverse(info.last_used_ms));
         list
+    }
+
+    /// Counts one more socket for `login`, or refuses (with how many are open) at `max`.
+    pub fn open_socket(&self, login: &str, max: usize) -> Result<SocketSlot, usize> {
+        let mut sockets = self
+            .sockets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = sockets.entry(login.to_owned()).or_insert(0);
+        if *count >= max {
+            return Err(*count);
+        }
+        *count += 1;
+        Ok(SocketSlot {
+            login: login.to_owned(),
+            sockets: std::sync::Arc::clone(&self.sockets),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, StoredLogin>> {

@@ -12,7 +12,7 @@ use crate::protocol::{
 };
 use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,13 +25,36 @@ const OUTBOX: usize = 1024;
 /// the configured one, so an oversized message is refused as it arrives, never buffered
 /// whole first; the client is told why and the socket closes (the browser checks sizes
 /// before sending, so only a broken or hostile client meets this).
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    let limit = state.registry.config().max_frame_bytes;
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    login: Option<axum::Extension<super::guard::CurrentLogin>>,
+) -> Response {
+    let config = state.registry.config();
+    // One browser login holds at most so many sockets (a tab holds one): a leaked cookie
+    // or a runaway page cannot open thousands.
+    let login = login.and_then(|axum::Extension(super::guard::CurrentLogin(id))| id);
+    let slot = match (login, state.access.logins()) {
+        (Some(id), Some(logins)) => match logins.open_socket(&id, config.max_sockets_per_login) {
+            Ok(slot) => Some(slot),
+            Err(open) => {
+                tracing::warn!(open, "socket refused: too many for one login");
+                let message = format!(
+                    "{open} sockets are open for this login, the limit \
+                     (limits.max_sockets_per_login); close some tabs"
+                );
+                return (axum::http::StatusCode::TOO_MANY_REQUESTS, message).into_response();
+            }
+        },
+        _ => None,
+    };
+    let limit = config.max_frame_bytes;
     ws.max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| {
+        .on_upgrade(move |socket| async move {
             let (sink, stream) = socket.split();
-            serve(sink, stream, state.registry)
+            serve(sink, stream, state.registry).await;
+            drop(slot);
         })
 }
 
