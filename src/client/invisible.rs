@@ -151,13 +151,18 @@ pub fn weave<'a>(
             });
         }
     }
-    out.extend(marks[next.min(marks.len())..].iter().map(|m| Woven::Hidden(&m.hidden)));
+    out.extend(
+        marks[next.min(marks.len())..]
+            .iter()
+            .map(|m| Woven::Hidden(&m.hidden)),
+    );
     out
 }
 
 /// Whether anything in `text` would be marked (a fast check before cutting it up).
 pub fn needs_reveal(text: &str) -> bool {
-    text.char_indices().any(|(i, c)| hidden_at(text, i, c).is_some())
+    text.char_indices()
+        .any(|(i, c)| hidden_at(text, i, c).is_some())
 }
 
 /// The hidden thing that starts with `c` at byte `i` of `text`: its length in bytes and its
@@ -247,11 +252,15 @@ fn escape_len(rest: &str) -> usize {
         }
         Some(b']' | b'P' | b'X' | b'^' | b'_') => {
             let window = &b[..b.len().min(MAX_ESCAPE_STRING)];
-            let end = window.iter().enumerate().skip(1).find_map(|(i, x)| match x {
-                0x07 => Some(i + 1),
-                0x1b if window.get(i + 1) == Some(&b'\\') => Some(i + 2),
-                _ => None,
-            });
+            let end = window
+                .iter()
+                .enumerate()
+                .skip(1)
+                .find_map(|(i, x)| match x {
+                    0x07 => Some(i + 1),
+                    0x1b if window.get(i + 1) == Some(&b'\\') => Some(i + 2),
+                    _ => None,
+                });
             end.unwrap_or(1)
         }
         Some(0x20..=0x2f) => {

@@ -56,3 +56,12 @@ fn host_of(rest: &str) -> String {
     host.to_string()
 }
 
+/// Opens `url` in a new tab that cannot reach back to this page (`noopener`) and is not told
+/// where it was opened from (`noreferrer`). Browser build only; called after the user
+/// confirmed the target.
+#[cfg(feature = "hydrate")]
+pub fn open_in_new_tab(url: &str) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.open_with_url_and_target_and_features(url, "_blank", "noopener,noreferrer");
+    }
+}

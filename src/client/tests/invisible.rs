@@ -1,6 +1,8 @@
 //! Characters the page would not show: marked visibly, and left out of what is copied.
 
-use crate::client::invisible::{clean_for_copy, marks, needs_reveal, reveal, weave, Segment, Woven};
+use crate::client::invisible::{
+    clean_for_copy, marks, needs_reveal, reveal, weave, Segment, Woven,
+};
 
 fn labels(text: &str) -> Vec<String> {
     reveal(text)
@@ -45,9 +47,15 @@ fn invisible_bidi_and_zero_width_characters_are_marked() {
     let Segment::Hidden(rlo) = &reveal(text)[1] else {
         panic!()
     };
-    assert!(rlo.title.contains("RIGHT-TO-LEFT OVERRIDE"), "{}", rlo.title);
+    assert!(
+        rlo.title.contains("RIGHT-TO-LEFT OVERRIDE"),
+        "{}",
+        rlo.title
+    );
     assert!(rlo.title.contains("Left out when you copy"));
-    for c in ['\u{202A}', '\u{202B}', '\u{202D}', '\u{2067}', '\u{2068}', '\u{200C}'] {
+    for c in [
+        '\u{202A}', '\u{202B}', '\u{202D}', '\u{2067}', '\u{2068}', '\u{200C}',
+    ] {
         assert!(needs_reveal(&c.to_string()), "{c:?}");
     }
 }
@@ -114,9 +122,15 @@ fn invisible_broken_escapes_never_hide_text() {
     assert_eq!(segments[0], "[␛]]");
     assert_eq!(segments[1].len(), 5000);
     // Hidden characters inside an escape's body are spelled out in its label.
-    assert_eq!(labels("\u{1b}]0;\u{202E}x\u{7}"), ["[␛]0;⟨U+202E⟩x⟨U+0007⟩]"]);
+    assert_eq!(
+        labels("\u{1b}]0;\u{202E}x\u{7}"),
+        ["[␛]0;⟨U+202E⟩x⟨U+0007⟩]"]
+    );
     // Tag characters (invisible ASCII) and blank fillers.
-    assert_eq!(labels("a\u{E0041}\u{3164}"), ["a", "[⟨U+E0041⟩]", "[⟨U+3164⟩]"]);
+    assert_eq!(
+        labels("a\u{E0041}\u{3164}"),
+        ["a", "[⟨U+E0041⟩]", "[⟨U+3164⟩]"]
+    );
 }
 
 #[test]
@@ -124,10 +138,7 @@ fn invisible_marks_are_woven_into_highlighted_spans() {
     let text = "let\u{202E} x = \u{1b}[31m1;\u{200B}";
     let (clean, found) = marks(text);
     assert_eq!(clean, "let x = 1;");
-    assert_eq!(
-        found.iter().map(|m| m.at).collect::<Vec<_>>(),
-        [3, 8, 10]
-    );
+    assert_eq!(found.iter().map(|m| m.at).collect::<Vec<_>>(), [3, 8, 10]);
     let spans = vec![
         (0..3, Some("hl-keyword")),
         (3..8, None),
