@@ -4,8 +4,17 @@
 // - A link to another host is not an `<a href>` (Chromium resolves the host of every link on
 //   a plain-http page before any click); a click shows the full target, Open opens it
 //   without opener or referrer (demo `/markdown`).
-import { test, expect } from '@playwright/test';
-import { assistantMessages, newSession, openApp, sessionItem, url } from './helpers';
+import { test, expect, Page } from '@playwright/test';
+import { assistantMessages, newSession, openApp as open, sessionItem, url } from './helpers';
+
+/** Opens the app and waits until it has hydrated: as the first spec of a run on a cold
+ * browser the WASM can take seconds, and a click on + before it is lost. The pane's warm-up
+ * runs right after hydration on the start page and marks the root when done. */
+async function openApp(page: Page): Promise<string[]> {
+  const errors = await open(page);
+  await expect(page.locator('html')).toHaveAttribute('data-pane-warm', /done|failed/);
+  return errors;
+}
 
 test('hidden characters show as marks in code and tool output, and Copy leaves them out', async ({ page, context }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url() });
