@@ -1,12 +1,21 @@
 //! Copying text to the system clipboard (browser build only), for the copy buttons of code
 //! blocks. The answer comes back through a callback, so a button can say whether it worked.
+//!
+//! What is copied is what the page shows: the characters it would not show (bidi
+//! overrides, zero-width and control characters, terminal escapes; see
+//! [`crate::client::invisible`]) are left out here, on the one path to the clipboard, so a
+//! block that shows `ls` never pastes `ls` plus an escape sequence into a terminal.
 
+use super::invisible::clean_for_copy;
 use wasm_bindgen::JsCast;
 
-/// Writes `text` to the clipboard, then calls `done` with whether that worked. Where
+/// Writes `text` without its hidden characters to the clipboard, then calls `done` with
+/// how many were left out (`Some(0)`: none), or `None` when copying failed. Where
 /// `navigator.clipboard` does not exist (outside secure contexts, e.g. plain http on a LAN
 /// address) or refuses, it copies the selection of a hidden text field instead.
-pub fn copy_text(text: String, done: impl FnOnce(bool) + 'static) {
+pub fn copy_text(text: &str, done: impl FnOnce(Option<usize>) + 'static) {
+    let (text, removed) = clean_for_copy(text);
+    let done = move |worked: bool| done(worked.then_some(removed));
     let Some(window) = web_sys::window() else {
         return done(false);
     };

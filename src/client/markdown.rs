@@ -111,9 +111,80 @@ pub enum Inline {
 /// Parses `text` (complete or still streaming) into blocks. Never fails: anything the parser
 /// does not model becomes text.
 pub fn parse(text: &str) -> Vec<Block> {
-    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
-    let mut events = Parser::new_ext(text, options);
+    let mut events = Parser::new_ext(text, OPTIONS);
     blocks(&mut events, 0)
+}
+
+/// The parser's options: tables and strikethrough, nothing else.
+const OPTIONS: Options = Options::ENABLE_TABLES.union(Options::ENABLE_STRIKETHROUGH);
+
+/// The top-level blocks of `text`, each with the byte offset where it starts, and whether
+/// the text defines link references (`[name]: url`), which reach across blocks. The same
+/// blocks as [`parse`]; `client::markdown_stream` uses the offsets to re-parse only the
+/// open end of a streaming reply.
+pub fn parse_top(text: &str) -> (Vec<(usize, Block)>, bool) {
+    let parser = Parser::new_ext(text, OPTIONS).into_offset_iter();
+    let has_references = parser.reference_definitions().iter().next().is_some();
+    let mut events = Tracked {
+        inner: parser,
+        start: 0,
+    };
+    let mut out = Vec::new();
+    // The same steps as `blocks` at depth 0, noting where each block starts.
+    let mut loose: Vec<Inline> = Vec::new();
+    let mut loose_start = 0;
+    while let Some(event) = events.next() {
+        let start = events.start;
+        match event {
+            Event::End(_) => break,
+            Event::Start(tag) if is_inline(&tag) => {
+                if loose.is_empty() {
+                    loose_start = start;
+                }
+                push_inline(&mut loose, tag, &mut events, 0)
+            }
+            Event::Start(tag) => {
+                if !loose.is_empty() {
+                    out.push((loose_start, Block::Paragraph(std::mem::take(&mut loose))));
+                }
+                if let Some(block) = block(tag, &mut events, 1) {
+                    out.push((start, block));
+                }
+            }
+            Event::Rule => {
+                if !loose.is_empty() {
+                    out.push((loose_start, Block::Paragraph(std::mem::take(&mut loose))));
+                }
+                out.push((start, Block::Rule));
+            }
+            other => {
+                if loose.is_empty() {
+                    loose_start = start;
+                }
+                push_leaf(&mut loose, other)
+            }
+        }
+    }
+    if !loose.is_empty() {
+        out.push((loose_start, Block::Paragraph(loose)));
+    }
+    (out, has_references)
+}
+
+/// The events of an offset iterator, remembering where the last one started.
+struct Tracked<I> {
+    inner: I,
+    start: usize,
+}
+
+impl<'a, I: Iterator<Item = (Event<'a>, std::ops::Range<usize>)>> Iterator for Tracked<I> {
+    type Item = Event<'a>;
+
+    fn next(&mut self) -> Option<Event<'a>> {
+        let (event, range) = self.inner.next()?;
+        self.start = range.start;
+        Some(event)
+    }
 }
 
 /// A fingerprint of a block, so the view re-renders only blocks that changed while the text

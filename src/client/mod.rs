@@ -2,11 +2,12 @@
 //! [`reducer::apply`] that folds server frames into it (with the server's read marker in
 //! [`read_marker`]), the [`actions`] the UI calls, presence and sync status ([`sync`]), pure
 //! helpers the components show data with ([`attachments`], [`format`](mod@format),
-//! [`tool_view`], [`markdown`], [`highlight`]), the pure halves of the [`shortcuts`], the
-//! session [`search`] and the notification [`alerts`], the [`warm`]-up sample session, and
-//! (browser build only) the socket,
-//! tab persistence, the clipboard, the keyboard listener, Web Notifications, the visible
-//! height on phones and the reading of pasted or dropped [`files`].
+//! [`tool_view`], [`markdown`] and its streaming [`markdown_stream`], [`highlight`], the
+//! [`links`] that wait for a click, the [`invisible`] characters shown as marks), the pure
+//! halves of the [`shortcuts`], the session [`search`] and the notification [`alerts`], the
+//! [`warm`]-up sample session, and (browser build only) the socket, tab persistence, the
+//! clipboard, the keyboard listener, Web Notifications, the visible height on phones and
+//! the reading of pasted or dropped [`files`].
 
 pub mod actions;
 pub mod alerts;
@@ -18,7 +19,10 @@ pub mod format;
 pub mod highlight;
 pub mod history;
 pub mod ids;
+pub mod invisible;
+pub mod links;
 pub mod markdown;
+pub mod markdown_stream;
 pub mod outbox;
 pub mod projects;
 pub mod read_marker;

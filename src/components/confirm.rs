@@ -1,4 +1,5 @@
-//! One confirmation dialog: a title, what will happen, Cancel and one dangerous action
+//! One confirmation dialog: a title, what will happen, Cancel and one action (dangerous
+//! unless told otherwise)
 //! (`confirm-dialog`, `confirm-cancel`, `confirm-yes`). Escape or a click outside cancels;
 //! the action has the focus, so Enter confirms.
 
@@ -13,6 +14,9 @@ pub fn Confirm(
     title: String,
     /// The action's label.
     action: &'static str,
+    /// The action button's class: `danger` unless the action destroys nothing (`primary`).
+    #[prop(default = "danger")]
+    action_class: &'static str,
     /// Closes the dialog (Cancel, Escape, a click outside).
     on_cancel: Callback<()>,
     /// Does it (the dialog is closed first).
@@ -52,7 +56,7 @@ pub fn Confirm(
                         "Cancel"
                     </button>
                     <button
-                        class="danger"
+                        class=action_class
                         data-testid="confirm-yes"
                         node_ref=yes_ref
                         on:click=move |_| {

@@ -12,6 +12,7 @@ pub mod draft_place;
 pub mod end_dialog;
 pub mod header;
 pub mod icons;
+pub mod invisible;
 pub mod markdown;
 pub mod messages;
 pub mod options;

@@ -11,10 +11,10 @@ use super::use_store;
 use crate::client::actions::{self, session_path};
 use crate::client::alerts::{notify_status, toggle_notifications, NotifyStatus};
 use crate::client::projects::group_sessions;
-use crate::client::search;
 use crate::client::shortcuts::focus_composer;
 use crate::client::store::SessionView;
 use crate::client::Store;
+use crate::client::{invisible, search};
 use crate::protocol::SessionState;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
@@ -217,7 +217,11 @@ pub(super) fn SessionItem(session: SessionView) -> impl IntoView {
                     <SyncDot session=dot/>
                 </div>
                 <div class="session-title">{move || meta.with(|m| m.title.clone())}</div>
-                <div class="session-preview">{move || meta.with(|m| m.preview.clone())}</div>
+                // One line of agent text: what it would not show (a bidi override would
+                // reorder the rest of the line) is left out, as a copy would leave it out.
+                <div class="session-preview">
+                    {move || meta.with(|m| invisible::clean_for_copy(&m.preview).0)}
+                </div>
             </a>
         </li>
     }

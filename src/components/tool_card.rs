@@ -2,8 +2,10 @@
 //! (a line diff for edits, `tool-diff`; the new content for writes; the command for shell
 //! calls; the JSON input otherwise) and, once finished, its output; long inputs and outputs
 //! show their start until "Show all" (`show-all`). Everything the agent wrote is inserted
-//! as text.
+//! as text, with the characters a page would not show (bidi overrides, zero-width and
+//! control characters, terminal escapes) drawn as marks (`hidden-char`).
 
+use super::invisible::revealed;
 use crate::client::format::duration_text;
 use crate::client::tool_view::{clip_at, short_title, split_path, DiffKind, DiffLine, ToolDetail};
 use crate::protocol::ToolStatus;
@@ -116,11 +118,11 @@ fn head_view(name: &str, title: RwSignal<String>, detail: &ToolDetail) -> AnyVie
         ToolDetail::Bash {
             description: Some(description),
             ..
-        } => view! { <span class="tool-title">{description.clone()}</span> }.into_any(),
+        } => view! { <span class="tool-title">{revealed(description)}</span> }.into_any(),
         _ => {
             let name = name.to_string();
             view! {
-                <span class="tool-title">{move || title.with(|t| short_title(&name, t).to_string())}</span>
+                <span class="tool-title">{move || title.with(|t| revealed(short_title(&name, t)))}</span>
             }
             .into_any()
         }
@@ -138,7 +140,7 @@ fn body_view(input: String, detail: &ToolDetail) -> AnyView {
         ToolDetail::Bash { command, .. } => view! {
             <pre class="tool-command" data-testid="tool-command">
                 <span class="command-prompt" aria-hidden="true">"$ "</span>
-                {command.clone()}
+                {revealed(command)}
             </pre>
         }
         .into_any(),
@@ -167,8 +169,8 @@ fn PathView(path: String) -> impl IntoView {
     let (folder, file) = (folder.to_string(), file.to_string());
     view! {
         <span class="tool-title tool-path" title=path>
-            <span class="path-folder">{folder}</span>
-            <span class="path-file">{file}</span>
+            <span class="path-folder">{revealed(&folder)}</span>
+            <span class="path-file">{revealed(&file)}</span>
         </span>
     }
 }
@@ -200,7 +202,7 @@ fn DiffView(lines: Vec<DiffLine>) -> impl IntoView {
                     view! {
                         <div class=line.class()>
                             <span class="diff-marker" aria-hidden="true">{line.marker()}</span>
-                            <span class="diff-text">{line.text.clone()}</span>
+                            <span class="diff-text">{revealed(&line.text)}</span>
                         </div>
                     }
                 })
@@ -227,17 +229,17 @@ fn DiffView(lines: Vec<DiffLine>) -> impl IntoView {
 #[component]
 fn ClippedText(text: String) -> impl IntoView {
     let Some(end) = clip_at(&text, CLIP_TEXT_LINES, CLIP_TEXT_CHARS) else {
-        return view! { <pre>{text}</pre> }.into_any();
+        return view! { <pre>{revealed(&text)}</pre> }.into_any();
     };
     let total = text.lines().count();
     let text: Arc<str> = text.into();
     let expanded = RwSignal::new(false);
     let shown = move || {
         if expanded.get() {
-            text.to_string()
+            revealed(&text)
         } else {
             // `end` is a char boundary of this very text (clip_at finds it there).
-            format!("{}\n…", text.get(..end).unwrap_or_default())
+            revealed(&format!("{}\n…", text.get(..end).unwrap_or_default()))
         }
     };
     let label = move || {

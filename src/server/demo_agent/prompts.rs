@@ -54,6 +54,10 @@ pub enum DemoCommand {
     /// Report (without touching any file) an Edit call with its diff and a test run with a
     /// long output, as a coding agent's turn would show them.
     Edit,
+    /// Stream a code block, and report a tool call, that hold characters a page does not
+    /// show (a bidi override, a zero-width space, a terminal escape): the browser shows
+    /// them as marks and its Copy button leaves them out.
+    Invisible,
     /// Print what a broken or hostile agent might (for the abuse tests): a 10 MB line, a
     /// line that is not UTF-8, JSON nested 64 deep, then markup as plain assistant text.
     Abuse,
@@ -96,6 +100,21 @@ Read [the CommonMark spec](https://spec.commonmark.org/) for more.
 > Markup in agent text stays text.
 ";
 
+/// What `/invisible`'s code block holds: `ls -la` as a page shows it, with a
+/// RIGHT-TO-LEFT OVERRIDE, a ZERO WIDTH SPACE and an "erase line" escape after `ls`.
+pub const INVISIBLE_CODE: &str = "ls\u{202E}\u{200B}\u{1b}[2K -la";
+
+/// What `/invisible` says.
+pub const INVISIBLE_REPLY: &str =
+    "This block shows `ls -la`, and holds three characters you would not see:
+
+```sh
+ls\u{202E}\u{200B}\u{1b}[2K -la
+```
+
+Copy leaves them out.
+";
+
 /// The old and new text of `/edit`'s pretend edit of `src/lib.rs`.
 const EDIT_OLD: &str = "pub fn last_index(items: &[u32]) -> usize {\n    items.len()\n}\n";
 const EDIT_NEW: &str =
@@ -136,6 +155,7 @@ pub fn parse_command(prompt: &str) -> DemoCommand {
         Some("/abuse") => DemoCommand::Abuse,
         Some("/markdown") => DemoCommand::Markdown,
         Some("/edit") => DemoCommand::Edit,
+        Some("/invisible") => DemoCommand::Invisible,
         Some("/write") => match words.next() {
             Some(path) => {
                 // The text is everything after the path, line breaks included.
@@ -257,6 +277,15 @@ impl Turn<'_> {
             DemoCommand::Tool => self.list_directory(cwd).await,
             DemoCommand::Markdown => self.stream(MARKDOWN_REPLY).await,
             DemoCommand::Edit => self.pretend_edit().await,
+            DemoCommand::Invisible => {
+                self.report_tool(
+                    ("Bash", acp::ToolKind::Execute),
+                    "ls",
+                    json!({"command": INVISIBLE_CODE, "description": "List the files"}),
+                    "\u{1b}[34mnotes.txt\u{1b}[0m\nreadme\u{2066}.md".to_owned(),
+                );
+                self.stream(INVISIBLE_REPLY).await
+            }
             DemoCommand::Permission => self.write_with_permission(cwd).await,
             DemoCommand::Write { path, text } => self.write_file(cwd, &path, &text).await,
             DemoCommand::Remove { path } => self.remove_file(cwd, &path).await,
@@ -513,78 +542,4 @@ fn ignore_stop_signals() {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prompts_parse_into_commands() {
-        assert_eq!(parse_command("/slow 10"), DemoCommand::Slow(10));
-        assert_eq!(parse_command("/slow"), DemoCommand::Slow(5));
-        assert_eq!(parse_command(" /tool "), DemoCommand::Tool);
-        assert_eq!(parse_command("/burst 2000"), DemoCommand::Burst(2000));
-        assert_eq!(
-            parse_command("/stamp 10"),
-            DemoCommand::Stamp {
-                count: 10,
-                every_ms: 5
-            }
-        );
-        assert_eq!(
-            parse_command("/stamp 10 20"),
-            DemoCommand::Stamp {
-                count: 10,
-                every_ms: 20
-            }
-        );
-        assert_eq!(parse_command("/permission"), DemoCommand::Permission);
-        assert_eq!(parse_command("/crash"), DemoCommand::Crash);
-        assert_eq!(parse_command("/hang"), DemoCommand::Hang);
-        assert_eq!(parse_command("/history"), DemoCommand::History);
-        assert_eq!(parse_command("/abuse"), DemoCommand::Abuse);
-        assert_eq!(parse_command("/markdown"), DemoCommand::Markdown);
-        assert_eq!(parse_command("/edit"), DemoCommand::Edit);
-        assert_eq!(
-            parse_command("/write notes/a.txt hello  world\nline two"),
-            DemoCommand::Write {
-                path: "notes/a.txt".into(),
-                text: "hello  world\nline two".into()
-            }
-        );
-        assert_eq!(
-            parse_command("/rm a.txt"),
-            DemoCommand::Remove {
-                path: "a.txt".into()
-            }
-        );
-        assert!(inside(Path::new("/w"), "../x").is_none());
-        assert!(inside(Path::new("/w"), "/etc/passwd").is_none());
-        assert_eq!(inside(Path::new("/w"), "a/b"), Some("/w/a/b".into()));
-        assert_eq!(
-            parse_command("hello there"),
-            DemoCommand::Echo("hello there".into())
-        );
-        assert_eq!(
-            parse_command("/unknown"),
-            DemoCommand::Echo("/unknown".into())
-        );
-    }
-
-    #[test]
-    fn replies_stream_in_at_least_three_chunks_that_spell_the_text() {
-        for text in [
-            "Echo: a",
-            "Echo: hello",
-            "Echo: a much longer message with many words",
-            "Echo: héllo ünïcode",
-        ] {
-            let parts = chunks(text);
-            assert!(parts.len() >= 3, "{text} gave {parts:?}");
-            assert_eq!(parts.concat(), text);
-        }
-    }
-
-    #[test]
-    fn usage_counts_words() {
-        assert_eq!(word_count("one two  three"), 3);
-    }
-}
+mod tests;
