@@ -4,10 +4,12 @@ import { test, expect } from '@playwright/test';
 import { assistantMessages, newSession, openApp, sessionTab } from './helpers';
 
 test('a turn over the live-agent cap waits in line, then runs', async ({ page }) => {
-  test.setTimeout(90_000);
+  test.setTimeout(120_000);
   const errors = await openApp(page);
   const ids: string[] = [];
-  for (let i = 0; i < 8; i++) ids.push(await newSession(page, '/slow 4'));
+  // Long enough that all eight still run when the ninth is sent (each new session makes
+  // its worktree first).
+  for (let i = 0; i < 8; i++) ids.push(await newSession(page, '/slow 30'));
   for (const id of ids) {
     await expect(sessionTab(page, id).getByTestId('session-state-badge')).toHaveAttribute('data-state', 'working');
   }
@@ -16,7 +18,7 @@ test('a turn over the live-agent cap waits in line, then runs', async ({ page })
   await expect(badge).toHaveAttribute('data-state', 'waiting_for_agent');
   await expect(page.getByTestId('waiting-for-agent')).toContainText('Waiting for an agent slot');
   // A slot frees when one of the others finishes; the waiting turn then runs to its end.
-  await expect(badge).toHaveAttribute('data-state', 'working', { timeout: 20_000 });
+  await expect(badge).toHaveAttribute('data-state', 'working', { timeout: 40_000 });
   await expect(page.getByTestId('waiting-for-agent')).toHaveCount(0);
   await expect(assistantMessages(page).last()).toContainText('tick', { timeout: 20_000 });
   await expect(badge).toHaveAttribute('data-state', 'idle', { timeout: 20_000 });
