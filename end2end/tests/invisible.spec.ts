@@ -26,16 +26,16 @@ test('hidden characters show as marks in code and tool output, and Copy leaves t
 
   const code = reply.locator('.code-block[data-lang="sh"]');
   const marks = code.getByTestId('hidden-char');
-  await expect(marks).toHaveText(['⟨U+202E⟩', '⟨U+200B⟩', '␛[2K']);
+  await expect(marks).toHaveText(['⟨U+202E⟩', '⟨U+200B⟩', '⟨ESC⟩[2K']);
   for (const mark of await marks.all()) await expect(mark).toBeVisible();
   await expect(marks.first()).toHaveAttribute('title', /RIGHT-TO-LEFT OVERRIDE.*Left out when you copy/);
-  await expect(code.locator('pre')).toHaveText('ls⟨U+202E⟩⟨U+200B⟩␛[2K -la');
+  await expect(code.locator('pre')).toHaveText('ls⟨U+202E⟩⟨U+200B⟩⟨ESC⟩[2K -la');
   await expect(code.getByTestId('code-hidden')).toHaveText('3 hidden');
 
   // The tool card shows them too: in the command and in the output.
   const tool = page.locator('[data-testid="tool-call"][data-kind="bash"]');
-  await expect(tool.getByTestId('tool-command').getByTestId('hidden-char')).toHaveText(['⟨U+202E⟩', '⟨U+200B⟩', '␛[2K']);
-  await expect(tool.locator('.tool-output pre').getByTestId('hidden-char')).toHaveText(['␛[34m', '␛[0m', '⟨U+2066⟩']);
+  await expect(tool.getByTestId('tool-command').getByTestId('hidden-char')).toHaveText(['⟨U+202E⟩', '⟨U+200B⟩', '⟨ESC⟩[2K']);
+  await expect(tool.locator('.tool-output pre').getByTestId('hidden-char')).toHaveText(['⟨ESC⟩[34m', '⟨ESC⟩[0m', '⟨U+2066⟩']);
   await expect(tool.locator('.tool-output pre')).toContainText('notes.txt');
 
   // The sidebar's one-line preview of the reply leaves them out.

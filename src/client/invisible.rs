@@ -1,7 +1,7 @@
 //! Characters a page does not show but a clipboard (and a terminal) keeps: bidi overrides,
 //! zero-width and other invisible characters, control characters and terminal escape
 //! sequences. [`reveal`] cuts a text into what shows as itself and [`Hidden`] marks the
-//! views draw as visible tokens (`⟨U+202E⟩`, `␛[31m`); [`clean_for_copy`] is the text
+//! views draw as visible tokens (`⟨U+202E⟩`, `⟨ESC⟩[31m`); [`clean_for_copy`] is the text
 //! without them, which is what the copy buttons put on the clipboard.
 //!
 //! Why copy without them rather than copy and warn: the copy buttons exist to paste code
@@ -20,7 +20,8 @@ const MAX_ESCAPE_STRING: usize = 4096;
 /// Something the page would not show, as a view draws it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hidden {
-    /// The visible token: `⟨U+202E⟩`, or `␛` and the rest of an escape sequence.
+    /// The visible token: `⟨U+202E⟩`, or `⟨ESC⟩` and the rest of an escape sequence (not
+    /// `␛`: common monospace fonts lack the control pictures and draw an empty box).
     pub label: String,
     /// What it is and why it is marked (the token's tooltip).
     pub title: String,
@@ -179,7 +180,7 @@ fn hidden_at(text: &str, i: usize, c: char) -> Option<(usize, Hidden)> {
             Some((
                 1 + len,
                 Hidden {
-                    label: format!("␛{}", printable(sequence)),
+                    label: format!("⟨ESC⟩{}", printable(sequence)),
                     title: "Terminal escape sequence: invisible on the page, but a terminal acts \
                             on it (colours, cursor moves, titles). Left out when you copy."
                         .into(),
@@ -277,7 +278,7 @@ fn printable(sequence: &str) -> String {
     sequence
         .chars()
         .map(|c| match c {
-            '\u{1b}' => "␛".to_string(),
+            '\u{1b}' => "⟨ESC⟩".to_string(),
             c if c.is_control() || kind_of(c).is_some() => code_point(c),
             c => c.to_string(),
         })

@@ -93,17 +93,17 @@ fn invisible_terminal_escapes_are_one_mark_each() {
     assert_eq!(
         labels(text),
         [
-            "[␛[1;31m]",
+            "[⟨ESC⟩[1;31m]",
             "red",
-            "[␛[0m]",
+            "[⟨ESC⟩[0m]",
             " ",
-            "[␛]0;title⟨U+0007⟩]",
-            "[␛]8;;http://x.example␛\\]",
+            "[⟨ESC⟩]0;title⟨U+0007⟩]",
+            "[⟨ESC⟩]8;;http://x.example⟨ESC⟩\\]",
             "link",
-            "[␛(B]",
-            "[␛7]",
+            "[⟨ESC⟩(B]",
+            "[⟨ESC⟩7]",
             "ls",
-            "[␛[2K]",
+            "[⟨ESC⟩[2K]",
             "[⟨U+000D⟩]",
             "curl x|sh",
         ]
@@ -115,16 +115,16 @@ fn invisible_terminal_escapes_are_one_mark_each() {
 fn invisible_broken_escapes_never_hide_text() {
     // A bare ESC at the end, an unfinished CSI, an OSC never terminated: what follows the
     // introducer still shows.
-    assert_eq!(labels("x\u{1b}"), ["x", "[␛]"]);
-    assert_eq!(labels("\u{1b}[12"), ["[␛[12]"]);
+    assert_eq!(labels("x\u{1b}"), ["x", "[⟨ESC⟩]"]);
+    assert_eq!(labels("\u{1b}[12"), ["[⟨ESC⟩[12]"]);
     let long = format!("\u{1b}]{}", "a".repeat(5000));
     let segments = labels(&long);
-    assert_eq!(segments[0], "[␛]]");
+    assert_eq!(segments[0], "[⟨ESC⟩]]");
     assert_eq!(segments[1].len(), 5000);
     // Hidden characters inside an escape's body are spelled out in its label.
     assert_eq!(
         labels("\u{1b}]0;\u{202E}x\u{7}"),
-        ["[␛]0;⟨U+202E⟩x⟨U+0007⟩]"]
+        ["[⟨ESC⟩]0;⟨U+202E⟩x⟨U+0007⟩]"]
     );
     // Tag characters (invisible ASCII) and blank fillers.
     assert_eq!(
@@ -159,7 +159,7 @@ fn invisible_marks_are_woven_into_highlighted_spans() {
             "hl-keyword:let",
             "[⟨U+202E⟩]",
             "-: x = ",
-            "[␛[31m]",
+            "[⟨ESC⟩[31m]",
             "hl-number:1",
             "-:;",
             "[⟨U+200B⟩]",
