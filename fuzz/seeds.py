@@ -1,22 +1,26 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of the fuzz targets into fuzz/corpus/<target>/ from the captured
+"""Writes the seed inputs of the fuzz targets into fuzz/seeds/<target>/ from the captured
 transcripts in tests/fixtures: one file per agent stdout line, plus each short transcript
 whole (the targets split their input into lines, so a whole transcript exercises the
-parsers' state between lines), and one file per kind of client frame. Files are named by
-content hash, so running this again adds nothing new and keeps what the fuzzer found.
+parsers' state between lines), and one file per kind of client frame. fuzz/seeds/ is not
+committed: scripts/fuzz.sh passes it to libFuzzer next to the committed corpus
+(fuzz/corpus/<target>/), and its minimizing merge copies into the corpus only the seeds
+that add coverage. The seeds are rewritten from the fixtures on every run, named by
+content hash as libFuzzer names its inputs.
 
-Also writes fuzz/corpus/<target>.dict, a libFuzzer dictionary: the object keys and short
+Also writes fuzz/seeds/<target>.dict, a libFuzzer dictionary: the object keys and short
 strings of the seeds (method names, types, subtypes) and numbers at the edges of what
 the parsers read (u64::MAX, huge floats), so mutations make lines the parsers act on."""
 
 import hashlib
 import json
 import pathlib
+import shutil
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
-CORPUS = ROOT / "fuzz" / "corpus"
+SEEDS = ROOT / "fuzz" / "seeds"
 # Whole transcripts larger than this are seeded line by line only.
 WHOLE_MAX = 16 * 1024
 
@@ -108,7 +112,7 @@ def collect(target, value, depth=0):
 
 
 def write_dict(target):
-    path = CORPUS / f"{target}.dict"
+    path = SEEDS / f"{target}.dict"
     lines = []
     for token in EDGE_TOKENS + sorted(TOKENS.get(target, ())):
         data = token.encode("utf-8")
@@ -126,9 +130,9 @@ def write(target, text, counts):
         except ValueError:
             pass
     data = text.encode("utf-8")
-    directory = CORPUS / target
+    directory = SEEDS / target
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / ("seed-" + hashlib.sha1(data).hexdigest())
+    path = directory / hashlib.sha1(data).hexdigest()
     if not path.exists():
         path.write_bytes(data)
         counts[target] = counts.get(target, 0) + 1
@@ -176,6 +180,8 @@ def client_frames(counts):
 
 
 def main():
+    # From scratch, so a seed whose fixture changed or went away does not linger.
+    shutil.rmtree(SEEDS, ignore_errors=True)
     counts = {}
     client_frames(counts)
     # Gemini CLI runs as an ACP agent (`gemini --acp`): its captures seed ACP too.
@@ -184,10 +190,9 @@ def main():
     wire("codex_line", sorted((FIXTURES / "codex").glob("*.wire.jsonl")), counts)
     claude(counts)
     for target in ("client_frame", "acp_line", "codex_line", "claude_line"):
-        (CORPUS / target).mkdir(parents=True, exist_ok=True)
-        total = len(list((CORPUS / target).iterdir()))
+        (SEEDS / target).mkdir(parents=True, exist_ok=True)
         write_dict(target)
-        print(f"{target}: {counts.get(target, 0)} new seeds, {total} corpus files", file=sys.stderr)
+        print(f"{target}: {counts.get(target, 0)} seeds", file=sys.stderr)
 
 
 if __name__ == "__main__":

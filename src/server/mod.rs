@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod demo_agent;
 pub mod doctor;
+pub mod fuzzing;
 pub mod git;
 pub mod guard;
 pub mod http;
