@@ -155,8 +155,6 @@ async fn malformed_and_oversized_frames_get_errors_and_the_socket_stays_usable()
             "x".repeat(2 * 1024 * 1024)
         ))
         .await;
-    // Refused as it arrives (the socket's own limit: never buffered whole), with the
-    // reason; then that socket is closed, and a new one works.
     assert!(matches!(
         client.recv().await,
         ServerFrame::Error {
@@ -164,11 +162,6 @@ async fn malformed_and_oversized_frames_get_errors_and_the_socket_stays_usable()
             ..
         }
     ));
-    assert!(
-        client.closed_within(Duration::from_secs(5)).await,
-        "closed after the error"
-    );
-    let (mut client, _) = Client::connect(&server).await;
     client.send(&ClientFrame::Ping).await;
     assert_eq!(client.recv().await, ServerFrame::Pong);
     // And it still does real work.

@@ -21,10 +21,13 @@ use tokio::task::JoinHandle;
 
 /// Frames queued for one socket's writer before senders wait.
 const OUTBOX: usize = 1024;
-/// Upgrades the request to the multiplexed session socket. The socket's own size limit is
-/// the configured one, so an oversized message is refused as it arrives, never buffered
-/// whole first; the client is told why and the socket closes (the browser checks sizes
-/// before sending, so only a broken or hostile client meets this).
+/// Frames larger than this close the socket (tungstenite's limit, with a TooLarge error
+/// first); frames between the configured limit and this one get an error frame and the
+/// socket stays open. (Setting the socket's own limit to the configured one refuses them
+/// unread, but the peer, still writing, then often sees a reset instead of the error.)
+const HARD_FRAME_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Upgrades the request to the multiplexed session socket.
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
@@ -48,9 +51,8 @@ pub async fn upgrade(
         },
         _ => None,
     };
-    let limit = config.max_frame_bytes;
-    ws.max_message_size(limit)
-        .max_frame_size(limit)
+    ws.max_message_size(HARD_FRAME_LIMIT)
+        .max_frame_size(HARD_FRAME_LIMIT)
         .on_upgrade(move |socket| async move {
             let (sink, stream) = socket.split();
             serve(sink, stream, state.registry).await;

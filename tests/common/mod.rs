@@ -242,19 +242,6 @@ impl Client {
         }
     }
 
-    /// Whether the server closes the socket within `timeout` (frames before the close are
-    /// skipped).
-    pub async fn closed_within(&mut self, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            match tokio::time::timeout_at(deadline, self.socket.next()).await {
-                Err(_) => return false,
-                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return true,
-                Ok(Some(Ok(_))) => {}
-            }
-        }
-    }
-
     /// The next protocol frame, waiting at most `timeout`.
     pub async fn recv_within(&mut self, timeout: Duration) -> ServerFrame {
         loop {
