@@ -7,6 +7,7 @@ mod frame;
 mod ids;
 mod project;
 mod session;
+mod title;
 
 pub use agents::*;
 pub use event::*;
@@ -14,6 +15,7 @@ pub use frame::*;
 pub use ids::*;
 pub use project::*;
 pub use session::*;
+pub use title::*;
 
 #[cfg(test)]
 mod tests;
