@@ -153,17 +153,29 @@ async fn hostile_requests_are_refused_while_a_good_client_is_served() {
     assert_eq!(status, 200, "{body}");
 
     // Frames: unknown session, oversized frame, a cwd outside the roots (plainly, via `..`
-    // and via a symlink); each an Error frame, nothing stored, the socket stays usable.
+    // and via a symlink); each an Error frame and nothing stored. The socket stays usable,
+    // but for the oversized frame: it cannot be read past, so that socket is closed.
     let (mut client, _) = Client::connect(&server).await;
     client.say(SessionId(Uuid::new_v4()), "hello?", false).await;
     expect_error(&mut client, ErrorCode::UnknownSession).await;
-    client
-        .send_text(format!(
+    let (frames, close) = client
+        .send_refused(format!(
             "{{\"type\":\"ping\",\"pad\":\"{}\"}}",
             "x".repeat(2 << 20)
         ))
         .await;
-    expect_error(&mut client, ErrorCode::TooLarge).await;
+    assert!(
+        frames.iter().any(|f| matches!(
+            f,
+            ServerFrame::Error {
+                code: ErrorCode::TooLarge,
+                ..
+            }
+        )),
+        "{frames:?}"
+    );
+    assert_eq!(close, Some(1009), "an oversized frame closes its socket");
+    let (mut client, _) = Client::connect(&server).await;
     let dotdot = inside.join("../../outside");
     let escape = inside.join("escape");
     for cwd in [&outside, &dotdot, &escape] {
@@ -249,6 +261,40 @@ async fn expect_error(client: &mut Client, code: ErrorCode) -> String {
 
 /// On an address other machines can reach, the token is the only way in; `--no-auth` is
 /// refused there outright.
+/// A frame whose header announces 2 MiB is refused before its payload is read: only 64 KiB
+/// of it is ever sent, and the refusal still comes (a server that buffered the frame first
+/// would wait for the rest).
+#[tokio::test]
+async fn an_oversized_frame_is_refused_from_its_header_unread() {
+    use tokio::io::AsyncWriteExt;
+    use tokio_tungstenite::MaybeTlsStream;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path());
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_request(&server.addr))
+        .await
+        .expect("connects");
+    let announced: u64 = 2 << 20;
+    // FIN + text; masked, 64-bit length; a zero mask key leaves the payload as it is.
+    let mut frame = vec![0x81, 0x80 | 127];
+    frame.extend_from_slice(&announced.to_be_bytes());
+    frame.extend_from_slice(&[0, 0, 0, 0]);
+    frame.extend(std::iter::repeat_n(b'x', 64 << 10));
+    match socket.get_mut() {
+        MaybeTlsStream::Plain(tcp) => tcp.write_all(&frame).await.expect("written"),
+        _ => unreachable!("the test server is plain http"),
+    }
+    let mut client = Client::from_socket(socket);
+    let refusal = client.recv().await;
+    assert!(
+        matches!(refusal, ServerFrame::Error { code: ErrorCode::TooLarge, ref message, .. } if message.contains("limit")),
+        "{refusal:?}"
+    );
+    // And the server goes on serving others.
+    let (mut other, _) = Client::connect(&server).await;
+    other.send(&ClientFrame::Ping).await;
+    assert_eq!(other.recv().await, ServerFrame::Pong);
+}
+
 #[tokio::test]
 async fn a_public_bind_needs_the_token_and_refuses_no_auth() {
     let dir = tempfile::tempdir().expect("temp dir");

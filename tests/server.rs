@@ -127,7 +127,7 @@ async fn unknown_session_gets_an_error_and_nothing_is_stored() {
 }
 
 #[tokio::test]
-async fn malformed_and_oversized_frames_get_errors_and_the_socket_stays_usable() {
+async fn malformed_frames_get_errors_and_oversized_ones_close_the_socket_saying_why() {
     let dir = data_dir();
     let server = Server::start(dir.path());
     let (mut client, _) = Client::connect(&server).await;
@@ -149,21 +149,28 @@ async fn malformed_and_oversized_frames_get_errors_and_the_socket_stays_usable()
             ..
         }
     ));
-    client
-        .send_text(format!(
+    client.send(&ClientFrame::Ping).await;
+    assert_eq!(client.recv().await, ServerFrame::Pong);
+    // An oversized frame is refused from its header: the socket says why, closes with
+    // 1009, and a new socket works.
+    let (frames, close) = client
+        .send_refused(format!(
             r#"{{"type":"ping","pad":"{}"}}"#,
             "x".repeat(2 * 1024 * 1024)
         ))
         .await;
-    assert!(matches!(
-        client.recv().await,
-        ServerFrame::Error {
-            code: ErrorCode::TooLarge,
-            ..
-        }
-    ));
-    client.send(&ClientFrame::Ping).await;
-    assert_eq!(client.recv().await, ServerFrame::Pong);
+    assert!(
+        frames.iter().any(|f| matches!(
+            f,
+            ServerFrame::Error {
+                code: ErrorCode::TooLarge,
+                ..
+            }
+        )),
+        "{frames:?}"
+    );
+    assert_eq!(close, Some(1009));
+    let (mut client, _) = Client::connect(&server).await;
     // And it still does real work.
     let session = new_session();
     client.say(session, "still here", true).await;

@@ -21,11 +21,10 @@ use tokio::task::JoinHandle;
 
 /// Frames queued for one socket's writer before senders wait.
 const OUTBOX: usize = 1024;
-/// Frames larger than this close the socket (tungstenite's limit, with a TooLarge error
-/// first); frames between the configured limit and this one get an error frame and the
-/// socket stays open. (Setting the socket's own limit to the configured one refuses them
-/// unread, but the peer, still writing, then often sees a reset instead of the error.)
-const HARD_FRAME_LIMIT: usize = 16 * 1024 * 1024;
+/// How long a socket refused for an oversized frame stays open, unread, after its Error and
+/// Close frames: hanging up at once, with the rest of that frame unread, makes the kernel
+/// reset the connection, and the peer could lose the frames that say why.
+const TOO_LARGE_LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Upgrades the request to the multiplexed session socket.
 pub async fn upgrade(
@@ -51,8 +50,10 @@ pub async fn upgrade(
         },
         _ => None,
     };
-    ws.max_message_size(HARD_FRAME_LIMIT)
-        .max_frame_size(HARD_FRAME_LIMIT)
+    // The socket's own limit is the configured one, so an oversized frame is refused from
+    // its header, before its payload is read into memory.
+    ws.max_message_size(config.max_frame_bytes)
+        .max_frame_size(config.max_frame_bytes)
         .on_upgrade(move |socket| async move {
             let (sink, stream) = socket.split();
             serve(sink, stream, state.registry).await;
@@ -127,7 +128,8 @@ where
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
                     // tungstenite's capacity error, through axum's error (the type is
-                    // generic here, so it is known by its text).
+                    // generic here, so it is known by its text). The frame's header was
+                    // read, its payload was not, so the socket cannot go on.
                     let text = e.to_string();
                     if text.contains("too long") || text.contains("Space limit") {
                         let limit = routes.registry.config().max_frame_bytes;
@@ -169,9 +171,10 @@ enum Closing {
     TooLarge,
 }
 
-/// Sends a Close saying why and reads (discarding) until the peer closes or two seconds
-/// pass: hanging up with its frames unread would reset the connection, and the peer could
-/// lose the Error frame that says why.
+/// Sends a Close saying why, then waits for the peer to close: a rate-limited socket is read
+/// (discarding) until the peer closes or two seconds pass; an oversized frame cannot be read
+/// past, so that socket is held open unread for as long. Hanging up with the peer's bytes
+/// unread would reset the connection, and the peer could lose the Error frame that says why.
 async fn close_politely<W, R, E>(sink: &mut W, stream: &mut R, why: Closing)
 where
     W: Sink<Message> + Unpin,
@@ -189,6 +192,10 @@ where
         },
     };
     if sink.send(Message::Close(Some(close))).await.is_err() {
+        return;
+    }
+    if matches!(why, Closing::TooLarge) {
+        tokio::time::sleep(TOO_LARGE_LINGER).await;
         return;
     }
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);

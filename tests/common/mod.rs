@@ -222,6 +222,36 @@ impl Client {
             .expect("socket open");
     }
 
+    /// Sends `text` while reading, for a frame the server refuses from its header: the
+    /// server answers and closes before it has read the frame, so a client that only wrote
+    /// could block. Returns the frames read until the server's Close, and that Close's code.
+    pub async fn send_refused(&mut self, text: String) -> (Vec<ServerFrame>, Option<u16>) {
+        let (mut writer, mut reader) = (&mut self.socket).split();
+        let write = async move {
+            // The server may hang up before the whole frame is written; that is expected.
+            let _ = writer.send(Message::Text(text.into())).await;
+        };
+        let read = async move {
+            let mut frames = Vec::new();
+            loop {
+                let message = tokio::time::timeout(TIMEOUT, reader.next())
+                    .await
+                    .expect("the server answers within the timeout");
+                match message {
+                    Some(Ok(Message::Text(text))) => frames
+                        .push(serde_json::from_str(text.as_str()).expect("server frames parse")),
+                    Some(Ok(Message::Close(close))) => {
+                        return (frames, close.map(|c| u16::from(c.code)));
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => panic!("socket error before the server's Close: {e}"),
+                    None => panic!("socket ended without a Close"),
+                }
+            }
+        };
+        futures::join!(write, read).1
+    }
+
     /// The next protocol frame (skipping pings).
     pub async fn recv(&mut self) -> ServerFrame {
         self.recv_within(TIMEOUT).await
