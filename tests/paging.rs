@@ -81,6 +81,7 @@ async fn a_long_session_opens_with_its_last_turns_and_pages_back_to_the_start() 
                 session,
                 before,
                 turns: 500,
+                from: None,
                 tag: None,
             })
             .await;
@@ -141,6 +142,7 @@ async fn a_long_session_opens_with_its_last_turns_and_pages_back_to_the_start() 
             session: common::new_session(),
             before: Seq(5),
             turns: 1,
+            from: None,
             tag: None,
         })
         .await;

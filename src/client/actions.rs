@@ -426,6 +426,7 @@ pub fn load_earlier(store: Store, view: &SessionView) {
         session: view.id,
         before: view.first_seq.get_untracked(),
         turns: super::history::PAGE_TURNS,
+        from: None,
         tag,
     });
 }

@@ -112,6 +112,10 @@ pub fn apply(store: &Store, frame: ServerFrame) {
             refused(store, session, request, code, message);
         }
         ServerFrame::Pong => {}
+        // Search and import views arrive with the client part of issue 19.
+        ServerFrame::SearchResults { .. }
+        | ServerFrame::ImportCandidates { .. }
+        | ServerFrame::ImportProgress { .. } => {}
         ServerFrame::ProjectsChanged { projects } => projects::projects_arrived(store, projects),
         ServerFrame::Folders { prefix, folders } => {
             store.folders.set(FolderList { prefix, folders });

@@ -2,8 +2,9 @@
 //! so many sessions share the socket without cross-talk.
 
 use super::{
-    AgentInfo, Attachment, ChangeSummary, ClientId, ClientMsgId, DiffBody, GitOutcome, NewSession,
-    Project, ProjectId, RequestId, RequestTag, Seq, Session, SessionEvent, SessionId, SessionPatch,
+    AgentInfo, Attachment, ChangeSummary, ClientId, ClientMsgId, DiffBody, GitOutcome,
+    ImportCandidate, ImportProblem, ImportProgress, NewSession, Project, ProjectId, RequestId,
+    RequestTag, SearchGroup, SearchQuery, Seq, Session, SessionEvent, SessionId, SessionPatch,
     WorktreeEnd,
 };
 use serde::{Deserialize, Serialize};
@@ -68,6 +69,10 @@ pub enum ClientFrame {
         before: Seq,
         /// How many turns (each starting at a user message) to send.
         turns: u32,
+        /// Instead of `turns`: every turn from the one holding this seq (a search result
+        /// opened far back in a long log).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<Seq>,
         /// The browser's number for this request, echoed by an `Error` refusing it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tag: Option<RequestTag>,
@@ -249,6 +254,31 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tag: Option<RequestTag>,
     },
+    /// Search every stored transcript; answered with `SearchResults`.
+    Search {
+        /// What to look for.
+        query: SearchQuery,
+        /// The browser's number for this request, echoed by the answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
+    },
+    /// List the sessions other CLIs stored on this machine; answered with `ImportCandidates`.
+    ScanImports {
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
+    },
+    /// Import these found transcripts (their `path`s) in the background; progress comes
+    /// as `ImportProgress` to every socket.
+    StartImport {
+        /// The candidates' paths.
+        paths: Vec<String>,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
+    },
+    /// Stop the running import after the file it is on (what is stored stays).
+    CancelImport,
     /// Keep-alive; answered with `Pong`.
     Ping,
 }
@@ -276,6 +306,8 @@ pub enum ErrorCode {
     LimitReached,
     /// The socket sent frames faster than allowed; it is closed after this frame.
     RateLimited,
+    /// A search query that cannot be read (an unclosed quote, nothing to look for).
+    BadQuery,
 }
 
 /// Server -> browser.
@@ -408,6 +440,31 @@ pub enum ServerFrame {
         /// Human-readable reason.
         message: String,
     },
+    /// Answer to `Search`.
+    SearchResults {
+        /// The `tag` of the search answered (a browser drops answers to older searches).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
+        /// Matching sessions with their hits, in the query's order.
+        groups: Vec<SearchGroup>,
+        /// True when there were more hits than sent.
+        #[serde(default)]
+        more: bool,
+    },
+    /// Answer to `ScanImports`.
+    ImportCandidates {
+        /// Every transcript found, newest first.
+        candidates: Vec<ImportCandidate>,
+        /// The stores looked in, with what was found missing or unreadable.
+        #[serde(default)]
+        problems: Vec<ImportProblem>,
+    },
+    /// An import's progress (to every socket, so every tab shows it); the last one has its
+    /// report.
+    ImportProgress {
+        /// Where it is.
+        progress: ImportProgress,
+    },
     /// Answer to `Ping`.
     Pong,
 }
@@ -475,7 +532,11 @@ impl ClientFrame {
             | ClientFrame::AddProject { .. }
             | ClientFrame::RenameProject { .. }
             | ClientFrame::RemoveProject { .. }
-            | ClientFrame::ListFolders { .. } => None,
+            | ClientFrame::ListFolders { .. }
+            | ClientFrame::Search { .. }
+            | ClientFrame::ScanImports { .. }
+            | ClientFrame::StartImport { .. }
+            | ClientFrame::CancelImport => None,
         }
     }
 
@@ -498,8 +559,12 @@ impl ClientFrame {
             | ClientFrame::GetDiff { tag, .. }
             | ClientFrame::Commit { tag, .. }
             | ClientFrame::Discard { tag, .. }
-            | ClientFrame::Merge { tag, .. } => *tag,
+            | ClientFrame::Merge { tag, .. }
+            | ClientFrame::Search { tag, .. }
+            | ClientFrame::ScanImports { tag }
+            | ClientFrame::StartImport { tag, .. } => *tag,
             ClientFrame::Hello { .. }
+            | ClientFrame::CancelImport
             | ClientFrame::ListFolders { .. }
             | ClientFrame::Unsubscribe { .. }
             | ClientFrame::View { .. }

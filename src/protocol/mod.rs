@@ -5,7 +5,9 @@ mod agents;
 mod event;
 mod frame;
 mod ids;
+mod import;
 mod project;
+mod search;
 mod session;
 mod title;
 
@@ -13,7 +15,9 @@ pub use agents::*;
 pub use event::*;
 pub use frame::*;
 pub use ids::*;
+pub use import::*;
 pub use project::*;
+pub use search::*;
 pub use session::*;
 pub use title::*;
 

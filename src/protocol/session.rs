@@ -1,7 +1,7 @@
 //! A session's metadata as the sidebar and tab bar show it, its state machine, and the
 //! partial update (`SessionPatch`) that travels when some of it changes.
 
-use super::{AgentId, ProjectId, Seq, SessionId, Worktree, NEW_SESSION_TITLE};
+use super::{AgentId, ImportSource, ProjectId, Seq, SessionId, Worktree, NEW_SESSION_TITLE};
 use serde::{Deserialize, Serialize};
 
 /// Where a session is in its life. Derived by the session task from process liveness and
@@ -211,6 +211,9 @@ pub struct Session {
     /// restart). `None` outside git repositories.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<ChangeCount>,
+    /// The CLI store it was imported from, for a session that began outside Switchboard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<ImportSource>,
 }
 
 /// The header's figures for a session's changes.
@@ -311,6 +314,7 @@ impl Session {
             viewers: 0,
             rev: 0,
             changes: None,
+            imported: None,
         }
     }
 

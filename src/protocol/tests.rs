@@ -34,6 +34,7 @@ fn sample_session() -> Session {
             files: 2,
             unmerged_commits: 1,
         }),
+        imported: Some(crate::protocol::ImportSource::Claude),
         permission_mode: "default".into(),
         model: None,
         state: SessionState::Error {

@@ -35,10 +35,39 @@ pub async fn read_page(
     Ok((first, events))
 }
 
+/// Where a page of earlier turns starts.
+#[derive(Debug, Clone, Copy)]
+pub enum PageStart {
+    /// So many whole turns before the page's end.
+    Turns(u32),
+    /// At the turn holding this seq (a search result far back), however many turns that is.
+    Holding(Seq),
+}
+
 /// The answer to `LoadEarlier`: a page, or why it could not be read (an answer of its own,
 /// so the browser keeps its transcript and may ask again).
-pub async fn earlier_page(db: &Db, session: SessionId, before: Seq, turns: u32) -> ServerFrame {
-    match read_page(db, session, Some(before), turns).await {
+pub async fn earlier_page(
+    db: &Db,
+    session: SessionId,
+    before: Seq,
+    start: PageStart,
+) -> ServerFrame {
+    let page = match start {
+        PageStart::Turns(turns) => read_page(db, session, Some(before), turns).await,
+        PageStart::Holding(seq) if seq >= before => Ok((before, Vec::new())),
+        PageStart::Holding(seq) => {
+            async {
+                let first = db
+                    .turn_start(session, Some(seq.next()), 1)
+                    .await?
+                    .max(Seq(1));
+                let events = db.events_between(session, Seq(first.0 - 1), before).await?;
+                Ok((first, events))
+            }
+            .await
+        }
+    };
+    match page {
         Ok((first_seq, events)) => ServerFrame::Earlier {
             session,
             before,

@@ -4,7 +4,7 @@
 //! socket's sink and stream, so tests drive it in-process.
 
 use super::registry::{Registry, ServiceError};
-use super::replay::{earlier_page, send_frame, Subscription, MAX_PAGE_TURNS};
+use super::replay::{earlier_page, send_frame, PageStart, Subscription, MAX_PAGE_TURNS};
 use super::wire::WireFrame;
 use super::AppState;
 use crate::protocol::{
@@ -358,8 +358,15 @@ impl SocketRoutes {
                 session,
                 before,
                 turns,
+                from,
                 ..
-            } => self.load_earlier(session, before, turns),
+            } => {
+                let start = match from {
+                    Some(seq) => PageStart::Holding(seq),
+                    None => PageStart::Turns(turns.clamp(1, MAX_PAGE_TURNS)),
+                };
+                self.load_earlier(session, before, start)
+            }
             ClientFrame::Unsubscribe { session } => {
                 if let Some(forwarder) = self.subscriptions.remove(&session) {
                     forwarder.abort();
@@ -456,10 +463,48 @@ impl SocketRoutes {
                     .end_session(session, worktree, discard_unmerged)
                     .await
             }
+            ClientFrame::Search { query, tag } => self.search(query, tag).await,
+            ClientFrame::ScanImports { .. } => {
+                let frame = registry.importer().scan(&registry).await;
+                self.send(frame).await;
+                Ok(())
+            }
+            ClientFrame::StartImport { paths, .. } => {
+                registry
+                    .importer()
+                    .start(Arc::clone(&registry), paths)
+                    .await
+            }
+            ClientFrame::CancelImport => {
+                registry.importer().cancel();
+                Ok(())
+            }
             ClientFrame::Ping => {
                 self.send(ServerFrame::Pong).await;
                 Ok(())
             }
+        }
+    }
+
+    /// Answers a search over every transcript; a query that cannot be read gets a
+    /// `bad_query` error naming why.
+    async fn search(
+        &self,
+        query: crate::protocol::SearchQuery,
+        tag: Option<RequestTag>,
+    ) -> Result<(), ServiceError> {
+        use super::db::search::SearchError;
+        match self.registry.db().search(&query).await {
+            Ok((groups, more)) => {
+                self.send(ServerFrame::SearchResults { tag, groups, more })
+                    .await;
+                Ok(())
+            }
+            Err(SearchError::BadQuery(why)) => {
+                self.error(None, tag, ErrorCode::BadQuery, why).await;
+                Ok(())
+            }
+            Err(SearchError::Db(e)) => Err(e.into()),
         }
     }
 
@@ -517,15 +562,14 @@ impl SocketRoutes {
         &mut self,
         session: SessionId,
         before: Seq,
-        turns: u32,
+        start: PageStart,
     ) -> Result<(), ServiceError> {
         // Known session or `unknown_session`, as for every request.
         self.registry.check_known(session)?;
-        let turns = turns.clamp(1, MAX_PAGE_TURNS);
         let db = self.registry.db().clone();
         let out = self.out.clone();
         let page = tokio::spawn(async move {
-            let frame = earlier_page(&db, session, before, turns).await;
+            let frame = earlier_page(&db, session, before, start).await;
             send_frame(&out, &frame).await;
         });
         if let Some(previous) = self.pages.insert(session, page) {

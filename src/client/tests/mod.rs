@@ -54,6 +54,7 @@ fn session(n: u128) -> Session {
         project: None,
         worktree: None,
         changes: None,
+        imported: None,
     }
 }
 

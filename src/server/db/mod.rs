@@ -1,8 +1,10 @@
 //! SQLite storage (WAL): projects, sessions and their append-only event logs. Uses sqlx's runtime
 //! query API so the build needs no database; the schema lives in `migrations/`.
 
+pub mod imports;
 pub mod logins;
 pub mod projects;
+pub mod search;
 
 use super::agent::TurnInput;
 use crate::protocol::{
@@ -104,13 +106,14 @@ impl Db {
         sqlx::query(
             "INSERT INTO sessions (id, title, agent, cwd, permission_mode, model, state, \
              agent_session_id, created_at_ms, last_activity_ms, preview, usage, message_count, archived, read_seq, \
-             project_id, worktree) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             project_id, worktree, imported_from) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT(id) DO UPDATE SET title = excluded.title, permission_mode = excluded.permission_mode, \
              model = excluded.model, state = excluded.state, agent_session_id = excluded.agent_session_id, \
              last_activity_ms = excluded.last_activity_ms, preview = excluded.preview, usage = excluded.usage, \
              message_count = excluded.message_count, archived = excluded.archived, \
-             read_seq = excluded.read_seq, project_id = excluded.project_id, worktree = excluded.worktree",
+             read_seq = excluded.read_seq, project_id = excluded.project_id, worktree = excluded.worktree, \
+             imported_from = excluded.imported_from",
         )
         .bind(session.id.to_string())
         .bind(&session.title)
@@ -129,6 +132,7 @@ impl Db {
         .bind(session.read_seq.0 as i64)
         .bind(session.project.map(|p| p.to_string()))
         .bind(session.worktree.as_ref().map(to_json).transpose()?)
+        .bind(session.imported.map(|source| source.name()))
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -142,14 +146,15 @@ impl Db {
     ) -> Result<(), DbError> {
         let mut tx = self.writer.begin().await?;
         for (seq, at_ms, event) in events {
-            insert_event(&mut *tx, session, *seq, *at_ms, event).await?;
+            insert_event(&mut tx, session, *seq, *at_ms, event).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    /// Appends one event at `seq`. The primary key refuses a seq that is already taken, so
-    /// two writers can never interleave a log.
+    /// Appends one event at `seq`, and indexes it for search in the same transaction. The
+    /// primary key refuses a seq that is already taken, so two writers can never interleave
+    /// a log.
     pub async fn append_event(
         &self,
         session: SessionId,
@@ -157,7 +162,10 @@ impl Db {
         at_ms: i64,
         event: &SessionEvent,
     ) -> Result<(), DbError> {
-        insert_event(&self.writer, session, seq, at_ms, event).await
+        let mut tx = self.writer.begin().await?;
+        insert_event(&mut tx, session, seq, at_ms, event).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The events of a session after `since`, in order.
@@ -290,9 +298,10 @@ impl Db {
     }
 }
 
-/// The one INSERT of an event, on the pool or inside a transaction.
-async fn insert_event<'e>(
-    executor: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
+/// The one INSERT of an event with its search index rows, inside the writer's transaction:
+/// an event is never stored without being indexed, nor indexed without being stored.
+async fn insert_event(
+    conn: &mut sqlx::SqliteConnection,
     session: SessionId,
     seq: Seq,
     at_ms: i64,
@@ -303,9 +312,9 @@ async fn insert_event<'e>(
         .bind(seq.0 as i64)
         .bind(at_ms)
         .bind(to_json(event)?)
-        .execute(executor)
+        .execute(&mut *conn)
         .await?;
-    Ok(())
+    search::index_event(conn, session, seq, at_ms, event).await
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, DbError> {
@@ -348,5 +357,16 @@ fn session_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Session, DbError> {
             .map(|w| serde_json::from_str(&w).map_err(|e| corrupt("worktree", &e)))
             .transpose()?,
         changes: None,
+        imported: imported_from(row.try_get("imported_from")?),
     })
+}
+
+/// The stored name of an import source, back.
+fn imported_from(name: Option<String>) -> Option<crate::protocol::ImportSource> {
+    use crate::protocol::ImportSource;
+    match name.as_deref()? {
+        "claude" => Some(ImportSource::Claude),
+        "codex" => Some(ImportSource::Codex),
+        _ => None,
+    }
 }

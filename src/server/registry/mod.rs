@@ -3,6 +3,7 @@
 //! and tests all go through these methods.
 
 mod code_ops;
+mod imports;
 
 use super::agent::AgentLauncher;
 use super::agent_pool::AgentPool;
@@ -79,6 +80,13 @@ pub enum SessionCommand {
         /// Done.
         reply: oneshot::Sender<()>,
     },
+    /// Append turns imported from another CLI's transcript (only between turns).
+    Import {
+        /// The events and the file's mark after them.
+        batch: super::db::imports::ImportBatch,
+        /// Stored and published, or refused.
+        reply: oneshot::Sender<Result<(), ServiceError>>,
+    },
     /// The server is stopping.
     Shutdown,
 }
@@ -147,6 +155,8 @@ pub struct Registry {
     sessions: Mutex<HashMap<SessionId, SessionHandle>>,
     /// What every session task shares: storage, settings, agents, the list channel.
     context: TaskContext,
+    /// The import job.
+    importer: Arc<super::import::Importer>,
 }
 
 impl Registry {
@@ -170,7 +180,12 @@ impl Registry {
         let projects = Projects::load(db.clone(), places(&config))
             .await
             .map_err(|e| DbError::Corrupt(format!("projects: {e}")))?;
+        let importer = Arc::new(super::import::Importer::new(
+            super::import::Stores::from_env(),
+            list.clone(),
+        ));
         let registry = Arc::new(Registry {
+            importer,
             sessions: Mutex::new(HashMap::new()),
             context: TaskContext {
                 projects: Arc::new(projects),

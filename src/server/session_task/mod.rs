@@ -7,6 +7,7 @@
 //! the agent; `record.rs` stores and publishes.
 
 mod changes;
+mod import;
 mod lifecycle;
 mod record;
 mod running;
@@ -396,6 +397,9 @@ impl SessionTask {
                 self.archive().await;
                 let _ = reply.send(());
                 return std::ops::ControlFlow::Break(());
+            }
+            SessionCommand::Import { batch, reply } => {
+                let _ = reply.send(self.import(batch).await);
             }
             SessionCommand::Shutdown => return std::ops::ControlFlow::Break(()),
         }

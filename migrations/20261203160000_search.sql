@@ -1,0 +1,64 @@
+-- Importing other CLIs' sessions and searching every transcript (issue 19).
+
+-- The CLI store a session was imported from ('claude', 'codex'), NULL for sessions begun here.
+ALTER TABLE sessions ADD COLUMN imported_from TEXT;
+
+-- One row per imported transcript file: how far it was imported, so importing again adds
+-- only what the file gained since.
+CREATE TABLE imports (
+    path TEXT PRIMARY KEY NOT NULL,
+    source TEXT NOT NULL,
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    -- Bytes of the file read (up to its last complete line) and events made from them.
+    bytes INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    imported_at_ms INTEGER NOT NULL
+);
+
+-- The full-text index of transcripts: one row per user message, assistant message, thought
+-- and tool call. Kept in step with `events` inside the writer's transaction. The rowid is
+-- the entry's time (ms * 65536 + a counter), so newest-first reads the index backwards and
+-- stops early. A long streamed message grows its row until ~4 KiB, then continues in a new
+-- one, so a delta never re-indexes more than that.
+CREATE VIRTUAL TABLE search_index USING fts5(
+    body,
+    session_id UNINDEXED,
+    -- The seq of the entry's first event: where its transcript opens.
+    seq UNINDEXED,
+    -- user, assistant, thinking or tool.
+    role UNINDEXED,
+    at_ms UNINDEXED,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+
+-- The row a streamed message or thought is growing, by its id.
+CREATE TABLE search_open (
+    session_id TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    fts_rowid INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    PRIMARY KEY (session_id, entry)
+);
+
+-- Index what earlier versions stored: user messages, tool calls, and assistant messages
+-- and thoughts with their deltas joined (a whole message per row here).
+INSERT INTO search_index (rowid, body, session_id, seq, role, at_ms)
+SELECT created_at_ms * 65536 + (row_number() OVER (PARTITION BY created_at_ms ORDER BY session_id, seq) - 1),
+       body, session_id, seq, role, created_at_ms
+FROM (
+    SELECT session_id, seq, created_at_ms, 'user' AS role, json_extract(body, '$.text') AS body
+    FROM events WHERE json_extract(body, '$.type') = 'user_message'
+    UNION ALL
+    SELECT session_id, seq, created_at_ms, 'tool',
+           concat_ws(' ', json_extract(body, '$.title'), json_extract(body, '$.name'),
+                     json_extract(body, '$.input.command'), json_extract(body, '$.input.file_path'),
+                     json_extract(body, '$.input.path'))
+    FROM events WHERE json_extract(body, '$.type') = 'tool_call'
+    UNION ALL
+    SELECT session_id, min(seq), min(created_at_ms),
+           CASE json_extract(body, '$.type') WHEN 'thinking' THEN 'thinking' ELSE 'assistant' END,
+           group_concat(json_extract(body, '$.text'), '' ORDER BY seq)
+    FROM events
+    WHERE json_extract(body, '$.type') IN ('assistant_delta', 'assistant_message', 'thinking')
+    GROUP BY session_id, json_extract(body, '$.type') = 'thinking', json_extract(body, '$.message_id')
+);
