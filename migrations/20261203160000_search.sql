@@ -19,14 +19,17 @@ CREATE TABLE imports (
 -- and tool call. Kept in step with `events` inside the writer's transaction. The rowid is
 -- the entry's time (ms * 65536 + a counter), so newest-first reads the index backwards and
 -- stops early. A long streamed message grows its row until ~4 KiB, then continues in a new
--- one, so a delta never re-indexes more than that.
+-- one, so a delta never re-indexes more than that. The filters are indexed columns of one
+-- token each (the agent and project ids with only their letters and digits), so a filter
+-- narrows the match inside the index instead of discarding rows after it.
 CREATE VIRTUAL TABLE search_index USING fts5(
     body,
+    role,
+    agent,
+    project,
     session_id UNINDEXED,
     -- The seq of the entry's first event: where its transcript opens.
     seq UNINDEXED,
-    -- user, assistant, thinking or tool.
-    role UNINDEXED,
     at_ms UNINDEXED,
     tokenize = 'unicode61 remove_diacritics 2'
 );
@@ -42,9 +45,13 @@ CREATE TABLE search_open (
 
 -- Index what earlier versions stored: user messages, tool calls, and assistant messages
 -- and thoughts with their deltas joined (a whole message per row here).
-INSERT INTO search_index (rowid, body, session_id, seq, role, at_ms)
-SELECT created_at_ms * 65536 + (row_number() OVER (PARTITION BY created_at_ms ORDER BY session_id, seq) - 1),
-       body, session_id, seq, role, created_at_ms
+INSERT INTO search_index (rowid, body, role, agent, project, session_id, seq, at_ms)
+SELECT entries.created_at_ms * 65536
+         + (row_number() OVER (PARTITION BY entries.created_at_ms ORDER BY entries.session_id, entries.seq) - 1),
+       entries.body, entries.role,
+       'a' || lower(replace(replace(replace(s.agent, '-', ''), '_', ''), '.', '')),
+       'p' || lower(replace(coalesce(s.project_id, 'none'), '-', '')),
+       entries.session_id, entries.seq, entries.created_at_ms
 FROM (
     SELECT session_id, seq, created_at_ms, 'user' AS role, json_extract(body, '$.text') AS body
     FROM events WHERE json_extract(body, '$.type') = 'user_message'
@@ -61,4 +68,4 @@ FROM (
     FROM events
     WHERE json_extract(body, '$.type') IN ('assistant_delta', 'assistant_message', 'thinking')
     GROUP BY session_id, json_extract(body, '$.type') = 'thinking', json_extract(body, '$.message_id')
-);
+) AS entries JOIN sessions s ON s.id = entries.session_id;

@@ -26,6 +26,10 @@ mod cli {
         Doctor(DoctorArgs),
         /// Print the address that logs a browser in (with the access token): keep it private.
         LoginUrl(ServeArgs),
+        /// Import the sessions Claude Code (~/.claude or CLAUDE_CONFIG_DIR) and Codex
+        /// (~/.codex or CODEX_HOME) stored, into a data dir no server is using; again later
+        /// to add what they gained.
+        Import(ImportArgs),
         /// Run the built-in offline demo agent on stdio (ACP); started by the server.
         DemoAgent,
         /// Write a long generated demo session into a data dir (benchmarks, tests); run it
@@ -45,6 +49,28 @@ mod cli {
         /// The session's title.
         #[arg(long, default_value = "Long session")]
         pub title: String,
+    }
+
+    #[derive(Args, Clone, Default)]
+    pub struct ImportArgs {
+        /// Claude Code's sessions (with --codex: both; neither: both).
+        #[arg(long)]
+        pub claude: bool,
+        /// Codex's sessions.
+        #[arg(long)]
+        pub codex: bool,
+        /// Only sessions started on or after this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        pub since: Option<String>,
+        /// List what would be imported; change nothing.
+        #[arg(long)]
+        pub dry_run: bool,
+        /// Directory of the database [default: ./data]
+        #[arg(long, env = "SWITCHBOARD_DATA_DIR")]
+        pub data_dir: Option<PathBuf>,
+        /// Runtime configuration file [default: ./Leptos.toml]
+        #[arg(long, env = "SWITCHBOARD_CONFIG")]
+        pub config: Option<PathBuf>,
     }
 
     #[derive(Args, Clone, Default)]
@@ -93,6 +119,7 @@ async fn main() -> std::process::ExitCode {
         },
         Some(Command::Doctor(args)) => doctor(args).await,
         Some(Command::LoginUrl(args)) => login_url(args),
+        Some(Command::Import(args)) => import(args).await,
         Some(Command::SeedTranscript(args)) => {
             let seeded = switchboard::server::seed::seed_transcript(
                 &args.data_dir,
@@ -153,6 +180,43 @@ async fn serve(args: cli::ServeArgs) -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("switchboard: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `switchboard import`: imports the CLIs' stored sessions into the data dir.
+#[cfg(feature = "ssr")]
+async fn import(args: cli::ImportArgs) -> std::process::ExitCode {
+    use switchboard::protocol::ImportSource;
+    use switchboard::server::config::{Config, Overrides};
+    let config = match Config::load(Overrides {
+        data_dir: args.data_dir,
+        config_file: args.config,
+        ..Overrides::default()
+    }) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let mut sources = Vec::new();
+    if args.claude {
+        sources.push(ImportSource::Claude);
+    }
+    if args.codex {
+        sources.push(ImportSource::Codex);
+    }
+    let options = switchboard::server::import::cli::ImportOptions {
+        sources,
+        since: args.since,
+        dry_run: args.dry_run,
+    };
+    match switchboard::server::import::cli::run(config, options).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchboard import: {e}");
             std::process::ExitCode::FAILURE
         }
     }

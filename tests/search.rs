@@ -106,6 +106,17 @@ async fn a_phrase_typed_a_moment_ago_is_found_filters_hold_and_bad_queries_are_r
         .await
         .expect("reads")
         .is_empty());
+    let mut same_agent = text("sleep");
+    same_agent.agent = Some(AgentId::demo());
+    assert_eq!(
+        search(&mut client, same_agent).await.expect("reads").len(),
+        1
+    );
+    let mut by_relevance = text("fox");
+    by_relevance.order = SearchOrder::Relevance;
+    let ranked = search(&mut client, by_relevance).await.expect("reads");
+    assert_eq!(ranked.len(), 1);
+    assert_eq!(ranked[0].hits.len(), 2);
     let mut future = text("sleep");
     future.since_ms = Some(i64::MAX / 2);
     assert!(search(&mut client, future).await.expect("reads").is_empty());

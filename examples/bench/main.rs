@@ -19,11 +19,15 @@
 //!                                                                   worktree vs plain; changes of
 //!                                                                   a 10,000-file repository)
 //!
+//!   cargo run --release --features ssr --example bench -- search   (1,000,000 events in 1,000
+//!                                                                   sessions, 20 queries)
+//!
 //! SWITCHBOARD_BIN overrides the server binary (default: $CARGO_TARGET_DIR/release/switchboard).
 
 mod claude;
 mod fanout;
 mod harness;
+mod search;
 mod soak;
 mod worktree;
 
@@ -44,6 +48,7 @@ async fn main() {
         Some("claude") => return claude::claude().await,
         Some("soak") => return soak::soak().await,
         Some("worktree") => return worktree::worktree().await,
+        Some("search") => return search::search().await,
         _ => {}
     }
     println!("# Switchboard benchmarks ({})", server_binary().display());

@@ -7,6 +7,7 @@ pub mod agent_pool;
 pub mod assets;
 pub mod catalog;
 pub mod config;
+pub mod data_lock;
 pub mod db;
 pub mod demo_agent;
 pub mod doctor;
@@ -107,6 +108,9 @@ pub enum StartError {
     /// The data dir is not private to this user.
     #[error("{0}")]
     PrivateDir(#[from] private_dir::PrivateDirError),
+    /// Another process uses the data dir.
+    #[error("{0}")]
+    Locked(#[from] data_lock::LockError),
     /// The server failed while running.
     #[error("server: {0}")]
     Serve(std::io::Error),
@@ -138,6 +142,7 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
     let config = Arc::new(config);
     private_dir::ensure_private_dir(&config.data_dir)?;
     private_dir::ensure_private_file(&config.data_dir.join(db::DB_FILE))?;
+    let _lock = data_lock::DataDirLock::acquire(&config.data_dir)?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartError::Bind {

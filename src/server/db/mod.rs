@@ -99,6 +99,15 @@ impl Db {
         Ok(answer)
     }
 
+    /// Moves everything in the write-ahead log into the database file (so the file alone
+    /// is a whole copy; benchmarks keep one).
+    pub async fn checkpoint(&self) -> Result<(), DbError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     /// Inserts or replaces a session's metadata row.
     pub async fn save_session(&self, session: &Session) -> Result<(), DbError> {
         let state = to_json(&session.state)?;

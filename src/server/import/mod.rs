@@ -2,6 +2,7 @@
 //! transcripts (reading only inside the CLIs' own stores), and the background job that
 //! turns them into sessions (`job`). The formats themselves are `parse`'s pure parsers.
 
+pub mod cli;
 pub mod job;
 pub mod parse;
 
