@@ -14,6 +14,7 @@ pub mod fuzzing;
 pub mod git;
 pub mod guard;
 pub mod http;
+pub mod import;
 pub mod login_http;
 pub mod logins;
 pub mod private_dir;
