@@ -4,6 +4,7 @@
 
 pub mod claude;
 pub mod code;
+pub mod import;
 
 use futures::{SinkExt, StreamExt};
 use std::io::{BufRead, BufReader};

@@ -276,8 +276,10 @@ impl Importer {
         if stopped {
             return Ok(());
         }
-        if !adopted && batch.is_empty() {
-            // Nothing new (or an empty transcript): no session is made for nothing.
+        let added = stored - skip + batch.len() as u64;
+        if added == 0 {
+            // Nothing new (or an empty transcript): no session is made for nothing, and a
+            // file that only gained a half-written line just moves its mark.
             if previous.is_some_and(|m| parsed.bytes > m.bytes) {
                 let mark = ImportMark {
                     session,

@@ -6,7 +6,8 @@ pub mod cli;
 pub mod job;
 pub mod parse;
 
-use crate::protocol::{ImportCandidate, ImportProblem, ImportSource, ImportStatus};
+use crate::protocol::{ImportCandidate, ImportProblem, ImportSource, ImportStatus, CLAUDE, CODEX};
+use crate::server::config::Config;
 use crate::server::db::imports::ImportMark;
 use parse::{ClaudeTranscript, CodexRollout, TranscriptMeta, TranscriptParser};
 use std::collections::HashMap;
@@ -23,7 +24,8 @@ const MAX_DEPTH: usize = 4;
 const PROMPT_CHARS: usize = 160;
 
 /// Where the CLIs keep their sessions: Claude Code's config dir (`CLAUDE_CONFIG_DIR`, else
-/// `~/.claude`) and Codex's home (`CODEX_HOME`, else `~/.codex`).
+/// `~/.claude`) and Codex's home (`CODEX_HOME`, else `~/.codex`), as the agents this server
+/// starts see them, so an imported conversation is where its resumed CLI looks for it.
 #[derive(Debug, Clone)]
 pub struct Stores {
     /// Claude Code's config dir.
@@ -33,17 +35,21 @@ pub struct Stores {
 }
 
 impl Stores {
-    /// The stores this process's environment names.
-    pub fn from_env() -> Stores {
-        let home = std::env::var_os("HOME").map(PathBuf::from);
-        let named = |var: &str, default: &str| {
-            std::env::var_os(var)
-                .map(PathBuf::from)
-                .or_else(|| home.as_ref().map(|h| h.join(default)))
+    /// The stores the configured agents use: an agent's own `env` in the configuration
+    /// first (its store variable, else its HOME), then this process's environment.
+    pub fn from_config(config: &Config) -> Stores {
+        let store = |agent: &str, var: &str, default: &str| {
+            let configured = config.agents.get(agent).map(|a| &a.env);
+            let from = |env: &dyn Fn(&str) -> Option<PathBuf>| {
+                env(var).or_else(|| env("HOME").map(|home| home.join(default)))
+            };
+            configured
+                .and_then(|env| from(&|name| env.get(name).map(PathBuf::from)))
+                .or_else(|| from(&|name| std::env::var_os(name).map(PathBuf::from)))
         };
         Stores {
-            claude: named("CLAUDE_CONFIG_DIR", ".claude"),
-            codex: named("CODEX_HOME", ".codex"),
+            claude: store(CLAUDE, "CLAUDE_CONFIG_DIR", ".claude"),
+            codex: store(CODEX, "CODEX_HOME", ".codex"),
         }
     }
 

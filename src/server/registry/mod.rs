@@ -181,7 +181,7 @@ impl Registry {
             .await
             .map_err(|e| DbError::Corrupt(format!("projects: {e}")))?;
         let importer = Arc::new(super::import::Importer::new(
-            super::import::Stores::from_env(),
+            super::import::Stores::from_config(&config),
             list.clone(),
         ));
         let registry = Arc::new(Registry {

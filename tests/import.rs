@@ -1,0 +1,300 @@
+//! Importing Claude Code and Codex history against the real server: stores made from
+//! transcripts the real CLIs wrote, imported into sessions and projects; importing again
+//! adds nothing; a file that grew adds only its new turns; an imported Claude session and
+//! an imported Codex session continue in the real CLI against the fake model, which
+//! receives the earlier turns; imported text is searchable.
+
+mod common;
+
+use common::claude::{claude_bin, claude_config, FakeModel};
+use common::import::{import, scan, stores_under};
+use common::{Client, Server};
+use std::path::Path;
+use switchboard::protocol::{
+    ClientFrame, ImportSource, ImportStatus, LoggedEvent, RequestTag, SearchQuery, Seq,
+    ServerFrame, Session, SessionEvent, SessionId,
+};
+use switchboard::server::db::Db;
+
+/// A server whose Claude and Codex agents use the rig's stores and the fake model.
+fn rig_server(root: &Path, fake: &FakeModel) -> Server {
+    let (claude_home, codex_home) = stores_under(root);
+    std::fs::write(
+        codex_home.join("config.toml"),
+        format!(
+            "model = \"gpt-5.5\"\nmodel_provider = \"fake\"\ncheck_for_update_on_startup = false\n\n\
+             [model_providers.fake]\nname = \"Fake local\"\nbase_url = \"http://{}/v1\"\n\
+             env_key = \"FAKE_OPENAI_KEY\"\nwire_api = \"responses\"\nrequest_max_retries = 0\n\
+             stream_max_retries = 0\n\n[analytics]\nenabled = false\n",
+            fake.addr
+        ),
+    )
+    .expect("codex config");
+    let codex_bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("agents/node_modules/.bin/codex");
+    let config = format!(
+        "[server]\nroots = [\"{root}\"]\n{claude}\n[agents.codex]\ncommand = [\"{codex}\"]\n\
+         env = {{ CODEX_HOME = \"{codex_home}\", FAKE_OPENAI_KEY = \"test\" }}\n",
+        root = root.display(),
+        claude = claude_config(&claude_bin(), &claude_home, &fake.addr),
+        codex = codex_bin.display(),
+        codex_home = codex_home.display(),
+    );
+    let data = root.join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    Server::start_with_config(&data, &config)
+}
+
+/// A session's whole log, from the database.
+async fn log(server: &Server, session: SessionId) -> Vec<LoggedEvent> {
+    let db = Db::open(&server.data_dir).await.expect("db opens");
+    db.events_since(session, Seq(0)).await.expect("log reads")
+}
+
+fn prompts(log: &[LoggedEvent]) -> Vec<String> {
+    log.iter()
+        .filter_map(|e| match &e.event {
+            SessionEvent::UserMessage { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn history_imports_into_sessions_and_projects_once() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let root = root.path().canonicalize().expect("canonical");
+    let fake = FakeModel::start();
+    let server = rig_server(&root, &fake);
+    let (mut client, _) = Client::connect(&server).await;
+    let found = scan(&mut client).await;
+    assert_eq!(
+        found
+            .iter()
+            .filter(|c| c.source == ImportSource::Claude)
+            .count(),
+        6,
+        "{found:?}"
+    );
+    assert_eq!(
+        found
+            .iter()
+            .filter(|c| c.source == ImportSource::Codex)
+            .count(),
+        6,
+        "{found:?}"
+    );
+    assert!(found.iter().all(|c| c.status == ImportStatus::New));
+    let resume = found
+        .iter()
+        .find(|c| {
+            c.cwd
+                .as_deref()
+                .is_some_and(|d| d.ends_with("work/claude-resume"))
+        })
+        .expect("the resumed Claude conversation");
+    assert_eq!(resume.first_prompt, "My name is Alice.");
+
+    let done = import(&mut client, found.iter().map(|c| c.path.clone()).collect()).await;
+    let report = done.report.expect("a report");
+    assert!(!report.cancelled);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(done.sessions, 12);
+    assert_eq!(done.files_done, 12);
+
+    // Sessions in projects made from their folders, marked imported, resumable by id.
+    let (_, sessions) = Client::connect(&server).await;
+    let imported: Vec<&Session> = sessions.iter().filter(|s| s.imported.is_some()).collect();
+    assert_eq!(imported.len(), 12);
+    let alice = imported
+        .iter()
+        .find(|s| s.cwd.ends_with("work/claude-resume"))
+        .expect("the resumed conversation's session");
+    assert_eq!(
+        alice.agent_session_id.as_deref(),
+        Some("11111111-0000-4000-8000-000000000005")
+    );
+    assert!(alice.project.is_some(), "a project made from its folder");
+    assert_eq!(alice.title, "My name is Alice.");
+    let alice_log = log(&server, alice.id).await;
+    assert_eq!(
+        prompts(&alice_log),
+        ["My name is Alice.", "What is my name?"]
+    );
+    let completed = alice_log
+        .iter()
+        .filter(|e| matches!(e.event, SessionEvent::TurnCompleted { .. }))
+        .count();
+    assert_eq!(completed, 2);
+
+    // Again: nothing added, every file already imported.
+    let again = scan(&mut client).await;
+    assert!(
+        again
+            .iter()
+            .all(|c| matches!(c.status, ImportStatus::Imported { .. })),
+        "{again:?}"
+    );
+    let repeat = import(&mut client, again.iter().map(|c| c.path.clone()).collect()).await;
+    assert_eq!(repeat.sessions, 0);
+    assert_eq!(repeat.events, 0);
+    assert_eq!(repeat.report.expect("report").unchanged, 12);
+    assert_eq!(log(&server, alice.id).await, alice_log);
+
+    // Imported text is searchable.
+    client
+        .send(&ClientFrame::Search {
+            query: SearchQuery {
+                text: "\"What is my name\"".into(),
+                ..SearchQuery::default()
+            },
+            tag: Some(RequestTag(9)),
+        })
+        .await;
+    loop {
+        if let ServerFrame::SearchResults { groups, .. } = client.recv().await {
+            assert!(groups.iter().any(|g| g.session == alice.id), "{groups:?}");
+            break;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_file_that_grew_adds_only_its_new_turns() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let root = root.path().canonicalize().expect("canonical");
+    let fake = FakeModel::start();
+    let server = rig_server(&root, &fake);
+    let (mut client, _) = Client::connect(&server).await;
+    let found = scan(&mut client).await;
+    let resume = found
+        .iter()
+        .find(|c| {
+            c.cwd
+                .as_deref()
+                .is_some_and(|d| d.ends_with("work/claude-resume"))
+        })
+        .expect("the resumed conversation")
+        .clone();
+    // The user had only said the first thing when the first import ran; a half-written
+    // line at the end is not read.
+    let whole = std::fs::read_to_string(&resume.path).expect("transcript");
+    let lines: Vec<&str> = whole.lines().collect();
+    let second_prompt = lines
+        .iter()
+        .position(|l| l.contains("What is my name?") && l.contains("\"type\":\"user\""))
+        .expect("the second prompt");
+    let first_part = lines[..second_prompt].join("\n") + "\n" + &lines[second_prompt][..40];
+    std::fs::write(&resume.path, &first_part).expect("shortened");
+    let first = import(&mut client, vec![resume.path.clone()]).await;
+    assert_eq!(first.sessions, 1);
+    let (_, sessions) = Client::connect(&server).await;
+    let session = sessions
+        .iter()
+        .find(|s| s.cwd.ends_with("work/claude-resume"))
+        .expect("imported")
+        .id;
+    assert_eq!(prompts(&log(&server, session).await), ["My name is Alice."]);
+
+    std::fs::write(&resume.path, &whole).expect("grown");
+    let grown = scan(&mut client).await;
+    let status = grown
+        .iter()
+        .find(|c| c.path == resume.path)
+        .expect("still found")
+        .status;
+    assert_eq!(status, ImportStatus::Grown { session });
+    let second = import(&mut client, vec![resume.path.clone()]).await;
+    assert!(second.events > 0);
+    let after = log(&server, session).await;
+    assert_eq!(prompts(&after), ["My name is Alice.", "What is my name?"]);
+
+    // Exactly what importing the whole file at once makes.
+    let other = tempfile::tempdir().expect("temp dir");
+    let other = other.path().canonicalize().expect("canonical");
+    let fresh = rig_server(&other, &fake);
+    let (mut fresh_client, _) = Client::connect(&fresh).await;
+    let path = scan(&mut fresh_client)
+        .await
+        .into_iter()
+        .find(|c| {
+            c.cwd
+                .as_deref()
+                .is_some_and(|d| d.ends_with("work/claude-resume"))
+        })
+        .expect("found")
+        .path;
+    import(&mut fresh_client, vec![path]).await;
+    let (_, fresh_sessions) = Client::connect(&fresh).await;
+    let fresh_session = fresh_sessions
+        .iter()
+        .find(|s| s.cwd.ends_with("work/claude-resume"))
+        .expect("imported")
+        .id;
+    let events = |log: Vec<LoggedEvent>| log.into_iter().map(|e| e.event).collect::<Vec<_>>();
+    assert_eq!(events(after), events(log(&fresh, fresh_session).await));
+}
+
+#[tokio::test]
+async fn imported_claude_and_codex_sessions_continue_in_the_real_clis() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let root = root.path().canonicalize().expect("canonical");
+    let fake = FakeModel::start();
+    let server = rig_server(&root, &fake);
+    let (mut client, _) = Client::connect(&server).await;
+    let found = scan(&mut client).await;
+    let chosen: Vec<String> = found
+        .iter()
+        .filter(|c| {
+            c.cwd.as_deref().is_some_and(|d| {
+                d.ends_with("work/claude-resume") || d.ends_with("work/codex-plain")
+            })
+        })
+        .map(|c| c.path.clone())
+        .collect();
+    assert_eq!(chosen.len(), 2);
+    import(&mut client, chosen).await;
+    let (mut client, sessions) = Client::connect(&server).await;
+    for (folder, earlier) in [
+        ("work/claude-resume", "My name is Alice."),
+        ("work/codex-plain", ""),
+    ] {
+        let session = sessions
+            .iter()
+            .find(|s| s.cwd.ends_with(folder))
+            .expect("imported")
+            .clone();
+        let earlier = match earlier {
+            "" => prompts(&log(&server, session.id).await)[0].clone(),
+            text => text.to_owned(),
+        };
+        client
+            .send(&ClientFrame::Subscribe {
+                session: session.id,
+                since: session.last_seq,
+                tail_turns: None,
+                tag: None,
+            })
+            .await;
+        client
+            .say(session.id, "And now, in Switchboard?", false)
+            .await;
+        let events = client.turn(session.id).await;
+        assert!(
+            !events
+                .iter()
+                .any(|(_, e)| matches!(e, SessionEvent::ConversationReset { .. })),
+            "{folder}: the CLI resumed its conversation: {events:?}"
+        );
+        // The model was sent the conversation from the terminal, then the new message.
+        let requests = fake.requests().await;
+        let last = requests
+            .iter()
+            .rev()
+            .find(|r| r["body"].to_string().contains("And now, in Switchboard?"))
+            .unwrap_or_else(|| panic!("{folder}: the new message reached the model"));
+        assert!(
+            last["body"].to_string().contains(&earlier),
+            "{folder}: the model was sent the earlier turns ({earlier})"
+        );
+    }
+}
