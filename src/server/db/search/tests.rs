@@ -1,0 +1,164 @@
+//! The index and the search against a real SQLite file, and the query language.
+
+use super::fts_query;
+use crate::protocol::{SearchQuery, SearchRole};
+use crate::server::db::{Db, DB_FILE};
+
+/// A database as the previous release left it (every migration before the index), with
+/// a streamed reply and a tool call in its log: opening it indexes them.
+#[tokio::test]
+async fn opening_an_older_database_indexes_its_logs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let older = dir.path().join("older-migrations");
+    std::fs::create_dir(&older).expect("mkdir");
+    for entry in std::fs::read_dir("migrations").expect("migrations") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        if name.as_str() < "20261203160000" {
+            std::fs::copy(&path, older.join(&name)).expect("copy");
+        }
+    }
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join(DB_FILE).display());
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("opens");
+    let migrator = sqlx::migrate::Migrator::new(older.as_path())
+        .await
+        .expect("reads");
+    migrator.run(&pool).await.expect("older schema");
+    let id = "6f0a6c1e-3b1c-4a53-9a53-1f1b2a7d9e01";
+    sqlx::query(
+        "INSERT INTO sessions (id, title, agent, cwd, permission_mode, state, created_at_ms, \
+         last_activity_ms) VALUES (?, 'Old', 'demo', '/tmp', 'default', '{\"state\":\"idle\"}', 1, 1)",
+    )
+    .bind(id)
+    .execute(&pool)
+    .await
+    .expect("session");
+    let events = [
+        r#"{"type":"user_message","client_msg_id":"6f0a6c1e-3b1c-4a53-9a53-1f1b2a7d9e02","text":"where is the parser"}"#,
+        r#"{"type":"assistant_delta","message_id":"m1","text":"The parser lives in "}"#,
+        r#"{"type":"assistant_delta","message_id":"m1","text":"src/wire.rs today."}"#,
+        r#"{"type":"tool_call","id":"c1","name":"Bash","title":"grep","input":{"command":"grep -rn tokenizer src"}}"#,
+    ];
+    for (n, body) in events.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO events (session_id, seq, created_at_ms, body) VALUES (?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(n as i64 + 1)
+        .bind(1_000 + n as i64)
+        .bind(body)
+        .execute(&pool)
+        .await
+        .expect("event");
+    }
+    pool.close().await;
+
+    let db = Db::open(dir.path()).await.expect("migrates");
+    let find = |text: &str, role: Option<SearchRole>| SearchQuery {
+        text: text.into(),
+        role,
+        ..SearchQuery::default()
+    };
+    // A phrase across two deltas: they were joined into one row.
+    let (groups, _) = db
+        .search(&find("\"lives in src\"", None))
+        .await
+        .expect("search");
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].hits[0].role, SearchRole::Assistant);
+    assert_eq!(
+        groups[0].hits[0].seq.0, 2,
+        "opens at the message's first delta"
+    );
+    let (groups, _) = db
+        .search(&find("tokenizer", Some(SearchRole::Tool)))
+        .await
+        .expect("search");
+    assert_eq!(groups[0].hits[0].seq.0, 4);
+    let (groups, _) = db
+        .search(&find("parser", Some(SearchRole::User)))
+        .await
+        .expect("search");
+    assert_eq!(groups[0].hits.len(), 1);
+}
+
+/// Live deltas grow one row, so a phrase split across them is found; a reply longer
+/// than a row continues in another that still opens at the reply's first event.
+#[tokio::test]
+async fn streamed_replies_are_searchable_as_they_arrive() {
+    use crate::protocol::{AgentId, Seq, Session, SessionEvent, SessionId, SessionState};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Db::open(dir.path()).await.expect("opens");
+    let id = SessionId(uuid::Uuid::new_v4());
+    let session = Session::empty(
+        id,
+        AgentId::demo(),
+        "/tmp".into(),
+        "default".into(),
+        SessionState::Idle,
+    );
+    db.save_session(&session).await.expect("saved");
+    let delta = |text: &str| SessionEvent::AssistantDelta {
+        message_id: "m".into(),
+        text: text.into(),
+    };
+    db.append_event(id, Seq(1), 10, &delta("the migration "))
+        .await
+        .expect("stored");
+    db.append_event(id, Seq(2), 11, &delta("runs twice"))
+        .await
+        .expect("stored");
+    let phrase = SearchQuery {
+        text: "\"migration runs\"".into(),
+        ..SearchQuery::default()
+    };
+    let (groups, _) = db.search(&phrase).await.expect("search");
+    assert_eq!(groups[0].hits.len(), 1);
+    assert_eq!(groups[0].hits[0].seq, Seq(1));
+    let filler = "lorem ipsum dolor sit amet ".repeat(200);
+    db.append_event(id, Seq(3), 12, &delta(&filler))
+        .await
+        .expect("stored");
+    db.append_event(id, Seq(4), 13, &delta(" zebra crossing"))
+        .await
+        .expect("stored");
+    let late = SearchQuery {
+        text: "zebra".into(),
+        ..SearchQuery::default()
+    };
+    let (groups, _) = db.search(&late).await.expect("search");
+    assert_eq!(
+        groups[0].hits[0].seq,
+        Seq(1),
+        "a continuation row opens at the reply"
+    );
+    // Still one phrase hit: the first row did not change.
+    let (groups, _) = db.search(&phrase).await.expect("search");
+    assert_eq!(groups[0].hits.len(), 1);
+}
+
+#[test]
+fn words_phrases_and_prefixes_become_a_safe_fts_query() {
+    assert_eq!(fts_query("login bug").unwrap(), "\"login\" AND \"bug\"");
+    assert_eq!(
+        fts_query("\"fix the login\" deploy*").unwrap(),
+        "\"fix the login\" AND \"deploy\" *"
+    );
+    // Operators and syntax are only words here.
+    assert_eq!(
+        fts_query("NOT body:x OR (y)").unwrap(),
+        "\"NOT\" AND \"body x\" AND \"OR\" AND \"y\""
+    );
+    assert_eq!(fts_query("src/main.rs").unwrap(), "\"src main rs\"");
+}
+
+#[test]
+fn unreadable_queries_say_why() {
+    assert!(fts_query("\"open phrase").unwrap_err().contains("quote"));
+    assert!(fts_query("   ").unwrap_err().contains("type a word"));
+    assert!(fts_query("*").unwrap_err().contains("*"));
+}
