@@ -22,11 +22,14 @@
 //!   cargo run --release --features ssr --example bench -- search   (1,000,000 events in 1,000
 //!                                                                   sessions, 20 queries)
 //!
+//!   cargo run --release --features ssr --example bench -- import   (~100 MB of CLI transcripts)
+//!
 //! SWITCHBOARD_BIN overrides the server binary (default: $CARGO_TARGET_DIR/release/switchboard).
 
 mod claude;
 mod fanout;
 mod harness;
+mod import;
 mod search;
 mod soak;
 mod worktree;
@@ -49,6 +52,7 @@ async fn main() {
         Some("soak") => return soak::soak().await,
         Some("worktree") => return worktree::worktree().await,
         Some("search") => return search::search().await,
+        Some("import") => return import::import().await,
         _ => {}
     }
     println!("# Switchboard benchmarks ({})", server_binary().display());

@@ -162,6 +162,18 @@ impl Importer {
 
     async fn run(&self, registry: Arc<Registry>, chosen: Vec<Found>) {
         let mut report = ImportReport::default();
+        // Read once: this job is the only writer of marks while it runs.
+        let marks = match registry.db().import_marks().await {
+            Ok(marks) => marks,
+            Err(e) => {
+                report.problems.push(ImportProblem {
+                    path: String::new(),
+                    line: None,
+                    reason: format!("cannot read what was imported before: {e}"),
+                });
+                return self.finish(report);
+            }
+        };
         for found in chosen {
             if self.cancel.load(Ordering::SeqCst) {
                 report.cancelled = true;
@@ -169,7 +181,11 @@ impl Importer {
             }
             let path = found.candidate.path.clone();
             let bytes = found.candidate.bytes;
-            match self.import_file(&registry, found, &mut report).await {
+            let previous = marks.get(&path).copied();
+            match self
+                .import_file(&registry, found, previous, &mut report)
+                .await
+            {
                 Ok(()) => {}
                 Err(e) => {
                     tracing::warn!(%path, "import failed: {e}");
@@ -191,6 +207,11 @@ impl Importer {
         if self.cancel.load(Ordering::SeqCst) {
             report.cancelled = true;
         }
+        self.finish(report);
+    }
+
+    /// Ends the job with its report.
+    fn finish(&self, report: ImportReport) {
         {
             let mut progress = self.lock();
             progress.running = false;
@@ -205,12 +226,11 @@ impl Importer {
         &self,
         registry: &Arc<Registry>,
         found: Found,
+        previous: Option<ImportMark>,
         report: &mut ImportReport,
     ) -> Result<(), ServiceError> {
         let Found { candidate, meta } = found;
         let source = candidate.source;
-        let marks = registry.db().import_marks().await?;
-        let previous = marks.get(&candidate.path).copied();
         let session = match previous {
             Some(mark) => {
                 registry.check_known(mark.session).map_err(|_| {
