@@ -67,6 +67,20 @@ async fn history_imports_into_sessions_and_projects_once() {
     let server = rig_server(&root, &fake);
     let (mut client, _) = Client::connect(&server).await;
     let found = scan(&mut client).await;
+    // A line the user's editor (or a crash) mangled, in the middle of one transcript.
+    let plain = found
+        .iter()
+        .find(|c| {
+            c.cwd
+                .as_deref()
+                .is_some_and(|d| d.ends_with("work/claude-plain"))
+        })
+        .expect("the plain Claude transcript");
+    let text = std::fs::read_to_string(&plain.path).expect("transcript");
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(3, "{\"type\":\"user\",\"message\":{\"content\": oops");
+    std::fs::write(&plain.path, lines.join("\n") + "\n").expect("mangled");
+    let found = scan(&mut client).await;
     assert_eq!(
         found
             .iter()
@@ -97,7 +111,11 @@ async fn history_imports_into_sessions_and_projects_once() {
     let done = import(&mut client, found.iter().map(|c| c.path.clone()).collect()).await;
     let report = done.report.expect("a report");
     assert!(!report.cancelled);
-    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let [problem] = report.problems.as_slice() else {
+        panic!("one problem: {:?}", report.problems)
+    };
+    assert_eq!(problem.line, Some(4), "{problem:?}");
+    assert!(problem.path.ends_with(".jsonl"));
     assert_eq!(done.sessions, 12);
     assert_eq!(done.files_done, 12);
 
@@ -297,4 +315,123 @@ async fn imported_claude_and_codex_sessions_continue_in_the_real_clis() {
             "{folder}: the model was sent the earlier turns ({earlier})"
         );
     }
+}
+
+#[tokio::test]
+async fn a_running_import_can_be_cancelled_and_keeps_what_it_stored() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let root = root.path().canonicalize().expect("canonical");
+    let fake = FakeModel::start();
+    let server = rig_server(&root, &fake);
+    // 600 more transcripts: copies of one, under new names.
+    let projects = root.join("claude-home/.claude/projects");
+    let source = std::fs::read_dir(&projects)
+        .expect("store")
+        .flatten()
+        .flat_map(|p| std::fs::read_dir(p.path()).expect("project").flatten())
+        .next()
+        .expect("a transcript")
+        .path();
+    let copies = projects.join("-copies");
+    std::fs::create_dir_all(&copies).expect("folder");
+    for n in 0..600 {
+        std::fs::copy(
+            &source,
+            copies.join(format!("{:08}-0000-4000-8000-000000000000.jsonl", n)),
+        )
+        .expect("copy");
+    }
+    let (mut client, _) = Client::connect(&server).await;
+    let paths: Vec<String> = scan(&mut client)
+        .await
+        .into_iter()
+        .map(|c| c.path)
+        .collect();
+    let total = paths.len() as u32;
+    client
+        .send(&ClientFrame::StartImport { paths, tag: None })
+        .await;
+    client.send(&ClientFrame::CancelImport).await;
+    let done = loop {
+        if let ServerFrame::ImportProgress { progress } = client.recv().await {
+            if !progress.running {
+                break progress;
+            }
+        }
+    };
+    assert!(done.report.expect("report").cancelled);
+    assert!(done.files_done < total, "{} of {total}", done.files_done);
+    // What it stored stays, whole: every imported session has its transcript.
+    let (_, sessions) = Client::connect(&server).await;
+    for session in sessions.iter().filter(|s| s.imported.is_some()) {
+        assert!(session.entry_count > 0);
+    }
+    // And the next import picks up the rest.
+    let rest: Vec<String> = scan(&mut client)
+        .await
+        .into_iter()
+        .filter(|c| c.status == ImportStatus::New)
+        .map(|c| c.path)
+        .collect();
+    assert_eq!(rest.len() as u32, total - done.sessions);
+}
+
+#[tokio::test]
+async fn the_command_line_imports_when_no_server_runs_and_refuses_while_one_does() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let root = root.path().canonicalize().expect("canonical");
+    let (claude_home, codex_home) = stores_under(&root);
+    let data = root.join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).expect("private");
+    let config = root.join("config.toml");
+    let config_text = format!(
+        "[server]\nroots = [\"{}\"]\n[agents.claude]\nenv = {{ HOME = \"{}\" }}\n\
+         [agents.codex]\nenv = {{ CODEX_HOME = \"{}\" }}\n",
+        root.display(),
+        claude_home.display(),
+        codex_home.display()
+    );
+    std::fs::write(&config, &config_text).expect("config");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("import")
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .expect("switchboard import runs")
+    };
+    let dry = run(&["--dry-run"]);
+    let out = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert!(out.contains("12 transcript(s) to import (dry run"), "{out}");
+    let claude_only = run(&["--claude", "--since", "2026-01-01"]);
+    let out = String::from_utf8_lossy(&claude_only.stdout);
+    assert!(
+        claude_only.status.success(),
+        "{}",
+        String::from_utf8_lossy(&claude_only.stderr)
+    );
+    assert!(out.contains("imported 6 session(s)"), "{out}");
+    let none_since = run(&["--since", "2099-01-01"]);
+    assert!(String::from_utf8_lossy(&none_since.stdout).contains("0 transcript(s)"));
+
+    let server = Server::start_with_config(&data, &config_text);
+    let refused = run(&[]);
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("another Switchboard process"), "{why}");
+    let (_, sessions) = Client::connect(&server).await;
+    let imported = sessions
+        .iter()
+        .filter(|s| s.imported == Some(ImportSource::Claude));
+    assert_eq!(imported.count(), 6);
 }
