@@ -45,6 +45,11 @@ pub fn start(data_dir: &Path) -> Server {
 
 /// The server with `config` as its Leptos.toml (the built-in defaults when `None`).
 pub fn start_configured(data_dir: &Path, config: Option<&Path>) -> Server {
+    // The server refuses a data dir others can read; temp dirs are made with the umask.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(data_dir).expect("data dir");
+    std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
+        .expect("data dir made private");
     let mut command = Command::new(server_binary());
     command
         // The benchmark measures the relay, not the login; loopback only.

@@ -58,10 +58,6 @@ pub async fn import() {
     .expect("config");
     let data = root.join("data");
     std::fs::create_dir_all(&data).expect("data");
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).expect("private");
-    }
     let server = start_configured(&data, Some(&config));
     let mut socket = connect(&server).await;
     let scanned = Instant::now();

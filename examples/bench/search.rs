@@ -164,12 +164,8 @@ pub async fn search() {
     drop(db);
 
     use std::os::unix::fs::PermissionsExt;
-    for (path, mode) in [
-        (dir.path().to_path_buf(), 0o700),
-        (dir.path().join("switchboard.db"), 0o600),
-    ] {
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("private");
-    }
+    let db_file = dir.path().join("switchboard.db");
+    std::fs::set_permissions(&db_file, std::fs::Permissions::from_mode(0o600)).expect("private");
     let server = start(dir.path());
     let mut socket = connect(&server).await;
     let mut all = Vec::new();
