@@ -7,7 +7,7 @@
 mod common;
 
 use common::claude::{claude_bin, claude_config, FakeModel};
-use common::import::{import, scan, stores_under};
+use common::import::{candidate, import, scan, stores_under};
 use common::{Client, Server};
 use std::path::Path;
 use switchboard::protocol::{
@@ -15,6 +15,15 @@ use switchboard::protocol::{
     ServerFrame, Session, SessionEvent, SessionId,
 };
 use switchboard::server::db::Db;
+
+/// A temp root with the stores, the fake model and a server using both.
+fn rig() -> (tempfile::TempDir, std::path::PathBuf, FakeModel, Server) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().canonicalize().expect("canonical");
+    let fake = FakeModel::start();
+    let server = rig_server(&root, &fake);
+    (dir, root, fake, server)
+}
 
 /// A server whose Claude and Codex agents use the rig's stores and the fake model.
 fn rig_server(root: &Path, fake: &FakeModel) -> Server {
@@ -61,21 +70,11 @@ fn prompts(log: &[LoggedEvent]) -> Vec<String> {
 
 #[tokio::test]
 async fn history_imports_into_sessions_and_projects_once() {
-    let root = tempfile::tempdir().expect("temp dir");
-    let root = root.path().canonicalize().expect("canonical");
-    let fake = FakeModel::start();
-    let server = rig_server(&root, &fake);
+    let (_dir, _root, _fake, server) = rig();
     let (mut client, _) = Client::connect(&server).await;
     let found = scan(&mut client).await;
     // A line the user's editor (or a crash) mangled, in the middle of one transcript.
-    let plain = found
-        .iter()
-        .find(|c| {
-            c.cwd
-                .as_deref()
-                .is_some_and(|d| d.ends_with("work/claude-plain"))
-        })
-        .expect("the plain Claude transcript");
+    let plain = candidate(&found, "work/claude-plain");
     let text = std::fs::read_to_string(&plain.path).expect("transcript");
     let mut lines: Vec<&str> = text.lines().collect();
     lines.insert(3, "{\"type\":\"user\",\"message\":{\"content\": oops");
@@ -98,14 +97,7 @@ async fn history_imports_into_sessions_and_projects_once() {
         "{found:?}"
     );
     assert!(found.iter().all(|c| c.status == ImportStatus::New));
-    let resume = found
-        .iter()
-        .find(|c| {
-            c.cwd
-                .as_deref()
-                .is_some_and(|d| d.ends_with("work/claude-resume"))
-        })
-        .expect("the resumed Claude conversation");
+    let resume = candidate(&found, "work/claude-resume");
     assert_eq!(resume.first_prompt, "My name is Alice.");
 
     let done = import(&mut client, found.iter().map(|c| c.path.clone()).collect()).await;
@@ -178,21 +170,10 @@ async fn history_imports_into_sessions_and_projects_once() {
 
 #[tokio::test]
 async fn a_file_that_grew_adds_only_its_new_turns() {
-    let root = tempfile::tempdir().expect("temp dir");
-    let root = root.path().canonicalize().expect("canonical");
-    let fake = FakeModel::start();
-    let server = rig_server(&root, &fake);
+    let (_dir, _root, fake, server) = rig();
     let (mut client, _) = Client::connect(&server).await;
     let found = scan(&mut client).await;
-    let resume = found
-        .iter()
-        .find(|c| {
-            c.cwd
-                .as_deref()
-                .is_some_and(|d| d.ends_with("work/claude-resume"))
-        })
-        .expect("the resumed conversation")
-        .clone();
+    let resume = candidate(&found, "work/claude-resume").clone();
     // The user had only said the first thing when the first import ran; a half-written
     // line at the end is not read.
     let whole = std::fs::read_to_string(&resume.path).expect("transcript");
@@ -231,16 +212,9 @@ async fn a_file_that_grew_adds_only_its_new_turns() {
     let other = other.path().canonicalize().expect("canonical");
     let fresh = rig_server(&other, &fake);
     let (mut fresh_client, _) = Client::connect(&fresh).await;
-    let path = scan(&mut fresh_client)
-        .await
-        .into_iter()
-        .find(|c| {
-            c.cwd
-                .as_deref()
-                .is_some_and(|d| d.ends_with("work/claude-resume"))
-        })
-        .expect("found")
-        .path;
+    let path = candidate(&scan(&mut fresh_client).await, "work/claude-resume")
+        .path
+        .clone();
     import(&mut fresh_client, vec![path]).await;
     let (_, fresh_sessions) = Client::connect(&fresh).await;
     let fresh_session = fresh_sessions
@@ -254,10 +228,7 @@ async fn a_file_that_grew_adds_only_its_new_turns() {
 
 #[tokio::test]
 async fn imported_claude_and_codex_sessions_continue_in_the_real_clis() {
-    let root = tempfile::tempdir().expect("temp dir");
-    let root = root.path().canonicalize().expect("canonical");
-    let fake = FakeModel::start();
-    let server = rig_server(&root, &fake);
+    let (_dir, _root, fake, server) = rig();
     let (mut client, _) = Client::connect(&server).await;
     let found = scan(&mut client).await;
     let chosen: Vec<String> = found
@@ -319,10 +290,7 @@ async fn imported_claude_and_codex_sessions_continue_in_the_real_clis() {
 
 #[tokio::test]
 async fn a_running_import_can_be_cancelled_and_keeps_what_it_stored() {
-    let root = tempfile::tempdir().expect("temp dir");
-    let root = root.path().canonicalize().expect("canonical");
-    let fake = FakeModel::start();
-    let server = rig_server(&root, &fake);
+    let (_dir, root, _fake, server) = rig();
     // 600 more transcripts: copies of one, under new names.
     let projects = root.join("claude-home/.claude/projects");
     let source = std::fs::read_dir(&projects)

@@ -64,6 +64,14 @@ fn copy_tree(from: &Path, to: &Path, rename: &dyn Fn(&str) -> String, root: &str
     }
 }
 
+/// The found transcript whose folder ends with `folder` (e.g. `work/claude-resume`).
+pub fn candidate<'a>(found: &'a [ImportCandidate], folder: &str) -> &'a ImportCandidate {
+    found
+        .iter()
+        .find(|c| c.cwd.as_deref().is_some_and(|d| d.ends_with(folder)))
+        .unwrap_or_else(|| panic!("a transcript run in {folder}: {found:?}"))
+}
+
 /// The transcripts a scan finds.
 pub async fn scan(client: &mut Client) -> Vec<ImportCandidate> {
     client.send(&ClientFrame::ScanImports { tag: None }).await;

@@ -38,8 +38,7 @@ pub(in crate::server::db) async fn index_event(
                 conn,
                 &session,
                 &entry,
-                seq,
-                at_ms,
+                (seq, at_ms),
                 SearchRole::Assistant,
                 text,
             )
@@ -51,8 +50,7 @@ pub(in crate::server::db) async fn index_event(
                 conn,
                 &session,
                 &entry,
-                seq,
-                at_ms,
+                (seq, at_ms),
                 SearchRole::Thinking,
                 text,
             )
@@ -66,8 +64,7 @@ pub(in crate::server::db) async fn index_event(
                     conn,
                     &session,
                     &entry,
-                    seq,
-                    at_ms,
+                    (seq, at_ms),
                     SearchRole::Assistant,
                     text,
                 )
@@ -101,8 +98,7 @@ async fn grow(
     conn: &mut SqliteConnection,
     session: &str,
     entry: &str,
-    seq: Seq,
-    at_ms: i64,
+    (seq, at_ms): (Seq, i64),
     role: SearchRole,
     text: &str,
 ) -> Result<(), DbError> {
