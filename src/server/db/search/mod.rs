@@ -11,7 +11,7 @@ pub use query::fts_query;
 use super::{Db, DbError};
 use crate::protocol::{
     AgentId, ProjectId, SearchGroup, SearchHit, SearchOrder, SearchQuery, SearchRole, Seq,
-    SessionId, MAX_SEARCH_HITS,
+    SessionId, MATCH_CLOSE, MATCH_OPEN, MAX_SEARCH_HITS,
 };
 use query::match_expression;
 use sqlx::Row;
@@ -51,10 +51,7 @@ impl Db {
             .map_or(i64::MAX, |ms| ms.saturating_mul(ROWIDS_PER_MS));
         let limit = i64::from(MAX_SEARCH_HITS) + 1;
         let rows = match query.order {
-            SearchOrder::Newest => {
-                self.hits(&expression, "1 = 1", since, until, "f.rowid DESC", limit)
-                    .await?
-            }
+            SearchOrder::Newest => self.newest_hits(&expression, since, until, limit).await?,
             // Ranking every match of a common word costs ~0.4 us each (300,000 matches:
             // 120 ms), so relevance ranks the newest RANKED_MATCHES matches.
             SearchOrder::Relevance => {
@@ -72,24 +69,40 @@ impl Db {
                 let mut ranked = ranked;
                 ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
                 ranked.truncate(limit as usize);
-                let Some(lowest) = ranked.iter().map(|r| r.0).min() else {
+                if ranked.is_empty() {
                     return Ok((Vec::new(), false));
-                };
+                }
                 let ids = ranked
                     .iter()
                     .map(|r| r.0.to_string())
                     .collect::<Vec<_>>()
                     .join(",");
-                let mut rows = self
-                    .hits(
-                        &expression,
-                        &format!("f.rowid IN ({ids})"),
-                        lowest,
-                        until,
-                        "f.rowid DESC",
-                        limit,
-                    )
-                    .await?;
+                // Read by rowid, without a MATCH (each row would be matched again); the
+                // snippet is made here, as FTS5's would be.
+                let sql = format!(
+                    "SELECT f.rowid, f.session_id, f.seq, f.role, f.at_ms, f.body AS snippet, \
+                     s.title, s.agent, s.project_id, s.archived \
+                     FROM search_index f JOIN sessions s ON s.id = f.session_id \
+                     WHERE f.rowid IN ({ids})"
+                );
+                let found = sqlx::query(&sql)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(DbError::from)?;
+                let terms = query::terms(&query.text).map_err(SearchError::BadQuery)?;
+                let mut rows = found
+                    .iter()
+                    .map(HitRow::read)
+                    .collect::<Result<Vec<_>, _>>()?;
+                for row in &mut rows {
+                    row.snippet = query::snippet(
+                        &row.snippet,
+                        &terms,
+                        MATCH_OPEN,
+                        MATCH_CLOSE,
+                        SNIPPET_WORDS,
+                    );
+                }
                 let order: std::collections::HashMap<i64, usize> =
                     ranked.iter().enumerate().map(|(n, r)| (r.0, n)).collect();
                 rows.sort_by_key(|row| order.get(&row.rowid).copied().unwrap_or(usize::MAX));
@@ -115,26 +128,22 @@ impl Db {
         Ok((groups, more))
     }
 
-    /// The matching rows with their snippets and sessions, in `order`.
-    async fn hits(
+    /// The newest matching rows with their snippets and sessions.
+    async fn newest_hits(
         &self,
         expression: &str,
-        rows: &str,
         since: i64,
         until: i64,
-        order: &str,
         limit: i64,
     ) -> Result<Vec<HitRow>, SearchError> {
         // char(2) and char(3) are the protocol's MATCH_OPEN and MATCH_CLOSE.
-        let sql = format!(
-            "SELECT f.rowid, f.session_id, f.seq, f.role, f.at_ms, \
+        let sql = "SELECT f.rowid, f.session_id, f.seq, f.role, f.at_ms, \
              snippet(search_index, 0, char(2), char(3), '…', 12) AS snippet, \
              s.title, s.agent, s.project_id, s.archived \
              FROM search_index f JOIN sessions s ON s.id = f.session_id \
-             WHERE search_index MATCH ?1 AND {rows} AND f.rowid >= ?2 AND f.rowid < ?3 \
-             ORDER BY {order} LIMIT ?4"
-        );
-        let rows = sqlx::query(&sql)
+             WHERE search_index MATCH ?1 AND f.rowid >= ?2 AND f.rowid < ?3 \
+             ORDER BY f.rowid DESC LIMIT ?4";
+        let rows = sqlx::query(sql)
             .bind(expression)
             .bind(since)
             .bind(until)
@@ -150,7 +159,10 @@ impl Db {
 }
 
 /// Relevance ranks at most this many of the newest matches.
-const RANKED_MATCHES: i64 = 5_000;
+const RANKED_MATCHES: i64 = 2_000;
+/// About how many words a snippet shows (FTS5's `snippet()` is given half, in tokens
+/// either side of a match).
+const SNIPPET_WORDS: usize = 24;
 
 /// FTS5 refuses some inputs the translation lets through (it should not): a query error,
 /// not a server error.

@@ -1,6 +1,7 @@
 //! The index and the search against a real SQLite file, and the query language.
 
 use super::fts_query;
+use super::query::{snippet, terms};
 use crate::protocol::{SearchQuery, SearchRole};
 use crate::server::db::{Db, DB_FILE};
 
@@ -151,7 +152,7 @@ fn words_phrases_and_prefixes_become_a_safe_fts_query() {
     // Operators and syntax are only words here.
     assert_eq!(
         fts_query("NOT body:x OR (y)").unwrap(),
-        "\"NOT\" AND \"body x\" AND \"OR\" AND \"y\""
+        "\"not\" AND \"body x\" AND \"or\" AND \"y\""
     );
     assert_eq!(fts_query("src/main.rs").unwrap(), "\"src main rs\"");
 }
@@ -161,4 +162,25 @@ fn unreadable_queries_say_why() {
     assert!(fts_query("\"open phrase").unwrap_err().contains("quote"));
     assert!(fts_query("   ").unwrap_err().contains("type a word"));
     assert!(fts_query("*").unwrap_err().contains("*"));
+}
+
+#[test]
+fn snippets_mark_words_phrases_and_prefixes_and_cut_long_text() {
+    let body = "First we open the Parser module, then the parser's tests run; deployment follows.";
+    let marked = snippet(
+        body,
+        &terms("parser \"tests run\" deploy*").expect("reads"),
+        '[',
+        ']',
+        40,
+    );
+    assert_eq!(
+        marked,
+        "First we open the [Parser] module, then the [parser]'s [tests] [run]; [deployment] follows."
+    );
+    let long = format!("{} needle {}", "hay ".repeat(50), "straw ".repeat(50));
+    let cut = snippet(&long, &terms("needle").expect("reads"), '[', ']', 8);
+    assert!(cut.starts_with('…') && cut.ends_with('…'), "{cut}");
+    assert!(cut.contains("[needle]"), "{cut}");
+    assert_eq!(cut.matches("hay").count(), 2, "{cut}");
 }
