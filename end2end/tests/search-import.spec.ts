@@ -131,6 +131,28 @@ test('Ctrl+Shift+F finds a phrase typed a moment ago and opens it highlighted', 
   expect(errors).toEqual([]);
 });
 
+test('hits in an ended session show as such and do not open', async ({ page }) => {
+  const errors = await openApp(page);
+  const phrase = `ended osprey ${Date.now()}`;
+  const id = await newSession(page, phrase);
+  await expect(page.getByTestId('message-list')).toContainText(`Echo: ${phrase}`);
+  await page.getByTestId('end-session').click();
+  await page.getByTestId('confirm-yes').click();
+  await expect(sessionItem(page, id)).toHaveCount(0);
+
+  await page.keyboard.press('Control+Shift+F');
+  await page.getByTestId('search-all-input').fill(`"${phrase}"`);
+  const hit = page.locator(`[data-testid="search-result"][data-session-id="${id}"]`).first();
+  await expect(hit).toBeVisible();
+  await expect(hit).toHaveAttribute('aria-disabled', 'true');
+  await expect(
+    page.locator(`[data-testid="search-group"][data-session-id="${id}"]`).getByTestId('search-archived'),
+  ).toContainText('cannot be opened');
+  await hit.click();
+  await expect(page).toHaveURL(/\/search$/);
+  expect(errors).toEqual([]);
+});
+
 test('a query the server cannot read says why', async ({ page }) => {
   const errors = await openApp(page);
   await page.keyboard.press('Control+Shift+F');
