@@ -4,7 +4,7 @@
 // the environment. Returns the teardown that stops both.
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -93,6 +93,7 @@ export default async function globalSetup() {
       ? { CLAUDE_CODE_EXECUTABLE: process.env.SWITCHBOARD_CLAUDE_BIN }
       : {}),
   };
+  copyImportFixtures(home, codexHome);
   const token = randomBytes(24).toString('hex');
   const server = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--data-dir', join(root, 'data')], {
     cwd: resolve(__dirname, '..'),
@@ -118,6 +119,20 @@ export default async function globalSetup() {
     server.kill('SIGTERM');
     fakeModel.kill('SIGTERM');
   };
+}
+
+/** Puts the committed Claude Code and Codex transcripts where the server's import scan
+ * looks (`<HOME>/.claude/projects/...`, `<CODEX_HOME>/sessions/...`), for
+ * search-import.spec.ts. The fixtures of the parsers (tests/fixtures/import) when they are
+ * there, else the spec's own small ones (end2end/fixtures-tmp). */
+function copyImportFixtures(home: string, codexHome: string) {
+  const repo = resolve(__dirname, '..');
+  const committed = join(repo, 'tests', 'fixtures', 'import');
+  const source = existsSync(committed) ? committed : join(__dirname, 'fixtures-tmp');
+  const claude = join(source, 'claude', 'projects');
+  const codex = join(source, 'codex', 'sessions');
+  if (existsSync(claude)) cpSync(claude, join(home, '.claude', 'projects'), { recursive: true });
+  if (existsSync(codex)) cpSync(codex, join(codexHome, 'sessions'), { recursive: true });
 }
 
 /** Logs in the way a browser does (the login URL answers with the cookie) and stores the

@@ -1,7 +1,10 @@
-//! The HTML shell, the routes (`/`, `/s/:id`, whose id is the active tab, and `/doctor`)
+//! The HTML shell, the routes (`/`, `/s/:id`, whose id is the active tab, `/doctor`,
+//! `/settings`, `/search` and `/import`)
 //! and the server functions that give SSR the session list and the Doctor its report.
 
 use crate::components::doctor::DoctorPane;
+use crate::components::import::ImportPane;
+use crate::components::search::SearchPane;
 use crate::components::settings::SettingsPane;
 use crate::components::workspace::{EmptyPane, SessionRoute, Workspace};
 use crate::protocol::{AgentInfo, Session};
@@ -56,6 +59,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("s/:id") view=SessionRoute/>
                     <Route path=path!("doctor") view=DoctorPane/>
                     <Route path=path!("settings") view=SettingsPane/>
+                    <Route path=path!("search") view=SearchPane/>
+                    <Route path=path!("import") view=ImportPane/>
                 </ParentRoute>
             </Routes>
         </Router>

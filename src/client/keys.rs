@@ -1,5 +1,6 @@
 //! The window-level keyboard shortcuts (browser build only): Esc stops the turn in front,
-//! Ctrl/Cmd+1..9 picks a tab, Ctrl/Cmd+K goes to the session search. Which key means what
+//! Ctrl/Cmd+1..9 picks a tab, Ctrl/Cmd+K goes to the session search, Ctrl/Cmd+Shift+F to
+//! the search over every transcript. Which key means what
 //! is decided by the pure [`super::shortcuts`]; this file only listens and acts.
 
 use super::actions::{self, session_path};
@@ -56,6 +57,13 @@ pub fn start(store: Store, navigate: impl Fn(&str) + 'static, show_sidebar: impl
                 ev.prevent_default();
                 show_sidebar();
                 focus_testid("session-search");
+            }
+            Shortcut::SearchAll => {
+                ev.prevent_default();
+                leave_focused_field();
+                navigate("/search");
+                // The pane focuses its box when it opens; when it is open already, here.
+                request_animation_frame(|| focus_testid("search-all-input"));
             }
         }
     });

@@ -4,7 +4,8 @@
 //! helpers the components show data with ([`attachments`], [`format`](mod@format),
 //! [`tool_view`], [`markdown`] and its streaming [`markdown_stream`], [`highlight`], the
 //! [`links`] that wait for a click, the [`invisible`] characters shown as marks), the pure
-//! halves of the [`shortcuts`], the session [`search`] and the notification [`alerts`], the
+//! halves of the [`shortcuts`], the sidebar's session [`search`], the search over every
+//! transcript ([`transcript_search`]), the [`import`] page's state, the notification [`alerts`], the
 //! [`warm`]-up sample session, and (browser build only) the socket, tab persistence, the
 //! clipboard, the keyboard listener, Web Notifications, the visible height on phones and
 //! the reading of pasted or dropped [`files`].
@@ -19,6 +20,7 @@ pub mod format;
 pub mod highlight;
 pub mod history;
 pub mod ids;
+pub mod import;
 pub mod invisible;
 pub mod links;
 pub mod markdown;
@@ -33,6 +35,7 @@ pub mod shortcuts;
 pub mod store;
 pub mod sync;
 pub mod tool_view;
+pub mod transcript_search;
 pub mod warm;
 
 #[cfg(feature = "hydrate")]

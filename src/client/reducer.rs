@@ -5,6 +5,7 @@
 use super::changes::{self, answer_landed};
 use super::fold::{fold_event, push_notice, stop_streaming};
 use super::history;
+use super::import::ScanState;
 use super::projects::{self, FolderList};
 use super::read_marker::{is_news, server_read};
 use super::requests::Request;
@@ -109,13 +110,25 @@ pub fn apply(store: &Store, frame: ServerFrame) {
             message,
         } => {
             let request = tag.and_then(|tag| store.take_request(tag));
-            refused(store, session, request, code, message);
+            match request {
+                Some(Request::Search) => store.search.refused(tag, message),
+                Some(Request::ImportScan) => store.import.scan.set(ScanState::Failed(message)),
+                Some(Request::ImportStart) => store.import.start_error.set(Some(message)),
+                request => refused(store, session, request, code, message),
+            }
         }
         ServerFrame::Pong => {}
-        // Search and import views arrive with the client part of issue 19.
-        ServerFrame::SearchResults { .. }
-        | ServerFrame::ImportCandidates { .. }
-        | ServerFrame::ImportProgress { .. } => {}
+        ServerFrame::SearchResults { tag, groups, more } => {
+            if let Some(tag) = tag {
+                store.take_request(tag);
+            }
+            store.search.results_arrived(tag, groups, more);
+        }
+        ServerFrame::ImportCandidates {
+            candidates,
+            problems,
+        } => store.import.candidates_arrived(candidates, problems),
+        ServerFrame::ImportProgress { progress } => store.import.progress_arrived(progress),
         ServerFrame::ProjectsChanged { projects } => projects::projects_arrived(store, projects),
         ServerFrame::Folders { prefix, folders } => {
             store.folders.set(FolderList { prefix, folders });
@@ -230,7 +243,10 @@ fn refused(
             | Request::AddProject
             | Request::Project
             | Request::Changes { .. }
-            | Request::Git { .. },
+            | Request::Git { .. }
+            | Request::Search
+            | Request::ImportScan
+            | Request::ImportStart,
         )
         | None => {}
     }

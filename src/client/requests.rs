@@ -64,6 +64,12 @@ pub enum Request {
         /// The session.
         session: SessionId,
     },
+    /// A search over every transcript (the search pane shows a refusal: a bad query).
+    Search,
+    /// A scan of the CLIs' stores (the Import page says why it failed).
+    ImportScan,
+    /// Starting an import (the Import page says why it did not start).
+    ImportStart,
     /// Anything else about a session: Stop, Retry, Rename, End (the notice is all).
     Other {
         /// The session.

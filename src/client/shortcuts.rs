@@ -13,6 +13,8 @@ pub enum Shortcut {
     Tab(usize),
     /// Ctrl/Cmd+K: the session search in the sidebar.
     Search,
+    /// Ctrl/Cmd+Shift+F: the search over every transcript (`/search`).
+    SearchAll,
 }
 
 /// The modifier keys held with a key press.
@@ -34,6 +36,9 @@ pub fn shortcut_for(key: &str, mods: Modifiers) -> Option<Shortcut> {
     let command = mods.ctrl || mods.meta;
     if key == "Escape" && !command && !mods.alt && !mods.shift {
         return Some(Shortcut::Stop);
+    }
+    if command && mods.shift && !mods.alt && matches!(key, "f" | "F") {
+        return Some(Shortcut::SearchAll);
     }
     if !command || mods.alt || mods.shift {
         return None;
@@ -58,8 +63,16 @@ pub fn nth_tab(tabs: &[SessionId], n: usize) -> Option<SessionId> {
 
 /// Focuses the composer's input (after the session search is left with Escape).
 pub fn focus_composer() {
+    focus_testid("chat-input");
+}
+
+/// Focuses (and selects the text of) the element with `data-testid=name`, if it is there.
+/// Inert outside the browser.
+pub fn focus_testid(name: &str) {
     #[cfg(feature = "hydrate")]
-    super::keys::focus_testid("chat-input");
+    super::keys::focus_testid(name);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = name;
 }
 
 #[cfg(test)]
@@ -106,6 +119,25 @@ mod tests {
         assert_eq!(shortcut_for("Escape", ctrl_shift), None);
         let ctrl_alt = Modifiers { alt: true, ..CTRL };
         assert_eq!(shortcut_for("1", ctrl_alt), None);
+    }
+
+    #[test]
+    fn ctrl_shift_f_searches_every_transcript() {
+        let shift = |mods: Modifiers| Modifiers {
+            shift: true,
+            ..mods
+        };
+        assert_eq!(shortcut_for("F", shift(CTRL)), Some(Shortcut::SearchAll));
+        assert_eq!(shortcut_for("f", shift(CTRL)), Some(Shortcut::SearchAll));
+        assert_eq!(shortcut_for("F", shift(CMD)), Some(Shortcut::SearchAll));
+        // Without Shift it is the browser's find; with Alt as well, left alone.
+        assert_eq!(shortcut_for("f", CTRL), None);
+        assert_eq!(shortcut_for("F", shift(Modifiers::default())), None);
+        let with_alt = Modifiers {
+            alt: true,
+            ..shift(CTRL)
+        };
+        assert_eq!(shortcut_for("F", with_alt), None);
     }
 
     #[test]

@@ -3,9 +3,11 @@
 //! the connection state. No web APIs here, so SSR renders from it and tests run natively.
 
 use super::changes::ChangesView;
+use super::import::ImportState;
 use super::projects::{AddState, DraftPlace, FolderList};
 use super::requests::{Request, Requests};
 use super::tool_view::ToolDetail;
+use super::transcript_search::SearchState;
 use crate::protocol::{
     AgentId, AgentInfo, AgentProtocol, Attachment, ClientLimits, ClientMsgId, PermissionOption,
     Project, RequestId, RequestTag, Seq, Session, SessionId, SessionState, ToolStatus, Usage,
@@ -344,6 +346,10 @@ pub struct Store {
     pub folders: RwSignal<FolderList>,
     /// How the "Add project" form's request stands.
     pub project_add: RwSignal<AddState>,
+    /// The search over every transcript (`/search`).
+    pub search: SearchState,
+    /// The Import page (`/import`) and the running import.
+    pub import: ImportState,
 }
 
 impl Default for Store {
@@ -369,6 +375,8 @@ impl Store {
             projects: RwSignal::new(Vec::new()),
             folders: RwSignal::new(FolderList::default()),
             project_add: RwSignal::new(AddState::Idle),
+            search: SearchState::new(),
+            import: ImportState::new(),
         }
     }
 

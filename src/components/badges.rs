@@ -106,3 +106,23 @@ pub fn SyncDot(session: SessionView) -> impl IntoView {
         ></span>
     }
 }
+
+/// `imported-badge`: the session began in another CLI (its name in the tooltip) and was
+/// imported; present only for such sessions.
+#[component]
+pub fn ImportedBadge(meta: RwSignal<Session>) -> impl IntoView {
+    move || {
+        meta.with(|m| m.imported).map(|source| {
+            view! {
+                <span
+                    class="imported-badge"
+                    data-testid="imported-badge"
+                    data-source=source.name()
+                    title=format!("Imported from {}", source.label())
+                >
+                    "imported"
+                </span>
+            }
+        })
+    }
+}

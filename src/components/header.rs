@@ -3,7 +3,7 @@
 //! (`session-usage`, exact figures in its tooltip), `changes-button`, and `end-session`,
 //! which asks in `confirm-dialog` first (for a worktree session: what becomes of it).
 
-use super::badges::StateBadge;
+use super::badges::{ImportedBadge, StateBadge};
 use super::changes::ChangesButton;
 use super::end_dialog::EndWorktreeDialog;
 use super::use_store;
@@ -127,6 +127,7 @@ pub fn SessionHeader(session: SessionView) -> impl IntoView {
                         <span class="session-model" title="Model">{model}</span>
                     })}
                     <StateBadge meta/>
+                    <ImportedBadge meta/>
                     {move || project_name.get().map(|name| view! {
                         <span class="session-project" data-testid="session-project" title="Project">{name}</span>
                     })}

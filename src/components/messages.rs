@@ -1,14 +1,17 @@
 //! The transcript (`message-list`): one `message` per entry with `data-role`. Agent text is
 //! never inserted as HTML: assistant text renders as markdown views ([`Markdown`]) and
-//! everything else as text; streaming rows update only their own content.
+//! everything else as text; streaming rows update only their own content. A search hit
+//! opened in the session is fetched if need be, scrolled to and marked `entry-highlight`.
 
 use super::attachments::MessageImages;
 use super::markdown::Markdown;
+use super::scroll_to::scroll_to_row;
 use super::tool_card::ToolCard;
 use super::use_store;
 use crate::client::actions;
 use crate::client::format::{turn_usage_text, usage_details};
 use crate::client::store::{Entry, EntryBody, Resolution, SendStatus, SessionView};
+use crate::client::transcript_search::{jump_step, load_from, JumpStep};
 use crate::protocol::{PermissionOption, PermissionOptionKind, RequestId, Seq, SessionId};
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -29,6 +32,11 @@ const STEP_ROWS: usize = 40;
 /// At most this many rows are in the DOM: a 10,000-entry transcript keeps a window of it,
 /// moved as the reader scrolls (older pages come from the server, see `client::history`).
 const MAX_ROWS: usize = 160;
+
+/// Rows rendered above and below a search hit when the transcript jumps to it.
+const JUMP_ROWS_ABOVE: usize = 20;
+/// See [`JUMP_ROWS_ABOVE`].
+const JUMP_ROWS_BELOW: usize = 40;
 
 /// The scrolling transcript; it follows new output while the reader is at the bottom. Only
 /// a window of the rows is rendered: `start`/`end` name its first and last row by key
@@ -176,6 +184,43 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
         }
         grow();
     };
+    // A search hit opened in this session: the turns up to it are fetched when the view
+    // does not hold them, then the window moves to its row, which is scrolled into view
+    // and marked (`entry-highlight`) until another session is shown.
+    let highlight = RwSignal::new(None::<u64>);
+    let jump_view = session.clone();
+    Effect::new(move |_| {
+        let session_id = jump_view.id;
+        let Some(target) = store.search.jump.get().filter(|t| t.session == session_id) else {
+            return;
+        };
+        if !jump_view.has_history() {
+            return;
+        }
+        let step = entries.with(|list| jump_step(list, first_seq.get(), target.seq));
+        match step {
+            JumpStep::Wait => {}
+            JumpStep::Load => {
+                if !loading.get() {
+                    load_from(store, &jump_view, target.seq);
+                }
+            }
+            JumpStep::Show(index) => {
+                store.search.jump.set(None);
+                let (from, to, key) = entries.with_untracked(|list| {
+                    let from = index.saturating_sub(JUMP_ROWS_ABOVE);
+                    let to = (index + JUMP_ROWS_BELOW).min(list.len());
+                    let end_key = (to < list.len()).then(|| list[to - 1].key);
+                    (list[from].key, end_key, list[index].key)
+                });
+                stick.set_value(false);
+                start.set(Some(from));
+                end.set(to);
+                highlight.set(Some(key));
+                scroll_to_row(list_ref, key, 10);
+            }
+        }
+    });
     let jump_to_latest = move |_| {
         live_rows.set(INITIAL_ROWS);
         start.set(None);
@@ -215,7 +260,17 @@ pub fn MessageList(session: SessionView) -> impl IntoView {
                 key=|entry| entry.key
                 children=move |entry| {
                     let key = entry.key;
-                    view! { <div class="entry" data-key=key><EntryView entry session=id/></div> }
+                    let marked = move || highlight.get() == Some(key);
+                    view! {
+                        <div
+                            class="entry"
+                            class:entry-highlight=marked
+                            data-testid=move || marked().then_some("entry-highlight")
+                            data-key=key
+                        >
+                            <EntryView entry session=id/>
+                        </div>
+                    }
                 }
             />
             <Show when=behind>

@@ -1,10 +1,11 @@
 //! The sidebar: the "+" button, the `session-search` box (Ctrl/Cmd+K), the matching
 //! sessions grouped under their projects (see [`super::projects`]), one `session-item` each
-//! (agent, title, preview, state, unread count, sync dot), "Add project", and at its foot
-//! the `notifications-toggle` and the `doctor-link`. Clicking an item opens it as a tab via
+//! (agent, title, preview, state, unread count, sync dot, imported mark), "Add project", and
+//! at its foot the `notifications-toggle`, `doctor-link`, `settings-link` and `import-link`.
+//! Under the box, `search-all-link` opens the search over every transcript with its words. Clicking an item opens it as a tab via
 //! its link.
 
-use super::badges::{StateBadge, SyncDot, UnreadBadge};
+use super::badges::{ImportedBadge, StateBadge, SyncDot, UnreadBadge};
 use super::icons::{self, LineIcon};
 use super::projects::{AddProject, ProjectGroup};
 use super::use_store;
@@ -13,6 +14,7 @@ use crate::client::alerts::{notify_status, toggle_notifications, NotifyStatus};
 use crate::client::projects::group_sessions;
 use crate::client::shortcuts::focus_composer;
 use crate::client::store::SessionView;
+use crate::client::transcript_search::{search_all_label, search_path};
 use crate::client::Store;
 use crate::client::{invisible, search};
 use crate::protocol::SessionState;
@@ -88,8 +90,19 @@ pub fn Sidebar() -> impl IntoView {
             .with(|projects| group_sessions(projects, &sessions, !searching))
     });
     let drawer = use_context::<SidebarDrawer>();
+    let search_all = {
+        let navigate = use_navigate();
+        move || {
+            let path = query.with_untracked(|q| search_path(q));
+            navigate(&path, actions::nav_options());
+        }
+    };
     let on_search_key = move |ev: leptos::ev::KeyboardEvent| {
-        if ev.key() == "Escape" {
+        if ev.key() == "Enter" && !query.with_untracked(|q| q.trim().is_empty()) {
+            // Enter in the filter: the same words in every transcript.
+            ev.prevent_default();
+            search_all();
+        } else if ev.key() == "Escape" {
             // Taken here, so the page's Escape (stop the agent) does not also fire.
             ev.prevent_default();
             query.set(String::new());
@@ -129,6 +142,15 @@ pub fn Sidebar() -> impl IntoView {
                     on:keydown=on_search_key
                 />
             </div>
+            <a
+                class="search-all-link"
+                data-testid="search-all-link"
+                href=move || query.with(|q| search_path(q))
+                data-noscroll=""
+                title="Search the transcripts of every session (Ctrl+Shift+F)"
+            >
+                {move || query.with(|q| search_all_label(q))}
+            </a>
             <Show when=no_match>
                 <p class="sidebar-empty search-empty" data-testid="session-search-empty">
                     "No session matches “" {move || query.get()} "”."
@@ -177,6 +199,16 @@ pub fn Sidebar() -> impl IntoView {
                 >
                     "Settings"
                 </a>
+                <a
+                    class="doctor-link"
+                    data-testid="import-link"
+                    href="/import"
+                    data-noscroll=""
+                    title="Import Claude Code and Codex sessions from this machine"
+                    aria-current=move || (location.pathname.get() == "/import").then_some("page")
+                >
+                    "Import"
+                </a>
             </footer>
         </aside>
     }
@@ -213,6 +245,7 @@ pub(super) fn SessionItem(session: SessionView) -> impl IntoView {
                 <div class="session-item-top">
                     <span class="agent-label">{move || meta.with(|m| m.agent.label())}</span>
                     <StateBadge meta/>
+                    <ImportedBadge meta/>
                     <UnreadBadge count=unread/>
                     <SyncDot session=dot/>
                 </div>

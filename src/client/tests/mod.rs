@@ -16,6 +16,7 @@ mod projects;
 mod read_marker;
 mod reducer;
 mod refusals;
+mod search_import;
 mod settings;
 mod tool_view;
 mod warm;
