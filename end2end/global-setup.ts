@@ -121,14 +121,11 @@ export default async function globalSetup() {
   };
 }
 
-/** Puts the committed Claude Code and Codex transcripts where the server's import scan
- * looks (`<HOME>/.claude/projects/...`, `<CODEX_HOME>/sessions/...`), for
- * search-import.spec.ts. The fixtures of the parsers (tests/fixtures/import) when they are
- * there, else the spec's own small ones (end2end/fixtures-tmp). */
+/** Puts the transcripts the real CLIs wrote (tests/fixtures/import, made by
+ * scripts/import-fixtures.sh) where the server's import scan looks
+ * (`<HOME>/.claude/projects/...`, `<CODEX_HOME>/sessions/...`), for search-import.spec.ts. */
 function copyImportFixtures(home: string, codexHome: string) {
-  const repo = resolve(__dirname, '..');
-  const committed = join(repo, 'tests', 'fixtures', 'import');
-  const source = existsSync(committed) ? committed : join(__dirname, 'fixtures-tmp');
+  const source = join(resolve(__dirname, '..'), 'tests', 'fixtures', 'import');
   const claude = join(source, 'claude', 'projects');
   const codex = join(source, 'codex', 'sessions');
   if (existsSync(claude)) cpSync(claude, join(home, '.claude', 'projects'), { recursive: true });

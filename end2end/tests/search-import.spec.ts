@@ -12,8 +12,7 @@ import { newSession, openApp, sessionItem } from './helpers';
 
 /** The transcript files global-setup.ts copied into the stores, by CLI. */
 function fixtureFiles(): { claude: string[]; codex: string[] } {
-  const committed = resolve(__dirname, '..', '..', 'tests', 'fixtures', 'import');
-  const source = existsSync(committed) ? committed : resolve(__dirname, '..', 'fixtures-tmp');
+  const source = resolve(__dirname, '..', '..', 'tests', 'fixtures', 'import');
   const walk = (dir: string): string[] =>
     !existsSync(dir)
       ? []
