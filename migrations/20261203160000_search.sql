@@ -18,8 +18,7 @@ CREATE TABLE imports (
 -- The full-text index of transcripts: one row per user message, assistant message, thought
 -- and tool call. Kept in step with `events` inside the writer's transaction. The rowid is
 -- the entry's time (ms * 65536 + a counter), so newest-first reads the index backwards and
--- stops early. A long streamed message grows its row until ~4 KiB, then continues in a new
--- one, so a delta never re-indexes more than that. The filters are indexed columns of one
+-- stops early. A long streamed message is indexed in rows of ~4 KiB. The filters are indexed columns of one
 -- token each (the agent and project ids with only their letters and digits), so a filter
 -- narrows the match inside the index instead of discarding rows after it.
 CREATE VIRTUAL TABLE search_index USING fts5(
@@ -34,12 +33,18 @@ CREATE VIRTUAL TABLE search_index USING fts5(
     tokenize = 'unicode61 remove_diacritics 2'
 );
 
--- The row a streamed message or thought is growing, by its id.
-CREATE TABLE search_open (
+-- The index's hot tail: a message or thought still streaming, its deltas joined. Appending
+-- a delta here is one small row update; re-indexing the full-text row on every delta cost
+-- the relay path ~5 ms at p99. The entry moves into search_index (in the same transaction)
+-- when the session's next other event is stored, or at ~4 KiB; searches read this table
+-- too, so a delta is searchable as soon as it is stored.
+CREATE TABLE search_pending (
     session_id TEXT NOT NULL,
     entry TEXT NOT NULL,
-    fts_rowid INTEGER NOT NULL,
-    bytes INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    body TEXT NOT NULL,
     PRIMARY KEY (session_id, entry)
 );
 

@@ -16,6 +16,13 @@ pub(in crate::server::db) async fn index_event(
     event: &SessionEvent,
 ) -> Result<(), DbError> {
     let session = session.to_string();
+    let streaming = matches!(
+        event,
+        SessionEvent::AssistantDelta { .. } | SessionEvent::Thinking { .. }
+    );
+    if !streaming {
+        flush_pending(conn, &session).await?;
+    }
     match event {
         SessionEvent::UserMessage { text, .. } => {
             insert_row(conn, &session, seq, at_ms, SearchRole::User, text).await?;
@@ -34,7 +41,7 @@ pub(in crate::server::db) async fn index_event(
         }
         SessionEvent::AssistantDelta { message_id, text } => {
             let entry = format!("a:{message_id}");
-            grow(
+            append_pending(
                 conn,
                 &session,
                 &entry,
@@ -46,7 +53,7 @@ pub(in crate::server::db) async fn index_event(
         }
         SessionEvent::Thinking { message_id, text } => {
             let entry = format!("t:{message_id}");
-            grow(
+            append_pending(
                 conn,
                 &session,
                 &entry,
@@ -56,45 +63,41 @@ pub(in crate::server::db) async fn index_event(
             )
             .await?;
         }
-        // A whole message is indexed unless its deltas already were (the same text).
+        // A whole message replaces its deltas' text (the same words, whole), and ends it.
         SessionEvent::AssistantMessage { message_id, text } => {
             let entry = format!("a:{message_id}");
-            if open_row(conn, &session, &entry).await?.is_none() {
-                grow(
-                    conn,
-                    &session,
-                    &entry,
-                    (seq, at_ms),
-                    SearchRole::Assistant,
-                    text,
-                )
+            let first = pending_seq(conn, &session, &entry).await?.unwrap_or(seq);
+            sqlx::query("DELETE FROM search_pending WHERE session_id = ? AND entry = ?")
+                .bind(&session)
+                .bind(&entry)
+                .execute(&mut *conn)
                 .await?;
-            }
+            insert_row(conn, &session, first, at_ms, SearchRole::Assistant, text).await?;
         }
         _ => {}
     }
     Ok(())
 }
 
-/// The row `entry` is growing: its rowid and size.
-async fn open_row(
+/// The first seq of a pending entry.
+async fn pending_seq(
     conn: &mut SqliteConnection,
     session: &str,
     entry: &str,
-) -> Result<Option<(i64, i64)>, DbError> {
-    let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT fts_rowid, bytes FROM search_open WHERE session_id = ? AND entry = ?",
-    )
-    .bind(session)
-    .bind(entry)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row)
+) -> Result<Option<Seq>, DbError> {
+    let seq: Option<i64> =
+        sqlx::query_scalar("SELECT seq FROM search_pending WHERE session_id = ? AND entry = ?")
+            .bind(session)
+            .bind(entry)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(seq.map(|s| Seq(s.max(0) as u64)))
 }
 
-/// Appends a piece of a streamed entry to its row, or starts a row (the first piece, or the
-/// row is full).
-async fn grow(
+/// Appends a delta to its entry's pending row (made by the first); a row past ~4 KiB moves
+/// into the full-text index and the entry goes on in an empty one (still opening at the
+/// entry's first seq).
+async fn append_pending(
     conn: &mut SqliteConnection,
     session: &str,
     entry: &str,
@@ -102,50 +105,53 @@ async fn grow(
     role: SearchRole,
     text: &str,
 ) -> Result<(), DbError> {
-    let added = text.len() as i64;
-    match open_row(conn, session, entry).await? {
-        Some((rowid, bytes)) if bytes + added <= ROW_BYTES => {
-            sqlx::query("UPDATE search_index SET body = body || ? WHERE rowid = ?")
-                .bind(text)
-                .bind(rowid)
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query("UPDATE search_open SET bytes = ? WHERE session_id = ? AND entry = ?")
-                .bind(bytes + added)
-                .bind(session)
-                .bind(entry)
-                .execute(&mut *conn)
-                .await?;
-        }
-        open => {
-            // A continuation row points at the entry's first event, where it opens.
-            let first_seq = match open {
-                Some((rowid, _)) => first_seq_of(conn, rowid).await?.unwrap_or(seq),
-                None => seq,
-            };
-            let rowid = insert_row(conn, session, first_seq, at_ms, role, text).await?;
-            sqlx::query(
-                "INSERT INTO search_open (session_id, entry, fts_rowid, bytes) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (session_id, entry) DO UPDATE SET fts_rowid = excluded.fts_rowid, \
-                 bytes = excluded.bytes",
-            )
+    let bytes: i64 = sqlx::query_scalar(
+        "INSERT INTO search_pending (session_id, entry, seq, at_ms, role, body) \
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, entry) \
+         DO UPDATE SET body = body || excluded.body RETURNING length(body)",
+    )
+    .bind(session)
+    .bind(entry)
+    .bind(seq.0 as i64)
+    .bind(at_ms)
+    .bind(role.name())
+    .bind(text)
+    .fetch_one(&mut *conn)
+    .await?;
+    if bytes >= ROW_BYTES {
+        let (first, body): (i64, String) = sqlx::query_as(
+            "SELECT seq, body FROM search_pending WHERE session_id = ? AND entry = ?",
+        )
+        .bind(session)
+        .bind(entry)
+        .fetch_one(&mut *conn)
+        .await?;
+        sqlx::query("UPDATE search_pending SET body = '' WHERE session_id = ? AND entry = ?")
             .bind(session)
             .bind(entry)
-            .bind(rowid)
-            .bind(added)
             .execute(&mut *conn)
             .await?;
-        }
+        insert_row(conn, session, Seq(first.max(0) as u64), at_ms, role, &body).await?;
     }
     Ok(())
 }
 
-async fn first_seq_of(conn: &mut SqliteConnection, rowid: i64) -> Result<Option<Seq>, DbError> {
-    let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM search_index WHERE rowid = ?")
-        .bind(rowid)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(seq.map(|s| Seq(s.max(0) as u64)))
+/// Moves a session's pending entries into the full-text index: its streaming ended, as
+/// the next other event says.
+async fn flush_pending(conn: &mut SqliteConnection, session: &str) -> Result<(), DbError> {
+    let pending: Vec<(i64, i64, String, String)> = sqlx::query_as(
+        "DELETE FROM search_pending WHERE session_id = ? RETURNING seq, at_ms, role, body",
+    )
+    .bind(session)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (seq, at_ms, role, body) in pending {
+        let role = SearchRole::from_name(&role).unwrap_or(SearchRole::Assistant);
+        if !body.is_empty() {
+            insert_row(conn, session, Seq(seq.max(0) as u64), at_ms, role, &body).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Inserts one index row at the next free rowid of its millisecond; returns the rowid.

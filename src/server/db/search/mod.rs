@@ -50,8 +50,15 @@ impl Db {
             .until_ms
             .map_or(i64::MAX, |ms| ms.saturating_mul(ROWIDS_PER_MS));
         let limit = i64::from(MAX_SEARCH_HITS) + 1;
-        let rows = match query.order {
-            SearchOrder::Newest => self.newest_hits(&expression, since, until, limit).await?,
+        let terms = query::terms(&query.text).map_err(SearchError::BadQuery)?;
+        // Entries still streaming are the newest of all: first when newest first, after
+        // the ranked ones by relevance.
+        let streaming = self.streaming_hits(query, &terms).await?;
+        let mut rows = match query.order {
+            SearchOrder::Newest => {
+                let indexed = self.newest_hits(&expression, since, until, limit).await?;
+                streaming.into_iter().chain(indexed).collect()
+            }
             // Ranking every match of a common word costs ~0.4 us each (300,000 matches:
             // 120 ms), so relevance ranks the newest RANKED_MATCHES matches.
             SearchOrder::Relevance => {
@@ -89,7 +96,6 @@ impl Db {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(DbError::from)?;
-                let terms = query::terms(&query.text).map_err(SearchError::BadQuery)?;
                 let mut rows = found
                     .iter()
                     .map(HitRow::read)
@@ -106,9 +112,11 @@ impl Db {
                 let order: std::collections::HashMap<i64, usize> =
                     ranked.iter().enumerate().map(|(n, r)| (r.0, n)).collect();
                 rows.sort_by_key(|row| order.get(&row.rowid).copied().unwrap_or(usize::MAX));
+                rows.extend(streaming);
                 rows
             }
         };
+        rows.truncate(limit as usize);
         let more = rows.len() > MAX_SEARCH_HITS as usize;
         let mut groups: Vec<SearchGroup> = Vec::new();
         for row in rows.into_iter().take(MAX_SEARCH_HITS as usize) {
@@ -126,6 +134,41 @@ impl Db {
             }
         }
         Ok((groups, more))
+    }
+
+    /// The entries still streaming (the index's pending tail) that hold every term, with
+    /// the same filters, newest first.
+    async fn streaming_hits(
+        &self,
+        query: &SearchQuery,
+        terms: &[query::Term],
+    ) -> Result<Vec<HitRow>, SearchError> {
+        let found = sqlx::query(
+            "SELECT 0 AS rowid, p.session_id, p.seq, p.role, p.at_ms, p.body AS snippet, \
+             s.title, s.agent, s.project_id, s.archived \
+             FROM search_pending p JOIN sessions s ON s.id = p.session_id \
+             WHERE p.body != '' AND (?1 IS NULL OR p.role = ?1) AND (?2 IS NULL OR s.agent = ?2) \
+             AND (?3 IS NULL OR s.project_id = ?3) AND (?4 IS NULL OR p.at_ms >= ?4) \
+             AND (?5 IS NULL OR p.at_ms < ?5) ORDER BY p.at_ms DESC",
+        )
+        .bind(query.role.map(SearchRole::name))
+        .bind(query.agent.as_ref().map(|a| a.0.clone()))
+        .bind(query.project.map(|p| p.to_string()))
+        .bind(query.since_ms)
+        .bind(query.until_ms)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(DbError::from)?;
+        let mut rows = Vec::new();
+        for row in &found {
+            let mut row = HitRow::read(row)?;
+            if query::matches(&row.snippet, terms) {
+                row.snippet =
+                    query::snippet(&row.snippet, terms, MATCH_OPEN, MATCH_CLOSE, SNIPPET_WORDS);
+                rows.push(row);
+            }
+        }
+        Ok(rows)
     }
 
     /// The newest matching rows with their snippets and sessions.

@@ -106,10 +106,20 @@ pub fn fts_query(text: &str) -> Result<String, String> {
     Ok(rendered.join(" AND "))
 }
 
-/// A short piece of `body` around the first match of `terms`, its matching words between
-/// `open` and `close` (what FTS5's `snippet()` makes, for rows read without a MATCH):
-/// about `width` words, `…` where it was cut.
-pub fn snippet(body: &str, terms: &[Term], open: char, close: char, width: usize) -> String {
+/// Whether `body` holds every term (what the index's MATCH says, for text not in it yet).
+pub fn matches(body: &str, terms: &[Term]) -> bool {
+    find(body, terms).all
+}
+
+/// Where terms are in a text: its word spans, which of them match, and whether every
+/// term matched somewhere.
+struct Found {
+    tokens: Vec<(usize, usize)>,
+    marked: Vec<bool>,
+    all: bool,
+}
+
+fn find(body: &str, terms: &[Term]) -> Found {
     let tokens: Vec<(usize, usize)> = body
         .char_indices()
         .filter(|(_, c)| c.is_alphanumeric())
@@ -137,11 +147,27 @@ pub fn snippet(body: &str, terms: &[Term], open: char, close: char, width: usize
         })
     };
     let mut marked = vec![false; tokens.len()];
+    let mut seen = vec![false; terms.len()];
     for i in 0..tokens.len() {
-        for term in terms.iter().filter(|term| matches_at(i, term)) {
-            marked[i..i + term.words.len()].fill(true);
+        for (n, term) in terms.iter().enumerate() {
+            if matches_at(i, term) {
+                marked[i..i + term.words.len()].fill(true);
+                seen[n] = true;
+            }
         }
     }
+    Found {
+        tokens,
+        marked,
+        all: seen.iter().all(|s| *s),
+    }
+}
+
+/// A short piece of `body` around the first match of `terms`, its matching words between
+/// `open` and `close` (what FTS5's `snippet()` makes, for rows read without a MATCH):
+/// about `width` words, `…` where it was cut.
+pub fn snippet(body: &str, terms: &[Term], open: char, close: char, width: usize) -> String {
+    let Found { tokens, marked, .. } = find(body, terms);
     let first = marked.iter().position(|m| *m).unwrap_or(0);
     let start = first.saturating_sub(width / 4);
     let end = (start + width).min(tokens.len());
