@@ -18,7 +18,7 @@ CREATE TABLE imports (
 -- The full-text index of transcripts: one row per user message, assistant message, thought
 -- and tool call. Kept in step with `events` inside the writer's transaction. The rowid is
 -- the entry's time (ms * 65536 + a counter), so newest-first reads the index backwards and
--- stops early. A long streamed message is indexed in rows of ~4 KiB. The filters are indexed columns of one
+-- stops early. The filters are indexed columns of one
 -- token each (the agent and project ids with only their letters and digits), so a filter
 -- narrows the match inside the index instead of discarding rows after it.
 CREATE VIRTUAL TABLE search_index USING fts5(
@@ -33,19 +33,15 @@ CREATE VIRTUAL TABLE search_index USING fts5(
     tokenize = 'unicode61 remove_diacritics 2'
 );
 
--- The index's hot tail: a message or thought still streaming, its deltas joined. Appending
--- a delta here is one small row update; re-indexing the full-text row on every delta cost
--- the relay path ~5 ms at p99. The entry moves into search_index (in the same transaction)
--- when the session's next other event is stored, or at ~4 KiB; searches read this table
--- too, so a delta is searchable as soon as it is stored.
-CREATE TABLE search_pending (
-    session_id TEXT NOT NULL,
-    entry TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    at_ms INTEGER NOT NULL,
-    role TEXT NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (session_id, entry)
+-- The index's hot tail: a session whose reply or thought is still streaming, and the seq
+-- of its first delta not in search_index yet. A delta costs no write here (the row is made
+-- by the first one; writing a full-text row per delta cost the relay path ~5 ms at p99).
+-- When the session's next other event is stored, its deltas since `from_seq` are read back
+-- from `events` and indexed, a message per row, in that event's transaction; searches read
+-- the same deltas from the log, so a delta is searchable as soon as it is stored.
+CREATE TABLE search_streaming (
+    session_id TEXT PRIMARY KEY NOT NULL,
+    from_seq INTEGER NOT NULL
 );
 
 -- Index what earlier versions stored: user messages, tool calls, and assistant messages

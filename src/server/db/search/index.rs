@@ -2,7 +2,8 @@
 //! writer's transaction.
 
 use super::query::{agent_token, project_token};
-use super::{ROWIDS_PER_MS, ROW_BYTES};
+use super::streaming::{entries_of, read_tail};
+use super::ROWIDS_PER_MS;
 use crate::protocol::{SearchRole, Seq, SessionEvent, SessionId};
 use crate::server::db::DbError;
 use sqlx::SqliteConnection;
@@ -16,20 +17,32 @@ pub(in crate::server::db) async fn index_event(
     event: &SessionEvent,
 ) -> Result<(), DbError> {
     let session = session.to_string();
-    let streaming = matches!(
-        event,
-        SessionEvent::AssistantDelta { .. } | SessionEvent::Thinking { .. }
-    );
-    if !streaming {
-        flush_pending(conn, &session).await?;
-    }
     match event {
+        // A streamed piece: noted as the session's tail (a no-op after its first piece).
+        SessionEvent::AssistantDelta { .. } | SessionEvent::Thinking { .. } => {
+            sqlx::query(
+                "INSERT OR IGNORE INTO search_streaming (session_id, from_seq) VALUES (?, ?)",
+            )
+            .bind(&session)
+            .bind(seq.0 as i64)
+            .execute(&mut *conn)
+            .await?;
+            return Ok(());
+        }
+        // A whole message replaces its deltas (the same words, whole), opening where they did.
+        SessionEvent::AssistantMessage { message_id, text } => {
+            let first = flush_tail(conn, &session, seq, Some(message_id)).await?;
+            let first = first.unwrap_or(seq);
+            insert_row(conn, &session, first, at_ms, SearchRole::Assistant, text).await?;
+        }
         SessionEvent::UserMessage { text, .. } => {
+            flush_tail(conn, &session, seq, None).await?;
             insert_row(conn, &session, seq, at_ms, SearchRole::User, text).await?;
         }
         SessionEvent::ToolCall {
             name, title, input, ..
         } => {
+            flush_tail(conn, &session, seq, None).await?;
             let mut body = format!("{title} {name}");
             for key in ["command", "file_path", "path", "pattern"] {
                 if let Some(value) = input.get(key).and_then(|v| v.as_str()) {
@@ -39,119 +52,48 @@ pub(in crate::server::db) async fn index_event(
             }
             insert_row(conn, &session, seq, at_ms, SearchRole::Tool, &body).await?;
         }
-        SessionEvent::AssistantDelta { message_id, text } => {
-            let entry = format!("a:{message_id}");
-            append_pending(
-                conn,
-                &session,
-                &entry,
-                (seq, at_ms),
-                SearchRole::Assistant,
-                text,
-            )
-            .await?;
+        _ => {
+            flush_tail(conn, &session, seq, None).await?;
         }
-        SessionEvent::Thinking { message_id, text } => {
-            let entry = format!("t:{message_id}");
-            append_pending(
-                conn,
-                &session,
-                &entry,
-                (seq, at_ms),
-                SearchRole::Thinking,
-                text,
-            )
-            .await?;
-        }
-        // A whole message replaces its deltas' text (the same words, whole), and ends it.
-        SessionEvent::AssistantMessage { message_id, text } => {
-            let entry = format!("a:{message_id}");
-            let first = pending_seq(conn, &session, &entry).await?.unwrap_or(seq);
-            sqlx::query("DELETE FROM search_pending WHERE session_id = ? AND entry = ?")
-                .bind(&session)
-                .bind(&entry)
-                .execute(&mut *conn)
-                .await?;
-            insert_row(conn, &session, first, at_ms, SearchRole::Assistant, text).await?;
-        }
-        _ => {}
     }
     Ok(())
 }
 
-/// The first seq of a pending entry.
-async fn pending_seq(
+/// Indexes the session's streamed tail (the deltas before `seq`), a message per row, and
+/// ends it. The message `replaced` (whose whole text comes next) is left out; its first
+/// seq is returned.
+async fn flush_tail(
     conn: &mut SqliteConnection,
     session: &str,
-    entry: &str,
+    seq: Seq,
+    replaced: Option<&str>,
 ) -> Result<Option<Seq>, DbError> {
-    let seq: Option<i64> =
-        sqlx::query_scalar("SELECT seq FROM search_pending WHERE session_id = ? AND entry = ?")
+    let from: Option<i64> =
+        sqlx::query_scalar("DELETE FROM search_streaming WHERE session_id = ? RETURNING from_seq")
             .bind(session)
-            .bind(entry)
             .fetch_optional(&mut *conn)
             .await?;
-    Ok(seq.map(|s| Seq(s.max(0) as u64)))
-}
-
-/// Appends a delta to its entry's pending row (made by the first); a row past ~4 KiB moves
-/// into the full-text index and the entry goes on in an empty one (still opening at the
-/// entry's first seq).
-async fn append_pending(
-    conn: &mut SqliteConnection,
-    session: &str,
-    entry: &str,
-    (seq, at_ms): (Seq, i64),
-    role: SearchRole,
-    text: &str,
-) -> Result<(), DbError> {
-    let bytes: i64 = sqlx::query_scalar(
-        "INSERT INTO search_pending (session_id, entry, seq, at_ms, role, body) \
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, entry) \
-         DO UPDATE SET body = body || excluded.body RETURNING length(body)",
-    )
-    .bind(session)
-    .bind(entry)
-    .bind(seq.0 as i64)
-    .bind(at_ms)
-    .bind(role.name())
-    .bind(text)
-    .fetch_one(&mut *conn)
-    .await?;
-    if bytes >= ROW_BYTES {
-        let (first, body): (i64, String) = sqlx::query_as(
-            "SELECT seq, body FROM search_pending WHERE session_id = ? AND entry = ?",
-        )
-        .bind(session)
-        .bind(entry)
-        .fetch_one(&mut *conn)
-        .await?;
-        sqlx::query("UPDATE search_pending SET body = '' WHERE session_id = ? AND entry = ?")
-            .bind(session)
-            .bind(entry)
-            .execute(&mut *conn)
-            .await?;
-        insert_row(conn, session, Seq(first.max(0) as u64), at_ms, role, &body).await?;
-    }
-    Ok(())
-}
-
-/// Moves a session's pending entries into the full-text index: its streaming ended, as
-/// the next other event says.
-async fn flush_pending(conn: &mut SqliteConnection, session: &str) -> Result<(), DbError> {
-    let pending: Vec<(i64, i64, String, String)> = sqlx::query_as(
-        "DELETE FROM search_pending WHERE session_id = ? RETURNING seq, at_ms, role, body",
-    )
-    .bind(session)
-    .fetch_all(&mut *conn)
-    .await?;
-    for (seq, at_ms, role, body) in pending {
-        let role = SearchRole::from_name(&role).unwrap_or(SearchRole::Assistant);
-        if !body.is_empty() {
-            insert_row(conn, session, Seq(seq.max(0) as u64), at_ms, role, &body).await?;
+    let Some(from) = from else {
+        return Ok(None);
+    };
+    let events = read_tail(conn, session, from, seq.0 as i64).await?;
+    let mut replaced_at = None;
+    for entry in entries_of(&events)? {
+        if entry.role == SearchRole::Assistant && Some(entry.message_id.as_str()) == replaced {
+            replaced_at = Some(entry.seq);
+            continue;
         }
+        insert_row(
+            conn,
+            session,
+            entry.seq,
+            entry.at_ms,
+            entry.role,
+            &entry.text,
+        )
+        .await?;
     }
-    Ok(())
+    Ok(replaced_at)
 }
 
 /// Inserts one index row at the next free rowid of its millisecond; returns the rowid.

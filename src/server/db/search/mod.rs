@@ -4,6 +4,7 @@
 
 mod index;
 mod query;
+mod streaming;
 
 pub(super) use index::index_event;
 pub use query::fts_query;
@@ -16,9 +17,6 @@ use crate::protocol::{
 use query::match_expression;
 use sqlx::Row;
 
-/// A streamed message's index row grows to about this many bytes, then a new row begins:
-/// a delta never re-indexes more than this.
-const ROW_BYTES: i64 = 4096;
 /// Rowids are `at_ms * ROWIDS_PER_MS + n`: newest first is the index read backwards.
 const ROWIDS_PER_MS: i64 = 65536;
 
@@ -136,38 +134,55 @@ impl Db {
         Ok((groups, more))
     }
 
-    /// The entries still streaming (the index's pending tail) that hold every term, with
-    /// the same filters, newest first.
+    /// The entries still streaming (the index's tail, read from the log) that hold every
+    /// term, with the same filters, newest first.
     async fn streaming_hits(
         &self,
         query: &SearchQuery,
         terms: &[query::Term],
     ) -> Result<Vec<HitRow>, SearchError> {
-        let found = sqlx::query(
-            "SELECT 0 AS rowid, p.session_id, p.seq, p.role, p.at_ms, p.body AS snippet, \
-             s.title, s.agent, s.project_id, s.archived \
-             FROM search_pending p JOIN sessions s ON s.id = p.session_id \
-             WHERE p.body != '' AND (?1 IS NULL OR p.role = ?1) AND (?2 IS NULL OR s.agent = ?2) \
-             AND (?3 IS NULL OR s.project_id = ?3) AND (?4 IS NULL OR p.at_ms >= ?4) \
-             AND (?5 IS NULL OR p.at_ms < ?5) ORDER BY p.at_ms DESC",
+        let mut conn = self.pool.acquire().await.map_err(DbError::from)?;
+        let tails: Vec<(String, i64, String, String, Option<String>, bool)> = sqlx::query_as(
+            "SELECT t.session_id, t.from_seq, s.title, s.agent, s.project_id, s.archived \
+             FROM search_streaming t JOIN sessions s ON s.id = t.session_id \
+             WHERE (?1 IS NULL OR s.agent = ?1) AND (?2 IS NULL OR s.project_id = ?2)",
         )
-        .bind(query.role.map(SearchRole::name))
         .bind(query.agent.as_ref().map(|a| a.0.clone()))
         .bind(query.project.map(|p| p.to_string()))
-        .bind(query.since_ms)
-        .bind(query.until_ms)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(DbError::from)?;
         let mut rows = Vec::new();
-        for row in &found {
-            let mut row = HitRow::read(row)?;
-            if query::matches(&row.snippet, terms) {
-                row.snippet =
-                    query::snippet(&row.snippet, terms, MATCH_OPEN, MATCH_CLOSE, SNIPPET_WORDS);
-                rows.push(row);
+        for (session, from, title, agent, project, archived) in tails {
+            let events = streaming::read_tail(&mut conn, &session, from, i64::MAX).await?;
+            for entry in streaming::entries_of(&events)? {
+                let wanted = query.role.is_none_or(|role| role == entry.role)
+                    && query.since_ms.is_none_or(|ms| entry.at_ms >= ms)
+                    && query.until_ms.is_none_or(|ms| entry.at_ms < ms)
+                    && query::matches(&entry.text, terms);
+                if wanted {
+                    rows.push(HitRow {
+                        rowid: 0,
+                        session: session.clone(),
+                        seq: entry.seq.0 as i64,
+                        role: entry.role.name().to_owned(),
+                        at_ms: entry.at_ms,
+                        snippet: query::snippet(
+                            &entry.text,
+                            terms,
+                            MATCH_OPEN,
+                            MATCH_CLOSE,
+                            SNIPPET_WORDS,
+                        ),
+                        title: title.clone(),
+                        agent: agent.clone(),
+                        project: project.clone(),
+                        archived,
+                    });
+                }
             }
         }
+        rows.sort_by_key(|row| std::cmp::Reverse(row.at_ms));
         Ok(rows)
     }
 

@@ -87,8 +87,8 @@ async fn opening_an_older_database_indexes_its_logs() {
     assert_eq!(groups[0].hits.len(), 1);
 }
 
-/// Live deltas grow one row, so a phrase split across them is found; a reply longer
-/// than a row continues in another that still opens at the reply's first event.
+/// A reply still streaming is found, a phrase split across its deltas too, opening at its
+/// first delta; when the turn ends it is in the full-text index, once, a whole message.
 #[tokio::test]
 async fn streamed_replies_are_searchable_as_they_arrive() {
     use crate::protocol::{AgentId, Seq, Session, SessionEvent, SessionId, SessionState};
@@ -132,14 +132,23 @@ async fn streamed_replies_are_searchable_as_they_arrive() {
         ..SearchQuery::default()
     };
     let (groups, _) = db.search(&late).await.expect("search");
-    assert_eq!(
-        groups[0].hits[0].seq,
-        Seq(1),
-        "a continuation row opens at the reply"
-    );
-    // Still one phrase hit: the first row did not change.
-    let (groups, _) = db.search(&phrase).await.expect("search");
-    assert_eq!(groups[0].hits.len(), 1);
+    assert_eq!(groups[0].hits[0].seq, Seq(1), "it opens at the reply");
+    let end = SessionEvent::TurnCompleted {
+        usage: crate::protocol::Usage::default(),
+        duration_ms: 5,
+        stop_reason: "end_turn".into(),
+    };
+    db.append_event(id, Seq(5), 14, &end).await.expect("stored");
+    for query in [&phrase, &late] {
+        let (groups, _) = db.search(query).await.expect("search");
+        assert_eq!(groups[0].hits.len(), 1, "indexed once: {groups:?}");
+        assert_eq!(groups[0].hits[0].seq, Seq(1));
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM search_index")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert_eq!(rows, 1, "one row for the whole reply");
 }
 
 #[test]
