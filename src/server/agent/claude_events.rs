@@ -386,8 +386,9 @@ pub fn tool_title(name: &str, input: &Value) -> String {
     }
 }
 
-/// Tool result content is a string or a list of blocks; the text parts, joined.
-fn content_text(content: Option<&Value>) -> String {
+/// Tool result content is a string or a list of blocks; the text parts, joined (the live
+/// stream and imported transcripts carry the same shape).
+pub(crate) fn content_text(content: Option<&Value>) -> String {
     match content {
         Some(Value::String(text)) => text.clone(),
         Some(Value::Array(blocks)) => blocks

@@ -12,7 +12,7 @@
 
 use super::{ids, record, str_at, u64_at, Imported, Line, TranscriptMeta, TranscriptParser};
 use crate::protocol::{Attachment, SessionEvent, Usage};
-use crate::server::agent::claude_events::tool_title;
+use crate::server::agent::claude_events::{content_text, tool_title};
 use serde_json::Value;
 
 /// Record types that carry nothing to show.
@@ -360,17 +360,4 @@ fn images(blocks: &[&Value]) -> Vec<Attachment> {
             })
         })
         .collect()
-}
-
-/// Tool result content is a string or a list of blocks; the text parts, joined.
-fn content_text(content: Option<&Value>) -> String {
-    match content {
-        Some(Value::String(text)) => text.clone(),
-        Some(Value::Array(blocks)) => blocks
-            .iter()
-            .filter_map(|block| str_at(block, "text"))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => String::new(),
-    }
 }
