@@ -5,30 +5,8 @@
 
 mod common;
 
-use common::{Client, Server};
-use std::process::Command;
-use switchboard::protocol::{ClientFrame, Seq, ServerFrame, SessionEvent, SessionId};
-
-/// Seeds a data dir with one long session through the binary's own subcommand.
-fn seed(data_dir: &std::path::Path, entries: usize) -> SessionId {
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args([
-            "seed-transcript",
-            "--entries",
-            &entries.to_string(),
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .output()
-        .expect("seed-transcript runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    SessionId(uuid::Uuid::parse_str(&id).expect("seed prints the session id"))
-}
+use common::{seed_transcript, Client, Server};
+use switchboard::protocol::{ClientFrame, Seq, ServerFrame, SessionEvent};
 
 fn is_user(event: &SessionEvent) -> bool {
     matches!(event, SessionEvent::UserMessage { .. })
@@ -37,7 +15,7 @@ fn is_user(event: &SessionEvent) -> bool {
 #[tokio::test]
 async fn a_long_session_opens_with_its_last_turns_and_pages_back_to_the_start() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let session = seed(dir.path(), 10_000);
+    let session = seed_transcript(dir.path(), 10_000);
     let server = Server::start(dir.path());
     let (mut client, sessions) = Client::connect(&server).await;
     let listed = sessions

@@ -4,11 +4,10 @@
 
 mod common;
 
-use common::{new_session, Client, Server};
-use std::process::Command;
+use common::{new_session, seed_transcript, Client, Server};
 use switchboard::protocol::{
     AgentId, ClientFrame, ErrorCode, RequestTag, SearchGroup, SearchOrder, SearchQuery, SearchRole,
-    Seq, ServerFrame, SessionEvent, SessionId, MATCH_OPEN,
+    Seq, ServerFrame, SessionEvent, MATCH_OPEN,
 };
 
 /// Sends a search and returns its groups (or the error's message).
@@ -144,18 +143,7 @@ async fn a_phrase_typed_a_moment_ago_is_found_filters_hold_and_bad_queries_are_r
 #[tokio::test]
 async fn a_hit_far_back_in_a_long_log_opens_at_its_turn() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["seed-transcript", "--entries", "10000", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .expect("seed-transcript runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let session = SessionId(uuid::Uuid::parse_str(&id).expect("an id"));
+    let session = seed_transcript(dir.path(), 10_000);
     let server = Server::start(dir.path());
     let (mut client, _) = Client::connect(&server).await;
 

@@ -87,6 +87,16 @@ pub fn acp_line(data: &[u8]) {
     }
 }
 
+/// A permission question as the session would log it, checked like any event.
+fn check_permission(request_id: String, title: String, input: serde_json::Value) {
+    check_event(&SessionEvent::PermissionRequested {
+        request_id: RequestId(request_id),
+        title,
+        input,
+        options: Vec::new(),
+    })
+}
+
 /// `codex app-server`'s stdout through `CodexParser::parse`, one line at a time as
 /// `codex.rs` feeds it, so the parser's state between lines (tool items, streamed
 /// reasoning, token totals) is exercised too.
@@ -101,12 +111,7 @@ pub fn codex_line(data: &[u8]) {
             match message {
                 CodexMessage::Event(event) => check_event(&event),
                 CodexMessage::PermissionAsked(ask) => {
-                    check_event(&SessionEvent::PermissionRequested {
-                        request_id: RequestId(ask.request_id),
-                        title: ask.title,
-                        input: ask.input,
-                        options: Vec::new(),
-                    })
+                    check_permission(ask.request_id, ask.title, ask.input)
                 }
                 CodexMessage::TurnEnded {
                     usage, stop_reason, ..
@@ -132,12 +137,7 @@ pub fn claude_line(data: &[u8]) {
             match message {
                 ClaudeMessage::Event(event) => check_event(&event),
                 ClaudeMessage::PermissionAsked(ask) => {
-                    check_event(&SessionEvent::PermissionRequested {
-                        request_id: RequestId(ask.request_id),
-                        title: ask.title,
-                        input: ask.input,
-                        options: Vec::new(),
-                    })
+                    check_permission(ask.request_id, ask.title, ask.input)
                 }
                 ClaudeMessage::TurnEnded { usage, stop_reason } => {
                     end_turn(&mut total, usage, stop_reason)

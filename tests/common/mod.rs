@@ -434,6 +434,28 @@ pub fn new_session() -> SessionId {
     SessionId(Uuid::new_v4())
 }
 
+/// Seeds a data dir with one long session through the binary's own subcommand (before a
+/// server starts on it); returns the session's id.
+pub fn seed_transcript(data_dir: &Path, entries: usize) -> SessionId {
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args([
+            "seed-transcript",
+            "--entries",
+            &entries.to_string(),
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .output()
+        .expect("seed-transcript runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    SessionId(Uuid::parse_str(&id).expect("seed prints the session id"))
+}
+
 /// Sends one raw HTTP/1.1 request and returns the status code and the whole answer.
 pub async fn http(addr: &str, request: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
