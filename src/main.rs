@@ -30,6 +30,9 @@ mod cli {
         /// (~/.codex or CODEX_HOME) stored, into a data dir no server is using; again later
         /// to add what they gained.
         Import(ImportArgs),
+        /// The runner that holds agent processes so they outlive a server restart (`serve`
+        /// starts it); `status` and `stop` ask the running one.
+        Runner(RunnerArgs),
         /// Run the built-in offline demo agent on stdio (ACP); started by the server.
         DemoAgent,
         /// Write a long generated demo session into a data dir (benchmarks, tests); run it
@@ -71,6 +74,30 @@ mod cli {
         /// Runtime configuration file [default: ./Leptos.toml]
         #[arg(long, env = "SWITCHBOARD_CONFIG")]
         pub config: Option<PathBuf>,
+    }
+
+    #[derive(Args, Clone, Default)]
+    pub struct RunnerArgs {
+        #[command(subcommand)]
+        pub action: Option<RunnerAction>,
+        /// Directory for the database and agent state [default: ./data]
+        #[arg(long, global = true, env = "SWITCHBOARD_DATA_DIR")]
+        pub data_dir: Option<PathBuf>,
+        /// Runtime configuration file [default: ./Leptos.toml]
+        #[arg(long, global = true, env = "SWITCHBOARD_CONFIG")]
+        pub config: Option<PathBuf>,
+    }
+
+    #[derive(Subcommand, Clone)]
+    pub enum RunnerAction {
+        /// Show the running runner: pid, version, agents and what it keeps for the server.
+        Status,
+        /// Stop it: running turns finish first, unless --now.
+        Stop {
+            /// Stop every agent at once.
+            #[arg(long)]
+            now: bool,
+        },
     }
 
     #[derive(Args, Clone, Default)]
@@ -118,6 +145,7 @@ async fn main() -> std::process::ExitCode {
             }
         },
         Some(Command::Doctor(args)) => doctor(args).await,
+        Some(Command::Runner(args)) => runner(args).await,
         Some(Command::LoginUrl(args)) => login_url(args),
         Some(Command::Import(args)) => import(args).await,
         Some(Command::SeedTranscript(args)) => {
@@ -180,6 +208,36 @@ async fn serve(args: cli::ServeArgs) -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("switchboard: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `switchboard runner [status|stop [--now]]`.
+#[cfg(feature = "ssr")]
+async fn runner(args: cli::RunnerArgs) -> std::process::ExitCode {
+    use switchboard::server::config::{Config, Overrides};
+    use switchboard::server::runner::cli::Action;
+    let config = match Config::load(Overrides {
+        data_dir: args.data_dir,
+        config_file: args.config,
+        ..Overrides::default()
+    }) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let action = match args.action {
+        None => Action::Run,
+        Some(cli::RunnerAction::Status) => Action::Status,
+        Some(cli::RunnerAction::Stop { now }) => Action::Stop { now },
+    };
+    match switchboard::server::runner::cli::run(&config, action).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchboard runner: {e}");
             std::process::ExitCode::FAILURE
         }
     }

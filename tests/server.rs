@@ -382,16 +382,19 @@ async fn history_survives_agent_and_server_restarts() {
 
 #[tokio::test]
 async fn a_server_killed_mid_turn_restarts_with_the_session_interrupted_and_it_continues() {
+    // With agents in the server's own process (`runner.mode = "embedded"`), they die with
+    // it; tests/runner.rs shows the detached default keeping the turn.
     let dir = data_dir();
     let session = new_session();
+    let embedded = [("SWITCHBOARD_RUNNER", Some("embedded"))];
     {
-        let server = Server::start(dir.path());
+        let server = Server::start_with_env(dir.path(), "", &embedded);
         let (mut client, _) = Client::connect(&server).await;
         client.say(session, "/slow 30", true).await;
         client.first_delta().await;
         server.kill();
     }
-    let server = Server::start(dir.path());
+    let server = Server::start_with_env(dir.path(), "", &embedded);
     let (mut client, sessions) = Client::connect(&server).await;
     let listed = sessions
         .iter()

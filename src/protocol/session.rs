@@ -214,6 +214,9 @@ pub struct Session {
     /// The CLI store it was imported from, for a session that began outside Switchboard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imported: Option<ImportSource>,
+    /// Where its agent process runs, while one runs (live only, never stored).
+    #[serde(default)]
+    pub placement: super::AgentPlacement,
 }
 
 /// The header's figures for a session's changes.
@@ -273,6 +276,9 @@ pub struct SessionPatch {
     /// New change figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<ChangeCount>,
+    /// Where its agent now runs (an agent started or stopped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<super::AgentPlacement>,
 }
 
 impl SessionPatch {
@@ -315,6 +321,7 @@ impl Session {
             rev: 0,
             changes: None,
             imported: None,
+            placement: super::AgentPlacement::default(),
         }
     }
 
@@ -334,6 +341,7 @@ impl Session {
             viewers,
             rev,
             changes,
+            placement,
         } = patch.clone();
         if let Some(v) = title {
             self.title = v;
@@ -374,6 +382,9 @@ impl Session {
         if let Some(v) = changes {
             self.changes = Some(v);
         }
+        if let Some(v) = placement {
+            self.placement = v;
+        }
     }
 
     /// A patch that sets every field to this session's: what a stream subscriber is sent
@@ -393,6 +404,7 @@ impl Session {
             viewers: Some(self.viewers),
             rev: Some(self.rev),
             changes: self.changes,
+            placement: Some(self.placement.clone()),
         }
     }
 

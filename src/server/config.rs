@@ -65,8 +65,49 @@ struct FileConfig {
     limits: LimitsSection,
     #[serde(default)]
     agents: BTreeMap<String, AgentCommand>,
+    #[serde(default)]
+    runner: RunnerSection,
 }
 
+/// `[runner]`: where agents run.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunnerSection {
+    mode: Option<RunnerMode>,
+    linger_secs: Option<u64>,
+    memory_kib: Option<usize>,
+    spill_mib: Option<u64>,
+    socket: Option<PathBuf>,
+}
+
+/// Where agent processes run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunnerMode {
+    /// In a runner process that outlives the server (the default): a restart loses no turn.
+    Detached,
+    /// In the server's own process: one process, but a restart interrupts running turns.
+    Embedded,
+}
+
+/// How the server uses its runner, and how a runner keeps outputs.
+#[derive(Debug, Clone)]
+pub struct RunnerSettings {
+    /// Detached or embedded (`runner.mode`, SWITCHBOARD_RUNNER).
+    pub mode: RunnerMode,
+    /// A socket to connect to instead of the data dir's own, never starting a runner
+    /// there (`runner.socket`; a runner started by hand, or a proxy in the tests).
+    pub socket: Option<PathBuf>,
+    /// How long a runner with no server waits before it stops its agents and exits.
+    pub linger: Duration,
+    /// Bytes of unstored outputs one agent keeps in memory before spilling to a file.
+    pub memory_limit: usize,
+    /// Bytes one agent's spill file may hold before the agent is paused.
+    pub spill_limit: u64,
+    /// The runner protocol version spoken (SWITCHBOARD_RUNNER_PROTOCOL, only to test the
+    /// drain of an older runner).
+    pub protocol: u32,
+}
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ServerSection {
@@ -147,6 +188,8 @@ pub struct Config {
     pub idle_agent_timeout: Duration,
     /// `[agents.<key>]` tables by key: built-in agents' overrides and configured ACP agents.
     pub agents: BTreeMap<String, AgentCommand>,
+    /// `[runner]`.
+    pub runner: RunnerSettings,
 }
 
 /// Why the configuration could not be read.
@@ -239,18 +282,35 @@ impl Config {
             max_sockets_per_login: file.limits.max_sockets_per_login.unwrap_or(64),
             idle_agent_timeout: Duration::from_secs(file.limits.idle_agent_secs.unwrap_or(15 * 60)),
             agents,
+            runner: RunnerSettings {
+                mode: match std::env::var("SWITCHBOARD_RUNNER").as_deref() {
+                    Ok("embedded") => RunnerMode::Embedded,
+                    Ok("detached") => RunnerMode::Detached,
+                    _ => file.runner.mode.unwrap_or(RunnerMode::Detached),
+                },
+                socket: file.runner.socket,
+                linger: Duration::from_secs(file.runner.linger_secs.unwrap_or(15 * 60)),
+                memory_limit: file.runner.memory_kib.unwrap_or(4 * 1024) * 1024,
+                spill_limit: file.runner.spill_mib.unwrap_or(256) * 1024 * 1024,
+                protocol: std::env::var("SWITCHBOARD_RUNNER_PROTOCOL")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(crate::server::runner::PROTOCOL_VERSION),
+            },
         }
     }
 
     /// A configuration for tests: everything default, data in `data_dir`.
     pub fn for_tests(data_dir: &Path) -> Config {
-        Self::resolve(
+        let mut config = Self::resolve(
             FileConfig::default(),
             Overrides {
                 data_dir: Some(data_dir.to_path_buf()),
                 ..Overrides::default()
             },
-        )
+        );
+        config.runner.mode = RunnerMode::Embedded;
+        config
     }
 }
 

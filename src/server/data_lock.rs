@@ -36,8 +36,12 @@ pub struct DataDirLock {
 impl DataDirLock {
     /// Takes the data dir's lock, without waiting.
     pub fn acquire(data_dir: &Path) -> Result<DataDirLock, LockError> {
+        Self::acquire_file(&data_dir.join(LOCK_FILE), data_dir)
+    }
+
+    /// Takes the lock of `path`, a lock file in `data_dir` (the runner has its own).
+    pub fn acquire_file(path: &Path, data_dir: &Path) -> Result<DataDirLock, LockError> {
         use std::os::unix::fs::OpenOptionsExt;
-        let path = data_dir.join(LOCK_FILE);
         let io = |cause: String| LockError::Io {
             path: path.display().to_string(),
             cause,
@@ -47,7 +51,7 @@ impl DataDirLock {
             .truncate(false)
             .write(true)
             .mode(0o600)
-            .open(&path)
+            .open(path)
             .map_err(|e| io(e.to_string()))?;
         match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
             Ok(held) => Ok(DataDirLock { _held: held }),

@@ -22,6 +22,7 @@ pub mod private_dir;
 pub mod projects;
 pub mod registry;
 pub mod replay;
+pub mod runner;
 pub mod seed;
 pub mod session_stream;
 pub mod session_task;
@@ -111,6 +112,9 @@ pub enum StartError {
     /// Another process uses the data dir.
     #[error("{0}")]
     Locked(#[from] data_lock::LockError),
+    /// The runner could not be reached or started.
+    #[error("runner: {0}")]
+    Runner(String),
     /// The server failed while running.
     #[error("server: {0}")]
     Serve(std::io::Error),
@@ -161,7 +165,15 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
 
     let db = db::Db::open_limited(&config.data_dir, config.max_db_mib).await?;
     access.attach_logins(Arc::new(logins::Logins::load(db.clone()).await?));
-    let registry = Registry::load(db, Arc::clone(&config)).await?;
+    let registry = if runner::detached(&config) {
+        let catalog = Arc::new(catalog::AgentCatalog::load(&config));
+        let runners = runner::Runners::start(&config, Arc::clone(&catalog))
+            .await
+            .map_err(StartError::Runner)?;
+        Registry::load_detached(db, Arc::clone(&config), catalog, runners).await?
+    } else {
+        Registry::load(db, Arc::clone(&config)).await?
+    };
 
     // Streaming sends many small frames: without TCP_NODELAY, Nagle's algorithm and delayed
     // ACKs hold them back ~40 ms each round trip.

@@ -125,9 +125,42 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    /// Pids of the server's child processes (its agents).
+    /// The agent processes: children of this data dir's runner, or of the server when
+    /// agents run embedded.
     pub fn agent_pids(&self) -> Vec<i32> {
-        let me = self.child.id().to_string();
+        match self.runner_pid() {
+            Some(runner) => children_of(runner),
+            None => children_of(self.child.id() as i32),
+        }
+    }
+
+    /// The runner serving this data dir, if one runs.
+    pub fn runner_pid(&self) -> Option<i32> {
+        runner_pid(&self.data_dir)
+    }
+}
+
+/// The process running `switchboard runner --data-dir <data_dir>`, if any (zombies aside).
+pub fn runner_pid(data_dir: &Path) -> Option<i32> {
+    let wanted = format!("runner\0--data-dir\0{}\0", data_dir.display());
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .find_map(|entry| {
+            let pid: i32 = entry.file_name().to_string_lossy().parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            let alive = std::fs::read_to_string(entry.path().join("stat"))
+                .is_ok_and(|stat| !stat.contains(") Z "));
+            (alive && cmdline.contains(&wanted)).then_some(pid)
+        })
+}
+
+/// The processes whose parent is `parent`.
+pub fn children_of(parent: i32) -> Vec<i32> {
+    {
+        let me = parent.to_string();
         let mut pids = Vec::new();
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
             let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {

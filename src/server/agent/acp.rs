@@ -26,7 +26,7 @@ pub fn start(
     cwd: &Path,
     resume: Option<String>,
     mode: Option<String>,
-) -> Result<(QueuedDriver, mpsc::Receiver<AgentOutput>), AgentError> {
+) -> Result<(QueuedDriver, mpsc::Receiver<super::Numbered>), AgentError> {
     let spawned = process::spawn(argv, env, cwd)?;
     let protocol = AcpProtocol::new(cwd, resume, mode);
     Ok(connection::launch(protocol, spawned))

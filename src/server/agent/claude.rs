@@ -53,7 +53,7 @@ pub fn start(
     start: CliStart,
     env: &BTreeMap<String, String>,
     cwd: &Path,
-) -> Result<(QueuedDriver, mpsc::Receiver<AgentOutput>), AgentError> {
+) -> Result<(QueuedDriver, mpsc::Receiver<super::Numbered>), AgentError> {
     let fresh_id = uuid::Uuid::new_v4().to_string();
     let spawned = process::spawn(&argv(&start, &fresh_id), env, cwd)?;
     let protocol = ClaudeProtocol::new(&start, fresh_id);

@@ -34,7 +34,7 @@ pub fn start_codex(
     request: &StartRequest,
     command: Vec<String>,
     env: &BTreeMap<String, String>,
-) -> Result<(Box<dyn AgentDriver>, mpsc::Receiver<AgentOutput>), AgentError> {
+) -> Result<(Box<dyn AgentDriver>, mpsc::Receiver<super::Numbered>), AgentError> {
     let start = CliStart {
         command,
         resume: request.resume.clone(),
@@ -57,7 +57,7 @@ pub fn start_app_server(
     start: CliStart,
     env: &BTreeMap<String, String>,
     cwd: &Path,
-) -> Result<(QueuedDriver, mpsc::Receiver<AgentOutput>), AgentError> {
+) -> Result<(QueuedDriver, mpsc::Receiver<super::Numbered>), AgentError> {
     let spawned = process::spawn(&argv(&start), env, cwd)?;
     let protocol = CodexProtocol::new(start, cwd, spawned.stderr.clone());
     Ok(connection::launch(protocol, spawned))

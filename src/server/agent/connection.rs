@@ -5,7 +5,7 @@
 //! I/O itself, it lists lines to write and outputs to report in [`Effects`].
 
 use super::process::{self, AgentProcess, LineReader, OwnedTask, Spawned, StderrTail};
-use super::{AgentDriver, AgentError, AgentOutput, DriverCommand, TurnInput};
+use super::{AgentDriver, AgentError, AgentOutput, DriverCommand, Numbered, TurnInput};
 use crate::protocol::{RequestId, SessionEvent};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
@@ -113,7 +113,7 @@ impl Effects {
 pub(crate) fn launch<P: Protocol>(
     protocol: P,
     spawned: Spawned,
-) -> (QueuedDriver, mpsc::Receiver<AgentOutput>) {
+) -> (QueuedDriver, mpsc::Receiver<Numbered>) {
     let (outputs, output_rx) = mpsc::channel(OUTPUT_QUEUE);
     let (commands, command_rx) = mpsc::unbounded_channel();
     let connection = AgentConnection {
@@ -121,6 +121,7 @@ pub(crate) fn launch<P: Protocol>(
         stdin: spawned.stdin,
         stdout: LineReader::new(spawned.stdout, process::MAX_LINE_BYTES),
         outputs,
+        said: 0,
         exited: spawned.exited,
         stderr: spawned.stderr,
     };
@@ -141,8 +142,10 @@ pub(crate) struct AgentConnection<P> {
     stdin: ChildStdin,
     /// The agent's stdout, read only here.
     stdout: LineReader<ChildStdout>,
-    /// To the session task.
-    outputs: mpsc::Sender<AgentOutput>,
+    /// To the session task (or the runner that holds the agent).
+    outputs: mpsc::Sender<Numbered>,
+    /// Outputs numbered so far: the next is `said + 1`.
+    said: u64,
     /// The stderr reader and reaper, awaited for the exit code.
     exited: OwnedTask<Option<i32>>,
     /// What that reader kept, for the exit report.
@@ -182,8 +185,23 @@ impl<P: Protocol> AgentConnection<P> {
         }
         let code = process::exit_code(self.exited).await;
         let last = self.protocol.exited(code, self.stderr.text());
-        // The session task gone means nobody listens; the process is being killed anyway.
-        let _ = self.outputs.send(last).await;
+        // Said here field by field: `exited` has moved out of `self`.
+        let numbered = Numbered {
+            seq: self.said + 1,
+            output: last,
+        };
+        let _ = self.outputs.send(numbered).await;
+    }
+
+    /// Reports one output under the next number. The session task gone means nobody
+    /// listens; the process is being killed anyway.
+    async fn say(&mut self, output: AgentOutput) {
+        self.said += 1;
+        let numbered = Numbered {
+            seq: self.said,
+            output,
+        };
+        let _ = self.outputs.send(numbered).await;
     }
 
     /// Does what the protocol asked for, in order; true when it has finished.
@@ -199,11 +217,7 @@ impl<P: Protocol> AgentConnection<P> {
                         tracing::debug!("{} stdin closed: {e}", P::NAME);
                     }
                 }
-                Effect::Output(output) => {
-                    // The session task gone means nobody listens; the process is being
-                    // killed anyway.
-                    let _ = self.outputs.send(output).await;
-                }
+                Effect::Output(output) => self.say(output).await,
             }
         }
         effects.finished
@@ -327,18 +341,19 @@ mod tests {
         }
     }
 
-    fn run(script: &str) -> (QueuedDriver, mpsc::Receiver<AgentOutput>) {
+    fn run(script: &str) -> (QueuedDriver, mpsc::Receiver<Numbered>) {
         let argv = ["sh".to_owned(), "-c".to_owned(), script.to_owned()];
         let cwd = std::env::temp_dir();
         let spawned = process::spawn(&argv, &BTreeMap::new(), &cwd).expect("sh starts");
         launch(Echo::default(), spawned)
     }
 
-    async fn next(outputs: &mut mpsc::Receiver<AgentOutput>) -> Option<AgentOutput> {
+    async fn next(outputs: &mut mpsc::Receiver<Numbered>) -> Option<AgentOutput> {
         tokio::time::timeout(Duration::from_secs(10), outputs.recv())
             .await
             .ok()
             .flatten()
+            .map(|numbered| numbered.output)
     }
 
     fn turn(text: &str) -> TurnInput {

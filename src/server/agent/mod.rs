@@ -19,11 +19,13 @@ pub mod scripted;
 use crate::protocol::{AgentId, AgentProtocol, Attachment, RequestId, SessionEvent, Usage, DEMO};
 use crate::server::catalog::AgentCatalog;
 pub use connection::QueuedDriver;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use tokio::sync::mpsc;
 
-/// What a driver reports to its session task.
-#[derive(Debug)]
+/// What a driver reports to its session task. Serializable: a runner sends it to the server.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "body", rename_all = "snake_case")]
 pub enum AgentOutput {
     /// The agent is ready for prompts (the start deadline is met).
     Ready,
@@ -51,6 +53,12 @@ pub enum AgentOutput {
     Garbled(String),
     /// The agent cannot go on (it refused to open a session); the process is dropped.
     Failed(String),
+    /// The agent's runner went away and took the process with it (it was killed, or the
+    /// machine restarted); the turn it was in is interrupted, not failed.
+    Lost {
+        /// What happened, for the transcript.
+        reason: String,
+    },
     /// The process exited; nothing follows.
     Exited {
         /// Exit code, `None` when killed by a signal.
@@ -60,8 +68,19 @@ pub enum AgentOutput {
     },
 }
 
+/// One output and its number in the agent's sequence (1, 2, ...), given by the connection
+/// that read it. A runner keeps each output until the server has stored the outputs up to
+/// its number; `seq` 0 marks an output said by the server itself (a launch that failed).
+#[derive(Debug)]
+pub struct Numbered {
+    /// Its number.
+    pub seq: u64,
+    /// The output.
+    pub output: AgentOutput,
+}
+
 /// A user turn as the agent receives it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TurnInput {
     /// The message text.
     pub text: String,
@@ -123,6 +142,25 @@ pub trait AgentDriver: Send {
     fn shutdown(&mut self) {
         self.signal(nix::sys::signal::Signal::SIGTERM);
     }
+    /// Where the agent runs, for the sidebar and the Doctor.
+    fn placement(&self) -> crate::protocol::AgentPlacement {
+        crate::protocol::AgentPlacement {
+            pid: self.pid().and_then(|pid| u32::try_from(pid).ok()),
+            runner: None,
+        }
+    }
+    /// The runner's name for this agent, stored with the session so a restarted server
+    /// finds it again; `None` for an agent in the server's own process.
+    fn runner_key(&self) -> Option<uuid::Uuid> {
+        None
+    }
+    /// The session has stored every output up to `through`: a runner may forget them.
+    fn stored(&mut self, _through: u64) {}
+    /// The server is stopping: let the agent run on when it can (it lives in a runner);
+    /// false when dropping the driver will stop it.
+    fn keep_running(&mut self) -> bool {
+        false
+    }
 }
 
 /// Starts agents for sessions. The server's is the [`AgentCatalog`] (real child
@@ -133,7 +171,7 @@ pub trait AgentLauncher: Send + Sync {
 }
 
 /// A started agent: the driver to command it and the channel of what it reports.
-pub type Launched = (Box<dyn AgentDriver>, mpsc::Receiver<AgentOutput>);
+pub type Launched = (Box<dyn AgentDriver>, mpsc::Receiver<Numbered>);
 
 impl AgentLauncher for AgentCatalog {
     fn launch(&self, request: StartRequest) -> Result<Launched, AgentError> {
@@ -143,7 +181,9 @@ impl AgentLauncher for AgentCatalog {
 
 /// What the session task asks of a driver's connection task: the same four requests in
 /// every protocol, each protocol says them in its own.
-pub(crate) enum DriverCommand {
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "body", rename_all = "snake_case")]
+pub enum DriverCommand {
     /// A user turn (queued by the connection until the agent is ready).
     Turn(TurnInput),
     /// The answer to a permission request.
@@ -175,8 +215,10 @@ pub struct CliStart {
 }
 
 /// What a session asks for when it starts its agent.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StartRequest {
+    /// The session it works for.
+    pub session: crate::protocol::SessionId,
     /// Which agent.
     pub kind: AgentId,
     /// Working directory.
@@ -189,8 +231,24 @@ pub struct StartRequest {
     pub model: Option<String>,
 }
 
-/// Starts the agent for a session; its outputs arrive on the returned channel.
-pub fn start(catalog: &AgentCatalog, request: StartRequest) -> Result<Launched, AgentError> {
+/// An agent start with everything looked up: the program, its environment and protocol.
+/// The server resolves it from its catalog; whoever runs the agent (the server itself, or
+/// its runner) needs nothing else.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ResolvedStart {
+    /// What the session asked for.
+    pub request: StartRequest,
+    /// The argv that starts it (program first).
+    pub argv: Vec<String>,
+    /// Extra environment.
+    pub env: BTreeMap<String, String>,
+    /// Which protocol it speaks.
+    pub protocol: AgentProtocol,
+}
+
+/// Looks up how to start the agent a session asks for: an unknown or missing agent is
+/// refused here, before anything is spawned.
+pub fn resolve(catalog: &AgentCatalog, request: StartRequest) -> Result<ResolvedStart, AgentError> {
     let entry = catalog
         .get(&request.kind)
         .ok_or_else(|| AgentError::Unknown(request.kind.to_string()))?;
@@ -200,7 +258,31 @@ pub fn start(catalog: &AgentCatalog, request: StartRequest) -> Result<Launched, 
         install: entry.info.install_hint.clone(),
     })?;
     let mut env = entry.env.clone();
-    match entry.info.protocol {
+    if request.kind.as_str() == DEMO && request.permission_mode == "bypassPermissions" {
+        env.insert("SWITCHBOARD_DEMO_BYPASS".into(), "1".into());
+    }
+    Ok(ResolvedStart {
+        request,
+        argv,
+        env,
+        protocol: entry.info.protocol,
+    })
+}
+
+/// Starts the agent for a session; its outputs arrive on the returned channel.
+pub fn start(catalog: &AgentCatalog, request: StartRequest) -> Result<Launched, AgentError> {
+    start_resolved(resolve(catalog, request)?)
+}
+
+/// Starts a resolved agent: its process and its protocol's connection task.
+pub fn start_resolved(start: ResolvedStart) -> Result<Launched, AgentError> {
+    let ResolvedStart {
+        request,
+        argv,
+        env,
+        protocol,
+    } = start;
+    match protocol {
         AgentProtocol::Claude => {
             let start = CliStart {
                 command: argv,
@@ -213,9 +295,6 @@ pub fn start(catalog: &AgentCatalog, request: StartRequest) -> Result<Launched, 
         }
         AgentProtocol::Codex => codex::start_codex(&request, argv, &env),
         AgentProtocol::Acp => {
-            if request.kind.as_str() == DEMO && request.permission_mode == "bypassPermissions" {
-                env.insert("SWITCHBOARD_DEMO_BYPASS".into(), "1".into());
-            }
             let (driver, outputs) = acp::start(
                 &argv,
                 &env,

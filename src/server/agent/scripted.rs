@@ -3,7 +3,8 @@
 //! session gave its driver and says what the agent outputs, in the order the test chooses.
 
 use super::{
-    AgentDriver, AgentError, AgentLauncher, AgentOutput, Launched, StartRequest, TurnInput,
+    AgentDriver, AgentError, AgentLauncher, AgentOutput, Launched, Numbered, StartRequest,
+    TurnInput,
 };
 use crate::protocol::RequestId;
 use nix::sys::signal::Signal;
@@ -35,7 +36,9 @@ pub struct ScriptedAgent {
     /// How the session started it.
     pub request: StartRequest,
     /// What the agent reports; dropping it reads as the process's end.
-    pub outputs: mpsc::Sender<AgentOutput>,
+    pub outputs: mpsc::Sender<Numbered>,
+    /// Outputs said so far (their numbers).
+    said: std::sync::atomic::AtomicU64,
     /// What the session asked of the driver, in order.
     pub calls: mpsc::UnboundedReceiver<DriverCall>,
 }
@@ -45,7 +48,8 @@ impl ScriptedAgent {
     pub async fn say(&self, output: AgentOutput) {
         // The session may have dropped the agent already; then nobody listens, as with a
         // real process that is being killed.
-        let _ = self.outputs.send(output).await;
+        let seq = self.said.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let _ = self.outputs.send(Numbered { seq, output }).await;
     }
 
     /// The next call the session made, waiting at most five seconds.
@@ -94,6 +98,7 @@ impl AgentLauncher for ScriptedLauncher {
         let agent = ScriptedAgent {
             request,
             outputs,
+            said: Default::default(),
             calls,
         };
         let _ = self.launched.send(agent);

@@ -4,6 +4,7 @@
 pub mod imports;
 pub mod logins;
 pub mod projects;
+pub mod runner;
 pub mod search;
 
 use super::agent::TurnInput;
@@ -367,6 +368,7 @@ fn session_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Session, DbError> {
             .transpose()?,
         changes: None,
         imported: imported_from(row.try_get("imported_from")?),
+        placement: Default::default(),
     })
 }
 

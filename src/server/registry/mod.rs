@@ -176,6 +176,28 @@ impl Registry {
         catalog: Arc<AgentCatalog>,
         launcher: Arc<dyn AgentLauncher>,
     ) -> Result<Arc<Registry>, DbError> {
+        Self::load_full(db, config, catalog, launcher, None).await
+    }
+
+    /// Like [`Registry::load`], with agents in `runners`: sessions whose agent a runner
+    /// still holds take it over, turns and permission questions included.
+    pub async fn load_detached(
+        db: Db,
+        config: Arc<Config>,
+        catalog: Arc<AgentCatalog>,
+        runners: Arc<crate::server::runner::Runners>,
+    ) -> Result<Arc<Registry>, DbError> {
+        let launcher: Arc<dyn AgentLauncher> = runners.clone();
+        Self::load_full(db, config, catalog, launcher, Some(runners)).await
+    }
+
+    async fn load_full(
+        db: Db,
+        config: Arc<Config>,
+        catalog: Arc<AgentCatalog>,
+        launcher: Arc<dyn AgentLauncher>,
+        runners: Option<Arc<crate::server::runner::Runners>>,
+    ) -> Result<Arc<Registry>, DbError> {
         let (list, _) = broadcast::channel(LIST_BUFFER);
         let projects = Projects::load(db.clone(), places(&config))
             .await
@@ -195,6 +217,7 @@ impl Registry {
                 catalog,
                 launcher,
                 list,
+                runners: runners.clone(),
             },
         });
         for session in db.live_sessions().await? {
@@ -203,6 +226,10 @@ impl Registry {
             // Listed only once recovered, so no client sees a dead turn as "working".
             let _ = recovered.await;
             registry.lock().insert(id, handle);
+        }
+        if let Some(runners) = &runners {
+            // Agents of sessions that ended meanwhile.
+            runners.release_unclaimed();
         }
         Ok(registry)
     }
@@ -261,6 +288,14 @@ impl Registry {
     /// The Doctor's report: every agent with its version, asked now.
     pub async fn doctor(&self) -> Vec<crate::protocol::AgentInfo> {
         self.context.catalog.doctor().await
+    }
+
+    /// Where agents run, and how that runner is doing.
+    pub async fn runner_health(&self) -> crate::protocol::RunnerHealth {
+        match &self.context.runners {
+            Some(runners) => runners.health().await,
+            None => crate::server::runner::embedded_health(),
+        }
     }
 
     /// Every session that is not archived, newest activity first.

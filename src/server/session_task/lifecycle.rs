@@ -63,6 +63,7 @@ impl SessionTask {
             }
         };
         let request = StartRequest {
+            session: self.session.id,
             kind: self.session.agent.clone(),
             cwd,
             resume,

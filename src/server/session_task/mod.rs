@@ -6,6 +6,7 @@
 //! `turns.rs` runs turns and ends them (one `finish_turn`); `lifecycle.rs` starts and stops
 //! the agent; `record.rs` stores and publishes.
 
+mod adopt;
 mod changes;
 mod import;
 mod lifecycle;
@@ -18,7 +19,7 @@ mod tests;
 
 use running::RunningAgent;
 
-use super::agent::{AgentLauncher, AgentOutput, TurnInput};
+use super::agent::{AgentLauncher, TurnInput};
 use super::agent_pool::{AgentPool, SlotNews, SlotWait};
 use super::catalog::AgentCatalog;
 use super::config::Config;
@@ -57,6 +58,8 @@ pub struct TaskContext {
     pub list: broadcast::Sender<ServerFrame>,
     /// The projects (where agents may run) and the git program.
     pub projects: Arc<super::projects::Projects>,
+    /// The runners agents live in (`None`: agents are the server's own children).
+    pub runners: Option<Arc<super::runner::Runners>>,
 }
 
 /// The turn in progress: from the moment a message is taken up until `finish_turn`.
@@ -181,6 +184,10 @@ pub struct SessionTask {
     projects: Arc<super::projects::Projects>,
     /// Counting the changes: when to start (debounced) and the count under way.
     counting: changes::Counting,
+    /// The runners agents live in, to take over this session's agent after a restart.
+    runners: Option<Arc<super::runner::Runners>>,
+    /// The runner output being handled: stored with the first event it makes.
+    cursor: Option<adopt::PendingCursor>,
 }
 
 /// A Send's answer, held until the step that took the message up is published.
@@ -225,6 +232,8 @@ impl SessionTask {
             answers: Vec::new(),
             projects: Arc::clone(&context.projects),
             counting: changes::Counting::default(),
+            runners: context.runners.clone(),
+            cursor: None,
         }
     }
 
@@ -266,7 +275,10 @@ impl SessionTask {
             Ok(ids) => self.seen_messages.extend(ids),
             Err(e) => tracing::error!(session = %self.session.id, "cannot read message ids: {e}"),
         }
+        let adopted = self.adopt_agent().await;
         match &self.session.state {
+            // Its runner kept the agent: the turn goes on, and so do its questions.
+            state if state.is_busy() && adopted => self.rebuild_turn().await,
             state if state.is_busy() => {
                 // The server stopped during a turn: say so instead of showing it as working forever.
                 self.record(crate::protocol::SessionEvent::Notice {
@@ -282,6 +294,9 @@ impl SessionTask {
                 self.setback = Some(Setback::Interrupted(reason.clone()))
             }
             _ => {}
+        }
+        if adopted && self.turn.is_none() {
+            self.agent_went_idle();
         }
         self.publish_state().await;
     }
@@ -319,7 +334,7 @@ impl SessionTask {
                         }
                     }
                 },
-                output = next_output(&mut self.agent) => self.on_output(output).await,
+                output = next_output(&mut self.agent) => self.on_numbered(output).await,
                 news = slot_news(&mut self.turn) => {
                     if let SlotNews::Granted(lease) = news {
                         self.slot_granted(lease).await;
@@ -337,9 +352,14 @@ impl SessionTask {
             // taken up, and the state follows from it, published in order after it.
             self.take_up_queued().await;
             self.publish_state().await;
+            self.publish_placement().await;
             for Answer { reply, result } in self.answers.drain(..) {
                 let _ = reply.send(result);
             }
+        }
+        if !self.archived && self.agent.as_mut().is_some_and(|a| a.driver.keep_running()) {
+            // The server stops, the agent runs on in its runner; the next server takes it.
+            return;
         }
         self.kill_agent().await;
     }
@@ -407,7 +427,7 @@ impl SessionTask {
     }
 }
 
-async fn next_output(agent: &mut Option<RunningAgent>) -> AgentOutput {
+async fn next_output(agent: &mut Option<RunningAgent>) -> super::agent::Numbered {
     match agent {
         Some(agent) => agent.next().await,
         None => std::future::pending().await,

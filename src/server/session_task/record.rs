@@ -68,11 +68,24 @@ impl SessionTask {
             });
         }
         let seq = self.session.last_seq.next();
-        if let Err(e) = self
-            .db
-            .append_event(self.session.id, seq, now, &event)
-            .await
-        {
+        // The first event a runner output makes carries the output's number with it.
+        let cursor = self.cursor.as_mut().filter(|c| !c.stored);
+        let written = match cursor {
+            Some(cursor) => {
+                let done = self
+                    .db
+                    .append_agent_event(self.session.id, seq, now, &event, cursor.cursor)
+                    .await;
+                cursor.stored = done.is_ok();
+                done
+            }
+            None => {
+                self.db
+                    .append_event(self.session.id, seq, now, &event)
+                    .await
+            }
+        };
+        if let Err(e) = written {
             tracing::error!(session = %self.session.id, %seq, "cannot store event: {e}");
             self.storage_failed(&e.to_string());
             return false;

@@ -5,7 +5,7 @@
 //! exactly what is in the log (it only ever sees stored events).
 
 use crate::protocol::SessionEvent;
-use crate::server::agent::{AgentDriver, AgentOutput};
+use crate::server::agent::{AgentDriver, AgentOutput, Numbered};
 use crate::server::agent_pool::Lease;
 use tokio::sync::mpsc;
 
@@ -17,9 +17,9 @@ pub(super) struct RunningAgent {
     /// The driver: commands go in here.
     pub(super) driver: Box<dyn AgentDriver>,
     /// What the driver reports, in order.
-    outputs: mpsc::Receiver<AgentOutput>,
+    outputs: mpsc::Receiver<Numbered>,
     /// An output taken from `outputs` that did not merge; it comes next.
-    carry: Option<AgentOutput>,
+    carry: Option<Numbered>,
     /// Its slot among the live agents; freed when this is dropped.
     pub(super) lease: Lease,
     /// Since when it has had no turn to run (`None` while one runs), for idle reaping.
@@ -29,7 +29,7 @@ pub(super) struct RunningAgent {
 impl RunningAgent {
     pub(super) fn new(
         driver: Box<dyn AgentDriver>,
-        outputs: mpsc::Receiver<AgentOutput>,
+        outputs: mpsc::Receiver<Numbered>,
         lease: Lease,
     ) -> Self {
         RunningAgent {
@@ -41,26 +41,41 @@ impl RunningAgent {
         }
     }
 
-    /// The next output, with the deltas already waiting behind it merged in. Cancel-safe:
-    /// the only await is the channel receive, before anything is taken.
-    pub(super) async fn next(&mut self) -> AgentOutput {
+    /// The next output, with the deltas already waiting behind it merged in, and the
+    /// number of the last output it holds. Cancel-safe: the only await is the channel
+    /// receive, before anything is taken.
+    pub(super) async fn next(&mut self) -> Numbered {
         let first = match self.carry.take() {
             Some(output) => output,
-            None => self.outputs.recv().await.unwrap_or(AgentOutput::Exited {
-                code: None,
-                stderr_tail: String::new(),
+            None => self.outputs.recv().await.unwrap_or(Numbered {
+                seq: 0,
+                output: AgentOutput::Exited {
+                    code: None,
+                    stderr_tail: String::new(),
+                },
             }),
         };
-        let AgentOutput::Event(mut event) = first else {
+        let Numbered {
+            mut seq,
+            output: AgentOutput::Event(mut event),
+        } = first
+        else {
             return first;
         };
         while delta_len(&event).is_some_and(|len| len < MAX_MERGED_BYTES) {
             match self.outputs.try_recv() {
-                Ok(AgentOutput::Event(next)) => {
+                Ok(Numbered {
+                    seq: next_seq,
+                    output: AgentOutput::Event(next),
+                }) => {
                     if !merge_delta(&mut event, &next) {
-                        self.carry = Some(AgentOutput::Event(next));
+                        self.carry = Some(Numbered {
+                            seq: next_seq,
+                            output: AgentOutput::Event(next),
+                        });
                         break;
                     }
+                    seq = next_seq;
                 }
                 Ok(other) => {
                     self.carry = Some(other);
@@ -69,16 +84,25 @@ impl RunningAgent {
                 Err(_) => break,
             }
         }
-        AgentOutput::Event(event)
+        Numbered {
+            seq,
+            output: AgentOutput::Event(event),
+        }
     }
 
     /// Waits for the process to exit (its final output), dropping everything before it.
     pub(super) async fn wait_exit(&mut self) {
-        if matches!(self.carry.take(), Some(AgentOutput::Exited { .. })) {
+        if matches!(
+            self.carry.take(),
+            Some(Numbered {
+                output: AgentOutput::Exited { .. },
+                ..
+            })
+        ) {
             return;
         }
-        while let Some(output) = self.outputs.recv().await {
-            if matches!(output, AgentOutput::Exited { .. }) {
+        while let Some(numbered) = self.outputs.recv().await {
+            if matches!(numbered.output, AgentOutput::Exited { .. }) {
                 return;
             }
         }

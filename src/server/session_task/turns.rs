@@ -363,6 +363,7 @@ impl SessionTask {
                 .await;
             }
             AgentOutput::Exited { code, stderr_tail } => self.on_exit(code, stderr_tail).await,
+            AgentOutput::Lost { reason } => self.agent_lost(reason).await,
         }
     }
 

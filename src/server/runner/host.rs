@@ -1,0 +1,557 @@
+//! The runner process (`switchboard runner`): it owns agent processes and their drivers, so
+//! they outlive a server restart. It listens on a unix socket in the data dir (0600) and
+//! speaks the runner protocol (`wire`) over a WebSocket to one server at a time. Each
+//! agent's outputs are numbered by its connection and kept in its [`Backlog`] until the
+//! server has stored them; a server that comes back is resent what it lacks.
+
+use super::backlog::Backlog;
+use super::wire::{AgentKey, FromRunner, HostedAgent, Role, RunnerCommand, RunnerInfo, ToRunner};
+use crate::protocol::{AgentId, SessionId};
+use crate::server::agent::process::OwnedTask;
+use crate::server::agent::{self, AgentDriver, AgentOutput, DriverCommand, Numbered};
+use futures::{SinkExt, StreamExt};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, Notify};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+/// How a runner is set up.
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    /// The socket it listens on.
+    pub socket: PathBuf,
+    /// Where spill files go.
+    pub spill_dir: PathBuf,
+    /// The protocol version it announces (an older one only in tests of the drain).
+    pub protocol: u32,
+    /// How long it waits for a server before it stops its agents and exits.
+    pub linger: Duration,
+    /// Bytes of unacknowledged outputs one agent keeps in memory.
+    pub memory_limit: usize,
+    /// Bytes one agent's spill file may hold before the agent is paused.
+    pub spill_limit: u64,
+}
+
+/// Why the runner could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// Another runner serves this socket.
+    #[error("a runner already serves {0}")]
+    Running(String),
+    /// The socket could not be made.
+    #[error("cannot listen on {path}: {source}")]
+    Listen {
+        /// The socket.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// One agent the runner holds.
+struct Slot {
+    session: SessionId,
+    kind: AgentId,
+    pid: i32,
+    /// Its driver; dropping it kills the process group.
+    driver: Mutex<Box<dyn AgentDriver>>,
+    /// Its unacknowledged outputs and the connection they go to.
+    outbox: Mutex<Outbox>,
+    /// Woken when an ack makes room in a full backlog.
+    room: Notify,
+    /// The last command number applied.
+    commands_applied: AtomicU64,
+    /// True from a turn's start to its end.
+    busy: AtomicBool,
+    /// True while the pump waits for room.
+    paused: AtomicBool,
+    /// The task that reads its outputs; aborted with the slot.
+    pump: Mutex<Option<OwnedTask<()>>>,
+}
+
+/// An agent's outputs on their way to the server.
+struct Outbox {
+    backlog: Backlog,
+    /// The server connection attached to this agent, with its number.
+    to: Option<(u64, mpsc::UnboundedSender<String>)>,
+    /// The number of its exit output, once it exited.
+    exit_seq: Option<u64>,
+}
+
+/// The runner's shared state.
+struct Host {
+    options: HostOptions,
+    info: Mutex<RunnerInfo>,
+    agents: Mutex<HashMap<AgentKey, Arc<Slot>>>,
+    /// The current server connection's number (0: none).
+    server: AtomicU64,
+    /// Connections made so far, to number them.
+    connections: AtomicU64,
+    /// When the last server left (or the runner started).
+    alone_since: Mutex<Option<Instant>>,
+    /// Fired to exit.
+    stop: Notify,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section here is a few assignments; a poisoned lock still holds them.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs the runner until it is stopped, or has had no server for `linger`.
+pub async fn serve(options: HostOptions) -> Result<(), HostError> {
+    let listener = bind(&options.socket).await?;
+    let info = RunnerInfo {
+        instance: uuid::Uuid::new_v4(),
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        protocol: options.protocol,
+        started_at_ms: crate::server::session_task::now_ms(),
+        draining: false,
+    };
+    tracing::info!(socket = %options.socket.display(), pid = info.pid, protocol = info.protocol, "runner listening");
+    let host = Arc::new(Host {
+        options,
+        info: Mutex::new(info),
+        agents: Mutex::new(HashMap::new()),
+        server: AtomicU64::new(0),
+        connections: AtomicU64::new(0),
+        alone_since: Mutex::new(Some(Instant::now())),
+        stop: Notify::new(),
+    });
+    let mut check = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    tokio::spawn(connection(Arc::clone(&host), stream));
+                }
+                Err(e) => tracing::warn!("runner accept failed: {e}"),
+            },
+            _ = check.tick() => {
+                if host.should_exit() {
+                    break;
+                }
+            }
+            () = host.stop.notified() => break,
+        }
+    }
+    tracing::info!("runner exiting");
+    let _ = std::fs::remove_file(&host.options.socket);
+    // Dropping the slots drops their drivers, which kill the agents' process groups.
+    lock(&host.agents).clear();
+    Ok(())
+}
+
+/// Binds the socket, private to this user. A socket file nobody answers on is left over
+/// from a runner that died; one that answers belongs to a live runner.
+async fn bind(path: &std::path::Path) -> Result<UnixListener, HostError> {
+    let listen_error = |source| HostError::Listen {
+        path: path.display().to_string(),
+        source,
+    };
+    if path.exists() {
+        if UnixStream::connect(path).await.is_ok() {
+            return Err(HostError::Running(path.display().to_string()));
+        }
+        std::fs::remove_file(path).map_err(listen_error)?;
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(listen_error)?;
+    }
+    let listener = UnixListener::bind(path).map_err(listen_error)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(listen_error)?;
+    Ok(listener)
+}
+
+impl Host {
+    fn snapshot(&self) -> (RunnerInfo, Vec<HostedAgent>) {
+        let info = lock(&self.info).clone();
+        let agents = lock(&self.agents)
+            .iter()
+            .map(|(key, slot)| slot.describe(*key))
+            .collect();
+        (info, agents)
+    }
+
+    fn draining(&self) -> bool {
+        lock(&self.info).draining
+    }
+
+    /// Exit when drained and empty, when no server came for `linger`, or when its socket
+    /// was removed (the data dir deleted): nobody can reach it any more.
+    fn should_exit(&self) -> bool {
+        if !self.options.socket.exists() {
+            tracing::warn!("the runner's socket is gone; exiting");
+            return true;
+        }
+        let empty = lock(&self.agents).is_empty();
+        if self.draining() && empty {
+            return true;
+        }
+        let alone = *lock(&self.alone_since);
+        alone.is_some_and(|since| since.elapsed() >= self.options.linger)
+    }
+
+    /// Takes no new agents and stops the idle ones; busy ones stop when their turn ends.
+    fn drain(&self) {
+        lock(&self.info).draining = true;
+        let idle: Vec<Arc<Slot>> = lock(&self.agents)
+            .values()
+            .filter(|slot| !slot.busy.load(Ordering::Relaxed))
+            .cloned()
+            .collect();
+        for slot in idle {
+            lock(&slot.driver).shutdown();
+        }
+    }
+
+    fn slot(&self, key: &AgentKey) -> Option<Arc<Slot>> {
+        lock(&self.agents).get(key).cloned()
+    }
+
+    fn launch(
+        self: &Arc<Self>,
+        key: AgentKey,
+        start: agent::ResolvedStart,
+        conn: (u64, &mpsc::UnboundedSender<String>),
+    ) -> FromRunner {
+        if let Some(slot) = self.slot(&key) {
+            return FromRunner::Launched {
+                agent: key,
+                pid: slot.pid,
+            };
+        }
+        if self.draining() {
+            return FromRunner::LaunchFailed {
+                agent: key,
+                error: "the runner is being replaced; try again".into(),
+            };
+        }
+        let kind = start.request.kind.clone();
+        let session = start.request.session;
+        let (driver, outputs) = match agent::start_resolved(start) {
+            Ok(launched) => launched,
+            Err(e) => {
+                return FromRunner::LaunchFailed {
+                    agent: key,
+                    error: e.to_string(),
+                }
+            }
+        };
+        let pid = driver.pid().unwrap_or(0);
+        let spill = self.options.spill_dir.join(format!("{key}.spill"));
+        let slot = Arc::new(Slot {
+            session,
+            kind,
+            pid,
+            driver: Mutex::new(driver),
+            outbox: Mutex::new(Outbox {
+                backlog: Backlog::new(spill, self.options.memory_limit, self.options.spill_limit),
+                to: Some((conn.0, conn.1.clone())),
+                exit_seq: None,
+            }),
+            room: Notify::new(),
+            commands_applied: AtomicU64::new(0),
+            busy: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
+            pump: Mutex::new(None),
+        });
+        tracing::info!(agent = %key, %session, pid, "agent started");
+        let pump = OwnedTask::spawn(pump(Arc::clone(self), key, Arc::clone(&slot), outputs));
+        *lock(&slot.pump) = Some(pump);
+        lock(&self.agents).insert(key, slot);
+        FromRunner::Launched { agent: key, pid }
+    }
+
+    /// Forgets an agent: its driver is dropped (the process group killed) and its pump
+    /// aborted.
+    fn release(&self, key: &AgentKey) {
+        let removed = lock(&self.agents).remove(key);
+        if let Some(slot) = removed {
+            tracing::info!(agent = %key, "agent released");
+            lock(&slot.pump).take();
+        }
+    }
+}
+
+impl Slot {
+    fn describe(&self, key: AgentKey) -> HostedAgent {
+        let outbox = lock(&self.outbox);
+        HostedAgent {
+            agent: key,
+            session: self.session,
+            kind: self.kind.clone(),
+            pid: self.pid,
+            last_seq: outbox.backlog.last_seq(),
+            unacknowledged: outbox.backlog.len(),
+            spilled_bytes: outbox.backlog.sizes().1,
+            paused: self.paused.load(Ordering::Relaxed),
+            busy: self.busy.load(Ordering::Relaxed),
+            commands_applied: self.commands_applied.load(Ordering::SeqCst),
+        }
+    }
+
+    fn apply(&self, n: u64, command: RunnerCommand) {
+        // Each number once: a server resends what it is not sure arrived.
+        if self.commands_applied.fetch_max(n, Ordering::SeqCst) >= n {
+            return;
+        }
+        let mut driver = lock(&self.driver);
+        let result = match command {
+            RunnerCommand::Driver(DriverCommand::Turn(input)) => {
+                self.busy.store(true, Ordering::Relaxed);
+                driver.send_turn(input)
+            }
+            RunnerCommand::Driver(DriverCommand::Permission { request, option_id }) => {
+                driver.answer_permission(&request, &option_id)
+            }
+            RunnerCommand::Driver(DriverCommand::Interrupt) => driver.interrupt(),
+            RunnerCommand::Driver(DriverCommand::SetMode(mode)) => driver.set_mode(&mode),
+            RunnerCommand::Signal(number) => {
+                if let Ok(signal) = nix::sys::signal::Signal::try_from(number) {
+                    driver.signal(signal);
+                }
+                Ok(())
+            }
+        };
+        // A driver whose process is gone reports the exit as its last output.
+        if let Err(e) = result {
+            tracing::debug!("command reached no agent: {e}");
+        }
+    }
+}
+
+/// Reads one agent's outputs into its backlog and, while a server is attached, to it. A
+/// full backlog stops the reading, which stops the connection reading the agent's stdout:
+/// the agent waits, nothing is dropped.
+async fn pump(
+    host: Arc<Host>,
+    key: AgentKey,
+    slot: Arc<Slot>,
+    mut outputs: mpsc::Receiver<Numbered>,
+) {
+    while let Some(Numbered { seq, output }) = outputs.recv().await {
+        let ended_turn = matches!(output, AgentOutput::TurnEnded { .. });
+        let exited = matches!(output, AgentOutput::Exited { .. });
+        let frame = FromRunner::Output {
+            agent: key,
+            seq,
+            output,
+        };
+        let text = match serde_json::to_string(&frame) {
+            Ok(text) => text,
+            Err(e) => {
+                tracing::error!(agent = %key, seq, "cannot encode an output: {e}");
+                continue;
+            }
+        };
+        {
+            let mut outbox = lock(&slot.outbox);
+            if let Err(e) = outbox.backlog.push(seq, text.clone()) {
+                // Kept nowhere: say so loudly; the server sees a gap it cannot fill.
+                tracing::error!(agent = %key, seq, "cannot keep an output: {e}");
+            }
+            if exited {
+                outbox.exit_seq = Some(seq);
+            }
+            let gone = outbox
+                .to
+                .as_ref()
+                .is_some_and(|(_, to)| to.send(text).is_err());
+            if gone {
+                outbox.to = None;
+            }
+        }
+        if ended_turn || exited {
+            slot.busy.store(false, Ordering::Relaxed);
+            if ended_turn && host.draining() {
+                lock(&slot.driver).shutdown();
+            }
+        }
+        if exited {
+            return;
+        }
+        while lock(&slot.outbox).backlog.is_full() {
+            slot.paused.store(true, Ordering::Relaxed);
+            tracing::warn!(agent = %key, "backlog full; the agent is paused until the server stores its outputs");
+            slot.room.notified().await;
+        }
+        slot.paused.store(false, Ordering::Relaxed);
+    }
+}
+
+/// One connection: a server (launches, attaches, commands, acks) or a control command.
+async fn connection(host: Arc<Host>, stream: UnixStream) {
+    let ws = match tokio_tungstenite::accept_async(stream).await {
+        Ok(ws) => ws,
+        Err(e) => return tracing::debug!("runner handshake failed: {e}"),
+    };
+    let (mut sink, mut frames) = ws.split();
+    let Some(ToRunner::Hello { version, role }) = next_frame(&mut frames).await else {
+        return tracing::warn!("a connection opened without a hello; closed");
+    };
+    let (info, agents) = host.snapshot();
+    let hello = FromRunner::Hello {
+        version: info.protocol,
+        info,
+        agents,
+    };
+    if send(&mut sink, &hello).await.is_err() {
+        return;
+    }
+    let id = host.connections.fetch_add(1, Ordering::Relaxed) + 1;
+    let (to_conn, mut outgoing) = mpsc::unbounded_channel::<String>();
+    if role == Role::Server {
+        tracing::info!(version, connection = id, "server connected");
+        host.server.store(id, Ordering::SeqCst);
+        *lock(&host.alone_since) = None;
+        // A new server attaches what it wants; nothing goes to the old one any more.
+        for slot in lock(&host.agents).values() {
+            lock(&slot.outbox).to = None;
+        }
+    }
+    let writer = tokio::spawn(async move {
+        while let Some(text) = outgoing.recv().await {
+            if sink.send(Message::text(text)).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    while let Some(frame) = next_frame(&mut frames).await {
+        if role == Role::Server && host.server.load(Ordering::SeqCst) != id {
+            break; // replaced by a newer server connection
+        }
+        if !handle(&host, frame, id, &to_conn) {
+            break;
+        }
+    }
+    drop(to_conn);
+    if role == Role::Server
+        && host
+            .server
+            .compare_exchange(id, 0, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    {
+        tracing::info!(connection = id, "server disconnected");
+        *lock(&host.alone_since) = Some(Instant::now());
+        for slot in lock(&host.agents).values() {
+            let mut outbox = lock(&slot.outbox);
+            if outbox.to.as_ref().is_some_and(|(conn, _)| *conn == id) {
+                outbox.to = None;
+            }
+        }
+    }
+    let _ = writer.await;
+}
+
+/// Handles one frame; false to close the connection.
+fn handle(host: &Arc<Host>, frame: ToRunner, id: u64, to: &mpsc::UnboundedSender<String>) -> bool {
+    let reply = |frame: &FromRunner| match serde_json::to_string(frame) {
+        Ok(text) => {
+            let _ = to.send(text);
+        }
+        Err(e) => tracing::error!("cannot encode a runner frame: {e}"),
+    };
+    match frame {
+        ToRunner::Hello { .. } => {}
+        ToRunner::Launch { agent, start } => reply(&host.launch(agent, start, (id, to))),
+        ToRunner::Attach { agent, after } => match host.slot(&agent) {
+            None => reply(&FromRunner::Unknown { agent }),
+            Some(slot) => {
+                let mut outbox = lock(&slot.outbox);
+                if let Err(e) = outbox.backlog.ack(after) {
+                    tracing::error!(%agent, "cannot read the spill file: {e}");
+                }
+                slot.room.notify_one();
+                reply(&FromRunner::Attached {
+                    agent,
+                    commands_applied: slot.commands_applied.load(Ordering::SeqCst),
+                });
+                // Under the outbox's lock, so no live output slips between the resent ones.
+                match outbox.backlog.after(after) {
+                    Ok(kept) => kept.into_iter().for_each(|(_, text)| {
+                        let _ = to.send(text);
+                    }),
+                    Err(e) => tracing::error!(%agent, "cannot read the spill file: {e}"),
+                }
+                outbox.to = Some((id, to.clone()));
+            }
+        },
+        ToRunner::Command { agent, n, command } => match host.slot(&agent) {
+            Some(slot) => slot.apply(n, command),
+            None => reply(&FromRunner::Unknown { agent }),
+        },
+        ToRunner::Ack { agent, through } => {
+            if let Some(slot) = host.slot(&agent) {
+                let done = {
+                    let mut outbox = lock(&slot.outbox);
+                    if let Err(e) = outbox.backlog.ack(through) {
+                        tracing::error!(%agent, "cannot read the spill file: {e}");
+                    }
+                    outbox.exit_seq.is_some_and(|exit| through >= exit)
+                };
+                slot.room.notify_one();
+                if done {
+                    // Its exit is stored: nothing more will come from it.
+                    host.release(&agent);
+                }
+            }
+        }
+        ToRunner::Release { agent } => host.release(&agent),
+        ToRunner::Drain => {
+            tracing::info!("told to drain");
+            host.drain();
+        }
+        ToRunner::Status => {
+            let (info, agents) = host.snapshot();
+            reply(&FromRunner::Status { info, agents });
+        }
+        ToRunner::Stop { now } => {
+            tracing::info!(now, "told to stop");
+            if now {
+                host.stop.notify_one();
+            } else {
+                host.drain();
+            }
+            let (info, agents) = host.snapshot();
+            reply(&FromRunner::Status { info, agents });
+        }
+    }
+    true
+}
+
+/// The next protocol frame; `None` when the connection ends. Unreadable frames are logged
+/// and skipped: one bad frame does not cost the agents their server.
+async fn next_frame<S>(frames: &mut S) -> Option<ToRunner>
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        match frames.next().await? {
+            Ok(Message::Text(text)) => match serde_json::from_str(&text) {
+                Ok(frame) => return Some(frame),
+                Err(e) => tracing::warn!("unreadable runner frame: {e}"),
+            },
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+async fn send<S>(sink: &mut S, frame: &FromRunner) -> Result<(), ()>
+where
+    S: futures::Sink<Message> + Unpin,
+{
+    let text = serde_json::to_string(frame).map_err(|_| ())?;
+    sink.send(Message::text(text)).await.map_err(|_| ())
+}

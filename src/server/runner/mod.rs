@@ -1,0 +1,293 @@
+//! Agents that outlive the server: a runner process (`switchboard runner`) owns the agent
+//! processes and their drivers; the server talks to it over a unix socket in the data dir
+//! with the runner protocol. `host` is the runner, `link` the server's side, `backlog` the
+//! runner's bounded store of outputs the server has not stored yet. With `runner.mode =
+//! "embedded"` none of this runs: agents are children of the server, as before.
+
+pub mod backlog;
+pub mod cli;
+pub mod host;
+pub mod link;
+pub mod wire;
+
+pub use wire::PROTOCOL_VERSION;
+
+use crate::protocol::{RunnerHealth, SessionId};
+use crate::server::agent::{self, AgentError, AgentLauncher, Launched, StartRequest};
+use crate::server::catalog::AgentCatalog;
+use crate::server::config::{Config, RunnerMode};
+use link::RunnerLink;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use wire::{AgentKey, FromRunner, HostedAgent, Role, RunnerInfo, ToRunner};
+
+/// How long the server waits for its runner at start.
+const CONNECT_WAIT: Duration = Duration::from_secs(15);
+
+/// The folder of the runner's sockets, log and spill files in the data dir.
+pub fn runner_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("runner")
+}
+
+/// The socket of the runner speaking `protocol`: one per version, so an older runner that
+/// drains and a new one can both run for a while.
+pub fn socket_path(data_dir: &Path, protocol: u32) -> PathBuf {
+    runner_dir(data_dir).join(format!("v{protocol}.sock"))
+}
+
+/// The socket a server with `config` uses.
+pub fn configured_socket(config: &Config) -> PathBuf {
+    config
+        .runner
+        .socket
+        .clone()
+        .unwrap_or_else(|| socket_path(&config.data_dir, config.runner.protocol))
+}
+
+/// Runs the runner process until it is stopped (`switchboard runner`).
+pub async fn run_host(config: &Config) -> Result<(), String> {
+    let dir = runner_dir(&config.data_dir);
+    crate::server::private_dir::ensure_private_dir(&dir).map_err(|e| e.to_string())?;
+    let socket = configured_socket(config);
+    let lock_file = socket.with_extension("lock");
+    // Two servers starting at once may each start a runner: the second finds this lock
+    // taken and leaves quietly, and both servers connect to the first.
+    let _lock = match crate::server::data_lock::DataDirLock::acquire_file(&lock_file, &dir) {
+        Ok(lock) => lock,
+        Err(crate::server::data_lock::LockError::Busy(_)) => {
+            tracing::info!("a runner already serves {}", socket.display());
+            return Ok(());
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let options = host::HostOptions {
+        socket,
+        spill_dir: dir.join("spill"),
+        protocol: config.runner.protocol,
+        linger: config.runner.linger,
+        memory_limit: config.runner.memory_limit,
+        spill_limit: config.runner.spill_limit,
+    };
+    crate::server::private_dir::ensure_private_dir(&options.spill_dir)
+        .map_err(|e| e.to_string())?;
+    host::serve(options).await.map_err(|e| e.to_string())
+}
+
+/// Starts `switchboard runner` for this data dir in its own session, detached from the
+/// server (a server's SIGKILL does not reach it), logging to `runner/runner.log`.
+fn spawner(config: &Config) -> link::Spawn {
+    let data_dir = config.data_dir.clone();
+    let config_file = config.config_file.clone();
+    Arc::new(move || {
+        use std::os::unix::process::CommandExt;
+        let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+        let dir = runner_dir(&data_dir);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("runner.log"))
+            .map_err(|e| format!("cannot open the runner's log: {e}"))?;
+        let log_err = log.try_clone().map_err(|e| e.to_string())?;
+        let mut command = std::process::Command::new(exe);
+        command.arg("runner").arg("--data-dir").arg(&data_dir);
+        if let Some(file) = &config_file {
+            command.arg("--config").arg(file);
+        }
+        for secret in crate::server::config::SECRET_ENV {
+            command.env_remove(secret);
+        }
+        // SAFETY: between fork and exec only setsid(2), which is async-signal-safe, runs.
+        unsafe {
+            command.pre_exec(|| {
+                nix::unistd::setsid()
+                    .map(drop)
+                    .map_err(std::io::Error::from)
+            });
+        }
+        let mut child = command
+            .stdin(std::process::Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .spawn()
+            .map_err(|e| format!("cannot start the runner: {e}"))?;
+        tracing::info!(pid = child.id(), "started a runner");
+        // Reaped here if it ends while this server runs; init reaps it otherwise.
+        std::thread::spawn(move || child.wait());
+        Ok(())
+    })
+}
+
+/// The server's runners: the current one, which starts every new agent, and older ones
+/// being drained (their running turns finish; then they exit).
+pub struct Runners {
+    current: Arc<RunnerLink>,
+    draining: Vec<Arc<RunnerLink>>,
+    catalog: Arc<AgentCatalog>,
+}
+
+impl Runners {
+    /// Connects to this data dir's runner, starting it when none runs, and drains any
+    /// runner of an older protocol found beside it.
+    pub async fn start(
+        config: &Config,
+        catalog: Arc<AgentCatalog>,
+    ) -> Result<Arc<Runners>, String> {
+        let dir = runner_dir(&config.data_dir);
+        crate::server::private_dir::ensure_private_dir(&dir).map_err(|e| e.to_string())?;
+        let ours = config.runner.protocol;
+        let mut draining = Vec::new();
+        for (version, socket) in older_sockets(&dir, ours) {
+            match RunnerLink::connect(socket.clone(), None, version, Duration::from_secs(2)).await {
+                Ok(link) => {
+                    tracing::info!(version, "draining a runner of an older protocol");
+                    link.drain();
+                    draining.push(link);
+                }
+                Err(e) => tracing::debug!("no older runner on {}: {e}", socket.display()),
+            }
+        }
+        let spawn = config.runner.socket.is_none().then(|| spawner(config));
+        let current =
+            RunnerLink::connect(configured_socket(config), spawn, ours, CONNECT_WAIT).await?;
+        Ok(Arc::new(Runners {
+            current,
+            draining,
+            catalog,
+        }))
+    }
+
+    /// Takes the agent a runner held for `session` when the server started, with the link
+    /// that holds it.
+    pub fn claim(
+        &self,
+        session: SessionId,
+        stored_key: Option<AgentKey>,
+    ) -> Option<(Arc<RunnerLink>, HostedAgent)> {
+        std::iter::once(&self.current)
+            .chain(&self.draining)
+            .find_map(|link| {
+                link.claim(session, stored_key)
+                    .map(|agent| (Arc::clone(link), agent))
+            })
+    }
+
+    /// Releases the agents no session claimed.
+    pub fn release_unclaimed(&self) {
+        for link in std::iter::once(&self.current).chain(&self.draining) {
+            link.release_unclaimed();
+        }
+    }
+
+    /// The Doctor's view of the current runner.
+    pub async fn health(&self) -> RunnerHealth {
+        let mut health = RunnerHealth {
+            mode: "detached".into(),
+            connected: self.current.connected(),
+            problem: self.current.problem(),
+            draining: self.draining.len() as u32,
+            ..RunnerHealth::default()
+        };
+        if let Some((info, agents)) = self.current.status().await {
+            fill_health(&mut health, &info, &agents);
+        }
+        health
+    }
+}
+
+/// The runner's figures into the Doctor's report.
+fn fill_health(health: &mut RunnerHealth, info: &RunnerInfo, agents: &[HostedAgent]) {
+    health.pid = Some(info.pid);
+    health.version = Some(info.version.clone());
+    health.protocol = Some(info.protocol);
+    health.started_at_ms = Some(info.started_at_ms);
+    health.agents = agents.len() as u32;
+    health.unacknowledged = agents.iter().map(|a| a.unacknowledged as u64).sum();
+    health.spilled_bytes = agents.iter().map(|a| a.spilled_bytes).sum();
+    health.paused = agents.iter().filter(|a| a.paused).count() as u32;
+}
+
+/// The Doctor's report when agents run in the server itself.
+pub fn embedded_health() -> RunnerHealth {
+    RunnerHealth {
+        mode: "embedded".into(),
+        connected: true,
+        pid: Some(std::process::id()),
+        version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        ..RunnerHealth::default()
+    }
+}
+
+/// Sockets of runners speaking an older protocol than `ours`, with their versions.
+fn older_sockets(dir: &Path, ours: u32) -> Vec<(u32, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let version: u32 = name
+                .strip_prefix('v')?
+                .strip_suffix(".sock")?
+                .parse()
+                .ok()?;
+            (version < ours).then(|| (version, entry.path()))
+        })
+        .collect()
+}
+
+impl AgentLauncher for Runners {
+    fn launch(&self, request: StartRequest) -> Result<Launched, AgentError> {
+        // Looked up here: a missing agent is refused with the server's own catalog, and the
+        // runner needs no configuration.
+        let start = agent::resolve(&self.catalog, request)?;
+        Ok(self.current.launch(start))
+    }
+}
+
+/// What `runner status` and `runner stop` print: asks the runner of `config`'s data dir.
+pub async fn control(
+    config: &Config,
+    frame: ToRunner,
+) -> Result<(RunnerInfo, Vec<HostedAgent>), String> {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let socket = configured_socket(config);
+    let stream = tokio::net::UnixStream::connect(&socket)
+        .await
+        .map_err(|e| {
+            format!(
+                "no runner runs for {} ({}): {e}",
+                config.data_dir.display(),
+                socket.display()
+            )
+        })?;
+    let (mut ws, _) = tokio_tungstenite::client_async("ws://runner/", stream)
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    let hello = ToRunner::Hello {
+        version: config.runner.protocol,
+        role: Role::Control,
+    };
+    for frame in [hello, frame] {
+        let text = serde_json::to_string(&frame).map_err(|e| e.to_string())?;
+        ws.send(Message::text(text))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    while let Some(message) = ws.next().await {
+        let Ok(Message::Text(text)) = message else {
+            continue;
+        };
+        if let Ok(FromRunner::Status { info, agents }) = serde_json::from_str(&text) {
+            return Ok((info, agents));
+        }
+    }
+    Err("the runner closed the connection without answering".into())
+}
+
+/// Whether agents run detached for `config`.
+pub fn detached(config: &Config) -> bool {
+    config.runner.mode == RunnerMode::Detached
+}

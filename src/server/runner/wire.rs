@@ -1,0 +1,197 @@
+//! The runner protocol: what a server (or `switchboard runner status`) and a runner say to
+//! each other, one JSON text message per WebSocket frame. Versioned: the first frame each
+//! way is a `Hello` naming [`PROTOCOL_VERSION`]; a server meeting an older runner drains it.
+
+use crate::protocol::{AgentId, SessionId};
+use crate::server::agent::{AgentOutput, DriverCommand, ResolvedStart};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The protocol this build speaks. Raised on any change a runner of the previous version
+/// would misread.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A runner's name for one agent process, chosen by the server when it launches it and
+/// stored with the session, so a restarted server finds its agent again.
+pub type AgentKey = Uuid;
+
+/// Who opens a connection to a runner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A server: it launches agents and receives their outputs. One at a time; a new one
+    /// replaces the old.
+    Server,
+    /// `switchboard runner status` / `stop`: asks and leaves.
+    Control,
+}
+
+/// From a server (or the control command) to the runner.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ToRunner {
+    /// The first frame of every connection.
+    Hello {
+        /// The protocol the sender speaks.
+        version: u32,
+        /// What it is.
+        role: Role,
+    },
+    /// Start an agent. Idempotent by `agent`: a resend after a reconnect starts nothing new.
+    Launch {
+        /// The key the server chose.
+        agent: AgentKey,
+        /// What to start, looked up by the server (the runner reads no configuration).
+        start: ResolvedStart,
+    },
+    /// Send this connection the agent's outputs after `after` (what the server has
+    /// stored), then every new one as it comes.
+    Attach {
+        /// The agent.
+        agent: AgentKey,
+        /// The last output the server has stored.
+        after: u64,
+    },
+    /// A command for the agent, numbered per agent from 1: the runner applies each number
+    /// once, so a resend after a reconnect is harmless.
+    Command {
+        /// The agent.
+        agent: AgentKey,
+        /// Its number.
+        n: u64,
+        /// What to do.
+        command: RunnerCommand,
+    },
+    /// The server has stored every output of the agent up to `through`.
+    Ack {
+        /// The agent.
+        agent: AgentKey,
+        /// The last stored output.
+        through: u64,
+    },
+    /// Stop the agent's process group and forget it.
+    Release {
+        /// The agent.
+        agent: AgentKey,
+    },
+    /// Take no new agents, stop the idle ones, let running turns finish, then exit.
+    Drain,
+    /// Report the runner's state.
+    Status,
+    /// Exit: after running turns end (drain), or at once with `now`.
+    Stop {
+        /// Kill every agent now instead of letting turns finish.
+        now: bool,
+    },
+}
+
+/// A command for an agent: the driver's own, or a signal to its process group.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "body", rename_all = "snake_case")]
+pub enum RunnerCommand {
+    /// One of the driver's commands (turn, permission answer, interrupt, mode).
+    Driver(DriverCommand),
+    /// A signal to the agent's process group (Stop's ladder, shutdown), by number.
+    Signal(i32),
+}
+
+/// From the runner to a connection.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FromRunner {
+    /// The answer to `Hello`: who the runner is and which agents it holds.
+    Hello {
+        /// The protocol the runner speaks.
+        version: u32,
+        /// The runner.
+        info: RunnerInfo,
+        /// Its agents.
+        agents: Vec<HostedAgent>,
+    },
+    /// An agent was started (or already ran under this key).
+    Launched {
+        /// The agent.
+        agent: AgentKey,
+        /// Its process id.
+        pid: i32,
+    },
+    /// An agent could not be started.
+    LaunchFailed {
+        /// The agent.
+        agent: AgentKey,
+        /// Why, for the transcript.
+        error: String,
+    },
+    /// An attach took effect: resent outputs follow.
+    Attached {
+        /// The agent.
+        agent: AgentKey,
+        /// The last command number it applied: the server resends the ones after it.
+        commands_applied: u64,
+    },
+    /// An agent's output, under its number.
+    Output {
+        /// The agent.
+        agent: AgentKey,
+        /// Its number in the agent's sequence.
+        seq: u64,
+        /// What the agent said.
+        output: AgentOutput,
+    },
+    /// The agent named is not (or no longer) held: it was released, or its runner
+    /// restarted.
+    Unknown {
+        /// The agent.
+        agent: AgentKey,
+    },
+    /// The answer to `Status`.
+    Status {
+        /// The runner.
+        info: RunnerInfo,
+        /// Its agents.
+        agents: Vec<HostedAgent>,
+    },
+}
+
+/// A runner, as it describes itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunnerInfo {
+    /// Random per runner process: a server that reconnects to the same instance resumes
+    /// its agents; a new instance holds none of them.
+    pub instance: Uuid,
+    /// Its process id.
+    pub pid: u32,
+    /// Its Switchboard version.
+    pub version: String,
+    /// The protocol it speaks.
+    pub protocol: u32,
+    /// When it started, milliseconds since the Unix epoch.
+    pub started_at_ms: i64,
+    /// True once it was told to drain.
+    pub draining: bool,
+}
+
+/// One agent a runner holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostedAgent {
+    /// Its key.
+    pub agent: AgentKey,
+    /// The session it works for.
+    pub session: SessionId,
+    /// Which agent program.
+    pub kind: AgentId,
+    /// Its process id.
+    pub pid: i32,
+    /// The number of its newest output.
+    pub last_seq: u64,
+    /// Outputs kept until the server stores them.
+    pub unacknowledged: usize,
+    /// Bytes of them in the spill file.
+    pub spilled_bytes: u64,
+    /// True while it is not read because its backlog is full.
+    pub paused: bool,
+    /// True from a turn's start until its end.
+    pub busy: bool,
+    /// The last command number it applied: a server taking it over numbers on from here.
+    pub commands_applied: u64,
+}
