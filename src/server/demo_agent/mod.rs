@@ -5,7 +5,9 @@
 //! Prompts: anything -> "Echo: <prompt>" in chunks; `/slow N`; `/stamp N`; `/burst N`;
 //! `/tool`; `/permission`; `/hang`; `/crash`; `/history`; `/abuse` (hostile output for the
 //! tests). Env: SWITCHBOARD_DEMO_DELAY_MS (chunk pause, default 40), SWITCHBOARD_DEMO_STATE_DIR (where conversations are kept
-//! for session/load). The prompts themselves live in `prompts.rs`.
+//! for session/load), SWITCHBOARD_DEMO_LOG (a file each reply chunk is appended to, one per
+//! line, so a test can compare the transcript with what was said). The prompts themselves
+//! live in `prompts.rs`.
 
 mod prompts;
 
@@ -37,6 +39,8 @@ struct Agent {
     answers: Mutex<HashMap<u64, oneshot::Sender<Value>>>,
     /// Each ACP session's cwd and the cancel switch of its running turn.
     sessions: Mutex<HashMap<String, (PathBuf, Option<CancelSwitch>)>>,
+    /// SWITCHBOARD_DEMO_LOG: every reply chunk, as said.
+    said_log: Option<Mutex<std::fs::File>>,
 }
 
 /// Runs the agent until stdin closes.
@@ -66,6 +70,15 @@ pub async fn run() -> std::io::Result<()> {
         next_request: Mutex::new(0),
         answers: Mutex::new(HashMap::new()),
         sessions: Mutex::new(HashMap::new()),
+        said_log: match std::env::var_os("SWITCHBOARD_DEMO_LOG") {
+            Some(path) => Some(Mutex::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            )),
+            None => None,
+        },
     });
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Some(line) = lines.next_line().await? {
@@ -109,6 +122,10 @@ impl Agent {
     }
 
     fn say(&self, session: &str, text: &str) {
+        if let Some(log) = &self.said_log {
+            use std::io::Write;
+            let _ = writeln!(lock(log), "{}", text.escape_debug());
+        }
         let chunk = acp::ContentChunk::new(acp::ContentBlock::Text(acp::TextContent::new(text)));
         self.update(session, acp::SessionUpdate::AgentMessageChunk(chunk));
     }

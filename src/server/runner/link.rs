@@ -476,22 +476,32 @@ impl LinkTask {
     ) -> std::ops::ControlFlow<()> {
         let held: std::collections::HashSet<AgentKey> = agents.iter().map(|a| a.agent).collect();
         let mut lost = Vec::new();
+        let mut frames = Vec::new();
         for (key, route) in &self.routes {
-            let frame = match &route.launch {
-                Some(start) if !held.contains(key) => ToRunner::Launch {
-                    agent: *key,
-                    start: (**start).clone(),
-                },
-                _ if held.contains(key) => ToRunner::Attach {
+            match &route.launch {
+                Some(start) if !held.contains(key) => {
+                    // The launch never arrived: send it again, and every command after it
+                    // (a new agent has applied none).
+                    frames.push(ToRunner::Launch {
+                        agent: *key,
+                        start: (**start).clone(),
+                    });
+                    frames.extend(route.commands.iter().map(|(n, command)| ToRunner::Command {
+                        agent: *key,
+                        n: *n,
+                        command: command.clone(),
+                    }));
+                }
+                // `Attached` says which commands to send again.
+                _ if held.contains(key) => frames.push(ToRunner::Attach {
                     agent: *key,
                     after: route.stored,
-                },
-                _ => {
-                    lost.push(*key);
-                    continue;
-                }
-            };
-            if send(&mut ws, &frame).await.is_err() {
+                }),
+                _ => lost.push(*key),
+            }
+        }
+        for frame in &frames {
+            if send(&mut ws, frame).await.is_err() {
                 return std::ops::ControlFlow::Continue(());
             }
         }
@@ -633,6 +643,7 @@ impl LinkTask {
                 let Some(route) = self.routes.get_mut(&agent) else {
                     return;
                 };
+                route.launch = None;
                 route.commands.retain(|(n, _)| *n > commands_applied);
                 let resend: Vec<ToRunner> = route
                     .commands

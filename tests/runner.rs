@@ -1,0 +1,249 @@
+//! Agents in a runner that outlives the server: a killed server loses no chunk and no
+//! permission question, a dropped server–runner connection loses, doubles and reorders
+//! nothing, a killed runner interrupts its sessions, and an older runner is drained.
+
+mod common;
+
+use common::claude::{claude_server, claude_session, reply_text, FakeModel};
+use common::*;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use switchboard::protocol::{ClientFrame, Seq, ServerFrame, SessionEvent, SessionId, SessionState};
+
+fn data_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// A client subscribed to `session` from the start of its log.
+async fn watch(
+    server: &Server,
+    session: SessionId,
+) -> (Client, Vec<switchboard::protocol::Session>) {
+    let (mut client, sessions) = Client::connect(server).await;
+    client
+        .send(&ClientFrame::Subscribe {
+            session,
+            since: Seq(0),
+            tail_turns: None,
+            tag: None,
+        })
+        .await;
+    (client, sessions)
+}
+
+/// Waits until `pid` has exited (or is a zombie), at most `secs`.
+async fn gone(pid: i32, secs: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
+        if stat.map_or(true, |stat| stat.contains(") Z ")) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+fn deltas(events: &[(Seq, SessionEvent)]) -> String {
+    events
+        .iter()
+        .filter_map(|(_, event)| match event {
+            SessionEvent::AssistantDelta { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn said(log: &Path) -> String {
+    std::fs::read_to_string(log)
+        .expect("the demo agent's log")
+        .lines()
+        .collect()
+}
+
+#[tokio::test]
+async fn a_turn_survives_a_killed_server_chunk_for_chunk() {
+    let dir = data_dir();
+    let log = dir.path().join("said.log");
+    let log_env = log.display().to_string();
+    let env = [("SWITCHBOARD_DEMO_LOG", Some(log_env.as_str()))];
+    let session = new_session();
+    let agent_pid = {
+        let server = Server::start_with_env(dir.path(), "", &env);
+        let (mut client, _) = Client::connect(&server).await;
+        client.say(session, "/slow 4", true).await;
+        client.first_delta().await;
+        let pids = server.agent_pids();
+        server.kill();
+        pids
+    };
+    assert_eq!(agent_pid.len(), 1, "one agent in the runner: {agent_pid:?}");
+    // The agent goes on printing while no server runs.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let server = Server::start_with_env(dir.path(), "", &env);
+    let (mut client, sessions) = watch(&server, session).await;
+    let listed = sessions.iter().find(|s| s.id == session).expect("listed");
+    assert_eq!(listed.state, SessionState::Working, "the turn goes on");
+    assert_eq!(server.agent_pids(), agent_pid, "the same agent process");
+    let events = client.turn(session).await;
+    let stop = events.iter().find_map(|(_, e)| match e {
+        SessionEvent::TurnCompleted { stop_reason, .. } => Some(stop_reason.clone()),
+        _ => None,
+    });
+    assert_eq!(stop.as_deref(), Some("end_turn"));
+    let expected: String = (1..=40).map(|tick| format!("tick {tick} ")).collect();
+    assert_eq!(said(&log), expected, "the agent said every tick once");
+    assert_eq!(
+        deltas(&events),
+        expected,
+        "the transcript holds each exactly once, in order"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|(_, e)| matches!(e, SessionEvent::Notice { .. })),
+        "no interruption notice"
+    );
+}
+
+#[tokio::test]
+async fn a_permission_question_survives_a_killed_server_and_its_answer_reaches_the_agent() {
+    let dir = data_dir();
+    let session = new_session();
+    let request = {
+        let server = Server::start(dir.path());
+        let (mut client, _) = Client::connect(&server).await;
+        client.say(session, "/permission", true).await;
+        let frames = client
+            .until(|f| {
+                matches!(
+                    f,
+                    ServerFrame::Event {
+                        event: SessionEvent::PermissionRequested { .. },
+                        ..
+                    }
+                )
+            })
+            .await;
+        let request = events_of(&frames, session)
+            .into_iter()
+            .find_map(|(_, e)| match e {
+                SessionEvent::PermissionRequested { request_id, .. } => Some(request_id),
+                _ => None,
+            })
+            .expect("a permission request");
+        server.kill();
+        request
+    };
+    let server = Server::start(dir.path());
+    let (mut client, sessions) = watch(&server, session).await;
+    let listed = sessions.iter().find(|s| s.id == session).expect("listed");
+    assert_eq!(listed.state, SessionState::AwaitingPermission);
+    client.answer(session, request, "allow").await;
+    let events = client.turn(session).await;
+    assert!(
+        deltas(&events).contains("Permission granted; I wrote demo.txt."),
+        "{}",
+        deltas(&events)
+    );
+}
+
+#[tokio::test]
+async fn a_claude_turn_survives_a_killed_server() {
+    let dir = data_dir();
+    let fake = FakeModel::start();
+    let session = new_session();
+    {
+        let server = claude_server(dir.path(), &fake, "");
+        let (mut client, _) = Client::connect(&server).await;
+        client
+            .say_claude(session, "SLOW 12 250", Some(claude_session("default")))
+            .await;
+        client.first_delta().await;
+        server.kill();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let server = claude_server(dir.path(), &fake, "");
+    let (mut client, _) = watch(&server, session).await;
+    let events = client.turn(session).await;
+    let reply = reply_text(&events);
+    let numbers: Vec<u32> = reply
+        .split("chunk ")
+        .skip(1)
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert_eq!(numbers, (0..12).collect::<Vec<_>>(), "{reply}");
+    let streamed = deltas(&events);
+    assert_eq!(streamed.matches("chunk 0 ").count(), 1, "{streamed}");
+}
+
+#[tokio::test]
+async fn a_killed_runner_takes_its_agents_and_the_next_message_resumes() {
+    let dir = data_dir();
+    let server = Server::start(dir.path());
+    let (mut client, _) = Client::connect(&server).await;
+    let session = new_session();
+    client.say(session, "the first prompt", true).await;
+    client.turn(session).await;
+    client.say(session, "/slow 30", false).await;
+    client.first_delta().await;
+    let agents = server.agent_pids();
+    let runner = server.runner_pid().expect("a runner runs");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(runner),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("runner killed");
+    for pid in &agents {
+        assert!(gone(*pid, 5).await, "agent {pid} died with its runner");
+    }
+    client
+        .until(|f| {
+            matches!(f, ServerFrame::SessionUpdated { session: s, patch }
+            if *s == session && matches!(patch.state, Some(SessionState::Interrupted { .. })))
+        })
+        .await;
+    // A new runner is started, and the conversation resumes there.
+    client.say(session, "/history", false).await;
+    let events = client.turn(session).await;
+    assert!(
+        deltas(&events).contains("This conversation has 2 earlier prompt(s)"),
+        "{}",
+        deltas(&events)
+    );
+    assert_ne!(server.runner_pid(), Some(runner));
+}
+
+#[tokio::test]
+async fn an_older_runner_is_drained_and_replaced() {
+    let dir = data_dir();
+    let session = new_session();
+    let old_runner = {
+        let older = [("SWITCHBOARD_RUNNER_PROTOCOL", Some("0"))];
+        let server = Server::start_with_env(dir.path(), "", &older);
+        let (mut client, _) = Client::connect(&server).await;
+        client.say(session, "/slow 3", true).await;
+        client.first_delta().await;
+        let runner = server.runner_pid().expect("a runner runs");
+        server.kill();
+        runner
+    };
+    assert!(dir.path().join("runner/v0.sock").exists());
+    let server = Server::start(dir.path());
+    let (mut client, _) = watch(&server, session).await;
+    // The running turn finishes in the old runner, which then exits.
+    let events = client.turn(session).await;
+    let expected: String = (1..=30).map(|tick| format!("tick {tick} ")).collect();
+    assert_eq!(deltas(&events), expected);
+    assert!(gone(old_runner, 10).await, "the drained runner exits");
+    client.say(session, "after the upgrade", false).await;
+    let events = client.turn(session).await;
+    assert_eq!(deltas(&events), "Echo: after the upgrade");
+    let runner = server.runner_pid().expect("the new runner");
+    assert_ne!(runner, old_runner);
+    assert_eq!(
+        children_of(runner).len(),
+        1,
+        "the agent runs in the new runner"
+    );
+}
