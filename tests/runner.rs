@@ -247,3 +247,134 @@ async fn an_older_runner_is_drained_and_replaced() {
         "the agent runs in the new runner"
     );
 }
+
+/// A unix-socket proxy between the server and its runner that cuts every connection after
+/// a pseudo-random 20-150 ms (seeded, so a failure can be replayed) while `cutting` holds.
+/// Counts its cuts in `cuts`.
+fn chaos_proxy(
+    listen: std::path::PathBuf,
+    target: std::path::PathBuf,
+    seed: u64,
+    cutting: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cuts: std::sync::Arc<std::sync::atomic::AtomicU32>,
+) -> tokio::task::JoinHandle<()> {
+    use std::sync::atomic::Ordering;
+    let listener = tokio::net::UnixListener::bind(&listen).expect("proxy socket");
+    tokio::spawn(async move {
+        let mut state = seed;
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let Ok(mut outbound) = tokio::net::UnixStream::connect(&target).await else {
+                continue;
+            };
+            // xorshift64: the same cut points for the same seed.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let life = Duration::from_millis(20 + state % 130);
+            let cut = cutting.load(Ordering::Relaxed);
+            let cuts = std::sync::Arc::clone(&cuts);
+            tokio::spawn(async move {
+                let relay = tokio::io::copy_bidirectional(&mut inbound, &mut outbound);
+                if !cut {
+                    let _ = relay.await;
+                } else if tokio::time::timeout(life, relay).await.is_err() {
+                    // Dropped mid-stream: both sockets close as this task ends.
+                    cuts.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    })
+}
+
+// Several threads: the proxy relays while this thread blocks starting the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_runner_connections_lose_double_and_reorder_nothing() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let dir = data_dir();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).expect("private");
+    let real = dir.path().join("runner/real.sock");
+    let proxy = dir.path().join("proxy.sock");
+    let runner_config = dir.path().join("runner.toml");
+    std::fs::write(
+        &runner_config,
+        format!("[runner]\nsocket = \"{}\"\n", real.display()),
+    )
+    .expect("runner config");
+    let mut runner = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["runner", "--data-dir"])
+        .arg(dir.path())
+        .arg("--config")
+        .arg(&runner_config)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("runner starts");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !real.exists() {
+        assert!(Instant::now() < deadline, "the runner listens");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cutting = Arc::new(AtomicBool::new(true));
+    let cut_count = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let seed = std::env::var("CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_2026);
+    let proxy_task = chaos_proxy(
+        proxy.clone(),
+        real.clone(),
+        seed,
+        Arc::clone(&cutting),
+        Arc::clone(&cut_count),
+    );
+    let config = format!("[runner]\nsocket = \"{}\"\n", proxy.display());
+    let server = Server::start_with_config(dir.path(), &config);
+    let (mut client, _) = Client::connect(&server).await;
+    let sessions: Vec<SessionId> = (0..5).map(|_| new_session()).collect();
+    for session in &sessions {
+        client.say(*session, "/burst 2000", true).await;
+    }
+    let mut done = std::collections::HashSet::new();
+    while done.len() < sessions.len() {
+        let frames = client
+            .until(|f| {
+                matches!(
+                    f,
+                    ServerFrame::Event {
+                        event: SessionEvent::TurnCompleted { .. },
+                        ..
+                    }
+                )
+            })
+            .await;
+        if let Some(ServerFrame::Event { session, .. }) = frames.last() {
+            done.insert(*session);
+        }
+    }
+    cutting.store(false, Ordering::Relaxed);
+    let expected: String = (1..=2000).map(|n| format!("{n} ")).collect();
+    for session in &sessions {
+        let (mut reader, _) = watch(&server, *session).await;
+        let events = reader.turn(*session).await;
+        assert_eq!(
+            deltas(&events),
+            expected,
+            "session {session}: every chunk once, in order"
+        );
+        let ends = events
+            .iter()
+            .filter(|(_, e)| matches!(e, SessionEvent::TurnCompleted { .. }))
+            .count();
+        assert_eq!(ends, 1);
+    }
+    drop(server);
+    let _ = runner.kill();
+    let _ = runner.wait();
+    proxy_task.abort();
+    let cuts = cut_count.load(Ordering::Relaxed);
+    assert!(
+        cuts >= 3,
+        "the proxy cut the connection {cuts} times (seed {seed})"
+    );
+}
