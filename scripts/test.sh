@@ -15,6 +15,8 @@ step "clippy (browser)"
 cargo clippy --quiet --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 step "unit and integration tests"
 cargo test --quiet --features ssr
+step "session tests again with agents embedded in the server (runner.mode = \"embedded\")"
+SWITCHBOARD_RUNNER=embedded cargo test --quiet --features ssr --test server --test session_core --test agent_failures --test ordering
 step "release build"
 cargo leptos build --release --precompress 2>&1 | grep -E "error|warning|Finished" >&2 || true
 [ -x "$CARGO_TARGET_DIR/release/switchboard" ] || { echo "release build failed" >&2; exit 1; }

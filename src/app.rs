@@ -93,3 +93,9 @@ pub async fn list_logins() -> Result<Vec<crate::protocol::LoginInfo>, ServerFnEr
 pub async fn git_report() -> Result<crate::protocol::GitInfo, ServerFnError> {
     crate::server::git_report_from_context()
 }
+
+/// Where agents run: the runner's pid, version and health (or "embedded").
+#[server]
+pub async fn runner_report() -> Result<crate::protocol::RunnerHealth, ServerFnError> {
+    crate::server::runner_report_from_context().await
+}

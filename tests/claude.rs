@@ -368,8 +368,9 @@ async fn a_lost_conversation_is_announced_and_a_fresh_one_answers() {
         .say_claude(session, "Remember this", Some(claude_session("default")))
         .await;
     client.turn(session).await;
-    server.stop();
-    // The CLI's transcripts go missing (a new machine, a wiped HOME).
+    // The machine restarts (the runner and its agents stop too), and the CLI's transcripts
+    // go missing (a new machine, a wiped HOME).
+    server.stop_with_runner();
     std::fs::remove_dir_all(dir.path().join("claude-home/.claude/projects"))
         .expect("transcripts existed");
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use switchboard::protocol::{RequestId, SessionEvent, Usage};
 use switchboard::server::agent::codex::{start_app_server, ACCEPT, DECLINE};
-use switchboard::server::agent::{AgentDriver, AgentOutput, TurnInput};
+use switchboard::server::agent::{AgentDriver, AgentOutput, Numbered, TurnInput};
 use switchboard::server::agent::{CliStart, QueuedDriver};
 use tokio::sync::mpsc;
 
@@ -124,7 +124,7 @@ enabled = false
 /// One driver and what it reports.
 struct Agent {
     driver: QueuedDriver,
-    outputs: mpsc::Receiver<AgentOutput>,
+    outputs: mpsc::Receiver<Numbered>,
     started: Instant,
 }
 
@@ -167,6 +167,7 @@ impl Agent {
             .await
             .expect("the driver reports in time")
             .expect("the driver is alive")
+            .output
     }
 
     /// Waits for `Conversation` and `Ready`; the thread id.

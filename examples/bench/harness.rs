@@ -291,3 +291,38 @@ pub async fn echo_round_trips(bare: &str, count: u64) -> Vec<Duration> {
     }
     latencies
 }
+
+/// Relay latency of `server`: a demo session says `/stamp count` (a stamped line every 5 ms)
+/// and each frame's delay from its stamp is measured, until the turn ends.
+pub async fn stamp_relay(server: &Server, count: u64) -> Vec<Duration> {
+    use switchboard::protocol::{AgentId, ClientFrame, ClientMsgId, NewSession, ServerFrame};
+    use switchboard::protocol::{SessionEvent, SessionId};
+    let mut socket = connect(server).await;
+    let session = SessionId(uuid::Uuid::new_v4());
+    send(
+        &mut socket,
+        &ClientFrame::Send {
+            session,
+            client_msg_id: ClientMsgId(uuid::Uuid::new_v4()),
+            text: format!("/stamp {count}"),
+            attachments: vec![],
+            create: Some(NewSession::defaults(AgentId::demo())),
+            tag: None,
+        },
+    )
+    .await;
+    let mut relay = Vec::new();
+    loop {
+        match recv(&mut socket).await {
+            ServerFrame::Event {
+                event: SessionEvent::AssistantDelta { text, .. },
+                ..
+            } => stamp_latencies(&text, &mut relay),
+            ServerFrame::Event {
+                event: SessionEvent::TurnCompleted { .. },
+                ..
+            } => return relay,
+            _ => {}
+        }
+    }
+}

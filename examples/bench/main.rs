@@ -24,12 +24,17 @@
 //!
 //!   cargo run --release --features ssr --example bench -- import   (~100 MB of CLI transcripts)
 //!
+//!   cargo run --release --features ssr --example bench -- runner   (relay through the runner vs
+//!                                                                   embedded vs a bare push; idle
+//!                                                                   memory; restart to replay)
+//!
 //! SWITCHBOARD_BIN overrides the server binary (default: $CARGO_TARGET_DIR/release/switchboard).
 
 mod claude;
 mod fanout;
 mod harness;
 mod import;
+mod runner;
 mod search;
 mod soak;
 mod worktree;
@@ -53,6 +58,7 @@ async fn main() {
         Some("worktree") => return worktree::worktree().await,
         Some("search") => return search::search().await,
         Some("import") => return import::import().await,
+        Some("runner") => return runner::runner().await,
         _ => {}
     }
     println!("# Switchboard benchmarks ({})", server_binary().display());
@@ -82,34 +88,7 @@ async fn main() {
     let echo_p99 = report("bare axum websocket echo (round trip)", &mut echo);
     let dir = tempfile::tempdir().expect("temp dir");
     let server = start(dir.path());
-    let mut socket = connect(&server).await;
-    let session = SessionId(Uuid::new_v4());
-    send(
-        &mut socket,
-        &ClientFrame::Send {
-            session,
-            client_msg_id: ClientMsgId(Uuid::new_v4()),
-            text: format!("/stamp {STAMPS}"),
-            attachments: vec![],
-            create: Some(NewSession::defaults(AgentId::demo())),
-            tag: None,
-        },
-    )
-    .await;
-    let mut relay = Vec::new();
-    loop {
-        match recv(&mut socket).await {
-            ServerFrame::Event {
-                event: SessionEvent::AssistantDelta { text, .. },
-                ..
-            } => stamp_latencies(&text, &mut relay),
-            ServerFrame::Event {
-                event: SessionEvent::TurnCompleted { .. },
-                ..
-            } => break,
-            _ => {}
-        }
-    }
+    let mut relay = stamp_relay(&server, STAMPS).await;
     let relay_p99 = report(
         "relay: agent stdout line -> stored -> client frame",
         &mut relay,

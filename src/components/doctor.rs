@@ -2,8 +2,8 @@
 //! path and version, and for a missing one the exact command that installs it (the same
 //! report as `switchboard doctor`).
 
-use crate::app::{agent_report, git_report};
-use crate::protocol::{AgentInfo, GitInfo};
+use crate::app::{agent_report, git_report, runner_report};
+use crate::protocol::{AgentInfo, GitInfo, RunnerHealth};
 use leptos::prelude::*;
 
 /// The Doctor page: a loading line while the server asks each agent for its version, then
@@ -13,6 +13,7 @@ pub fn DoctorPane() -> impl IntoView {
     // Not blocking: the page paints at once and the table streams in when the checks end.
     let report = OnceResource::new(agent_report());
     let git = OnceResource::new(git_report());
+    let runner = OnceResource::new(runner_report());
     view! {
         <section class="doctor-pane" data-testid="doctor">
             <div class="doctor-card">
@@ -57,8 +58,65 @@ pub fn DoctorPane() -> impl IntoView {
                         }
                     })}
                 </Suspense>
+                <h2 class="doctor-subhead">"Runner"</h2>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match runner.await {
+                            Ok(health) => view! { <RunnerLine health/> }.into_any(),
+                            Err(error) => view! {
+                                <p class="doctor-error" role="alert">
+                                    {format!("Could not ask the runner: {error}")}
+                                </p>
+                            }
+                            .into_any(),
+                        }
+                    })}
+                </Suspense>
             </div>
         </section>
+    }
+}
+
+/// Where agents run and how that runner is: its pid, version, agents and backlog, or what
+/// is wrong with it.
+#[component]
+fn RunnerLine(health: RunnerHealth) -> impl IntoView {
+    let healthy = health.connected && health.problem.is_none();
+    let text = if health.mode == "embedded" {
+        "Agents run inside the server process (runner.mode = \"embedded\"): a server \
+         restart interrupts running turns."
+            .to_owned()
+    } else if let Some(problem) = health.problem.as_ref().filter(|_| !health.connected) {
+        format!("The server cannot reach its runner: {problem}")
+    } else {
+        let mut text = format!(
+            "Agents run in runner pid {} (version {}, protocol {}), which outlives server \
+             restarts: {} agent(s), {} output(s) not yet stored",
+            health.pid.map_or("?".into(), |p| p.to_string()),
+            health.version.as_deref().unwrap_or("?"),
+            health.protocol.map_or("?".into(), |p| p.to_string()),
+            health.agents,
+            health.unacknowledged,
+        );
+        if health.spilled_bytes > 0 {
+            text.push_str(&format!(", {} bytes spilled to disk", health.spilled_bytes));
+        }
+        if health.paused > 0 {
+            text.push_str(&format!(", {} paused (backlog full)", health.paused));
+        }
+        if health.draining > 0 {
+            text.push_str(&format!(
+                "; {} older runner(s) finishing their turns",
+                health.draining
+            ));
+        }
+        text.push('.');
+        text
+    };
+    view! {
+        <p class="doctor-git" data-testid="doctor-runner" data-healthy=healthy.to_string()>
+            {text}
+        </p>
     }
 }
 

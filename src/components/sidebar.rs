@@ -17,6 +17,7 @@ use crate::client::store::SessionView;
 use crate::client::transcript_search::{search_all_label, search_path};
 use crate::client::Store;
 use crate::client::{invisible, search};
+use crate::protocol::Session;
 use crate::protocol::SessionState;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
@@ -246,6 +247,7 @@ pub(super) fn SessionItem(session: SessionView) -> impl IntoView {
                     <span class="agent-label">{move || meta.with(|m| m.agent.label())}</span>
                     <StateBadge meta/>
                     <ImportedBadge meta/>
+                    <Placement meta/>
                     <UnreadBadge count=unread/>
                     <SyncDot session=dot/>
                 </div>
@@ -257,6 +259,28 @@ pub(super) fn SessionItem(session: SessionView) -> impl IntoView {
                 </div>
             </a>
         </li>
+    }
+}
+
+/// `session-placement`: the agent's pid while one runs; the title says where (the runner,
+/// its pid and version, or the server itself).
+#[component]
+fn Placement(meta: RwSignal<Session>) -> impl IntoView {
+    let placement = move || meta.with(|m| m.placement.clone());
+    move || {
+        let placement = placement();
+        placement.pid.map(|pid| {
+            view! {
+                <span
+                    class="placement"
+                    data-testid="session-placement"
+                    data-runner=placement.runner.as_ref().map(|r| r.pid.to_string())
+                    title=placement.describe()
+                >
+                    {format!("pid {pid}")}
+                </span>
+            }
+        })
     }
 }
 

@@ -35,6 +35,7 @@ fn sample_session() -> Session {
             unmerged_commits: 1,
         }),
         imported: Some(crate::protocol::ImportSource::Claude),
+        placement: Default::default(),
         permission_mode: "default".into(),
         model: None,
         state: SessionState::Error {

@@ -82,6 +82,13 @@ pub async fn logins_from_context() -> Result<Vec<crate::protocol::LoginInfo>, Se
         .unwrap_or_default())
 }
 
+/// The Doctor's runner section, for server functions.
+pub async fn runner_report_from_context() -> Result<crate::protocol::RunnerHealth, ServerFnError> {
+    let registry = use_context::<Arc<Registry>>()
+        .ok_or_else(|| ServerFnError::new("the session registry is not available"))?;
+    Ok(registry.runner_health().await)
+}
+
 /// The Doctor's line on git, for server functions.
 pub fn git_report_from_context() -> Result<crate::protocol::GitInfo, ServerFnError> {
     let registry = use_context::<Arc<Registry>>()

@@ -120,6 +120,24 @@ impl Server {
     }
 
     /// Kills the server with SIGKILL, as a crash would.
+    /// Stops the server and kills its runner (and so every agent), waiting until the
+    /// runner is gone: what a machine restart does.
+    pub fn stop_with_runner(self) {
+        let runner = self.runner_pid();
+        self.stop();
+        if let Some(pid) = runner {
+            let pid = nix::unistd::Pid::from_raw(pid);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let deadline = std::time::Instant::now() + TIMEOUT;
+            while std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|stat| !stat.contains(") Z "))
+            {
+                assert!(std::time::Instant::now() < deadline, "runner {pid} is gone");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
     pub fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -56,6 +56,7 @@ fn session(n: u128) -> Session {
         worktree: None,
         changes: None,
         imported: None,
+        placement: Default::default(),
     }
 }
 
