@@ -2,7 +2,7 @@
 // `switchboard serve` on 127.0.0.1:0 with a fresh data dir, working directory and HOME,
 // reads their addresses from their first lines, and hands the URL to the tests through
 // the environment. Returns the teardown that stops both.
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,6 +118,8 @@ export default async function globalSetup() {
   return async () => {
     server.kill('SIGTERM');
     fakeModel.kill('SIGTERM');
+    // The server's agents live in its runner, which outlives it on purpose: stop it too.
+    spawnSync(bin, ['runner', 'stop', '--now', '--data-dir', join(root, 'data')], { stdio: 'ignore' });
   };
 }
 

@@ -378,3 +378,56 @@ async fn dropped_runner_connections_lose_double_and_reorder_nothing() {
         "the proxy cut the connection {cuts} times (seed {seed})"
     );
 }
+
+#[tokio::test]
+async fn a_full_backlog_pauses_the_agent_and_loses_nothing() {
+    // 1 KiB in memory and 1 MiB on disk per agent: a burst of ~3 MB of outputs with no
+    // server to store them fills both.
+    let config = "[runner]\nmemory_kib = 1\nspill_mib = 1\n";
+    let dir = data_dir();
+    let session = new_session();
+    {
+        let server = Server::start_with_config(dir.path(), config);
+        let (mut client, _) = Client::connect(&server).await;
+        client.say(session, "/burst 20000", true).await;
+        client.first_delta().await;
+        server.kill();
+    }
+    let config_file = dir.path().join("test-config.toml");
+    let status = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["runner", "status", "--data-dir"])
+            .arg(dir.path())
+            .arg("--config")
+            .arg(&config_file)
+            .output()
+            .expect("runner status runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut report = status();
+    while !report.contains("PAUSED") {
+        assert!(
+            Instant::now() < deadline,
+            "the agent was never paused: {report}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        report = status();
+    }
+    assert!(report.contains("bytes spilled"), "{report}");
+    let server = Server::start_with_config(dir.path(), config);
+    let (mut client, _) = watch(&server, session).await;
+    let events = client.turn(session).await;
+    let expected: String = (1..=20000).map(|n| format!("{n} ")).collect();
+    assert_eq!(
+        deltas(&events),
+        expected,
+        "every chunk once, in order, after the pause"
+    );
+    assert!(!status().contains("PAUSED"));
+}

@@ -1,5 +1,6 @@
 // Shared by the specs: the server's URL, locators by data-testid, and "+ then first message".
 import { expect, Page } from '@playwright/test';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 
 export const url = () => {
   const value = process.env.SWITCHBOARD_URL;
@@ -57,4 +58,35 @@ export async function sessionFolder(page: Page): Promise<string> {
   const cwd = page.locator('.session-cwd');
   await expect(cwd).not.toHaveText('');
   return (await cwd.textContent())!.trim();
+}
+
+/** A server of a spec's own on `dataDir` (no login), for specs that must not share the
+ * global one; resolves with the child and its base URL once it listens. */
+export async function startOwnServer(
+  dataDir: string,
+  addr = '127.0.0.1:0',
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; base: string }> {
+  const child = spawn(process.env.SWITCHBOARD_BIN!, ['serve', '--addr', addr, '--data-dir', dataDir, '--no-auth'], {
+    env: { ...process.env, RUST_LOG: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const base = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = out.match(/Switchboard listening on (http:\/\/\S+)/);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { child, base };
+}
+
+/** Stops a spec's own server and its runner (which outlives a server on purpose). */
+export function stopOwnServer(child: ChildProcess | undefined, dataDir: string) {
+  child?.kill('SIGTERM');
+  spawnSync(process.env.SWITCHBOARD_BIN!, ['runner', 'stop', '--now', '--data-dir', dataDir], {
+    stdio: 'ignore',
+  });
 }

@@ -3,7 +3,8 @@
 // away and back shows the newest rows again. Timing budgets are measured by
 // end2end/bench/long-transcript.mjs (BENCHMARKS.md), not asserted here.
 import { test, expect, Page } from '@playwright/test';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync } from 'node:child_process';
+import { startOwnServer, stopOwnServer } from './helpers';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,10 +18,11 @@ let server: ChildProcess;
 let base: string;
 let longId: string;
 let shortId: string;
+let dataDir: string;
 
 test.beforeAll(async () => {
   const bin = process.env.SWITCHBOARD_BIN!;
-  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-long-e2e-'));
+  dataDir = mkdtempSync(join(tmpdir(), 'switchboard-long-e2e-'));
   const seed = (n: number, title: string) =>
     execFileSync(bin, ['seed-transcript', '--data-dir', dataDir, '--entries', String(n), '--title', title])
       .toString()
@@ -28,24 +30,10 @@ test.beforeAll(async () => {
   longId = seed(ENTRIES, 'Long session');
   shortId = seed(8, 'Short session');
   // Its own server: the shared one's sidebar must not gain a 10,000-entry session.
-  server = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--data-dir', dataDir, '--no-auth'], {
-    env: { ...process.env, RUST_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    server.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = out.match(/Switchboard listening on (http:\/\/\S+)/);
-      if (m) resolve(m[1]);
-    });
-    server.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
+  ({ child: server, base } = await startOwnServer(dataDir));
 });
 
-test.afterAll(() => {
-  server?.kill('SIGTERM');
-});
+test.afterAll(() => stopOwnServer(server, dataDir));
 
 const rows = (page: Page) => page.locator('[data-testid="message-list"] [data-testid="message"]');
 const item = (page: Page, id: string) =>

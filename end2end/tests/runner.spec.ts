@@ -2,7 +2,8 @@
 // page shows the connection banner, reconnects, and the turn arrives whole, every chunk
 // exactly once. Its own server on a fixed port, so the page reconnects to the same address.
 import { test, expect } from '@playwright/test';
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
+import { startOwnServer, stopOwnServer } from './helpers';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,35 +11,17 @@ import { join } from 'node:path';
 let server: ChildProcess | undefined;
 let dataDir: string;
 
-function start(addr: string): Promise<string> {
-  const bin = process.env.SWITCHBOARD_BIN!;
-  const child = spawn(bin, ['serve', '--addr', addr, '--data-dir', dataDir, '--no-auth'], {
-    env: { ...process.env, RUST_LOG: 'warn', SWITCHBOARD_DEMO_DELAY_MS: '20' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  server = child;
-  return new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = out.match(/Switchboard listening on (http:\/\/\S+)/);
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
+async function start(addr: string): Promise<string> {
+  const started = await startOwnServer(dataDir, addr);
+  server = started.child;
+  return started.base;
 }
 
 test.beforeAll(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'switchboard-runner-e2e-'));
 });
 
-test.afterAll(() => {
-  server?.kill('SIGTERM');
-  // The runner exits on its own once the data dir's socket is gone or no server returns.
-  spawn(process.env.SWITCHBOARD_BIN!, ['runner', 'stop', '--now', '--data-dir', dataDir], {
-    stdio: 'ignore',
-  });
-});
+test.afterAll(() => stopOwnServer(server, dataDir));
 
 test('a server restart mid-stream loses and repeats nothing', async ({ page }) => {
   const base = await start('127.0.0.1:0');

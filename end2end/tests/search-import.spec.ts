@@ -4,11 +4,11 @@
 // user types; a hit 5,000 entries back in a seeded session opens there, highlighted; a query
 // the server cannot read says why.
 import { test, expect, Page } from '@playwright/test';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { newSession, openApp, sessionItem } from './helpers';
+import { newSession, openApp, sessionItem, startOwnServer, stopOwnServer } from './helpers';
 
 /** The transcript files global-setup.ts copied into the stores, by CLI. */
 function fixtureFiles(): { claude: string[]; codex: string[] } {
@@ -169,10 +169,11 @@ test.describe('a long seeded session', () => {
   let server: ChildProcess;
   let base: string;
   let longId: string;
+  let dataDir: string;
 
   test.beforeAll(async () => {
     const bin = process.env.SWITCHBOARD_BIN!;
-    const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-search-e2e-'));
+    dataDir = mkdtempSync(join(tmpdir(), 'switchboard-search-e2e-'));
     longId = execFileSync(bin, [
       'seed-transcript',
       '--data-dir',
@@ -184,24 +185,10 @@ test.describe('a long seeded session', () => {
     ])
       .toString()
       .trim();
-    server = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--data-dir', dataDir, '--no-auth'], {
-      env: { ...process.env, RUST_LOG: 'warn' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    base = await new Promise<string>((resolveUrl, reject) => {
-      let out = '';
-      server.stdout!.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const m = out.match(/Switchboard listening on (http:\/\/\S+)/);
-        if (m) resolveUrl(m[1]);
-      });
-      server.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-    });
+    ({ child: server, base } = await startOwnServer(dataDir));
   });
 
-  test.afterAll(() => {
-    server?.kill('SIGTERM');
-  });
+  test.afterAll(() => stopOwnServer(server, dataDir));
 
   test('a hit 5,000 entries back opens there, highlighted', async ({ page }) => {
     const errors: string[] = [];

@@ -289,7 +289,13 @@ impl Config {
                     _ => file.runner.mode.unwrap_or(RunnerMode::Detached),
                 },
                 socket: file.runner.socket,
-                linger: Duration::from_secs(file.runner.linger_secs.unwrap_or(15 * 60)),
+                linger: Duration::from_secs(
+                    std::env::var("SWITCHBOARD_RUNNER_LINGER_SECS")
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .or(file.runner.linger_secs)
+                        .unwrap_or(15 * 60),
+                ),
                 memory_limit: file.runner.memory_kib.unwrap_or(4 * 1024) * 1024,
                 spill_limit: file.runner.spill_mib.unwrap_or(256) * 1024 * 1024,
                 protocol: std::env::var("SWITCHBOARD_RUNNER_PROTOCOL")

@@ -20,6 +20,9 @@ use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::Message;
 
+/// A runner's own report: who it is and the agents it holds.
+pub type RunnerStatus = (RunnerInfo, Vec<HostedAgent>);
+
 /// Outputs that may wait for one session task before the link waits for it.
 const ROUTE_QUEUE: usize = 256;
 /// Longest pause between reconnection attempts.
@@ -53,7 +56,7 @@ enum Request {
         key: AgentKey,
     },
     Raw(ToRunner),
-    Status(oneshot::Sender<Option<(RunnerInfo, Vec<HostedAgent>)>>),
+    Status(oneshot::Sender<Option<RunnerStatus>>),
 }
 
 /// Where a new route's outputs go.
@@ -242,7 +245,7 @@ impl RunnerLink {
     }
 
     /// The runner's own report, asked now; `None` while disconnected.
-    pub async fn status(&self) -> Option<(RunnerInfo, Vec<HostedAgent>)> {
+    pub async fn status(&self) -> Option<RunnerStatus> {
         let (reply, answer) = oneshot::channel();
         self.requests.send(Request::Status(reply)).ok()?;
         tokio::time::timeout(Duration::from_secs(2), answer)
@@ -365,7 +368,7 @@ struct LinkTask {
     instance: Option<uuid::Uuid>,
     hello: watch::Sender<bool>,
     /// Who waits for the answer to a `Status`.
-    status: Option<oneshot::Sender<Option<(RunnerInfo, Vec<HostedAgent>)>>>,
+    status: Option<oneshot::Sender<Option<RunnerStatus>>>,
 }
 
 impl LinkTask {

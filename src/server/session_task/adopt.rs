@@ -72,6 +72,14 @@ impl SessionTask {
         let Some((link, held)) = runners.claim(self.session.id, stored.map(|c| c.agent)) else {
             return false;
         };
+        // The folder is checked as before every start: the roots may have narrowed while
+        // the server was down, and a kept agent must not go on working outside them.
+        let cwd = std::path::PathBuf::from(&self.session.cwd);
+        if let Err(e) = self.projects.places().check_workdir(&cwd) {
+            tracing::warn!(session = %self.session.id, "not taking over the kept agent: {e}");
+            link.release(held.agent);
+            return false;
+        }
         // Outputs of a newer agent than the stored one: none of them is stored yet.
         let after = stored
             .filter(|c| c.agent == held.agent)
