@@ -52,6 +52,10 @@ test('the Doctor lists every built-in agent and how to install the missing ones'
   const total = await page.getByTestId('doctor-agent').count();
   expect(total).toBeGreaterThanOrEqual(BUILTINS.length);
   await expect(page.getByTestId('doctor-summary')).toHaveText(`${installed} of ${total} agents installed.`);
+  // Agents live in a runner that outlives the server; the Doctor says which and how it is.
+  const runner = page.getByTestId('doctor-runner');
+  await expect(runner).toHaveAttribute('data-healthy', 'true');
+  await expect(runner).toContainText(/Agents run in runner pid \d+ \(version \d+\.\d+\.\d+, protocol 1\)/);
 
   // Hydrated: the sidebar's "+" opens a draft from here.
   await expect(page.getByTestId('doctor-link')).toHaveAttribute('aria-current', 'page');

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use switchboard::protocol::{AgentId, ClientFrame, ClientMsgId, NewSession, Seq, ServerFrame};
 use switchboard::protocol::{SessionEvent, SessionId};
 
-const STAMPS: u64 = 1_000;
-const IDLE_AGENTS: usize = 10;
+const STAMPS: u64 = 3_000;
+/// The default live-agent cap: more would stop the longest idle ones.
+const IDLE_AGENTS: usize = 8;
 
 pub async fn runner() {
     println!("# Runner ({})", server_binary().display());
@@ -65,7 +66,7 @@ pub async fn runner() {
     println!(
         "runner idle RSS {empty} KiB; with {} idle agents {full} KiB: {:.0} KiB per agent slot in the runner, plus {:.0} KiB per demo agent process",
         agents.len(),
-        (full.saturating_sub(empty)) as f64 / IDLE_AGENTS as f64,
+        (full.saturating_sub(empty)) as f64 / agents.len().max(1) as f64,
         agent_rss as f64 / agents.len().max(1) as f64
     );
     drop(server);
