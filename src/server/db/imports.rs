@@ -68,7 +68,15 @@ impl Db {
         } = batch;
         let mut tx = self.writer.begin().await?;
         for (n, (at_ms, event)) in events.iter().enumerate() {
-            insert_event(&mut tx, session, Seq(first_seq.0 + n as u64), *at_ms, event).await?;
+            insert_event(
+                &mut tx,
+                session,
+                Seq(first_seq.0 + n as u64),
+                *at_ms,
+                event,
+                None,
+            )
+            .await?;
         }
         sqlx::query(
             "INSERT INTO imports (path, source, session_id, bytes, events, imported_at_ms) \

@@ -156,7 +156,7 @@ impl Db {
     ) -> Result<(), DbError> {
         let mut tx = self.writer.begin().await?;
         for (seq, at_ms, event) in events {
-            insert_event(&mut tx, session, *seq, *at_ms, event).await?;
+            insert_event(&mut tx, session, *seq, *at_ms, event, None).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -173,7 +173,7 @@ impl Db {
         event: &SessionEvent,
     ) -> Result<(), DbError> {
         let mut tx = self.writer.begin().await?;
-        insert_event(&mut tx, session, seq, at_ms, event).await?;
+        insert_event(&mut tx, session, seq, at_ms, event, None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -310,20 +310,26 @@ impl Db {
 
 /// The one INSERT of an event with its search index rows, inside the writer's transaction:
 /// an event is never stored without being indexed, nor indexed without being stored.
+/// `agent_output` is the number of the runner output that made it (`db::runner`).
 async fn insert_event(
     conn: &mut sqlx::SqliteConnection,
     session: SessionId,
     seq: Seq,
     at_ms: i64,
     event: &SessionEvent,
+    agent_output: Option<u64>,
 ) -> Result<(), DbError> {
-    sqlx::query("INSERT INTO events (session_id, seq, created_at_ms, body) VALUES (?, ?, ?, ?)")
-        .bind(session.to_string())
-        .bind(seq.0 as i64)
-        .bind(at_ms)
-        .bind(to_json(event)?)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO events (session_id, seq, created_at_ms, body, agent_output) \
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(session.to_string())
+    .bind(seq.0 as i64)
+    .bind(at_ms)
+    .bind(to_json(event)?)
+    .bind(agent_output.map(|n| n as i64))
+    .execute(&mut *conn)
+    .await?;
     search::index_event(conn, session, seq, at_ms, event).await
 }
 

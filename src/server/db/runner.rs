@@ -1,6 +1,6 @@
 //! What a restarted server needs to take over agents that a runner kept running: each
-//! session's runner agent and the number of its last stored output (written with the event
-//! it made, in one transaction), and where the running turn began.
+//! session's runner agent and the number of its last stored output (carried by the event
+//! it made, in the same row), and where the running turn began.
 
 use super::{insert_event, Db, DbError};
 use crate::protocol::{Seq, SessionEvent, SessionId};
@@ -17,8 +17,8 @@ pub struct OutputCursor {
 }
 
 impl Db {
-    /// Appends an event an agent output made, and records that output as stored, in one
-    /// transaction: a crash leaves both or neither, so a resent output is never stored twice.
+    /// Appends an event an agent output made, carrying that output's number in the same
+    /// row: a crash leaves both or neither, so a resent output is never stored twice.
     pub async fn append_agent_event(
         &self,
         session: SessionId,
@@ -28,9 +28,27 @@ impl Db {
         cursor: OutputCursor,
     ) -> Result<(), DbError> {
         let mut tx = self.writer.begin().await?;
-        insert_event(&mut tx, session, seq, at_ms, event).await?;
-        set_cursor(&mut tx, session, cursor).await?;
+        insert_event(&mut tx, session, seq, at_ms, event, Some(cursor.seq)).await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// A new runner agent works for the session from the event after `from`: its outputs
+    /// are counted from there.
+    pub async fn begin_output_cursor(
+        &self,
+        session: SessionId,
+        agent: Uuid,
+        from: Seq,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "UPDATE sessions SET runner_agent = ?, runner_from_seq = ?, runner_seq = 0 WHERE id = ?",
+        )
+        .bind(agent.to_string())
+        .bind(from.0 as i64)
+        .bind(session.to_string())
+        .execute(&self.writer)
+        .await?;
         Ok(())
     }
 
@@ -40,19 +58,28 @@ impl Db {
         session: SessionId,
         cursor: OutputCursor,
     ) -> Result<(), DbError> {
-        let mut conn = self.writer.acquire().await?;
-        set_cursor(&mut conn, session, cursor).await
+        sqlx::query("UPDATE sessions SET runner_seq = ? WHERE id = ? AND runner_agent = ?")
+            .bind(cursor.seq as i64)
+            .bind(session.to_string())
+            .bind(cursor.agent.to_string())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     /// The session's runner agent and its last stored output, if it had one.
     pub async fn output_cursor(&self, session: SessionId) -> Result<Option<OutputCursor>, DbError> {
-        let row = sqlx::query("SELECT runner_agent, runner_seq FROM sessions WHERE id = ?")
-            .bind(session.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT runner_agent, MAX(runner_seq, COALESCE((SELECT MAX(agent_output) FROM events \
+             WHERE session_id = s.id AND seq > s.runner_from_seq), 0)) AS stored \
+             FROM sessions s WHERE id = ?",
+        )
+        .bind(session.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let agent: Option<String> = row.try_get("runner_agent")?;
-        let seq: i64 = row.try_get("runner_seq")?;
+        let seq: i64 = row.try_get("stored")?;
         Ok(agent
             .and_then(|agent| Uuid::parse_str(&agent).ok())
             .map(|agent| OutputCursor {
@@ -80,20 +107,6 @@ impl Db {
     }
 }
 
-async fn set_cursor(
-    conn: &mut sqlx::SqliteConnection,
-    session: SessionId,
-    cursor: OutputCursor,
-) -> Result<(), DbError> {
-    sqlx::query("UPDATE sessions SET runner_agent = ?, runner_seq = ? WHERE id = ?")
-        .bind(cursor.agent.to_string())
-        .bind(cursor.seq as i64)
-        .bind(session.to_string())
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 impl Db {
     /// The newest user message before `seq`: the message of the turn that starts there.
     pub async fn user_message_before(
@@ -118,5 +131,77 @@ impl Db {
             Ok(_) => Ok(None),
             Err(e) => Err(DbError::Corrupt(format!("user message: {e}"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{AgentId, Session, SessionState};
+
+    /// The cursor is the larger of the newest event's output number (since the agent
+    /// began) and the last event-less output; a new agent starts from nothing, and
+    /// numbers of an older agent's events do not count for it.
+    #[tokio::test]
+    async fn the_cursor_follows_events_and_event_less_outputs_of_the_current_agent() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::open(dir.path()).await.expect("opens");
+        let id = SessionId(Uuid::new_v4());
+        let session = Session::empty(
+            id,
+            AgentId::demo(),
+            "/tmp".into(),
+            "default".into(),
+            SessionState::Idle,
+        );
+        db.save_session(&session).await.expect("saved");
+        assert_eq!(db.output_cursor(id).await.expect("read"), None);
+        let first = Uuid::new_v4();
+        db.begin_output_cursor(id, first, Seq(0))
+            .await
+            .expect("begun");
+        let cursor = |agent, seq| OutputCursor { agent, seq };
+        let notice = SessionEvent::Notice {
+            message: "n".into(),
+        };
+        for n in 1..=3 {
+            db.append_agent_event(id, Seq(n), 0, &notice, cursor(first, n + 10))
+                .await
+                .expect("stored");
+        }
+        assert_eq!(
+            db.output_cursor(id).await.expect("read"),
+            Some(cursor(first, 13))
+        );
+        db.save_output_cursor(id, cursor(first, 14))
+            .await
+            .expect("saved");
+        assert_eq!(
+            db.output_cursor(id).await.expect("read"),
+            Some(cursor(first, 14))
+        );
+        let second = Uuid::new_v4();
+        db.begin_output_cursor(id, second, Seq(3))
+            .await
+            .expect("begun");
+        assert_eq!(
+            db.output_cursor(id).await.expect("read"),
+            Some(cursor(second, 0))
+        );
+        db.append_agent_event(id, Seq(4), 0, &notice, cursor(second, 2))
+            .await
+            .expect("stored");
+        assert_eq!(
+            db.output_cursor(id).await.expect("read"),
+            Some(cursor(second, 2))
+        );
+        // An event-less output of the old agent changes nothing for the new one.
+        db.save_output_cursor(id, cursor(first, 99))
+            .await
+            .expect("saved");
+        assert_eq!(
+            db.output_cursor(id).await.expect("read"),
+            Some(cursor(second, 2))
+        );
     }
 }

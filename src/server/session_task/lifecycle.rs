@@ -73,6 +73,18 @@ impl SessionTask {
         match self.launcher.launch(request) {
             Ok((driver, outputs)) => {
                 tracing::info!(session = %self.session.id, pid = ?driver.pid(), "agent started");
+                if let Some(key) = driver.runner_key() {
+                    // Its outputs are counted from here, so a restarted server asks for the
+                    // right ones.
+                    let from = self.session.last_seq;
+                    if let Err(e) = self
+                        .db
+                        .begin_output_cursor(self.session.id, key, from)
+                        .await
+                    {
+                        tracing::error!(session = %self.session.id, "cannot record the runner agent: {e}");
+                    }
+                }
                 self.agent = Some(RunningAgent::new(driver, outputs, lease));
                 self.start_deadline = Some(Instant::now() + self.config.agent_start_timeout);
                 true
