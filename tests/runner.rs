@@ -214,12 +214,14 @@ async fn a_killed_runner_takes_its_agents_and_the_next_message_resumes() {
     assert_ne!(server.runner_pid(), Some(runner));
 }
 
-#[tokio::test]
-async fn an_older_runner_is_drained_and_replaced() {
+/// A runner started by a server with `first_env` (an older protocol, another build) holds a
+/// turn when that server dies; the next server drains it: the turn finishes there, the old
+/// runner exits, and the next message runs in a new runner.
+async fn drained_and_replaced(first_env: (&str, &str)) {
     let dir = data_dir();
     let session = new_session();
     let old_runner = {
-        let older = [("SWITCHBOARD_RUNNER_PROTOCOL", Some("0"))];
+        let older = [(first_env.0, Some(first_env.1))];
         let server = Server::start_with_env(dir.path(), "", &older);
         let (mut client, _) = Client::connect(&server).await;
         client.say(session, "/slow 3", true).await;
@@ -228,10 +230,8 @@ async fn an_older_runner_is_drained_and_replaced() {
         server.kill();
         runner
     };
-    assert!(dir.path().join("runner/v0.sock").exists());
     let server = Server::start(dir.path());
     let (mut client, _) = watch(&server, session).await;
-    // The running turn finishes in the old runner, which then exits.
     let events = client.turn(session).await;
     let expected: String = (1..=30).map(|tick| format!("tick {tick} ")).collect();
     assert_eq!(deltas(&events), expected);
@@ -246,6 +246,16 @@ async fn an_older_runner_is_drained_and_replaced() {
         1,
         "the agent runs in the new runner"
     );
+}
+
+#[tokio::test]
+async fn an_older_runner_is_drained_and_replaced() {
+    drained_and_replaced(("SWITCHBOARD_RUNNER_PROTOCOL", "0")).await;
+}
+
+#[tokio::test]
+async fn a_runner_of_another_build_is_drained_after_an_upgrade() {
+    drained_and_replaced(("SWITCHBOARD_BUILD_ID", "an older build")).await;
 }
 
 /// A unix-socket proxy between the server and its runner that cuts every connection after

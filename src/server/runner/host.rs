@@ -96,6 +96,8 @@ struct Host {
     alone_since: Mutex<Option<Instant>>,
     /// Fired to exit.
     stop: Notify,
+    /// The socket's lock, given up with the socket when draining.
+    socket_lock: Mutex<Option<crate::server::data_lock::DataDirLock>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -105,8 +107,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Runs the runner until it is stopped, or has had no server for `linger`.
-pub async fn serve(options: HostOptions) -> Result<(), HostError> {
+/// Runs the runner until it is stopped, or has had no server for `linger`. `lock` is the
+/// socket's lock file, held until the runner drains (then a new runner may take the socket).
+pub async fn serve(
+    options: HostOptions,
+    socket_lock: crate::server::data_lock::DataDirLock,
+) -> Result<(), HostError> {
     let listener = bind(&options.socket).await?;
     let info = RunnerInfo {
         instance: uuid::Uuid::new_v4(),
@@ -115,6 +121,7 @@ pub async fn serve(options: HostOptions) -> Result<(), HostError> {
         protocol: options.protocol,
         started_at_ms: crate::server::session_task::now_ms(),
         draining: false,
+        build: super::build_id(),
     };
     tracing::info!(socket = %options.socket.display(), pid = info.pid, protocol = info.protocol, "runner listening");
     let host = Arc::new(Host {
@@ -125,6 +132,7 @@ pub async fn serve(options: HostOptions) -> Result<(), HostError> {
         connections: AtomicU64::new(0),
         alone_since: Mutex::new(Some(Instant::now())),
         stop: Notify::new(),
+        socket_lock: Mutex::new(Some(socket_lock)),
     });
     let mut check = tokio::time::interval(Duration::from_millis(250));
     loop {
@@ -144,7 +152,10 @@ pub async fn serve(options: HostOptions) -> Result<(), HostError> {
         }
     }
     tracing::info!("runner exiting");
-    let _ = std::fs::remove_file(&host.options.socket);
+    if !host.draining() {
+        // A drained runner gave its socket up already; the path may be a new runner's.
+        let _ = std::fs::remove_file(&host.options.socket);
+    }
     // Dropping the slots drops their drivers, which kill the agents' process groups.
     lock(&host.agents).clear();
     Ok(())
@@ -189,7 +200,7 @@ impl Host {
     /// Exit when drained and empty, when no server came for `linger`, or when its socket
     /// was removed (the data dir deleted): nobody can reach it any more.
     fn should_exit(&self) -> bool {
-        if !self.options.socket.exists() {
+        if !self.draining() && !self.options.socket.exists() {
             tracing::warn!("the runner's socket is gone; exiting");
             return true;
         }
@@ -202,8 +213,17 @@ impl Host {
     }
 
     /// Takes no new agents and stops the idle ones; busy ones stop when their turn ends.
+    /// Gives up the socket's path and lock, so a new runner can start there while this one
+    /// finishes over the connections it has.
     fn drain(&self) {
-        lock(&self.info).draining = true;
+        {
+            let mut info = lock(&self.info);
+            if !info.draining {
+                info.draining = true;
+                let _ = std::fs::remove_file(&self.options.socket);
+                lock(&self.socket_lock).take();
+            }
+        }
         let idle: Vec<Arc<Slot>> = lock(&self.agents)
             .values()
             .filter(|slot| !slot.busy.load(Ordering::Relaxed))

@@ -91,6 +91,9 @@ struct Shared {
     /// session claims its agent (a restarted server adopting them).
     held: HashMap<SessionId, Vec<HostedAgent>>,
     problem: Option<String>,
+    /// Set for a runner being drained: when its connection drops the link ends (its socket
+    /// path may be a new runner's by then), and its agents are lost.
+    once: bool,
 }
 
 /// The server's link to one runner.
@@ -157,6 +160,19 @@ impl RunnerLink {
             pid: info.pid,
             version: info.version.clone(),
         })
+    }
+
+    /// The runner's build, from its hello.
+    pub fn build(&self) -> Option<String> {
+        lock(&self.shared)
+            .runner
+            .as_ref()
+            .map(|info| info.build.clone())
+    }
+
+    /// Never reconnects: for a runner being drained, whose socket path a new runner takes.
+    pub fn keep_to_this_connection(&self) {
+        lock(&self.shared).once = true;
     }
 
     /// True while connected.
@@ -405,7 +421,19 @@ impl LinkTask {
             if self.connected(ws, &mut requests).await.is_break() {
                 return;
             }
-            lock(&self.shared).connected = false;
+            let once = {
+                let mut shared = lock(&self.shared);
+                shared.connected = false;
+                shared.once
+            };
+            if once {
+                let keys: Vec<AgentKey> = self.routes.keys().copied().collect();
+                for key in keys {
+                    self.lose(key, "the connection to the draining runner dropped")
+                        .await;
+                }
+                return;
+            }
         }
     }
 

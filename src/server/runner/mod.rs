@@ -25,6 +25,32 @@ use wire::{AgentKey, FromRunner, HostedAgent, Role, RunnerInfo, ToRunner};
 /// How long the server waits for its runner at start.
 const CONNECT_WAIT: Duration = Duration::from_secs(15);
 
+/// This build of Switchboard: the program file's size and time, read once at start
+/// (SWITCHBOARD_BUILD_ID overrides it, to test an upgrade). A runner of another build is
+/// drained by the server, so an upgrade reaches the drivers and parsers the runner runs.
+pub fn build_id() -> String {
+    static BUILD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BUILD
+        .get_or_init(|| {
+            if let Ok(id) = std::env::var("SWITCHBOARD_BUILD_ID") {
+                return id;
+            }
+            let meta = std::env::current_exe().and_then(std::fs::metadata);
+            match meta {
+                Ok(meta) => {
+                    let modified = meta
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_nanos());
+                    format!("{}-{}-{modified}", env!("CARGO_PKG_VERSION"), meta.len())
+                }
+                Err(_) => env!("CARGO_PKG_VERSION").to_owned(),
+            }
+        })
+        .clone()
+}
+
 /// The folder of the runner's sockets, log and spill files in the data dir.
 pub fn runner_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("runner")
@@ -53,7 +79,7 @@ pub async fn run_host(config: &Config) -> Result<(), String> {
     let lock_file = socket.with_extension("lock");
     // Two servers starting at once may each start a runner: the second finds this lock
     // taken and leaves quietly, and both servers connect to the first.
-    let _lock = match crate::server::data_lock::DataDirLock::acquire_file(&lock_file, &dir) {
+    let lock = match crate::server::data_lock::DataDirLock::acquire_file(&lock_file, &dir) {
         Ok(lock) => lock,
         Err(crate::server::data_lock::LockError::Busy(_)) => {
             tracing::info!("a runner already serves {}", socket.display());
@@ -71,7 +97,7 @@ pub async fn run_host(config: &Config) -> Result<(), String> {
     };
     crate::server::private_dir::ensure_private_dir(&options.spill_dir)
         .map_err(|e| e.to_string())?;
-    host::serve(options).await.map_err(|e| e.to_string())
+    host::serve(options, lock).await.map_err(|e| e.to_string())
 }
 
 /// Starts `switchboard runner` for this data dir in its own session, detached from the
@@ -141,6 +167,7 @@ impl Runners {
             match RunnerLink::connect(socket.clone(), None, version, Duration::from_secs(2)).await {
                 Ok(link) => {
                     tracing::info!(version, "draining a runner of an older protocol");
+                    link.keep_to_this_connection();
                     link.drain();
                     draining.push(link);
                 }
@@ -148,8 +175,21 @@ impl Runners {
             }
         }
         let spawn = config.runner.socket.is_none().then(|| spawner(config));
-        let current =
-            RunnerLink::connect(configured_socket(config), spawn, ours, CONNECT_WAIT).await?;
+        let socket = configured_socket(config);
+        let mut current =
+            RunnerLink::connect(socket.clone(), spawn.clone(), ours, CONNECT_WAIT).await?;
+        let build = current.build();
+        if spawn.is_some() && build.as_deref() != Some(build_id().as_str()) {
+            // Another build (an upgrade, a rebuild): it finishes its turns over this link,
+            // and a runner of this build takes the socket.
+            tracing::info!(runner = ?build, ours = %build_id(), "draining a runner of another build");
+            current.keep_to_this_connection();
+            current.drain();
+            // Answered after the drain, on the same connection: the socket is free now.
+            let _ = current.status().await;
+            draining.push(current);
+            current = RunnerLink::connect(socket, spawn, ours, CONNECT_WAIT).await?;
+        }
         Ok(Arc::new(Runners {
             current,
             draining,

@@ -169,6 +169,9 @@ pub struct RunnerInfo {
     pub started_at_ms: i64,
     /// True once it was told to drain.
     pub draining: bool,
+    /// Which build of Switchboard it is (`runner::build_id`): a server of another build
+    /// drains it, so an upgrade reaches the agents' drivers too.
+    pub build: String,
 }
 
 /// One agent a runner holds.
