@@ -441,3 +441,41 @@ async fn a_full_backlog_pauses_the_agent_and_loses_nothing() {
     );
     assert!(!status().contains("PAUSED"));
 }
+
+#[tokio::test]
+async fn runner_stop_lets_the_running_turn_finish_then_a_new_runner_takes_over() {
+    let dir = data_dir();
+    let server = Server::start(dir.path());
+    let (mut client, _) = Client::connect(&server).await;
+    let session = new_session();
+    client.say(session, "/slow 2", true).await;
+    client.first_delta().await;
+    let runner = server.runner_pid().expect("a runner runs");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["runner", "stop", "--data-dir"])
+        .arg(dir.path())
+        .arg("--config")
+        .arg(dir.path().join("test-config.toml"))
+        .output()
+        .expect("runner stop runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("stops once 1 running turn(s) end"), "{said}");
+    client.turn(session).await;
+    let (mut reader, _) = watch(&server, session).await;
+    let events = reader.turn(session).await;
+    let expected: String = (1..=20).map(|tick| format!("tick {tick} ")).collect();
+    assert_eq!(deltas(&events), expected, "the turn finished");
+    assert!(
+        gone(runner, 10).await,
+        "the runner exits once its turn ended"
+    );
+    client.say(session, "still here?", false).await;
+    let events = client.turn(session).await;
+    assert_eq!(deltas(&events), "Echo: still here?");
+    assert_ne!(server.runner_pid(), Some(runner));
+}
