@@ -173,7 +173,7 @@ async fn main() -> std::process::ExitCode {
 
 #[cfg(feature = "ssr")]
 async fn serve(args: cli::ServeArgs) -> std::process::ExitCode {
-    use switchboard::server::config::{Config, Overrides};
+    use switchboard::server::config::Overrides;
     use tracing_subscriber::EnvFilter;
 
     tracing_subscriber::fmt()
@@ -191,7 +191,7 @@ async fn serve(args: cli::ServeArgs) -> std::process::ExitCode {
              local user; set SWITCHBOARD_TOKEN or server.token instead"
         );
     }
-    let config = match Config::load(Overrides {
+    let config = match load_config(Overrides {
         addr: args.addr,
         data_dir: args.data_dir,
         config_file: args.config,
@@ -199,65 +199,39 @@ async fn serve(args: cli::ServeArgs) -> std::process::ExitCode {
         no_auth: args.no_auth,
     }) {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("switchboard: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
-    match switchboard::server::run(config).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("switchboard: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    exit_with(switchboard::server::run(config).await, "switchboard")
 }
 
 /// `switchboard runner [status|stop [--now]]`.
 #[cfg(feature = "ssr")]
 async fn runner(args: cli::RunnerArgs) -> std::process::ExitCode {
-    use switchboard::server::config::{Config, Overrides};
+    use switchboard::server::config::Overrides;
     use switchboard::server::runner::cli::Action;
-    let config = match Config::load(Overrides {
-        data_dir: args.data_dir,
-        config_file: args.config,
-        ..Overrides::default()
-    }) {
+    let config = match load_config(Overrides::files(args.data_dir, args.config)) {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("switchboard: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let action = match args.action {
         None => Action::Run,
         Some(cli::RunnerAction::Status) => Action::Status,
         Some(cli::RunnerAction::Stop { now }) => Action::Stop { now },
     };
-    match switchboard::server::runner::cli::run(&config, action).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("switchboard runner: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    exit_with(
+        switchboard::server::runner::cli::run(&config, action).await,
+        "switchboard runner",
+    )
 }
 
 /// `switchboard import`: imports the CLIs' stored sessions into the data dir.
 #[cfg(feature = "ssr")]
 async fn import(args: cli::ImportArgs) -> std::process::ExitCode {
     use switchboard::protocol::ImportSource;
-    use switchboard::server::config::{Config, Overrides};
-    let config = match Config::load(Overrides {
-        data_dir: args.data_dir,
-        config_file: args.config,
-        ..Overrides::default()
-    }) {
+    use switchboard::server::config::Overrides;
+    let config = match load_config(Overrides::files(args.data_dir, args.config)) {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("switchboard: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let mut sources = Vec::new();
     if args.claude {
@@ -271,13 +245,10 @@ async fn import(args: cli::ImportArgs) -> std::process::ExitCode {
         since: args.since,
         dry_run: args.dry_run,
     };
-    match switchboard::server::import::cli::run(config, options).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("switchboard import: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    exit_with(
+        switchboard::server::import::cli::run(config, options).await,
+        "switchboard import",
+    )
 }
 
 /// Prints the agent report; fails only when the demo agent does not work.
@@ -286,8 +257,8 @@ async fn import(args: cli::ImportArgs) -> std::process::ExitCode {
 /// dir's token file; none is made here).
 fn login_url(args: cli::ServeArgs) -> std::process::ExitCode {
     use switchboard::server::access::Access;
-    use switchboard::server::config::{Config, Overrides};
-    let config = match Config::load(Overrides {
+    use switchboard::server::config::Overrides;
+    let config = match load_config(Overrides {
         addr: args.addr,
         data_dir: args.data_dir,
         config_file: args.config,
@@ -295,10 +266,7 @@ fn login_url(args: cli::ServeArgs) -> std::process::ExitCode {
         no_auth: false,
     }) {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("switchboard: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let token_file = config
         .data_dir
@@ -328,22 +296,42 @@ fn login_url(args: cli::ServeArgs) -> std::process::ExitCode {
 }
 
 async fn doctor(args: cli::DoctorArgs) -> std::process::ExitCode {
-    use switchboard::server::config::{Config, Overrides};
+    use switchboard::server::config::Overrides;
 
-    let config = match Config::load(Overrides {
+    let config = match load_config(Overrides {
         config_file: args.config,
         ..Overrides::default()
     }) {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("switchboard: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     if switchboard::server::doctor::run(&config).await {
         std::process::ExitCode::SUCCESS
     } else {
         std::process::ExitCode::FAILURE
+    }
+}
+
+/// Reads the configuration; a bad file is reported and ends the command.
+#[cfg(feature = "ssr")]
+fn load_config(
+    overrides: switchboard::server::config::Overrides,
+) -> Result<switchboard::server::config::Config, std::process::ExitCode> {
+    switchboard::server::config::Config::load(overrides).map_err(|e| {
+        eprintln!("switchboard: {e}");
+        std::process::ExitCode::FAILURE
+    })
+}
+
+/// The exit status of a command's result; an error is printed after `who`.
+#[cfg(feature = "ssr")]
+fn exit_with<E: std::fmt::Display>(result: Result<(), E>, who: &str) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{who}: {e}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
 

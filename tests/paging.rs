@@ -101,14 +101,7 @@ async fn a_long_session_opens_with_its_last_turns_and_pages_back_to_the_start() 
 
     // A full subscription (no tail) still replays everything.
     let (mut other, _) = Client::connect(&server).await;
-    other
-        .send(&ClientFrame::Subscribe {
-            session,
-            since: Seq(0),
-            tail_turns: None,
-            tag: None,
-        })
-        .await;
+    other.subscribe(session, Seq(0)).await;
     match other.recv().await {
         ServerFrame::Event { seq, .. } => assert_eq!(seq, Seq(1)),
         frame => panic!("expected the first event, got {frame:?}"),

@@ -8,7 +8,7 @@ use common::claude::{claude_server, claude_session, reply_text, FakeModel};
 use common::*;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use switchboard::protocol::{ClientFrame, Seq, ServerFrame, SessionEvent, SessionId, SessionState};
+use switchboard::protocol::{Seq, ServerFrame, SessionEvent, SessionId, SessionState};
 
 fn data_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
@@ -20,14 +20,7 @@ async fn watch(
     session: SessionId,
 ) -> (Client, Vec<switchboard::protocol::Session>) {
     let (mut client, sessions) = Client::connect(server).await;
-    client
-        .send(&ClientFrame::Subscribe {
-            session,
-            since: Seq(0),
-            tail_turns: None,
-            tag: None,
-        })
-        .await;
+    client.subscribe(session, Seq(0)).await;
     (client, sessions)
 }
 
@@ -114,24 +107,12 @@ async fn a_permission_question_survives_a_killed_server_and_its_answer_reaches_t
         let server = Server::start(dir.path());
         let (mut client, _) = Client::connect(&server).await;
         client.say(session, "/permission", true).await;
-        let frames = client
-            .until(|f| {
-                matches!(
-                    f,
-                    ServerFrame::Event {
-                        event: SessionEvent::PermissionRequested { .. },
-                        ..
-                    }
-                )
-            })
-            .await;
-        let request = events_of(&frames, session)
-            .into_iter()
-            .find_map(|(_, e)| match e {
-                SessionEvent::PermissionRequested { request_id, .. } => Some(request_id),
+        let request = client
+            .next_event(session, |event| match event {
+                SessionEvent::PermissionRequested { request_id, .. } => Some(request_id.clone()),
                 _ => None,
             })
-            .expect("a permission request");
+            .await;
         server.kill();
         request
     };

@@ -405,32 +405,14 @@ async fn a_server_killed_mid_turn_restarts_with_the_session_interrupted_and_it_c
         "{:?}",
         listed.state
     );
-    client
-        .send(&ClientFrame::Subscribe {
-            session,
-            since: Seq(0),
-            tail_turns: None,
-            tag: None,
-        })
-        .await;
-    let frames = client
-        .until(|f| {
-            matches!(
-                f,
-                ServerFrame::Event {
-                    event: SessionEvent::Notice { .. },
-                    ..
-                }
-            )
-        })
-        .await;
-    let notice = events_of(&frames, session)
-        .into_iter()
-        .find_map(|(_, e)| match e {
-            SessionEvent::Notice { message } => Some(message),
+    client.subscribe(session, Seq(0)).await;
+    let notice = client
+        .next_event(session, |event| match event {
+            SessionEvent::Notice { message } => Some(message.clone()),
             _ => None,
-        });
-    assert!(notice.unwrap_or_default().contains("interrupted"));
+        })
+        .await;
+    assert!(notice.contains("interrupted"), "{notice}");
     // The agent's conversation resumes: it remembers the interrupted prompt.
     client.say(session, "/history", false).await;
     let events = client.turn(session).await;

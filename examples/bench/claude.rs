@@ -109,7 +109,7 @@ pub async fn claude() {
         "claude: fake-model first SSE text byte -> client frame",
         &mut claude,
     );
-    let pids = child_pids(server.child.id());
+    let pids = agent_pids(&server);
     for pid in &pids {
         println!(
             "claude process {pid}: RSS {:.1} MiB after {TURNS} turns",
@@ -183,20 +183,4 @@ async fn cli_alone(claude: &Path, home: &Path, fake_addr: &str) -> Vec<Duration>
         }
     }
     latencies
-}
-
-/// Direct children of `parent` (the server's agent processes).
-fn child_pids(parent: u32) -> Vec<u32> {
-    let parent = parent.to_string();
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-            let (_, rest) = stat.rsplit_once(") ")?;
-            (rest.split_whitespace().nth(1)? == parent)
-                .then(|| entry.file_name().to_string_lossy().parse().ok())?
-        })
-        .collect()
 }

@@ -326,3 +326,60 @@ pub async fn stamp_relay(server: &Server, count: u64) -> Vec<Duration> {
         }
     }
 }
+
+/// The floor of relay latency: a bare axum socket pushing `count` stamped frames.
+pub async fn push_floor(count: u64) -> Vec<Duration> {
+    push_floor_at(&start_bare_push_server(count)).await
+}
+
+/// The floor measured on an already started bare push server at `bare`.
+pub async fn push_floor_at(bare: &str) -> Vec<Duration> {
+    use futures::StreamExt;
+    use switchboard::protocol::{ServerFrame, SessionEvent};
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{bare}/push"))
+        .await
+        .expect("connects");
+    let mut floor = Vec::new();
+    while let Some(Ok(message)) = socket.next().await {
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            // Parsed like the relay's frames, so both sides pay the same decoding.
+            if let Ok(ServerFrame::Event {
+                event: SessionEvent::AssistantDelta { text, .. },
+                ..
+            }) = serde_json::from_str(text.as_str())
+            {
+                stamp_latencies(&text, &mut floor);
+            }
+        }
+    }
+    floor
+}
+
+/// Direct children of `parent`.
+pub fn child_pids(parent: u32) -> Vec<u32> {
+    let parent = parent.to_string();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_string_lossy().parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let rest = stat.rsplit_once(") ")?.1;
+            (rest.split_whitespace().nth(1) == Some(parent.as_str())).then_some(pid)
+        })
+        .collect()
+}
+
+/// The runner the server started (agents live there unless they run embedded).
+pub fn runner_of(server: &Server) -> Option<u32> {
+    child_pids(server.child.id()).into_iter().find(|pid| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains("runner\0"))
+    })
+}
+
+/// The server's agent processes: its runner's children, or its own when embedded.
+pub fn agent_pids(server: &Server) -> Vec<u32> {
+    child_pids(runner_of(server).unwrap_or(server.child.id()))
+}

@@ -39,14 +39,12 @@ mod search;
 mod soak;
 mod worktree;
 
-use futures::StreamExt;
 use harness::*;
 use std::time::{Duration, Instant};
 use switchboard::protocol::{
     AgentId, ClientFrame, ClientMsgId, NewSession, Seq, ServerFrame, SessionEvent, SessionId,
 };
 use switchboard::server::db::Db;
-use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
 #[tokio::main]
@@ -67,23 +65,10 @@ async fn main() {
     // stamp from each frame. The floor: a bare axum socket pushing the same frames.
     const STAMPS: u64 = 1_000;
     let bare = start_bare_push_server(STAMPS);
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{bare}/push"))
-        .await
-        .expect("connects");
-    let mut floor = Vec::new();
-    while let Some(Ok(message)) = socket.next().await {
-        if let Message::Text(text) = message {
-            // Parsed like the relay's frames, so both sides pay the same decoding.
-            if let Ok(ServerFrame::Event {
-                event: SessionEvent::AssistantDelta { text, .. },
-                ..
-            }) = serde_json::from_str(text.as_str())
-            {
-                stamp_latencies(&text, &mut floor);
-            }
-        }
-    }
-    let floor_p99 = report("bare axum websocket push (floor)", &mut floor);
+    let floor_p99 = report(
+        "bare axum websocket push (floor)",
+        &mut push_floor_at(&bare).await,
+    );
     let mut echo = echo_round_trips(&bare, STAMPS).await;
     let echo_p99 = report("bare axum websocket echo (round trip)", &mut echo);
     let dir = tempfile::tempdir().expect("temp dir");

@@ -14,24 +14,10 @@ const IDLE_AGENTS: usize = 8;
 
 pub async fn runner() {
     println!("# Runner ({})", server_binary().display());
-    let bare = start_bare_push_server(STAMPS);
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{bare}/push"))
-        .await
-        .expect("connects");
-    let mut floor = Vec::new();
-    use futures::StreamExt;
-    while let Some(Ok(message)) = socket.next().await {
-        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
-            if let Ok(ServerFrame::Event {
-                event: SessionEvent::AssistantDelta { text, .. },
-                ..
-            }) = serde_json::from_str(text.as_str())
-            {
-                stamp_latencies(&text, &mut floor);
-            }
-        }
-    }
-    let floor_p99 = report("bare axum websocket push (floor)", &mut floor);
+    let floor_p99 = report(
+        "bare axum websocket push (floor)",
+        &mut push_floor(STAMPS).await,
+    );
     let mut p99 = Vec::new();
     for mode in ["embedded", "detached"] {
         // SAFETY: set before the servers this process starts; no other thread reads it.
@@ -61,7 +47,7 @@ pub async fn runner() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let full = rss_kib(runner);
-    let agents = children(runner);
+    let agents = child_pids(runner);
     let agent_rss: u64 = agents.iter().map(|pid| rss_kib(*pid)).sum();
     println!(
         "runner idle RSS {empty} KiB; with {} idle agents {full} KiB: {:.0} KiB per agent slot in the runner, plus {:.0} KiB per demo agent process",
@@ -149,26 +135,4 @@ async fn first_delta(socket: &mut Socket, session: SessionId, after: Seq) -> Seq
             }
         }
     }
-}
-
-fn runner_of(server: &Server) -> Option<u32> {
-    children(server.child.id()).into_iter().find(|pid| {
-        std::fs::read(format!("/proc/{pid}/cmdline"))
-            .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains("runner\0"))
-    })
-}
-
-fn children(parent: u32) -> Vec<u32> {
-    let parent = parent.to_string();
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let pid: u32 = entry.file_name().to_string_lossy().parse().ok()?;
-            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-            let rest = stat.rsplit_once(") ")?.1;
-            (rest.split_whitespace().nth(1) == Some(parent.as_str())).then_some(pid)
-        })
-        .collect()
 }

@@ -27,6 +27,17 @@ pub struct Overrides {
     pub no_auth: bool,
 }
 
+impl Overrides {
+    /// Only the data dir and the configuration file (the commands that serve nothing).
+    pub fn files(data_dir: Option<PathBuf>, config_file: Option<PathBuf>) -> Overrides {
+        Overrides {
+            data_dir,
+            config_file,
+            ..Overrides::default()
+        }
+    }
+}
+
 /// A secret that never shows in `Debug` output (configs get logged).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(pub String);

@@ -422,6 +422,35 @@ impl Client {
         .await;
     }
 
+    /// Subscribes to `session` from after `since` (`Seq(0)`: its whole log).
+    pub async fn subscribe(&mut self, session: SessionId, since: Seq) {
+        self.send(&ClientFrame::Subscribe {
+            session,
+            since,
+            tail_turns: None,
+            tag: None,
+        })
+        .await;
+    }
+
+    /// Reads until an event of `session` that `pick` takes; returns what it took.
+    pub async fn next_event<T>(
+        &mut self,
+        session: SessionId,
+        pick: impl Fn(&SessionEvent) -> Option<T>,
+    ) -> T {
+        loop {
+            if let ServerFrame::Event {
+                session: s, event, ..
+            } = self.recv().await
+            {
+                if let Some(taken) = pick(&event).filter(|_| s == session) {
+                    return taken;
+                }
+            }
+        }
+    }
+
     /// Reads until the session's turn completes; returns that session's events.
     pub async fn turn(&mut self, session: SessionId) -> Vec<(Seq, SessionEvent)> {
         let frames = self

@@ -172,8 +172,22 @@ impl Db {
         at_ms: i64,
         event: &SessionEvent,
     ) -> Result<(), DbError> {
+        self.append_numbered_event(session, seq, at_ms, event, None)
+            .await
+    }
+
+    /// Like `append_event`, with the number of the agent output that made the event
+    /// (`db::runner`), in the same row.
+    pub(crate) async fn append_numbered_event(
+        &self,
+        session: SessionId,
+        seq: Seq,
+        at_ms: i64,
+        event: &SessionEvent,
+        agent_output: Option<u64>,
+    ) -> Result<(), DbError> {
         let mut tx = self.writer.begin().await?;
-        insert_event(&mut tx, session, seq, at_ms, event, None).await?;
+        insert_event(&mut tx, session, seq, at_ms, event, agent_output).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -331,6 +345,21 @@ async fn insert_event(
     .execute(&mut *conn)
     .await?;
     search::index_event(conn, session, seq, at_ms, event).await
+}
+
+/// A stored, empty demo session for storage tests.
+#[cfg(test)]
+pub(crate) async fn test_session(db: &Db) -> SessionId {
+    let id = SessionId(uuid::Uuid::new_v4());
+    let session = Session::empty(
+        id,
+        crate::protocol::AgentId::demo(),
+        "/tmp".into(),
+        "default".into(),
+        SessionState::Idle,
+    );
+    db.save_session(&session).await.expect("saved");
+    id
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, DbError> {

@@ -2,7 +2,7 @@
 //! session's runner agent and the number of its last stored output (carried by the event
 //! it made, in the same row), and where the running turn began.
 
-use super::{insert_event, Db, DbError};
+use super::{Db, DbError};
 use crate::protocol::{Seq, SessionEvent, SessionId};
 use sqlx::Row;
 use uuid::Uuid;
@@ -27,10 +27,8 @@ impl Db {
         event: &SessionEvent,
         cursor: OutputCursor,
     ) -> Result<(), DbError> {
-        let mut tx = self.writer.begin().await?;
-        insert_event(&mut tx, session, seq, at_ms, event, Some(cursor.seq)).await?;
-        tx.commit().await?;
-        Ok(())
+        self.append_numbered_event(session, seq, at_ms, event, Some(cursor.seq))
+            .await
     }
 
     /// A new runner agent works for the session from the event after `from`: its outputs
@@ -137,7 +135,6 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{AgentId, Session, SessionState};
 
     /// The cursor is the larger of the newest event's output number (since the agent
     /// began) and the last event-less output; a new agent starts from nothing, and
@@ -146,15 +143,7 @@ mod tests {
     async fn the_cursor_follows_events_and_event_less_outputs_of_the_current_agent() {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = Db::open(dir.path()).await.expect("opens");
-        let id = SessionId(Uuid::new_v4());
-        let session = Session::empty(
-            id,
-            AgentId::demo(),
-            "/tmp".into(),
-            "default".into(),
-            SessionState::Idle,
-        );
-        db.save_session(&session).await.expect("saved");
+        let id = crate::server::db::test_session(&db).await;
         assert_eq!(db.output_cursor(id).await.expect("read"), None);
         let first = Uuid::new_v4();
         db.begin_output_cursor(id, first, Seq(0))

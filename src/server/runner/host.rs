@@ -5,7 +5,9 @@
 //! server has stored them; a server that comes back is resent what it lacks.
 
 use super::backlog::Backlog;
-use super::wire::{AgentKey, FromRunner, HostedAgent, Role, RunnerCommand, RunnerInfo, ToRunner};
+use super::wire::{
+    read_frame, AgentKey, FromRunner, HostedAgent, Role, RunnerCommand, RunnerInfo, ToRunner,
+};
 use crate::protocol::{AgentId, SessionId};
 use crate::server::agent::process::OwnedTask;
 use crate::server::agent::{self, AgentDriver, AgentOutput, DriverCommand, Numbered};
@@ -416,7 +418,8 @@ async fn connection(host: Arc<Host>, stream: UnixStream) {
         Err(e) => return tracing::debug!("runner handshake failed: {e}"),
     };
     let (mut sink, mut frames) = ws.split();
-    let Some(ToRunner::Hello { version, role }) = next_frame(&mut frames).await else {
+    let Some(ToRunner::Hello { version, role }) = read_frame::<ToRunner, _>(&mut frames).await
+    else {
         return tracing::warn!("a connection opened without a hello; closed");
     };
     let (info, agents) = host.snapshot();
@@ -447,7 +450,7 @@ async fn connection(host: Arc<Host>, stream: UnixStream) {
         }
         let _ = sink.close().await;
     });
-    while let Some(frame) = next_frame(&mut frames).await {
+    while let Some(frame) = read_frame::<ToRunner, _>(&mut frames).await {
         if role == Role::Server && host.server.load(Ordering::SeqCst) != id {
             break; // replaced by a newer server connection
         }
@@ -548,24 +551,6 @@ fn handle(host: &Arc<Host>, frame: ToRunner, id: u64, to: &mpsc::UnboundedSender
         }
     }
     true
-}
-
-/// The next protocol frame; `None` when the connection ends. Unreadable frames are logged
-/// and skipped: one bad frame does not cost the agents their server.
-async fn next_frame<S>(frames: &mut S) -> Option<ToRunner>
-where
-    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
-    loop {
-        match frames.next().await? {
-            Ok(Message::Text(text)) => match serde_json::from_str(&text) {
-                Ok(frame) => return Some(frame),
-                Err(e) => tracing::warn!("unreadable runner frame: {e}"),
-            },
-            Ok(Message::Close(_)) | Err(_) => return None,
-            Ok(_) => {}
-        }
-    }
 }
 
 async fn send<S>(sink: &mut S, frame: &FromRunner) -> Result<(), ()>

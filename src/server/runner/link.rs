@@ -10,7 +10,7 @@ use crate::protocol::{AgentPlacement, RunnerPlace, SessionId};
 use crate::server::agent::process::OwnedTask;
 use crate::server::agent::{AgentDriver, AgentError, AgentOutput, DriverCommand, Numbered};
 use crate::server::agent::{ResolvedStart, TurnInput};
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -739,14 +739,5 @@ async fn send(ws: &mut Socket, frame: &ToRunner) -> Result<(), String> {
 
 /// The next frame from the runner; `None` when the connection ends.
 async fn read(ws: &mut Socket) -> Option<FromRunner> {
-    loop {
-        match ws.next().await? {
-            Ok(Message::Text(text)) => match serde_json::from_str(&text) {
-                Ok(frame) => return Some(frame),
-                Err(e) => tracing::warn!("unreadable frame from the runner: {e}"),
-            },
-            Ok(Message::Close(_)) | Err(_) => return None,
-            Ok(_) => {}
-        }
-    }
+    super::wire::read_frame(ws).await
 }

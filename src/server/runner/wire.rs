@@ -5,6 +5,7 @@
 use crate::protocol::{AgentId, SessionId};
 use crate::server::agent::{AgentOutput, DriverCommand, ResolvedStart};
 use serde::{Deserialize, Serialize};
+use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
 /// The protocol this build speaks. Raised on any change a runner of the previous version
@@ -197,4 +198,25 @@ pub struct HostedAgent {
     pub busy: bool,
     /// The last command number it applied: a server taking it over numbers on from here.
     pub commands_applied: u64,
+}
+
+/// The next frame of type `T` from a runner WebSocket; `None` when the connection ends.
+/// Unreadable frames are logged and skipped: one bad frame does not cost the agents their
+/// connection.
+pub async fn read_frame<T, S>(frames: &mut S) -> Option<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    use futures::StreamExt;
+    loop {
+        match frames.next().await? {
+            Ok(Message::Text(text)) => match serde_json::from_str(&text) {
+                Ok(frame) => return Some(frame),
+                Err(e) => tracing::warn!("unreadable runner protocol frame: {e}"),
+            },
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
 }

@@ -124,18 +124,8 @@ impl SessionTask {
             Err(e) => return tracing::error!(session = %id, "cannot read the turn's message: {e}"),
         };
         let age = std::time::Duration::from_millis((now_ms() - at_ms).max(0) as u64);
-        let mut turn = Turn {
-            input: input.clone(),
-            started: Instant::now().checked_sub(age).unwrap_or_else(Instant::now),
-            start_seq: start.0,
-            slot: None,
-            reply: String::new(),
-            reply_id: String::new(),
-            last_heard: Instant::now(),
-            garbled_reports: 0,
-            heard: false,
-            restarted: false,
-        };
+        let started = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+        let mut turn = Turn::new(input.clone(), start.0, started);
         for LoggedEvent { event, .. } in events {
             match event {
                 SessionEvent::PermissionRequested {

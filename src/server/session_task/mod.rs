@@ -88,6 +88,24 @@ struct Turn {
     restarted: bool,
 }
 
+impl Turn {
+    /// A turn of `input` whose `TurnStarted` is at `start_seq`, begun at `started`.
+    fn new(input: TurnInput, start_seq: u64, started: Instant) -> Turn {
+        Turn {
+            input,
+            started,
+            start_seq,
+            slot: None,
+            reply: String::new(),
+            reply_id: String::new(),
+            last_heard: Instant::now(),
+            garbled_reports: 0,
+            heard: false,
+            restarted: false,
+        }
+    }
+}
+
 /// How a turn ended; [`SessionTask::finish_turn`] does the rest by one rule.
 #[derive(Debug)]
 pub(super) enum TurnOutcome {

@@ -106,18 +106,7 @@ impl SessionTask {
         self.last_input = Some(input.clone());
         let start_seq = self.session.last_seq.next().0;
         self.record(SessionEvent::TurnStarted).await;
-        self.turn = Some(Turn {
-            input,
-            started: Instant::now(),
-            start_seq,
-            slot: None,
-            reply: String::new(),
-            reply_id: String::new(),
-            last_heard: Instant::now(),
-            garbled_reports: 0,
-            heard: false,
-            restarted: false,
-        });
+        self.turn = Some(Turn::new(input, start_seq, Instant::now()));
         self.hand_over_turn().await;
     }
 

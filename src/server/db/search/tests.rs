@@ -91,18 +91,10 @@ async fn opening_an_older_database_indexes_its_logs() {
 /// first delta; when the turn ends it is in the full-text index, once, a whole message.
 #[tokio::test]
 async fn streamed_replies_are_searchable_as_they_arrive() {
-    use crate::protocol::{AgentId, Seq, Session, SessionEvent, SessionId, SessionState};
+    use crate::protocol::{Seq, SessionEvent};
     let dir = tempfile::tempdir().expect("temp dir");
     let db = Db::open(dir.path()).await.expect("opens");
-    let id = SessionId(uuid::Uuid::new_v4());
-    let session = Session::empty(
-        id,
-        AgentId::demo(),
-        "/tmp".into(),
-        "default".into(),
-        SessionState::Idle,
-    );
-    db.save_session(&session).await.expect("saved");
+    let id = crate::server::db::test_session(&db).await;
     let delta = |text: &str| SessionEvent::AssistantDelta {
         message_id: "m".into(),
         text: text.into(),
