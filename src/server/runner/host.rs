@@ -368,6 +368,7 @@ async fn pump(
             agent: key,
             seq,
             output,
+            applied: slot.commands_applied.load(Ordering::SeqCst),
         };
         let text = match serde_json::to_string(&frame) {
             Ok(text) => text,

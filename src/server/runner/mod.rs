@@ -6,8 +6,10 @@
 
 pub mod backlog;
 pub mod cli;
+pub mod driver;
 pub mod host;
 pub mod link;
+mod link_task;
 pub mod wire;
 
 pub use wire::PROTOCOL_VERSION;

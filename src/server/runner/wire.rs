@@ -138,6 +138,9 @@ pub enum FromRunner {
         seq: u64,
         /// What the agent said.
         output: AgentOutput,
+        /// The last command number the agent had applied when it said it: the server may
+        /// forget the commands up to it (it keeps the others to resend after a reconnect).
+        applied: u64,
     },
     /// The agent named is not (or no longer) held: it was released, or its runner
     /// restarted.
