@@ -17,11 +17,12 @@ async function start(addr: string): Promise<string> {
   return started.base;
 }
 
-test.beforeAll(() => {
+// Each test has its own data dir, server and runner.
+test.beforeEach(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'switchboard-runner-e2e-'));
 });
 
-test.afterAll(() => stopOwnServer(server, dataDir));
+test.afterEach(() => stopOwnServer(server, dataDir));
 
 test('a server restart mid-stream loses and repeats nothing', async ({ page }) => {
   const base = await start('127.0.0.1:0');
@@ -48,4 +49,25 @@ test('a server restart mid-stream loses and repeats nothing', async ({ page }) =
   expect(text.match(/tick 1 /g)?.length).toBe(1);
   // The sidebar says where the agent ran: a pid, in the runner.
   await expect(page.getByTestId('session-placement')).toHaveCount(1);
+});
+
+test('a permission question asked before a restart is answered after it', async ({ page }) => {
+  const base = await start('127.0.0.1:0');
+  const port = new URL(base).port;
+  await page.goto(base);
+  await page.getByTestId('new-session-button').click();
+  await expect(page).toHaveURL(/\/s\/[0-9a-f-]{36}$/);
+  await page.getByTestId('chat-input').fill('/permission');
+  await page.getByTestId('chat-input').press('Enter');
+  await expect(page.getByTestId('permission-card')).toBeVisible();
+
+  server!.kill('SIGKILL');
+  await expect(page.getByTestId('connection-banner')).toBeVisible();
+  await start(`127.0.0.1:${port}`);
+  await expect(page.getByTestId('connection-banner')).toHaveCount(0, { timeout: 15_000 });
+  // Still asked after the restart, and the answer reaches the agent that asked.
+  await expect(page.getByTestId('permission-card')).toBeVisible();
+  await page.getByTestId('permission-allow').click();
+  const reply = page.locator('[data-testid="message-list"] [data-testid="message"][data-role="assistant"]');
+  await expect(reply.last()).toContainText('I wrote demo.txt');
 });
