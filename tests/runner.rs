@@ -446,6 +446,27 @@ async fn runner_stop_lets_the_running_turn_finish_then_a_new_runner_takes_over()
     );
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("stops once 1 running turn(s) end"), "{said}");
+    // A new session meanwhile starts at once, in a new runner.
+    let other = new_session();
+    let (mut second, _) = Client::connect(&server).await;
+    second.say(other, "meanwhile", true).await;
+    let events = second.turn(other).await;
+    assert_eq!(deltas(&events), "Echo: meanwhile");
+    let runners = runner_pids(dir.path());
+    assert_eq!(
+        runners.len(),
+        2,
+        "the old runner drains beside the new one: {runners:?}"
+    );
+    let new_runner = runners
+        .iter()
+        .find(|pid| **pid != runner)
+        .expect("a new runner");
+    assert_eq!(
+        children_of(*new_runner).len(),
+        1,
+        "the new session's agent runs there"
+    );
     client.turn(session).await;
     let (mut reader, _) = watch(&server, session).await;
     let events = reader.turn(session).await;

@@ -160,12 +160,18 @@ impl Server {
 
 /// The process running `switchboard runner --data-dir <data_dir>`, if any (zombies aside).
 pub fn runner_pid(data_dir: &Path) -> Option<i32> {
+    runner_pids(data_dir).into_iter().next()
+}
+
+/// Every process running `switchboard runner --data-dir <data_dir>` (one, or two while an
+/// old one drains), zombies aside.
+pub fn runner_pids(data_dir: &Path) -> Vec<i32> {
     let wanted = format!("runner\0--data-dir\0{}\0", data_dir.display());
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
-        .find_map(|entry| {
+        .filter_map(|entry| {
             let pid: i32 = entry.file_name().to_string_lossy().parse().ok()?;
             let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
             let cmdline = String::from_utf8_lossy(&cmdline);
@@ -173,6 +179,7 @@ pub fn runner_pid(data_dir: &Path) -> Option<i32> {
                 .is_ok_and(|stat| !stat.contains(") Z "));
             (alive && cmdline.contains(&wanted)).then_some(pid)
         })
+        .collect()
 }
 
 /// The processes whose parent is `parent`.

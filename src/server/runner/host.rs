@@ -92,6 +92,8 @@ struct Host {
     agents: Mutex<HashMap<AgentKey, Arc<Slot>>>,
     /// The current server connection's number (0: none).
     server: AtomicU64,
+    /// Frames to the current server connection.
+    server_tx: Mutex<Option<mpsc::UnboundedSender<String>>>,
     /// Connections made so far, to number them.
     connections: AtomicU64,
     /// When the last server left (or the runner started).
@@ -131,6 +133,7 @@ pub async fn serve(
         info: Mutex::new(info),
         agents: Mutex::new(HashMap::new()),
         server: AtomicU64::new(0),
+        server_tx: Mutex::new(None),
         connections: AtomicU64::new(0),
         alone_since: Mutex::new(Some(Instant::now())),
         stop: Notify::new(),
@@ -224,6 +227,11 @@ impl Host {
                 info.draining = true;
                 let _ = std::fs::remove_file(&self.options.socket);
                 lock(&self.socket_lock).take();
+                if let Some(to) = lock(&self.server_tx).as_ref() {
+                    if let Ok(text) = serde_json::to_string(&FromRunner::Draining) {
+                        let _ = to.send(text);
+                    }
+                }
             }
         }
         let idle: Vec<Arc<Slot>> = lock(&self.agents)
@@ -437,6 +445,7 @@ async fn connection(host: Arc<Host>, stream: UnixStream) {
     if role == Role::Server {
         tracing::info!(version, connection = id, "server connected");
         host.server.store(id, Ordering::SeqCst);
+        *lock(&host.server_tx) = Some(to_conn.clone());
         *lock(&host.alone_since) = None;
         // A new server attaches what it wants; nothing goes to the old one any more.
         for slot in lock(&host.agents).values() {
@@ -467,6 +476,7 @@ async fn connection(host: Arc<Host>, stream: UnixStream) {
             .is_ok()
     {
         tracing::info!(connection = id, "server disconnected");
+        lock(&host.server_tx).take();
         *lock(&host.alone_since) = Some(Instant::now());
         for slot in lock(&host.agents).values() {
             let mut outbox = lock(&slot.outbox);

@@ -44,24 +44,10 @@ impl RunnerLink {
         protocol: u32,
         wait: Duration,
     ) -> Result<Arc<RunnerLink>, String> {
-        let (requests, request_rx) = mpsc::unbounded_channel();
-        let shared = Arc::new(Mutex::new(Shared::default()));
-        let (hello_tx, mut hello) = watch::channel(false);
-        let task = LinkTask::new(
-            socket.clone(),
-            spawn,
-            protocol,
-            Arc::clone(&shared),
-            hello_tx,
-        );
-        let link = Arc::new(RunnerLink {
-            requests,
-            shared: Arc::clone(&shared),
-            _task: OwnedTask::spawn(task.run(request_rx)),
-        });
+        let (link, mut hello) = Self::open(socket.clone(), spawn, protocol);
         let ready = tokio::time::timeout(wait, hello.wait_for(|said| *said)).await;
         if !matches!(ready, Ok(Ok(_))) {
-            let problem = lock(&shared).problem.clone().unwrap_or_default();
+            let problem = link.problem().unwrap_or_default();
             return Err(format!(
                 "no runner answered on {} within {} s: {problem}",
                 socket.display(),
@@ -69,6 +55,40 @@ impl RunnerLink {
             ));
         }
         Ok(link)
+    }
+
+    /// Like `connect`, without waiting: requests wait in the link until it is connected.
+    pub fn start(socket: PathBuf, spawn: Option<Spawn>, protocol: u32) -> Arc<RunnerLink> {
+        Self::open(socket, spawn, protocol).0
+    }
+
+    fn open(
+        socket: PathBuf,
+        spawn: Option<Spawn>,
+        protocol: u32,
+    ) -> (Arc<RunnerLink>, watch::Receiver<bool>) {
+        let (requests, request_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let (hello_tx, hello) = watch::channel(false);
+        let task = LinkTask::new(socket, spawn, protocol, Arc::clone(&shared), hello_tx);
+        let link = Arc::new(RunnerLink {
+            requests,
+            shared,
+            _task: OwnedTask::spawn(task.run(request_rx)),
+        });
+        (link, hello)
+    }
+
+    /// True once a link that never reconnects has lost its connection: its runner is gone.
+    pub fn ended(&self) -> bool {
+        let shared = lock(&self.shared);
+        shared.once && !shared.connected
+    }
+
+    /// True once the runner said it drains (`switchboard runner stop`): new agents belong
+    /// in a new runner.
+    pub fn runner_draining(&self) -> bool {
+        lock(&self.shared).runner_draining
     }
 
     /// A sender of requests to the link's task (for its drivers).

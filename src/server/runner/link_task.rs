@@ -90,6 +90,8 @@ pub(super) struct Shared {
     /// Set for a runner being drained: when its connection drops the link ends (its socket
     /// path may be a new runner's by then), and its agents are lost.
     pub(super) once: bool,
+    /// Set when the runner says it drains.
+    pub(super) runner_draining: bool,
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<UnixStream>;
@@ -448,6 +450,13 @@ impl LinkTask {
                 if let Some(reply) = self.status.take() {
                     let _ = reply.send(Some((info, agents)));
                 }
+            }
+            FromRunner::Draining => {
+                tracing::info!("the runner drains; new agents go to a new one");
+                let mut shared = lock(&self.shared);
+                shared.runner_draining = true;
+                // Its socket is a new runner's now: this link ends with this connection.
+                shared.once = true;
             }
             FromRunner::Hello { .. } => {}
         }

@@ -20,7 +20,7 @@ use crate::server::catalog::AgentCatalog;
 use crate::server::config::{Config, RunnerMode};
 use link::RunnerLink;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use wire::{AgentKey, FromRunner, HostedAgent, Role, RunnerInfo, ToRunner};
 
@@ -149,9 +149,22 @@ fn spawner(config: &Config) -> link::Spawn {
 /// The server's runners: the current one, which starts every new agent, and older ones
 /// being drained (their running turns finish; then they exit).
 pub struct Runners {
-    current: Arc<RunnerLink>,
-    draining: Vec<Arc<RunnerLink>>,
+    /// Where new agents start; replaced when its runner drains.
+    current: Mutex<Arc<RunnerLink>>,
+    /// Runners finishing their turns.
+    draining: Mutex<Vec<Arc<RunnerLink>>>,
     catalog: Arc<AgentCatalog>,
+    /// How to reach (or start) a new current runner.
+    socket: PathBuf,
+    spawn: Option<link::Spawn>,
+    protocol: u32,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Each critical section swaps or clones an Arc; a poisoned lock still holds valid ones.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Runners {
@@ -190,13 +203,39 @@ impl Runners {
             // Answered after the drain, on the same connection: the socket is free now.
             let _ = current.status().await;
             draining.push(current);
-            current = RunnerLink::connect(socket, spawn, ours, CONNECT_WAIT).await?;
+            current =
+                RunnerLink::connect(socket.clone(), spawn.clone(), ours, CONNECT_WAIT).await?;
         }
         Ok(Arc::new(Runners {
-            current,
-            draining,
+            current: Mutex::new(current),
+            draining: Mutex::new(draining),
             catalog,
+            socket,
+            spawn,
+            protocol: ours,
         }))
+    }
+
+    /// The runner new agents start in. When the current one drains (`runner stop`), a link
+    /// to a new one is opened (its requests wait until it answers) and the old one keeps
+    /// its connection for the turns still running there.
+    fn current(&self) -> Arc<RunnerLink> {
+        let mut current = lock(&self.current);
+        if current.runner_draining() && self.spawn.is_some() {
+            let fresh = RunnerLink::start(self.socket.clone(), self.spawn.clone(), self.protocol);
+            let old = std::mem::replace(&mut *current, fresh);
+            let mut draining = lock(&self.draining);
+            draining.retain(|link| !link.ended());
+            draining.push(old);
+        }
+        Arc::clone(&current)
+    }
+
+    /// Every link: the current one and those draining.
+    fn links(&self) -> Vec<Arc<RunnerLink>> {
+        let mut links = vec![Arc::clone(&lock(&self.current))];
+        links.extend(lock(&self.draining).iter().cloned());
+        links
     }
 
     /// Takes the agent a runner held for `session` when the server started, with the link
@@ -206,31 +245,29 @@ impl Runners {
         session: SessionId,
         stored_key: Option<AgentKey>,
     ) -> Option<(Arc<RunnerLink>, HostedAgent)> {
-        std::iter::once(&self.current)
-            .chain(&self.draining)
-            .find_map(|link| {
-                link.claim(session, stored_key)
-                    .map(|agent| (Arc::clone(link), agent))
-            })
+        self.links()
+            .into_iter()
+            .find_map(|link| link.claim(session, stored_key).map(|agent| (link, agent)))
     }
 
     /// Releases the agents no session claimed.
     pub fn release_unclaimed(&self) {
-        for link in std::iter::once(&self.current).chain(&self.draining) {
+        for link in self.links() {
             link.release_unclaimed();
         }
     }
 
     /// The Doctor's view of the current runner.
     pub async fn health(&self) -> RunnerHealth {
+        let current = self.current();
         let mut health = RunnerHealth {
             mode: "detached".into(),
-            connected: self.current.connected(),
-            problem: self.current.problem(),
-            draining: self.draining.len() as u32,
+            connected: current.connected(),
+            problem: current.problem(),
+            draining: lock(&self.draining).len() as u32,
             ..RunnerHealth::default()
         };
-        if let Some((info, agents)) = self.current.status().await {
+        if let Some((info, agents)) = current.status().await {
             fill_health(&mut health, &info, &agents);
         }
         health
@@ -284,7 +321,7 @@ impl AgentLauncher for Runners {
         // Looked up here: a missing agent is refused with the server's own catalog, and the
         // runner needs no configuration.
         let start = agent::resolve(&self.catalog, request)?;
-        Ok(self.current.launch(start))
+        Ok(self.current().launch(start))
     }
 }
 

@@ -148,6 +148,9 @@ pub enum FromRunner {
         /// The agent.
         agent: AgentKey,
     },
+    /// The runner began to drain (told so by `switchboard runner stop`): its server sends
+    /// new agents elsewhere and keeps this connection for the turns still running.
+    Draining,
     /// The answer to `Status`.
     Status {
         /// The runner.
