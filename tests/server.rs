@@ -485,3 +485,35 @@ async fn an_image_sent_alone_names_the_session_after_the_image() {
     // The same title the browser shows at once (protocol::first_message_title).
     assert_eq!(created.title, "failing-test.png");
 }
+
+/// The demo agent's made-up price (SWITCHBOARD_DEMO_USD_PER_TOKEN, per word) makes each
+/// turn's cost deterministic: the turn reports it, and the session adds it up.
+#[tokio::test]
+async fn each_demo_turn_reports_its_cost_and_the_session_adds_them_up() {
+    let dir = data_dir();
+    let env = [("SWITCHBOARD_DEMO_USD_PER_TOKEN", Some("0.001"))];
+    let server = Server::start_with_env(dir.path(), "", &env);
+    let (mut client, _) = Client::connect(&server).await;
+    let session = new_session();
+    let cost = |events: &[(Seq, SessionEvent)]| {
+        events.iter().find_map(|(_, e)| match e {
+            SessionEvent::TurnCompleted { usage, .. } => usage.cost_usd,
+            _ => None,
+        })
+    };
+    // 2 words in, 3 out ("Echo: hello there"): 5 x $0.001.
+    client.say(session, "hello there", true).await;
+    let first = cost(&client.turn(session).await).expect("a cost");
+    assert!((first - 0.005).abs() < 1e-9, "{first}");
+    // The next turn's own cost, not the running total: 1 in, 2 out.
+    client.say(session, "again", false).await;
+    let second = cost(&client.turn(session).await).expect("a cost");
+    assert!((second - 0.003).abs() < 1e-9, "{second}");
+    let (_, sessions) = Client::connect(&server).await;
+    let total = sessions
+        .iter()
+        .find(|s| s.id == session)
+        .and_then(|s| s.usage.cost_usd)
+        .expect("a total");
+    assert!((total - 0.008).abs() < 1e-9, "{total}");
+}

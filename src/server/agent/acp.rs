@@ -302,7 +302,10 @@ impl AcpProtocol {
                 )));
             }
             (Some(Pending::Prompt), Ok(result)) => {
-                let (usage, stop_reason) = acp_events::prompt_result(result);
+                let (mut usage, stop_reason) = acp_events::prompt_result(result);
+                if usage.cost_usd.is_none() {
+                    usage.cost_usd = self.translator.turn_cost();
+                }
                 effects.output(AgentOutput::TurnEnded { usage, stop_reason });
             }
             (Some(Pending::SetMode), Ok(_)) => {}

@@ -76,15 +76,27 @@ pub struct Translator {
     segment: u64,
     in_text: bool,
     in_thought: bool,
+    /// The agent's cumulative cost in USD, from its last `usage_update`.
+    cost: Option<f64>,
+    /// That figure when the turn began (none reported yet: 0).
+    cost_at_turn_start: f64,
 }
 
 impl Translator {
     /// Marks the start of a user turn, so message ids never repeat across turns.
     pub fn begin_turn(&mut self) {
+        self.cost_at_turn_start = self.cost.unwrap_or(0.0);
         self.turn += 1;
         self.segment = 0;
         self.in_text = false;
         self.in_thought = false;
+    }
+
+    /// What this turn cost: the rise of the agent's cumulative cost since the turn began,
+    /// when it reports one in USD (`None`: it reports none).
+    pub fn turn_cost(&self) -> Option<f64> {
+        self.cost
+            .map(|cost| (cost - self.cost_at_turn_start).max(0.0))
     }
 
     fn message_id(&self, prefix: &str) -> String {
@@ -206,8 +218,14 @@ impl Translator {
                     update.current_mode_id.0
                 ),
             }],
-            // Commands and usage updates have no view yet; they are dropped here rather
-            // than shown as noise.
+            // The session's cumulative cost: each turn's is the rise during it.
+            acp::SessionUpdate::UsageUpdate(update) => {
+                if let Some(cost) = update.cost.filter(|cost| cost.currency == "USD") {
+                    self.cost = Some(cost.amount);
+                }
+                Vec::new()
+            }
+            // Commands have no view yet; they are dropped here rather than shown as noise.
             _ => Vec::new(),
         };
         Ok(events)

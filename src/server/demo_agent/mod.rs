@@ -6,7 +6,8 @@
 //! `/tool`; `/permission`; `/hang`; `/crash`; `/history`; `/abuse` (hostile output for the
 //! tests). Env: SWITCHBOARD_DEMO_DELAY_MS (chunk pause, default 40), SWITCHBOARD_DEMO_STATE_DIR (where conversations are kept
 //! for session/load), SWITCHBOARD_DEMO_LOG (a file each reply chunk is appended to, one per
-//! line, so a test can compare the transcript with what was said). The prompts themselves
+//! line, so a test can compare the transcript with what was said), SWITCHBOARD_DEMO_USD_PER_TOKEN
+//! (the made-up price of a word, default $10 per million: each turn reports its cost). The prompts themselves
 //! live in `prompts.rs`.
 
 mod prompts;
@@ -23,6 +24,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot, watch};
+
+/// The demo's price of a token (a word) unless SWITCHBOARD_DEMO_USD_PER_TOKEN says
+/// otherwise: $10 per million.
+const DEFAULT_USD_PER_TOKEN: f64 = 0.000_01;
 
 /// Set to true to cancel the running turn.
 type CancelSwitch = watch::Sender<bool>;
@@ -41,6 +46,11 @@ struct Agent {
     sessions: Mutex<HashMap<String, (PathBuf, Option<CancelSwitch>)>>,
     /// SWITCHBOARD_DEMO_LOG: every reply chunk, as said.
     said_log: Option<Mutex<std::fs::File>>,
+    /// SWITCHBOARD_DEMO_USD_PER_TOKEN: the made-up price of a token (a word here), so
+    /// spending and budgets can be tested without a model.
+    usd_per_token: f64,
+    /// What each ACP session has cost so far in this process, in USD.
+    spent: Mutex<HashMap<String, f64>>,
 }
 
 /// Runs the agent until stdin closes.
@@ -70,6 +80,11 @@ pub async fn run() -> std::io::Result<()> {
         next_request: Mutex::new(0),
         answers: Mutex::new(HashMap::new()),
         sessions: Mutex::new(HashMap::new()),
+        usd_per_token: std::env::var("SWITCHBOARD_DEMO_USD_PER_TOKEN")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_USD_PER_TOKEN),
+        spent: Mutex::new(HashMap::new()),
         said_log: match std::env::var_os("SWITCHBOARD_DEMO_LOG") {
             Some(path) => Some(Mutex::new(
                 std::fs::OpenOptions::new()
@@ -128,6 +143,19 @@ impl Agent {
         }
         let chunk = acp::ContentChunk::new(acp::ContentBlock::Text(acp::TextContent::new(text)));
         self.update(session, acp::SessionUpdate::AgentMessageChunk(chunk));
+    }
+
+    /// Adds `tokens` at the configured price to the session's cost and reports the
+    /// cumulative figure, as ACP agents do (`usage_update`).
+    fn report_cost(&self, session: &str, tokens: u64) {
+        let total = {
+            let mut spent = lock(&self.spent);
+            let total = spent.entry(session.to_owned()).or_insert(0.0);
+            *total += tokens as f64 * self.usd_per_token;
+            *total
+        };
+        let update = acp::UsageUpdate::new(tokens, 200_000).cost(acp::Cost::new(total, "USD"));
+        self.update(session, acp::SessionUpdate::UsageUpdate(update));
     }
 
     fn history_path(&self, session: &str) -> PathBuf {
@@ -255,6 +283,7 @@ impl Agent {
             acp::StopReason::EndTurn
         };
         let (input, output) = (word_count(&text), word_count(&reply));
+        self.report_cost(&session, input + output);
         let response =
             acp::PromptResponse::new(stop).usage(acp::Usage::new(input + output, input, output));
         self.reply(

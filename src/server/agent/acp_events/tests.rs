@@ -208,3 +208,35 @@ fn plans_and_mode_switches_become_notices() {
         matches!(&events[..], [SessionEvent::Notice { message }] if message.ends_with("to plan"))
     );
 }
+
+/// A turn's cost is how much the agent's cumulative cost (its `usage_update`s, in USD)
+/// rose during it; an agent that reports none has no cost, and other currencies are not
+/// taken for dollars.
+#[test]
+fn a_turns_cost_is_the_rise_of_the_reported_cumulative_cost() {
+    let update = |amount: f64, currency: &str| {
+        serde_json::json!({"sessionId": "s", "update": {"sessionUpdate": "usage_update",
+            "used": 10, "size": 1000, "cost": {"amount": amount, "currency": currency}}})
+    };
+    let mut translator = Translator::default();
+    translator.begin_turn();
+    assert_eq!(translator.turn_cost(), None, "nothing reported");
+    assert!(translator
+        .session_update(update(0.25, "USD"))
+        .expect("maps")
+        .is_empty());
+    assert_eq!(translator.turn_cost(), Some(0.25));
+    translator.begin_turn();
+    translator
+        .session_update(update(0.40, "USD"))
+        .expect("maps");
+    translator
+        .session_update(update(0.75, "USD"))
+        .expect("maps");
+    assert_eq!(translator.turn_cost(), Some(0.5));
+    translator.begin_turn();
+    translator
+        .session_update(update(9.0, "credits"))
+        .expect("maps");
+    assert_eq!(translator.turn_cost(), Some(0.0), "credits are not dollars");
+}
