@@ -101,6 +101,11 @@ impl RunnerLink {
         lock(&self.shared).runner.as_ref().map(|info| info.protocol)
     }
 
+    /// The runner as its last hello described it.
+    pub fn info(&self) -> Option<RunnerInfo> {
+        lock(&self.shared).runner.clone()
+    }
+
     /// Where agents of this runner run.
     pub fn place(&self) -> Option<RunnerPlace> {
         lock(&self.shared).runner.as_ref().map(|info| RunnerPlace {

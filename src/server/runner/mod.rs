@@ -267,8 +267,14 @@ impl Runners {
             draining: lock(&self.draining).len() as u32,
             ..RunnerHealth::default()
         };
-        if let Some((info, agents)) = current.status().await {
-            fill_health(&mut health, &info, &agents);
+        match current.status().await {
+            Some((info, agents)) => fill_health(&mut health, &info, &agents),
+            // Busy (or between connections): who it is is known from its hello.
+            None => {
+                if let Some(info) = current.info() {
+                    fill_health(&mut health, &info, &[]);
+                }
+            }
         }
         health
     }
