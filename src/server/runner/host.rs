@@ -385,23 +385,13 @@ async fn pump(
                 continue;
             }
         };
-        {
-            let mut outbox = lock(&slot.outbox);
-            if let Err(e) = outbox.backlog.push(seq, text.clone()) {
-                // Kept nowhere: say so loudly; the server sees a gap it cannot fill.
-                tracing::error!(agent = %key, seq, "cannot keep an output: {e}");
-            }
-            if exited {
-                outbox.exit_seq = Some(seq);
-            }
-            let gone = outbox
-                .to
-                .as_ref()
-                .is_some_and(|(_, to)| to.send(text).is_err());
-            if gone {
-                outbox.to = None;
-            }
+        // Never dropped: while the spill file refuses it, the agent waits, unread.
+        while let Err(e) = keep(&slot, seq, &text, exited) {
+            tracing::error!(agent = %key, seq, "cannot keep an output, retrying in 1 s: {e}");
+            slot.paused.store(true, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
+        slot.paused.store(false, Ordering::Relaxed);
         if ended_turn || exited {
             slot.busy.store(false, Ordering::Relaxed);
             if ended_turn && host.draining() {
@@ -418,6 +408,24 @@ async fn pump(
         }
         slot.paused.store(false, Ordering::Relaxed);
     }
+}
+
+/// Keeps output `seq` (encoded as `text`) in the agent's backlog and sends it to the
+/// attached server, under one lock so an attach's resend cannot slip between the two.
+fn keep(slot: &Slot, seq: u64, text: &str, exited: bool) -> std::io::Result<()> {
+    let mut outbox = lock(&slot.outbox);
+    outbox.backlog.push(seq, text.to_owned())?;
+    if exited {
+        outbox.exit_seq = Some(seq);
+    }
+    let gone = outbox
+        .to
+        .as_ref()
+        .is_some_and(|(_, to)| to.send(text.to_owned()).is_err());
+    if gone {
+        outbox.to = None;
+    }
+    Ok(())
 }
 
 /// One connection: a server (launches, attaches, commands, acks) or a control command.
