@@ -10,6 +10,7 @@ mod project;
 mod runner;
 mod search;
 mod session;
+mod spending;
 mod title;
 
 pub use agents::*;
@@ -21,6 +22,7 @@ pub use project::*;
 pub use runner::*;
 pub use search::*;
 pub use session::*;
+pub use spending::*;
 pub use title::*;
 
 #[cfg(test)]

@@ -83,6 +83,10 @@ pub struct Usage {
     pub cache_creation_tokens: u64,
     /// Cost in US dollars, when the agent reports it.
     pub cost_usd: Option<f64>,
+    /// True when `cost_usd` is the agent's own estimate rather than a billed figure
+    /// (Claude Code prices tokens from a table it carries); the UI says "estimate".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cost_estimated: bool,
     /// Tokens in the model's context after the turn (its last call's prompt), when known.
     /// In a session total: the newest turn's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -103,9 +107,15 @@ impl Usage {
             (None, None) => None,
             (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
         };
+        self.cost_estimated |= other.cost_estimated;
         // The context is a level, not a sum: the newest report stands.
         self.context_used = other.context_used.or(self.context_used);
         self.context_window = other.context_window.or(self.context_window);
+    }
+
+    /// Tokens that count against a budget: read plus written (cache traffic excluded).
+    pub fn billable_tokens(&self) -> u64 {
+        self.input_tokens + self.output_tokens
     }
 
     /// How full the context window is, in percent (0-100), when both figures are known.

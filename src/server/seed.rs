@@ -140,6 +140,7 @@ fn turn_events(turn: usize) -> Vec<SessionEvent> {
                 cache_read_tokens: 0,
                 cache_creation_tokens: 0,
                 cost_usd: Some(0.0004),
+                cost_estimated: false,
                 context_used: None,
                 context_window: None,
             },

@@ -321,6 +321,7 @@ pub fn prompt_result(result: Value) -> (Usage, String) {
                     cache_read_tokens: u.cached_read_tokens.unwrap_or(0),
                     cache_creation_tokens: u.cached_write_tokens.unwrap_or(0),
                     cost_usd: None,
+                    cost_estimated: false,
                     context_used: None,
                     context_window: None,
                 })

@@ -227,6 +227,7 @@ impl ClaudeParser {
             cache_read_tokens: number("cache_read_input_tokens"),
             cache_creation_tokens: number("cache_creation_input_tokens"),
             cost_usd: cost,
+            cost_estimated: cost.is_some(),
             context_used: self.last_prompt_tokens.take(),
             // `modelUsage` names each model the turn used with its window; the main one is
             // the largest.

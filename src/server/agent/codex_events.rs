@@ -149,6 +149,7 @@ impl Tokens {
             cache_read_tokens: self.cached,
             cache_creation_tokens: self.cache_write,
             cost_usd: None,
+            cost_estimated: false,
             context_used: None,
             context_window: None,
         }

@@ -6,6 +6,7 @@ pub mod logins;
 pub mod projects;
 pub mod runner;
 pub mod search;
+pub mod spending;
 
 use super::agent::TurnInput;
 use crate::protocol::{
@@ -344,6 +345,9 @@ async fn insert_event(
     .bind(agent_output.map(|n| n as i64))
     .execute(&mut *conn)
     .await?;
+    if let SessionEvent::TurnCompleted { usage, .. } = event {
+        spending::insert_turn(conn, session, seq, at_ms, usage).await?;
+    }
     search::index_event(conn, session, seq, at_ms, event).await
 }
 

@@ -335,6 +335,7 @@ fn message_usage(usage: Option<&Value>) -> Usage {
         cache_read_tokens: cache_read,
         cache_creation_tokens: cache_creation,
         cost_usd: None,
+        cost_estimated: false,
         context_used: usage.map(|_| input + cache_read + cache_creation),
         context_window: None,
     }

@@ -327,6 +327,7 @@ impl CodexRollout {
             cache_read_tokens: cached,
             cache_creation_tokens: minus(turn.latest.cache_write, turn.before.cache_write),
             cost_usd: None,
+            cost_estimated: false,
             context_used: turn.context_used,
             context_window: turn.context_window,
         };

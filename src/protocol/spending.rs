@@ -1,0 +1,215 @@
+//! Spending and budgets: a limit in money and/or tokens per session, per project and per day
+//! for the whole server, and the alert a session carries when one is nearly or wholly used.
+
+use serde::{Deserialize, Serialize};
+
+/// The share of a budget at which a session is warned (and its tab marked).
+pub const BUDGET_WARNING_FRACTION: f64 = 0.8;
+
+/// What a budget applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetScope {
+    /// One session's turns, all time.
+    Session,
+    /// All sessions of one project, all time.
+    Project,
+    /// Every session on this server, today (UTC).
+    Day,
+}
+
+impl BudgetScope {
+    /// The snake_case name (`data-scope`, the database).
+    pub fn name(self) -> &'static str {
+        match self {
+            BudgetScope::Session => "session",
+            BudgetScope::Project => "project",
+            BudgetScope::Day => "day",
+        }
+    }
+
+    /// The scope named `name`, if any.
+    pub fn parse(name: &str) -> Option<BudgetScope> {
+        match name {
+            "session" => Some(BudgetScope::Session),
+            "project" => Some(BudgetScope::Project),
+            "day" => Some(BudgetScope::Day),
+            _ => None,
+        }
+    }
+
+    /// For people: "this session's", "this project's", "today's".
+    pub fn label(self) -> &'static str {
+        match self {
+            BudgetScope::Session => "this session's",
+            BudgetScope::Project => "this project's",
+            BudgetScope::Day => "today's",
+        }
+    }
+}
+
+/// A spending limit. Either figure may be absent (no limit in that unit); money applies to
+/// agents that report a cost, tokens to every agent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    /// Most US dollars to spend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_usd: Option<f64>,
+    /// Most tokens (read plus written) to spend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+}
+
+impl Budget {
+    /// True when neither limit is set.
+    pub fn is_unlimited(&self) -> bool {
+        self.max_usd.is_none() && self.max_tokens.is_none()
+    }
+
+    /// How much of the budget `spent` uses: the larger share of its two limits (1.0 is all
+    /// of it); `None` when unlimited.
+    pub fn used_fraction(&self, spent: Spent) -> Option<f64> {
+        let usd = self.max_usd.map(|max| {
+            if max > 0.0 {
+                spent.usd / max
+            } else {
+                f64::INFINITY
+            }
+        });
+        let tokens = self.max_tokens.map(|max| {
+            if max > 0 {
+                spent.tokens as f64 / max as f64
+            } else {
+                f64::INFINITY
+            }
+        });
+        match (usd, tokens) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0.0).max(b.unwrap_or(0.0))),
+        }
+    }
+
+    /// For people: "$1.00", "50,000 tokens", "$1.00 or 50,000 tokens", "no limit".
+    pub fn describe(&self) -> String {
+        let usd = self.max_usd.map(|usd| format!("${usd:.2}"));
+        let tokens = self.max_tokens.map(|n| format!("{n} tokens"));
+        match (usd, tokens) {
+            (Some(usd), Some(tokens)) => format!("{usd} or {tokens}"),
+            (Some(one), None) | (None, Some(one)) => one,
+            (None, None) => "no limit".into(),
+        }
+    }
+}
+
+/// Money and tokens spent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spent {
+    /// US dollars (0 for agents that report no cost).
+    pub usd: f64,
+    /// Tokens read plus written.
+    pub tokens: u64,
+}
+
+impl Spent {
+    /// The sum of two amounts.
+    pub fn plus(self, other: Spent) -> Spent {
+        Spent {
+            usd: self.usd + other.usd,
+            tokens: self.tokens + other.tokens,
+        }
+    }
+
+    /// What a usage record spent.
+    pub fn of(usage: &super::Usage) -> Spent {
+        Spent {
+            usd: usage.cost_usd.unwrap_or(0.0),
+            tokens: usage.billable_tokens(),
+        }
+    }
+}
+
+/// How much of a budget is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetLevel {
+    /// At least [`BUDGET_WARNING_FRACTION`] of it: the session is warned.
+    Near,
+    /// All of it: a running turn is stopped and new turns are refused.
+    Reached,
+}
+
+/// The most used budget that applies to a session, once it is near or reached.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BudgetAlert {
+    /// Which budget.
+    pub scope: BudgetScope,
+    /// Near or reached.
+    pub level: BudgetLevel,
+    /// What that scope has spent.
+    pub spent: Spent,
+    /// Its limit.
+    pub budget: Budget,
+}
+
+impl BudgetAlert {
+    /// The alert for `spent` against `budget`, when it is at least near.
+    pub fn check(scope: BudgetScope, spent: Spent, budget: Budget) -> Option<BudgetAlert> {
+        let used = budget.used_fraction(spent)?;
+        let level = if used >= 1.0 {
+            BudgetLevel::Reached
+        } else if used >= BUDGET_WARNING_FRACTION {
+            BudgetLevel::Near
+        } else {
+            return None;
+        };
+        Some(BudgetAlert {
+            scope,
+            level,
+            spent,
+            budget,
+        })
+    }
+
+    /// The worse of two alerts (reached over near; the fuller one among equals).
+    pub fn worse(a: Option<BudgetAlert>, b: Option<BudgetAlert>) -> Option<BudgetAlert> {
+        match (a, b) {
+            (Some(a), Some(b)) => {
+                let rank = |x: &BudgetAlert| {
+                    (
+                        x.level == BudgetLevel::Reached,
+                        x.budget.used_fraction(x.spent).unwrap_or(0.0),
+                    )
+                };
+                Some(if rank(&b) > rank(&a) { b } else { a })
+            }
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// For people, e.g. "This session has used 85% of this project's budget ($1.00)."
+    pub fn message(&self) -> String {
+        let percent = (self.budget.used_fraction(self.spent).unwrap_or(0.0) * 100.0).floor();
+        match self.level {
+            BudgetLevel::Near => format!(
+                "{percent:.0}% of {} budget ({}) is used.",
+                self.scope.label(),
+                self.budget.describe()
+            ),
+            BudgetLevel::Reached => format!(
+                "{} budget ({}) is used up: ${:.4} and {} tokens spent.",
+                capitalize(self.scope.label()),
+                self.budget.describe(),
+                self.spent.usd,
+                self.spent.tokens
+            ),
+        }
+    }
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
