@@ -228,6 +228,15 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
         SessionEvent::PermissionModeChanged { mode } => {
             push_notice(view, key, mode_changed_text(&mode), None, false);
         }
+        SessionEvent::Budget {
+            message, stopped, ..
+        } => push_entry(
+            view,
+            Entry {
+                key,
+                body: EntryBody::Budget { message, stopped },
+            },
+        ),
     }
 }
 

@@ -390,6 +390,7 @@ fn entry_identity(event: &SessionEvent, seq: Seq) -> Option<String> {
         SessionEvent::UserMessage { .. }
         | SessionEvent::Error { .. }
         | SessionEvent::Notice { .. }
+        | SessionEvent::Budget { .. }
         | SessionEvent::ConversationReset { .. } => Some(format!("entry:{}", seq.0)),
         SessionEvent::PermissionResolved { .. }
         | SessionEvent::TurnStarted

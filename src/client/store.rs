@@ -160,6 +160,13 @@ pub enum EntryBody {
         /// Errors are styled as such.
         is_error: bool,
     },
+    /// A budget nearly used (a warning), or used up (a turn stopped, messages not sent).
+    Budget {
+        /// What happened and what the user can do.
+        message: String,
+        /// True when something was stopped or not sent.
+        stopped: bool,
+    },
 }
 
 impl EntryBody {
@@ -169,7 +176,7 @@ impl EntryBody {
             EntryBody::User { .. } => "user",
             EntryBody::Assistant { .. } | EntryBody::Thinking { .. } => "assistant",
             EntryBody::Tool { .. } | EntryBody::Permission { .. } => "tool",
-            EntryBody::Notice { .. } => "notice",
+            EntryBody::Notice { .. } | EntryBody::Budget { .. } => "notice",
             EntryBody::TurnEnd { .. } => "usage",
         }
     }

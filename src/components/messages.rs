@@ -449,6 +449,22 @@ fn EntryView(entry: Entry, session: SessionId) -> impl IntoView {
             </div>
         }
         .into_any(),
+        EntryBody::Budget { message, stopped } => view! {
+            <div
+                class="message notice budget"
+                class:error=stopped
+                data-testid=if stopped { "budget-stopped" } else { "budget-notice" }
+                data-role="notice"
+                data-kind="budget"
+                role=if stopped { "alert" } else { "note" }
+            >
+                <span class="notice-icon" aria-hidden="true">"$"</span>
+                <div class="notice-body">
+                    <div class="notice-text">{message}</div>
+                </div>
+            </div>
+        }
+        .into_any(),
     }
 }
 

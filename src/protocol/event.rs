@@ -1,7 +1,7 @@
 //! `SessionEvent`: what happened in a session. Each one is stored in the session's log with
 //! its `Seq` before any client sees it; a transcript is the fold of these events.
 
-use super::{ClientMsgId, RequestId, SessionState, Usage};
+use super::{BudgetAlert, ClientMsgId, RequestId, SessionState, Usage};
 use serde::{Deserialize, Serialize};
 
 /// A file sent along with a user message (images, later).
@@ -178,6 +178,16 @@ pub enum SessionEvent {
         /// The new mode, in the agent's own words.
         mode: String,
     },
+    /// A budget that applies to the session is nearly used (a warning), or used up: the
+    /// running turn was stopped, or messages waiting behind it were not sent.
+    Budget {
+        /// The budget, its limit and what was spent against it.
+        alert: BudgetAlert,
+        /// True when a turn was stopped or a waiting message was not sent because of it.
+        stopped: bool,
+        /// For people: what happened and what the user can do.
+        message: String,
+    },
 }
 
 /// Counts transcript entries the way `Session::entry_count` does: every
@@ -213,6 +223,7 @@ impl SessionEvent {
                 | SessionEvent::Error { .. }
                 | SessionEvent::Notice { .. }
                 | SessionEvent::ConversationReset { .. }
+                | SessionEvent::Budget { .. }
         )
     }
 }

@@ -2,10 +2,10 @@
 //! so many sessions share the socket without cross-talk.
 
 use super::{
-    AgentInfo, Attachment, ChangeSummary, ClientId, ClientMsgId, DiffBody, GitOutcome,
-    ImportCandidate, ImportProblem, ImportProgress, NewSession, Project, ProjectId, RequestId,
-    RequestTag, SearchGroup, SearchQuery, Seq, Session, SessionEvent, SessionId, SessionPatch,
-    WorktreeEnd,
+    AgentInfo, Attachment, Attempt, Budget, BudgetScope, ChangeSummary, ClientId, ClientMsgId,
+    CompareId, DiffBody, GitOutcome, ImportCandidate, ImportProblem, ImportProgress, NewSession,
+    Project, ProjectId, RequestId, RequestTag, SearchGroup, SearchQuery, Seq, Session,
+    SessionEvent, SessionId, SessionPatch, WorktreeEnd,
 };
 use serde::{Deserialize, Serialize};
 
@@ -170,6 +170,66 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tag: Option<RequestTag>,
     },
+    /// Sets a budget (stored; it overrides the configuration's). Sessions it applies to
+    /// learn their new standing at once.
+    SetBudget {
+        /// Which budget.
+        scope: BudgetScope,
+        /// The session id (scope `session`) or project id (scope `project`); ignored for
+        /// the day.
+        #[serde(default)]
+        target: String,
+        /// The new limit (both figures absent: no limit).
+        budget: Budget,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
+    },
+    /// Lets one more turn of the session run although a budget that applies is used up
+    /// (that turn is not stopped for it); the browser sends the message after this.
+    AllowTurn {
+        /// The session.
+        session: SessionId,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
+    },
+    /// "Ask several": one session per attempt, each in its own worktree of `project`
+    /// made from the same base commit, each sent `text`; grouped as one comparison.
+    AskSeveral {
+        /// The comparison's id (made by the browser, so a resend makes nothing twice).
+        compare: CompareId,
+        /// The project (a git repository).
+        project: ProjectId,
+        /// The branch the worktrees start from; the checkout's HEAD when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        base_branch: Option<String>,
+        /// 2 to 4 attempts, each with the session id the browser made for it.
+        attempts: Vec<Attempt>,
+        /// The prompt every attempt is sent.
+        text: String,
+        /// Images sent with it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<Attachment>,
+        /// The browser's id of the prompt (each attempt's first message uses it).
+        client_msg_id: ClientMsgId,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
+    },
+    /// "Keep this one": merge the attempt's branch into its base and end the other
+    /// attempts, their worktrees handled as `others`.
+    KeepAttempt {
+        /// The comparison.
+        compare: CompareId,
+        /// The attempt kept.
+        session: SessionId,
+        /// What becomes of the other attempts' worktrees and branches.
+        others: WorktreeEnd,
+        /// The browser's number for this request, echoed by an `Error` refusing it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<RequestTag>,
+    },
     /// Add a folder as a project; answered with `ProjectsChanged` (or an `Error`).
     AddProject {
         /// The folder (under `server.roots`).
@@ -308,6 +368,9 @@ pub enum ErrorCode {
     RateLimited,
     /// A search query that cannot be read (an unclosed quote, nothing to look for).
     BadQuery,
+    /// A budget that applies to the session is used up: raise it, or allow one more turn
+    /// (`AllowTurn`) and send again.
+    OverBudget,
 }
 
 /// Server -> browser.
@@ -525,7 +588,9 @@ impl ClientFrame {
             | ClientFrame::GetDiff { session, .. }
             | ClientFrame::Commit { session, .. }
             | ClientFrame::Discard { session, .. }
-            | ClientFrame::Merge { session, .. } => Some(*session),
+            | ClientFrame::Merge { session, .. }
+            | ClientFrame::AllowTurn { session, .. }
+            | ClientFrame::KeepAttempt { session, .. } => Some(*session),
             ClientFrame::View { session } => *session,
             ClientFrame::Hello { .. }
             | ClientFrame::Ping
@@ -536,6 +601,8 @@ impl ClientFrame {
             | ClientFrame::Search { .. }
             | ClientFrame::ScanImports { .. }
             | ClientFrame::StartImport { .. }
+            | ClientFrame::SetBudget { .. }
+            | ClientFrame::AskSeveral { .. }
             | ClientFrame::CancelImport => None,
         }
     }
@@ -562,7 +629,11 @@ impl ClientFrame {
             | ClientFrame::Merge { tag, .. }
             | ClientFrame::Search { tag, .. }
             | ClientFrame::ScanImports { tag }
-            | ClientFrame::StartImport { tag, .. } => *tag,
+            | ClientFrame::StartImport { tag, .. }
+            | ClientFrame::SetBudget { tag, .. }
+            | ClientFrame::AllowTurn { tag, .. }
+            | ClientFrame::AskSeveral { tag, .. }
+            | ClientFrame::KeepAttempt { tag, .. } => *tag,
             ClientFrame::Hello { .. }
             | ClientFrame::CancelImport
             | ClientFrame::ListFolders { .. }

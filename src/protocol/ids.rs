@@ -14,6 +14,11 @@ pub struct SessionId(pub Uuid);
 #[serde(transparent)]
 pub struct ProjectId(pub Uuid);
 
+/// Identifies one comparison: sessions asked the same thing together ("Ask several").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CompareId(pub Uuid);
+
 /// Identifies one browser tab's connection, for logs and (later) per-client state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -63,6 +68,19 @@ impl ProjectId {
 }
 
 impl fmt::Display for ProjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl CompareId {
+    /// Parses the textual UUID form used in URLs (`/c/<id>`).
+    pub fn parse(text: &str) -> Option<Self> {
+        Uuid::parse_str(text).ok().map(Self)
+    }
+}
+
+impl fmt::Display for CompareId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }

@@ -2,6 +2,7 @@
 //! the frames of the one multiplexed WebSocket. Compiled for both targets, with no `cfg`.
 
 mod agents;
+mod compare;
 mod event;
 mod frame;
 mod ids;
@@ -14,6 +15,7 @@ mod spending;
 mod title;
 
 pub use agents::*;
+pub use compare::*;
 pub use event::*;
 pub use frame::*;
 pub use ids::*;

@@ -1,7 +1,9 @@
 //! A session's metadata as the sidebar and tab bar show it, its state machine, and the
 //! partial update (`SessionPatch`) that travels when some of it changes.
 
-use super::{AgentId, ImportSource, ProjectId, Seq, SessionId, Worktree, NEW_SESSION_TITLE};
+use super::{
+    AgentId, BudgetAlert, ImportSource, ProjectId, Seq, SessionId, Worktree, NEW_SESSION_TITLE,
+};
 use serde::{Deserialize, Serialize};
 
 /// Where a session is in its life. Derived by the session task from process liveness and
@@ -227,6 +229,20 @@ pub struct Session {
     /// Where its agent process runs, while one runs (live only, never stored).
     #[serde(default)]
     pub placement: super::AgentPlacement,
+    /// The fullest budget that applies to it, once one is at least 80% used (worked out
+    /// by the server after each report of spending; live only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetAlert>,
+    /// The comparison it is an attempt of, if it was asked together with others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare: Option<super::CompareId>,
+}
+
+/// A session's budget alert as a patch carries it: `alert: None` clears it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BudgetMark {
+    /// The new alert, or none.
+    pub alert: Option<BudgetAlert>,
 }
 
 /// The header's figures for a session's changes.
@@ -289,6 +305,9 @@ pub struct SessionPatch {
     /// Where its agent now runs (an agent started or stopped).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placement: Option<super::AgentPlacement>,
+    /// Its budget alert changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetMark>,
 }
 
 impl SessionPatch {
@@ -332,6 +351,8 @@ impl Session {
             changes: None,
             imported: None,
             placement: super::AgentPlacement::default(),
+            budget: None,
+            compare: None,
         }
     }
 
@@ -352,6 +373,7 @@ impl Session {
             rev,
             changes,
             placement,
+            budget,
         } = patch.clone();
         if let Some(v) = title {
             self.title = v;
@@ -395,6 +417,9 @@ impl Session {
         if let Some(v) = placement {
             self.placement = v;
         }
+        if let Some(v) = budget {
+            self.budget = v.alert;
+        }
     }
 
     /// A patch that sets every field to this session's: what a stream subscriber is sent
@@ -415,6 +440,7 @@ impl Session {
             rev: Some(self.rev),
             changes: self.changes,
             placement: Some(self.placement.clone()),
+            budget: Some(BudgetMark { alert: self.budget }),
         }
     }
 

@@ -213,3 +213,15 @@ fn capitalize(text: &str) -> String {
         .map(|first| first.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
 }
+
+/// One budget that applies to a session, with what was spent against it (the session's
+/// budget panel).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BudgetLine {
+    /// Which budget.
+    pub scope: BudgetScope,
+    /// Its limit (set in the UI, else the configuration's).
+    pub budget: Budget,
+    /// What was spent against it, running turns included.
+    pub spent: Spent,
+}

@@ -78,6 +78,31 @@ struct FileConfig {
     agents: BTreeMap<String, AgentCommand>,
     #[serde(default)]
     runner: RunnerSection,
+    #[serde(default)]
+    budgets: BudgetsSection,
+}
+
+/// `[budgets]`: default spending limits; a budget set in the UI overrides its scope's.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetsSection {
+    session_usd: Option<f64>,
+    session_tokens: Option<u64>,
+    project_usd: Option<f64>,
+    project_tokens: Option<u64>,
+    day_usd: Option<f64>,
+    day_tokens: Option<u64>,
+}
+
+/// The configured default budget of each scope (unlimited unless `[budgets]` sets one).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BudgetDefaults {
+    /// Each session's, unless set in the UI.
+    pub session: crate::protocol::Budget,
+    /// Each project's, unless set in the UI.
+    pub project: crate::protocol::Budget,
+    /// The whole server's per day (UTC), unless set in the UI.
+    pub day: crate::protocol::Budget,
 }
 
 /// `[runner]`: where agents run.
@@ -201,6 +226,8 @@ pub struct Config {
     pub agents: BTreeMap<String, AgentCommand>,
     /// `[runner]`.
     pub runner: RunnerSettings,
+    /// `[budgets]`.
+    pub budgets: BudgetDefaults,
 }
 
 /// Why the configuration could not be read.
@@ -293,6 +320,18 @@ impl Config {
             max_sockets_per_login: file.limits.max_sockets_per_login.unwrap_or(64),
             idle_agent_timeout: Duration::from_secs(file.limits.idle_agent_secs.unwrap_or(15 * 60)),
             agents,
+            budgets: {
+                let b = &file.budgets;
+                let budget = |max_usd, max_tokens| crate::protocol::Budget {
+                    max_usd,
+                    max_tokens,
+                };
+                BudgetDefaults {
+                    session: budget(b.session_usd, b.session_tokens),
+                    project: budget(b.project_usd, b.project_tokens),
+                    day: budget(b.day_usd, b.day_tokens),
+                }
+            },
             runner: RunnerSettings {
                 mode: match std::env::var("SWITCHBOARD_RUNNER").as_deref() {
                     Ok("embedded") => RunnerMode::Embedded,

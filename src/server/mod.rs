@@ -26,6 +26,7 @@ pub mod runner;
 pub mod seed;
 pub mod session_stream;
 pub mod session_task;
+pub mod spending;
 #[cfg(test)]
 mod tests;
 pub mod wire;

@@ -175,13 +175,27 @@ pub async fn create_worktree(
             project.name
         )));
     }
+    add_worktree(git, places, project, id, first_message, base_branch).await
+}
+
+/// Makes session `id`'s worktree at `base` (a branch or a commit): the worktree of a
+/// comparison's later attempt starts at the commit the first one started from, and merges
+/// into that one's `base_branch`.
+pub async fn add_worktree(
+    git: &Git,
+    places: &Places,
+    project: &Project,
+    id: SessionId,
+    first_message: &str,
+    base: Option<&str>,
+) -> Result<Worktree, ServiceError> {
     let folder = places.worktrees();
     std::fs::create_dir_all(&folder)
         .map_err(|e| ServiceError::Storage(format!("cannot make {}: {e}", folder.display())))?;
     let path = folder.join(id.to_string());
     let branch = branch_name(first_message, id);
     let (base_branch, base_commit) = git
-        .create_worktree(Path::new(&project.path), &path, &branch, base_branch)
+        .create_worktree(Path::new(&project.path), &path, &branch, base)
         .await?;
     tracing::info!(session = %id, %branch, "worktree made");
     Ok(Worktree {

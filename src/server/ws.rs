@@ -395,6 +395,55 @@ impl SocketRoutes {
                 Ok(())
             }
             ClientFrame::Cancel { session, .. } => registry.cancel(session).await,
+            ClientFrame::SetBudget {
+                scope,
+                target,
+                budget,
+                ..
+            } => registry.set_budget(scope, &target, budget).await,
+            ClientFrame::AllowTurn { session, .. } => registry.allow_turn(session).await,
+            ClientFrame::AskSeveral {
+                compare,
+                project,
+                base_branch,
+                attempts,
+                text,
+                attachments,
+                client_msg_id,
+                ..
+            } => {
+                let ids: Vec<SessionId> = attempts.iter().map(|a| a.session).collect();
+                let asked = registry
+                    .ask_several(
+                        compare,
+                        project,
+                        base_branch,
+                        attempts,
+                        text,
+                        attachments,
+                        client_msg_id,
+                    )
+                    .await;
+                // Attempts made before a failure are sessions like any: show them too.
+                for id in ids
+                    .into_iter()
+                    .filter(|id| registry.check_known(*id).is_ok())
+                {
+                    if !self.subscriptions.contains_key(&id) {
+                        self.subscribe(id, Seq(0), None)?;
+                    }
+                }
+                asked
+            }
+            ClientFrame::KeepAttempt {
+                compare,
+                session,
+                others,
+                tag,
+            } => {
+                let outcome = registry.keep_attempt(compare, session, others).await;
+                self.git_done(session, tag, outcome).await
+            }
             ClientFrame::AddProject { path, name, .. } => {
                 registry.add_project(&path, name.as_deref()).await.map(drop)
             }

@@ -112,6 +112,9 @@ impl Protocol for AcpProtocol {
                         for event in events {
                             effects.event(event);
                         }
+                        if let Some(usage) = self.translator.take_spending() {
+                            effects.output(AgentOutput::Spending { usage });
+                        }
                     }
                     Err(e) => effects.output(AgentOutput::Garbled(e)),
                 }

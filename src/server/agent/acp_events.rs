@@ -80,6 +80,8 @@ pub struct Translator {
     cost: Option<f64>,
     /// That figure when the turn began (none reported yet: 0).
     cost_at_turn_start: f64,
+    /// A `usage_update` came since the last [`Translator::take_spending`].
+    spending_news: bool,
 }
 
 impl Translator {
@@ -97,6 +99,18 @@ impl Translator {
     pub fn turn_cost(&self) -> Option<f64> {
         self.cost
             .map(|cost| (cost - self.cost_at_turn_start).max(0.0))
+    }
+
+    /// The turn's spending so far, once after each `usage_update` that reported a cost
+    /// (a budget checks it after every model call, not only at the turn's end).
+    pub fn take_spending(&mut self) -> Option<Usage> {
+        if !std::mem::take(&mut self.spending_news) {
+            return None;
+        }
+        Some(Usage {
+            cost_usd: self.turn_cost(),
+            ..Usage::default()
+        })
     }
 
     fn message_id(&self, prefix: &str) -> String {
@@ -222,6 +236,7 @@ impl Translator {
             acp::SessionUpdate::UsageUpdate(update) => {
                 if let Some(cost) = update.cost.filter(|cost| cost.currency == "USD") {
                     self.cost = Some(cost.amount);
+                    self.spending_news = true;
                 }
                 Vec::new()
             }

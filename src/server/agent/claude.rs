@@ -216,6 +216,7 @@ impl ClaudeProtocol {
                 effects.event(event);
             }
             ClaudeMessage::Event(event) => effects.event(event),
+            ClaudeMessage::Spending(usage) => effects.output(AgentOutput::Spending { usage }),
             // Before `initialize` is answered no turn was sent: a `result` then is the CLI
             // failing to start (e.g. `--resume` of a conversation it does not have), which
             // the exit reports.

@@ -28,6 +28,8 @@ pub enum ClaudeMessage {
         /// The CLI's error, when it refused.
         error: Option<String>,
     },
+    /// The running turn's tokens so far, after a model call's reply.
+    Spending(Usage),
     /// `result`: the turn is over.
     TurnEnded {
         /// This turn's tokens and cost.
@@ -77,6 +79,9 @@ pub struct ClaudeParser {
     /// Prompt tokens of the newest model call (input plus cache), i.e. what the context
     /// holds; a turn's summed usage would count every call's prompt again.
     last_prompt_tokens: Option<u64>,
+    /// Tokens (read, written) of each model call of the running turn, by message id: the
+    /// CLI repeats a call's usage on every content block of its reply.
+    turn_calls: std::collections::HashMap<String, (u64, u64)>,
 }
 
 impl ClaudeParser {
@@ -152,8 +157,23 @@ impl ClaudeParser {
             self.last_prompt_tokens = Some(tokens);
         }
         let message_id = str_at(message, "id").unwrap_or("message");
-        let blocks = message.get("content").and_then(Value::as_array);
         let mut out = Vec::new();
+        if let Some(usage) = message.get("usage") {
+            let number = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
+            let call = (number("input_tokens"), number("output_tokens"));
+            if self.turn_calls.insert(message_id.to_owned(), call) != Some(call) {
+                let (input_tokens, output_tokens) = self
+                    .turn_calls
+                    .values()
+                    .fold((0, 0), |(i, o), (ci, co)| (i + ci, o + co));
+                out.push(ClaudeMessage::Spending(Usage {
+                    input_tokens,
+                    output_tokens,
+                    ..Usage::default()
+                }));
+            }
+        }
+        let blocks = message.get("content").and_then(Value::as_array);
         for (position, block) in blocks.into_iter().flatten().enumerate() {
             match str_at(block, "type") {
                 Some("text") => {
@@ -205,6 +225,7 @@ impl ClaudeParser {
 
     /// The turn's end; a failed turn (API error, ...) first reports the CLI's message.
     fn result_line(&mut self, line: &Value) -> Vec<ClaudeMessage> {
+        self.turn_calls.clear();
         let total_cost = line.get("total_cost_usd").and_then(Value::as_f64);
         let cost = total_cost.map(|total| {
             // A fresh process (resume) starts its running total at zero again.

@@ -293,6 +293,7 @@ impl CodexProtocol {
                 }
             }
             CodexMessage::Event(event) => effects.event(event),
+            CodexMessage::Spending(usage) => effects.output(AgentOutput::Spending { usage }),
             CodexMessage::TurnEnded {
                 usage, stop_reason, ..
             } => {

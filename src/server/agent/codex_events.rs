@@ -52,6 +52,8 @@ pub enum CodexMessage {
     },
     /// Something for the transcript.
     Event(SessionEvent),
+    /// The running turn's tokens so far (after each model call).
+    Spending(Usage),
     /// The turn is over.
     TurnEnded {
         /// Codex's turn id.
@@ -290,7 +292,14 @@ impl CodexParser {
                 .collect(),
             "thread/tokenUsage/updated" => {
                 self.token_usage(params);
-                Vec::new()
+                // The turn's spending so far, after each model call, for budgets.
+                self.tokens
+                    .as_ref()
+                    .map(|tokens| {
+                        CodexMessage::Spending(tokens.latest.minus(tokens.before).usage())
+                    })
+                    .into_iter()
+                    .collect()
             }
             "error" => self.error(params),
             "turn/completed" => self.turn_completed(params),

@@ -49,6 +49,12 @@ pub enum AgentOutput {
         /// Why it ended (`end_turn`, `cancelled`, ...).
         stop_reason: String,
     },
+    /// What the running turn has spent so far, after one of its model calls (the turn's
+    /// whole spending, not the call's): budgets are checked on it.
+    Spending {
+        /// Tokens and cost since the turn began, as far as the agent reports them.
+        usage: Usage,
+    },
     /// The agent said something the driver could not use (garbage, protocol error).
     Garbled(String),
     /// The agent cannot go on (it refused to open a session); the process is dropped.

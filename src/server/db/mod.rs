@@ -1,6 +1,7 @@
 //! SQLite storage (WAL): projects, sessions and their append-only event logs. Uses sqlx's runtime
 //! query API so the build needs no database; the schema lives in `migrations/`.
 
+pub mod compare;
 pub mod imports;
 pub mod logins;
 pub mod projects;
@@ -10,7 +11,7 @@ pub mod spending;
 
 use super::agent::TurnInput;
 use crate::protocol::{
-    AgentId, ClientMsgId, LoggedEvent, ProjectId, Seq, Session, SessionEvent, SessionId,
+    AgentId, ClientMsgId, CompareId, LoggedEvent, ProjectId, Seq, Session, SessionEvent, SessionId,
     SessionState, Usage,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -117,14 +118,14 @@ impl Db {
         sqlx::query(
             "INSERT INTO sessions (id, title, agent, cwd, permission_mode, model, state, \
              agent_session_id, created_at_ms, last_activity_ms, preview, usage, message_count, archived, read_seq, \
-             project_id, worktree, imported_from) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             project_id, worktree, imported_from, compare_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT(id) DO UPDATE SET title = excluded.title, permission_mode = excluded.permission_mode, \
              model = excluded.model, state = excluded.state, agent_session_id = excluded.agent_session_id, \
              last_activity_ms = excluded.last_activity_ms, preview = excluded.preview, usage = excluded.usage, \
              message_count = excluded.message_count, archived = excluded.archived, \
              read_seq = excluded.read_seq, project_id = excluded.project_id, worktree = excluded.worktree, \
-             imported_from = excluded.imported_from",
+             imported_from = excluded.imported_from, compare_id = excluded.compare_id",
         )
         .bind(session.id.to_string())
         .bind(&session.title)
@@ -144,6 +145,7 @@ impl Db {
         .bind(session.project.map(|p| p.to_string()))
         .bind(session.worktree.as_ref().map(to_json).transpose()?)
         .bind(session.imported.map(|source| source.name()))
+        .bind(session.compare.map(|c| c.to_string()))
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -381,6 +383,7 @@ fn session_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Session, DbError> {
     let read_seq: i64 = row.try_get("read_seq")?;
     let project: Option<String> = row.try_get("project_id")?;
     let worktree: Option<String> = row.try_get("worktree")?;
+    let compare: Option<String> = row.try_get("compare_id")?;
     Ok(Session {
         id: SessionId::parse(&id).ok_or_else(|| corrupt("session id", &id))?,
         title: row.try_get("title")?,
@@ -408,6 +411,10 @@ fn session_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Session, DbError> {
         changes: None,
         imported: imported_from(row.try_get("imported_from")?),
         placement: Default::default(),
+        budget: None,
+        compare: compare
+            .map(|c| CompareId::parse(&c).ok_or_else(|| corrupt("compare id", &c)))
+            .transpose()?,
     })
 }
 

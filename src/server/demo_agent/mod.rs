@@ -49,8 +49,9 @@ struct Agent {
     /// SWITCHBOARD_DEMO_USD_PER_TOKEN: the made-up price of a token (a word here), so
     /// spending and budgets can be tested without a model.
     usd_per_token: f64,
-    /// What each ACP session has cost so far in this process, in USD.
-    spent: Mutex<HashMap<String, f64>>,
+    /// What each ACP session has cost so far in this process, in USD, and the words of its
+    /// running turn already billed (`/slow` bills each second, like a model call).
+    spent: Mutex<HashMap<String, (f64, u64)>>,
 }
 
 /// Runs the agent until stdin closes.
@@ -147,15 +148,27 @@ impl Agent {
 
     /// Adds `tokens` at the configured price to the session's cost and reports the
     /// cumulative figure, as ACP agents do (`usage_update`).
-    fn report_cost(&self, session: &str, tokens: u64) {
+    pub(super) fn report_cost(&self, session: &str, tokens: u64) {
         let total = {
             let mut spent = lock(&self.spent);
-            let total = spent.entry(session.to_owned()).or_insert(0.0);
+            let (total, billed) = spent.entry(session.to_owned()).or_insert((0.0, 0));
             *total += tokens as f64 * self.usd_per_token;
+            *billed += tokens;
             *total
         };
         let update = acp::UsageUpdate::new(tokens, 200_000).cost(acp::Cost::new(total, "USD"));
         self.update(session, acp::SessionUpdate::UsageUpdate(update));
+    }
+
+    /// Bills what the turn said that was not billed yet, and starts the next turn's count.
+    fn finish_billing(&self, session: &str, turn_tokens: u64) {
+        let billed = lock(&self.spent)
+            .get(session)
+            .map_or(0, |(_, billed)| *billed);
+        self.report_cost(session, turn_tokens.saturating_sub(billed));
+        if let Some((_, billed)) = lock(&self.spent).get_mut(session) {
+            *billed = 0;
+        }
     }
 
     fn history_path(&self, session: &str) -> PathBuf {
@@ -283,7 +296,7 @@ impl Agent {
             acp::StopReason::EndTurn
         };
         let (input, output) = (word_count(&text), word_count(&reply));
-        self.report_cost(&session, input + output);
+        self.finish_billing(&session, input + output);
         let response =
             acp::PromptResponse::new(stop).usage(acp::Usage::new(input + output, input, output));
         self.reply(

@@ -238,6 +238,11 @@ impl Turn<'_> {
                     let chunk = format!("tick {tick} ");
                     self.agent.say(self.session, &chunk);
                     said.push_str(&chunk);
+                    if tick % 10 == 0 {
+                        // Each second is a "model call": its words are billed at once, so a
+                        // budget can stop the turn in the middle.
+                        self.agent.report_cost(self.session, 20);
+                    }
                     if !self.pause(Duration::from_millis(100)).await {
                         return (said, true);
                     }

@@ -2,7 +2,9 @@
 //! archive). One `SessionHandle` per live session; the WebSocket handler, server functions
 //! and tests all go through these methods.
 
+mod budgets;
 mod code_ops;
+mod compare;
 mod imports;
 
 use super::agent::AgentLauncher;
@@ -15,8 +17,8 @@ use super::session_stream::SessionStream;
 use super::session_task::{SessionTask, TaskContext};
 use super::workspace;
 use crate::protocol::{
-    Attachment, ClientLimits, ClientMsgId, ErrorCode, NewSession, RequestId, Seq, ServerFrame,
-    Session, SessionId, SessionState,
+    Attachment, ClientLimits, ClientMsgId, CompareId, ErrorCode, NewSession, RequestId, Seq,
+    ServerFrame, Session, SessionId, SessionState, Worktree,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -75,6 +77,10 @@ pub enum SessionCommand {
     },
     /// Count the session's changes again soon (after a commit, discard or merge).
     Recount,
+    /// A budget changed: check the session against its budgets again.
+    BudgetChanged,
+    /// Let one more turn run past a used-up budget.
+    AllowTurn,
     /// Stop the agent and archive; the task ends after replying.
     Archive {
         /// Done.
@@ -112,6 +118,9 @@ pub enum ServiceError {
     /// A configured limit was reached.
     #[error("{0}")]
     LimitReached(String),
+    /// A budget that applies is used up.
+    #[error("{0}")]
+    OverBudget(String),
     /// The database failed.
     #[error("storage failed: {0}")]
     Storage(String),
@@ -127,6 +136,7 @@ impl ServiceError {
             ServiceError::Invalid(_) => ErrorCode::Malformed,
             ServiceError::NotAllowed(_) => ErrorCode::NotAllowed,
             ServiceError::LimitReached(_) => ErrorCode::LimitReached,
+            ServiceError::OverBudget(_) => ErrorCode::OverBudget,
             ServiceError::Storage(_) => ErrorCode::Internal,
         }
     }
@@ -206,6 +216,7 @@ impl Registry {
             super::import::Stores::from_config(&config),
             list.clone(),
         ));
+        let spending = Arc::new(super::spending::Spending::load(db.clone(), config.budgets).await?);
         let registry = Arc::new(Registry {
             importer,
             sessions: Mutex::new(HashMap::new()),
@@ -218,6 +229,7 @@ impl Registry {
                 launcher,
                 list,
                 runners: runners.clone(),
+                spending,
             },
         });
         for session in db.live_sessions().await? {
@@ -385,6 +397,19 @@ impl Registry {
     /// for, in a new git worktree made before its agent starts. A session that exists
     /// already is left alone, so a resent first message is harmless.
     async fn create(&self, id: SessionId, new: NewSession, text: &str) -> Result<(), ServiceError> {
+        self.create_attempt(id, new, text, None).await
+    }
+
+    /// Like `create`; for an attempt of a comparison, `attempt` names the comparison and,
+    /// after its first attempt, that one's worktree: this one starts at the same commit
+    /// and merges into the same branch.
+    async fn create_attempt(
+        &self,
+        id: SessionId,
+        new: NewSession,
+        text: &str,
+        attempt: Option<(CompareId, Option<&Worktree>)>,
+    ) -> Result<(), ServiceError> {
         if self.lock().contains_key(&id) {
             return Ok(());
         }
@@ -434,17 +459,21 @@ impl Registry {
                 let why = projects.git_missing().unwrap_or("git is not available");
                 return Err(ServiceError::NotAllowed(format!("no worktree: {why}")));
             }
-            (true, Some(git)) => Some(
-                workspace::create_worktree(
-                    git,
-                    projects.places(),
-                    &project,
-                    id,
-                    text,
-                    new.base_branch.as_deref(),
-                )
-                .await?,
-            ),
+            (true, Some(git)) => Some(match attempt.and_then(|(_, first)| first) {
+                Some(first) => {
+                    let places = projects.places();
+                    let base = Some(first.base_commit.as_str());
+                    let mut worktree =
+                        workspace::add_worktree(git, places, &project, id, text, base).await?;
+                    worktree.base_branch.clone_from(&first.base_branch);
+                    worktree
+                }
+                None => {
+                    let base = new.base_branch.as_deref();
+                    workspace::create_worktree(git, projects.places(), &project, id, text, base)
+                        .await?
+                }
+            }),
         };
         let cwd = worktree
             .as_ref()
@@ -453,6 +482,7 @@ impl Registry {
         session.model = new.model;
         session.project = Some(project.id);
         session.worktree = worktree;
+        session.compare = attempt.map(|(compare, _)| compare);
         self.lock()
             .entry(id)
             .or_insert_with(|| self.spawn_task(session, false).0);

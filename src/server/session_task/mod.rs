@@ -7,6 +7,7 @@
 //! the agent; `record.rs` stores and publishes.
 
 mod adopt;
+mod budget;
 mod changes;
 mod import;
 mod lifecycle;
@@ -60,6 +61,8 @@ pub struct TaskContext {
     pub projects: Arc<super::projects::Projects>,
     /// The runners agents live in (`None`: agents are the server's own children).
     pub runners: Option<Arc<super::runner::Runners>>,
+    /// Budgets and what is spent against them, server-wide.
+    pub spending: Arc<super::spending::Spending>,
 }
 
 /// The turn in progress: from the moment a message is taken up until `finish_turn`.
@@ -86,6 +89,11 @@ struct Turn {
     heard: bool,
     /// Whether the agent was already restarted once for this turn.
     restarted: bool,
+    /// What it has spent so far, as last reported (stored with it if the agent reports
+    /// nothing at its end, e.g. when stopped).
+    usage_so_far: crate::protocol::Usage,
+    /// The user allowed this turn past a used-up budget: it is not stopped for one.
+    budget_exempt: bool,
 }
 
 impl Turn {
@@ -102,6 +110,8 @@ impl Turn {
             garbled_reports: 0,
             heard: false,
             restarted: false,
+            usage_so_far: crate::protocol::Usage::default(),
+            budget_exempt: false,
         }
     }
 }
@@ -206,6 +216,12 @@ pub struct SessionTask {
     runners: Option<Arc<super::runner::Runners>>,
     /// The runner output being handled: stored with the first event it makes.
     cursor: Option<adopt::PendingCursor>,
+    /// Budgets and spending, server-wide.
+    spending: Arc<super::spending::Spending>,
+    /// The budget level the transcript has already been told of (no repeated notices).
+    budget_noticed: Option<crate::protocol::BudgetLevel>,
+    /// The user allowed one more turn past a used-up budget ("Allow one more turn").
+    allow_turn: bool,
 }
 
 /// A Send's answer, held until the step that took the message up is published.
@@ -252,6 +268,9 @@ impl SessionTask {
             counting: changes::Counting::default(),
             runners: context.runners.clone(),
             cursor: None,
+            spending: Arc::clone(&context.spending),
+            budget_noticed: None,
+            allow_turn: false,
         }
     }
 
@@ -293,6 +312,7 @@ impl SessionTask {
             Ok(ids) => self.seen_messages.extend(ids),
             Err(e) => tracing::error!(session = %self.session.id, "cannot read message ids: {e}"),
         }
+        self.recover_budget();
         let adopted = self.adopt_agent().await;
         match &self.session.state {
             // Its runner kept the agent: the turn goes on, and so do its questions.
@@ -421,6 +441,8 @@ impl SessionTask {
             }
             SessionCommand::Viewers { delta } => self.viewers_changed(delta).await,
             SessionCommand::Recount => self.counting.soon(),
+            SessionCommand::BudgetChanged => self.check_budget().await,
+            SessionCommand::AllowTurn => self.allow_turn = true,
             SessionCommand::Rename { title } => {
                 let title = title.trim().chars().take(200).collect::<String>();
                 if !title.is_empty() {

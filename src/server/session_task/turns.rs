@@ -31,6 +31,7 @@ impl SessionTask {
         if self.seen_messages.contains(&client_msg_id) {
             return Ok(()); // a resend of a message we already have
         }
+        self.refuse_over_budget()?;
         if self.queue.len() >= MAX_QUEUED_MESSAGES {
             return Err(ServiceError::LimitReached(format!(
                 "{} messages already wait in this session; wait for them or press Stop",
@@ -95,7 +96,13 @@ impl SessionTask {
             let Some(input) = self.queue.pop_front() else {
                 return;
             };
+            let Some(exempt) = self.budget_allows_turn().await else {
+                return;
+            };
             self.start_turn(input).await;
+            if let Some(turn) = self.turn.as_mut() {
+                turn.budget_exempt = exempt;
+            }
         }
     }
 
@@ -251,6 +258,24 @@ impl SessionTask {
             .as_ref()
             .map_or(0, |turn| turn.started.elapsed().as_millis() as u64);
         let reply = turn.as_ref().map(|turn| turn.reply.trim().to_owned());
+        // A turn stopped mid-way may report nothing: what it reported so far stands.
+        let so_far = turn
+            .as_ref()
+            .map(|turn| turn.usage_so_far)
+            .unwrap_or_default();
+        let outcome = match outcome {
+            TurnOutcome::Completed { usage, stop_reason } if usage == Default::default() => {
+                TurnOutcome::Completed {
+                    usage: so_far,
+                    stop_reason,
+                }
+            }
+            TurnOutcome::Cancelled if so_far != Default::default() => TurnOutcome::Completed {
+                usage: so_far,
+                stop_reason: "cancelled".into(),
+            },
+            other => other,
+        };
         match outcome {
             TurnOutcome::Completed { usage, stop_reason } => {
                 self.setback = None;
@@ -270,9 +295,15 @@ impl SessionTask {
                     ..SessionPatch::default()
                 })
                 .await;
+                self.spending.turn_stored(
+                    self.session.id,
+                    self.session.project,
+                    crate::protocol::Spent::of(&usage),
+                );
             }
             TurnOutcome::Cancelled => {
                 self.setback = None;
+                self.spending.turn_dropped(self.session.id);
                 self.record(SessionEvent::TurnCompleted {
                     usage: Default::default(),
                     duration_ms,
@@ -292,8 +323,10 @@ impl SessionTask {
                 })
                 .await;
                 self.setback = Some(Setback::Failed(message));
+                self.spending.turn_dropped(self.session.id);
             }
         }
+        self.refresh_budget().await;
         self.agent_went_idle();
     }
 
@@ -324,6 +357,7 @@ impl SessionTask {
                 self.finish_turn(TurnOutcome::Completed { usage, stop_reason })
                     .await;
             }
+            AgentOutput::Spending { usage } => self.on_spending(usage).await,
             AgentOutput::Garbled(message) => {
                 tracing::warn!(session = %self.session.id, "unreadable agent output: {message}");
                 let report = match self.turn.as_mut() {

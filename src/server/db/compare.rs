@@ -1,0 +1,40 @@
+//! The comparisons table: which prompt a group of attempts was asked, from which commit,
+//! and which attempt was kept.
+
+use super::{Db, DbError};
+use crate::protocol::{CompareId, ProjectId, SessionId};
+
+impl Db {
+    /// Stores a new comparison; a resend of the same id changes nothing.
+    pub async fn insert_comparison(
+        &self,
+        id: CompareId,
+        project: ProjectId,
+        base_commit: &str,
+        prompt: &str,
+        at_ms: i64,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO comparisons (id, project_id, base_commit, prompt, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(project.to_string())
+        .bind(base_commit)
+        .bind(prompt)
+        .bind(at_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Records the attempt the user kept.
+    pub async fn set_kept_attempt(&self, id: CompareId, kept: SessionId) -> Result<(), DbError> {
+        sqlx::query("UPDATE comparisons SET kept_session = ? WHERE id = ?")
+            .bind(kept.to_string())
+            .bind(id.to_string())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+}
