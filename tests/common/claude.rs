@@ -173,3 +173,29 @@ pub fn stop_reason(events: &[(Seq, SessionEvent)]) -> Option<String> {
         _ => None,
     })
 }
+
+/// Points the pinned `codex` CLI at `fake` with its own CODEX_HOME (`home`, written here)
+/// and returns the `[agents.codex]` table that runs it so.
+pub fn codex_config(home: &Path, fake: &FakeModel) -> String {
+    std::fs::create_dir_all(home).expect("codex home");
+    let config = format!(
+        "model = \"gpt-5.5\"\nmodel_provider = \"fake\"\ncheck_for_update_on_startup = false\n\n\
+         [model_providers.fake]\nname = \"Fake local\"\nbase_url = \"http://{}/v1\"\n\
+         env_key = \"FAKE_OPENAI_KEY\"\nwire_api = \"responses\"\nrequest_max_retries = 0\n\
+         stream_max_retries = 0\n\n[analytics]\nenabled = false\n",
+        fake.addr
+    );
+    std::fs::write(home.join("config.toml"), config).expect("codex config");
+    let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| ".".into()));
+    let codex = root.join("agents/node_modules/.bin/codex");
+    assert!(
+        codex.exists(),
+        "{} is missing: run scripts/install-tools.sh",
+        codex.display()
+    );
+    format!(
+        "[agents.codex]\ncommand = [\"{}\"]\nenv = {{ CODEX_HOME = \"{}\", FAKE_OPENAI_KEY = \"test\" }}\n",
+        codex.display(),
+        home.display()
+    )
+}

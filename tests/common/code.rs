@@ -199,6 +199,17 @@ pub async fn git_action(client: &mut Client, frame: ClientFrame) -> Result<GitOu
             session,
             tag: Some(tag),
         },
+        ClientFrame::KeepAttempt {
+            compare,
+            session,
+            others,
+            ..
+        } => ClientFrame::KeepAttempt {
+            compare,
+            session,
+            others,
+            tag: Some(tag),
+        },
         other => panic!("not a git action: {other:?}"),
     };
     client.send(&frame).await;

@@ -36,6 +36,7 @@ impl SessionTask {
     pub(super) fn recover_budget(&mut self) {
         self.session.budget = self.budget_alert();
         self.budget_noticed = self.session.budget.map(|alert| alert.level);
+        self.stream.set_snapshot(&self.session);
     }
 
     /// Checks the session against its budgets (`refresh_budget`), and stops the running
