@@ -2,6 +2,7 @@
 //! `/settings`, `/search` and `/import`)
 //! and the server functions that give SSR the session list and the Doctor its report.
 
+use crate::components::compare::ComparePane;
 use crate::components::doctor::DoctorPane;
 use crate::components::import::ImportPane;
 use crate::components::search::SearchPane;
@@ -57,6 +58,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Workspace>
                     <Route path=path!("") view=EmptyPane/>
                     <Route path=path!("s/:id") view=SessionRoute/>
+                    <Route path=path!("c/:id") view=ComparePane/>
                     <Route path=path!("doctor") view=DoctorPane/>
                     <Route path=path!("settings") view=SettingsPane/>
                     <Route path=path!("search") view=SearchPane/>
@@ -92,6 +94,15 @@ pub async fn list_logins() -> Result<Vec<crate::protocol::LoginInfo>, ServerFnEr
 #[server]
 pub async fn git_report() -> Result<crate::protocol::GitInfo, ServerFnError> {
     crate::server::git_report_from_context()
+}
+
+/// The budgets that apply to a session (its own, its project's, today's) and what was
+/// spent against each.
+#[server]
+pub async fn budget_lines(
+    session: String,
+) -> Result<Vec<crate::protocol::BudgetLine>, ServerFnError> {
+    crate::server::budget_lines_from_context(&session)
 }
 
 /// Where agents run: the runner's pid, version and health (or "embedded").

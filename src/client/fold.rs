@@ -234,7 +234,11 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
             view,
             Entry {
                 key,
-                body: EntryBody::Budget { message, stopped },
+                body: EntryBody::Budget {
+                    message,
+                    stopped,
+                    resend: None,
+                },
             },
         ),
     }

@@ -3,16 +3,17 @@
 //! Session events become transcript rows in [`fold`](super::fold), shared with earlier pages.
 
 use super::changes::{self, answer_landed};
-use super::fold::{fold_event, push_notice, stop_streaming};
+use super::fold::{fold_event, push_entry, push_notice, stop_streaming};
 use super::history;
 use super::import::ScanState;
 use super::projects::{self, FolderList};
 use super::read_marker::{is_news, server_read};
 use super::requests::Request;
-use super::store::{ConnectionState, EntryBody, SendStatus, SessionView, Store};
+use super::store::{ConnectionState, Entry, EntryBody, SendStatus, SessionView, Store};
 use super::sync::is_sync_error;
 use crate::protocol::{
-    ErrorCode, LoggedEvent, Seq, ServerFrame, Session, SessionEvent, SessionId, SessionState,
+    ClientMsgId, ErrorCode, LoggedEvent, Seq, ServerFrame, Session, SessionEvent, SessionId,
+    SessionState,
 };
 use leptos::prelude::*;
 
@@ -199,6 +200,25 @@ fn refused(
     let Some(view) = session.and_then(|id| store.view(id)) else {
         return store.server_error.set(Some(message));
     };
+    if code == ErrorCode::OverBudget {
+        // The row says why and offers to raise the budget or allow one more turn.
+        let resend = match &request {
+            Some(Request::Message { client_msg_id, .. }) => message_text(&view, *client_msg_id),
+            _ => None,
+        };
+        let key = view.local_key();
+        push_entry(
+            &view,
+            Entry {
+                key,
+                body: EntryBody::Budget {
+                    message: message.clone(),
+                    stopped: true,
+                    resend,
+                },
+            },
+        );
+    }
     match &request {
         Some(Request::Message { client_msg_id, .. }) => {
             view.entries.with_untracked(|entries| {
@@ -255,8 +275,24 @@ fn refused(
     if is_sync_error(code) {
         view.sync_error.set(Some(message.clone()));
     }
-    let key = view.local_key();
-    push_notice(&view, key, message, None, true);
+    if code != ErrorCode::OverBudget {
+        let key = view.local_key();
+        push_notice(&view, key, message, None, true);
+    }
+}
+
+/// The text of this tab's message `id`, if its row is still held.
+fn message_text(view: &SessionView, id: ClientMsgId) -> Option<String> {
+    view.entries.with_untracked(|entries| {
+        entries.iter().find_map(|entry| match &entry.body {
+            EntryBody::User {
+                client_msg_id: Some(m),
+                text,
+                ..
+            } if *m == id => Some(text.clone()),
+            _ => None,
+        })
+    })
 }
 
 /// Replaces the session list (from `Connected`, or the SSR-rendered list): known views keep

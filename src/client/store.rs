@@ -166,6 +166,9 @@ pub enum EntryBody {
         message: String,
         /// True when something was stopped or not sent.
         stopped: bool,
+        /// The refused message's text, when this row says the server refused it: "Allow
+        /// one more turn" sends it again.
+        resend: Option<String>,
     },
 }
 
@@ -226,6 +229,8 @@ pub struct SessionView {
     pub draft_place: ArcRwSignal<DraftPlace>,
     /// The Changes panel: its summary, diffs and last git request.
     pub changes: ChangesView,
+    /// Whether the budget panel under `session-spend` is open.
+    pub budget_open: ArcRwSignal<bool>,
 }
 
 impl SessionView {
@@ -243,6 +248,7 @@ impl SessionView {
             sync_error: ArcRwSignal::new(None),
             draft_place: ArcRwSignal::new(DraftPlace::default()),
             changes: ChangesView::default(),
+            budget_open: ArcRwSignal::new(false),
             id: session.id,
             meta: ArcRwSignal::new(session),
             entries: ArcRwSignal::new(Vec::new()),

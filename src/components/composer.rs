@@ -4,17 +4,20 @@
 //! settings: attach an image, the agent and model of a draft, the permission mode; under
 //! it, for a draft, where it will run (project, isolated worktree, base branch).
 
+use super::ask_several::{AskSeveralToggle, AttemptsConfig};
 use super::attachments::AttachmentTray;
 use super::draft_place::DraftPlace;
 use super::icons::{self, LineIcon};
 use super::options::{AgentField, ModelField, PermissionField};
 use super::use_store;
+use crate::client::compare::{self, AttemptDraft};
 use crate::client::store::SessionView;
 use crate::client::{actions, files};
 use crate::protocol::SessionState;
 use leptos::ev::{KeyboardEvent, SubmitEvent};
 use leptos::html::{Input, Textarea};
 use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
 
 /// What the file picker offers: the image types the server's agents accept.
 const IMAGE_ACCEPT: &str = "image/png,image/jpeg,image/gif,image/webp";
@@ -50,15 +53,28 @@ pub fn Composer(session: SessionView) -> impl IntoView {
         }
     });
 
+    // "Ask several": the attempts the draft's prompt goes to, while it asks several.
+    let several = RwSignal::new(None::<Vec<AttemptDraft>>);
+    let navigate = StoredValue::new_local(use_navigate());
+    let submit = move || match several.get_untracked() {
+        Some(attempts) if is_draft() => match compare::ask_several(store, id, &attempts) {
+            Ok(compare) => navigate
+                .with_value(|go| go(&compare::compare_path(compare), actions::nav_options())),
+            Err(message) => store.toast.set(Some(message)),
+        },
+        _ => {
+            actions::send_message(store, id);
+        }
+    };
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        actions::send_message(store, id);
+        submit();
     };
     let on_keydown = move |ev: KeyboardEvent| {
         // While an IME composes, Enter picks a candidate; it must not send.
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
-            actions::send_message(store, id);
+            submit();
         }
     };
     let placeholder = move || {
@@ -114,7 +130,10 @@ pub fn Composer(session: SessionView) -> impl IntoView {
                     </button>
                 </div>
             </div>
-            <ComposerOptions session=session.clone()/>
+            <ComposerOptions session=session.clone() several/>
+            <Show when=move || is_draft() && several.with(Option::is_some)>
+                <AttemptsConfig several/>
+            </Show>
             <Show when=is_draft>
                 <DraftPlace session=place_session.clone()/>
             </Show>
@@ -124,7 +143,10 @@ pub fn Composer(session: SessionView) -> impl IntoView {
 
 /// The row under the input: attach an image, then the session's settings.
 #[component]
-fn ComposerOptions(session: SessionView) -> impl IntoView {
+fn ComposerOptions(
+    session: SessionView,
+    several: RwSignal<Option<Vec<AttemptDraft>>>,
+) -> impl IntoView {
     let store = use_store();
     let id = session.id;
     let meta = RwSignal::from(session.meta.clone());
@@ -161,8 +183,11 @@ fn ComposerOptions(session: SessionView) -> impl IntoView {
                 node_ref=file_ref
                 on:change=move |ev| files::on_file_input(store, id, &ev)
             />
-            <Show when=is_draft>
+            <Show when=move || is_draft() && several.with(Option::is_none)>
                 <AgentField session=agent_session.clone()/>
+            </Show>
+            <Show when=is_draft>
+                <AskSeveralToggle several agent=Signal::derive(move || meta.with(|m| m.agent.clone()))/>
             </Show>
             <Show when=wants_model>
                 <ModelField session=model_session.clone()/>

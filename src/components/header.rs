@@ -6,6 +6,7 @@
 use super::badges::{ImportedBadge, StateBadge};
 use super::changes::ChangesButton;
 use super::end_dialog::EndWorktreeDialog;
+use super::spend::SessionSpend;
 use super::use_store;
 use crate::client::actions;
 use crate::client::format::{usage_details, usage_summary};
@@ -153,6 +154,7 @@ pub fn SessionHeader(session: SessionView) -> impl IntoView {
                     })}
                 </div>
             </div>
+            <SessionSpend session=session.clone()/>
             <ChangesButton session=session.clone()/>
             <button
                 class="end-session-button"

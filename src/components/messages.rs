@@ -6,6 +6,7 @@
 use super::attachments::MessageImages;
 use super::markdown::Markdown;
 use super::scroll_to::scroll_to_row;
+use super::spend::BudgetRow;
 use super::tool_card::ToolCard;
 use super::use_store;
 use crate::client::actions;
@@ -449,22 +450,11 @@ fn EntryView(entry: Entry, session: SessionId) -> impl IntoView {
             </div>
         }
         .into_any(),
-        EntryBody::Budget { message, stopped } => view! {
-            <div
-                class="message notice budget"
-                class:error=stopped
-                data-testid=if stopped { "budget-stopped" } else { "budget-notice" }
-                data-role="notice"
-                data-kind="budget"
-                role=if stopped { "alert" } else { "note" }
-            >
-                <span class="notice-icon" aria-hidden="true">"$"</span>
-                <div class="notice-body">
-                    <div class="notice-text">{message}</div>
-                </div>
-            </div>
-        }
-        .into_any(),
+        EntryBody::Budget {
+            message,
+            stopped,
+            resend,
+        } => view! { <BudgetRow session message stopped resend/> }.into_any(),
     }
 }
 

@@ -1,10 +1,12 @@
 //! The Leptos components. They render from the [`crate::client::Store`] and call
 //! [`crate::client::actions`]; none does I/O of its own or parses frames.
 
+pub mod ask_several;
 pub mod attachments;
 pub mod badges;
 pub mod banner;
 pub mod changes;
+pub mod compare;
 pub mod composer;
 pub mod confirm;
 pub mod doctor;
@@ -22,6 +24,7 @@ pub mod scroll_to;
 pub mod search;
 pub mod settings;
 pub mod sidebar;
+pub mod spend;
 pub mod tabs;
 pub mod tool_card;
 pub mod warm;

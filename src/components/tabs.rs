@@ -2,6 +2,7 @@
 //! Closing (`tab-close`) only hides the tab; the session goes on and stays in the sidebar.
 
 use super::badges::{StateBadge, SyncDot, UnreadBadge};
+use super::spend::BudgetMark;
 use super::use_store;
 use crate::client::actions::{self, session_path};
 use crate::protocol::SessionId;
@@ -30,6 +31,7 @@ fn Tab(id: SessionId) -> impl IntoView {
     let Some(session) = store.view(id) else {
         return ().into_any();
     };
+    let mark_meta = session.meta.clone();
     let meta = RwSignal::from(session.meta.clone());
     let dot = session.clone();
     let unread = Signal::derive(move || session.unread(&store));
@@ -72,6 +74,7 @@ fn Tab(id: SessionId) -> impl IntoView {
         >
             <StateBadge meta compact=true/>
             <span class="tab-title">{move || meta.with(|m| m.title.clone())}</span>
+            <BudgetMark meta=mark_meta/>
             <UnreadBadge count=unread/>
             <SyncDot session=dot/>
             <button

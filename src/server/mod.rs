@@ -90,6 +90,20 @@ pub async fn runner_report_from_context() -> Result<crate::protocol::RunnerHealt
     Ok(registry.runner_health().await)
 }
 
+/// The budgets that apply to a session and what was spent against each, for server
+/// functions.
+pub fn budget_lines_from_context(
+    session: &str,
+) -> Result<Vec<crate::protocol::BudgetLine>, ServerFnError> {
+    let registry = use_context::<Arc<Registry>>()
+        .ok_or_else(|| ServerFnError::new("the session registry is not available"))?;
+    let id = crate::protocol::SessionId::parse(session)
+        .ok_or_else(|| ServerFnError::new("not a session id"))?;
+    registry
+        .budget_lines(id)
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
 /// The Doctor's line on git, for server functions.
 pub fn git_report_from_context() -> Result<crate::protocol::GitInfo, ServerFnError> {
     let registry = use_context::<Arc<Registry>>()
