@@ -85,7 +85,7 @@ pub fn ComparePane() -> impl IntoView {
                     <h2>{format!("Comparing {count} attempts")}</h2>
                     <nav class="attempt-switcher" aria-label="Attempts">{switcher}</nav>
                 </header>
-                <div class="attempt-columns" style=format!("--attempts: {count}")>{columns}</div>
+                <div class=format!("attempt-columns attempts-{count}")>{columns}</div>
                 <FollowUpAll attempts=ids/>
             </section>
         }

@@ -225,3 +225,58 @@ pub struct BudgetLine {
     /// What was spent against it, running turns included.
     pub spent: Spent,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOLLAR: Budget = Budget {
+        max_usd: Some(1.0),
+        max_tokens: None,
+    };
+
+    fn spent(usd: f64, tokens: u64) -> Spent {
+        Spent { usd, tokens }
+    }
+
+    #[test]
+    fn the_fuller_of_two_limits_counts_and_no_limit_is_none() {
+        let both = Budget {
+            max_usd: Some(1.0),
+            max_tokens: Some(1000),
+        };
+        assert_eq!(both.used_fraction(spent(0.5, 900)), Some(0.9));
+        assert_eq!(both.used_fraction(spent(0.7, 100)), Some(0.7));
+        assert_eq!(Budget::default().used_fraction(spent(99.0, 9)), None);
+        // A zero limit is used up by anything, not a division by zero.
+        let zero = Budget {
+            max_usd: Some(0.0),
+            max_tokens: None,
+        };
+        assert_eq!(zero.used_fraction(spent(0.0, 0)), Some(f64::INFINITY));
+    }
+
+    #[test]
+    fn alerts_start_at_80_percent_and_reached_beats_near() {
+        assert_eq!(
+            BudgetAlert::check(BudgetScope::Day, spent(0.79, 0), DOLLAR),
+            None
+        );
+        let near = BudgetAlert::check(BudgetScope::Session, spent(0.8, 0), DOLLAR).expect("near");
+        assert_eq!(near.level, BudgetLevel::Near);
+        let reached =
+            BudgetAlert::check(BudgetScope::Project, spent(1.0, 0), DOLLAR).expect("reached");
+        assert_eq!(reached.level, BudgetLevel::Reached);
+        assert_eq!(BudgetAlert::worse(Some(near), Some(reached)), Some(reached));
+        assert_eq!(BudgetAlert::worse(Some(reached), None), Some(reached));
+        let fuller = BudgetAlert::check(BudgetScope::Day, spent(0.95, 0), DOLLAR);
+        assert_eq!(BudgetAlert::worse(Some(near), fuller), fuller);
+        assert_eq!(
+            near.message(),
+            "80% of this session's budget ($1.00) is used."
+        );
+        assert!(reached
+            .message()
+            .starts_with("This project's budget ($1.00) is used up"));
+    }
+}

@@ -36,6 +36,8 @@ fn sample_session() -> Session {
         }),
         imported: Some(crate::protocol::ImportSource::Claude),
         placement: Default::default(),
+        budget: None,
+        compare: None,
         permission_mode: "default".into(),
         model: None,
         state: SessionState::Error {
@@ -51,6 +53,7 @@ fn sample_session() -> Session {
             cache_read_tokens: 5,
             cache_creation_tokens: 6,
             cost_usd: Some(0.5),
+            cost_estimated: false,
             context_used: None,
             context_window: None,
         },

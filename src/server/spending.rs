@@ -212,3 +212,89 @@ fn day_start(ms: i64) -> i64 {
 fn now_ms() -> i64 {
     crate::server::session_task::now_ms()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{BudgetLevel, Usage};
+
+    fn usd(max: f64) -> Budget {
+        Budget {
+            max_usd: Some(max),
+            max_tokens: None,
+        }
+    }
+
+    fn cost(usd: f64) -> Spent {
+        Spent { usd, tokens: 0 }
+    }
+
+    #[tokio::test]
+    async fn running_turns_count_against_their_project_and_the_day() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::open(dir.path()).await.expect("db");
+        let defaults = BudgetDefaults {
+            day: usd(1.0),
+            ..BudgetDefaults::default()
+        };
+        let spending = Spending::load(db.clone(), defaults).await.expect("loads");
+        let project = ProjectId(uuid::Uuid::new_v4());
+        let (a, b, c) = (
+            SessionId(uuid::Uuid::new_v4()),
+            SessionId(uuid::Uuid::new_v4()),
+            SessionId(uuid::Uuid::new_v4()),
+        );
+        spending
+            .set_budget(BudgetScope::Project, &project.to_string(), usd(0.5))
+            .await
+            .expect("stored");
+        spending.turn_progress(a, Some(project), cost(0.3));
+        assert_eq!(
+            spending.standing(b, Some(project), Spent::default()).alert,
+            None
+        );
+        // Another session of the project spends too: both see the project near.
+        spending.turn_progress(b, Some(project), cost(0.15));
+        let alert = spending
+            .standing(a, Some(project), Spent::default())
+            .alert
+            .expect("near");
+        assert_eq!(
+            (alert.scope, alert.level),
+            (BudgetScope::Project, BudgetLevel::Near)
+        );
+        // Stored, then a session outside the project uses the day up.
+        spending.turn_stored(a, Some(project), cost(0.3));
+        spending.turn_dropped(b);
+        spending.turn_progress(c, None, cost(0.7));
+        let alert = spending
+            .standing(c, None, Spent::default())
+            .alert
+            .expect("reached");
+        assert_eq!(
+            (alert.scope, alert.level),
+            (BudgetScope::Day, BudgetLevel::Reached)
+        );
+        // A session budget set in the UI is its own.
+        spending
+            .set_budget(BudgetScope::Session, &b.to_string(), usd(0.01))
+            .await
+            .expect("stored");
+        let stored = Spent::of(&Usage {
+            cost_usd: Some(0.02),
+            ..Usage::default()
+        });
+        let alert = spending
+            .standing(b, Some(project), stored)
+            .alert
+            .expect("alert");
+        assert_eq!(alert.level, BudgetLevel::Reached);
+        // Budgets are read back at start.
+        let again = Spending::load(db, defaults).await.expect("loads");
+        assert_eq!(
+            again.budget(BudgetScope::Project, &project.to_string()),
+            usd(0.5)
+        );
+        assert_eq!(again.budget(BudgetScope::Day, "ignored"), usd(1.0));
+    }
+}

@@ -50,6 +50,7 @@ fn the_summary_names_tokens_cache_and_cost() {
         cache_read_tokens: 40_000,
         cache_creation_tokens: 100,
         cost_usd: Some(0.0123),
+        cost_estimated: false,
         context_used: None,
         context_window: None,
     };
@@ -74,6 +75,7 @@ fn the_summary_leaves_out_what_is_not_there() {
     assert_eq!(usage_summary(&Usage::default()), None, "all zero: nothing");
     let zero_cost = Usage {
         cost_usd: Some(0.0),
+        cost_estimated: false,
         ..Usage::default()
     };
     assert_eq!(usage_summary(&zero_cost), None);
@@ -86,6 +88,7 @@ fn the_summary_leaves_out_what_is_not_there() {
     assert!(usage_details(&no_cost).contains("not reported"));
     let cost_only = Usage {
         cost_usd: Some(2.5),
+        cost_estimated: false,
         ..Usage::default()
     };
     assert_eq!(
@@ -115,6 +118,7 @@ fn a_finished_turn_says_what_it_used_and_how_long_it_took() {
         input_tokens: 1_234,
         output_tokens: 80,
         cost_usd: Some(0.0004),
+        cost_estimated: false,
         context_used: Some(50_000),
         context_window: Some(200_000),
         ..Usage::default()

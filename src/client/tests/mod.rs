@@ -57,6 +57,8 @@ fn session(n: u128) -> Session {
         changes: None,
         imported: None,
         placement: Default::default(),
+        budget: None,
+        compare: None,
     }
 }
 

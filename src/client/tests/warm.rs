@@ -24,6 +24,7 @@ fn the_sample_session_decodes_into_a_row_of_each_kind() {
                     EntryBody::Permission { .. } => "permission",
                     EntryBody::TurnEnd { .. } => "turn end",
                     EntryBody::Notice { .. } => "notice",
+                    EntryBody::Budget { .. } => "budget",
                 })
                 .collect()
         });

@@ -106,9 +106,37 @@ impl ClaudeParser {
         })
     }
 
+    /// One model call's tokens as last seen (its reply's blocks repeat them; the streamed
+    /// `message_delta` has the final output count): the turn's spending so far, when it
+    /// moved.
+    fn record_call(&mut self, id: &str, input: Option<u64>, output: u64) -> Option<ClaudeMessage> {
+        let call = self.turn_calls.entry(id.to_owned()).or_default();
+        let before = *call;
+        call.0 = input.unwrap_or(call.0);
+        call.1 = call.1.max(output);
+        if *call == before {
+            return None;
+        }
+        let (input_tokens, output_tokens) = self
+            .turn_calls
+            .values()
+            .fold((0, 0), |(i, o), (ci, co)| (i + ci, o + co));
+        Some(ClaudeMessage::Spending(Usage {
+            input_tokens,
+            output_tokens,
+            ..Usage::default()
+        }))
+    }
+
     fn stream_event(&mut self, line: &Value) -> Option<ClaudeMessage> {
         let event = line.get("event")?;
         let message_id = str_at(line, "api_message_id").unwrap_or("message");
+        if str_at(event, "type") == Some("message_delta") {
+            let output = event
+                .pointer("/usage/output_tokens")
+                .and_then(Value::as_u64)?;
+            return self.record_call(message_id, None, output);
+        }
         let index = event.get("index").and_then(Value::as_u64).unwrap_or(0);
         let block = format!("{message_id}:{index}");
         match str_at(event, "type")? {
@@ -159,19 +187,12 @@ impl ClaudeParser {
         let message_id = str_at(message, "id").unwrap_or("message");
         let mut out = Vec::new();
         if let Some(usage) = message.get("usage") {
-            let number = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
-            let call = (number("input_tokens"), number("output_tokens"));
-            if self.turn_calls.insert(message_id.to_owned(), call) != Some(call) {
-                let (input_tokens, output_tokens) = self
-                    .turn_calls
-                    .values()
-                    .fold((0, 0), |(i, o), (ci, co)| (i + ci, o + co));
-                out.push(ClaudeMessage::Spending(Usage {
-                    input_tokens,
-                    output_tokens,
-                    ..Usage::default()
-                }));
-            }
+            let number = |key: &str| usage.get(key).and_then(Value::as_u64);
+            out.extend(self.record_call(
+                message_id,
+                number("input_tokens"),
+                number("output_tokens").unwrap_or(0),
+            ));
         }
         let blocks = message.get("content").and_then(Value::as_array);
         for (position, block) in blocks.into_iter().flatten().enumerate() {

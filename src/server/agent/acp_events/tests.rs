@@ -234,9 +234,17 @@ fn a_turns_cost_is_the_rise_of_the_reported_cumulative_cost() {
         .session_update(update(0.75, "USD"))
         .expect("maps");
     assert_eq!(translator.turn_cost(), Some(0.5));
+    // Budgets hear of it after each report, once.
+    let spending = translator.take_spending().expect("reported");
+    assert_eq!(spending.cost_usd, Some(0.5));
+    assert!(translator.take_spending().is_none(), "once per report");
     translator.begin_turn();
     translator
         .session_update(update(9.0, "credits"))
         .expect("maps");
     assert_eq!(translator.turn_cost(), Some(0.0), "credits are not dollars");
+    assert!(
+        translator.take_spending().is_none(),
+        "no dollars, nothing to report"
+    );
 }

@@ -280,3 +280,49 @@ fn the_context_fill_is_the_last_calls_prompt_against_the_models_window() {
     assert_eq!(usage.context_window, Some(1_000_000));
     assert_eq!(usage.context_percent(), Some(0));
 }
+
+#[test]
+fn each_model_call_reports_the_turns_tokens_so_far_once() {
+    // A tool turn makes several model calls; each call's usage repeats on every content
+    // block of its reply, and is counted once.
+    let messages = parse_all("s4_stream_input.timeline.jsonl");
+    let mut so_far: Vec<Usage> = Vec::new();
+    for message in &messages {
+        match message {
+            ClaudeMessage::Spending(usage) => so_far.push(*usage),
+            ClaudeMessage::TurnEnded { usage, .. } => {
+                let last = so_far.last().expect("spending before the turn's end");
+                // The running figure never exceeds what the turn ends with.
+                // (An interrupted turn's result reports no output at all.)
+                if usage.output_tokens > 0 {
+                    assert_eq!(
+                        last.output_tokens, usage.output_tokens,
+                        "the calls add up to the turn"
+                    );
+                }
+                assert!(so_far
+                    .windows(2)
+                    .all(|w| w[0].billable_tokens() <= w[1].billable_tokens()));
+                so_far.clear();
+            }
+            _ => {}
+        }
+    }
+    let all = parse_all("s1_text.stdout.jsonl");
+    let reports: Vec<&Usage> = all
+        .iter()
+        .filter_map(|m| match m {
+            ClaudeMessage::Spending(usage) => Some(usage),
+            _ => None,
+        })
+        .collect();
+    let ended = turn_ends(&all);
+    assert_eq!(
+        reports.len(),
+        ended.len(),
+        "one call per text turn, reported once"
+    );
+    assert!(reports
+        .iter()
+        .all(|u| u.billable_tokens() > 0 && u.cost_usd.is_none()));
+}

@@ -69,6 +69,7 @@ fn usage(input: u64, output: u64, cache_read: u64) -> Usage {
         cache_read_tokens: cache_read,
         cache_creation_tokens: 0,
         cost_usd: None,
+        cost_estimated: false,
         context_used: None,
         context_window: None,
     }
@@ -365,4 +366,37 @@ fn commands_read_as_typed() {
         diff_sides("@@ -1,2 +1,2 @@\n keep\n-old\n+new\n"),
         ("keep\nold\n".to_owned(), "keep\nnew\n".to_owned())
     );
+}
+
+#[test]
+fn each_model_call_reports_the_turns_tokens_so_far_and_the_last_is_the_turns() {
+    for name in ["s1_text_think.wire.jsonl", "s2_approvals.wire.jsonl"] {
+        let messages = parse_all(name);
+        let mut last: Option<Usage> = None;
+        let mut checked = 0;
+        for message in &messages {
+            match message {
+                CodexMessage::Spending(usage) => {
+                    if let Some(before) = last {
+                        assert!(
+                            before.billable_tokens() <= usage.billable_tokens(),
+                            "{name}"
+                        );
+                    }
+                    last = Some(*usage);
+                }
+                CodexMessage::TurnEnded { usage, .. } => {
+                    if let Some(so_far) = last.take() {
+                        assert_eq!(
+                            so_far, *usage,
+                            "{name}: the last report is the turn's usage"
+                        );
+                        checked += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert!(checked > 0, "{name} reports spending during its turns");
+    }
 }
