@@ -269,3 +269,114 @@ async fn a_project_budget_and_the_days_apply_across_sessions_and_survive_a_resta
         .expect("accepted");
     finish(&mut client, outside).await;
 }
+
+/// Reads until the error answering `tag`.
+async fn refusal(client: &mut Client, frame: ClientFrame, tag: RequestTag) -> (ErrorCode, String) {
+    client.send(&frame).await;
+    loop {
+        if let ServerFrame::Error {
+            tag: Some(t),
+            code,
+            message,
+            ..
+        } = client.recv().await
+        {
+            if t == tag {
+                return (code, message);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_budget_and_comparison_frames_get_clear_errors_and_change_nothing() {
+    use switchboard::protocol::{AgentId, Attempt, CompareId, ProjectId, WorktreeEnd};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = dir.path().canonicalize().expect("canonical");
+    let (server, mut client, project) = project_rig(&base).await;
+    let tag = |n: u64| RequestTag(n);
+    let negative = Budget {
+        max_usd: Some(-1.0),
+        max_tokens: None,
+    };
+    let frame = ClientFrame::SetBudget {
+        scope: BudgetScope::Day,
+        target: String::new(),
+        budget: negative,
+        tag: Some(tag(1)),
+    };
+    let (code, message) = refusal(&mut client, frame, tag(1)).await;
+    assert_eq!(code, ErrorCode::Malformed, "{message}");
+    let frame = ClientFrame::SetBudget {
+        scope: BudgetScope::Session,
+        target: "not-a-session".into(),
+        budget: usd(1.0),
+        tag: Some(tag(2)),
+    };
+    let (code, message) = refusal(&mut client, frame, tag(2)).await;
+    assert_eq!(code, ErrorCode::Malformed, "{message}");
+    let frame = ClientFrame::SetBudget {
+        scope: BudgetScope::Session,
+        target: SessionId(Uuid::new_v4()).to_string(),
+        budget: usd(1.0),
+        tag: Some(tag(3)),
+    };
+    let (code, _) = refusal(&mut client, frame, tag(3)).await;
+    assert_eq!(code, ErrorCode::UnknownSession);
+    let attempt = || Attempt {
+        session: SessionId(Uuid::new_v4()),
+        agent: AgentId::demo(),
+        model: None,
+        permission_mode: None,
+    };
+    let ask = |attempts: Vec<Attempt>, project: ProjectId, n: u64| ClientFrame::AskSeveral {
+        compare: CompareId(Uuid::new_v4()),
+        project,
+        base_branch: None,
+        attempts,
+        text: "hello".into(),
+        attachments: vec![],
+        client_msg_id: ClientMsgId(Uuid::new_v4()),
+        tag: Some(tag(n)),
+    };
+    let (code, message) = refusal(&mut client, ask(vec![attempt()], project.id, 4), tag(4)).await;
+    assert_eq!(code, ErrorCode::Malformed);
+    assert!(message.contains("2 to 4"), "{message}");
+    let five = (0..5).map(|_| attempt()).collect();
+    let (code, _) = refusal(&mut client, ask(five, project.id, 5), tag(5)).await;
+    assert_eq!(code, ErrorCode::Malformed);
+    let twin = attempt();
+    let (code, message) = refusal(
+        &mut client,
+        ask(vec![twin.clone(), twin], project.id, 6),
+        tag(6),
+    )
+    .await;
+    assert_eq!(code, ErrorCode::Malformed, "{message}");
+    // A plain folder has no worktrees: refused, with the reason.
+    let (_, message) = refusal(
+        &mut client,
+        ask(vec![attempt(), attempt()], project.id, 7),
+        tag(7),
+    )
+    .await;
+    assert!(message.contains("worktree"), "{message}");
+    let unknown = ProjectId(Uuid::new_v4());
+    let (_, message) = refusal(
+        &mut client,
+        ask(vec![attempt(), attempt()], unknown, 8),
+        tag(8),
+    )
+    .await;
+    assert!(!message.is_empty());
+    let frame = ClientFrame::KeepAttempt {
+        compare: CompareId(Uuid::new_v4()),
+        session: SessionId(Uuid::new_v4()),
+        others: WorktreeEnd::RemoveBoth,
+        tag: Some(tag(9)),
+    };
+    let (code, _) = refusal(&mut client, frame, tag(9)).await;
+    assert_eq!(code, ErrorCode::UnknownSession);
+    let (_, sessions) = Client::connect(&server).await;
+    assert!(sessions.is_empty(), "nothing was made: {sessions:?}");
+}
