@@ -76,7 +76,7 @@ pub fn ComparePane() -> impl IntoView {
             .filter_map(|(index, id)| store.view(*id).map(|view| (index, view)))
             .map(|(index, session)| {
                 let current = Signal::derive(move || shown.get().min(count - 1) == index);
-                view! { <AttemptColumn compare session current/> }
+                view! { <AttemptColumn compare session current number=index + 1/> }
             })
             .collect_view();
         view! {
@@ -95,7 +95,12 @@ pub fn ComparePane() -> impl IntoView {
 
 /// One attempt: its facts, changes, transcript and "Keep this one".
 #[component]
-fn AttemptColumn(compare: CompareId, session: SessionView, current: Signal<bool>) -> impl IntoView {
+fn AttemptColumn(
+    compare: CompareId,
+    session: SessionView,
+    current: Signal<bool>,
+    number: usize,
+) -> impl IntoView {
     let id = session.id;
     let meta = RwSignal::from(session.meta.clone());
     let entries = RwSignal::from(session.entries.clone());
@@ -117,7 +122,9 @@ fn AttemptColumn(compare: CompareId, session: SessionView, current: Signal<bool>
     view! {
         <article class="attempt-column" class:current=move || current.get() data-testid="attempt-column" data-session-id=id.to_string()>
             <header class="attempt-head">
-                <a class="attempt-title" href=actions::session_path(id)>{move || meta.with(|m| m.agent.label())}</a>
+                <a class="attempt-title" href=actions::session_path(id) title="Open this attempt as a session">
+                    {move || format!("{number} · {}", meta.with(|m| m.agent.label()))}
+                </a>
                 <span class="attempt-model">{model}</span>
                 <StateBadge meta/>
             </header>

@@ -3,13 +3,13 @@
 //! from the log and forwarding a session's stream is `replay`'s. It is generic over the
 //! socket's sink and stream, so tests drive it in-process.
 
-use super::registry::{Registry, ServiceError};
+mod requests;
+
+use super::registry::{AskSeveral, Registry, ServiceError};
 use super::replay::{earlier_page, send_frame, PageStart, Subscription, MAX_PAGE_TURNS};
 use super::wire::WireFrame;
 use super::AppState;
-use crate::protocol::{
-    ClientFrame, ErrorCode, GitOutcome, RequestTag, Seq, ServerFrame, SessionId,
-};
+use crate::protocol::{ClientFrame, ErrorCode, RequestTag, Seq, ServerFrame, SessionId};
 use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -412,28 +412,16 @@ impl SocketRoutes {
                 client_msg_id,
                 ..
             } => {
-                let ids: Vec<SessionId> = attempts.iter().map(|a| a.session).collect();
-                let asked = registry
-                    .ask_several(
-                        compare,
-                        project,
-                        base_branch,
-                        attempts,
-                        text,
-                        attachments,
-                        client_msg_id,
-                    )
-                    .await;
-                // Attempts made before a failure are sessions like any: show them too.
-                for id in ids
-                    .into_iter()
-                    .filter(|id| registry.check_known(*id).is_ok())
-                {
-                    if !self.subscriptions.contains_key(&id) {
-                        self.subscribe(id, Seq(0), None)?;
-                    }
-                }
-                asked
+                let ask = AskSeveral {
+                    compare,
+                    project,
+                    base_branch,
+                    attempts,
+                    text,
+                    attachments,
+                    client_msg_id,
+                };
+                self.ask_several(ask).await
             }
             ClientFrame::KeepAttempt {
                 compare,
@@ -533,52 +521,6 @@ impl SocketRoutes {
                 Ok(())
             }
         }
-    }
-
-    /// Answers a search over every transcript; a query that cannot be read gets a
-    /// `bad_query` error naming why.
-    async fn search(
-        &self,
-        query: crate::protocol::SearchQuery,
-        tag: Option<RequestTag>,
-    ) -> Result<(), ServiceError> {
-        use super::db::search::SearchError;
-        match self.registry.db().search(&query).await {
-            Ok((groups, more)) => {
-                self.send(ServerFrame::SearchResults { tag, groups, more })
-                    .await;
-                Ok(())
-            }
-            Err(SearchError::BadQuery(why)) => {
-                self.error(None, tag, ErrorCode::BadQuery, why).await;
-                Ok(())
-            }
-            Err(SearchError::Db(e)) => Err(e.into()),
-        }
-    }
-
-    /// Sends the session's changes to this socket.
-    async fn send_changes(&self, session: SessionId) -> Result<(), ServiceError> {
-        let summary = self.registry.changes(session).await?;
-        self.send(ServerFrame::Changes { session, summary }).await;
-        Ok(())
-    }
-
-    /// Answers a commit, discard or merge, then sends the changes as they are now.
-    async fn git_done(
-        &self,
-        session: SessionId,
-        tag: Option<RequestTag>,
-        outcome: Result<GitOutcome, ServiceError>,
-    ) -> Result<(), ServiceError> {
-        let outcome = outcome?;
-        self.send(ServerFrame::GitDone {
-            session,
-            tag,
-            outcome,
-        })
-        .await;
-        self.send_changes(session).await
     }
 
     /// Starts forwarding a session's stream to this socket, from the client's seq.

@@ -8,20 +8,37 @@ use crate::protocol::{
     WorktreeEnd, MAX_ATTEMPTS, MIN_ATTEMPTS,
 };
 
+/// What "Ask several" asks: the `AskSeveral` frame's fields.
+pub struct AskSeveral {
+    /// The comparison's id.
+    pub compare: CompareId,
+    /// The project (a git repository).
+    pub project: ProjectId,
+    /// The branch the worktrees start from; the checkout's HEAD when absent.
+    pub base_branch: Option<String>,
+    /// 2 to 4 attempts.
+    pub attempts: Vec<Attempt>,
+    /// The prompt.
+    pub text: String,
+    /// Images sent with it.
+    pub attachments: Vec<Attachment>,
+    /// The browser's id of the prompt.
+    pub client_msg_id: ClientMsgId,
+}
+
 impl Registry {
     /// Makes one session per attempt in `project` (each in a worktree from the same commit)
     /// and sends each `text`. A resend makes nothing twice: sessions that exist are reused.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn ask_several(
-        &self,
-        compare: CompareId,
-        project: ProjectId,
-        base_branch: Option<String>,
-        attempts: Vec<Attempt>,
-        text: String,
-        attachments: Vec<Attachment>,
-        client_msg_id: ClientMsgId,
-    ) -> Result<(), ServiceError> {
+    pub async fn ask_several(&self, ask: AskSeveral) -> Result<(), ServiceError> {
+        let AskSeveral {
+            compare,
+            project,
+            base_branch,
+            attempts,
+            text,
+            attachments,
+            client_msg_id,
+        } = ask;
         if !(MIN_ATTEMPTS..=MAX_ATTEMPTS).contains(&attempts.len()) {
             return Err(ServiceError::Invalid(format!(
                 "a comparison has {MIN_ATTEMPTS} to {MAX_ATTEMPTS} attempts, not {}",

@@ -1,0 +1,72 @@
+//! The socket's requests that answer with more than an acknowledgement: a search, a
+//! session's changes and git actions, and "Ask several" (which subscribes this socket to
+//! every attempt it made).
+
+use super::SocketRoutes;
+use crate::protocol::{ErrorCode, GitOutcome, RequestTag, Seq, ServerFrame, SessionId};
+use crate::server::registry::{AskSeveral, ServiceError};
+
+impl SocketRoutes {
+    /// Answers a search over every transcript; a query that cannot be read gets a
+    /// `bad_query` error naming why.
+    pub(super) async fn search(
+        &self,
+        query: crate::protocol::SearchQuery,
+        tag: Option<RequestTag>,
+    ) -> Result<(), ServiceError> {
+        use crate::server::db::search::SearchError;
+        match self.registry.db().search(&query).await {
+            Ok((groups, more)) => {
+                self.send(ServerFrame::SearchResults { tag, groups, more })
+                    .await;
+                Ok(())
+            }
+            Err(SearchError::BadQuery(why)) => {
+                self.error(None, tag, ErrorCode::BadQuery, why).await;
+                Ok(())
+            }
+            Err(SearchError::Db(e)) => Err(e.into()),
+        }
+    }
+
+    /// Sends the session's changes to this socket.
+    pub(super) async fn send_changes(&self, session: SessionId) -> Result<(), ServiceError> {
+        let summary = self.registry.changes(session).await?;
+        self.send(ServerFrame::Changes { session, summary }).await;
+        Ok(())
+    }
+
+    /// Answers a commit, discard or merge, then sends the changes as they are now.
+    pub(super) async fn git_done(
+        &self,
+        session: SessionId,
+        tag: Option<RequestTag>,
+        outcome: Result<GitOutcome, ServiceError>,
+    ) -> Result<(), ServiceError> {
+        let outcome = outcome?;
+        self.send(ServerFrame::GitDone {
+            session,
+            tag,
+            outcome,
+        })
+        .await;
+        self.send_changes(session).await
+    }
+
+    /// Asks every attempt, then follows each one it made (also when a later one failed: the
+    /// ones made are sessions like any).
+    pub(super) async fn ask_several(&mut self, ask: AskSeveral) -> Result<(), ServiceError> {
+        let ids: Vec<SessionId> = ask.attempts.iter().map(|a| a.session).collect();
+        let registry = std::sync::Arc::clone(&self.registry);
+        let asked = registry.ask_several(ask).await;
+        for id in ids
+            .into_iter()
+            .filter(|id| registry.check_known(*id).is_ok())
+        {
+            if !self.subscriptions.contains_key(&id) {
+                self.subscribe(id, Seq(0), None)?;
+            }
+        }
+        asked
+    }
+}
