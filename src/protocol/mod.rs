@@ -12,6 +12,7 @@ mod search;
 mod session;
 mod spending;
 mod title;
+mod usage_report;
 
 pub use agents::*;
 pub use event::*;
@@ -24,6 +25,7 @@ pub use search::*;
 pub use session::*;
 pub use spending::*;
 pub use title::*;
+pub use usage_report::*;
 
 #[cfg(test)]
 mod tests;
