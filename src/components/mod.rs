@@ -24,6 +24,8 @@ pub mod settings;
 pub mod sidebar;
 pub mod tabs;
 pub mod tool_card;
+pub mod usage;
+pub mod usage_chart;
 pub mod warm;
 pub mod workspace;
 
