@@ -195,13 +195,13 @@ pub fn shorten(name: &str, max: usize) -> String {
 }
 
 /// The day chart's canvas, in SVG user units (the SVG scales to the page's width).
-pub const DAY_WIDTH: f64 = 480.0;
+pub const DAY_WIDTH: f64 = 400.0;
 /// The day chart's height.
 pub const DAY_HEIGHT: f64 = 200.0;
 /// Room left of the plot for the value axis' labels.
 const DAY_LEFT: f64 = 62.0;
-/// Room right of the plot.
-const DAY_RIGHT: f64 = 6.0;
+/// Room right of the plot (half of the last day's label).
+const DAY_RIGHT: f64 = 14.0;
 /// Room above the plot (half a label over the top tick).
 const DAY_TOP: f64 = 10.0;
 /// Room under the plot for the day labels.
@@ -303,17 +303,32 @@ pub fn day_chart(days: &[UsageDay], unit: Unit) -> DayChart {
             label: tick_label(value, ticks.step, unit),
         })
         .collect();
-    // Every n-th day, counted back from the last, so the newest day is always named.
+    // Every n-th day, counted back from the last, so the newest day is always named. Only
+    // the first label and those in a new month name the month ("Nov 28", "29", "Dec 1"):
+    // short labels still fit a phone's width.
     let every = days.len().div_ceil(DAY_LABELS).max(1);
-    let labels = days
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| (days.len() - 1 - i).is_multiple_of(every))
-        .map(|(i, d)| AxisLabel {
+    let mut month_shown = "";
+    let mut labels = Vec::new();
+    for (i, d) in days.iter().enumerate() {
+        if !(days.len() - 1 - i).is_multiple_of(every) {
+            continue;
+        }
+        let month = d.day.get(..7).unwrap_or_default();
+        let text = if month == month_shown {
+            short_day(&d.day)
+                .rsplit(' ')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        } else {
+            short_day(&d.day)
+        };
+        month_shown = month;
+        labels.push(AxisLabel {
             x: left + (i as f64 + 0.5) * slot,
-            text: short_day(&d.day),
-        })
-        .collect();
+            text,
+        });
+    }
     DayChart {
         columns,
         grid,
@@ -325,17 +340,17 @@ pub fn day_chart(days: &[UsageDay], unit: Unit) -> DayChart {
 }
 
 /// The horizontal bar charts' width.
-pub const BARS_WIDTH: f64 = 480.0;
+pub const BARS_WIDTH: f64 = 400.0;
 /// Room for the names left of the bars.
-const BARS_NAME: f64 = 156.0;
+const BARS_NAME: f64 = 140.0;
 /// Room for the figures right of the bars.
-const BARS_VALUE: f64 = 84.0;
+const BARS_VALUE: f64 = 80.0;
 /// One row's height.
 const BARS_ROW: f64 = 26.0;
 /// A bar's thickness.
 const BARS_THICKNESS: f64 = 16.0;
 /// A name is cut to this many characters.
-const BARS_NAME_CHARS: usize = 17;
+const BARS_NAME_CHARS: usize = 16;
 
 /// One project's or agent's bar.
 #[derive(Debug, Clone, PartialEq)]
