@@ -1,12 +1,14 @@
 //! The HTML shell, the routes (`/`, `/s/:id`, whose id is the active tab, `/doctor`,
-//! `/settings`, `/search` and `/import`)
-//! and the server functions that give SSR the session list and the Doctor its report.
+//! `/settings`, `/search`, `/import` and `/usage`)
+//! and the server functions that give SSR the session list, the Doctor its report and the
+//! Usage page its figures.
 
 use crate::components::compare::ComparePane;
 use crate::components::doctor::DoctorPane;
 use crate::components::import::ImportPane;
 use crate::components::search::SearchPane;
 use crate::components::settings::SettingsPane;
+use crate::components::usage::UsagePane;
 use crate::components::workspace::{EmptyPane, SessionRoute, Workspace};
 use crate::protocol::{AgentInfo, Session};
 use leptos::prelude::*;
@@ -60,6 +62,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("s/:id") view=SessionRoute/>
                     <Route path=path!("c/:id") view=ComparePane/>
                     <Route path=path!("doctor") view=DoctorPane/>
+                    <Route path=path!("usage") view=UsagePane/>
                     <Route path=path!("settings") view=SettingsPane/>
                     <Route path=path!("search") view=SearchPane/>
                     <Route path=path!("import") view=ImportPane/>
@@ -109,4 +112,22 @@ pub async fn budget_lines(
 #[server]
 pub async fn runner_report() -> Result<crate::protocol::RunnerHealth, ServerFnError> {
     crate::server::runner_report_from_context().await
+}
+
+/// The Usage page's report: what finished turns spent from `from` to `to` (`YYYY-MM-DD`, UTC
+/// days, both included) per day, project and agent. A date that is not one, a period that
+/// ends before it starts or one longer than 366 days is refused with a sentence saying so.
+#[server]
+pub async fn usage_for_period(
+    from: String,
+    to: String,
+) -> Result<crate::protocol::UsageReport, ServerFnError> {
+    let period = crate::protocol::UsagePeriod { from, to };
+    let (from, to) = period.days().map_err(ServerFnError::new)?;
+    let registry = use_context::<std::sync::Arc<crate::server::registry::Registry>>()
+        .ok_or_else(|| ServerFnError::new("the session registry is not available"))?;
+    registry.db().usage_report(from, to).await.map_err(|error| {
+        tracing::warn!(%error, %from, %to, "usage report failed");
+        ServerFnError::new(format!("The spending could not be read: {error}"))
+    })
 }

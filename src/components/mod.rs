@@ -27,6 +27,8 @@ pub mod sidebar;
 pub mod spend;
 pub mod tabs;
 pub mod tool_card;
+pub mod usage;
+pub mod usage_chart;
 pub mod warm;
 pub mod workspace;
 

@@ -192,6 +192,16 @@ pub fn Sidebar() -> impl IntoView {
                 </a>
                 <a
                     class="doctor-link"
+                    data-testid="usage-link"
+                    href="/usage"
+                    data-noscroll=""
+                    title="What the agents spent, per day, project and agent"
+                    aria-current=move || (location.pathname.get() == "/usage").then_some("page")
+                >
+                    "Usage"
+                </a>
+                <a
+                    class="doctor-link"
                     data-testid="settings-link"
                     href="/settings"
                     data-noscroll=""

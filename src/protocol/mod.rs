@@ -14,6 +14,7 @@ mod search;
 mod session;
 mod spending;
 mod title;
+mod usage_report;
 
 pub use agents::*;
 pub use compare::*;
@@ -28,6 +29,7 @@ pub use search::*;
 pub use session::*;
 pub use spending::*;
 pub use title::*;
+pub use usage_report::*;
 
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@ pub mod projects;
 pub mod runner;
 pub mod search;
 pub mod spending;
+pub mod usage_report;
 
 use super::agent::TurnInput;
 use crate::protocol::{
