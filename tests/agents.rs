@@ -74,23 +74,9 @@ env = {{ HOME = "{home}", CLAUDE_CODE_EXECUTABLE = "{claude}", ANTHROPIC_BASE_UR
 }
 
 fn codex(dir: &Path, fake: &FakeModel) -> Agent {
-    let home = dir.join("codex-home");
-    std::fs::create_dir_all(&home).expect("codex home");
-    let config = format!(
-        "model = \"gpt-5.5\"\nmodel_provider = \"fake\"\ncheck_for_update_on_startup = false\n\n\
-         [model_providers.fake]\nname = \"Fake local\"\nbase_url = \"http://{}/v1\"\n\
-         env_key = \"FAKE_OPENAI_KEY\"\nwire_api = \"responses\"\nrequest_max_retries = 0\n\
-         stream_max_retries = 0\n\n[analytics]\nenabled = false\n",
-        fake.addr
-    );
-    std::fs::write(home.join("config.toml"), config).expect("codex config");
     Agent {
         key: "codex",
-        config: format!(
-            "[agents.codex]\ncommand = [\"{}\"]\nenv = {{ CODEX_HOME = \"{}\", FAKE_OPENAI_KEY = \"test\" }}\n",
-            agent_bin("codex").display(),
-            home.display()
-        ),
+        config: common::claude::codex_config(&dir.join("codex-home"), fake),
         asking_mode: "untrusted",
     }
 }

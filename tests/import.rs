@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::claude::{claude_bin, claude_config, FakeModel};
+use common::claude::{claude_bin, claude_config, codex_config, FakeModel};
 use common::import::{candidate, import, scan, stores_under};
 use common::{Client, Server};
 use std::path::Path;
@@ -28,25 +28,11 @@ fn rig() -> (tempfile::TempDir, std::path::PathBuf, FakeModel, Server) {
 /// A server whose Claude and Codex agents use the rig's stores and the fake model.
 fn rig_server(root: &Path, fake: &FakeModel) -> Server {
     let (claude_home, codex_home) = stores_under(root);
-    std::fs::write(
-        codex_home.join("config.toml"),
-        format!(
-            "model = \"gpt-5.5\"\nmodel_provider = \"fake\"\ncheck_for_update_on_startup = false\n\n\
-             [model_providers.fake]\nname = \"Fake local\"\nbase_url = \"http://{}/v1\"\n\
-             env_key = \"FAKE_OPENAI_KEY\"\nwire_api = \"responses\"\nrequest_max_retries = 0\n\
-             stream_max_retries = 0\n\n[analytics]\nenabled = false\n",
-            fake.addr
-        ),
-    )
-    .expect("codex config");
-    let codex_bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("agents/node_modules/.bin/codex");
     let config = format!(
-        "[server]\nroots = [\"{root}\"]\n{claude}\n[agents.codex]\ncommand = [\"{codex}\"]\n\
-         env = {{ CODEX_HOME = \"{codex_home}\", FAKE_OPENAI_KEY = \"test\" }}\n",
+        "[server]\nroots = [\"{root}\"]\n{claude}\n{codex}",
         root = root.display(),
         claude = claude_config(&claude_bin(), &claude_home, &fake.addr),
-        codex = codex_bin.display(),
-        codex_home = codex_home.display(),
+        codex = codex_config(&codex_home, fake),
     );
     let data = root.join("data");
     std::fs::create_dir_all(&data).expect("data dir");

@@ -1,7 +1,7 @@
 //! The sidebar: the "+" button, the `session-search` box (Ctrl/Cmd+K), the matching
 //! sessions grouped under their projects (see [`super::projects`]), one `session-item` each
 //! (agent, title, preview, state, unread count, sync dot, imported mark), "Add project", and
-//! at its foot the `notifications-toggle`, `doctor-link`, `settings-link` and `import-link`.
+//! at its foot the `notifications-toggle`, `doctor-link`, `usage-link`, `settings-link` and `import-link`.
 //! Under the box, `search-all-link` opens the search over every transcript with its words. Clicking an item opens it as a tab via
 //! its link.
 
