@@ -132,6 +132,8 @@ struct Agent {
 #[derive(Debug, Default)]
 struct Turn {
     events: Vec<SessionEvent>,
+    /// What the turn had spent after each model call (budgets are checked on these).
+    spending: Vec<Usage>,
     usage: Usage,
     stop_reason: String,
 }
@@ -209,6 +211,7 @@ impl Agent {
                     }
                     turn.events.push(event);
                 }
+                AgentOutput::Spending { usage } => turn.spending.push(usage),
                 AgentOutput::TurnEnded { usage, stop_reason } => {
                     turn.usage = usage;
                     turn.stop_reason = stop_reason;
@@ -237,6 +240,8 @@ impl Agent {
                         return seen;
                     }
                 }
+                // Spending mid-turn is for budgets; these waits look at the transcript.
+                AgentOutput::Spending { .. } => {}
                 other => panic!("unexpected while waiting: {other:?}"),
             }
         }
@@ -274,6 +279,8 @@ async fn a_text_turn_streams_and_reports_usage() {
     assert_eq!(turn.usage.input_tokens, 140);
     assert_eq!(turn.usage.output_tokens, 20);
     assert_eq!(turn.usage.cost_usd, None);
+    // Spending is reported after the model call, before the turn ends, and adds up to it.
+    assert_eq!(turn.spending.last(), Some(&turn.usage));
 
     agent.say("And again");
     let turn = agent.turn().await;
