@@ -55,20 +55,24 @@ pub fn Composer(session: SessionView) -> impl IntoView {
 
     // "Ask several": the attempts the draft's prompt goes to, while it asks several.
     let several = RwSignal::new(None::<Vec<AttemptDraft>>);
-    let navigate = StoredValue::new_local(use_navigate());
+    // (A plain clone per handler: a `StoredValue::new_local` of it, made while the server
+    // renders, panics when dropped on another thread.)
+    let navigate = use_navigate();
     let submit = move || match several.get_untracked() {
         Some(attempts) if is_draft() => match compare::ask_several(store, id, &attempts) {
-            Ok(compare) => navigate
-                .with_value(|go| go(&compare::compare_path(compare), actions::nav_options())),
+            Ok(compare) => navigate(&compare::compare_path(compare), actions::nav_options()),
             Err(message) => store.toast.set(Some(message)),
         },
         _ => {
             actions::send_message(store, id);
         }
     };
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        submit();
+    let on_submit = {
+        let submit = submit.clone();
+        move |ev: SubmitEvent| {
+            ev.prevent_default();
+            submit();
+        }
     };
     let on_keydown = move |ev: KeyboardEvent| {
         // While an IME composes, Enter picks a candidate; it must not send.
