@@ -509,6 +509,16 @@ async fn each_demo_turn_reports_its_cost_and_the_session_adds_them_up() {
     client.say(session, "again", false).await;
     let second = cost(&client.turn(session).await).expect("a cost");
     assert!((second - 0.003).abs() < 1e-9, "{second}");
+    // The total follows the turn's end as a patch; a new connection then lists it.
+    let adds_up = |patch: &switchboard::protocol::SessionPatch| {
+        patch
+            .usage
+            .and_then(|u| u.cost_usd)
+            .is_some_and(|total| (total - 0.008).abs() < 1e-9)
+    };
+    client
+        .until(|f| matches!(f, ServerFrame::SessionUpdated { session: s, patch } if *s == session && adds_up(patch)))
+        .await;
     let (_, sessions) = Client::connect(&server).await;
     let total = sessions
         .iter()
