@@ -31,7 +31,14 @@ test('two attempts stream side by side, a follow-up reaches both, and one is kep
   const errors = await openApp(page);
   const repo = makeRepo();
   await addProject(page, repo);
-  await askTwo(page, repo.name, '/slow 3');
+  const compare = await askTwo(page, repo.name, '/slow 3');
+  // In the sidebar the attempts sit under their comparison, which opens it.
+  const entry = page.locator(`[data-testid="compare-item"][data-compare-id="${compare}"]`);
+  await expect(entry).toContainText('2 attempts');
+  await expect(entry.locator('a')).toHaveAttribute('aria-current', 'page');
+  for (const id of await columns(page).evaluateAll((list) => list.map((c) => c.getAttribute('data-session-id')))) {
+    await expect(page.locator(`.session-item.attempt-item[data-session-id="${id}"]`)).toHaveCount(1);
+  }
   // Both stream at once, next to each other.
   for (const column of await columns(page).all()) {
     await expect(column.getByTestId('message').filter({ hasText: 'tick 2' })).toHaveCount(1);

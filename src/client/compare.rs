@@ -126,3 +126,66 @@ pub fn attempts_of(store: Store, compare: CompareId) -> Vec<SessionId> {
     found.sort();
     found.into_iter().map(|(_, id)| id).collect()
 }
+
+/// A row of a project's session list: a session, or the header of a comparison whose
+/// attempts follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListRow {
+    /// A comparison's header (its attempts come next, as `Attempt` rows).
+    Compare(CompareId),
+    /// A session of no comparison.
+    Session(SessionId),
+    /// An attempt, under its comparison's header.
+    Attempt(SessionId),
+}
+
+/// Nests attempts under their comparison: where a comparison's first attempt would be,
+/// its header, then all its attempts in list order; other sessions stay where they are.
+pub fn nest(
+    ids: &[SessionId],
+    compare_of: impl Fn(SessionId) -> Option<CompareId>,
+) -> Vec<ListRow> {
+    let compares: Vec<Option<CompareId>> = ids.iter().map(|id| compare_of(*id)).collect();
+    let mut rows = Vec::with_capacity(ids.len());
+    let mut placed = std::collections::HashSet::new();
+    for (index, id) in ids.iter().enumerate() {
+        match compares[index] {
+            None => rows.push(ListRow::Session(*id)),
+            Some(compare) if placed.insert(compare) => {
+                rows.push(ListRow::Compare(compare));
+                rows.extend(
+                    ids.iter()
+                        .zip(&compares)
+                        .filter(|(_, c)| **c == Some(compare))
+                        .map(|(id, _)| ListRow::Attempt(*id)),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempts_follow_their_comparisons_header_where_the_first_one_was() {
+        let id = |n: u128| SessionId(uuid::Uuid::from_u128(n));
+        let c = CompareId(uuid::Uuid::from_u128(100));
+        let compare_of = |s: SessionId| (s == id(2) || s == id(4)).then_some(c);
+        let rows = nest(&[id(1), id(2), id(3), id(4)], compare_of);
+        assert_eq!(
+            rows,
+            vec![
+                ListRow::Session(id(1)),
+                ListRow::Compare(c),
+                ListRow::Attempt(id(2)),
+                ListRow::Attempt(id(4)),
+                ListRow::Session(id(3)),
+            ]
+        );
+        assert!(nest(&[], compare_of).is_empty());
+    }
+}

@@ -119,6 +119,13 @@ fn AttemptColumn(
     });
     let model = move || meta.with(|m| m.model.clone().unwrap_or_else(|| "default model".into()));
     let panel = session.clone();
+    // What a column shows counts as read in this tab (the server's read marker follows the
+    // one session a tab views, so other tabs still count it).
+    let reader = session.clone();
+    Effect::new(move |_| {
+        meta.with(|m| m.entry_count);
+        reader.mark_read();
+    });
     view! {
         <article class="attempt-column" class:current=move || current.get() data-testid="attempt-column" data-session-id=id.to_string()>
             <header class="attempt-head">

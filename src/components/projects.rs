@@ -8,7 +8,9 @@ use super::confirm::Confirm;
 use super::sidebar::SessionItem;
 use super::use_store;
 use crate::client::actions::{self, session_path};
+use crate::client::compare::{compare_path, nest, ListRow};
 use crate::client::projects::{self, folder_name, AddState};
+use crate::protocol::CompareId;
 use crate::protocol::{ProjectId, SessionId};
 use leptos::ev::KeyboardEvent;
 use leptos::html::Input;
@@ -37,11 +39,53 @@ pub fn ProjectGroup(project: Option<ProjectId>, sessions: Memo<Vec<SessionId>>) 
             {header}
             <ul class="project-sessions">
                 <For
-                    each=move || sessions.get()
-                    key=|id| *id
-                    children=move |id| store.view(id).map(|session| view! { <SessionItem session/> })
+                    each=move || {
+                        sessions.with(|ids| {
+                            nest(ids, |id| store.view(id).and_then(|v| v.meta.with(|m| m.compare)))
+                        })
+                    }
+                    key=|row| *row
+                    children=move |row| match row {
+                        ListRow::Compare(compare) => view! { <CompareItem compare sessions/> }.into_any(),
+                        ListRow::Session(id) | ListRow::Attempt(id) => store
+                            .view(id)
+                            .map(|session| view! { <SessionItem session/> })
+                            .into_any(),
+                    }
                 />
             </ul>
+        </li>
+    }
+}
+
+/// A comparison's header in the list (`compare-item`): its attempts follow, nested; it
+/// opens the comparison view.
+#[component]
+fn CompareItem(compare: CompareId, sessions: Memo<Vec<SessionId>>) -> impl IntoView {
+    let store = use_store();
+    let location = leptos_router::hooks::use_location();
+    let count = move || {
+        sessions.with(|ids| {
+            ids.iter()
+                .filter(|id| {
+                    store
+                        .view(**id)
+                        .is_some_and(|v| v.meta.with(|m| m.compare == Some(compare)))
+                })
+                .count()
+        })
+    };
+    let path = compare_path(compare);
+    let current = {
+        let path = path.clone();
+        move || (location.pathname.get() == path).then_some("page")
+    };
+    view! {
+        <li class="compare-item" data-testid="compare-item" data-compare-id=compare.to_string()>
+            <a href=path aria-current=current>
+                <span aria-hidden="true">"⇆ "</span>
+                {move || format!("Comparison · {} attempts", count())}
+            </a>
         </li>
     }
 }

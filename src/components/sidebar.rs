@@ -238,6 +238,7 @@ pub(super) fn SessionItem(session: SessionView) -> impl IntoView {
         <li
             class="session-item"
             class:active=active
+            class:attempt-item=move || meta.with(|m| m.compare.is_some())
             data-testid="session-item"
             data-session-id=id.to_string()
         >
@@ -268,12 +269,6 @@ pub(super) fn SessionItem(session: SessionView) -> impl IntoView {
                     {move || meta.with(|m| invisible::clean_for_copy(&m.preview).0)}
                 </div>
             </a>
-            // An attempt of a comparison links to it: its attempts side by side.
-            {move || meta.with(|m| m.compare).map(|compare| view! {
-                <a class="compare-link" data-testid="compare-link" href=crate::client::compare::compare_path(compare)>
-                    "Attempt of a comparison ⇆"
-                </a>
-            })}
         </li>
     }
 }
