@@ -289,26 +289,8 @@ fn UsageBody(report: UsageReport, chosen: RwSignal<Option<Unit>>) -> impl IntoVi
                 <FiguresTable kind="day" heading="Day" rows=day_rows(&report.days) total/>
             </div>
         </section>
-        <section class="usage-section">
-                <h2>"Per project"</h2>
-                <div class="usage-figure">
-                    {
-                        let projects = projects.clone();
-                        move || bars_svg("project", "Spending per project", &projects, unit.get())
-                    }
-                    <FiguresTable kind="project" heading="Project" rows=group_rows(&projects) total/>
-                </div>
-            </section>
-            <section class="usage-section">
-                <h2>"Per agent"</h2>
-                <div class="usage-figure">
-                    {
-                        let agents = agents.clone();
-                        move || bars_svg("agent", "Spending per agent", &agents, unit.get())
-                    }
-                    <FiguresTable kind="agent" heading="Agent" rows=group_rows(&agents) total/>
-                </div>
-            </section>
+        <GroupSection kind="project" heading="Project" title="Spending per project" groups=projects unit total/>
+        <GroupSection kind="agent" heading="Agent" title="Spending per agent" groups=agents unit total/>
     }
     .into_any()
 }
@@ -424,6 +406,28 @@ type FiguresRow = (String, UsageFigures);
 
 fn day_rows(days: &[UsageDay]) -> Vec<FiguresRow> {
     days.iter().map(|d| (d.day.clone(), d.spent)).collect()
+}
+
+/// The per-project or per-agent chart with its table.
+#[component]
+fn GroupSection(
+    kind: &'static str,
+    heading: &'static str,
+    title: &'static str,
+    groups: Vec<UsageGroup>,
+    unit: Signal<Unit>,
+    total: UsageFigures,
+) -> impl IntoView {
+    let rows = group_rows(&groups);
+    view! {
+        <section class="usage-section">
+            <h2>{format!("Per {kind}")}</h2>
+            <div class="usage-figure">
+                {move || bars_svg(kind, title, &groups, unit.get())}
+                <FiguresTable kind heading rows total/>
+            </div>
+        </section>
+    }
 }
 
 fn group_rows(groups: &[UsageGroup]) -> Vec<FiguresRow> {

@@ -69,16 +69,7 @@ impl Day {
 
     /// Year, month (1-12) and day of the month.
     pub fn civil(self) -> (i64, i64, i64) {
-        // Howard Hinnant's algorithm, as `client::format::date_time` uses it.
-        let z = self.0 + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        (yoe + era * 400 + i64::from(month <= 2), month, day)
+        civil_date(self.0)
     }
 
     /// The first day of this day's month.
@@ -232,6 +223,20 @@ impl UsageReport {
     pub fn is_empty(&self) -> bool {
         self.total.turns == 0
     }
+}
+
+/// Year, month (1-12) and day of the month of the day `days` after 1970-01-01 (Howard
+/// Hinnant's algorithm), for both the Usage page and the browser's date formatting.
+pub fn civil_date(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 #[cfg(test)]
