@@ -20,6 +20,8 @@ SWITCHBOARD_RUNNER=embedded cargo test --quiet --features ssr --test server --te
 step "release build"
 cargo leptos build --release --precompress 2>&1 | grep -E "error|warning|Finished" >&2 || true
 [ -x "$CARGO_TARGET_DIR/release/switchboard" ] || { echo "release build failed" >&2; exit 1; }
+step "first-load size (WASM against its baseline)"
+scripts/check-wasm-size.sh
 step "end-to-end (Playwright, Chromium)"
 # fake-model is the debug build `cargo test` made: it only serves the tests.
 SWITCHBOARD_BIN="$CARGO_TARGET_DIR/release/switchboard" FAKE_MODEL_BIN="$CARGO_TARGET_DIR/debug/fake-model" \

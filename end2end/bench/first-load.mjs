@@ -1,107 +1,111 @@
-// Cold first load of a running Switchboard: what the browser downloads, and First Contentful Paint.
-//   node end2end/bench/first-load.mjs "http://127.0.0.1:PORT/?token=<token>" [runs]
-// Starts nothing: pass the login URL the server prints. Each run uses a fresh browser context
-// (empty cache, no cookies) with the HTTP cache disabled over CDP, loads the URL, waits for
-// the network to go idle (the WASM has loaded and hydrated), and prints per resource:
-// bytes over the network (CDP Network.loadingFinished encodedDataLength: headers + body as
-// sent), decoded bytes (sum of Network.dataReceived dataLength), and Content-Encoding.
+// Cold first load of a running Switchboard as a person sees it: bytes per asset, First
+// Contentful Paint and the moment the page is live (hydrated and its socket's `Connected`
+// in: `data-live-at` on the body), for `/` and a session page, with no throttling and under
+// the "slow 4G" profile (150 ms round trip, 1.6 Mbps down, 750 kbps up) at a phone's
+// viewport; then the bytes of a repeat visit (same browser, warm cache).
+//   node end2end/bench/first-load.mjs "http://127.0.0.1:PORT/?token=<token>" [runs] [session-id]
+// Starts nothing: pass the login URL the server prints (the token is accepted on any path,
+// once per fresh context) and, for `/s/<id>`, a session id. Medians over `runs` (default 5).
 import { chromium } from '@playwright/test';
 
-const [url, runsArg = '3'] = process.argv.slice(2);
-if (!url) {
-  console.error('usage: node end2end/bench/first-load.mjs <login URL> [runs]');
+const [loginUrl, runsArg = '5', session] = process.argv.slice(2);
+if (!loginUrl) {
+  console.error('usage: node end2end/bench/first-load.mjs <login URL> [runs] [session-id]');
   process.exit(2);
 }
 const runs = Number(runsArg);
+const SLOW_4G = { offline: false, latency: 150, downloadThroughput: (1.6e6 / 8), uploadThroughput: (750e3 / 8) };
+const PROFILES = [
+  { name: 'unthrottled, desktop', viewport: { width: 1280, height: 720 }, network: null },
+  { name: 'slow 4G, phone 390x844', viewport: { width: 390, height: 844 }, network: SLOW_4G },
+];
+const pages = [['/', '/'], ...(session ? [['/s/<id>', `/s/${session}`]] : [])];
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
-
-const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-const kindOf = (r) => {
-  const path = new URL(r.url).pathname;
+const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const kindOf = (url, type) => {
+  const path = new URL(url).pathname;
   if (path.endsWith('.wasm')) return 'wasm';
-  if (path.endsWith('.js') || r.type === 'Script') return 'js';
-  if (path.endsWith('.css') || r.type === 'Stylesheet') return 'css';
-  if (r.type === 'Document') return 'document';
-  if (r.type === 'Fetch' || r.type === 'XHR') return 'fetch';
-  return (r.type ?? 'other').toLowerCase();
+  if (path.endsWith('.js') || type === 'Script') return 'js';
+  if (path.endsWith('.css') || type === 'Stylesheet') return 'css';
+  if (type === 'Document') return 'document';
+  return (type ?? 'other').toLowerCase();
 };
 
-const summaries = [];
-for (let run = 1; run <= runs; run++) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+/** Counts what the page transfers, per kind, from CDP's network events. */
+function meter(cdp) {
+  const reqs = new Map();
+  const get = (id) => reqs.get(id) ?? reqs.set(id, { bytes: 0 }).get(id);
+  cdp.on('Network.requestWillBeSent', (e) => Object.assign(get(e.requestId), { url: e.request.url, type: e.type }));
+  cdp.on('Network.responseReceived', (e) => {
+    const enc = Object.entries(e.response.headers).find(([k]) => k.toLowerCase() === 'content-encoding');
+    Object.assign(get(e.requestId), { encoding: enc ? enc[1] : 'identity', type: e.type });
+  });
+  cdp.on('Network.loadingFinished', (e) => { get(e.requestId).bytes = e.encodedDataLength; });
+  return () => {
+    const byKind = {};
+    for (const r of reqs.values()) {
+      if (!r.url || r.url.startsWith('data:')) continue;
+      const k = kindOf(r.url, r.type);
+      byKind[k] = (byKind[k] ?? 0) + r.bytes;
+    }
+    return byKind;
+  };
+}
+
+/** One cold load of `path` (logging in through its `?token=`), then one repeat visit. */
+async function load(profile, path, acceptEncoding) {
+  const context = await browser.newContext({ viewport: profile.viewport });
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
-  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-  const reqs = new Map();
-  const get = (id) => {
-    if (!reqs.has(id)) reqs.set(id, { decoded: 0, encoded: 0, done: false });
-    return reqs.get(id);
-  };
-  cdp.on('Network.requestWillBeSent', (e) => {
-    // A redirect reuses the requestId: keep the redirected hop as its own entry.
-    if (e.redirectResponse && reqs.has(e.requestId)) {
-      const prev = reqs.get(e.requestId);
-      reqs.set(`${e.requestId}:redirect:${reqs.size}`, { ...prev, done: true,
-        encoded: prev.encoded || e.redirectResponse.encodedDataLength || 0,
-        status: e.redirectResponse.status });
-      reqs.delete(e.requestId);
-    }
-    Object.assign(get(e.requestId), { url: e.request.url, type: e.type });
-  });
-  cdp.on('Network.responseReceived', (e) => {
-    const h = Object.fromEntries(Object.entries(e.response.headers).map(([k, v]) => [k.toLowerCase(), v]));
-    Object.assign(get(e.requestId), {
-      status: e.response.status, encoding: h['content-encoding'] ?? 'identity',
-      cache: h['cache-control'] ?? '', type: e.type,
-    });
-  });
-  cdp.on('Network.dataReceived', (e) => { get(e.requestId).decoded += e.dataLength; });
-  cdp.on('Network.loadingFinished', (e) => {
-    Object.assign(get(e.requestId), { encoded: e.encodedDataLength, done: true });
-  });
-
-  const t0 = Date.now();
-  await page.goto(url, { waitUntil: 'networkidle' });
-  const loadMs = Date.now() - t0;
-  const paint = await page.evaluate(() =>
-    Object.fromEntries(performance.getEntriesByType('paint').map((p) => [p.name, p.startTime])));
-  const nav = await page.evaluate(() => {
-    const n = performance.getEntriesByType('navigation')[0];
-    return n ? { dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd } : {};
-  });
-
-  const rows = [...reqs.values()].filter((r) => r.url && r.done && !r.url.startsWith('data:'));
-  console.log(`\n== run ${run}: ${url.replace(/token=[^&]+/, 'token=...')}`);
-  console.log('kind      status  transferred     decoded  encoding  cache-control  url');
-  for (const r of rows) {
-    console.log(`${kindOf(r).padEnd(9)} ${String(r.status ?? '').padEnd(6)} ${kb(r.encoded).padStart(12)} ${kb(r.decoded).padStart(11)}  ${(r.encoding ?? '').padEnd(8)}  ${(r.cache || '-').slice(0, 13).padEnd(13)}  ${new URL(r.url).pathname}`);
-  }
-  const byKind = {};
-  for (const r of rows) {
-    const k = (byKind[kindOf(r)] ??= { transferred: 0, decoded: 0 });
-    k.transferred += r.encoded; k.decoded += r.decoded;
-  }
-  console.log('per type:', Object.entries(byKind)
-    .map(([k, v]) => `${k} ${kb(v.transferred)} (decoded ${kb(v.decoded)})`).join(', '));
-  const assets = ['wasm', 'js', 'css'].reduce((s, k) => ({
-    transferred: s.transferred + (byKind[k]?.transferred ?? 0),
-    decoded: s.decoded + (byKind[k]?.decoded ?? 0),
-  }), { transferred: 0, decoded: 0 });
-  const total = rows.reduce((s, r) => s + r.encoded, 0);
-  const fcp = paint['first-contentful-paint'];
-  console.log(`WASM+JS+CSS transferred ${kb(assets.transferred)} (decoded ${kb(assets.decoded)}); all resources ${kb(total)}`);
-  console.log(`FCP ${fcp?.toFixed(0)} ms, DOMContentLoaded ${nav.dcl?.toFixed(0)} ms, load ${nav.load?.toFixed(0)} ms, networkidle after ${loadMs} ms`);
-  summaries.push({ assets, total, fcp });
+  if (profile.network) await cdp.send('Network.emulateNetworkConditions', profile.network);
+  if (acceptEncoding) await cdp.send('Network.setExtraHTTPHeaders', { headers: { 'Accept-Encoding': acceptEncoding } });
+  const url = new URL(loginUrl);
+  url.pathname = path;
+  let bytes = meter(cdp);
+  await page.goto(url.toString(), { waitUntil: 'load' });
+  await page.waitForSelector('body[data-live-at]', { timeout: 60_000 });
+  const timing = await page.evaluate(() => ({
+    fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
+    live: Number(document.body.dataset.liveAt) - performance.timeOrigin,
+  }));
+  await page.waitForLoadState('networkidle');
+  const cold = bytes();
+  // A repeat visit: the same browser, cache warm, logged in.
+  const again = await context.newPage();
+  const cdp2 = await context.newCDPSession(again);
+  await cdp2.send('Network.enable');
+  bytes = meter(cdp2);
+  await again.goto(new URL(path, loginUrl).toString(), { waitUntil: 'load' });
+  await again.waitForSelector('body[data-live-at]', { timeout: 60_000 });
+  await again.waitForLoadState('networkidle');
+  const warm = bytes();
   await context.close();
+  return { ...timing, cold, warm };
+}
+
+const sum = (byKind) => Object.values(byKind).reduce((a, b) => a + b, 0);
+for (const profile of PROFILES) {
+  for (const [label, path] of pages) {
+    const samples = [];
+    for (let run = 0; run < runs; run++) samples.push(await load(profile, path));
+    const kinds = [...new Set(samples.flatMap((s) => Object.keys(s.cold)))];
+    console.log(`\n== ${label}, ${profile.name}, ${runs} runs, medians`);
+    console.log(`  cold bytes: ${kinds.map((k) => `${k} ${kib(median(samples.map((s) => s.cold[k] ?? 0)))}`).join(', ')}; total ${kib(median(samples.map((s) => sum(s.cold))))}`);
+    console.log(`  first contentful paint ${median(samples.map((s) => s.fcp)).toFixed(0)} ms; live ${median(samples.map((s) => s.live)).toFixed(0)} ms`);
+    console.log(`  repeat visit: ${kib(median(samples.map((s) => sum(s.warm))))} transferred`);
+  }
+}
+// What gzip alone would cost (a browser or proxy without brotli), unthrottled, one run.
+const gz = await load(PROFILES[0], '/', 'gzip');
+const br = await load(PROFILES[0], '/', 'br, gzip');
+console.log('\n== / by encoding (one unthrottled run)');
+for (const k of ['wasm', 'js', 'css', 'document']) {
+  console.log(`  ${k.padEnd(8)} brotli ${kib(br.cold[k] ?? 0).padStart(10)}  gzip ${kib(gz.cold[k] ?? 0).padStart(10)}`);
 }
 await browser.close();
-
-console.log('\n== summary');
-for (const [i, s] of summaries.entries()) {
-  console.log(`run ${i + 1}: WASM+JS+CSS ${kb(s.assets.transferred)} transferred / ${kb(s.assets.decoded)} decoded, all ${kb(s.total)}, FCP ${s.fcp?.toFixed(0)} ms`);
-}

@@ -378,10 +378,24 @@ fn receive(store: Store, text: &str) -> bool {
     connected
 }
 
+/// Marks the page live once (hydrated, and the socket's `Connected` in): `data-live-at` on
+/// the body holds the moment (ms since the epoch; the first-load bench subtracts
+/// `performance.timeOrigin`).
+fn mark_live() {
+    let Some(body) = leptos::prelude::document().body() else {
+        return;
+    };
+    if body.has_attribute("data-live-at") {
+        return;
+    }
+    let _ = body.set_attribute("data-live-at", &format!("{:.0}", js_sys::Date::now()));
+}
+
 /// After `Connected`: subscribe the open tabs `Hello` did not cover, write what the
 /// outbox has waiting (unconfirmed messages first, then what was made meanwhile, in
 /// order), then say which session the tab shows.
 fn on_connected(store: Store) {
+    mark_live();
     let outgoing = with_conn(|c| c.outbox.connected());
     for id in store.tabs.get_untracked() {
         ensure_subscribed(store, id);
