@@ -494,6 +494,8 @@ impl SessionTask {
         self.kill_agent().await;
         self.queue.clear();
         if self.turn.take().is_some() {
+            // Its spending so far no longer runs against the project's and the day's budgets.
+            self.spending.turn_dropped(self.session.id);
             self.record(SessionEvent::Notice {
                 message: "The session was ended during a turn.".into(),
             })

@@ -4,10 +4,8 @@
 //! one more turn is allowed; a project budget and the day's do the same across sessions;
 //! a restart keeps budgets and spending.
 
-mod common;
-
-use common::code::{add_project, config_with_root, connect_with_projects, start_session};
-use common::{Client, Server};
+use crate::common::code::{add_project, config_with_root, connect_with_projects, start_session};
+use crate::common::{Client, Server};
 use std::path::Path;
 use switchboard::protocol::{
     Budget, BudgetLevel, BudgetScope, ClientFrame, ClientMsgId, ErrorCode, RequestTag, ServerFrame,
@@ -110,7 +108,7 @@ async fn a_session_budget_stops_a_slow_turn_and_refuses_the_next_until_raised() 
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start_with_env(dir.path(), "", &PRICE);
     let (mut client, _) = Client::connect(&server).await;
-    let session = common::new_session();
+    let session = crate::common::new_session();
     client.say(session, "hi", true).await; // 1 word in, 2 out: $0.003
     finish(&mut client, session).await;
     set_budget(
@@ -131,7 +129,7 @@ async fn a_session_budget_stops_a_slow_turn_and_refuses_the_next_until_raised() 
     assert_eq!((budget[1].0, budget[1].1), (BudgetLevel::Reached, true));
     assert!(budget[1].2.contains("stopped"), "{}", budget[1].2);
     assert_eq!(stop_reason(&events), "cancelled");
-    let ticks = common::assistant_text(
+    let ticks = crate::common::assistant_text(
         &events
             .iter()
             .cloned()
@@ -229,7 +227,7 @@ async fn a_project_budget_and_the_days_apply_across_sessions_and_survive_a_resta
     )
     .await;
     set_budget(&mut client, BudgetScope::Day, String::new(), usd(0.02)).await;
-    let outside = common::new_session();
+    let outside = crate::common::new_session();
     client.say(outside, "a b c d e f g h", true).await; // 8 in, 9 out: $0.017
     finish(&mut client, outside).await;
     let (code, message) = try_say(&mut client, first, "again")

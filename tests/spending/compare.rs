@@ -4,13 +4,11 @@
 //! follow-up to all; a follow-up to one; "Keep this one" merging its change into the base
 //! and removing the others' worktrees and branches as chosen.
 
-mod common;
-
-use common::claude::{claude_bin, claude_config, codex_config, FakeModel};
-use common::code::{
+use crate::common::claude::{claude_bin, claude_config, codex_config, FakeModel};
+use crate::common::code::{
     add_project, allow_and_finish, config_with_root, connect_with_projects, git, git_action, repo,
 };
-use common::{assistant_text, Client, Server};
+use crate::common::{assistant_text, Client, Server};
 use std::collections::HashMap;
 use std::path::Path;
 use switchboard::protocol::{
