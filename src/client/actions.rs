@@ -106,6 +106,28 @@ pub fn send_message(store: Store, id: SessionId) -> bool {
     };
     let text = view.draft_text.get_untracked();
     let attachments = view.draft_attachments.get_untracked();
+    if !send_text(store, id, text.clone(), attachments.clone()) {
+        return false;
+    }
+    view.draft_text.set(String::new());
+    if !attachments.is_empty() {
+        view.draft_attachments.set(Vec::new());
+    }
+    if view.is_draft() {
+        // The first message names the session until it is renamed.
+        let title = first_message_title(&text, &attachments);
+        view.meta.update(|m| m.title = title);
+    }
+    true
+}
+
+/// Sends `text` and `attachments` to `id` as a user message, leaving its composer alone (a
+/// follow-up to every attempt, a message sent again): shown at once; false when there was
+/// nothing to send or it was too large (a toast says so).
+pub fn send_text(store: Store, id: SessionId, text: String, attachments: Vec<Attachment>) -> bool {
+    let Some(view) = store.view(id) else {
+        return false;
+    };
     if text.trim().is_empty() && attachments.is_empty() {
         return false;
     }
@@ -127,15 +149,6 @@ pub fn send_message(store: Store, id: SessionId) -> bool {
             },
         },
     );
-    view.draft_text.set(String::new());
-    if !attachments.is_empty() {
-        view.draft_attachments.set(Vec::new());
-    }
-    if view.is_draft() {
-        // The first message names the session until it is renamed.
-        let title = first_message_title(&text, &attachments);
-        view.meta.update(|m| m.title = title);
-    }
     let tag = store.open_request(Request::Message {
         session: id,
         client_msg_id,

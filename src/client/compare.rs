@@ -34,6 +34,25 @@ impl AttemptDraft {
     }
 }
 
+/// "Ask several" was refused: says why, and puts the prompt back in a new draft of its
+/// project (the draft it was typed in closed when it was asked).
+pub fn ask_refused(
+    store: Store,
+    project: crate::protocol::ProjectId,
+    text: String,
+    attachments: Vec<crate::protocol::Attachment>,
+    why: String,
+) {
+    let draft = super::projects::new_draft_in(store, Some(project));
+    if let Some(view) = store.view(draft) {
+        view.draft_text.set(text);
+        view.draft_attachments.set(attachments);
+    }
+    store.toast.set(Some(format!(
+        "Not asked: {why} Your prompt is back in a new draft tab."
+    )));
+}
+
 /// The path of a comparison's view.
 pub fn compare_path(id: CompareId) -> String {
     format!("/c/{id}")
@@ -67,7 +86,11 @@ pub fn ask_several(
             permission_mode: a.mode.clone(),
         })
         .collect();
-    let tag = Some(store.open_request(Request::Project));
+    let tag = Some(store.open_request(Request::Compare {
+        project,
+        text: text.clone(),
+        attachments: attachments.clone(),
+    }));
     transport::send(ClientFrame::AskSeveral {
         compare,
         project,
@@ -84,13 +107,11 @@ pub fn ask_several(
     Ok(compare)
 }
 
-/// Sends `text` to every attempt as if typed in each one's composer.
+/// Sends `text` to every attempt, as a message each.
 pub fn follow_up_all(store: Store, attempts: &[SessionId], text: &str) {
+    // Each attempt's own composer keeps what was typed there.
     for id in attempts {
-        if let Some(view) = store.view(*id) {
-            view.draft_text.set(text.to_owned());
-            actions::send_message(store, *id);
-        }
+        actions::send_text(store, *id, text.to_owned(), Vec::new());
     }
 }
 

@@ -179,6 +179,14 @@ fn refused(
     match &request {
         Some(Request::AddProject) => return projects::add_refused(store, message),
         Some(Request::Project) => return store.toast.set(Some(message)),
+        Some(Request::Compare {
+            project,
+            text,
+            attachments,
+        }) => {
+            let (text, attachments) = (text.clone(), attachments.clone());
+            return super::compare::ask_refused(*store, *project, text, attachments, message);
+        }
         Some(Request::Changes { session }) => {
             if let Some(view) = store.view(*session) {
                 changes::changes_refused(&view, message);
@@ -262,6 +270,7 @@ fn refused(
             | Request::End { .. }
             | Request::AddProject
             | Request::Project
+            | Request::Compare { .. }
             | Request::Changes { .. }
             | Request::Git { .. }
             | Request::Search
@@ -281,15 +290,19 @@ fn refused(
     }
 }
 
-/// The text of this tab's message `id`, if its row is still held.
-fn message_text(view: &SessionView, id: ClientMsgId) -> Option<String> {
+/// The text and images of this tab's message `id`, if its row is still held.
+fn message_text(
+    view: &SessionView,
+    id: ClientMsgId,
+) -> Option<(String, std::sync::Arc<[crate::protocol::Attachment]>)> {
     view.entries.with_untracked(|entries| {
         entries.iter().find_map(|entry| match &entry.body {
             EntryBody::User {
                 client_msg_id: Some(m),
                 text,
+                attachments,
                 ..
-            } if *m == id => Some(text.clone()),
+            } if *m == id => Some((text.clone(), attachments.clone())),
             _ => None,
         })
     })

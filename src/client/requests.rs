@@ -64,6 +64,16 @@ pub enum Request {
         /// The session.
         session: SessionId,
     },
+    /// "Ask several" (refused: the prompt comes back in a new draft of the project, so
+    /// nothing typed is lost).
+    Compare {
+        /// The project it was asked in.
+        project: crate::protocol::ProjectId,
+        /// The prompt.
+        text: String,
+        /// Its images.
+        attachments: Vec<crate::protocol::Attachment>,
+    },
     /// A search over every transcript (the search pane shows a refusal: a bad query).
     Search,
     /// A scan of the CLIs' stores (the Import page says why it failed).

@@ -5,7 +5,6 @@ use super::actions::transport;
 use super::requests::Request;
 use super::Store;
 use crate::protocol::{Budget, BudgetScope, ClientFrame, SessionId};
-use leptos::prelude::*;
 
 /// The unit a budget field is typed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,13 +73,16 @@ pub fn set_budget(
 
 /// "Allow one more turn": the server lets the next turn past the used-up budget, and the
 /// refused message is sent again.
-pub fn allow_one_more_turn(store: Store, session: SessionId, text: String) {
+pub fn allow_one_more_turn(
+    store: Store,
+    session: SessionId,
+    text: String,
+    attachments: Vec<crate::protocol::Attachment>,
+) {
     let tag = Some(store.open_request(Request::Other { session }));
     transport::send(ClientFrame::AllowTurn { session, tag });
-    if let Some(view) = store.view(session) {
-        view.draft_text.set(text);
-        super::actions::send_message(store, session);
-    }
+    // Sent as it was, leaving whatever the composer holds now.
+    super::actions::send_text(store, session, text, attachments);
 }
 
 #[cfg(test)]

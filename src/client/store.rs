@@ -166,9 +166,9 @@ pub enum EntryBody {
         message: String,
         /// True when something was stopped or not sent.
         stopped: bool,
-        /// The refused message's text, when this row says the server refused it: "Allow
-        /// one more turn" sends it again.
-        resend: Option<String>,
+        /// The refused message (text and images), when this row says the server refused
+        /// it: "Allow one more turn" sends it again.
+        resend: Option<(String, Arc<[Attachment]>)>,
     },
 }
 

@@ -218,7 +218,7 @@ pub fn BudgetRow(
     session: crate::protocol::SessionId,
     message: String,
     stopped: bool,
-    resend: Option<String>,
+    resend: Option<(String, std::sync::Arc<[crate::protocol::Attachment]>)>,
 ) -> impl IntoView {
     let store = use_store();
     let raise = move |_| {
@@ -239,7 +239,7 @@ pub fn BudgetRow(
             <span class="notice-icon" aria-hidden="true">"$"</span>
             <div class="notice-body">
                 <div class="notice-text">{message}</div>
-                {resend.map(|text| view! {
+                {resend.map(|(text, images)| view! {
                     <div class="budget-actions">
                         <button type="button" data-testid="budget-raise" on:click=raise>"Raise budget"</button>
                         <button
@@ -248,7 +248,7 @@ pub fn BudgetRow(
                             disabled=move || allowed.get()
                             on:click=move |_| {
                                 allowed.set(true);
-                                spend::allow_one_more_turn(store, session, text.clone());
+                                spend::allow_one_more_turn(store, session, text.clone(), images.to_vec());
                             }
                         >
                             "Allow one more turn"

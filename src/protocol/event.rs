@@ -5,7 +5,7 @@ use super::{BudgetAlert, ClientMsgId, RequestId, SessionState, Usage};
 use serde::{Deserialize, Serialize};
 
 /// A file sent along with a user message (images, later).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
     /// File name as the user gave it.
     pub name: String,
