@@ -3,17 +3,15 @@
 //! and the server functions that give SSR the session list, the Doctor its report and the
 //! Usage page its figures.
 
-use crate::components::compare::ComparePane;
-use crate::components::doctor::DoctorPane;
-use crate::components::import::ImportPane;
-use crate::components::search::SearchPane;
-use crate::components::settings::SettingsPane;
-use crate::components::usage::UsagePane;
-use crate::components::workspace::{EmptyPane, SessionRoute, Workspace};
+use crate::components::panes::{
+    conversation_pane, preload_conversation_pane, preload_tool_page, tool_page, Conversation,
+    ToolPage,
+};
+use crate::components::workspace::{EmptyPane, Workspace};
 use crate::protocol::{AgentInfo, Session};
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, Lazy, LazyRoute};
 
 /// The stylesheet's address: content-hashed in a release build (see `server::assets`).
 fn stylesheet_href() -> String {
@@ -21,6 +19,48 @@ fn stylesheet_href() -> String {
     return crate::server::assets::stylesheet_href();
     #[cfg(not(feature = "ssr"))]
     "/pkg/switchboard.css".to_owned()
+}
+
+/// Preload links for the split WASM modules the requested page renders (its lazy pane), so
+/// they download alongside the main module rather than after it has run.
+#[cfg(feature = "ssr")]
+fn split_preloads(options: &LeptosOptions) -> impl IntoView {
+    let path = use_context::<axum::http::request::Parts>()
+        .map(|parts| parts.uri.path().to_owned())
+        .unwrap_or_default();
+    let pkg_dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    let preloads = crate::components::panes::split_point_for_path(&path)
+        .and_then(|point| crate::server::assets::split_preloads(&pkg_dir, point));
+    preloads.map(|preloads| {
+        view! {
+            <link rel="modulepreload" href=preloads.loader crossorigin="anonymous"/>
+            {preloads
+                .modules
+                .into_iter()
+                .map(|href| {
+                    view! {
+                        <link rel="preload" href=href r#as="fetch" r#type="application/wasm" crossorigin="anonymous"/>
+                    }
+                })
+                .collect_view()}
+        }
+    })
+}
+
+#[cfg(not(feature = "ssr"))]
+fn split_preloads(_options: &LeptosOptions) -> impl IntoView {}
+
+/// Opens the page's WebSocket from the document's head, so its handshake (two round trips)
+/// overlaps the WASM's download instead of following it; the app adopts it
+/// (`client::socket`) when it starts. The server sends nothing before the app's `Hello`,
+/// so nothing can arrive before the app listens.
+#[component]
+fn EarlySocket() -> impl IntoView {
+    let script = format!(
+        "window.{}=new WebSocket((location.protocol==='https:'?'wss://':'ws://')+location.host+'/ws')",
+        crate::client::EARLY_SOCKET
+    );
+    view! { <script nonce=use_nonce()>{script}</script> }
 }
 
 /// The whole HTML document, rendered by the server around [`App`].
@@ -40,7 +80,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="stylesheet" href=stylesheet_href()/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options=options.clone()/>
+                {split_preloads(&options)}
+                <EarlySocket/>
             </head>
             <body>
                 <App/>
@@ -59,18 +101,56 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 <ParentRoute path=path!("") view=Workspace>
                     <Route path=path!("") view=EmptyPane/>
-                    <Route path=path!("s/:id") view=SessionRoute/>
-                    <Route path=path!("c/:id") view=ComparePane/>
-                    <Route path=path!("doctor") view=DoctorPane/>
-                    <Route path=path!("usage") view=UsagePane/>
-                    <Route path=path!("settings") view=SettingsPane/>
-                    <Route path=path!("search") view=SearchPane/>
-                    <Route path=path!("import") view=ImportPane/>
+                    <Route path=path!("s/:id") view={Lazy::<SessionPage>::new()}/>
+                    <Route path=path!("c/:id") view={Lazy::<ComparePage>::new()}/>
+                    <Route path=path!("doctor") view={Lazy::<DoctorPage>::new()}/>
+                    <Route path=path!("usage") view={Lazy::<UsagePage>::new()}/>
+                    <Route path=path!("settings") view={Lazy::<SettingsPage>::new()}/>
+                    <Route path=path!("search") view={Lazy::<SearchPage>::new()}/>
+                    <Route path=path!("import") view={Lazy::<ImportPage>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>
     }
 }
+
+/// A route whose pane is rendered by one of the lazily loaded functions of
+/// [`crate::components::panes`].
+macro_rules! lazy_pane {
+    ($(#[$doc:meta])* $route:ident => $load:ident($pane:expr), $preload:ident) => {
+        $(#[$doc])*
+        struct $route;
+
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            async fn view(_this: Self) -> AnyView {
+                $load($pane).await
+            }
+
+            async fn preload() {
+                $preload().await;
+            }
+        }
+    };
+}
+
+lazy_pane!(/// `/s/:id`: a session.
+    SessionPage => conversation_pane(Conversation::Session), preload_conversation_pane);
+lazy_pane!(/// `/c/:id`: a comparison.
+    ComparePage => conversation_pane(Conversation::Compare), preload_conversation_pane);
+lazy_pane!(/// `/doctor`.
+    DoctorPage => tool_page(ToolPage::Doctor), preload_tool_page);
+lazy_pane!(/// `/usage`.
+    UsagePage => tool_page(ToolPage::Usage), preload_tool_page);
+lazy_pane!(/// `/settings`.
+    SettingsPage => tool_page(ToolPage::Settings), preload_tool_page);
+lazy_pane!(/// `/search`.
+    SearchPage => tool_page(ToolPage::Search), preload_tool_page);
+lazy_pane!(/// `/import`.
+    ImportPage => tool_page(ToolPage::Import), preload_tool_page);
 
 /// Every session that is not archived and every project, for the first paint (the
 /// socket's `Connected` frame replaces them later).

@@ -16,9 +16,19 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // Lets tests (and people debugging) see that the page is interactive now.
-    if let Some(body) = leptos::prelude::document().body() {
-        let _ = body.set_attribute("data-hydrated", "true");
-    }
+    // Async: a lazy route's pane module is fetched before its markup is hydrated.
+    wasm_bindgen_futures::spawn_local(async {
+        let owner = leptos::mount::hydrate_from_async(
+            leptos::prelude::document()
+                .body()
+                .expect("a page has a body"),
+            app::App,
+        )
+        .await;
+        owner.forget();
+        // Lets tests (and people debugging) see that the page is interactive now.
+        if let Some(body) = leptos::prelude::document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 }

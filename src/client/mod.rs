@@ -40,6 +40,10 @@ pub mod tool_view;
 pub mod transcript_search;
 pub mod warm;
 
+/// The global under which the page's head opens the socket early (`app::EarlySocket`) for
+/// [`socket`] to adopt.
+pub const EARLY_SOCKET: &str = "__switchboardSocket";
+
 #[cfg(feature = "hydrate")]
 pub mod clipboard;
 #[cfg(feature = "hydrate")]

@@ -257,8 +257,10 @@ enum Input {
 
 /// One socket's life. Returns when it reached `Connected` (`Date.now()` ms), if it did.
 async fn connect(store: Store) -> Option<f64> {
-    let url = ws_url()?;
-    let mut socket = WebSocket::open(&url).ok()?;
+    let mut socket = match adopt_early_socket() {
+        Some(socket) => socket,
+        None => WebSocket::open(&ws_url()?).ok()?,
+    };
     // Wait for the handshake: writing to a socket that failed to open only logs errors.
     let handshake = futures::future::poll_fn(|cx| socket.poll_ready_unpin(cx));
     let timeout = TimeoutFuture::new(HANDSHAKE_MS);
@@ -407,6 +409,22 @@ fn on_connected(store: Store) {
         }
     }
     sync_view(store);
+}
+
+/// The socket the page's head opened (`app::EarlySocket`), taken once: the first attempt
+/// uses it while it is connecting or open; every later attempt opens its own.
+fn adopt_early_socket() -> Option<WebSocket> {
+    use wasm_bindgen::JsCast;
+    let window = window();
+    let key = wasm_bindgen::JsValue::from_str(super::EARLY_SOCKET);
+    let early = js_sys::Reflect::get(&window, &key).ok()?;
+    let _ = js_sys::Reflect::delete_property(&window, &key);
+    let early = early.dyn_into::<web_sys::WebSocket>().ok()?;
+    // CONNECTING or OPEN; one closing or closed already is of no use.
+    if early.ready_state() > web_sys::WebSocket::OPEN {
+        return None;
+    }
+    WebSocket::try_from(early).ok()
 }
 
 fn ws_url() -> Option<String> {

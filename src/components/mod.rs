@@ -19,6 +19,7 @@ pub mod invisible;
 pub mod markdown;
 pub mod messages;
 pub mod options;
+pub mod panes;
 pub mod projects;
 pub mod scroll_to;
 pub mod search;

@@ -55,7 +55,9 @@ pub fn SearchPane() -> impl IntoView {
             search_now();
         }
         if previous.is_none() {
-            focus_testid("search-all-input");
+            // In the next frame: a pane whose code was just fetched is mounted after its
+            // effects first run.
+            request_animation_frame(|| focus_testid("search-all-input"));
         }
         asked
     });

@@ -4,18 +4,18 @@
 //! open on a page ~20 ms slower at the median (BENCHMARKS.md, "Issue 8, third pass"). So
 //! when the page has hydrated with no session shown, a sample session
 //! ([`crate::client::warm`]) is decoded, folded and rendered into a detached element, in a
-//! scratch store, and dropped before any of its effects can run. It runs while the socket
-//! connects, which leaves the main thread idle anyway.
+//! scratch store, and dropped before any of its effects can run. The pane's code is in a
+//! module of its own (`components::panes`), so the warm-up is also what fetches it on a page
+//! opened at `/`: once the socket is connected, so it never delays the page going live.
 
 use super::use_store;
 use super::workspace::SessionPanel;
 use crate::client::warm::sample_session;
-use crate::client::Store;
+use crate::client::{ConnectionState, Store};
 use leptos::prelude::*;
-use std::time::Duration;
 
-/// Warms the pane once after hydration (in the next task, so the hydrated page paints
-/// first), unless a session is shown. (Its rows are built when its history comes, which
+/// Warms the pane once the page is live (hydrated, socket connected), unless a session is
+/// shown. (Its rows are built when its history comes, which
 /// compiles most of the same code; its header and composer were hydrated, not built, so the
 /// next session's are built cold. Warming then would delay that history.) Call from a
 /// component: the sample renders under the caller's owner, so it finds the router and the
@@ -26,13 +26,22 @@ pub fn after_hydration() {
     let Some(parent) = Owner::current().map(|owner| owner.downgrade()) else {
         return;
     };
-    Effect::new(move |_| {
-        let parent = parent.clone();
-        set_timeout(move || warm(&parent, store), Duration::ZERO);
+    Effect::new(move |started: Option<bool>| {
+        if started == Some(true) {
+            return true;
+        }
+        if store.connection.get() != ConnectionState::Open {
+            return false;
+        }
+        leptos::task::spawn_local(warm(parent.clone(), store));
+        true
     });
 }
 
-fn warm(parent: &WeakOwner, store: Store) {
+/// Fetches the pane's module (the first call of a `#[lazy]` function does) and renders the
+/// sample.
+#[lazy]
+fn warm(parent: WeakOwner, store: Store) {
     let Some(parent) = parent.upgrade() else {
         return;
     };

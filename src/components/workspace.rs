@@ -75,7 +75,7 @@ fn Layout() -> impl IntoView {
         start_shortcuts_and_alerts(store, go.clone(), move || sidebar_open.set(true));
     });
 
-    // Compile the session pane's code before the first open (see `warm`).
+    // Fetch and compile the session pane's code before the first open (see `warm`).
     super::warm::after_hydration();
 
     // The URL decides the active tab (and opens unknown ids as drafts).

@@ -1,8 +1,10 @@
 //! The site's build assets: their names (content-hashed by `cargo leptos build`, which
-//! writes the hashes to `hash.txt` beside the server binary) and how long browsers may keep
-//! them: hashed names never change content, so a year and `immutable`; anything else is
-//! revalidated on every load.
+//! writes the hashes to `hash.txt` beside the server binary), the split WASM modules a page
+//! needs at first paint, and how long browsers may keep them: hashed names never change
+//! content, so a year and `immutable`; anything else is revalidated on every load.
 
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::OnceLock;
 
 /// The content hashes of this build's `js`, `wasm` and `css`, when the build hashed them.
@@ -14,6 +16,9 @@ pub struct AssetHashes {
     pub wasm: String,
     /// Of the stylesheet.
     pub css: String,
+    /// Of the split WASM modules' loader (`__wasm_split.<hash>.js`) and its manifest, in a
+    /// build with `--split`.
+    pub split: Option<(String, String)>,
 }
 
 /// The hashes from `hash.txt` next to the running binary, read once; `None` for a build
@@ -41,6 +46,49 @@ pub fn parse_hashes(text: &str) -> Option<AssetHashes> {
         js: find("js")?,
         wasm: find("wasm")?,
         css: find("css")?,
+        split: find("split").zip(find("manifest")),
+    })
+}
+
+/// The split WASM modules of one page, for `<link rel=preload>`s that let the browser fetch
+/// them alongside the main module instead of after it: the loader script and the modules
+/// of `split_point` (a `#[lazy]` function's name; see `components::panes`), as addresses
+/// under `/pkg`. Empty for a build without `--split` or a page that needs none.
+pub struct SplitPreloads {
+    /// `/pkg/__wasm_split.<hash>.js`.
+    pub loader: String,
+    /// `/pkg/<module>.wasm`, each.
+    pub modules: Vec<String>,
+}
+
+/// [`SplitPreloads`] of `split_point`, from the manifest in `pkg_dir` (read once).
+pub fn split_preloads(pkg_dir: &Path, split_point: &str) -> Option<SplitPreloads> {
+    static MANIFEST: OnceLock<Option<HashMap<String, Vec<String>>>> = OnceLock::new();
+    let (loader_hash, manifest_hash) = hashes()?.split.as_ref()?;
+    let manifest = MANIFEST
+        .get_or_init(|| {
+            let path = pkg_dir.join(format!("__wasm_split_manifest.{manifest_hash}.json"));
+            let text = std::fs::read_to_string(&path)
+                .inspect_err(|error| {
+                    tracing::warn!(%error, path = %path.display(), "no split manifest; no preloads")
+                })
+                .ok()?;
+            serde_json::from_str(&text)
+                .inspect_err(|error| tracing::warn!(%error, "the split manifest does not parse"))
+                .ok()
+        })
+        .as_ref()?;
+    let prefix = format!("{split_point}_");
+    let modules = manifest
+        .iter()
+        .find(|(name, _)| name.starts_with(&prefix))?
+        .1
+        .iter()
+        .map(|module| format!("/pkg/{module}.wasm"))
+        .collect();
+    Some(SplitPreloads {
+        loader: format!("/pkg/__wasm_split.{loader_hash}.js"),
+        modules,
     })
 }
 
@@ -52,20 +100,33 @@ pub fn stylesheet_href() -> String {
     }
 }
 
-/// The `Cache-Control` for a static file at `path`: a year for content-hashed names (the
-/// hash of this build's assets is in the name, so a new build is a new address), else
-/// revalidate every time (If-Modified-Since, a small 304 when unchanged).
+/// The `Cache-Control` for a static file at `path`: a year for content-hashed names (a
+/// new build is a new address), else revalidate every time (If-Modified-Since, a small 304
+/// when unchanged).
 pub fn cache_control(path: &str) -> &'static str {
-    let hashed = hashes().is_some_and(|h| {
-        [&h.js, &h.wasm, &h.css]
-            .iter()
-            .any(|hash| path.contains(&format!(".{hash}.")))
-    });
-    if hashed {
+    if is_content_hashed(path) {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"
     }
+}
+
+/// Whether a file under `/pkg/` is named `<stem>.<hash>.<extension>` the way cargo-leptos
+/// names every asset and split module it hashes (22 characters of URL-safe base64: a
+/// 128-bit hash of the content).
+pub fn is_content_hashed(path: &str) -> bool {
+    let Some(name) = path.strip_prefix("/pkg/") else {
+        return false;
+    };
+    let mut parts = name.rsplit('.');
+    let (Some(_extension), Some(hash), Some(_stem)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    hash.len() == 22
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
@@ -73,11 +134,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn hashed_asset_names_are_told_from_others() {
+        assert!(is_content_hashed(
+            "/pkg/switchboard.J620j6AdVm2XixMe3JEDNA.wasm"
+        ));
+        assert!(is_content_hashed(
+            "/pkg/chunk_27.kDaHZ_2XgTDhrYp-NQnLaw.wasm"
+        ));
+        assert!(is_content_hashed(
+            "/pkg/__wasm_split.wyBdYY0rE4uTXbRP9cy9Nw.js"
+        ));
+        assert!(!is_content_hashed("/pkg/switchboard.wasm"));
+        assert!(!is_content_hashed("/pkg/switchboard.css"));
+        assert!(!is_content_hashed("/favicon.svg"));
+        assert!(!is_content_hashed("/pkg/a.J620j6AdVm2XixMe3JEDN!.wasm"));
+        assert!(!is_content_hashed("/s/J620j6AdVm2XixMe3JEDNA.x.y"));
+    }
+
+    #[test]
     fn the_hash_file_names_each_asset() {
         let parsed = parse_hashes("js: AbC-1\nwasm: dEf_2\ncss: Ghi3\n").expect("parses");
         assert_eq!(parsed.js, "AbC-1");
         assert_eq!(parsed.wasm, "dEf_2");
         assert_eq!(parsed.css, "Ghi3");
+        assert_eq!(parsed.split, None, "a build without --split");
+        let split =
+            parse_hashes("js: a\nwasm: b\ncss: c\nmanifest: M\nsplit: S\n").expect("parses");
+        assert_eq!(split.split, Some(("S".to_owned(), "M".to_owned())));
         assert_eq!(
             parse_hashes("js: a\nwasm: b\n"),
             None,

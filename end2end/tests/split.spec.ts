@@ -1,0 +1,62 @@
+// The split WASM (issue 22): every route's pane lives in a module fetched on demand, and a
+// page opened cold at any route must still hydrate the server's markup, with no console
+// error; a page opened at `/` fetches the session pane once it is live, and only then.
+import { test, expect, Page } from '@playwright/test';
+import { newSession, openApp, url } from './helpers';
+
+/** Collects page errors and console errors from here on. */
+function watch(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text().slice(0, 500));
+  });
+  return errors;
+}
+
+test('every route hydrates when opened cold, its pane module preloaded', async ({ page }) => {
+  await openApp(page);
+  const id = await newSession(page, 'hello split');
+  await expect(page.getByTestId('message-list')).toContainText('Echo: hello split');
+
+  for (const path of [`/s/${id}`, '/doctor', '/usage', '/settings', '/search', '/import', '/']) {
+    // A fresh page of the logged-in context: nothing in memory, modules from the network.
+    const fresh = await page.context().newPage();
+    const errors = watch(fresh);
+    const wasm: string[] = [];
+    fresh.on('request', (request) => {
+      if (request.url().endsWith('.wasm')) wasm.push(new URL(request.url()).pathname);
+    });
+    await fresh.goto(`${url()}${path}`);
+    await expect(fresh.locator('body'), path).toHaveAttribute('data-hydrated', 'true');
+    await expect(fresh.locator('body'), path).toHaveAttribute('data-live-at', /\d+/);
+    const preloads = await fresh.locator('link[rel="preload"][as="fetch"]').evaluateAll(
+      (links) => links.map((link) => new URL((link as HTMLLinkElement).href).pathname));
+    if (path === '/') {
+      // Only the main module before live; the pane's modules come right after.
+      expect(preloads, path).toHaveLength(1);
+      await expect(fresh.locator('html')).toHaveAttribute('data-pane-warm', 'done');
+      expect(wasm.length, 'the session pane fetched after live').toBeGreaterThan(1);
+    } else {
+      expect(preloads.length, `${path}: main module and its pane's`).toBeGreaterThan(1);
+      for (const module of preloads) expect(wasm, `${path} fetched ${module}`).toContain(module);
+    }
+    expect(errors, path).toEqual([]);
+    await fresh.close();
+  }
+});
+
+test('a tool page not fetched yet opens on a click, and works', async ({ page }) => {
+  const errors = await openApp(page);
+  const fetched: string[] = [];
+  page.on('request', (request) => {
+    if (request.url().includes('split_tool_page')) fetched.push(request.url());
+  });
+  await page.getByTestId('search-all-link').click();
+  await expect(page).toHaveURL(/\/search$/);
+  await expect(page.getByTestId('search-all-input')).toBeFocused();
+  expect(fetched).toHaveLength(1);
+  await page.getByTestId('search-all-input').fill('nothing matches this');
+  await expect(page.getByTestId('search-all-input')).toHaveValue('nothing matches this');
+  expect(errors).toEqual([]);
+});

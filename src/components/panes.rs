@@ -1,0 +1,102 @@
+//! The panes whose code loads on demand. The release build splits the WASM
+//! (`cargo leptos build --split`) at the two `#[lazy]` functions here, so a first load
+//! carries the shell (sidebar, tabs, store, socket) and at most one group of panes: a
+//! session or comparison, or one of the tool pages. Two split points, not one per route:
+//! each set of split points that shares code becomes a module of its own, and every extra
+//! module is one more request (seven routes split apart made 32 files for `/s/<id>`).
+
+use super::compare::ComparePane;
+use super::doctor::DoctorPane;
+use super::import::ImportPane;
+use super::search::SearchPane;
+use super::settings::SettingsPane;
+use super::usage::UsagePane;
+use super::workspace::SessionRoute;
+use leptos::prelude::*;
+
+/// A pane that shows a conversation: the session pane's code (transcript, markdown,
+/// highlighter, tool cards, composer, changes) is most of the browser's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conversation {
+    /// `/s/:id`.
+    Session,
+    /// `/c/:id`: the attempts of one comparison, side by side.
+    Compare,
+}
+
+/// Renders a conversation pane; its code is fetched on the first call.
+#[lazy]
+pub fn conversation_pane(kind: Conversation) -> AnyView {
+    match kind {
+        Conversation::Session => view! { <SessionRoute/> }.into_any(),
+        Conversation::Compare => view! { <ComparePane/> }.into_any(),
+    }
+}
+
+/// Fetches the conversation panes' module if it is not yet. A lazy route's `preload`: the
+/// router awaits it before hydrating the server's markup, which it could not do with the
+/// pane's code missing.
+pub async fn preload_conversation_pane() {
+    #[cfg(feature = "hydrate")]
+    __preload_conversation_pane().await;
+}
+
+/// A page beside the sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolPage {
+    /// `/doctor`.
+    Doctor,
+    /// `/usage`.
+    Usage,
+    /// `/settings`.
+    Settings,
+    /// `/search`.
+    Search,
+    /// `/import`.
+    Import,
+}
+
+/// Renders a tool page; their code is fetched on the first call.
+#[lazy]
+pub fn tool_page(page: ToolPage) -> AnyView {
+    match page {
+        ToolPage::Doctor => view! { <DoctorPane/> }.into_any(),
+        ToolPage::Usage => view! { <UsagePane/> }.into_any(),
+        ToolPage::Settings => view! { <SettingsPane/> }.into_any(),
+        ToolPage::Search => view! { <SearchPane/> }.into_any(),
+        ToolPage::Import => view! { <ImportPane/> }.into_any(),
+    }
+}
+
+/// Fetches the tool pages' module if it is not yet (see [`preload_conversation_pane`]).
+pub async fn preload_tool_page() {
+    #[cfg(feature = "hydrate")]
+    __preload_tool_page().await;
+}
+
+/// The split module a page needs for its first paint, by the `#[lazy]` function's name
+/// (the split manifest's keys are `<name>_<hash>`), so the server can name it in a preload
+/// link and the browser fetches it alongside the main module, not after it.
+pub fn split_point_for_path(path: &str) -> Option<&'static str> {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    match first {
+        "s" | "c" => Some("conversation_pane"),
+        "doctor" | "usage" | "settings" | "search" | "import" => Some("tool_page"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_point_for_path;
+
+    #[test]
+    fn each_lazy_route_names_its_split_point() {
+        assert_eq!(split_point_for_path("/"), None);
+        assert_eq!(split_point_for_path("/s/abc"), Some("conversation_pane"));
+        assert_eq!(split_point_for_path("/c/abc"), Some("conversation_pane"));
+        assert_eq!(split_point_for_path("/usage"), Some("tool_page"));
+        assert_eq!(split_point_for_path("/import"), Some("tool_page"));
+        assert_eq!(split_point_for_path("/sessions"), None);
+    }
+}
