@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 scripts/install-tools.sh
 . scripts/env.sh
 echo "[run] building the release app (minutes the first time, seconds after)" >&2
-cargo leptos build --release --precompress --split 2>&1 | grep -E "^(error|warning: unused)|Finished|error\[" >&2 || true
-[ -x "$CARGO_TARGET_DIR/release/switchboard" ] || { echo "[run] build failed; run: cargo leptos build --release" >&2; exit 1; }
+cargo leptos build --release --precompress --split --lib-features hydrate,split 2>&1 | grep -E "^(error|warning: unused)|Finished|error\[" >&2 || true
+[ -x "$CARGO_TARGET_DIR/release/switchboard" ] || { echo "[run] build failed; run: cargo leptos build --release --split --lib-features hydrate,split" >&2; exit 1; }
 exec "$CARGO_TARGET_DIR/release/switchboard" serve "$@"

@@ -12,13 +12,13 @@ cargo fmt --all -- --check
 step "clippy (server, tests)"
 cargo clippy --quiet --features ssr --all-targets -- -D warnings
 step "clippy (browser)"
-cargo clippy --quiet --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --quiet --lib --features hydrate,split --target wasm32-unknown-unknown -- -D warnings
 step "unit and integration tests"
 cargo test --quiet --features ssr
 step "session tests again with agents embedded in the server (runner.mode = \"embedded\")"
 SWITCHBOARD_RUNNER=embedded cargo test --quiet --features ssr --test server --test session_core --test agent_failures --test ordering
 step "release build"
-cargo leptos build --release --precompress --split 2>&1 | grep -E "error|warning|Finished" >&2 || true
+cargo leptos build --release --precompress --split --lib-features hydrate,split 2>&1 | grep -E "error|warning|Finished" >&2 || true
 [ -x "$CARGO_TARGET_DIR/release/switchboard" ] || { echo "release build failed" >&2; exit 1; }
 step "first-load size (WASM against its baseline)"
 scripts/check-wasm-size.sh

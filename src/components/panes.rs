@@ -1,5 +1,7 @@
 //! The panes whose code loads on demand. The release build splits the WASM
-//! (`cargo leptos build --split`) at the two `#[lazy]` functions here, so a first load
+//! (`cargo leptos build --split --lib-features hydrate,split`) at the two `#[lazy]` functions
+//! here (lazy only with the `split` feature: an unsplit build, `cargo leptos watch`, cannot
+//! load a split point, so there they are plain async functions), so a first load
 //! carries the shell (sidebar, tabs, store, socket) and at most one group of panes: a
 //! session or comparison, or one of the tool pages. Two split points, not one per route:
 //! each set of split points that shares code becomes a module of its own, and every extra
@@ -25,8 +27,8 @@ pub enum Conversation {
 }
 
 /// Renders a conversation pane; its code is fetched on the first call.
-#[lazy]
-pub fn conversation_pane(kind: Conversation) -> AnyView {
+#[cfg_attr(feature = "split", lazy)]
+pub async fn conversation_pane(kind: Conversation) -> AnyView {
     match kind {
         Conversation::Session => view! { <SessionRoute/> }.into_any(),
         Conversation::Compare => view! { <ComparePane/> }.into_any(),
@@ -37,7 +39,7 @@ pub fn conversation_pane(kind: Conversation) -> AnyView {
 /// router awaits it before hydrating the server's markup, which it could not do with the
 /// pane's code missing.
 pub async fn preload_conversation_pane() {
-    #[cfg(feature = "hydrate")]
+    #[cfg(all(feature = "hydrate", feature = "split"))]
     __preload_conversation_pane().await;
 }
 
@@ -57,8 +59,8 @@ pub enum ToolPage {
 }
 
 /// Renders a tool page; their code is fetched on the first call.
-#[lazy]
-pub fn tool_page(page: ToolPage) -> AnyView {
+#[cfg_attr(feature = "split", lazy)]
+pub async fn tool_page(page: ToolPage) -> AnyView {
     match page {
         ToolPage::Doctor => view! { <DoctorPane/> }.into_any(),
         ToolPage::Usage => view! { <UsagePane/> }.into_any(),
@@ -70,7 +72,7 @@ pub fn tool_page(page: ToolPage) -> AnyView {
 
 /// Fetches the tool pages' module if it is not yet (see [`preload_conversation_pane`]).
 pub async fn preload_tool_page() {
-    #[cfg(feature = "hydrate")]
+    #[cfg(all(feature = "hydrate", feature = "split"))]
     __preload_tool_page().await;
 }
 

@@ -40,8 +40,8 @@ pub fn after_hydration() {
 
 /// Fetches the pane's module (the first call of a `#[lazy]` function does) and renders the
 /// sample.
-#[lazy]
-fn warm(parent: WeakOwner, store: Store) {
+#[cfg_attr(feature = "split", lazy)]
+async fn warm(parent: WeakOwner, store: Store) {
     let Some(parent) = parent.upgrade() else {
         return;
     };
