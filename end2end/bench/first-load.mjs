@@ -44,20 +44,26 @@ const kindOf = (url, type) => {
 };
 
 /** Counts what the page transfers, per kind (or, with `perAsset`, per file), from CDP's
- * network events; requests still in flight count nothing yet. */
+ * network events: of the requests finished by `until` (epoch ms), or all finished ones. */
 function meter(cdp, perAsset = false) {
   const reqs = new Map();
+  let wallOffset = 0; // CDP's monotonic seconds to epoch seconds
   const get = (id) => reqs.get(id) ?? reqs.set(id, { bytes: 0 }).get(id);
-  cdp.on('Network.requestWillBeSent', (e) => Object.assign(get(e.requestId), { url: e.request.url, type: e.type }));
+  cdp.on('Network.requestWillBeSent', (e) => {
+    wallOffset = e.wallTime - e.timestamp;
+    Object.assign(get(e.requestId), { url: e.request.url, type: e.type });
+  });
   cdp.on('Network.responseReceived', (e) => {
     const enc = Object.entries(e.response.headers).find(([k]) => k.toLowerCase() === 'content-encoding');
     Object.assign(get(e.requestId), { encoding: enc ? enc[1] : 'identity', type: e.type });
   });
-  cdp.on('Network.loadingFinished', (e) => { get(e.requestId).bytes = e.encodedDataLength; });
-  return () => {
+  cdp.on('Network.loadingFinished', (e) => {
+    Object.assign(get(e.requestId), { bytes: e.encodedDataLength, finishedAt: (e.timestamp + wallOffset) * 1000 });
+  });
+  return (until = Infinity) => {
     const byKind = {};
     for (const r of reqs.values()) {
-      if (!r.url || r.url.startsWith('data:')) continue;
+      if (!r.url || r.url.startsWith('data:') || !(r.finishedAt <= until)) continue;
       const k = perAsset ? `${kindOf(r.url, r.type)} ${new URL(r.url).pathname}` : kindOf(r.url, r.type);
       byKind[k] = (byKind[k] ?? 0) + r.bytes;
     }
@@ -78,12 +84,13 @@ async function load(base, profile, path, acceptEncoding, perAsset = false) {
   let bytes = meter(cdp, perAsset);
   await page.goto(url.toString(), { waitUntil: 'load' });
   await page.waitForSelector('body[data-live-at]', { timeout: 60_000 });
-  const timing = await page.evaluate(() => ({
+  const { liveAt, ...timing } = await page.evaluate(() => ({
     fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
     live: Number(document.body.dataset.liveAt) - performance.timeOrigin,
+    liveAt: Number(document.body.dataset.liveAt),
   }));
-  const untilLive = bytes();
   await page.waitForLoadState('networkidle');
+  const untilLive = bytes(liveAt);
   const cold = bytes();
   // A repeat visit: the same browser, cache warm, logged in.
   const again = await context.newPage();
