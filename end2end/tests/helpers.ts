@@ -28,15 +28,22 @@ export async function newSession(page: Page, text: string): Promise<string> {
   return id;
 }
 
-/** Opens the app, waits until it is hydrated (the + button only works then), and returns
- * the list that collects page errors (a WASM panic aborts with one) and console errors
- * (hydration mismatches, panic messages). */
-export async function openApp(page: Page): Promise<string[]> {
+/** Collects, from now on, the page's errors and console errors (a hydration mismatch or a
+ * WASM panic shows as one). */
+export function watchErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(message.text().slice(0, 500));
   });
+  return errors;
+}
+
+/** Opens the app, waits until it is hydrated (the + button only works then), and returns
+ * the list that collects page errors (a WASM panic aborts with one) and console errors
+ * (hydration mismatches, panic messages). */
+export async function openApp(page: Page): Promise<string[]> {
+  const errors = watchErrors(page);
   await page.goto(url());
   await expect(page.getByTestId('new-session-button')).toBeVisible();
   return errors;

@@ -1,18 +1,8 @@
 // The split WASM (issue 22): every route's pane lives in a module fetched on demand, and a
 // page opened cold at any route must still hydrate the server's markup, with no console
 // error; a page opened at `/` fetches the session pane once it is live, and only then.
-import { test, expect, Page } from '@playwright/test';
-import { newSession, openApp, url } from './helpers';
-
-/** Collects page errors and console errors from here on. */
-function watch(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text().slice(0, 500));
-  });
-  return errors;
-}
+import { test, expect } from '@playwright/test';
+import { newSession, openApp, url, watchErrors } from './helpers';
 
 test('every route hydrates when opened cold, its pane module preloaded', async ({ page }) => {
   await openApp(page);
@@ -22,7 +12,7 @@ test('every route hydrates when opened cold, its pane module preloaded', async (
   for (const path of [`/s/${id}`, '/doctor', '/usage', '/settings', '/search', '/import', '/']) {
     // A fresh page of the logged-in context: nothing in memory, modules from the network.
     const fresh = await page.context().newPage();
-    const errors = watch(fresh);
+    const errors = watchErrors(fresh);
     const wasm: string[] = [];
     fresh.on('request', (request) => {
       if (request.url().endsWith('.wasm')) wasm.push(new URL(request.url()).pathname);

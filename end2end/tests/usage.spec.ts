@@ -8,7 +8,7 @@ import { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assistantMessages, newSession, startOwnServer, stopOwnServer } from './helpers';
+import { assistantMessages, newSession, startOwnServer, stopOwnServer, watchErrors } from './helpers';
 
 // $0.01 a word: "hello there" (2 words) and its reply "Echo: hello there" (3 words) make
 // 5 tokens and $0.05 a turn (see src/server/demo_agent).
@@ -29,16 +29,6 @@ test.beforeEach(async () => {
 });
 
 test.afterEach(() => stopOwnServer(server, dataDir));
-
-/** Page errors and console errors (a hydration mismatch or a WASM panic shows as one). */
-function watch(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text().slice(0, 500));
-  });
-  return errors;
-}
 
 /** A UTC day `offset` days from today, `YYYY-MM-DD`. */
 function utcDay(offset = 0): string {
@@ -69,7 +59,7 @@ async function twoDemoTurns(page: Page): Promise<number[]> {
 }
 
 test('two demo turns show in the charts and tables, adding up to what the turns cost', async ({ page }) => {
-  const errors = watch(page);
+  const errors = watchErrors(page);
   const costs = await twoDemoTurns(page);
   const expected = TURN_TOKENS * USD_PER_TOKEN;
   expect(costs.map((c) => c.toFixed(4))).toEqual([expected.toFixed(4), expected.toFixed(4)]);
@@ -122,7 +112,7 @@ test('two demo turns show in the charts and tables, adding up to what the turns 
 });
 
 test('the period lives in the address, and an empty or too long one says so', async ({ page }) => {
-  const errors = watch(page);
+  const errors = watchErrors(page);
   await twoDemoTurns(page);
   await page.getByTestId('usage-link').click();
   await expect(page.getByTestId('usage-total')).toHaveAttribute('data-turns', '2');

@@ -33,7 +33,11 @@ pub fn after_hydration() {
         if store.connection.get() != ConnectionState::Open {
             return false;
         }
-        leptos::task::spawn_local(warm(parent.clone(), store));
+        // A session shown has its pane's code already; the warm-up's own module is not
+        // fetched for nothing.
+        if store.active.get_untracked().is_none() {
+            leptos::task::spawn_local(warm(parent.clone(), store));
+        }
         true
     });
 }
