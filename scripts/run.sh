@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds the release app, and serves it on http://127.0.0.1:3000
-# (override with --addr or SWITCHBOARD_ADDR). Extra arguments go to `switchboard serve`.
+# Installs what running needs and is missing (no browser, no agent CLIs: the demo agent needs
+# nothing, and the app finds the CLIs you have), builds the release app, and serves it on
+# http://127.0.0.1:3000 (override with --addr or SWITCHBOARD_ADDR). Extra arguments go to
+# `switchboard serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-tools.sh
+started=$SECONDS
+say() { printf '[run %dm%02ds] %s\n' $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$*" >&2; }
+scripts/install-tools.sh run
 . scripts/env.sh
-echo "[run] building the release app (minutes the first time, seconds after)" >&2
-cargo leptos build --release --precompress --split --lib-features hydrate,split 2>&1 | grep -E "^(error|warning: unused)|Finished|error\[" >&2 || true
-[ -x "$CARGO_TARGET_DIR/release/switchboard" ] || { echo "[run] build failed; run: cargo leptos build --release --split --lib-features hydrate,split" >&2; exit 1; }
+say "building the release app (about 7 minutes the first time on 2 cores, seconds after)"
+mkdir -p "$CARGO_TARGET_DIR"
+build_log="$CARGO_TARGET_DIR/run-build.log"
+if ! cargo leptos build --release --precompress --split --lib-features hydrate,split >"$build_log" 2>&1; then
+  grep -E "^error|error\[" -A8 "$build_log" | head -60 >&2 || tail -40 "$build_log" >&2
+  say "build failed (the whole output: $build_log)"
+  exit 1
+fi
+say "starting the server"
 exec "$CARGO_TARGET_DIR/release/switchboard" serve "$@"

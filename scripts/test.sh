@@ -4,7 +4,7 @@
 # against it (which also proves the release WASM hydrates).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-tools.sh
+scripts/install-tools.sh test
 . scripts/env.sh
 step() { printf '\n== %s\n' "$*" >&2; }
 step "cargo fmt --check"

@@ -27,10 +27,7 @@ async fn a_missing_agent_is_refused_at_create_with_the_reason() {
     let (mut client, _) = Client::connect(&server).await;
     for (agent, expected) in [
         (AgentId::demo(), "switchboard-agent"),
-        (
-            AgentId("codex".into()),
-            "npm install --prefix agents @openai/codex@0.169.0",
-        ),
+        (AgentId("codex".into()), "/agents @openai/codex@0.169.0"),
     ] {
         let session = new_session();
         client

@@ -486,7 +486,8 @@ async fn a_missing_claude_binary_is_refused_at_create_with_the_install_command()
         "{message}"
     );
     assert!(
-        message.contains("npm install --prefix agents @anthropic-ai/claude-code@2.1.330"),
+        message.contains("npm install --prefix /")
+            && message.contains("/agents @anthropic-ai/claude-code@2.1.330"),
         "{message}"
     );
     let (_, sessions) = Client::connect(&server).await;

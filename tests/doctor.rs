@@ -88,7 +88,11 @@ fn system_path_finds_demo_only_and_names_install_commands() {
     for (key, package) in MISSING {
         let line = row(&stdout, key);
         assert!(line.starts_with("not found "), "{key}: {line}");
-        let install = format!("install: npm install --prefix agents {package}");
+        // The data dir's `agents`, absolute: the line works from any folder.
+        let install = format!(
+            "install: npm install --prefix {}/data/agents {package}",
+            dir.path().display()
+        );
         assert!(
             details(&stdout, key)
                 .iter()
@@ -137,4 +141,25 @@ fn a_broken_demo_command_fails_the_doctor() {
     assert!(!output.status.success(), "{stdout}");
     assert!(row(&stdout, "demo").starts_with("not found "), "{stdout}");
     assert!(stdout.contains("The demo agent does not work"), "{stdout}");
+}
+
+/// What the install line puts in the data dir's `agents` prefix is found there, with no PATH
+/// entry and no restart of anything but the doctor: the printed line works as printed.
+#[test]
+fn an_agent_installed_as_the_install_line_says_is_found() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bin = dir.path().join("data/agents/node_modules/.bin");
+    std::fs::create_dir_all(&bin).expect("prefix made");
+    let codex = bin.join("codex");
+    std::fs::write(&codex, "#!/bin/sh\necho 'codex-cli 0.169.0'\n").expect("script written");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&codex, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+
+    let output = doctor(dir.path(), &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = row(&stdout, "codex");
+    assert!(line.starts_with("found "), "{line}");
+    assert!(line.contains("codex-cli 0.169.0"), "{line}");
+    assert!(line.contains(&codex.display().to_string()), "{line}");
+    assert!(stdout.contains("\n2 of 5 agents installed.\n"), "{stdout}");
 }

@@ -43,7 +43,7 @@ test('the Doctor lists every built-in agent and how to install the missing ones'
     } else {
       await expect(row.getByTestId('doctor-status')).toHaveText(/Not found|Not working/);
       await expect(row.getByTestId('doctor-install')).toHaveText(
-        /^npm install --prefix agents @[\w-]+\/[\w-]+@\d+\.\d+\.\d+$/,
+        /^npm install --prefix \/\S+\/agents @[\w-]+\/[\w-]+@\d+\.\d+\.\d+$/,
       );
       await expect(row.getByTestId('doctor-problem')).not.toBeEmpty();
     }

@@ -164,11 +164,13 @@ fn resolve(mut info: AgentInfo, settings: AgentCommand, config: &Config) -> Cata
         Some(settings.command.clone())
     } else {
         install.as_ref().and_then(|i| {
-            super::agent::find_on_path(i.program).map(|path| {
-                std::iter::once(path)
-                    .chain(i.args.iter().map(|a| (*a).to_owned()))
-                    .collect()
-            })
+            super::agent::find_on_path(i.program)
+                .or_else(|| find_installed_here(config, i.program))
+                .map(|path| {
+                    std::iter::once(path)
+                        .chain(i.args.iter().map(|a| (*a).to_owned()))
+                        .collect()
+                })
         })
     };
     let mut env = settings.env;
@@ -202,13 +204,20 @@ fn resolve(mut info: AgentInfo, settings: AgentCommand, config: &Config) -> Cata
                 || settings.command.first().cloned().unwrap_or_default(),
                 |i| i.program.to_owned(),
             );
-            info.install_hint = install
-                .as_ref()
-                .map(|i| format!("npm install --prefix agents {}", i.npm));
+            info.install_hint = install.as_ref().map(|i| {
+                format!(
+                    "npm install --prefix {} {}",
+                    shell_word(&agents_prefix(config).display().to_string()),
+                    i.npm
+                )
+            });
             info.problem = Some(if program.is_empty() {
                 format!("no command configured: set agents.{key}.command in Leptos.toml")
             } else {
-                format!("`{program}` was not found on PATH (or set {env_var} to its path)")
+                format!(
+                    "`{program}` was not found on PATH or in {} (or set {env_var} to its path)",
+                    agents_prefix(config).display()
+                )
             });
         }
     }
@@ -217,6 +226,34 @@ fn resolve(mut info: AgentInfo, settings: AgentCommand, config: &Config) -> Cata
         argv,
         env,
         env_var,
+    }
+}
+
+/// The npm prefix the Doctor's install line names: `agents` in the data dir, as an absolute
+/// path, so the printed line installs where this server looks (after PATH) from whatever
+/// folder it is run in.
+pub fn agents_prefix(config: &Config) -> std::path::PathBuf {
+    let prefix = config.data_dir.join("agents");
+    std::path::absolute(&prefix).unwrap_or(prefix)
+}
+
+/// `program` as `npm install --prefix <agents_prefix>` put it, if it is there.
+fn find_installed_here(config: &Config, program: &str) -> Option<String> {
+    let path = agents_prefix(config)
+        .join("node_modules/.bin")
+        .join(program);
+    super::agent::is_executable(&path).then(|| path.display().to_string())
+}
+
+/// `text` as one shell word: as is when it needs no quoting, else in single quotes.
+fn shell_word(text: &str) -> String {
+    let plain = text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@".contains(&b));
+    if plain && !text.is_empty() {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
 
@@ -255,4 +292,23 @@ async fn version_of(program: &str, env: &BTreeMap<String, String>) -> Result<Str
         ));
     }
     Ok(line.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn an_install_prefix_is_one_shell_word() {
+        assert_eq!(
+            shell_word("/home/ana/sb/data/agents"),
+            "/home/ana/sb/data/agents"
+        );
+        assert_eq!(
+            shell_word("/home/ana/my data/agents"),
+            "'/home/ana/my data/agents'"
+        );
+        assert_eq!(shell_word("/tmp/it's/agents"), "'/tmp/it'\\''s/agents'");
+        assert_eq!(shell_word("/tmp/$(x)"), "'/tmp/$(x)'");
+    }
 }

@@ -322,7 +322,8 @@ pub fn find_on_path(name: &str) -> Option<String> {
         .map(|found| found.display().to_string())
 }
 
-fn is_executable(path: &std::path::Path) -> bool {
+/// Whether `path` is a file this user may run.
+pub fn is_executable(path: &std::path::Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
