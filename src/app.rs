@@ -167,6 +167,13 @@ pub async fn agent_report() -> Result<Vec<AgentInfo>, ServerFnError> {
     crate::server::agent_report_from_context().await
 }
 
+/// The Doctor's "Look again": looks for every agent's program anew (after one was
+/// installed) and gives the report.
+#[server]
+pub async fn rescan_agents() -> Result<Vec<AgentInfo>, ServerFnError> {
+    crate::server::rescan_agents_from_context().await
+}
+
 /// This server's browser logins, the asking one marked.
 #[server]
 pub async fn list_logins() -> Result<Vec<crate::protocol::LoginInfo>, ServerFnError> {

@@ -2,7 +2,10 @@
 // agent shows its install command, and the page hydrates (in-app links and "+" work) under
 // the strict CSP. Which of the other agents are installed depends on the machine.
 import { test, expect, Page } from '@playwright/test';
-import { url } from './helpers';
+import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startOwnServer, stopOwnServer, url } from './helpers';
 
 const BUILTINS = ['demo', 'claude', 'codex', 'gemini', 'claude-acp'];
 
@@ -78,4 +81,31 @@ test('the sidebar links to the Doctor and back to the sessions', async ({ page }
   await expect(page).toHaveURL(/\/s\/[0-9a-f-]{36}$/);
   await expect(page.getByTestId('chat-input')).toBeVisible();
   expect(errors).toEqual([]);
+});
+
+test('an agent installed as the Doctor says is found on Look again, and offered', async ({ page }) => {
+  // A server of its own, on a PATH without the agent CLIs the suite installs.
+  const dataDir = realpathSync(mkdtempSync(join(tmpdir(), 'switchboard-doctor-e2e-')));
+  const { child, base } = await startOwnServer(dataDir, '127.0.0.1:0', { PATH: '/usr/bin:/bin' });
+  try {
+    await page.goto(`${base}/doctor`);
+    const gemini = agentRow(page, 'gemini');
+    await expect(gemini).toHaveAttribute('data-installed', 'false', { timeout: 20_000 });
+    const line = (await gemini.getByTestId('doctor-install').textContent()) ?? '';
+    const prefix = line.match(/^npm install --prefix (\S+) @google\/gemini-cli@/)?.[1];
+    expect(prefix, line).toBe(join(dataDir, 'agents'));
+    // What `npm install --prefix <prefix> ...` leaves: the CLI in node_modules/.bin.
+    mkdirSync(join(prefix!, 'node_modules/.bin'), { recursive: true });
+    writeFileSync(join(prefix!, 'node_modules/.bin/gemini'), '#!/bin/sh\necho 0.61.0\n', { mode: 0o755 });
+
+    await page.getByTestId('doctor-rescan').click();
+    await expect(gemini).toHaveAttribute('data-installed', 'true');
+    await expect(gemini.getByTestId('doctor-version')).toHaveText('0.61.0');
+    await expect(gemini.getByTestId('doctor-install')).toHaveCount(0);
+    // The new session's agent picker offers it, without a reload.
+    await page.getByTestId('new-session-button').click();
+    await expect(page.getByTestId('agent-select').locator('option[value="gemini"]')).toHaveCount(1);
+  } finally {
+    stopOwnServer(child, dataDir);
+  }
 });

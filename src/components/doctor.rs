@@ -2,7 +2,8 @@
 //! path and version, and for a missing one the exact command that installs it (the same
 //! report as `switchboard doctor`).
 
-use crate::app::{agent_report, git_report, runner_report};
+use super::use_store;
+use crate::app::{agent_report, git_report, rescan_agents, runner_report};
 use crate::protocol::{AgentInfo, GitInfo, RunnerHealth};
 use leptos::prelude::*;
 
@@ -14,16 +15,49 @@ pub fn DoctorPane() -> impl IntoView {
     let report = OnceResource::new(agent_report());
     let git = OnceResource::new(git_report());
     let runner = OnceResource::new(runner_report());
+    // "Look again": the server looks for the programs anew; the picker gets what it found.
+    let store = use_store();
+    let rescan = Action::new(|_: &()| rescan_agents());
+    Effect::new(move |_| {
+        if let Some(Ok(agents)) = rescan.value().get() {
+            store.agents.set(agents);
+        }
+    });
     view! {
         <section class="doctor-pane" data-testid="doctor">
             <div class="doctor-card">
                 <h1>"Agent Doctor"</h1>
                 <p class="doctor-intro">
                     "The agents this server can run. Agents are looked up when the server \
-                     starts: after installing one, restart the server. "
+                     starts: after installing one, press Look again. "
                     <code>"switchboard doctor"</code>
                     " prints the same report in a terminal."
                 </p>
+                <button
+                    type="button"
+                    class="secondary doctor-rescan"
+                    data-testid="doctor-rescan"
+                    disabled=move || rescan.pending().get()
+                    on:click=move |_| {
+                        rescan.dispatch(());
+                    }
+                >
+                    {move || if rescan.pending().get() { "Looking…" } else { "Look again" }}
+                </button>
+                {move || {
+                    rescan
+                        .value()
+                        .get()
+                        .map(|result| match result {
+                            Ok(agents) => view! { <DoctorTable agents/> }.into_any(),
+                            Err(error) => view! {
+                                <p class="doctor-error" data-testid="doctor-error" role="alert">
+                                    {format!("Could not check the agents: {error}")}
+                                </p>
+                            }
+                            .into_any(),
+                        })
+                }}
                 <Suspense fallback=|| {
                     view! {
                         <p class="doctor-loading" data-testid="doctor-loading" role="status">
@@ -33,6 +67,10 @@ pub fn DoctorPane() -> impl IntoView {
                     }
                 }>
                     {move || Suspend::new(async move {
+                        // A rescan's report replaces this one (above).
+                        if rescan.value().with(Option::is_some) {
+                            return ().into_any();
+                        }
                         match report.await {
                             Ok(agents) => view! { <DoctorTable agents/> }.into_any(),
                             Err(error) => view! {

@@ -1,15 +1,19 @@
 //! The agents this server can run: the built-ins plus every `[agents.<key>]` ACP agent in
 //! Leptos.toml, each with the program that runs it (found once at start, so the picker can
-//! list only installed agents) and, for the Doctor, its version.
+//! list only installed agents; again when the Doctor's "Look again" asks) and, for the
+//! Doctor, its version.
 //!
 //! Lookup order for a built-in's program: `SWITCHBOARD_<KEY>_BIN` > `agents.<key>.command`
-//! (a full argv) > the program on PATH.
+//! (a full argv) > the program on PATH > `<data dir>/agents/node_modules/.bin` (where the
+//! Doctor's install line puts it).
 
 use super::config::{AgentCommand, Config};
 use crate::protocol::{
     AgentId, AgentInfo, AgentProtocol, BUILTIN_AGENTS, CLAUDE, CLAUDE_ACP, CODEX, DEMO, GEMINI,
 };
 use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 /// One agent: what people see, and how to start it.
@@ -25,10 +29,15 @@ pub struct CatalogEntry {
     pub env_var: String,
 }
 
-/// Every agent, in picker order.
-#[derive(Debug, Clone, Default)]
+/// Every agent, in picker order. Built at start-up and again by [`AgentCatalog::rescan`]
+/// (the Doctor's "Look again", after the user installed an agent).
+#[derive(Debug)]
 pub struct AgentCatalog {
-    entries: Vec<CatalogEntry>,
+    /// The current entries; a rescan replaces them whole, so a reader sees one or the other.
+    entries: RwLock<Arc<Vec<CatalogEntry>>>,
+    /// What the entries are built from: the configuration and the PATH of the start.
+    config: Config,
+    search_path: Option<OsString>,
 }
 
 /// How a built-in is found and installed.
@@ -60,6 +69,30 @@ impl AgentCatalog {
     /// Builds the catalog from the configuration and the environment (PATH lookups only;
     /// no program is run).
     pub fn load(config: &Config) -> AgentCatalog {
+        Self::load_with_path(config, std::env::var_os("PATH"))
+    }
+
+    /// [`AgentCatalog::load`] with programs looked up on `search_path` instead of PATH.
+    pub fn load_with_path(config: &Config, search_path: Option<OsString>) -> AgentCatalog {
+        AgentCatalog {
+            entries: RwLock::new(Arc::new(Self::build(config, search_path.as_deref()))),
+            config: config.clone(),
+            search_path,
+        }
+    }
+
+    /// Looks for every agent's program again (PATH, the agents prefix, the environment and
+    /// the configuration as it was at start-up).
+    pub fn rescan(&self) {
+        let fresh = Arc::new(Self::build(&self.config, self.search_path.as_deref()));
+        *self.entries.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+    }
+
+    fn current(&self) -> Arc<Vec<CatalogEntry>> {
+        Arc::clone(&self.entries.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn build(config: &Config, search_path: Option<&OsStr>) -> Vec<CatalogEntry> {
         let mut entries: Vec<CatalogEntry> = BUILTIN_AGENTS
             .iter()
             .map(|builtin| {
@@ -79,7 +112,7 @@ impl AgentCatalog {
                     install_hint: None,
                     problem: None,
                 };
-                resolve(info, settings, config)
+                resolve(info, settings, config, search_path)
             })
             .collect();
         for (key, settings) in &config.agents {
@@ -102,25 +135,26 @@ impl AgentCatalog {
                 install_hint: None,
                 problem: None,
             };
-            entries.push(resolve(info, settings.clone(), config));
+            entries.push(resolve(info, settings.clone(), config, search_path));
         }
-        AgentCatalog { entries }
+        entries
     }
 
     /// The entry of an agent.
-    pub fn get(&self, id: &AgentId) -> Option<&CatalogEntry> {
-        self.entries.iter().find(|e| e.info.id == *id)
+    pub fn get(&self, id: &AgentId) -> Option<CatalogEntry> {
+        self.current().iter().find(|e| e.info.id == *id).cloned()
     }
 
     /// What the picker shows (installed or not; the client lists the installed ones).
     pub fn infos(&self) -> Vec<AgentInfo> {
-        self.entries.iter().map(|e| e.info.clone()).collect()
+        self.current().iter().map(|e| e.info.clone()).collect()
     }
 
     /// The Doctor's report: every agent, with `--version` asked of each installed one
     /// (at once, 10 s each at most).
     pub async fn doctor(&self) -> Vec<AgentInfo> {
-        let checks = self.entries.iter().map(|entry| async move {
+        let entries = self.current();
+        let checks = entries.iter().map(|entry| async move {
             let mut info = entry.info.clone();
             if let (Some(argv), true) = (&entry.argv, info.id.as_str() != DEMO) {
                 match version_of(&argv[0], &entry.env).await {
@@ -140,7 +174,12 @@ impl AgentCatalog {
 }
 
 /// Finds the program of an agent and fills `installed`, `path` and the install hint.
-fn resolve(mut info: AgentInfo, settings: AgentCommand, config: &Config) -> CatalogEntry {
+fn resolve(
+    mut info: AgentInfo,
+    settings: AgentCommand,
+    config: &Config,
+    search_path: Option<&OsStr>,
+) -> CatalogEntry {
     let key = info.id.as_str().to_owned();
     let env_var = format!(
         "SWITCHBOARD_{}_BIN",
@@ -164,7 +203,7 @@ fn resolve(mut info: AgentInfo, settings: AgentCommand, config: &Config) -> Cata
         Some(settings.command.clone())
     } else {
         install.as_ref().and_then(|i| {
-            super::agent::find_on_path(i.program)
+            super::agent::find_in(search_path, i.program)
                 .or_else(|| find_installed_here(config, i.program))
                 .map(|path| {
                     std::iter::once(path)
@@ -186,7 +225,7 @@ fn resolve(mut info: AgentInfo, settings: AgentCommand, config: &Config) -> Cata
                 .is_file()
                 .then(|| program.clone())
         } else {
-            super::agent::find_on_path(program)
+            super::agent::find_in(search_path, program)
         };
         found.map(|path| {
             let mut argv = argv.clone();
@@ -296,7 +335,41 @@ async fn version_of(program: &str, env: &BTreeMap<String, String>) -> Result<Str
 
 #[cfg(test)]
 mod tests {
-    use super::shell_word;
+    use super::{shell_word, AgentCatalog};
+    use crate::protocol::AgentId;
+
+    #[test]
+    fn a_rescan_finds_an_agent_installed_since_the_start() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = crate::server::config::Config::for_tests(dir.path());
+        // A PATH without the agent CLIs the suite installs.
+        let catalog = AgentCatalog::load_with_path(&config, Some("/usr/bin:/bin".into()));
+        let gemini = AgentId("gemini".into());
+        assert!(
+            catalog.get(&gemini).is_some_and(|e| e.argv.is_none()),
+            "not found at first"
+        );
+        let bin = dir.path().join("agents/node_modules/.bin");
+        std::fs::create_dir_all(&bin).expect("prefix made");
+        std::fs::write(bin.join("gemini"), "#!/bin/sh\necho 0.61.0\n").expect("written");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(bin.join("gemini"), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        assert!(
+            catalog.get(&gemini).is_some_and(|e| e.argv.is_none()),
+            "found only on rescan"
+        );
+        catalog.rescan();
+        let after = catalog.get(&gemini).expect("a built-in");
+        assert_eq!(
+            after.argv.as_ref().map(|argv| argv[0].clone()),
+            Some(bin.join("gemini").display().to_string())
+        );
+        assert!(catalog
+            .infos()
+            .iter()
+            .any(|i| i.id == gemini && i.installed));
+    }
 
     #[test]
     fn an_install_prefix_is_one_shell_word() {

@@ -69,6 +69,14 @@ pub async fn agent_report_from_context() -> Result<Vec<crate::protocol::AgentInf
     Ok(registry.doctor().await)
 }
 
+/// The Doctor's "Look again": the agents looked up anew, then the report.
+pub async fn rescan_agents_from_context() -> Result<Vec<crate::protocol::AgentInfo>, ServerFnError>
+{
+    let registry = use_context::<Arc<Registry>>()
+        .ok_or_else(|| ServerFnError::new("the session registry is not available"))?;
+    Ok(registry.rescan_agents().await)
+}
+
 /// The browser logins for the settings view, the asking one marked.
 pub async fn logins_from_context() -> Result<Vec<crate::protocol::LoginInfo>, ServerFnError> {
     let access = use_context::<Arc<access::Access>>()

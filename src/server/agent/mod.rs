@@ -315,8 +315,12 @@ pub fn start_resolved(start: ResolvedStart) -> Result<Launched, AgentError> {
 
 /// The first executable called `name` in the directories on PATH.
 pub fn find_on_path(name: &str) -> Option<String> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
+    find_in(std::env::var_os("PATH").as_deref(), name)
+}
+
+/// The first executable called `name` in the directories of `search_path` (PATH-like).
+pub fn find_in(search_path: Option<&std::ffi::OsStr>, name: &str) -> Option<String> {
+    std::env::split_paths(search_path?)
         .map(|dir| dir.join(name))
         .find(|candidate| is_executable(candidate))
         .map(|found| found.display().to_string())

@@ -303,6 +303,14 @@ impl Registry {
         self.context.catalog.doctor().await
     }
 
+    /// Looks for the agents' programs again (one was installed since the start) and gives
+    /// the Doctor's report. New sessions use what it found; sockets connecting from now on
+    /// get the new list.
+    pub async fn rescan_agents(&self) -> Vec<crate::protocol::AgentInfo> {
+        self.context.catalog.rescan();
+        self.context.catalog.doctor().await
+    }
+
     /// Where agents run, and how that runner is doing.
     pub async fn runner_health(&self) -> crate::protocol::RunnerHealth {
         match &self.context.runners {
