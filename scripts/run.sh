@@ -9,13 +9,27 @@ started=$SECONDS
 say() { printf '[run %dm%02ds] %s\n' $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$*" >&2; }
 scripts/install-tools.sh run
 . scripts/env.sh
-say "building the release app (about 7 minutes the first time on 2 cores, seconds after)"
-mkdir -p "$CARGO_TARGET_DIR"
-build_log="$CARGO_TARGET_DIR/run-build.log"
-if ! cargo leptos build --release --precompress --split --lib-features hydrate,split >"$build_log" 2>&1; then
-  grep -E "^error|error\[" -A8 "$build_log" | head -60 >&2 || tail -40 "$build_log" >&2
-  say "build failed (the whole output: $build_log)"
-  exit 1
+binary="$CARGO_TARGET_DIR/release/switchboard"
+# What the built app came from: every file of the checkout (committed or not, ignored ones
+# aside) and the binary and asset hashes it left. Unchanged since the last build: no build.
+fingerprint() {
+  git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { date +%s%N; return; }
+  { git ls-files -co --exclude-standard -z | xargs -0 sha256sum 2>/dev/null
+    sha256sum "$binary" "$CARGO_TARGET_DIR/release/hash.txt" 2>/dev/null; } | sha256sum | cut -d' ' -f1
+}
+stamp=target/site/.built-from
+if [ -x "$binary" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(fingerprint)" ]; then
+  say "the release app is up to date"
+else
+  say "building the release app (about 7 minutes the first time on 2 cores, seconds after)"
+  mkdir -p "$CARGO_TARGET_DIR"
+  build_log="$CARGO_TARGET_DIR/run-build.log"
+  if ! cargo leptos build --release --precompress --split --lib-features hydrate,split >"$build_log" 2>&1; then
+    grep -E "^error|error\[" -A8 "$build_log" | head -60 >&2 || tail -40 "$build_log" >&2
+    say "build failed (the whole output: $build_log)"
+    exit 1
+  fi
+  fingerprint >"$stamp"
 fi
 say "starting the server"
-exec "$CARGO_TARGET_DIR/release/switchboard" serve "$@"
+exec "$binary" serve "$@"

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-tools.sh test
 . scripts/env.sh
-step() { printf '\n== %s\n' "$*" >&2; }
+started=$SECONDS
+step() { printf '\n== [%dm%02ds] %s\n' $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$*" >&2; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 step "clippy (server, tests)"
@@ -26,3 +27,4 @@ step "end-to-end (Playwright, Chromium)"
 # fake-model is the debug build `cargo test` made: it only serves the tests.
 SWITCHBOARD_BIN="$CARGO_TARGET_DIR/release/switchboard" FAKE_MODEL_BIN="$CARGO_TARGET_DIR/debug/fake-model" \
   npx playwright test --config end2end/playwright.config.ts
+step "all passed"
