@@ -48,15 +48,7 @@ pub fn DoctorPane() -> impl IntoView {
                     rescan
                         .value()
                         .get()
-                        .map(|result| match result {
-                            Ok(agents) => view! { <DoctorTable agents/> }.into_any(),
-                            Err(error) => view! {
-                                <p class="doctor-error" data-testid="doctor-error" role="alert">
-                                    {format!("Could not check the agents: {error}")}
-                                </p>
-                            }
-                            .into_any(),
-                        })
+                        .map(report_view)
                 }}
                 <Suspense fallback=|| {
                     view! {
@@ -71,15 +63,7 @@ pub fn DoctorPane() -> impl IntoView {
                         if rescan.value().with(Option::is_some) {
                             return ().into_any();
                         }
-                        match report.await {
-                            Ok(agents) => view! { <DoctorTable agents/> }.into_any(),
-                            Err(error) => view! {
-                                <p class="doctor-error" data-testid="doctor-error" role="alert">
-                                    {format!("Could not check the agents: {error}")}
-                                </p>
-                            }
-                            .into_any(),
-                        }
+                        report_view(report.await)
                     })}
                 </Suspense>
                 <h2 class="doctor-subhead">"Git"</h2>
@@ -112,6 +96,19 @@ pub fn DoctorPane() -> impl IntoView {
                 </Suspense>
             </div>
         </section>
+    }
+}
+
+/// The agents' table, or why there is none.
+fn report_view(report: Result<Vec<AgentInfo>, ServerFnError>) -> AnyView {
+    match report {
+        Ok(agents) => view! { <DoctorTable agents/> }.into_any(),
+        Err(error) => view! {
+            <p class="doctor-error" data-testid="doctor-error" role="alert">
+                {format!("Could not check the agents: {error}")}
+            </p>
+        }
+        .into_any(),
     }
 }
 
