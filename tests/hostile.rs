@@ -484,3 +484,39 @@ fn the_data_dir_is_private_and_an_open_one_is_refused() {
         assert!(refused.contains("belongs to user 4242"), "{refused}");
     }
 }
+
+/// The page opens its socket before its app has loaded; a socket whose app never says
+/// Hello is closed after `limits.hello_wait_secs`, saying why, and one that says Hello in
+/// time is served.
+#[tokio::test]
+async fn a_socket_that_never_says_hello_is_closed_in_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with_config(dir.path(), "[limits]\nhello_wait_secs = 1\n");
+    let (mut silent, _) = tokio_tungstenite::connect_async(ws_request(&server.addr))
+        .await
+        .expect("connects");
+    let started = std::time::Instant::now();
+    let close = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match silent.next().await {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(_)) => continue,
+                other => panic!("expected a Close, got {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("closed within 10 s");
+    let frame = close.expect("a close frame with a reason");
+    assert_eq!(frame.reason.as_str(), "no Hello in time");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "not before the wait"
+    );
+
+    // A socket that said Hello outlives the wait.
+    let (mut client, _) = Client::connect(&server).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    client.send(&ClientFrame::Ping).await;
+    assert_eq!(client.recv().await, ServerFrame::Pong);
+}

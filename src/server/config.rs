@@ -164,6 +164,7 @@ struct LimitsSection {
     cancel_step_secs: Option<u64>,
     agent_start_secs: Option<u64>,
     turn_silence_secs: Option<u64>,
+    hello_wait_secs: Option<u64>,
     max_live_agents: Option<usize>,
     idle_agent_secs: Option<u64>,
     max_open_sessions: Option<usize>,
@@ -206,6 +207,9 @@ pub struct Config {
     /// How long a running turn may go without a word from the agent before it is stopped
     /// (time spent waiting for a permission answer does not count).
     pub turn_silence: Duration,
+    /// How long a socket may stay open without saying `Hello`. The page opens its socket
+    /// before its app runs (`app::EarlySocket`); one whose app never ran is closed then.
+    pub hello_wait: Duration,
     /// Most agent processes alive at once; the longest idle one is stopped to make room.
     pub max_live_agents: usize,
     /// Most sessions open (not ended) at once.
@@ -311,6 +315,7 @@ impl Config {
             cancel_step: Duration::from_secs(file.limits.cancel_step_secs.unwrap_or(2)),
             agent_start_timeout: Duration::from_secs(file.limits.agent_start_secs.unwrap_or(30)),
             turn_silence: Duration::from_secs(file.limits.turn_silence_secs.unwrap_or(600)),
+            hello_wait: Duration::from_secs(file.limits.hello_wait_secs.unwrap_or(60)),
             max_live_agents: file.limits.max_live_agents.unwrap_or(8),
             max_open_sessions: file.limits.max_open_sessions.unwrap_or(200),
             max_frames_per_sec: file.limits.max_frames_per_sec.unwrap_or(200),

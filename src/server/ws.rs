@@ -110,8 +110,15 @@ where
     };
     let mut budget = FrameBudget::new(routes.registry.config().max_frames_per_sec);
     let mut closing = None;
+    let hello_wait = tokio::time::sleep(routes.registry.config().hello_wait);
+    tokio::pin!(hello_wait);
     loop {
         tokio::select! {
+            () = &mut hello_wait, if !routes.hello_done => {
+                tracing::debug!("socket closed: no Hello in time");
+                closing = Some(Closing::NoHello);
+                break;
+            }
             message = stream.next() => match message {
                 Some(Ok(Message::Text(_) | Message::Binary(_))) if !budget.take() => {
                     let limit = routes.registry.config().max_frames_per_sec;
@@ -169,6 +176,8 @@ enum Closing {
     RateLimited,
     /// A frame over the size limit.
     TooLarge,
+    /// No `Hello` within `limits.hello_wait_secs` (a page whose app never started).
+    NoHello,
 }
 
 /// Sends a Close saying why, then waits for the peer to close: a rate-limited socket is read
@@ -189,6 +198,10 @@ where
         Closing::TooLarge => axum::extract::ws::CloseFrame {
             code: close_code::SIZE,
             reason: "frame too large".into(),
+        },
+        Closing::NoHello => axum::extract::ws::CloseFrame {
+            code: close_code::POLICY,
+            reason: "no Hello in time".into(),
         },
     };
     if sink.send(Message::Close(Some(close))).await.is_err() {
