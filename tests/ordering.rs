@@ -24,6 +24,9 @@ struct TurnOrder {
     /// Said idle after every turn completed: the session is done.
     settled: bool,
     faults: Vec<String>,
+    /// Error frames about the session (none expected; shown with a fault, since one that
+    /// ends a subscription would explain it).
+    errors: Vec<String>,
 }
 
 impl TurnOrder {
@@ -76,6 +79,16 @@ fn record(orders: &mut HashMap<SessionId, TurnOrder>, frame: &ServerFrame) {
                 orders.entry(*session).or_default().state(state, "patch");
             }
         }
+        ServerFrame::Error {
+            session: Some(session),
+            code,
+            message,
+            ..
+        } => orders
+            .entry(*session)
+            .or_default()
+            .errors
+            .push(format!("{code:?}: {message}")),
         _ => {}
     }
 }
@@ -174,7 +187,12 @@ async fn idle_never_comes_before_the_turns_last_event_live_or_on_replay() {
         record(&mut orders, &frame);
     }
     for (id, order) in &orders {
-        assert!(order.faults.is_empty(), "session {id}: {:?}", order.faults);
+        assert!(
+            order.faults.is_empty(),
+            "session {id}: {:?} (error frames about it: {:?})",
+            order.faults,
+            order.errors
+        );
     }
 
     // The log replays in the same order: a new client reading every session from seq 0, to
