@@ -17,18 +17,14 @@ pub mod server;
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     // Async: a lazy route's pane module is fetched before its markup is hydrated.
-    wasm_bindgen_futures::spawn_local(async {
-        let owner = leptos::mount::hydrate_from_async(
-            leptos::prelude::document()
-                .body()
-                .expect("a page has a body"),
-            app::App,
-        )
-        .await;
+    let Some(body) = leptos::prelude::document().body() else {
+        leptos::logging::error!("switchboard: the page has no body to hydrate");
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        let owner = leptos::mount::hydrate_from_async(body.clone(), app::App).await;
         owner.forget();
         // Lets tests (and people debugging) see that the page is interactive now.
-        if let Some(body) = leptos::prelude::document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
+        let _ = body.set_attribute("data-hydrated", "true");
     });
 }

@@ -424,7 +424,13 @@ fn adopt_early_socket() -> Option<WebSocket> {
     if early.ready_state() > web_sys::WebSocket::OPEN {
         return None;
     }
-    WebSocket::try_from(early).ok()
+    // Not adopted: closed, so it does not hold a socket of this login until the server's
+    // Hello deadline.
+    WebSocket::try_from(early.clone())
+        .inspect_err(|_| {
+            let _ = early.close();
+        })
+        .ok()
 }
 
 fn ws_url() -> Option<String> {

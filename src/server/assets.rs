@@ -53,7 +53,7 @@ pub fn parse_hashes(text: &str) -> Option<AssetHashes> {
 /// The split WASM modules of one page, for `<link rel=preload>`s that let the browser fetch
 /// them alongside the main module instead of after it: the loader script and the modules
 /// of `split_point` (a `#[lazy]` function's name; see `components::panes`), as addresses
-/// under `/pkg`. Empty for a build without `--split` or a page that needs none.
+/// under `/pkg`. `None` for a build without `--split` or a split point it does not have.
 pub struct SplitPreloads {
     /// `/pkg/__wasm_split.<hash>.js`.
     pub loader: String,
