@@ -3,7 +3,7 @@
 # (end2end/bench/wasm-baseline.txt): what `/` loads, what `/s/<id>` loads, and every
 # module; so growth of the first load is a decision, not an accident. After a growth you
 # mean, write the new sizes there and say why in the commit.
-# Run after `cargo leptos build --release --precompress --split --lib-features hydrate,split`.
+# Run after scripts/build-release.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh

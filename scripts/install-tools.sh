@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # Installs the tools Switchboard needs that this machine lacks, and nothing else:
 #   scripts/install-tools.sh run     what building and running the app needs (scripts/run.sh)
+#   scripts/install-tools.sh dev     that and cargo-leptos, for `cargo leptos watch` (scripts/dev.sh)
 #   scripts/install-tools.sh agents  the pinned agent CLIs, into agents/ (the app finds them)
-#   scripts/install-tools.sh test    all of it, plus rustfmt, clippy and Chromium (scripts/test.sh)
+#   scripts/install-tools.sh test    run's and agents', plus rustfmt, clippy and Chromium (scripts/test.sh)
 # Idempotent: a second run checks versions and returns in about a second.
 # Offline recipe: only crates.io, npm and Debian are reachable,
-# so cargo-leptos and wasm-bindgen-cli are built from crates.io with one pinned dependency each,
+# so wasm-bindgen-cli (and cargo-leptos, for developers) are built from crates.io with one pinned dependency each,
 # wasm-opt comes from npm `binaryen` (Debian's wasm-opt 108 breaks hydration), Chromium from apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-test}
 case "$what" in
-  run | agents | test) ;;
-  *) echo "usage: scripts/install-tools.sh [run|agents|test]" >&2; exit 2 ;;
+  run | dev | agents | test) ;;
+  *) echo "usage: scripts/install-tools.sh [run|dev|agents|test]" >&2; exit 2 ;;
 esac
-wants() { # run | agents | test: whether this invocation installs that group
-  [ "$what" = test ] || [ "$what" = "$1" ]
+wants() { # run | dev | agents | test: whether this invocation installs that group
+  case "$1" in
+    run) [ "$what" != agents ] ;;
+    dev) [ "$what" = dev ] ;;
+    *) [ "$what" = test ] || [ "$what" = "$1" ] ;;
+  esac
 }
 
 CARGO_LEPTOS_VERSION=0.3.11
@@ -59,13 +64,13 @@ install_with_pin() { # crate version dep dep_version
   rm -rf "$src"
 }
 
-if wants run && [ "$(cargo-leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
+if wants dev && [ "$(cargo-leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
   log "building cargo-leptos $CARGO_LEPTOS_VERSION (about 11 minutes on 2 cores)"
   install_with_pin cargo-leptos "$CARGO_LEPTOS_VERSION" cargo-util-schemas 0.14.1
 fi
 
 if wants run && [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
-  log "building wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 2 minutes)"
+  log "building wasm-bindgen-cli $WASM_BINDGEN_VERSION (2 to 5 minutes)"
   install_with_pin wasm-bindgen-cli "$WASM_BINDGEN_VERSION" webpki-roots 1.0.10
 fi
 

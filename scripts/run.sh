@@ -21,11 +21,12 @@ stamp=target/site/.built-from
 if [ -x "$binary" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(fingerprint)" ]; then
   say "the release app is up to date"
 else
-  say "building the release app (about 7 minutes the first time on 2 cores, seconds after)"
+  say "building the release app (10 to 15 minutes the first time on 2 cores, seconds after)"
   mkdir -p "$CARGO_TARGET_DIR"
   build_log="$CARGO_TARGET_DIR/run-build.log"
-  if ! cargo leptos build --release --precompress --split --lib-features hydrate,split >"$build_log" 2>&1; then
-    grep -E "^error|error\[" -A8 "$build_log" | head -60 >&2 || tail -40 "$build_log" >&2
+  # Its step lines show as they come; the rest (cargo's output) goes to the log.
+  if ! scripts/build-release.sh 2>&1 | tee "$build_log" | grep --line-buffered '^\[build' >&2; then
+    grep -E "^error|error\[|^xtask:" -A8 "$build_log" | head -60 >&2 || tail -40 "$build_log" >&2
     say "build failed (the whole output: $build_log)"
     exit 1
   fi

@@ -10,6 +10,7 @@ started=$SECONDS
 step() { printf '\n== [%dm%02ds] %s\n' $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$*" >&2; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
+cargo fmt --manifest-path xtask/Cargo.toml -- --check
 step "clippy (server, tests)"
 cargo clippy --quiet --features ssr --all-targets -- -D warnings
 step "clippy (browser)"
@@ -18,9 +19,19 @@ step "unit and integration tests"
 cargo test --quiet --features ssr
 step "session tests again with agents embedded in the server (runner.mode = \"embedded\")"
 SWITCHBOARD_RUNNER=embedded cargo test --quiet --features ssr --test server --test session_core --test agent_failures --test ordering
-step "release build"
-cargo leptos build --release --precompress --split --lib-features hydrate,split 2>&1 | grep -E "error|warning|Finished" >&2 || true
-[ -x "$CARGO_TARGET_DIR/release/switchboard" ] || { echo "release build failed" >&2; exit 1; }
+step "the release build's tool (xtask): clippy and tests"
+cargo clippy --quiet --release --manifest-path xtask/Cargo.toml --all-targets -- -D warnings
+cargo test --quiet --release --manifest-path xtask/Cargo.toml
+step "release build (scripts/build-release.sh, as scripts/run.sh builds it)"
+build_log=$(mktemp)
+if ! scripts/build-release.sh 2>&1 | tee "$build_log" | grep --line-buffered '^\[build' >&2; then
+  tail -60 "$build_log" >&2
+  echo "release build failed" >&2
+  exit 1
+fi
+rm -f "$build_log"
+step "the same site as cargo-leptos builds (skipped without cargo-leptos)"
+scripts/check-build-parity.sh
 step "first-load size (WASM against its baseline)"
 scripts/check-wasm-size.sh
 step "end-to-end (Playwright, Chromium)"

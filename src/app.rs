@@ -11,7 +11,7 @@ use crate::components::workspace::{EmptyPane, Workspace};
 use crate::protocol::{AgentInfo, Session};
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{path, Lazy, LazyRoute};
+use leptos_router::{path, Lazy, LazyRoute, SsrMode};
 
 /// The stylesheet's address: content-hashed in a release build (see `server::assets`).
 fn stylesheet_href() -> String {
@@ -103,7 +103,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=EmptyPane/>
                     <Route path=path!("s/:id") view={Lazy::<SessionPage>::new()}/>
                     <Route path=path!("c/:id") view={Lazy::<ComparePage>::new()}/>
-                    <Route path=path!("doctor") view={Lazy::<DoctorPage>::new()}/>
+                    // Whole before it is sent: its checks resolve late, and a streamed
+                    // chunk replacing a fallback while the lazy pane hydrates broke
+                    // hydration now and then (tachys' "failed to cast text node").
+                    <Route
+                        path=path!("doctor")
+                        view={Lazy::<DoctorPage>::new()}
+                        ssr=SsrMode::Async
+                    />
                     <Route path=path!("usage") view={Lazy::<UsagePage>::new()}/>
                     <Route path=path!("settings") view={Lazy::<SettingsPage>::new()}/>
                     <Route path=path!("search") view={Lazy::<SearchPage>::new()}/>
@@ -178,6 +185,37 @@ pub async fn rescan_agents() -> Result<Vec<AgentInfo>, ServerFnError> {
 #[server]
 pub async fn list_logins() -> Result<Vec<crate::protocol::LoginInfo>, ServerFnError> {
     crate::server::logins_from_context().await
+}
+
+/// The API tokens, without their secrets (Settings > API tokens).
+#[server(endpoint = "list_api_tokens")]
+pub async fn list_api_tokens() -> Result<Vec<crate::protocol::ApiTokenInfo>, ServerFnError> {
+    Ok(crate::server::api_tokens_from_context()?.list())
+}
+
+/// Makes an API token named `name`; the answer holds its secret, shown this once.
+#[server(endpoint = "create_api_token")]
+pub async fn create_api_token(name: String) -> Result<crate::protocol::NewApiToken, ServerFnError> {
+    if name.trim().is_empty() {
+        return Err(ServerFnError::new("Give the token a name"));
+    }
+    crate::server::api_tokens_from_context()?
+        .create(&name, false)
+        .await
+        .map_err(|e| ServerFnError::new(format!("The token could not be stored: {e}")))
+}
+
+/// Revokes an API token: it is refused from now on.
+#[server(endpoint = "revoke_api_token")]
+pub async fn revoke_api_token(id: String) -> Result<(), ServerFnError> {
+    let revoked = crate::server::api_tokens_from_context()?
+        .revoke(&id)
+        .await
+        .map_err(|e| ServerFnError::new(format!("The token could not be revoked: {e}")))?;
+    match revoked {
+        true => Ok(()),
+        false => Err(ServerFnError::new("No valid token has this id")),
+    }
 }
 
 /// The Doctor's line on git: found (path, version) or why not.

@@ -33,12 +33,105 @@ mod cli {
         /// The runner that holds agent processes so they outlive a server restart (`serve`
         /// starts it); `status` and `stop` ask the running one.
         Runner(RunnerArgs),
+        /// List a running server's sessions (through its HTTP API).
+        Sessions(SessionsArgs),
+        /// Send a message to a session of a running server (or make one with --new); with
+        /// --wait, print the reply as it streams and fail when the agent fails.
+        Send(SendArgs),
+        /// Stop a session's running turn.
+        Stop(StopArgs),
+        /// Allow a permission request.
+        Approve(AnswerArgs),
+        /// Deny a permission request.
+        Deny(AnswerArgs),
+        /// Print a session's events after --since, then follow it live.
+        Tail(TailArgs),
         /// Run the built-in offline demo agent on stdio (ACP); started by the server.
         DemoAgent,
         /// Write a long generated demo session into a data dir (benchmarks, tests); run it
         /// before the server starts. Prints the session's id.
         #[command(hide = true)]
         SeedTranscript(SeedArgs),
+    }
+
+    /// Where the server is: flags, else the environment, else `<data dir>/cli.json`, which
+    /// a server writes at start (same machine).
+    #[derive(Args, Clone, Default)]
+    pub struct RemoteArgs {
+        /// The server's address, http://host:port (plain HTTP only)
+        #[arg(long, env = "SWITCHBOARD_SERVER")]
+        pub server: Option<String>,
+        /// An API token (Settings > API tokens)
+        #[arg(long, env = "SWITCHBOARD_API_TOKEN", hide_env_values = true)]
+        pub token: Option<String>,
+        /// The server's data dir, for its cli.json [default: ./data]
+        #[arg(long, env = "SWITCHBOARD_DATA_DIR")]
+        pub data_dir: Option<PathBuf>,
+        /// Print JSON instead of text
+        #[arg(long)]
+        pub json: bool,
+    }
+
+    #[derive(Args, Clone, Default)]
+    pub struct SessionsArgs {
+        #[command(flatten)]
+        pub remote: RemoteArgs,
+    }
+
+    #[derive(Args, Clone, Default)]
+    pub struct SendArgs {
+        /// SESSION and the text, or with --new the text alone
+        #[arg(num_args = 1..=2, required = true, value_names = ["SESSION", "TEXT"])]
+        pub words: Vec<String>,
+        /// Make a new session for the message
+        #[arg(long)]
+        pub new: bool,
+        /// The new session's agent [default: demo]
+        #[arg(long, requires = "new")]
+        pub agent: Option<String>,
+        /// The new session's project (name or id)
+        #[arg(long, requires = "new")]
+        pub project: Option<String>,
+        /// The new session's folder (instead of a project)
+        #[arg(long, requires = "new")]
+        pub cwd: Option<String>,
+        /// Print the reply as it streams; exit non-zero when the agent fails
+        #[arg(long)]
+        pub wait: bool,
+        #[command(flatten)]
+        pub remote: RemoteArgs,
+    }
+
+    #[derive(Args, Clone, Default)]
+    pub struct StopArgs {
+        /// The session
+        pub session: String,
+        #[command(flatten)]
+        pub remote: RemoteArgs,
+    }
+
+    #[derive(Args, Clone, Default)]
+    pub struct AnswerArgs {
+        /// The session
+        pub session: String,
+        /// The permission request's id (printed by `send --wait` and `tail`)
+        pub request: String,
+        #[command(flatten)]
+        pub remote: RemoteArgs,
+    }
+
+    #[derive(Args, Clone, Default)]
+    pub struct TailArgs {
+        /// The session
+        pub session: String,
+        /// Start after this seq [default: 0, the whole log]
+        #[arg(long, default_value_t = 0)]
+        pub since: u64,
+        /// End when a turn ends instead of following on
+        #[arg(long)]
+        pub until_turn_end: bool,
+        #[command(flatten)]
+        pub remote: RemoteArgs,
     }
 
     #[derive(Args, Clone)]
@@ -145,6 +238,14 @@ async fn main() -> std::process::ExitCode {
             }
         },
         Some(Command::Doctor(args)) => doctor(args).await,
+        Some(
+            command @ (Command::Sessions(_)
+            | Command::Send(_)
+            | Command::Stop(_)
+            | Command::Approve(_)
+            | Command::Deny(_)
+            | Command::Tail(_)),
+        ) => remote(command).await,
         Some(Command::Runner(args)) => runner(args).await,
         Some(Command::LoginUrl(args)) => login_url(args),
         Some(Command::Import(args)) => import(args).await,
@@ -202,6 +303,80 @@ async fn serve(args: cli::ServeArgs) -> std::process::ExitCode {
         Err(code) => return code,
     };
     exit_with(switchboard::server::run(config).await, "switchboard")
+}
+
+/// The commands that drive a running server through its HTTP API.
+#[cfg(feature = "ssr")]
+async fn remote(command: cli::Command) -> std::process::ExitCode {
+    use cli::Command;
+    use switchboard::server::remote::{self, RemoteError, SendRequest, Target};
+    let remote_args = match &command {
+        Command::Sessions(a) => &a.remote,
+        Command::Send(a) => &a.remote,
+        Command::Stop(a) => &a.remote,
+        Command::Approve(a) | Command::Deny(a) => &a.remote,
+        Command::Tail(a) => &a.remote,
+        _ => return std::process::ExitCode::FAILURE,
+    };
+    let target = Target {
+        server: remote_args.server.clone(),
+        token: remote_args.token.clone(),
+        data_dir: remote_args.data_dir.clone(),
+    };
+    let json = remote_args.json;
+    let client = match target.client() {
+        Ok(client) => client,
+        Err(e) => return exit_with(Err::<(), _>(e), "switchboard"),
+    };
+    let result = match command {
+        Command::Sessions(_) => remote::sessions(&client, json).await,
+        Command::Send(args) => {
+            // With --new the one positional argument is the text.
+            let (session, text) = match (args.new, args.words.as_slice()) {
+                (true, [text]) => (None, text.clone()),
+                (false, [session, text]) => (Some(session.clone()), text.clone()),
+                _ => {
+                    eprintln!("switchboard send: give SESSION and the text, or --new and the text");
+                    return std::process::ExitCode::from(2);
+                }
+            };
+            let request = SendRequest {
+                session,
+                agent: args.agent,
+                project: args.project,
+                cwd: args.cwd,
+                text,
+                wait: args.wait,
+                json,
+            };
+            remote::send(&client, request).await
+        }
+        Command::Stop(args) => remote::stop(&client, &args.session).await,
+        Command::Approve(args) => remote::answer(&client, &args.session, &args.request, true).await,
+        Command::Deny(args) => remote::answer(&client, &args.session, &args.request, false).await,
+        Command::Tail(args) => {
+            remote::tail(
+                &client,
+                &args.session,
+                args.since,
+                json,
+                args.until_turn_end,
+            )
+            .await
+        }
+        _ => Ok(()),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e @ RemoteError::Stopped) => {
+            eprintln!("switchboard: {e}");
+            std::process::ExitCode::from(3)
+        }
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 /// `switchboard runner [status|stop [--now]]`.

@@ -1,6 +1,7 @@
 //! The hostile-request battery against the real server on port 0: foreign Origins, missing
 //! cookies, rebinding Hosts, cross-site server-function calls, wrong tokens on a public bind,
-//! oversized and flooding frames, unknown sessions and working directories outside the roots.
+//! oversized and flooding frames, unknown sessions and working directories outside the roots,
+//! and the HTTP API's share (malformed and oversized bodies, missing and wrong tokens).
 //! Each is refused with the right status or Error frame while a well-behaved client on the
 //! same server keeps completing turns.
 
@@ -198,6 +199,8 @@ async fn hostile_requests_are_refused_while_a_good_client_is_served() {
     let (_, sessions) = Client::connect(&server).await;
     assert_eq!(sessions.len(), 1, "only the good client's session exists");
 
+    api_requests_are_refused(&server, &inside, &outside).await;
+
     // A flood: 10,000 frames as fast as one socket can send them. The socket is told why
     // and closed; nothing else notices.
     let (mut flood, _) = tokio_tungstenite::connect_async(ws_request(&addr))
@@ -241,6 +244,193 @@ async fn hostile_requests_are_refused_while_a_good_client_is_served() {
         "the well-behaved client kept being served ({turns} turns)"
     );
     server.stop();
+}
+
+/// The HTTP API's share of the battery: malformed and oversized bodies, unknown sessions,
+/// missing and wrong tokens, ids that are not ids, folders outside the roots; each a
+/// problem with the socket's code, nothing made.
+async fn api_requests_are_refused(
+    server: &Server,
+    inside: &std::path::Path,
+    outside: &std::path::Path,
+) {
+    let addr = &server.addr;
+    let cli: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(server.data_dir.join("cli.json")).expect("cli.json"),
+    )
+    .expect("json");
+    let token = cli["token"].as_str().expect("token").to_owned();
+    let auth = format!("Authorization: Bearer {token}\r\n");
+    let request = |method: &str, path: &str, headers: &str, length: usize, body: &str| {
+        format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n{body}"
+        )
+    };
+    let expect = |answer: (u16, String), status: u16, code: &str, why: &str| {
+        assert_eq!(answer.0, status, "{why}: {}", answer.1);
+        assert!(
+            answer.1.contains("application/problem+json")
+                && answer.1.contains(&format!("\"code\":\"{code}\"")),
+            "{why}: {}",
+            answer.1
+        );
+    };
+    let post = |path: &str, body: &str| request("POST", path, &auth, body.len(), body);
+    expect(
+        http(
+            addr,
+            &post("/api/v1/sessions", "{\"agent\": \"demo\", \"text\": "),
+        )
+        .await,
+        400,
+        "malformed",
+        "truncated JSON",
+    );
+    expect(
+        http(addr, &post("/api/v1/sessions", "[1, 2, 3]")).await,
+        400,
+        "malformed",
+        "not an object",
+    );
+    expect(
+        http(
+            addr,
+            &post("/api/v1/sessions", "{\"agent\": 7, \"text\": \"x\"}"),
+        )
+        .await,
+        400,
+        "malformed",
+        "wrong types",
+    );
+    let no_type = format!("POST /api/v1/sessions HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 2\r\nConnection: close\r\n\r\n{{}}");
+    expect(
+        http(addr, &no_type).await,
+        400,
+        "malformed",
+        "no content type",
+    );
+    // Over the body limit (the socket's frame limit, 1 MiB): refused from its header.
+    let huge = request("POST", "/api/v1/sessions", &auth, 8 << 20, "{}");
+    expect(http(addr, &huge).await, 413, "too_large", "an 8 MiB body");
+    let unknown = Uuid::new_v4();
+    expect(
+        http(
+            addr,
+            &post(
+                &format!("/api/v1/sessions/{unknown}/messages"),
+                "{\"text\":\"hi\"}",
+            ),
+        )
+        .await,
+        404,
+        "unknown_session",
+        "unknown session",
+    );
+    expect(
+        http(
+            addr,
+            &request(
+                "GET",
+                &format!("/api/v1/sessions/{unknown}/events"),
+                &auth,
+                0,
+                "",
+            ),
+        )
+        .await,
+        404,
+        "unknown_session",
+        "unknown session's events",
+    );
+    expect(
+        http(
+            addr,
+            &request(
+                "GET",
+                "/api/v1/sessions/..%2F..%2Fetc%2Fpasswd",
+                &auth,
+                0,
+                "",
+            ),
+        )
+        .await,
+        400,
+        "malformed",
+        "an id that is a path",
+    );
+    expect(
+        http(addr, &request("GET", "/api/v1/sessions", "", 0, "")).await,
+        401,
+        "unauthorized",
+        "no token",
+    );
+    expect(
+        http(
+            addr,
+            &request(
+                "GET",
+                "/api/v1/sessions",
+                "Authorization: Bearer sbk_guess\r\n",
+                0,
+                "",
+            ),
+        )
+        .await,
+        401,
+        "unauthorized",
+        "a wrong token",
+    );
+    expect(
+        http(
+            addr,
+            &request(
+                "GET",
+                "/api/v1/sessions",
+                &format!("Authorization: Bearer {TEST_TOKEN}\r\n"),
+                0,
+                "",
+            ),
+        )
+        .await,
+        401,
+        "unauthorized",
+        "the login token",
+    );
+    expect(
+        http(
+            addr,
+            &request("GET", "/api/v1/sessions", "", 0, "")
+                .replace("Host: ", "Host: evil.example\r\nX-Was: "),
+        )
+        .await,
+        403,
+        "not_allowed",
+        "a rebinding Host",
+    );
+    let escape = inside.join("escape");
+    let dotdot = inside.join("../../outside");
+    for cwd in [outside, dotdot.as_path(), escape.as_path()] {
+        let body =
+            serde_json::json!({ "agent": "demo", "text": "run here", "cwd": cwd }).to_string();
+        expect(
+            http(addr, &post("/api/v1/sessions", &body)).await,
+            403,
+            "not_allowed",
+            "a folder outside the roots",
+        );
+    }
+    for (query, why) in [
+        ("limit=99999999999", "a limit over u32"),
+        ("since=-1", "a negative seq"),
+    ] {
+        let path = format!("/api/v1/sessions/{unknown}?{query}");
+        expect(
+            http(addr, &request("GET", &path, &auth, 0, "")).await,
+            400,
+            "malformed",
+            why,
+        );
+    }
 }
 
 /// Reads until an Error frame; asserts its code and returns its message.

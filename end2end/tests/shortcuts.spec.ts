@@ -36,7 +36,9 @@ test('Esc stops the running turn and the session returns to idle', async ({ page
   const badge = await startSlowTurn(page);
   await page.getByTestId('chat-input').press('Escape');
   await expect(badge).toHaveAttribute('data-state', 'idle', { timeout: 5_000 });
-  await expect(assistantMessages(page).last()).not.toContainText('tick 10');
+  // Stopped, not finished: the whole reply is 100 ticks. (A tick is 100 ms: a margin of a
+  // few ticks failed on 2 cores busy with other builds, where the stop took a second.)
+  await expect(assistantMessages(page).last()).not.toContainText('tick 60');
 });
 
 test('Ctrl+1, Ctrl+2 and Ctrl+9 switch tabs', async ({ page }) => {

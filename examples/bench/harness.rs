@@ -65,7 +65,7 @@ pub fn start_configured(data_dir: &Path, config: Option<&Path>) -> Server {
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
-        .expect("the release server binary exists (cargo leptos build --release)");
+        .expect("the release server binary exists (scripts/build-release.sh)");
     let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
     let addr = loop {
         let line = lines

@@ -2,7 +2,7 @@
 //! frame) next to a bare axum WebSocket, replay catch-up, idle memory, and warm turn round
 //! trips, against the release server binary with the demo agent.
 //!
-//!   cargo leptos build --release
+//!   scripts/build-release.sh
 //!   cargo run --release --features ssr --example bench
 //!
 //!   cargo run --release --features ssr --example bench -- fanout   (100 sessions x 50 events/s,

@@ -1,6 +1,7 @@
 //! The `/settings` pane: this server's browser logins (`login-list`, one `login-item`
 //! each, this browser marked) and the two ways out: Sign out (this browser) and Sign out
 //! everywhere. Plain forms that post, so they work before the page's code has loaded.
+//! Below them, the API tokens (`api_tokens`).
 
 use crate::app::list_logins;
 use crate::protocol::LoginInfo;
@@ -45,6 +46,7 @@ pub fn SettingsPane() -> impl IntoView {
                         </button>
                     </form>
                 </div>
+                <super::api_tokens::ApiTokens/>
             </div>
         </section>
     }

@@ -2,6 +2,7 @@
 //! the frames of the one multiplexed WebSocket. Compiled for both targets, with no `cfg`.
 
 mod agents;
+mod api_tokens;
 mod compare;
 mod event;
 mod frame;
@@ -17,6 +18,7 @@ mod title;
 mod usage_report;
 
 pub use agents::*;
+pub use api_tokens::*;
 pub use compare::*;
 pub use event::*;
 pub use frame::*;

@@ -1,5 +1,5 @@
-//! The site's build assets: their names (content-hashed by `cargo leptos build`, which
-//! writes the hashes to `hash.txt` beside the server binary), the split WASM modules a page
+//! The site's build assets: their names (content-hashed by the release build,
+//! `scripts/build-release.sh`, which writes the hashes to `hash.txt` beside the server binary), the split WASM modules a page
 //! needs at first paint, and how long browsers may keep them: hashed names never change
 //! content, so a year and `immutable`; anything else is revalidated on every load.
 

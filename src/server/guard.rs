@@ -32,6 +32,14 @@ pub struct GuardState {
 /// The middleware: refuse or pass, then add the headers.
 pub async fn guard(State(state): State<GuardState>, mut request: Request, next: Next) -> Response {
     let host = request_host(&request);
+    // The API checks its own callers (an API token, never the cookie: `api::tokens`), and
+    // says why it refuses as problem details. Only under its prefix: the app's server
+    // functions live under `/api/` too, and they keep the cookie.
+    let api = request.uri().path().starts_with("/api/v1/");
+    let refuse = |status, message| match api {
+        true => refuse_problem(status, message),
+        false => refuse(status, message),
+    };
     if !state.access.host_allowed(&host) {
         tracing::warn!(host = %host, path = %request.uri().path(), "refused: Host not allowed");
         return refuse(
@@ -54,7 +62,7 @@ pub async fn guard(State(state): State<GuardState>, mut request: Request, next: 
     }
     let https = is_https(request.headers());
     let mut login = None;
-    if state.access.required() && !is_public_asset(&request) {
+    if state.access.required() && !is_public_asset(&request) && !api {
         if request.method() == Method::POST && request.uri().path() == login_http::LOGIN_PATH {
             return login_http::post_login(&state.access, request, https).await;
         }
@@ -153,6 +161,20 @@ fn authenticated(access: &Access, headers: &HeaderMap) -> Option<Option<String>>
 /// A plain-text refusal with the static headers.
 pub(super) fn refuse(status: StatusCode, message: String) -> Response {
     let mut response = (status, message).into_response();
+    add_static_headers(response.headers_mut());
+    response
+}
+
+/// A refusal of an API request: problem details (`not_allowed`) with the static headers.
+fn refuse_problem(status: StatusCode, message: String) -> Response {
+    let problem = super::api::Problem {
+        kind: "about:blank".into(),
+        title: status.canonical_reason().unwrap_or("Error").into(),
+        status: status.as_u16(),
+        detail: message,
+        code: super::api::code_name(crate::protocol::ErrorCode::NotAllowed),
+    };
+    let mut response = problem.into_response();
     add_static_headers(response.headers_mut());
     response
 }

@@ -20,9 +20,10 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let registry = Arc::clone(&state.registry);
     let access = Arc::clone(&state.access);
+    let api_tokens = Arc::clone(&state.api_tokens);
     let options = state.leptos_options.clone();
-    // The compiled assets, with their build-time .br/.gz (`cargo leptos build --release
-    // --precompress`) when present. Served here rather than by leptos_axum's fallback, which
+    // The compiled assets, with their build-time .br/.gz (scripts/build-release.sh, or
+    // `cargo leptos build --release --precompress`) when present. Served here rather than by leptos_axum's fallback, which
     // drops If-Modified-Since and so could never answer 304.
     let pkg_route = format!("/{}", options.site_pkg_dir);
     let pkg_dir = format!("{}/{}", options.site_root, options.site_pkg_dir);
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
             move || {
                 provide_context(Arc::clone(&registry));
                 provide_context(Arc::clone(&access));
+                provide_context(Arc::clone(&api_tokens));
                 provide_csp_nonce();
             },
             move || shell(options.clone()),
@@ -58,6 +60,8 @@ pub fn router(state: AppState) -> Router {
         // Added after the layers above, so the WebSocket is never compressed by them
         // (only the guard below wraps it).
         .route("/ws", get(ws::upgrade))
+        // The API: its own token check inside, the guard's Host and Origin checks outside.
+        .merge(super::api::router(&state))
         .route(
             super::login_http::LOGOUT_PATH,
             axum::routing::post(super::login_http::logout),

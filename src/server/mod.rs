@@ -4,6 +4,9 @@
 pub mod access;
 pub mod agent;
 pub mod agent_pool;
+pub mod api;
+pub mod api_client;
+pub mod api_tokens;
 pub mod assets;
 pub mod catalog;
 pub mod config;
@@ -21,6 +24,7 @@ pub mod logins;
 pub mod private_dir;
 pub mod projects;
 pub mod registry;
+pub mod remote;
 pub mod replay;
 pub mod runner;
 pub mod seed;
@@ -35,6 +39,7 @@ pub mod ws;
 
 use leptos::prelude::{use_context, LeptosOptions, ServerFnError};
 use registry::Registry;
+use std::os::unix::fs::OpenOptionsExt;
 use std::sync::Arc;
 
 /// Shared by every request handler.
@@ -46,6 +51,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// Who may come in.
     pub access: Arc<access::Access>,
+    /// The HTTP API's tokens.
+    pub api_tokens: Arc<api_tokens::ApiTokens>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {
@@ -89,6 +96,12 @@ pub async fn logins_from_context() -> Result<Vec<crate::protocol::LoginInfo>, Se
         .logins()
         .map(|logins| logins.list(current.as_deref()))
         .unwrap_or_default())
+}
+
+/// The API tokens, for the Settings page's server functions.
+pub fn api_tokens_from_context() -> Result<Arc<api_tokens::ApiTokens>, ServerFnError> {
+    use_context::<Arc<api_tokens::ApiTokens>>()
+        .ok_or_else(|| ServerFnError::new("the API tokens are not available"))
 }
 
 /// The Doctor's runner section, for server functions.
@@ -151,7 +164,7 @@ pub enum StartError {
 }
 
 /// Leptos' site settings: from cargo-leptos' environment when it runs us (`cargo leptos
-/// watch`), otherwise the layout `cargo leptos build` leaves in the repo root.
+/// watch`), otherwise the layout the release build (scripts/build-release.sh) leaves in the repo root.
 pub fn leptos_options(addr: std::net::SocketAddr) -> LeptosOptions {
     let from_cargo_leptos = std::env::var_os("LEPTOS_OUTPUT_NAME").is_some();
     let configured = from_cargo_leptos
@@ -195,6 +208,16 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
 
     let db = db::Db::open_limited(&config.data_dir, config.max_db_mib).await?;
     access.attach_logins(Arc::new(logins::Logins::load(db.clone()).await?));
+    let api_tokens = Arc::new(api_tokens::ApiTokens::load(db.clone()).await?);
+    if access.required() {
+        // The command line on this machine reads the address and a token from here.
+        let server = format!("http://{}", connect_addr(addr));
+        if let Err(e) = api_tokens.write_cli_file(&config.data_dir, server).await {
+            tracing::warn!("cannot write {}: {e}", api_tokens::CLI_FILE);
+        }
+    } else if let Err(e) = write_open_cli_file(&config.data_dir, addr) {
+        tracing::warn!("cannot write {}: {e}", api_tokens::CLI_FILE);
+    }
     let registry = if runner::detached(&config) {
         let catalog = Arc::new(catalog::AgentCatalog::load(&config));
         let runners = runner::Runners::start(&config, Arc::clone(&catalog))
@@ -217,6 +240,7 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
         leptos_options: leptos_options(addr),
         registry: Arc::clone(&registry),
         access: Arc::new(access),
+        api_tokens,
     };
     // Tests and scripts read this line to find the port.
     println!("Switchboard listening on http://{addr}");
@@ -228,6 +252,43 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
         .map_err(StartError::Serve)?;
     registry.shutdown().await;
     Ok(())
+}
+
+/// The address a program on this machine connects to: loopback for a server on every
+/// interface.
+fn connect_addr(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
+        }
+        _ => addr,
+    }
+}
+
+/// `cli.json` for a `--no-auth` server: its address, no token needed.
+fn write_open_cli_file(
+    data_dir: &std::path::Path,
+    addr: std::net::SocketAddr,
+) -> std::io::Result<()> {
+    let file = api_tokens::CliFile {
+        server: format!("http://{}", connect_addr(addr)),
+        token: String::new(),
+    };
+    let text = serde_json::to_string_pretty(&file).map_err(std::io::Error::other)?;
+    let path = data_dir.join(api_tokens::CLI_FILE);
+    let _ = std::fs::remove_file(&path);
+    // 0600 like every file of the data dir, though it holds no secret here.
+    std::io::Write::write_all(
+        &mut std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?,
+        text.as_bytes(),
+    )
 }
 
 /// The address a browser should open for a server on `addr`: on loopback a `*.localhost`

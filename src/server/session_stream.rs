@@ -4,7 +4,7 @@
 //! a receiver that starts exactly after it: nothing missed, nothing applied twice.
 
 use super::wire::WireFrame;
-use crate::protocol::{Seq, Session};
+use crate::protocol::{Seq, Session, SessionState};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
 
@@ -57,11 +57,23 @@ impl SessionStream {
         (published.snapshot.clone(), published.frames.subscribe())
     }
 
-    /// Publishes a stored event's frame; the snapshot now ends at `seq`.
-    pub fn publish_event(&self, seq: Seq, at_ms: i64, frame: WireFrame) {
+    /// Publishes a stored event's frame; the snapshot now ends at `seq`. A `StateChanged`
+    /// event passes its `state`: the snapshot takes it under the same lock, so a subscriber
+    /// joining before the patch that follows is not told the old state after the event
+    /// that ended it.
+    pub fn publish_event(
+        &self,
+        seq: Seq,
+        at_ms: i64,
+        state: Option<&SessionState>,
+        frame: WireFrame,
+    ) {
         let mut published = self.lock();
         published.snapshot.last_seq = seq;
         published.snapshot.last_activity_ms = at_ms;
+        if let Some(state) = state {
+            published.snapshot.state.clone_from(state);
+        }
         let _ = published.frames.send(Arc::new(frame));
     }
 

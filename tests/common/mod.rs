@@ -2,6 +2,7 @@
 //! a real WebSocket client. Every read has a timeout, so a broken server fails, not hangs.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod claude;
 pub mod code;
 pub mod import;

@@ -1,6 +1,7 @@
 //! SQLite storage (WAL): projects, sessions and their append-only event logs. Uses sqlx's runtime
 //! query API so the build needs no database; the schema lives in `migrations/`.
 
+pub mod api_tokens;
 pub mod compare;
 pub mod imports;
 pub mod logins;

@@ -75,6 +75,8 @@ pub enum SessionCommand {
     Rename {
         /// The title.
         title: String,
+        /// Answered once the title is stored and published (or refused: empty).
+        reply: oneshot::Sender<Result<(), ServiceError>>,
     },
     /// Count the session's changes again soon (after a commit, discard or merge).
     Recount,
@@ -460,8 +462,13 @@ impl Registry {
     }
 
     /// Renames a session.
+    /// Renames a session; returns once the new title is published, so an answer read after
+    /// it (the API's) shows it. An empty title is refused.
     pub async fn rename(&self, id: SessionId, title: String) -> Result<(), ServiceError> {
-        self.command(id, SessionCommand::Rename { title }).await
+        let (reply, answer) = oneshot::channel();
+        self.command(id, SessionCommand::Rename { title, reply })
+            .await?;
+        answer.await.map_err(|_| ServiceError::UnknownSession(id))?
     }
 
     /// Kills a session's agent's process group and archives it (see `end_session`, which

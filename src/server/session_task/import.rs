@@ -55,7 +55,7 @@ impl SessionTask {
                 event,
             };
             match WireFrame::encode(&frame) {
-                Ok(wire) => self.stream.publish_event(seq, at_ms, wire),
+                Ok(wire) => self.stream.publish_event(seq, at_ms, None, wire),
                 Err(e) => {
                     tracing::error!(session = %self.session.id, %seq, "cannot encode an event: {e}")
                 }

@@ -443,15 +443,21 @@ impl SessionTask {
             SessionCommand::Recount => self.counting.soon(),
             SessionCommand::BudgetChanged => self.check_budget().await,
             SessionCommand::AllowTurn => self.allow_turn = true,
-            SessionCommand::Rename { title } => {
+            SessionCommand::Rename { title, reply } => {
                 let title = title.trim().chars().take(200).collect::<String>();
-                if !title.is_empty() {
+                let result = if title.is_empty() {
+                    Err(crate::server::registry::ServiceError::Invalid(
+                        "the title is empty".into(),
+                    ))
+                } else {
                     self.publish(SessionPatch {
                         title: Some(title),
                         ..SessionPatch::default()
                     })
                     .await;
-                }
+                    Ok(())
+                };
+                let _ = reply.send(result);
             }
             SessionCommand::Archive { reply } => {
                 self.archive().await;

@@ -99,8 +99,15 @@ impl SessionTask {
             seq,
             event,
         };
+        let state = match &frame {
+            ServerFrame::Event {
+                event: SessionEvent::StateChanged { state },
+                ..
+            } => Some(state),
+            _ => None,
+        };
         match WireFrame::encode(&frame) {
-            Ok(wire) => self.stream.publish_event(seq, now, wire),
+            Ok(wire) => self.stream.publish_event(seq, now, state, wire),
             // Stored but not sent: a socket's next resync reads it from the log.
             Err(e) => {
                 tracing::error!(session = %self.session.id, %seq, "cannot encode an event: {e}")

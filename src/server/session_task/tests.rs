@@ -440,3 +440,45 @@ async fn stop_drops_the_queue_but_the_watchdog_does_not() {
     assert!(log.contains(&"user three".to_owned()), "{log:?}");
     assert_eq!(log.iter().filter(|l| *l == "start").count(), 2, "{log:?}");
 }
+
+/// Whether a socket joining the session at the end of `log` would be told it is idle while a
+/// turn it has seen start has not ended (the state being the last `StateChanged`).
+fn idle_inside_a_turn(log: &[SessionEvent]) -> bool {
+    let (mut state, mut in_turn) = (SessionState::Idle, false);
+    for event in log {
+        match event {
+            SessionEvent::StateChanged { state: now } => state = now.clone(),
+            SessionEvent::TurnStarted => in_turn = true,
+            SessionEvent::TurnCompleted { .. } | SessionEvent::Error { .. } => in_turn = false,
+            _ => {}
+        }
+    }
+    in_turn && state == SessionState::Idle
+}
+
+#[tokio::test]
+async fn no_point_of_the_log_or_the_stream_says_idle_inside_a_turn() {
+    let mut core = Core::new(|_| {}).await;
+    let id = session();
+    core.send(id, "one").await;
+    let mut agent = core.agent().await;
+    for text in ["one", "two"] {
+        if text != "one" {
+            core.send(id, text).await;
+        }
+        expect_turn(&mut agent, text).await;
+        // A socket joining now gets a snapshot that agrees with the log up to its seq.
+        let snapshot = core.registry.stream(id).expect("known").snapshot();
+        assert_ne!(snapshot.state, SessionState::Idle, "mid-turn snapshot");
+        reply(&agent, "done").await;
+        core.until_state(id, |s| *s == SessionState::Idle).await;
+    }
+    let log = core.log(id).await;
+    for end in 1..=log.len() {
+        assert!(
+            !idle_inside_a_turn(&log[..end]),
+            "idle inside a turn at event {end}: {:?}",
+            &log[..end]
+        );
+    }
+}

@@ -111,9 +111,15 @@ impl SessionTask {
     pub(super) async fn start_turn(&mut self, input: TurnInput) {
         self.setback = None;
         self.last_input = Some(input.clone());
+        // The session says it is working before the turn's first event: a socket that
+        // joins between the two must never hear "idle" about a turn it has seen start.
+        self.turn = Some(Turn::new(input, 0, Instant::now()));
+        self.publish_state().await;
         let start_seq = self.session.last_seq.next().0;
+        if let Some(turn) = self.turn.as_mut() {
+            turn.start_seq = start_seq;
+        }
         self.record(SessionEvent::TurnStarted).await;
-        self.turn = Some(Turn::new(input, start_seq, Instant::now()));
         self.hand_over_turn().await;
     }
 

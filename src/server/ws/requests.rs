@@ -36,7 +36,9 @@ impl SocketRoutes {
         Ok(())
     }
 
-    /// Answers a commit, discard or merge, then sends the changes as they are now.
+    /// Sends the changes as they are after a commit, discard or merge, then its answer: a
+    /// page that shows "committed" already holds the summary that follows from it (the End
+    /// dialog, opened right after, counts the new commit as unmerged).
     pub(super) async fn git_done(
         &self,
         session: SessionId,
@@ -44,13 +46,15 @@ impl SocketRoutes {
         outcome: Result<GitOutcome, ServiceError>,
     ) -> Result<(), ServiceError> {
         let outcome = outcome?;
+        let changes = self.send_changes(session).await;
         self.send(ServerFrame::GitDone {
             session,
             tag,
             outcome,
         })
         .await;
-        self.send_changes(session).await
+        // The operation was done either way; an unreadable summary is said after its answer.
+        changes
     }
 
     /// Asks every attempt, then follows each one it made (also when a later one failed: the

@@ -1,0 +1,220 @@
+//! The two cargo builds, and the browser half's post-processing: split, bind, optimise.
+
+use crate::project::Project;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The split loader's name as the WASM imports it, with a placeholder the hash step
+/// replaces by the loader's content hash (cargo-leptos' name, so the bytes match).
+const SPLIT_LOADER_IMPORT: &str = "./__wasm_split.______________________.js";
+
+/// `cargo build` of the lib for wasm32; returns the `.wasm` cargo wrote.
+pub fn build_wasm(proj: &Project) -> Result<Vec<u8>> {
+    let mut cargo = Command::new(cargo_program());
+    cargo
+        .arg("build")
+        .arg(format!("--package={}", proj.package))
+        .arg("--lib")
+        .arg(format!("--target-dir={}", proj.front_target_dir.display()))
+        .arg("--target=wasm32-unknown-unknown")
+        .arg("--no-default-features")
+        .arg(format!("--features={}", proj.lib_features.join(",")))
+        .arg(format!("--profile={}", proj.lib_profile))
+        .envs(proj.envs(true));
+    run(&mut cargo, "cargo build (wasm32)")?;
+    let wasm = proj.cargo_wasm();
+    std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))
+}
+
+/// `cargo build --release` of the server binary.
+pub fn build_server(proj: &Project) -> Result<()> {
+    let mut cargo = Command::new(cargo_program());
+    cargo
+        .arg("build")
+        .arg(format!("--package={}", proj.package))
+        .arg(format!("--bin={}", proj.bin_target))
+        .arg("--no-default-features")
+        .arg(format!("--features={}", proj.bin_features.join(",")))
+        .arg("--release")
+        .envs(proj.envs(false));
+    run(&mut cargo, "cargo build (server)")
+}
+
+/// Splits the module at its `#[lazy]` points, runs wasm-bindgen on the main part and
+/// wasm-opt on every part, leaving them in the site's pkg dir.
+pub fn split_bind_optimize(proj: &Project, wasm: &[u8]) -> Result<()> {
+    std::fs::create_dir_all(&proj.pkg_dir)
+        .with_context(|| format!("creating {}", proj.pkg_dir.display()))?;
+    let main_split = proj
+        .cargo_wasm()
+        .with_file_name(format!("{}_split.wasm", proj.package.replace('-', "_")));
+    let main_module = format!("./{}.js", proj.output_name);
+    let split = wasm_split_cli_support::transform({
+        let mut opts = wasm_split_cli_support::Options::new(wasm);
+        opts.output_dir = &proj.pkg_dir;
+        opts.main_out_path = &main_split;
+        opts.main_module = &main_module;
+        opts.link_name = SPLIT_LOADER_IMPORT;
+        opts
+    })
+    .map_err(|error| anyhow::anyhow!("splitting the WASM: {error:#}"))?;
+    // Sorted keys: the same split always writes the same manifest (cargo-leptos writes a
+    // HashMap's order, so its manifest's name can differ between two of its own builds).
+    let prefetch: std::collections::BTreeMap<_, _> = split.prefetch_map.into_iter().collect();
+    let manifest = proj.pkg_dir.join("__wasm_split_manifest.json");
+    std::fs::write(&manifest, serde_json::to_string_pretty(&prefetch)?)
+        .with_context(|| format!("writing {}", manifest.display()))?;
+
+    let loader = proj
+        .pkg_dir
+        .join(SPLIT_LOADER_IMPORT.trim_start_matches("./"));
+    let text = std::fs::read_to_string(&loader)
+        .with_context(|| format!("reading {}", loader.display()))?;
+    std::fs::write(&loader, canonical_loader(&text))
+        .with_context(|| format!("writing {}", loader.display()))?;
+
+    let mut bindgen = Command::new(tool("wasm-bindgen"));
+    bindgen
+        .arg("--target=web")
+        .arg("--keep-lld-exports")
+        .arg("--no-demangle")
+        .arg(format!("--out-name={}", proj.output_name))
+        .arg(format!("--out-dir={}", proj.pkg_dir.display()))
+        .arg(&main_split);
+    run(&mut bindgen, "wasm-bindgen")?;
+    // wasm-bindgen names it `<name>_bg.wasm`; Leptos' hydration script asks for `<name>.wasm`.
+    let bound = proj.pkg_dir.join(format!("{}_bg.wasm", proj.output_name));
+    let main_wasm = proj.pkg_file("wasm");
+    std::fs::rename(&bound, &main_wasm)
+        .with_context(|| format!("renaming {} to {}", bound.display(), main_wasm.display()))?;
+
+    let mut parts = vec![main_wasm];
+    parts.extend(split.split_modules);
+    optimize_all(&parts)
+}
+
+/// The split loader with its unordered lists sorted. The splitter writes some of them in
+/// a HashMap's order, which changes from run to run; the loader's name is its content's
+/// hash, and the main JS and WASM import it by that name without their own names changing,
+/// so a rebuild of the same source must give the same loader, or a browser holding the
+/// cached (year-long) JS would ask a new server for a loader it no longer has.
+pub fn canonical_loader(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        let canonical = if body.contains("initSync(undefined, undefined)")
+            || body.contains("Object.assign(sharedImports.__wasm_split, {")
+        {
+            sort_between(body, "{ ", "}")
+        } else if body.starts_with("/* ") && body.ends_with(" */") {
+            sort_between(body, "/* ", " */")
+        } else {
+            body.to_string()
+        };
+        out.push_str(&canonical);
+        out.push_str(end);
+    }
+    out
+}
+
+/// Sorts the comma-separated items between the first `open` and the next `close`,
+/// keeping the splitter's spacing (`{ a, b,  }`, `/* a, b */`).
+fn sort_between(line: &str, open: &str, close: &str) -> String {
+    let Some(start) = line.find(open).map(|at| at + open.len()) else {
+        return line.to_string();
+    };
+    let Some(len) = line[start..].find(close) else {
+        return line.to_string();
+    };
+    let inner = &line[start..start + len];
+    let trailing_comma = inner.trim_end().ends_with(',');
+    let mut items: Vec<&str> = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .collect();
+    items.sort_unstable();
+    let mut sorted = items.join(", ");
+    if trailing_comma {
+        sorted.push_str(",  ");
+    }
+    format!("{}{sorted}{}", &line[..start], &line[start + len..])
+}
+
+/// wasm-opt -Oz on every part, two at a time (cargo-leptos runs one per core).
+fn optimize_all(parts: &[PathBuf]) -> Result<()> {
+    let wasm_opt = tool("wasm-opt");
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    for batch in parts.chunks(cores) {
+        let children = batch
+            .iter()
+            .map(|part| {
+                Command::new(&wasm_opt)
+                    .args([
+                        "-Oz",
+                        "--enable-bulk-memory",
+                        "--enable-nontrapping-float-to-int",
+                    ])
+                    .arg(part)
+                    .arg("-o")
+                    .arg(part)
+                    .spawn()
+                    .with_context(|| format!("starting {}", wasm_opt.display()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for (mut child, part) in children.into_iter().zip(batch) {
+            let status = child.wait().context("waiting for wasm-opt")?;
+            if !status.success() {
+                bail!("wasm-opt failed on {} ({status})", part.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs a command to its end; its output goes to ours.
+fn run(command: &mut Command, what: &str) -> Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("starting {what} ({:?})", command.get_program()))?;
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(())
+}
+
+fn cargo_program() -> PathBuf {
+    std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from)
+}
+
+/// A tool from the project's `node_modules/.bin` (npm's binaryen), else from PATH, as
+/// cargo-leptos finds them.
+fn tool(name: &str) -> PathBuf {
+    let local = Path::new("node_modules/.bin").join(name);
+    if local.is_file() {
+        return local;
+    }
+    PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_loader;
+
+    #[test]
+    fn the_loader_is_the_same_whatever_order_the_splitter_wrote() {
+        let one = "import { initSync } from \"./x.js\";\n        const { b, memory, a,  } = initSync(undefined, undefined);\n        Object.assign(sharedImports.__wasm_split, { b, memory, a,  });\n/* tool_page_2, pane_1 */\nconst x = { keep, this };\n";
+        let two = "import { initSync } from \"./x.js\";\n        const { memory, a, b,  } = initSync(undefined, undefined);\n        Object.assign(sharedImports.__wasm_split, { a, b, memory,  });\n/* pane_1, tool_page_2 */\nconst x = { keep, this };\n";
+        assert_eq!(canonical_loader(one), canonical_loader(two));
+        assert!(canonical_loader(one).contains("const { a, b, memory,  } = initSync"));
+        assert!(canonical_loader(one).contains("/* pane_1, tool_page_2 */"));
+        assert!(
+            canonical_loader(one).contains("const x = { keep, this };"),
+            "other lines are left alone"
+        );
+    }
+}
