@@ -336,6 +336,13 @@ async fn every_endpoint_answers_and_refuses_with_the_socket_codes() {
             "not_found",
         ),
         (
+            Method::DELETE,
+            "/api/v1/sessions".into(),
+            None,
+            405,
+            "method_not_allowed",
+        ),
+        (
             Method::POST,
             path.clone(),
             Some(json!({ "text": big })),
@@ -369,7 +376,7 @@ async fn every_endpoint_answers_and_refuses_with_the_socket_codes() {
         "limit_reached",
     );
 
-    // End: gone from the list, and unknown afterwards.
+    // End: gone from the list and from the live services, but still readable.
     let (status, _) = call(
         &api,
         Method::DELETE,
@@ -378,8 +385,18 @@ async fn every_endpoint_answers_and_refuses_with_the_socket_codes() {
     )
     .await;
     assert_eq!(status, 204);
+    let (status, ended) = call(&api, Method::GET, &format!("/api/v1/sessions/{id}"), None).await;
+    assert_eq!(status, 200, "{ended}");
+    assert_eq!(ended["session"]["state"], "archived", "{ended}");
+    assert!(ended["events"].as_array().is_some_and(|e| !e.is_empty()));
     assert_problem(
-        &call(&api, Method::GET, &format!("/api/v1/sessions/{id}"), None).await,
+        &call(
+            &api,
+            Method::POST,
+            &format!("/api/v1/sessions/{id}/messages"),
+            Some(json!({ "text": "too late" })),
+        )
+        .await,
         404,
         "unknown_session",
     );

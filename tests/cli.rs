@@ -278,7 +278,7 @@ async fn tail_follows_a_slow_turn_to_its_end_and_stop_stops_one() {
     let ran = run(&server, &["send", &id, "/slow 20"]).await;
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
     wait_for(&api, &id, |e| {
-        matches!(e, SessionEvent::TurnStarted).then_some(())
+        matches!(e, SessionEvent::TurnStarted { .. }).then_some(())
     })
     .await;
     let ran = run(&server, &["stop", &id]).await;
@@ -288,6 +288,60 @@ async fn tail_follows_a_slow_turn_to_its_end_and_stop_stops_one() {
         _ => None,
     })
     .await;
+}
+
+/// `send --wait` follows its own message's turn, not one queued ahead of it; a message that
+/// a Stop drops from the queue ends the wait with an error instead of a hang.
+#[tokio::test]
+async fn send_wait_follows_its_own_turn_and_a_dropped_message_fails() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = Server::start(dir.path());
+    let api = api(&server);
+    let id = create(&api, "/slow 4").await.session.id;
+    let messages = format!("/api/v1/sessions/{id}/messages");
+    api.act(
+        Method::POST,
+        &messages,
+        Some(&json!({ "text": "queued ahead" })),
+    )
+    .await
+    .expect("queued");
+    let ran = run(&server, &["send", &id, "--wait", "ours"]).await;
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(ran.stdout.contains("Echo: ours"), "{}", ran.stdout);
+    assert!(!ran.stdout.contains("queued ahead"), "{}", ran.stdout);
+
+    // Behind a long turn, then Stop: the queue is dropped, and the wait ends.
+    api.act(
+        Method::POST,
+        &messages,
+        Some(&json!({ "text": "/slow 120" })),
+    )
+    .await
+    .expect("sent");
+    let mut waiting = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    waiting
+        .args(["send", &id, "--wait", "never runs", "--data-dir"])
+        .arg(&server.data_dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let waiting = waiting.spawn().expect("send runs");
+    wait_for(&api, &id, |e| match e {
+        SessionEvent::UserMessage { text, .. } if text == "never runs" => Some(()),
+        _ => None,
+    })
+    .await;
+    api.act(Method::POST, &format!("/api/v1/sessions/{id}/stop"), None)
+        .await
+        .expect("stopped");
+    let out = tokio::time::timeout(TIMEOUT, waiting.wait_with_output())
+        .await
+        .expect("the wait ends")
+        .expect("status");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("not sent"), "{stderr}");
 }
 
 #[tokio::test]

@@ -193,6 +193,7 @@ impl Agent {
             .send_turn(TurnInput {
                 text: text.to_owned(),
                 attachments: vec![],
+                client_msg_id: None,
             })
             .expect("turn queued");
     }

@@ -250,7 +250,7 @@ async fn dropped_connections_lose_duplicate_and_reorder_nothing() {
         assert_eq!(text, expected, "session {id}: every chunk once, in order");
         let turns = seen
             .iter()
-            .filter(|(_, e)| matches!(e, SessionEvent::TurnStarted))
+            .filter(|(_, e)| matches!(e, SessionEvent::TurnStarted { .. }))
             .count();
         assert_eq!(turns, 1, "resent first messages made one turn");
     }

@@ -36,7 +36,7 @@ impl TurnOrder {
         }
         self.last_seq = seq;
         match event {
-            SessionEvent::TurnStarted => self.started += 1,
+            SessionEvent::TurnStarted { .. } => self.started += 1,
             SessionEvent::TurnCompleted { .. } => self.completed += 1,
             SessionEvent::StateChanged { state } => self.state(state, "event"),
             _ => {}

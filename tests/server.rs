@@ -461,7 +461,7 @@ async fn a_resent_message_makes_one_turn_even_across_a_server_restart() {
         .count();
     let turns = log
         .iter()
-        .filter(|e| matches!(e.event, SessionEvent::TurnStarted))
+        .filter(|e| matches!(e.event, SessionEvent::TurnStarted { .. }))
         .count();
     assert_eq!((users, turns), (1, 1));
 }

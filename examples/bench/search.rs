@@ -317,7 +317,9 @@ async fn seed_session(db: &Db, n: u64, rng: &mut Lcg) {
             text: format!("{}?", rng.sentence(12)),
             attachments: vec![],
         });
-        events.push(SessionEvent::TurnStarted);
+        events.push(SessionEvent::TurnStarted {
+            client_msg_id: None,
+        });
         for _ in 0..10 {
             events.push(SessionEvent::AssistantDelta {
                 message_id: format!("m{turn}"),

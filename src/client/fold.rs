@@ -186,7 +186,7 @@ pub(crate) fn fold_event(view: &SessionView, seq: Seq, event: SessionEvent) {
                 resolution.set(Some(Resolution { option_id, allowed }));
             }
         }
-        SessionEvent::TurnStarted => {}
+        SessionEvent::TurnStarted { .. } => {}
         SessionEvent::TurnCompleted {
             usage,
             duration_ms,

@@ -442,7 +442,7 @@ fn entry_identity(event: &SessionEvent, seq: Seq) -> Option<String> {
         | SessionEvent::Budget { .. }
         | SessionEvent::ConversationReset { .. } => Some(format!("entry:{}", seq.0)),
         SessionEvent::PermissionResolved { .. }
-        | SessionEvent::TurnStarted
+        | SessionEvent::TurnStarted { .. }
         | SessionEvent::TurnCompleted { .. }
         | SessionEvent::StateChanged { .. }
         | SessionEvent::PermissionModeChanged { .. } => None,

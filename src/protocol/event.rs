@@ -139,7 +139,14 @@ pub enum SessionEvent {
         allowed: bool,
     },
     /// The agent began working on a message.
-    TurnStarted,
+    TurnStarted {
+        /// Which message: the `client_msg_id` of its `UserMessage` (turns start in the order
+        /// their messages came, but Stop and a used-up budget drop waiting ones, so a script
+        /// waiting for its reply matches by this). `None` in logs from before it was kept,
+        /// and for imported histories.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_msg_id: Option<ClientMsgId>,
+    },
     /// The turn ended.
     TurnCompleted {
         /// Tokens and cost of this turn.

@@ -181,7 +181,9 @@ fn server_frames_round_trip() {
             option_id: Some("allow".into()),
             allowed: true,
         },
-        SessionEvent::TurnStarted,
+        SessionEvent::TurnStarted {
+            client_msg_id: None,
+        },
         SessionEvent::TurnCompleted {
             usage: Usage::default(),
             duration_ms: 5,
@@ -264,6 +266,33 @@ fn wire_shape_is_tagged_snake_case() {
         patch,
         serde_json::json!({"state": {"state": "awaiting_permission"}}),
         "a patch carries only its changed fields"
+    );
+}
+
+#[test]
+fn a_turn_start_names_its_message_and_older_logs_still_load() {
+    let id = ClientMsgId(uuid::Uuid::from_u128(7));
+    let named = serde_json::to_value(SessionEvent::TurnStarted {
+        client_msg_id: Some(id),
+    })
+    .expect("serializes");
+    assert_eq!(
+        named,
+        serde_json::json!({"type": "turn_started", "client_msg_id": "00000000-0000-0000-0000-000000000007"})
+    );
+    // As logs written before the message id was kept have it.
+    let old: SessionEvent =
+        serde_json::from_str(r#"{"type":"turn_started"}"#).expect("an old turn start loads");
+    assert_eq!(
+        old,
+        SessionEvent::TurnStarted {
+            client_msg_id: None
+        }
+    );
+    assert_eq!(
+        serde_json::to_string(&old).expect("serializes"),
+        r#"{"type":"turn_started"}"#,
+        "and is written back the same"
     );
 }
 

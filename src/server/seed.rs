@@ -92,7 +92,9 @@ fn turn_events(turn: usize) -> Vec<SessionEvent> {
             text: format!("Question {n}: what does the code do now?"),
             attachments: vec![],
         },
-        SessionEvent::TurnStarted,
+        SessionEvent::TurnStarted {
+            client_msg_id: None,
+        },
         SessionEvent::Thinking {
             message_id: format!("seed-think-{n}"),
             text: format!("Turn {n}: list the files first, then read the one that matters."),

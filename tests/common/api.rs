@@ -97,6 +97,6 @@ pub async fn wait_turns(client: &ApiClient, session: &str, turns: usize) {
 pub fn turns_started(events: &[ApiEvent]) -> usize {
     events
         .iter()
-        .filter(|e| matches!(e.event, SessionEvent::TurnStarted))
+        .filter(|e| matches!(e.event, SessionEvent::TurnStarted { .. }))
         .count()
 }

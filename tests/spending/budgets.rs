@@ -61,7 +61,10 @@ async fn try_say(
             } if t == tag => return Err((code, message)),
             ServerFrame::Event {
                 session: s,
-                event: SessionEvent::TurnStarted,
+                event:
+                    SessionEvent::TurnStarted {
+                        client_msg_id: None,
+                    },
                 ..
             } if s == session => return Ok(()),
             _ => {}

@@ -364,6 +364,7 @@ mod tests {
         let turn = TurnInput {
             text: "hi".into(),
             attachments: Vec::new(),
+            client_msg_id: None,
         };
         agent.on_command(DriverCommand::Turn(turn), &mut effects);
         agent.on_line(r#"{"jsonrpc": "2.0", "id": 1, "result": {}}"#, &mut effects);

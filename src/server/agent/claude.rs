@@ -345,6 +345,7 @@ mod tests {
         let turn = TurnInput {
             text: "hi".into(),
             attachments: Vec::new(),
+            client_msg_id: None,
         };
         claude.on_command(DriverCommand::Turn(turn), &mut effects);
         let (writes, outputs) = effects.take();

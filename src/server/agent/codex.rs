@@ -476,6 +476,7 @@ mod tests {
         let turn = TurnInput {
             text: "hi".into(),
             attachments: Vec::new(),
+            client_msg_id: None,
         };
         codex.on_command(DriverCommand::Turn(turn), &mut effects);
         codex.on_command(DriverCommand::Interrupt, &mut effects);

@@ -360,6 +360,7 @@ mod tests {
         TurnInput {
             text: text.to_owned(),
             attachments: Vec::new(),
+            client_msg_id: None,
         }
     }
 

@@ -16,7 +16,9 @@ pub mod process;
 #[cfg(test)]
 pub mod scripted;
 
-use crate::protocol::{AgentId, AgentProtocol, Attachment, RequestId, SessionEvent, Usage, DEMO};
+use crate::protocol::{
+    AgentId, AgentProtocol, Attachment, ClientMsgId, RequestId, SessionEvent, Usage, DEMO,
+};
 use crate::server::catalog::AgentCatalog;
 pub use connection::QueuedDriver;
 use std::collections::BTreeMap;
@@ -92,6 +94,28 @@ pub struct TurnInput {
     pub text: String,
     /// Images and files pasted with it.
     pub attachments: Vec<Attachment>,
+    /// The message's id (its `UserMessage`'s), which the turn's `TurnStarted` names; the
+    /// agent never sees it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_msg_id: Option<ClientMsgId>,
+}
+
+impl TurnInput {
+    /// The turn a stored `UserMessage` asks for; `None` for any other event.
+    pub fn of_message(event: SessionEvent) -> Option<Self> {
+        match event {
+            SessionEvent::UserMessage {
+                client_msg_id,
+                text,
+                attachments,
+            } => Some(TurnInput {
+                text,
+                attachments,
+                client_msg_id: Some(client_msg_id),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Why a driver could not do what was asked.

@@ -100,6 +100,7 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
             limit,
             refuse_oversized,
         ))
+        .layer(axum::middleware::from_fn(method_not_allowed_as_problem))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             tokens::require_token,
@@ -127,6 +128,37 @@ async fn refuse_oversized(
         .into_response(),
         _ => next.run(request).await,
     }
+}
+
+/// axum answers a known path asked with another method by a bare 405; here it is a
+/// problem like every other error, with axum's `Allow` header kept.
+async fn method_not_allowed_as_problem(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let is_problem = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|kind| {
+            kind.as_bytes()
+                .starts_with(problem::PROBLEM_JSON.as_bytes())
+        });
+    if response.status() != axum::http::StatusCode::METHOD_NOT_ALLOWED || is_problem {
+        return response;
+    }
+    let allow = response.headers().get(axum::http::header::ALLOW).cloned();
+    let mut problem =
+        ApiError::MethodNotAllowed(format!("{path} does not take {method}")).into_response();
+    if let Some(allow) = allow {
+        problem
+            .headers_mut()
+            .insert(axum::http::header::ALLOW, allow);
+    }
+    problem
 }
 
 /// A path under `/api/v1/` that is no route: a problem, like every other error here.

@@ -28,7 +28,8 @@ pub struct Problem {
     pub detail: String,
     /// The machine-readable code: the WebSocket's error codes (`unknown_session`,
     /// `invalid_state`, `too_large`, `malformed`, `not_allowed`, `limit_reached`,
-    /// `over_budget`, `internal`), plus `unauthorized` (no valid API token) and `not_found`.
+    /// `over_budget`, `internal`), plus `unauthorized` (no valid API token), `not_found` and
+    /// `method_not_allowed`.
     pub code: String,
 }
 
@@ -50,6 +51,9 @@ pub enum ApiError {
     /// Nothing has this id (other than a session).
     #[error("{0}")]
     NotFound(String),
+    /// The route exists, not with this method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
 }
 
 impl ApiError {
@@ -67,6 +71,9 @@ impl ApiError {
                 code_name(ErrorCode::TooLarge),
             ),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found".into()),
+            ApiError::MethodNotAllowed(_) => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".into())
+            }
         }
     }
 

@@ -42,6 +42,25 @@ fn snapshot(state: &AppState, id: SessionId) -> Result<ApiSession, ApiError> {
     Ok(ApiSession::from(&state.registry.stream(id)?.snapshot()))
 }
 
+/// A live session's snapshot, else an ended one's stored record: an ended session leaves
+/// the registry, but what it did stays readable.
+async fn live_or_ended(state: &AppState, id: SessionId) -> Result<ApiSession, ApiError> {
+    match snapshot(state, id) {
+        Err(ApiError::Service(ServiceError::UnknownSession(_))) => {
+            let stored = state
+                .registry
+                .db()
+                .session(id)
+                .await
+                .map_err(ServiceError::from)?;
+            stored
+                .map(|session| ApiSession::from(&session))
+                .ok_or(ApiError::Service(ServiceError::UnknownSession(id)))
+        }
+        other => other,
+    }
+}
+
 /// The sessions that are not ended, newest activity first, filtered.
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", params(ListQuery),
     responses((status = 200, body = SessionList), (status = 401, body = Problem)))]
@@ -79,7 +98,8 @@ pub async fn list_projects(State(state): State<AppState>) -> Json<ProjectList> {
     Json(ProjectList { projects })
 }
 
-/// One session with the events after `since` and before `until`, at most `limit`.
+/// One session (live or ended) with the events after `since` and before `until`, at most
+/// `limit`.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "sessions",
     params(("id" = String, Path, description = "The session's id"), EventsQuery),
     responses((status = 200, body = SessionDetail), (status = 404, body = Problem),
@@ -90,7 +110,7 @@ pub async fn get_session(
     ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<Json<SessionDetail>, ApiError> {
     let id = session_id(&id)?;
-    let session = snapshot(&state, id)?;
+    let session = live_or_ended(&state, id).await?;
     let since = Seq(query.since.unwrap_or(0));
     let limit = u64::from(query.limit.unwrap_or(MAX_EVENTS).clamp(1, MAX_EVENTS));
     // Seqs have no gaps, so a window of `limit` seqs holds at most `limit` events.

@@ -295,10 +295,7 @@ impl Db {
         let Some(row) = row else { return Ok(None) };
         let body: String = row.try_get("body")?;
         match serde_json::from_str::<SessionEvent>(&body) {
-            Ok(SessionEvent::UserMessage {
-                text, attachments, ..
-            }) => Ok(Some(TurnInput { text, attachments })),
-            Ok(_) => Ok(None),
+            Ok(event) => Ok(TurnInput::of_message(event)),
             Err(e) => Err(DbError::Corrupt(format!("user message: {e}"))),
         }
     }

@@ -123,10 +123,7 @@ impl Db {
         let Some(row) = row else { return Ok(None) };
         let body: String = row.try_get("body")?;
         match serde_json::from_str::<SessionEvent>(&body) {
-            Ok(SessionEvent::UserMessage {
-                text, attachments, ..
-            }) => Ok(Some(crate::server::agent::TurnInput { text, attachments })),
-            Ok(_) => Ok(None),
+            Ok(event) => Ok(crate::server::agent::TurnInput::of_message(event)),
             Err(e) => Err(DbError::Corrupt(format!("user message: {e}"))),
         }
     }

@@ -120,6 +120,7 @@ impl SessionTask {
             Ok(input) => input.unwrap_or(TurnInput {
                 text: String::new(),
                 attachments: Vec::new(),
+                client_msg_id: None,
             }),
             Err(e) => return tracing::error!(session = %id, "cannot read the turn's message: {e}"),
         };
@@ -147,9 +148,9 @@ impl SessionTask {
                     turn.reply.push_str(&text);
                     turn.heard = true;
                 }
-                SessionEvent::UserMessage {
-                    text, attachments, ..
-                } => self.queue.push_back(TurnInput { text, attachments }),
+                message @ SessionEvent::UserMessage { .. } => {
+                    self.queue.extend(TurnInput::of_message(message))
+                }
                 SessionEvent::ToolCall { .. } | SessionEvent::Thinking { .. } => turn.heard = true,
                 _ => {}
             }

@@ -165,7 +165,12 @@ mod tests {
             text: "hmm".into(),
         };
         assert!(!merge_delta(&mut event, &thought));
-        assert!(!merge_delta(&mut event, &SessionEvent::TurnStarted));
+        assert!(!merge_delta(
+            &mut event,
+            &SessionEvent::TurnStarted {
+                client_msg_id: None
+            }
+        ));
         assert_eq!(
             event,
             delta("m1", "Echo"),

@@ -176,7 +176,7 @@ fn outline(log: &[SessionEvent]) -> Vec<String> {
     log.iter()
         .filter_map(|e| match e {
             SessionEvent::UserMessage { text, .. } => Some(format!("user {text}")),
-            SessionEvent::TurnStarted => Some("start".into()),
+            SessionEvent::TurnStarted { .. } => Some("start".into()),
             SessionEvent::TurnCompleted { stop_reason, .. } => Some(format!("end {stop_reason}")),
             SessionEvent::Error { .. } => Some("error".into()),
             SessionEvent::PermissionResolved {
@@ -448,7 +448,7 @@ fn idle_inside_a_turn(log: &[SessionEvent]) -> bool {
     for event in log {
         match event {
             SessionEvent::StateChanged { state: now } => state = now.clone(),
-            SessionEvent::TurnStarted => in_turn = true,
+            SessionEvent::TurnStarted { .. } => in_turn = true,
             SessionEvent::TurnCompleted { .. } | SessionEvent::Error { .. } => in_turn = false,
             _ => {}
         }

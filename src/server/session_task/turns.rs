@@ -50,6 +50,7 @@ impl SessionTask {
         let input = TurnInput {
             text: text.clone(),
             attachments: attachments.clone(),
+            client_msg_id: Some(client_msg_id),
         };
         let stored = self
             .record(SessionEvent::UserMessage {
@@ -111,6 +112,7 @@ impl SessionTask {
     pub(super) async fn start_turn(&mut self, input: TurnInput) {
         self.setback = None;
         self.last_input = Some(input.clone());
+        let client_msg_id = input.client_msg_id;
         // The session says it is working before the turn's first event: a socket that
         // joins between the two must never hear "idle" about a turn it has seen start.
         self.turn = Some(Turn::new(input, 0, Instant::now()));
@@ -119,7 +121,8 @@ impl SessionTask {
         if let Some(turn) = self.turn.as_mut() {
             turn.start_seq = start_seq;
         }
-        self.record(SessionEvent::TurnStarted).await;
+        self.record(SessionEvent::TurnStarted { client_msg_id })
+            .await;
         self.hand_over_turn().await;
     }
 

@@ -232,7 +232,9 @@ impl ClaudeTranscript {
         });
         out.push(Imported {
             at_ms: at,
-            event: SessionEvent::TurnStarted,
+            event: SessionEvent::TurnStarted {
+                client_msg_id: None,
+            },
         });
         self.turn = Some(Turn {
             started_ms: at,

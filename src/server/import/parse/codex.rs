@@ -298,7 +298,9 @@ impl CodexRollout {
             turn.started = true;
             out.push(Imported {
                 at_ms: at,
-                event: SessionEvent::TurnStarted,
+                event: SessionEvent::TurnStarted {
+                    client_msg_id: None,
+                },
             });
         }
     }

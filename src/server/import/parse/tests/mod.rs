@@ -57,7 +57,7 @@ fn summary(events: &[Imported]) -> Vec<String> {
                 0 => format!("user: {text}"),
                 n => format!("user: {text} [{n} image]"),
             },
-            SessionEvent::TurnStarted => "turn".to_owned(),
+            SessionEvent::TurnStarted { .. } => "turn".to_owned(),
             SessionEvent::AssistantMessage { text, .. } => format!("text: {text}"),
             SessionEvent::Thinking { text, .. } => format!("think: {text}"),
             SessionEvent::ToolCall { name, title, .. } => format!("tool {name}: {title}"),

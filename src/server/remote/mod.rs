@@ -4,10 +4,13 @@
 //! the environment (`SWITCHBOARD_SERVER`, `SWITCHBOARD_API_TOKEN`), or the `cli.json` the
 //! server writes into its data dir at start (same machine, same user).
 
+mod follow;
+
 use super::api::{Accepted, ApiSession, ProjectList, SessionDetail, SessionList};
 use super::api_client::{ApiClient, ClientError, SseStream};
 use super::api_tokens::{CliFile, CLI_FILE};
-use crate::protocol::{ServerFrame, SessionEvent};
+use crate::protocol::{ClientMsgId, ServerFrame, SessionEvent};
+use follow::{Ending, Step};
 use hyper::Method;
 use std::io::Write;
 use std::path::Path;
@@ -38,6 +41,9 @@ pub enum RemoteError {
     /// The turn was stopped.
     #[error("the turn was stopped")]
     Stopped,
+    /// The message was stored but never ran.
+    #[error("the message was not sent to the agent: {0}")]
+    NotSent(&'static str),
 }
 
 impl Target {
@@ -139,7 +145,7 @@ pub struct SendRequest {
 /// `switchboard send`: sends (making the session with `--new`), then with `--wait` prints
 /// the reply as it streams and ends with the turn; an agent error is an error.
 pub async fn send(client: &ApiClient, request: SendRequest) -> Result<(), RemoteError> {
-    let client_msg_id = uuid::Uuid::new_v4().to_string();
+    let client_msg_id = ClientMsgId(uuid::Uuid::new_v4());
     let (accepted, since): (Accepted, u64) = match &request.session {
         Some(session) => {
             // Where the log is before the message, to follow from there.
@@ -182,7 +188,7 @@ pub async fn send(client: &ApiClient, request: SendRequest) -> Result<(), Remote
         eprintln!("session {session}");
     }
     let stream = client.events(&session, since).await?;
-    follow_turn(stream, &client_msg_id, request.json).await
+    follow_turn(stream, client_msg_id, request.json).await
 }
 
 fn print_accepted(accepted: &Accepted, json: bool) {
@@ -203,54 +209,45 @@ async fn project_id(client: &ApiClient, wanted: &str) -> Result<String, RemoteEr
         .ok_or_else(|| RemoteError::Setup(format!("no project is named or numbered '{wanted}'")))
 }
 
-/// Prints the turn that answers message `client_msg_id` as it streams; ends with it. The
-/// turn is the first one that starts after the message was stored: right when no other
-/// message waited in the session's queue (a turn carries no message id to match; with
-/// others queued ahead, this follows the first of them).
+/// Prints the turn that answers message `ours` as it streams, and ends with it: the turn
+/// whose `TurnStarted` names the message (`follow::TurnWatch`). A message that never runs
+/// (dropped by a Stop or a used-up budget) ends the wait with an error instead of a hang.
 async fn follow_turn(
     mut stream: SseStream,
-    client_msg_id: &str,
+    ours: ClientMsgId,
     json: bool,
 ) -> Result<(), RemoteError> {
-    let mut ours = false;
-    let mut started = false;
+    let mut watch = follow::TurnWatch::new(ours);
     let mut out = std::io::stdout();
     while let Some(sse) = stream.next().await? {
-        let Some((seq, event)) = stored_event(&sse.data) else {
+        let Ok(frame) = serde_json::from_str::<ServerFrame>(&sse.data) else {
             continue;
         };
-        if json {
-            let line = serde_json::json!({ "seq": seq, "event": event });
-            let _ = writeln!(out, "{line}");
+        let step = watch.step(&frame);
+        if let (ServerFrame::Event { seq, event, .. }, true) = (&frame, step != Step::Skip) {
+            if json {
+                let line = serde_json::json!({ "seq": seq.0, "event": event });
+                let _ = writeln!(out, "{line}");
+            } else if !matches!(
+                event,
+                SessionEvent::UserMessage { .. }
+                    | SessionEvent::TurnCompleted { .. }
+                    | SessionEvent::Error { .. }
+            ) {
+                print_event(&mut out, event);
+            }
         }
-        match &event {
-            SessionEvent::UserMessage {
-                client_msg_id: id, ..
-            } if id.0.to_string() == client_msg_id => {
-                ours = true;
-            }
-            SessionEvent::TurnStarted if ours => started = true,
-            _ if !started => {}
-            SessionEvent::TurnCompleted { stop_reason, .. } => {
-                if !json {
-                    let _ = writeln!(out);
-                }
-                return match stop_reason.as_str() {
-                    "cancelled" => Err(RemoteError::Stopped),
-                    _ => Ok(()),
-                };
-            }
-            SessionEvent::Error { message, detail } => {
-                let _ = out.flush();
-                let detail = detail
-                    .as_deref()
-                    .map(|d| format!("\n{d}"))
-                    .unwrap_or_default();
-                return Err(RemoteError::AgentFailed(format!("{message}{detail}")));
-            }
-            other if !json => print_event(&mut out, other),
-            _ => {}
+        let Step::Done(ending) = step else { continue };
+        if !json {
+            let _ = writeln!(out);
         }
+        let _ = out.flush();
+        return match ending {
+            Ending::Completed => Ok(()),
+            Ending::Stopped => Err(RemoteError::Stopped),
+            Ending::Failed(message) => Err(RemoteError::AgentFailed(message)),
+            Ending::NotSent(why) => Err(RemoteError::NotSent(why)),
+        };
     }
     Err(RemoteError::Client(ClientError::Http(
         "the event stream ended before the turn".into(),
