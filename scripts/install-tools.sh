@@ -6,7 +6,8 @@
 #   scripts/install-tools.sh test    run's and agents', plus rustfmt, clippy and Chromium (scripts/test.sh)
 # Idempotent: a second run checks versions and returns in about a second.
 # Offline recipe: only crates.io, npm and Debian are reachable,
-# so wasm-bindgen-cli (and cargo-leptos, for developers) are built from crates.io with one pinned dependency each,
+# so cargo-leptos and wasm-bindgen-cli (developers' tools: the release build links wasm-bindgen's
+# library instead) are built from crates.io with one pinned dependency each,
 # wasm-opt comes from npm `binaryen` (Debian's wasm-opt 108 breaks hydration), Chromium from apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,7 +70,8 @@ if wants dev && [ "$(cargo-leptos --version 2>/dev/null | awk '{print $2}')" != 
   install_with_pin cargo-leptos "$CARGO_LEPTOS_VERSION" cargo-util-schemas 0.14.1
 fi
 
-if wants run && [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+# cargo-leptos runs the wasm-bindgen CLI it finds on PATH (else it tries a download that fails).
+if wants dev && [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
   log "building wasm-bindgen-cli $WASM_BINDGEN_VERSION (2 to 5 minutes)"
   install_with_pin wasm-bindgen-cli "$WASM_BINDGEN_VERSION" webpki-roots 1.0.10
 fi

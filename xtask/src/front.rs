@@ -27,8 +27,10 @@ pub fn build_wasm(proj: &Project) -> Result<Vec<u8>> {
     std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))
 }
 
-/// `cargo build --release` of the server binary.
-pub fn build_server(proj: &Project) -> Result<()> {
+/// Starts `cargo build --release` of the server binary, to run beside the browser half:
+/// each build ends in a long stretch on one core (the WASM's single-unit LTO, the server
+/// crate's own compile), which the other fills.
+pub fn start_server_build(proj: &Project) -> Result<ServerBuild> {
     let mut cargo = Command::new(cargo_program());
     cargo
         .arg("build")
@@ -38,7 +40,37 @@ pub fn build_server(proj: &Project) -> Result<()> {
         .arg(format!("--features={}", proj.bin_features.join(",")))
         .arg("--release")
         .envs(proj.envs(false));
-    run(&mut cargo, "cargo build (server)")
+    let child = cargo
+        .spawn()
+        .context("starting cargo build (server)")?;
+    Ok(ServerBuild(Some(child)))
+}
+
+/// The server's cargo build while it runs; dropped unfinished (the browser half failed),
+/// it is stopped rather than left building.
+pub struct ServerBuild(Option<std::process::Child>);
+
+impl ServerBuild {
+    /// Waits for the build to end.
+    pub fn finish(mut self) -> Result<()> {
+        let Some(mut child) = self.0.take() else {
+            return Ok(());
+        };
+        let status = child.wait().context("waiting for cargo build (server)")?;
+        if !status.success() {
+            bail!("cargo build (server) failed ({status})");
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ServerBuild {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// Splits the module at its `#[lazy]` points, runs wasm-bindgen on the main part and
@@ -74,15 +106,7 @@ pub fn split_bind_optimize(proj: &Project, wasm: &[u8]) -> Result<()> {
     std::fs::write(&loader, canonical_loader(&text))
         .with_context(|| format!("writing {}", loader.display()))?;
 
-    let mut bindgen = Command::new(tool("wasm-bindgen"));
-    bindgen
-        .arg("--target=web")
-        .arg("--keep-lld-exports")
-        .arg("--no-demangle")
-        .arg(format!("--out-name={}", proj.output_name))
-        .arg(format!("--out-dir={}", proj.pkg_dir.display()))
-        .arg(&main_split);
-    run(&mut bindgen, "wasm-bindgen")?;
+    bind(proj, &main_split)?;
     // wasm-bindgen names it `<name>_bg.wasm`; Leptos' hydration script asks for `<name>.wasm`.
     let bound = proj.pkg_dir.join(format!("{}_bg.wasm", proj.output_name));
     let main_wasm = proj.pkg_file("wasm");
@@ -92,6 +116,38 @@ pub fn split_bind_optimize(proj: &Project, wasm: &[u8]) -> Result<()> {
     let mut parts = vec![main_wasm];
     parts.extend(split.split_modules);
     optimize_all(&parts)
+}
+
+/// wasm-bindgen on the main part, as `wasm-bindgen --target=web --keep-lld-exports
+/// --no-demangle --out-name=<output name> --out-dir=<pkg dir>` does it (cargo-leptos'
+/// call): every setting the CLI passes, with the CLI's defaults for the flags not given.
+fn bind(proj: &Project, main_split: &Path) -> Result<()> {
+    let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
+    bindgen
+        .web(true)
+        .context("wasm-bindgen: choosing the web target")?;
+    #[allow(deprecated)] // the CLI still passes it; false is its default
+    bindgen.reference_types(false);
+    bindgen
+        .input_path(main_split)
+        .debug(false)
+        .demangle(false)
+        .keep_lld_exports(true)
+        .keep_debug(false)
+        .split_debug_info(false)
+        .remove_name_section(false)
+        .remove_producers_section(false)
+        .typescript(true)
+        .omit_imports(false)
+        .omit_default_module_path(false)
+        .split_linked_modules(false)
+        .js_string_builtins(false)
+        .ts_typed_array_buffers(false)
+        .reset_state_function(false)
+        .force_enable_abort_handler(false)
+        .out_name(&proj.output_name)
+        .generate(&proj.pkg_dir)
+        .map_err(|error| anyhow::anyhow!("wasm-bindgen: {error:#}"))
 }
 
 /// The split loader with its unordered lists sorted. The splitter writes some of them in

@@ -10,7 +10,8 @@
 //! 3. the public assets copied, the stylesheet through Lightning CSS;
 //! 4. content hashes in the names under `pkg/` and the hash file beside the server binary;
 //! 5. gzip and brotli copies of every file of the site;
-//! 6. the server: `cargo build --release` of the binary with its features.
+//! 6. the server: `cargo build --release` of the binary with its features (started first,
+//!    it builds beside steps 2 to 5).
 //!
 //! One departure: the split loader's unordered lists are sorted (`front::canonical_loader`),
 //! so one source always builds one loader name; cargo-leptos' can change between runs.
@@ -65,7 +66,8 @@ fn build_site() -> Result<()> {
     let proj = project::Project::load(&root)?;
 
     project::empty_dir(&proj.site_root)?;
-    step("the browser half: cargo build for wasm32 (about 5 minutes the first time on 2 cores)");
+    step("the server and the browser half: cargo build --release and for wasm32, side by side (8 to 10 minutes the first time on 2 cores)");
+    let server = front::start_server_build(&proj)?;
     let wasm = front::build_wasm(&proj)?;
     step("splitting the WASM, wasm-bindgen, wasm-opt (about 1 minute)");
     front::split_bind_optimize(&proj, &wasm)?;
@@ -76,8 +78,8 @@ fn build_site() -> Result<()> {
     hash::add_hashes_to_site(&proj)?;
     step("gzip and brotli copies");
     compress::compress_dir(&proj.site_root)?;
-    step("the server: cargo build --release (about 5 minutes the first time)");
-    front::build_server(&proj)?;
+    step("waiting for the server's build");
+    server.finish()?;
     step("done");
     Ok(())
 }
