@@ -9,6 +9,7 @@ mod common;
 use common::{Server, TIMEOUT};
 use hyper::Method;
 use serde_json::{json, Value};
+use std::process::Stdio;
 use switchboard::protocol::SessionEvent;
 use switchboard::server::api::{Accepted, SessionDetail};
 use switchboard::server::api_client::ApiClient;
@@ -21,8 +22,8 @@ struct Ran {
     stderr: String,
 }
 
-/// Runs `switchboard <args>` against `server` (found through its data dir), with a timeout.
-async fn run(server: &Server, args: &[&str]) -> Ran {
+/// `switchboard <args>` against `server` (found through its data dir), killed when dropped.
+fn switchboard(server: &Server, args: &[&str]) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"));
     command
         .args(args)
@@ -31,7 +32,12 @@ async fn run(server: &Server, args: &[&str]) -> Ran {
         .env_remove("SWITCHBOARD_SERVER")
         .env_remove("SWITCHBOARD_API_TOKEN")
         .kill_on_drop(true);
-    let out = tokio::time::timeout(TIMEOUT, command.output())
+    command
+}
+
+/// Runs `switchboard <args>` against `server` to its end, with a timeout.
+async fn run(server: &Server, args: &[&str]) -> Ran {
+    let out = tokio::time::timeout(TIMEOUT, switchboard(server, args).output())
         .await
         .unwrap_or_else(|_| panic!("switchboard {args:?} ends in time"))
         .expect("runs");
@@ -240,26 +246,20 @@ async fn tail_follows_a_slow_turn_to_its_end_and_stop_stops_one() {
     assert_eq!(first["seq"], 3);
 
     // Without --until-turn-end, tail follows until the session is ended.
-    let mut follow = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"));
-    follow
-        .args(["tail", &id, "--since", "1000000", "--data-dir"])
-        .arg(&server.data_dir)
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let mut follow = follow.spawn().expect("tail runs");
+    let mut follow = switchboard(&server, &["tail", &id, "--since", "1000000"])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("tail runs");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert!(
         follow.try_wait().expect("status").is_none(),
         "tail follows on"
     );
     let other = create(&api, "to be ended").await.session.id;
-    let mut follow_other = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"));
-    follow_other
-        .args(["tail", &other, "--data-dir"])
-        .arg(&server.data_dir)
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let mut follow_other = follow_other.spawn().expect("tail runs");
+    let mut follow_other = switchboard(&server, &["tail", &other])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("tail runs");
     wait_for(&api, &other, |e| {
         matches!(e, SessionEvent::TurnCompleted { .. }).then_some(())
     })
@@ -319,14 +319,11 @@ async fn send_wait_follows_its_own_turn_and_a_dropped_message_fails() {
     )
     .await
     .expect("sent");
-    let mut waiting = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"));
-    waiting
-        .args(["send", &id, "--wait", "never runs", "--data-dir"])
-        .arg(&server.data_dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    let waiting = waiting.spawn().expect("send runs");
+    let waiting = switchboard(&server, &["send", &id, "--wait", "never runs"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("send runs");
     wait_for(&api, &id, |e| match e {
         SessionEvent::UserMessage { text, .. } if text == "never runs" => Some(()),
         _ => None,

@@ -5,6 +5,7 @@ pub mod api_tokens;
 pub mod compare;
 pub mod imports;
 pub mod logins;
+mod migrations;
 pub mod projects;
 pub mod runner;
 pub mod search;
@@ -88,7 +89,7 @@ impl Db {
             .max_connections(1)
             .connect_with(writer_options)
             .await?;
-        sqlx::migrate!("./migrations").run(&writer).await?;
+        migrations::migrator().await?.run(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
