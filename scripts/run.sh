@@ -21,7 +21,7 @@ stamp=target/site/.built-from
 if [ -x "$binary" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(fingerprint)" ]; then
   say "the release app is up to date"
 else
-  say "building the release app (10 to 15 minutes the first time on 2 cores, seconds after)"
+  say "building the release app (about 10 minutes the first time on 2 cores, seconds after)"
   mkdir -p "$CARGO_TARGET_DIR"
   build_log="$CARGO_TARGET_DIR/run-build.log"
   # Its step lines show as they come; the rest (cargo's output) goes to the log.

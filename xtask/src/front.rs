@@ -40,9 +40,7 @@ pub fn start_server_build(proj: &Project) -> Result<ServerBuild> {
         .arg(format!("--features={}", proj.bin_features.join(",")))
         .arg("--release")
         .envs(proj.envs(false));
-    let child = cargo
-        .spawn()
-        .context("starting cargo build (server)")?;
+    let child = cargo.spawn().context("starting cargo build (server)")?;
     Ok(ServerBuild(Some(child)))
 }
 

@@ -66,7 +66,7 @@ fn build_site() -> Result<()> {
     let proj = project::Project::load(&root)?;
 
     project::empty_dir(&proj.site_root)?;
-    step("the server and the browser half: cargo build --release and for wasm32, side by side (8 to 10 minutes the first time on 2 cores)");
+    step("the server and the browser half: cargo build --release and for wasm32, side by side (about 7 minutes the first time on 2 cores)");
     let server = front::start_server_build(&proj)?;
     let wasm = front::build_wasm(&proj)?;
     step("splitting the WASM, wasm-bindgen, wasm-opt (about 1 minute)");
