@@ -61,10 +61,7 @@ async fn try_say(
             } if t == tag => return Err((code, message)),
             ServerFrame::Event {
                 session: s,
-                event:
-                    SessionEvent::TurnStarted {
-                        client_msg_id: None,
-                    },
+                event: SessionEvent::TurnStarted { .. },
                 ..
             } if s == session => return Ok(()),
             _ => {}
