@@ -17,10 +17,20 @@ test('a turn over the live-agent cap waits in line, then runs', async ({ page })
   const badge = sessionTab(page, last).getByTestId('session-state-badge');
   await expect(badge).toHaveAttribute('data-state', 'waiting_for_agent');
   await expect(page.getByTestId('waiting-for-agent')).toContainText('Waiting for an agent slot');
-  // A slot frees when one of the others finishes; the waiting turn then runs to its end.
-  await expect(badge).toHaveAttribute('data-state', 'working', { timeout: 40_000 });
+  // A slot frees when one of the others is stopped (its idle agent is let go for the
+  // waiting turn); the waiting turn then runs to its end.
+  await sessionTab(page, ids[0]).click();
+  await page.getByTestId('stop-button').click();
+  await sessionTab(page, last).click();
+  await expect(badge).toHaveAttribute('data-state', 'working', { timeout: 20_000 });
   await expect(page.getByTestId('waiting-for-agent')).toHaveCount(0);
   await expect(assistantMessages(page).last()).toContainText('tick', { timeout: 20_000 });
   await expect(badge).toHaveAttribute('data-state', 'idle', { timeout: 20_000 });
+  // The others are stopped too, so no spec after this one finds the slots taken.
+  for (const id of ids.slice(1)) {
+    await sessionTab(page, id).click();
+    await page.getByTestId('stop-button').click();
+    await expect(sessionTab(page, id).getByTestId('session-state-badge')).toHaveAttribute('data-state', 'idle');
+  }
   expect(errors).toEqual([]);
 });

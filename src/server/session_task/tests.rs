@@ -435,10 +435,14 @@ async fn stop_drops_the_queue_but_the_watchdog_does_not() {
         })
         .await;
     core.until_state(id, |s| *s == SessionState::Idle).await;
-    // "three" was stored but dropped by the Stop: two turns ran, not three.
-    let log = outline(&core.log(id).await);
+    // "three" was stored but dropped by the Stop: two turns ran, not three, and the
+    // transcript says it was not sent.
+    let events = core.log(id).await;
+    let log = outline(&events);
     assert!(log.contains(&"user three".to_owned()), "{log:?}");
     assert_eq!(log.iter().filter(|l| *l == "start").count(), 2, "{log:?}");
+    assert!(events.iter().any(|e| matches!(e,
+        SessionEvent::Notice { message } if message.contains("1 waiting message was not sent"))));
 }
 
 /// Whether a socket joining the session at the end of `log` would be told it is idle while a

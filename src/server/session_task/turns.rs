@@ -192,7 +192,18 @@ impl SessionTask {
     /// The user's Stop: the messages waiting behind the turn are dropped too, and the turn
     /// is stopped.
     pub(super) async fn cancel(&mut self) {
+        let dropped = self.queue.len();
         self.queue.clear();
+        if dropped > 0 {
+            // They are in the transcript as sent; it must say they never reached the agent.
+            self.record(SessionEvent::Notice {
+                message: format!(
+                    "Stopped: {dropped} waiting message{} not sent to the agent.",
+                    if dropped == 1 { " was" } else { "s were" }
+                ),
+            })
+            .await;
+        }
         self.stop_turn().await;
     }
 
