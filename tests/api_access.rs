@@ -70,13 +70,7 @@ async fn only_valid_api_tokens_get_in_never_the_cookie_nor_another_site() {
     let bearer = |token: &str| format!("Authorization: Bearer {token}\r\n");
     let (status, body) = http(addr, &raw("GET", list, addr, &bearer(&secret), "")).await;
     assert_eq!(status, 200, "{body}");
-    let (_, listed) = server_fn(addr, &cookie, "list_api_tokens", "").await;
-    let listed: Value = serde_json::from_str(&listed).expect("json");
-    let row = listed
-        .as_array()
-        .and_then(|l| l.iter().find(|t| t["id"] == token_id.as_str()))
-        .cloned()
-        .expect("row");
+    let row = token_row(addr, &cookie, &token_id).await;
     assert!(
         row["last_used_ms"].as_i64().is_some(),
         "its use is recorded: {row}"
@@ -151,13 +145,7 @@ async fn only_valid_api_tokens_get_in_never_the_cookie_nor_another_site() {
     assert_eq!(status, 200, "{body}");
     let (status, _) = http(addr, &raw("GET", list, addr, &bearer(&secret), "")).await;
     assert_eq!(status, 401, "revoked");
-    let (_, listed) = server_fn(addr, &cookie, "list_api_tokens", "").await;
-    let listed: Value = serde_json::from_str(&listed).expect("json");
-    let row = listed
-        .as_array()
-        .and_then(|l| l.iter().find(|t| t["id"] == token_id.as_str()))
-        .cloned()
-        .expect("row");
+    let row = token_row(addr, &cookie, &token_id).await;
     assert!(
         row["revoked_at_ms"].as_i64().is_some(),
         "listed as revoked: {row}"
@@ -249,4 +237,15 @@ async fn the_openapi_description_is_valid_and_covers_every_route() {
             "{method} {path}: {status} {body}"
         );
     }
+}
+
+/// The Settings list's row of API token `id`, as the page reads it.
+async fn token_row(addr: &str, cookie: &str, id: &str) -> Value {
+    let (_, listed) = server_fn(addr, cookie, "list_api_tokens", "").await;
+    let listed: Value = serde_json::from_str(&listed).expect("json");
+    listed
+        .as_array()
+        .and_then(|l| l.iter().find(|t| t["id"] == id))
+        .cloned()
+        .expect("row")
 }

@@ -87,29 +87,18 @@ pub fn same_site(a: &Path, b: &Path) -> Result<()> {
 /// Every file under `root`, by its path relative to `root`.
 fn site_files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     let mut files = BTreeMap::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
-        {
-            let path = entry?.path();
-            if path.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            let relative = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .into_owned();
-            // The run command's record of what it built, not part of the site.
-            if relative == ".built-from" {
-                continue;
-            }
-            let bytes =
-                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            files.insert(relative, bytes);
+    for path in crate::project::files_under(root)? {
+        let relative = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        // The run command's record of what it built, not part of the site.
+        if relative == ".built-from" {
+            continue;
         }
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        files.insert(relative, bytes);
     }
     Ok(files)
 }

@@ -7,12 +7,7 @@ use std::path::Path;
 
 /// Compresses every file under `dir` that is not itself a compressed copy.
 pub fn compress_dir(dir: &Path) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        if path.is_dir() {
-            compress_dir(&path)?;
-            continue;
-        }
+    for path in crate::project::files_under(dir)? {
         let name = path.to_string_lossy();
         if name.ends_with(".gz") || name.ends_with(".br") {
             continue;

@@ -79,29 +79,19 @@ pub fn content_hash(data: &[u8]) -> String {
 /// file already named by its hash.
 fn file_hashes(pkg: &Path, site_css: &Path) -> Result<BTreeMap<PathBuf, String>> {
     let mut hashes = BTreeMap::new();
-    let mut dirs = vec![pkg.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
-        {
-            let path = entry?.path();
-            if path.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            let is_other_css = path.extension().is_some_and(|ext| ext == "css") && path != site_css;
-            if is_other_css || path.to_string_lossy().contains("snippets") {
-                continue;
-            }
-            let hash = content_hash(&read(&path)?);
-            if path
-                .file_stem()
-                .is_some_and(|stem| stem.to_string_lossy() == hash)
-            {
-                continue;
-            }
-            hashes.insert(path, hash);
+    for path in crate::project::files_under(pkg)? {
+        let is_other_css = path.extension().is_some_and(|ext| ext == "css") && path != site_css;
+        if is_other_css || path.to_string_lossy().contains("snippets") {
+            continue;
         }
+        let hash = content_hash(&read(&path)?);
+        if path
+            .file_stem()
+            .is_some_and(|stem| stem.to_string_lossy() == hash)
+        {
+            continue;
+        }
+        hashes.insert(path, hash);
     }
     Ok(hashes)
 }

@@ -207,6 +207,26 @@ pub fn empty_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Every file (not directory) under `root`, at any depth, sorted.
+pub fn files_under(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
+        {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 /// Copies `from`'s tree into `to` (the public assets into the site root).
 pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     if !from.is_dir() {
