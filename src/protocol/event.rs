@@ -1,6 +1,7 @@
 //! `SessionEvent`: what happened in a session. Each one is stored in the session's log with
 //! its `Seq` before any client sees it; a transcript is the fold of these events.
 
+use super::tag_first::tag_first;
 use super::{BudgetAlert, ClientMsgId, RequestId, SessionState, Usage};
 use serde::{Deserialize, Serialize};
 
@@ -59,142 +60,144 @@ pub enum ToolStatus {
     Error,
 }
 
-/// Something that happened in a session, as stored in its log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum SessionEvent {
-    /// The user sent a message.
-    UserMessage {
-        /// The browser's id for it (resends are recognised by it).
-        client_msg_id: ClientMsgId,
-        /// The text.
-        text: String,
-        /// Attached files.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        attachments: Vec<Attachment>,
-    },
-    /// A piece of assistant text; pieces with the same `message_id` make one message.
-    AssistantDelta {
-        /// Which message it belongs to.
-        message_id: String,
-        /// The text to append.
-        text: String,
-    },
-    /// A whole assistant message; replaces any deltas with the same `message_id`.
-    AssistantMessage {
-        /// Which message.
-        message_id: String,
-        /// Its full text.
-        text: String,
-    },
-    /// A piece of the model's visible reasoning.
-    Thinking {
-        /// Which thought it belongs to.
-        message_id: String,
-        /// The text to append.
-        text: String,
-    },
-    /// The agent started using a tool.
-    ToolCall {
-        /// The agent's id of the call.
-        id: String,
-        /// Tool name (e.g. `Bash`, `read`).
-        name: String,
-        /// One-line human summary (the command, the file).
-        title: String,
-        /// The tool's input as the agent gave it.
-        input: serde_json::Value,
-    },
-    /// A tool call finished.
-    ToolResult {
-        /// The call's id.
-        id: String,
-        /// Its output as text.
-        output: String,
-        /// Whether it failed.
-        is_error: bool,
-        /// How long the call ran, from its `ToolCall` to this result, in milliseconds (the
-        /// server measures it when it stores the result).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        duration_ms: Option<u64>,
-    },
-    /// The agent asks before using a tool; it waits for `PermissionResolved`.
-    PermissionRequested {
-        /// Id of this request, used in the answer.
-        request_id: RequestId,
-        /// What it wants to do, in words.
-        title: String,
-        /// The tool's input.
-        input: serde_json::Value,
-        /// The choices.
-        options: Vec<PermissionOption>,
-    },
-    /// The user (or a cancel) answered a permission request.
-    PermissionResolved {
-        /// Which request.
-        request_id: RequestId,
-        /// The chosen option id; `None` when the turn was cancelled instead.
-        option_id: Option<String>,
-        /// Whether the answer allows the tool.
-        allowed: bool,
-    },
-    /// The agent began working on a message.
-    TurnStarted {
-        /// Which message: the `client_msg_id` of its `UserMessage` (turns start in the order
-        /// their messages came, but Stop and a used-up budget drop waiting ones, so a script
-        /// waiting for its reply matches by this). `None` in logs from before it was kept,
-        /// and for imported histories.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        client_msg_id: Option<ClientMsgId>,
-    },
-    /// The turn ended.
-    TurnCompleted {
-        /// Tokens and cost of this turn.
-        usage: Usage,
-        /// Wall time of the turn in milliseconds.
-        duration_ms: u64,
-        /// Why it ended (`end_turn`, `cancelled`, ...).
-        stop_reason: String,
-    },
-    /// The session moved to another state.
-    StateChanged {
-        /// The new state.
-        state: SessionState,
-    },
-    /// Something failed.
-    Error {
-        /// What, for people.
-        message: String,
-        /// More detail (e.g. the tail of the agent's stderr).
-        detail: Option<String>,
-    },
-    /// Information for the user that is not the agent speaking (e.g. "context reset").
-    Notice {
-        /// The text.
-        message: String,
-    },
-    /// The agent could not resume its earlier conversation and started a fresh one: it no
-    /// longer knows what was said before. Shown as a notice and a banner, never hidden.
-    ConversationReset {
-        /// Why, for people (e.g. the CLI's error).
-        reason: String,
-    },
-    /// The session's permission mode changed (asked by the user, or by the agent itself,
-    /// e.g. on leaving plan mode).
-    PermissionModeChanged {
-        /// The new mode, in the agent's own words.
-        mode: String,
-    },
-    /// A budget that applies to the session is nearly used (a warning), or used up: the
-    /// running turn was stopped, or messages waiting behind it were not sent.
-    Budget {
-        /// The budget, its limit and what was spent against it.
-        alert: BudgetAlert,
-        /// True when a turn was stopped or a waiting message was not sent because of it.
-        stopped: bool,
-        /// For people: what happened and what the user can do.
-        message: String,
-    },
+tag_first! {
+    #[serde(tag = "type", rename_all = "snake_case")]
+    /// Something that happened in a session, as stored in its log.
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub enum SessionEvent {
+        /// The user sent a message.
+        UserMessage {
+            /// The browser's id for it (resends are recognised by it).
+            client_msg_id: ClientMsgId,
+            /// The text.
+            text: String,
+            /// Attached files.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            attachments: Vec<Attachment>,
+        },
+        /// A piece of assistant text; pieces with the same `message_id` make one message.
+        AssistantDelta {
+            /// Which message it belongs to.
+            message_id: String,
+            /// The text to append.
+            text: String,
+        },
+        /// A whole assistant message; replaces any deltas with the same `message_id`.
+        AssistantMessage {
+            /// Which message.
+            message_id: String,
+            /// Its full text.
+            text: String,
+        },
+        /// A piece of the model's visible reasoning.
+        Thinking {
+            /// Which thought it belongs to.
+            message_id: String,
+            /// The text to append.
+            text: String,
+        },
+        /// The agent started using a tool.
+        ToolCall {
+            /// The agent's id of the call.
+            id: String,
+            /// Tool name (e.g. `Bash`, `read`).
+            name: String,
+            /// One-line human summary (the command, the file).
+            title: String,
+            /// The tool's input as the agent gave it.
+            input: serde_json::Value,
+        },
+        /// A tool call finished.
+        ToolResult {
+            /// The call's id.
+            id: String,
+            /// Its output as text.
+            output: String,
+            /// Whether it failed.
+            is_error: bool,
+            /// How long the call ran, from its `ToolCall` to this result, in milliseconds (the
+            /// server measures it when it stores the result).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            duration_ms: Option<u64>,
+        },
+        /// The agent asks before using a tool; it waits for `PermissionResolved`.
+        PermissionRequested {
+            /// Id of this request, used in the answer.
+            request_id: RequestId,
+            /// What it wants to do, in words.
+            title: String,
+            /// The tool's input.
+            input: serde_json::Value,
+            /// The choices.
+            options: Vec<PermissionOption>,
+        },
+        /// The user (or a cancel) answered a permission request.
+        PermissionResolved {
+            /// Which request.
+            request_id: RequestId,
+            /// The chosen option id; `None` when the turn was cancelled instead.
+            option_id: Option<String>,
+            /// Whether the answer allows the tool.
+            allowed: bool,
+        },
+        /// The agent began working on a message.
+        TurnStarted {
+            /// Which message: the `client_msg_id` of its `UserMessage` (turns start in the order
+            /// their messages came, but Stop and a used-up budget drop waiting ones, so a script
+            /// waiting for its reply matches by this). `None` in logs from before it was kept,
+            /// and for imported histories.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            client_msg_id: Option<ClientMsgId>,
+        },
+        /// The turn ended.
+        TurnCompleted {
+            /// Tokens and cost of this turn.
+            usage: Usage,
+            /// Wall time of the turn in milliseconds.
+            duration_ms: u64,
+            /// Why it ended (`end_turn`, `cancelled`, ...).
+            stop_reason: String,
+        },
+        /// The session moved to another state.
+        StateChanged {
+            /// The new state.
+            state: SessionState,
+        },
+        /// Something failed.
+        Error {
+            /// What, for people.
+            message: String,
+            /// More detail (e.g. the tail of the agent's stderr).
+            detail: Option<String>,
+        },
+        /// Information for the user that is not the agent speaking (e.g. "context reset").
+        Notice {
+            /// The text.
+            message: String,
+        },
+        /// The agent could not resume its earlier conversation and started a fresh one: it no
+        /// longer knows what was said before. Shown as a notice and a banner, never hidden.
+        ConversationReset {
+            /// Why, for people (e.g. the CLI's error).
+            reason: String,
+        },
+        /// The session's permission mode changed (asked by the user, or by the agent itself,
+        /// e.g. on leaving plan mode).
+        PermissionModeChanged {
+            /// The new mode, in the agent's own words.
+            mode: String,
+        },
+        /// A budget that applies to the session is nearly used (a warning), or used up: the
+        /// running turn was stopped, or messages waiting behind it were not sent.
+        Budget {
+            /// The budget, its limit and what was spent against it.
+            alert: BudgetAlert,
+            /// True when a turn was stopped or a waiting message was not sent because of it.
+            stopped: bool,
+            /// For people: what happened and what the user can do.
+            message: String,
+        },
+    }
 }
 
 /// Counts transcript entries the way `Session::entry_count` does: every

@@ -1,6 +1,7 @@
 //! The frames of the one WebSocket per browser tab. Every frame about a session names it,
 //! so many sessions share the socket without cross-talk.
 
+use super::tag_first::tag_first;
 use super::{
     AgentInfo, Attachment, Attempt, Budget, BudgetScope, ChangeSummary, ClientId, ClientLimits,
     ClientMsgId, CompareId, DiffBody, ErrorCode, GitOutcome, ImportCandidate, ImportProblem,
@@ -343,163 +344,165 @@ pub enum ClientFrame {
     Ping,
 }
 
-/// Server -> browser.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ServerFrame {
-    /// Answer to `Hello`: the server is ready; here is every session.
-    Connected {
-        /// The server's version.
-        server_version: String,
-        /// All sessions that are not archived.
-        sessions: Vec<Session>,
-        /// The agents this server can run (installed or not), in picker order.
-        #[serde(default)]
-        agents: Vec<AgentInfo>,
-        /// The limits this server enforces on what a client sends; the browser checks
-        /// against these before sending.
-        #[serde(default)]
-        limits: ClientLimits,
-        /// Every project, in sidebar order.
-        #[serde(default)]
-        projects: Vec<Project>,
-    },
-    /// The project list changed (added, renamed, removed, its branches moved): all of it.
-    ProjectsChanged {
-        /// Every project, in sidebar order.
-        projects: Vec<Project>,
-    },
-    /// Answer to `ListFolders`.
-    Folders {
-        /// The prefix asked about.
-        prefix: String,
-        /// Matching folders (at most 50), sorted.
-        folders: Vec<String>,
-    },
-    /// Answer to `GetChanges`, and sent again after each commit, discard or merge.
-    Changes {
-        /// The session.
-        session: SessionId,
-        /// Its changes.
-        summary: ChangeSummary,
-    },
-    /// Answer to `GetDiff`.
-    Diff {
-        /// The session.
-        session: SessionId,
-        /// The file.
-        path: String,
-        /// Its diff against the base.
-        body: DiffBody,
-    },
-    /// Answer to `Commit`, `Discard` and `Merge`.
-    GitDone {
-        /// The session.
-        session: SessionId,
-        /// The request's tag.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        tag: Option<RequestTag>,
-        /// What happened.
-        outcome: GitOutcome,
-    },
-    /// One event of a subscribed session.
-    Event {
-        /// The session.
-        session: SessionId,
-        /// The event's position in the session's log.
-        seq: Seq,
-        /// The event.
-        event: SessionEvent,
-    },
-    /// A paged replay's first frame: the newest whole turns of the log in one frame (one
-    /// render in the browser, not one per event); live `Event`s follow. The log before
-    /// `first_seq` is not sent: the client asks for it with `LoadEarlier` on scrolling up.
-    HistoryStart {
-        /// The session.
-        session: SessionId,
-        /// The first seq sent (a user message: pages are whole turns); `Seq(1)` when the
-        /// whole log is here (clients also read `Seq(0)` so).
-        first_seq: Seq,
-        /// The events from `first_seq` to the newest, oldest first.
-        #[serde(default)]
-        events: Vec<LoggedEvent>,
-    },
-    /// Answer to `LoadEarlier`: whole turns from `first_seq` up to (not including) `before`.
-    Earlier {
-        /// The session.
-        session: SessionId,
-        /// The `before` the client asked with.
-        before: Seq,
-        /// The first seq sent; `Seq(1)` when the log's beginning is reached (clients also
-        /// read `Seq(0)` so).
-        first_seq: Seq,
-        /// The events, oldest first.
-        events: Vec<LoggedEvent>,
-        /// Why the page could not be read (then `events` is empty and `first_seq` equals
-        /// `before`): the transcript stays as it is and the page may be asked for again. An
-        /// answer of its own, not an `Error`, which would fail the session's pending sends.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error: Option<String>,
-    },
-    /// A session was created (by this or another client).
-    SessionCreated {
-        /// The new session.
-        session: Session,
-    },
-    /// Some of a session's fields changed. On a subscribed session's stream it comes in
-    /// order with the session's events; on the list it is a summary for the sidebar, and a
-    /// client ignores one whose `patch.rev` is not newer than what it holds.
-    SessionUpdated {
-        /// The session.
-        session: SessionId,
-        /// Only the changed fields.
-        patch: SessionPatch,
-    },
-    /// A session was archived and leaves the list.
-    SessionRemoved {
-        /// The session.
-        session: SessionId,
-    },
-    /// A request failed; the socket stays usable.
-    Error {
-        /// The session it was about, if any.
-        session: Option<SessionId>,
-        /// The `tag` of the request refused, when it had one; `None` for a frame that
-        /// could not be read, and for failures no request caused (a log that cannot be read).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        tag: Option<RequestTag>,
-        /// Machine-readable reason.
-        code: ErrorCode,
-        /// Human-readable reason.
-        message: String,
-    },
-    /// Answer to `Search`.
-    SearchResults {
-        /// The `tag` of the search answered (a browser drops answers to older searches).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        tag: Option<RequestTag>,
-        /// Matching sessions with their hits, in the query's order.
-        groups: Vec<SearchGroup>,
-        /// True when there were more hits than sent.
-        #[serde(default)]
-        more: bool,
-    },
-    /// Answer to `ScanImports`.
-    ImportCandidates {
-        /// Every transcript found, newest first.
-        candidates: Vec<ImportCandidate>,
-        /// The stores looked in, with what was found missing or unreadable.
-        #[serde(default)]
-        problems: Vec<ImportProblem>,
-    },
-    /// An import's progress (to every socket, so every tab shows it); the last one has its
-    /// report.
-    ImportProgress {
-        /// Where it is.
-        progress: ImportProgress,
-    },
-    /// Answer to `Ping`.
-    Pong,
+tag_first! {
+    #[serde(tag = "type", rename_all = "snake_case")]
+    /// Server -> browser.
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub enum ServerFrame {
+        /// Answer to `Hello`: the server is ready; here is every session.
+        Connected {
+            /// The server's version.
+            server_version: String,
+            /// All sessions that are not archived.
+            sessions: Vec<Session>,
+            /// The agents this server can run (installed or not), in picker order.
+            #[serde(default)]
+            agents: Vec<AgentInfo>,
+            /// The limits this server enforces on what a client sends; the browser checks
+            /// against these before sending.
+            #[serde(default)]
+            limits: ClientLimits,
+            /// Every project, in sidebar order.
+            #[serde(default)]
+            projects: Vec<Project>,
+        },
+        /// The project list changed (added, renamed, removed, its branches moved): all of it.
+        ProjectsChanged {
+            /// Every project, in sidebar order.
+            projects: Vec<Project>,
+        },
+        /// Answer to `ListFolders`.
+        Folders {
+            /// The prefix asked about.
+            prefix: String,
+            /// Matching folders (at most 50), sorted.
+            folders: Vec<String>,
+        },
+        /// Answer to `GetChanges`, and sent again after each commit, discard or merge.
+        Changes {
+            /// The session.
+            session: SessionId,
+            /// Its changes.
+            summary: ChangeSummary,
+        },
+        /// Answer to `GetDiff`.
+        Diff {
+            /// The session.
+            session: SessionId,
+            /// The file.
+            path: String,
+            /// Its diff against the base.
+            body: DiffBody,
+        },
+        /// Answer to `Commit`, `Discard` and `Merge`.
+        GitDone {
+            /// The session.
+            session: SessionId,
+            /// The request's tag.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            tag: Option<RequestTag>,
+            /// What happened.
+            outcome: GitOutcome,
+        },
+        /// One event of a subscribed session.
+        Event {
+            /// The session.
+            session: SessionId,
+            /// The event's position in the session's log.
+            seq: Seq,
+            /// The event.
+            event: SessionEvent,
+        },
+        /// A paged replay's first frame: the newest whole turns of the log in one frame (one
+        /// render in the browser, not one per event); live `Event`s follow. The log before
+        /// `first_seq` is not sent: the client asks for it with `LoadEarlier` on scrolling up.
+        HistoryStart {
+            /// The session.
+            session: SessionId,
+            /// The first seq sent (a user message: pages are whole turns); `Seq(1)` when the
+            /// whole log is here (clients also read `Seq(0)` so).
+            first_seq: Seq,
+            /// The events from `first_seq` to the newest, oldest first.
+            #[serde(default)]
+            events: Vec<LoggedEvent>,
+        },
+        /// Answer to `LoadEarlier`: whole turns from `first_seq` up to (not including) `before`.
+        Earlier {
+            /// The session.
+            session: SessionId,
+            /// The `before` the client asked with.
+            before: Seq,
+            /// The first seq sent; `Seq(1)` when the log's beginning is reached (clients also
+            /// read `Seq(0)` so).
+            first_seq: Seq,
+            /// The events, oldest first.
+            events: Vec<LoggedEvent>,
+            /// Why the page could not be read (then `events` is empty and `first_seq` equals
+            /// `before`): the transcript stays as it is and the page may be asked for again. An
+            /// answer of its own, not an `Error`, which would fail the session's pending sends.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            error: Option<String>,
+        },
+        /// A session was created (by this or another client).
+        SessionCreated {
+            /// The new session.
+            session: Session,
+        },
+        /// Some of a session's fields changed. On a subscribed session's stream it comes in
+        /// order with the session's events; on the list it is a summary for the sidebar, and a
+        /// client ignores one whose `patch.rev` is not newer than what it holds.
+        SessionUpdated {
+            /// The session.
+            session: SessionId,
+            /// Only the changed fields.
+            patch: SessionPatch,
+        },
+        /// A session was archived and leaves the list.
+        SessionRemoved {
+            /// The session.
+            session: SessionId,
+        },
+        /// A request failed; the socket stays usable.
+        Error {
+            /// The session it was about, if any.
+            session: Option<SessionId>,
+            /// The `tag` of the request refused, when it had one; `None` for a frame that
+            /// could not be read, and for failures no request caused (a log that cannot be read).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            tag: Option<RequestTag>,
+            /// Machine-readable reason.
+            code: ErrorCode,
+            /// Human-readable reason.
+            message: String,
+        },
+        /// Answer to `Search`.
+        SearchResults {
+            /// The `tag` of the search answered (a browser drops answers to older searches).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            tag: Option<RequestTag>,
+            /// Matching sessions with their hits, in the query's order.
+            groups: Vec<SearchGroup>,
+            /// True when there were more hits than sent.
+            #[serde(default)]
+            more: bool,
+        },
+        /// Answer to `ScanImports`.
+        ImportCandidates {
+            /// Every transcript found, newest first.
+            candidates: Vec<ImportCandidate>,
+            /// The stores looked in, with what was found missing or unreadable.
+            #[serde(default)]
+            problems: Vec<ImportProblem>,
+        },
+        /// An import's progress (to every socket, so every tab shows it); the last one has its
+        /// report.
+        ImportProgress {
+            /// Where it is.
+            progress: ImportProgress,
+        },
+        /// Answer to `Ping`.
+        Pong,
+    }
 }
 
 impl ServerFrame {

@@ -1,6 +1,7 @@
 //! Importing the sessions other CLIs stored on this machine: what a scan finds, a running
 //! import's progress, and its report.
 
+use super::tag_first::tag_first;
 use super::SessionId;
 use serde::{Deserialize, Serialize};
 
@@ -32,23 +33,25 @@ impl ImportSource {
     }
 }
 
-/// Where a found transcript stands against what was imported before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum ImportStatus {
-    /// Never imported.
-    New,
-    /// Imported, and the file has not grown since.
-    Imported {
-        /// The session it became.
-        session: SessionId,
-    },
-    /// Imported, and the file grew since (the user kept working in the terminal): importing
-    /// again appends only the new turns.
-    Grown {
-        /// The session it became.
-        session: SessionId,
-    },
+tag_first! {
+    #[serde(tag = "state", rename_all = "snake_case")]
+    /// Where a found transcript stands against what was imported before.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+    pub enum ImportStatus {
+        /// Never imported.
+        New,
+        /// Imported, and the file has not grown since.
+        Imported {
+            /// The session it became.
+            session: SessionId,
+        },
+        /// Imported, and the file grew since (the user kept working in the terminal): importing
+        /// again appends only the new turns.
+        Grown {
+            /// The session it became.
+            session: SessionId,
+        },
+    }
 }
 
 impl ImportStatus {

@@ -14,6 +14,7 @@ mod runner;
 mod search;
 mod session;
 mod spending;
+mod tag_first;
 mod title;
 mod usage_report;
 

@@ -2,6 +2,7 @@
 //! and what a session changed there: the summary, one file's diff, and the outcome of
 //! keeping (commit, merge) or dropping (discard) it.
 
+use super::tag_first::tag_first;
 use super::ProjectId;
 use serde::{Deserialize, Serialize};
 
@@ -111,54 +112,58 @@ pub struct ChangeSummary {
 /// The longest diff sent, in bytes; a larger one is described, not shown.
 pub const MAX_DIFF_BYTES: usize = 512 * 1024;
 
-/// One file's unified diff against the base, or why it is not shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum DiffBody {
-    /// The unified diff text (`+`, `-`, ` ` and `@@` lines).
-    Text {
-        /// The diff.
-        text: String,
-    },
-    /// A binary file: no lines to show.
-    Binary,
-    /// Longer than [`MAX_DIFF_BYTES`].
-    TooLarge {
-        /// The diff's size in bytes.
-        bytes: u64,
-    },
+tag_first! {
+    #[serde(tag = "kind", rename_all = "snake_case")]
+    /// One file's unified diff against the base, or why it is not shown.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+    pub enum DiffBody {
+        /// The unified diff text (`+`, `-`, ` ` and `@@` lines).
+        Text {
+            /// The diff.
+            text: String,
+        },
+        /// A binary file: no lines to show.
+        Binary,
+        /// Longer than [`MAX_DIFF_BYTES`].
+        TooLarge {
+            /// The diff's size in bytes.
+            bytes: u64,
+        },
+    }
 }
 
-/// What became of a commit, discard or merge; the changes that follow show the new state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum GitOutcome {
-    /// The changes were committed on the session's branch (or the project's checkout).
-    Committed {
-        /// The new commit, abbreviated.
-        commit: String,
-    },
-    /// These files are back as they are in the base.
-    Discarded {
-        /// The paths (empty: everything).
-        paths: Vec<String>,
-    },
-    /// The session's branch is now part of its base branch.
-    Merged {
-        /// The base branch.
-        into: String,
-        /// True when the base branch was moved forward with no merge commit.
-        fast_forward: bool,
-        /// The base branch's new commit, abbreviated.
-        commit: String,
-    },
-    /// The merge would conflict; nothing changed in the base checkout or the worktree.
-    Conflict {
-        /// The base branch.
-        into: String,
-        /// The files both sides changed differently.
-        files: Vec<String>,
-    },
+tag_first! {
+    #[serde(tag = "outcome", rename_all = "snake_case")]
+    /// What became of a commit, discard or merge; the changes that follow show the new state.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+    pub enum GitOutcome {
+        /// The changes were committed on the session's branch (or the project's checkout).
+        Committed {
+            /// The new commit, abbreviated.
+            commit: String,
+        },
+        /// These files are back as they are in the base.
+        Discarded {
+            /// The paths (empty: everything).
+            paths: Vec<String>,
+        },
+        /// The session's branch is now part of its base branch.
+        Merged {
+            /// The base branch.
+            into: String,
+            /// True when the base branch was moved forward with no merge commit.
+            fast_forward: bool,
+            /// The base branch's new commit, abbreviated.
+            commit: String,
+        },
+        /// The merge would conflict; nothing changed in the base checkout or the worktree.
+        Conflict {
+            /// The base branch.
+            into: String,
+            /// The files both sides changed differently.
+            files: Vec<String>,
+        },
+    }
 }
 
 /// What to do with a worktree session's worktree and branch when it ends.

@@ -1,45 +1,48 @@
 //! A session's metadata as the sidebar and tab bar show it, its state machine, and the
 //! partial update (`SessionPatch`) that travels when some of it changes.
 
+use super::tag_first::tag_first;
 use super::{
     AgentId, BudgetAlert, ImportSource, ProjectId, Seq, SessionId, Worktree, NEW_SESSION_TITLE,
 };
 use serde::{Deserialize, Serialize};
 
-/// Where a session is in its life. Derived by the session task from process liveness and
-/// protocol events; a turn that goes silent is ended by a watchdog, so none of these stick.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum SessionState {
-    /// Only in the browser: a tab opened with "+" that has not sent its first message.
-    Draft,
-    /// The agent process is being started. (This server shows a turn as `Working` from its
-    /// start; kept so sessions stored by earlier versions still read.)
-    Starting,
-    /// Ready for the next message.
-    Idle,
-    /// A message waits for an agent: every live-agent slot (`limits.max_live_agents`) is
-    /// taken, and the turn starts as soon as one frees, in order of arrival.
-    WaitingForAgent {
-        /// How many sessions are ahead in line.
-        ahead: u32,
-    },
-    /// A turn is running.
-    Working,
-    /// The agent waits for the user to allow or deny a tool.
-    AwaitingPermission,
-    /// The agent failed; the next message starts it again.
-    Error {
-        /// What went wrong, for people.
-        message: String,
-    },
-    /// A turn was cut short (server restart, stop); the next message resumes.
-    Interrupted {
-        /// Why it was interrupted.
-        reason: String,
-    },
-    /// Ended by the user; kept for the record, hidden from the sidebar.
-    Archived,
+tag_first! {
+    #[serde(tag = "state", rename_all = "snake_case")]
+    /// Where a session is in its life. Derived by the session task from process liveness and
+    /// protocol events; a turn that goes silent is ended by a watchdog, so none of these stick.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+    pub enum SessionState {
+        /// Only in the browser: a tab opened with "+" that has not sent its first message.
+        Draft,
+        /// The agent process is being started. (This server shows a turn as `Working` from its
+        /// start; kept so sessions stored by earlier versions still read.)
+        Starting,
+        /// Ready for the next message.
+        Idle,
+        /// A message waits for an agent: every live-agent slot (`limits.max_live_agents`) is
+        /// taken, and the turn starts as soon as one frees, in order of arrival.
+        WaitingForAgent {
+            /// How many sessions are ahead in line.
+            ahead: u32,
+        },
+        /// A turn is running.
+        Working,
+        /// The agent waits for the user to allow or deny a tool.
+        AwaitingPermission,
+        /// The agent failed; the next message starts it again.
+        Error {
+            /// What went wrong, for people.
+            message: String,
+        },
+        /// A turn was cut short (server restart, stop); the next message resumes.
+        Interrupted {
+            /// Why it was interrupted.
+            reason: String,
+        },
+        /// Ended by the user; kept for the record, hidden from the sidebar.
+        Archived,
+    }
 }
 
 impl SessionState {

@@ -306,3 +306,64 @@ fn patch_applies_only_present_fields() {
     assert_eq!(session.title, "New");
     assert_eq!(session.preview, "Echo: hi");
 }
+
+/// The internally tagged enums read their tag first (`tag_first`): frames and logged
+/// events written as earlier releases wrote them (tag first, nested tags too) read the same,
+/// and an object with its tag elsewhere is refused by name, not misread.
+#[test]
+fn tagged_enums_read_what_earlier_releases_wrote() {
+    let id = "00000000-0000-0000-0000-000000000007";
+    let event: SessionEvent = serde_json::from_str(
+        r#"{"type":"state_changed","state":{"state":"waiting_for_agent","ahead":2}}"#,
+    )
+    .expect("a logged state change loads");
+    assert_eq!(
+        event,
+        SessionEvent::StateChanged {
+            state: SessionState::WaitingForAgent { ahead: 2 }
+        }
+    );
+    let frame: ServerFrame = serde_json::from_str(&format!(
+        r#"{{"type":"diff","session":"{id}","path":"a.rs","body":{{"kind":"too_large","bytes":9}}}}"#
+    ))
+    .expect("a diff frame loads");
+    assert!(matches!(
+        frame,
+        ServerFrame::Diff {
+            body: DiffBody::TooLarge { bytes: 9 },
+            ..
+        }
+    ));
+    let frame: ServerFrame = serde_json::from_str(&format!(
+        r#"{{"type":"git_done","session":"{id}","outcome":{{"outcome":"committed","commit":"abc"}}}}"#
+    ))
+    .expect("a git outcome loads");
+    assert!(matches!(
+        frame,
+        ServerFrame::GitDone {
+            tag: None,
+            outcome: GitOutcome::Committed { .. },
+            ..
+        }
+    ));
+    let frame: ServerFrame = serde_json::from_str(&format!(
+        r#"{{"type":"import_candidates","candidates":[{{"source":"claude","path":"p","first_prompt":"hi","started_ms":1,"bytes":2,"status":{{"state":"grown","session":"{id}"}}}}]}}"#
+    ))
+    .expect("import candidates load");
+    let ServerFrame::ImportCandidates { candidates, .. } = frame else {
+        panic!("not candidates: {frame:?}");
+    };
+    assert!(matches!(candidates[0].status, ImportStatus::Grown { .. }));
+    let pong: ServerFrame =
+        serde_json::from_str(r#"{"type":"pong"}"#).expect("a unit variant loads");
+    assert_eq!(pong, ServerFrame::Pong);
+
+    let error = serde_json::from_str::<SessionEvent>(r#"{"text":"hi","type":"notice"}"#)
+        .expect_err("the tag not first");
+    assert!(
+        error
+            .to_string()
+            .contains("SessionEvent: \"type\" must be the object's first key"),
+        "{error}"
+    );
+}
