@@ -10,6 +10,7 @@ use super::messages::MessageList;
 use super::sidebar::{Sidebar, SidebarDrawer};
 use super::tabs::TabBar;
 use super::use_store;
+#[cfg(feature = "ssr")]
 use crate::app::list_sessions;
 use crate::client::actions::{self, id_from_path, session_path};
 use crate::client::reducer::replace_sessions;
@@ -25,7 +26,7 @@ use leptos_router::hooks::{use_location, use_navigate};
 #[component]
 pub fn Workspace() -> impl IntoView {
     let store = use_store();
-    let sessions = OnceResource::new_blocking(list_sessions());
+    let sessions = OnceResource::new_blocking(first_paint_lists());
     let location = use_location();
     view! {
         <Suspense fallback=|| view! { <div class="loading">"Loading sessions…"</div> }>
@@ -41,6 +42,20 @@ pub fn Workspace() -> impl IntoView {
 }
 
 type FirstPaint = (Vec<crate::protocol::Session>, Vec<crate::protocol::Project>);
+
+/// The lists for the first paint. The server reads them; a blocking resource's value is
+/// sent inside the page, so the hydrating browser never asks for them and its build leaves
+/// the server function's client out (its request and a second decoder of every session
+/// type were about 8 KiB of the first load). Without them the page still works: the
+/// socket's `Connected` brings both lists.
+async fn first_paint_lists() -> Result<FirstPaint, ServerFnError> {
+    #[cfg(feature = "ssr")]
+    return list_sessions().await;
+    #[cfg(not(feature = "ssr"))]
+    Err(ServerFnError::new(
+        "the page came without its session list; the socket brings it",
+    ))
+}
 
 fn seed(store: Store, list: Result<FirstPaint, ServerFnError>, path: &str) {
     // Once the socket is connected its lists are newer than these.
