@@ -1,6 +1,7 @@
 //! The Leptos components. They render from the [`crate::client::Store`] and call
 //! [`crate::client::actions`]; none does I/O of its own or parses frames.
 
+pub mod add_project;
 pub mod api_tokens;
 pub mod ask_several;
 pub mod attachments;

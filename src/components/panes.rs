@@ -1,12 +1,14 @@
 //! The panes whose code loads on demand. The release build splits the WASM
-//! (`cargo leptos build --split --lib-features hydrate,split`) at the two `#[lazy]` functions
-//! here (lazy only with the `split` feature: an unsplit build, `cargo leptos watch`, cannot
+//! (`cargo leptos build --split --lib-features hydrate,split`) at the `#[lazy]` functions
+//! here and at `warm` (lazy only with the `split` feature: an unsplit build, `cargo leptos watch`, cannot
 //! load a split point, so there they are plain async functions), so a first load
 //! carries the shell (sidebar, tabs, store, socket) and at most one group of panes: a
 //! session or comparison, or one of the tool pages. Two split points, not one per route:
 //! each set of split points that shares code becomes a module of its own, and every extra
 //! module is one more request (seven routes split apart made 32 files for `/s/<id>`).
+//! A third point holds the sidebar's "Add project" form, which no page shows when it loads.
 
+use super::add_project::AddProjectForm;
 use super::compare::ComparePane;
 use super::doctor::DoctorPane;
 use super::import::ImportPane;
@@ -74,6 +76,20 @@ pub async fn tool_page(page: ToolPage) -> AnyView {
 pub async fn preload_tool_page() {
     #[cfg(all(feature = "hydrate", feature = "split"))]
     __preload_tool_page().await;
+}
+
+/// The sidebar's "Add project" form, opened by a click: its own split point, so the first
+/// load does not carry it (9 KB brotli); [`preload_add_project_form`] fetches it once the
+/// page is live, so the click does not wait for the network.
+#[cfg_attr(feature = "split", lazy)]
+pub async fn add_project_form(open: RwSignal<bool>) -> AnyView {
+    view! { <AddProjectForm open/> }.into_any()
+}
+
+/// Fetches the "Add project" form's module if it is not yet.
+pub async fn preload_add_project_form() {
+    #[cfg(all(feature = "hydrate", feature = "split"))]
+    __preload_add_project_form().await;
 }
 
 /// The split module a page needs for its first paint, by the `#[lazy]` function's name

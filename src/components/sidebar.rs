@@ -5,9 +5,10 @@
 //! Under the box, `search-all-link` opens the search over every transcript with its words. Clicking an item opens it as a tab via
 //! its link.
 
+use super::add_project::AddProject;
 use super::badges::{ImportedBadge, StateBadge, SyncDot, UnreadBadge};
 use super::icons::{self, LineIcon};
-use super::projects::{AddProject, ProjectGroup};
+use super::projects::ProjectGroup;
 use super::use_store;
 use crate::client::actions::{self, session_path};
 use crate::client::alerts::{notify_status, toggle_notifications, NotifyStatus};
