@@ -133,3 +133,34 @@ test.describe('at phone width', () => {
     expect(errors).toEqual([]);
   });
 });
+
+// The menu, the rename field and the removal dialog load on a click (a split module of
+// their own): each must still work, and the page log stays clean.
+test("a project's menu renames it in place and removes it after asking", async ({ page }) => {
+  const errors = await openApp(page);
+  const repo = makeRepo();
+  await addProject(page, repo);
+  const item = projectItem(page, repo.name);
+  await item.getByTestId('project-menu').click();
+  await page.getByTestId('project-rename').click();
+  const field = page.getByTestId('project-rename-input');
+  await expect(field).toBeFocused();
+  await field.fill('Renamed app');
+  await field.press('Enter');
+  const renamed = projectItem(page, 'Renamed app');
+  await expect(renamed).toHaveCount(1);
+  // Escape leaves the name as it was.
+  await renamed.getByTestId('project-menu').click();
+  await page.getByTestId('project-rename').click();
+  await page.getByTestId('project-rename-input').fill('Not kept');
+  await page.getByTestId('project-rename-input').press('Escape');
+  await expect(projectItem(page, 'Renamed app')).toHaveCount(1);
+
+  await renamed.getByTestId('project-menu').click();
+  await page.getByTestId('project-remove').click();
+  const dialog = page.getByTestId('confirm-dialog');
+  await expect(dialog).toContainText('Remove “Renamed app”?');
+  await dialog.getByTestId('confirm-yes').click();
+  await expect(projectItem(page, 'Renamed app')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});

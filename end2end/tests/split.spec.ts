@@ -54,7 +54,7 @@ test('a tool page not fetched yet opens on a click, and works', async ({ page })
 test('the Add project form is not in the first load: fetched once the page is live, it opens on a click', async ({ page }) => {
   const fetched: { at: number; url: string }[] = [];
   page.on('request', (request) => {
-    if (request.url().includes('split_add_project_form')) fetched.push({ at: Date.now(), url: request.url() });
+    if (request.url().includes('split_sidebar_extra')) fetched.push({ at: Date.now(), url: request.url() });
   });
   const errors = await openApp(page);
   const liveAt = Number(await page.locator('body').getAttribute('data-live-at'));
@@ -62,7 +62,7 @@ test('the Add project form is not in the first load: fetched once the page is li
   expect(fetched[0].at).toBeGreaterThanOrEqual(liveAt);
   const preloads = await page.locator('link[rel="preload"][as="fetch"]').evaluateAll(
     (links) => links.map((link) => (link as HTMLLinkElement).href));
-  expect(preloads.filter((href) => href.includes('add_project_form'))).toEqual([]);
+  expect(preloads.filter((href) => href.includes('sidebar_extra'))).toEqual([]);
   await page.getByTestId('project-add-button').click();
   await expect(page.getByTestId('project-path-input')).toBeFocused();
   expect(errors).toEqual([]);

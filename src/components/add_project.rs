@@ -1,9 +1,9 @@
 //! The sidebar's "Add project" button and form (`project-add-button`, `project-path-input`
 //! with folder completion, `project-name-input`, `project-create`, `project-error`). The
 //! form opens on a click, so its code is not in the first load: the button loads it through
-//! a split point ([`super::panes::add_project_form`]), fetched as soon as the page is live.
+//! a split point ([`super::panes::sidebar_extra`]), fetched as soon as the page is live.
 
-use super::panes::add_project_form;
+use super::panes::{sidebar_extra, SidebarExtra};
 use super::use_store;
 use crate::client::projects::{self, folder_name, AddState};
 use leptos::html::Input;
@@ -43,7 +43,7 @@ pub fn AddProject() -> impl IntoView {
                 "+ Add project"
             </button>
             <Show when=move || open.get()>
-                {move || Suspend::new(add_project_form(open))}
+                {move || Suspend::new(sidebar_extra(SidebarExtra::AddProjectForm { open }))}
             </Show>
         </div>
     }

@@ -22,6 +22,7 @@ pub mod markdown;
 pub mod messages;
 pub mod options;
 pub mod panes;
+pub mod project_menu;
 pub mod projects;
 pub mod scroll_to;
 pub mod search;

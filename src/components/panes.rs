@@ -6,16 +6,19 @@
 //! session or comparison, or one of the tool pages. Two split points, not one per route:
 //! each set of split points that shares code becomes a module of its own, and every extra
 //! module is one more request (seven routes split apart made 32 files for `/s/<id>`).
-//! A third point holds the sidebar's "Add project" form, which no page shows when it loads.
+//! A third point holds what the sidebar shows only after a click (the "Add project" form,
+//! a project's menu, rename field and removal dialog).
 
 use super::add_project::AddProjectForm;
 use super::compare::ComparePane;
 use super::doctor::DoctorPane;
 use super::import::ImportPane;
+use super::project_menu::{ConfirmRemove, ProjectMenu, RenameField};
 use super::search::SearchPane;
 use super::settings::SettingsPane;
 use super::usage::UsagePane;
 use super::workspace::SessionRoute;
+use crate::protocol::ProjectId;
 use leptos::prelude::*;
 
 /// A pane that shows a conversation: the session pane's code (transcript, markdown,
@@ -78,18 +81,68 @@ pub async fn preload_tool_page() {
     __preload_tool_page().await;
 }
 
-/// The sidebar's "Add project" form, opened by a click: its own split point, so the first
-/// load does not carry it (9 KB brotli); [`preload_add_project_form`] fetches it once the
-/// page is live, so the click does not wait for the network.
-#[cfg_attr(feature = "split", lazy)]
-pub async fn add_project_form(open: RwSignal<bool>) -> AnyView {
-    view! { <AddProjectForm open/> }.into_any()
+/// A piece of the sidebar that only a click shows.
+#[derive(Debug, Clone)]
+pub enum SidebarExtra {
+    /// The "Add project" form.
+    AddProjectForm {
+        /// Whether it is open (Cancel closes it).
+        open: RwSignal<bool>,
+    },
+    /// A project's menu.
+    ProjectMenu {
+        /// Whether the menu is open.
+        menu_open: RwSignal<bool>,
+        /// Set by "Rename".
+        renaming: RwSignal<bool>,
+        /// Set by "Remove…".
+        removing: RwSignal<bool>,
+    },
+    /// A project's name, edited in place.
+    RenameField {
+        /// The project.
+        id: ProjectId,
+        /// Its name now.
+        name: String,
+        /// Cleared when the edit ends.
+        renaming: RwSignal<bool>,
+    },
+    /// "Remove project?", before a project is removed.
+    ConfirmRemove {
+        /// The project.
+        id: ProjectId,
+        /// Its name.
+        name: String,
+        /// Cleared on cancel.
+        open: RwSignal<bool>,
+    },
 }
 
-/// Fetches the "Add project" form's module if it is not yet.
-pub async fn preload_add_project_form() {
+/// Renders a piece of the sidebar that only a click shows: its own split point, so the
+/// first load does not carry them (15 KB brotli); [`preload_sidebar_extra`] fetches the
+/// module once the page is live, so the click does not wait for the network.
+#[cfg_attr(feature = "split", lazy)]
+pub async fn sidebar_extra(extra: SidebarExtra) -> AnyView {
+    match extra {
+        SidebarExtra::AddProjectForm { open } => view! { <AddProjectForm open/> }.into_any(),
+        SidebarExtra::ProjectMenu {
+            menu_open,
+            renaming,
+            removing,
+        } => view! { <ProjectMenu menu_open renaming removing/> }.into_any(),
+        SidebarExtra::RenameField { id, name, renaming } => {
+            view! { <RenameField id name renaming/> }.into_any()
+        }
+        SidebarExtra::ConfirmRemove { id, name, open } => {
+            view! { <ConfirmRemove id name open/> }.into_any()
+        }
+    }
+}
+
+/// Fetches the sidebar's click-only pieces' module if it is not yet.
+pub async fn preload_sidebar_extra() {
     #[cfg(all(feature = "hydrate", feature = "split"))]
-    __preload_add_project_form().await;
+    __preload_sidebar_extra().await;
 }
 
 /// The split module a page needs for its first paint, by the `#[lazy]` function's name

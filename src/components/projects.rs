@@ -1,8 +1,9 @@
 //! The sidebar's projects: one group per project (`project-item` header with its name, a
 //! menu to rename it inline or remove it after `confirm-dialog`, and `project-new-session`)
-//! and its sessions under it. The "Add project" form is in [`super::add_project`].
+//! and its sessions under it. What a click shows (the menu, the rename field, the removal's
+//! dialog) is in [`super::project_menu`], the "Add project" form in [`super::add_project`].
 
-use super::confirm::Confirm;
+use super::panes::{sidebar_extra, SidebarExtra};
 use super::sidebar::SessionItem;
 use super::use_store;
 use crate::client::actions::{self, session_path};
@@ -10,8 +11,6 @@ use crate::client::compare::{compare_path, nest, ListRow};
 use crate::client::projects;
 use crate::protocol::CompareId;
 use crate::protocol::{ProjectId, SessionId};
-use leptos::ev::KeyboardEvent;
-use leptos::html::Input;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
@@ -97,35 +96,9 @@ fn ProjectHeader(id: ProjectId) -> impl IntoView {
     let menu_open = RwSignal::new(false);
     let renaming = RwSignal::new(false);
     let removing = RwSignal::new(false);
-    let rename_ref = NodeRef::<Input>::new();
     let new_session = move |_| {
         let draft = projects::new_draft_in(store, Some(id));
         navigate(&session_path(draft), actions::nav_options());
-    };
-    Effect::new(move |_| {
-        if let Some(input) = rename_ref.get() {
-            let _ = input.focus();
-            input.select();
-        }
-    });
-    let save = move |ev: leptos::ev::FocusEvent| {
-        if renaming.get_untracked() {
-            renaming.set(false);
-            projects::rename_project(store, id, event_target_value(&ev));
-        }
-    };
-    let on_rename_key = move |ev: KeyboardEvent| match ev.key().as_str() {
-        "Enter" => {
-            ev.prevent_default();
-            if let Some(input) = rename_ref.get_untracked() {
-                let _ = input.blur();
-            }
-        }
-        "Escape" => {
-            // Leaving without saving: the blur that follows finds nothing to do.
-            renaming.set(false);
-        }
-        _ => {}
     };
     // The menu closes when the focus leaves the header (a click elsewhere, Tab away).
     let on_focus_out = move |ev: leptos::ev::FocusEvent| {
@@ -150,17 +123,8 @@ fn ProjectHeader(id: ProjectId) -> impl IntoView {
             on:focusout=on_focus_out
         >
             {move || if renaming.get() {
-                view! {
-                    <input
-                        class="project-rename-input"
-                        data-testid="project-rename-input"
-                        aria-label="Project name"
-                        node_ref=rename_ref
-                        value=name()
-                        on:keydown=on_rename_key
-                        on:blur=save
-                    />
-                }.into_any()
+                Suspend::new(sidebar_extra(SidebarExtra::RenameField { id, name: name(), renaming }))
+                    .into_any()
             } else {
                 view! { <span class="project-name" title=path>{name}</span> }.into_any()
             }}
@@ -187,59 +151,11 @@ fn ProjectHeader(id: ProjectId) -> impl IntoView {
                 "+"
             </button>
             <Show when=move || menu_open.get()>
-                <div class="project-menu" role="menu">
-                    <button
-                        type="button"
-                        role="menuitem"
-                        data-testid="project-rename"
-                        on:click=move |_| {
-                            menu_open.set(false);
-                            renaming.set(true);
-                        }
-                    >
-                        "Rename"
-                    </button>
-                    <button
-                        type="button"
-                        role="menuitem"
-                        class="danger-text"
-                        data-testid="project-remove"
-                        on:click=move |_| {
-                            menu_open.set(false);
-                            removing.set(true);
-                        }
-                    >
-                        "Remove…"
-                    </button>
-                </div>
+                {move || Suspend::new(sidebar_extra(SidebarExtra::ProjectMenu { menu_open, renaming, removing }))}
             </Show>
             <Show when=move || removing.get()>
-                <ConfirmRemove id name=name() open=removing/>
+                {move || Suspend::new(sidebar_extra(SidebarExtra::ConfirmRemove { id, name: name(), open: removing }))}
             </Show>
         </div>
-    }
-}
-
-/// Asks before removing a project: what it ends, and that no file is deleted.
-#[component]
-fn ConfirmRemove(id: ProjectId, name: String, open: RwSignal<bool>) -> impl IntoView {
-    let store = use_store();
-    let ends = match projects::live_sessions(store, id) {
-        0 => "No session of it is running.".to_owned(),
-        1 => "This ends its 1 live session.".to_owned(),
-        n => format!("This ends its {n} live sessions."),
-    };
-    view! {
-        <Confirm
-            title=format!("Remove \u{201c}{name}\u{201d}?")
-            action="Remove project"
-            on_cancel=Callback::new(move |()| open.set(false))
-            on_yes=Callback::new(move |()| projects::remove_project(store, id))
-        >
-            <p>
-                {ends}
-                " Its worktrees and branches are kept, and no files are deleted: the folder stays as it is."
-            </p>
-        </Confirm>
     }
 }

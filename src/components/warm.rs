@@ -15,7 +15,7 @@ use crate::client::{ConnectionState, Store};
 use leptos::prelude::*;
 
 /// Warms the pane once the page is live (hydrated, socket connected), unless a session is
-/// shown, and fetches the "Add project" form's module. (Its rows are built when its history comes, which
+/// shown, and fetches the module of what the sidebar shows on a click. (Its rows are built when its history comes, which
 /// compiles most of the same code; its header and composer were hydrated, not built, so the
 /// next session's are built cold. Warming then would delay that history.) Call from a
 /// component: the sample renders under the caller's owner, so it finds the router and the
@@ -39,7 +39,7 @@ pub fn after_hydration() {
             leptos::task::spawn_local(warm(parent.clone(), store));
         }
         // Small, and a click away on every page: fetched now, so the form opens at once.
-        leptos::task::spawn_local(super::panes::preload_add_project_form());
+        leptos::task::spawn_local(super::panes::preload_sidebar_extra());
         true
     });
 }
