@@ -22,7 +22,8 @@ fn stylesheet_href() -> String {
 }
 
 /// Preload links for the split WASM modules the requested page renders (its lazy pane), so
-/// they download alongside the main module rather than after it has run.
+/// they download alongside the main module rather than after it has run. Low priority: the
+/// stylesheet, which holds the first paint, goes first.
 #[cfg(feature = "ssr")]
 fn split_preloads(options: &LeptosOptions) -> impl IntoView {
     let path = use_context::<axum::http::request::Parts>()
@@ -39,7 +40,7 @@ fn split_preloads(options: &LeptosOptions) -> impl IntoView {
                 .into_iter()
                 .map(|href| {
                     view! {
-                        <link rel="preload" href=href r#as="fetch" r#type="application/wasm" crossorigin="anonymous"/>
+                        <link rel="preload" href=href r#as="fetch" r#type="application/wasm" crossorigin="anonymous" fetchpriority="low"/>
                     }
                 })
                 .collect_view()}
