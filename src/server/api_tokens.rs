@@ -150,14 +150,12 @@ impl ApiTokens {
     }
 
     /// Makes this start's local token and writes it with the server's address to
-    /// `<data_dir>/cli.json` (0600; replaced whole, never half-written).
+    /// `<data_dir>/cli.json` ([`write_cli_json`]).
     pub async fn write_cli_file(
         &self,
         data_dir: &std::path::Path,
         server: String,
     ) -> Result<(), String> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
         let token = self
             .create("command line on this machine", true)
             .await
@@ -166,21 +164,36 @@ impl ApiTokens {
             server,
             token: token.secret,
         };
-        let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;
-        let path = data_dir.join(CLI_FILE);
-        let partial = data_dir.join(format!("{CLI_FILE}.partial"));
-        let _ = std::fs::remove_file(&partial);
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&partial)
-            .map_err(|e| format!("{}: {e}", partial.display()))?;
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.sync_all())
-            .map_err(|e| format!("{}: {e}", partial.display()))?;
-        std::fs::rename(&partial, &path).map_err(|e| format!("{}: {e}", path.display()))
+        write_cli_json(data_dir, file).await
     }
+}
+
+/// Writes `<data_dir>/cli.json`: 0600, through a `.partial` file renamed over it, so a
+/// command line reading it never sees half of it; on a blocking thread, as file I/O is.
+pub async fn write_cli_json(data_dir: &std::path::Path, file: CliFile) -> Result<(), String> {
+    let data_dir = data_dir.to_owned();
+    tokio::task::spawn_blocking(move || write_cli_json_now(&data_dir, &file))
+        .await
+        .map_err(|e| format!("writing {CLI_FILE}: {e}"))?
+}
+
+fn write_cli_json_now(data_dir: &std::path::Path, file: &CliFile) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let text = serde_json::to_string_pretty(file).map_err(|e| e.to_string())?;
+    let path = data_dir.join(CLI_FILE);
+    let partial = data_dir.join(format!("{CLI_FILE}.partial"));
+    let _ = std::fs::remove_file(&partial);
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&partial)
+        .map_err(|e| format!("{}: {e}", partial.display()))?;
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.sync_all())
+        .map_err(|e| format!("{}: {e}", partial.display()))?;
+    std::fs::rename(&partial, &path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// SHA-256 of a secret, hex.

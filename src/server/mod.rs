@@ -39,7 +39,6 @@ pub mod ws;
 
 use leptos::prelude::{use_context, LeptosOptions, ServerFnError};
 use registry::Registry;
-use std::os::unix::fs::OpenOptionsExt;
 use std::sync::Arc;
 
 /// Shared by every request handler.
@@ -215,8 +214,15 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
         if let Err(e) = api_tokens.write_cli_file(&config.data_dir, server).await {
             tracing::warn!("cannot write {}: {e}", api_tokens::CLI_FILE);
         }
-    } else if let Err(e) = write_open_cli_file(&config.data_dir, addr) {
-        tracing::warn!("cannot write {}: {e}", api_tokens::CLI_FILE);
+    } else {
+        // A `--no-auth` server: its address, no token needed.
+        let file = api_tokens::CliFile {
+            server: format!("http://{}", connect_addr(addr)),
+            token: String::new(),
+        };
+        if let Err(e) = api_tokens::write_cli_json(&config.data_dir, file).await {
+            tracing::warn!("cannot write {}: {e}", api_tokens::CLI_FILE);
+        }
     }
     let registry = if runner::detached(&config) {
         let catalog = Arc::new(catalog::AgentCatalog::load(&config));
@@ -266,29 +272,6 @@ fn connect_addr(addr: std::net::SocketAddr) -> std::net::SocketAddr {
         }
         _ => addr,
     }
-}
-
-/// `cli.json` for a `--no-auth` server: its address, no token needed.
-fn write_open_cli_file(
-    data_dir: &std::path::Path,
-    addr: std::net::SocketAddr,
-) -> std::io::Result<()> {
-    let file = api_tokens::CliFile {
-        server: format!("http://{}", connect_addr(addr)),
-        token: String::new(),
-    };
-    let text = serde_json::to_string_pretty(&file).map_err(std::io::Error::other)?;
-    let path = data_dir.join(api_tokens::CLI_FILE);
-    let _ = std::fs::remove_file(&path);
-    // 0600 like every file of the data dir, though it holds no secret here.
-    std::io::Write::write_all(
-        &mut std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)?,
-        text.as_bytes(),
-    )
 }
 
 /// The address a browser should open for a server on `addr`: on loopback a `*.localhost`
