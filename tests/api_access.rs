@@ -1,8 +1,8 @@
 //! Who may use the HTTP API, against the real server: API tokens made and revoked through
 //! Settings' server functions (stored hashed, last use recorded, refused once revoked), the
 //! browser's cookie and the login token refused, a cross-site request and a rebinding Host
-//! refused even with a valid token; and the OpenAPI description, valid and covering every
-//! route the server has.
+//! refused even with a valid token; a token over the rate limit refused with `Retry-After`;
+//! and the OpenAPI description, valid and covering every route the server has.
 
 mod common;
 
@@ -158,6 +158,60 @@ async fn only_valid_api_tokens_get_in_never_the_cookie_nor_another_site() {
     );
     let (status, _) = http(addr, &request).await;
     assert_eq!(status, 401, "an API token is not a login");
+}
+
+/// A token's burst (five seconds at `limits.max_frames_per_sec`) passes; the next request is
+/// a 429 problem with `Retry-After`, and does nothing; another token is not slowed by it.
+#[tokio::test]
+async fn a_token_over_the_rate_limit_waits() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = Server::start_with_config(dir.path(), "[limits]\nmax_frames_per_sec = 2\n");
+    let addr = &server.addr;
+    let secret = cli_file(&server).token;
+    let list = raw(
+        "GET",
+        "/api/v1/sessions",
+        addr,
+        &format!("Authorization: Bearer {secret}\r\n"),
+        "",
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(http(addr, &list).await.0);
+    }
+    // Ten in the burst, give or take what a slow machine earns back meanwhile.
+    let passed = statuses.iter().take_while(|s| **s == 200).count();
+    assert!((10..12).contains(&passed), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    let (status, answer) = http(addr, &list).await;
+    assert_eq!(status, 429, "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
+    assert!(answer.contains("\"code\":\"rate_limited\""), "{answer}");
+    assert!(answer.contains("limits.max_frames_per_sec"), "{answer}");
+    // A create refused by the limit makes nothing.
+    let create = json!({ "agent": "demo", "text": "not now" }).to_string();
+    let (status, _) = http(
+        addr,
+        &raw(
+            "POST",
+            "/api/v1/sessions",
+            addr,
+            &format!("Authorization: Bearer {secret}\r\n"),
+            &create,
+        ),
+    )
+    .await;
+    assert_eq!(status, 429);
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let (_, sessions) = call(&client(&server), Method::GET, "/api/v1/sessions", None).await;
+    assert_eq!(
+        sessions["sessions"].as_array().map(Vec::len),
+        Some(0),
+        "{sessions}"
+    );
 }
 
 #[tokio::test]

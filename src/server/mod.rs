@@ -23,6 +23,7 @@ pub mod login_http;
 pub mod logins;
 pub mod private_dir;
 pub mod projects;
+pub mod rate;
 pub mod registry;
 pub mod remote;
 pub mod replay;

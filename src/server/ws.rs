@@ -108,7 +108,8 @@ where
         viewing: None,
         counted: None,
     };
-    let mut budget = FrameBudget::new(routes.registry.config().max_frames_per_sec);
+    let mut budget =
+        crate::server::rate::RateBudget::new(routes.registry.config().max_frames_per_sec);
     let mut closing = None;
     let hello_wait = tokio::time::sleep(routes.registry.config().hello_wait);
     tokio::pin!(hello_wait);
@@ -216,38 +217,6 @@ where
         if matches!(message, Message::Close(_)) {
             break;
         }
-    }
-}
-
-/// A token bucket: `rate` frames a second sustained, bursts up to five seconds' worth (a
-/// reconnecting tab resends its queue and subscribes to every open session at once).
-struct FrameBudget {
-    rate: f64,
-    tokens: f64,
-    at: tokio::time::Instant,
-}
-
-impl FrameBudget {
-    fn new(rate: u32) -> Self {
-        let rate = f64::from(rate.max(1));
-        FrameBudget {
-            rate,
-            tokens: rate * 5.0,
-            at: tokio::time::Instant::now(),
-        }
-    }
-
-    /// Whether one more frame is allowed now.
-    fn take(&mut self) -> bool {
-        let now = tokio::time::Instant::now();
-        let earned = now.duration_since(self.at).as_secs_f64() * self.rate;
-        self.tokens = (self.tokens + earned).min(self.rate * 5.0);
-        self.at = now;
-        if self.tokens < 1.0 {
-            return false;
-        }
-        self.tokens -= 1.0;
-        true
     }
 }
 

@@ -87,8 +87,8 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(openapi())
 }
 
-/// The `/api/v1` routes, behind the token check, with bodies up to the WebSocket's frame
-/// limit (a message with its JSON around it).
+/// The `/api/v1` routes, behind the token check and a rate limit per token, with bodies up
+/// to the WebSocket's frame limit (a message with its JSON around it).
 pub fn router(state: &AppState) -> axum::Router<AppState> {
     let limit = state.registry.config().max_frame_bytes;
     let (router, _) = parts();
@@ -101,6 +101,13 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
             refuse_oversized,
         ))
         .layer(axum::middleware::from_fn(method_not_allowed_as_problem))
+        // Layers run outside in: the token is checked first, then its rate.
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(crate::server::rate::RateBudgets::new(
+                state.registry.config().max_frames_per_sec,
+            )),
+            tokens::limit_rate,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             tokens::require_token,

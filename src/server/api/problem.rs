@@ -54,6 +54,9 @@ pub enum ApiError {
     /// The route exists, not with this method.
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// Too many requests with this token.
+    #[error("{0}")]
+    RateLimited(String),
 }
 
 impl ApiError {
@@ -74,6 +77,10 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => {
                 (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".into())
             }
+            ApiError::RateLimited(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                code_name(ErrorCode::RateLimited),
+            ),
         }
     }
 

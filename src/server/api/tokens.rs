@@ -49,3 +49,30 @@ pub async fn require_token(
     tracing::debug!(path = %request.uri().path(), "API request refused: {refusal}");
     ApiError::Unauthorized(refusal.into()).into_response()
 }
+
+/// After [`require_token`]: each API token may make `limits.max_frames_per_sec` requests a
+/// second (bursts of five seconds' worth), as a socket may send frames; more get a 429
+/// problem (`rate_limited`) with `Retry-After`, and nothing of the request is done.
+pub async fn limit_rate(
+    State(budgets): State<std::sync::Arc<crate::server::rate::RateBudgets>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let caller = request
+        .extensions()
+        .get::<ApiCaller>()
+        .and_then(|caller| caller.0.clone());
+    if budgets.take(&caller) {
+        return next.run(request).await;
+    }
+    tracing::debug!(path = %request.uri().path(), "API request over the rate limit");
+    let mut refusal = ApiError::RateLimited(format!(
+        "more than {} requests a second with this token (limits.max_frames_per_sec); wait a moment and retry",
+        budgets.rate()
+    ))
+    .into_response();
+    refusal
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    refusal
+}
