@@ -4,8 +4,9 @@
 //! `follow-up-all` box sends one message to every attempt; `attempt-keep` keeps one.
 
 use super::badges::StateBadge;
-use super::changes::{ChangesButton, ChangesPanel};
+use super::changes::ChangesButton;
 use super::messages::MessageList;
+use super::panes::{pane_extra, PaneExtra};
 use super::use_store;
 use crate::client::actions;
 use crate::client::compare::{attempts_of, follow_up_all, keep};
@@ -150,7 +151,10 @@ fn AttemptColumn(
                 <KeepDialog compare kept=id open=asking/>
             </Show>
             <Show when=move || changes_open.get()>
-                <ChangesPanel session=panel.clone()/>
+                {
+                    let panel = panel.clone();
+                    move || Suspend::new(pane_extra(PaneExtra::Changes { session: panel.clone() }))
+                }
             </Show>
             <MessageList session=session.clone()/>
         </article>

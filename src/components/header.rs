@@ -5,7 +5,7 @@
 
 use super::badges::{ImportedBadge, StateBadge};
 use super::changes::ChangesButton;
-use super::end_dialog::EndWorktreeDialog;
+use super::panes::{pane_extra, PaneExtra};
 use super::spend::SessionSpend;
 use super::use_store;
 use crate::client::actions;
@@ -167,10 +167,9 @@ pub fn SessionHeader(session: SessionView) -> impl IntoView {
             <Show when=move || confirming.get()>
                 {
                     let session = session.clone();
-                    move || if has_worktree() {
-                        view! { <EndWorktreeDialog session=session.clone() open=confirming/> }.into_any()
-                    } else {
-                        view! { <ConfirmEnd session=session.clone() open=confirming/> }.into_any()
+                    move || {
+                        let (session, worktree) = (session.clone(), has_worktree());
+                        Suspend::new(pane_extra(PaneExtra::End { session, open: confirming, worktree }))
                     }
                 }
             </Show>
@@ -180,7 +179,7 @@ pub fn SessionHeader(session: SessionView) -> impl IntoView {
 
 /// The `confirm-dialog` of "End session", worded by whether the agent is working.
 #[component]
-fn ConfirmEnd(session: SessionView, open: RwSignal<bool>) -> impl IntoView {
+pub fn ConfirmEnd(session: SessionView, open: RwSignal<bool>) -> impl IntoView {
     let store = use_store();
     let navigate = use_navigate();
     let id = session.id;

@@ -6,18 +6,24 @@
 //! session or comparison, or one of the tool pages. Two split points, not one per route:
 //! each set of split points that shares code becomes a module of its own, and every extra
 //! module is one more request (seven routes split apart made 32 files for `/s/<id>`).
-//! A third point holds what the sidebar shows only after a click (the "Add project" form,
-//! a project's menu, rename field and removal dialog).
+//! Two more hold what only a click shows: in the sidebar (the "Add project" form, a
+//! project's menu, rename field and removal dialog) and in the session pane (the Changes
+//! panel, the End dialogs, the budgets); the warm-up fetches both once the page is live.
 
 use super::add_project::AddProjectForm;
+use super::changes::ChangesPanel;
 use super::compare::ComparePane;
 use super::doctor::DoctorPane;
+use super::end_dialog::EndWorktreeDialog;
+use super::header::ConfirmEnd;
 use super::import::ImportPane;
 use super::project_menu::{ConfirmRemove, ProjectMenu, RenameField};
 use super::search::SearchPane;
 use super::settings::SettingsPane;
+use super::spend::BudgetPanel;
 use super::usage::UsagePane;
 use super::workspace::SessionRoute;
+use crate::client::store::SessionView;
 use crate::protocol::ProjectId;
 use leptos::prelude::*;
 
@@ -143,6 +149,53 @@ pub async fn sidebar_extra(extra: SidebarExtra) -> AnyView {
 pub async fn preload_sidebar_extra() {
     #[cfg(all(feature = "hydrate", feature = "split"))]
     __preload_sidebar_extra().await;
+}
+
+/// A part of the session pane that only a click shows.
+#[derive(Debug, Clone)]
+pub enum PaneExtra {
+    /// The Changes panel (diffs, commit, discard, merge).
+    Changes {
+        /// Its session.
+        session: SessionView,
+    },
+    /// "End session": the worktree dialog, or the plain confirmation.
+    End {
+        /// The session.
+        session: SessionView,
+        /// Cleared when the dialog closes.
+        open: RwSignal<bool>,
+        /// Whether the session has a worktree of its own (the dialog asks what to keep).
+        worktree: bool,
+    },
+    /// The session's budgets, editable.
+    Budgets {
+        /// The session.
+        session: SessionView,
+    },
+}
+
+/// Renders a part of the session pane that only a click shows: its own split point, so
+/// opening a session does not wait for them (69 KB brotli of what `/s/<id>` loaded, the
+/// Changes panel most of it); [`preload_pane_extra`] fetches them once the page is live.
+#[cfg_attr(feature = "split", lazy)]
+pub async fn pane_extra(extra: PaneExtra) -> AnyView {
+    match extra {
+        PaneExtra::Changes { session } => view! { <ChangesPanel session/> }.into_any(),
+        PaneExtra::End {
+            session,
+            open,
+            worktree: true,
+        } => view! { <EndWorktreeDialog session open/> }.into_any(),
+        PaneExtra::End { session, open, .. } => view! { <ConfirmEnd session open/> }.into_any(),
+        PaneExtra::Budgets { session } => view! { <BudgetPanel session/> }.into_any(),
+    }
+}
+
+/// Fetches the session pane's click-only parts' module if it is not yet.
+pub async fn preload_pane_extra() {
+    #[cfg(all(feature = "hydrate", feature = "split"))]
+    __preload_pane_extra().await;
 }
 
 /// The split module a page needs for its first paint, by the `#[lazy]` function's name

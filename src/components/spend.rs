@@ -3,6 +3,7 @@
 //! budget that applies (`data-scope` session, project, day) with its unit and what was
 //! spent against it. The tab's `budget-warning` mark lives here too.
 
+use super::panes::{pane_extra, PaneExtra};
 use super::use_store;
 use crate::app::budget_lines;
 use crate::client::format::{compact_count, cost_text};
@@ -62,14 +63,17 @@ pub fn SessionSpend(session: SessionView) -> impl IntoView {
             </button>
         </Show>
         <Show when=move || open.get() && !is_draft()>
-            <BudgetPanel session=session.clone()/>
+            {
+                let session = session.clone();
+                move || Suspend::new(pane_extra(PaneExtra::Budgets { session: session.clone() }))
+            }
         </Show>
     }
 }
 
 /// The budgets that apply to the session, each editable.
 #[component]
-fn BudgetPanel(session: SessionView) -> impl IntoView {
+pub fn BudgetPanel(session: SessionView) -> impl IntoView {
     let id = session.id;
     let meta = RwSignal::from(session.meta.clone());
     let open = RwSignal::from(session.budget_open.clone());

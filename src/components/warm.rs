@@ -40,6 +40,7 @@ pub fn after_hydration() {
         }
         // Small, and a click away on every page: fetched now, so the form opens at once.
         leptos::task::spawn_local(super::panes::preload_sidebar_extra());
+        leptos::task::spawn_local(super::panes::preload_pane_extra());
         true
     });
 }

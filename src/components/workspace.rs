@@ -3,10 +3,10 @@
 //! starts the browser-only machinery once hydrated.
 
 use super::banner::{ConnectionBanner, ResumeBanner, ServerErrorBanner, Toast};
-use super::changes::ChangesPanel;
 use super::composer::Composer;
 use super::header::SessionHeader;
 use super::messages::MessageList;
+use super::panes::{pane_extra, PaneExtra};
 use super::sidebar::{Sidebar, SidebarDrawer};
 use super::tabs::TabBar;
 use super::use_store;
@@ -273,7 +273,10 @@ pub(super) fn SessionPanel(session: SessionView) -> impl IntoView {
             <Composer session=session.clone()/>
             <div class="drop-hint" aria-hidden="true">"Drop images to attach them"</div>
             <Show when=move || changes_open.get()>
-                <ChangesPanel session=session.clone()/>
+                {
+                    let session = session.clone();
+                    move || Suspend::new(pane_extra(PaneExtra::Changes { session: session.clone() }))
+                }
             </Show>
         </section>
     }
