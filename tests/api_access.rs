@@ -161,7 +161,8 @@ async fn only_valid_api_tokens_get_in_never_the_cookie_nor_another_site() {
 }
 
 /// A token's burst (five seconds at `limits.max_frames_per_sec`) passes; the next request is
-/// a 429 problem with `Retry-After`, and does nothing; another token is not slowed by it.
+/// a 429 problem with `Retry-After` and does nothing; a second later the token is served
+/// again. (That each token has a bucket of its own: `server::rate`'s unit tests.)
 #[tokio::test]
 async fn a_token_over_the_rate_limit_waits() {
     let dir = tempfile::tempdir().expect("dir");

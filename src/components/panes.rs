@@ -125,7 +125,7 @@ pub enum SidebarExtra {
 }
 
 /// Renders a piece of the sidebar that only a click shows: its own split point, so the
-/// first load does not carry them (15 KB brotli); [`preload_sidebar_extra`] fetches the
+/// first load does not carry them (14 KB brotli); [`preload_sidebar_extra`] fetches the
 /// module once the page is live, so the click does not wait for the network.
 #[cfg_attr(feature = "split", lazy)]
 pub async fn sidebar_extra(extra: SidebarExtra) -> AnyView {
@@ -176,7 +176,7 @@ pub enum PaneExtra {
 }
 
 /// Renders a part of the session pane that only a click shows: its own split point, so
-/// opening a session does not wait for them (69 KB brotli of what `/s/<id>` loaded, the
+/// opening a session does not wait for them (58 KB brotli of what `/s/<id>` loaded, the
 /// Changes panel most of it); [`preload_pane_extra`] fetches them once the page is live.
 #[cfg_attr(feature = "split", lazy)]
 pub async fn pane_extra(extra: PaneExtra) -> AnyView {

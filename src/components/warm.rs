@@ -15,9 +15,11 @@ use crate::client::{ConnectionState, Store};
 use leptos::prelude::*;
 
 /// Warms the pane once the page is live (hydrated, socket connected), unless a session is
-/// shown, and fetches the module of what the sidebar shows on a click. (Its rows are built when its history comes, which
-/// compiles most of the same code; its header and composer were hydrated, not built, so the
-/// next session's are built cold. Warming then would delay that history.) Call from a
+/// shown, and fetches the modules of what a click shows in the sidebar and the session pane
+/// (`panes::sidebar_extra`, `panes::pane_extra`). (A shown session's rows are built when
+/// its history comes, which compiles most of the same code; its header and composer were
+/// hydrated, not built, so the next session's are built cold. Warming then would delay that
+/// history.) Call from a
 /// component: the sample renders under the caller's owner, so it finds the router and the
 /// other page contexts.
 pub fn after_hydration() {
@@ -38,7 +40,8 @@ pub fn after_hydration() {
         if store.active.get_untracked().is_none() {
             leptos::task::spawn_local(warm(parent.clone(), store));
         }
-        // Small, and a click away on every page: fetched now, so the form opens at once.
+        // A click away on every page: fetched now, after live, so a click does not wait for
+        // the network (and going live did not wait for them).
         leptos::task::spawn_local(super::panes::preload_sidebar_extra());
         leptos::task::spawn_local(super::panes::preload_pane_extra());
         true

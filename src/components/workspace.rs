@@ -46,7 +46,7 @@ type FirstPaint = (Vec<crate::protocol::Session>, Vec<crate::protocol::Project>)
 /// The lists for the first paint. The server reads them; a blocking resource's value is
 /// sent inside the page, so the hydrating browser never asks for them and its build leaves
 /// the server function's client out (its request and a second decoder of every session
-/// type were about 8 KiB of the first load). Without them the page still works: the
+/// type were 12 KB brotli of the first load). Without them the page still works: the
 /// socket's `Connected` brings both lists.
 async fn first_paint_lists() -> Result<FirstPaint, ServerFnError> {
     #[cfg(feature = "ssr")]

@@ -2,8 +2,8 @@
 //!
 //! serde reads an internally tagged enum (`{"type": "event", ...}`) whole into a private
 //! buffer (`Content`) before it looks at the tag, then reads the variant again from the
-//! buffer. That buffer's code, instantiated for every type inside such an enum, was about a
-//! tenth of the browser's first-load WASM. Everything this server writes has its tag first
+//! buffer. That buffer's code, instantiated for every type inside such an enum, was 25 KB
+//! brotli (7%) of the browser's first-load WASM. Everything this server writes has its tag first
 //! (serde's `Serialize` writes it first, and stored events are never rewritten), so the
 //! enums declared with [`tag_first!`] read the first key, check it is the tag, and let
 //! serde's own externally tagged derive read the variant from the rest of the object:

@@ -53,10 +53,10 @@ pub struct RateBudgets {
 }
 
 impl RateBudgets {
-    /// Buckets of `rate` a second.
+    /// Buckets of `rate` a second (at least 1, as each bucket has).
     pub fn new(rate: u32) -> Self {
         RateBudgets {
-            rate,
+            rate: rate.max(1),
             by_caller: Mutex::new(HashMap::new()),
         }
     }
@@ -108,5 +108,7 @@ mod tests {
         assert_eq!(allowed, 5);
         assert!(budgets.take(&None));
         assert!(budgets.take(&Some("t2".to_owned())));
+        // A rate of 0 in the config is taken as 1, and said so in refusals.
+        assert_eq!(RateBudgets::new(0).rate(), 1);
     }
 }
