@@ -42,6 +42,15 @@ if wants test && ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
+# PostgreSQL for the storage tests on the second engine (Debian's package; the suite starts
+# a throwaway cluster of its own, scripts/test-postgres.sh).
+if wants test && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  log "installing postgresql from apt (about 1 minute)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
+
 for component in rustfmt clippy; do
   if wants test && ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
     log "adding rust component $component"

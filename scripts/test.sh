@@ -15,6 +15,9 @@ step "clippy (server, tests)"
 cargo clippy --quiet --features ssr --all-targets -- -D warnings
 step "clippy (browser)"
 cargo clippy --quiet --lib --features hydrate,split --target wasm32-unknown-unknown -- -D warnings
+step "a throwaway PostgreSQL cluster (storage tests run on SQLite and PostgreSQL)"
+eval "$(scripts/test-postgres.sh start)"
+trap 'scripts/test-postgres.sh stop "$SWITCHBOARD_TEST_POSTGRES_DIR"' EXIT
 step "unit and integration tests"
 # cargo-nextest (on this machine kind already) runs the 26 test binaries side by side, where
 # cargo test runs them one after another (85 s against about 2.5 minutes here); without it,
@@ -27,6 +30,12 @@ else
 fi
 step "session tests again with agents embedded in the server (runner.mode = \"embedded\")"
 SWITCHBOARD_RUNNER=embedded cargo test --quiet --features ssr --test server --test session_core --test agent_failures --test ordering
+step "the integration tests again with every server storing in PostgreSQL"
+if cargo nextest --version >/dev/null 2>&1; then
+  SWITCHBOARD_TEST_ENGINE=postgres cargo nextest run --features ssr --test '*' --no-fail-fast --status-level fail --final-status-level fail
+else
+  SWITCHBOARD_TEST_ENGINE=postgres cargo test --quiet --features ssr --tests
+fi
 step "the release build's tool (xtask): clippy and tests"
 cargo clippy --quiet --release --manifest-path xtask/Cargo.toml --all-targets -- -D warnings
 cargo test --quiet --release --manifest-path xtask/Cargo.toml

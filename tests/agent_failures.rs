@@ -9,7 +9,6 @@ use switchboard::protocol::{
     AgentId, ClientFrame, ClientMsgId, ErrorCode, NewSession, Seq, ServerFrame, SessionEvent,
     SessionState,
 };
-use switchboard::server::db::Db;
 
 /// An agent whose program is missing is refused when the session is created, with the
 /// reason and how to install it: never a session stuck in Starting.
@@ -76,7 +75,7 @@ async fn an_agent_program_gone_after_start_is_a_clear_error_and_the_message_is_k
         .expect("an error state");
     assert!(message.contains("could not be started"), "{message}");
     assert!(message.contains("vanishing-agent"), "{message}");
-    let db = Db::open(dir.path()).await.expect("db opens");
+    let db = common::open_db(dir.path()).await;
     let log = db.events_since(session, Seq(0)).await.expect("log reads");
     assert!(matches!(&log[0].event, SessionEvent::UserMessage { text, .. } if text == "hello"));
     assert!(log
@@ -180,7 +179,7 @@ async fn an_oversized_message_is_refused_and_nothing_is_stored() {
         }
         other => panic!("expected an error, got {other:?}"),
     }
-    let db = Db::open(dir.path()).await.expect("db opens");
+    let db = common::open_db(dir.path()).await;
     assert!(db.session(session).await.expect("query").is_none());
 }
 

@@ -15,7 +15,6 @@ use switchboard::protocol::{
     AgentId, ClientFrame, ClientId, ClientMsgId, NewSession, ResumePoint, Seq, ServerFrame,
     SessionEvent, SessionId, SessionState,
 };
-use switchboard::server::db::Db;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
@@ -224,7 +223,7 @@ async fn dropped_connections_lose_duplicate_and_reorder_nothing() {
         "the client really reconnected ({connections})"
     );
 
-    let db = Db::open(dir.path()).await.expect("db opens");
+    let db = common::open_db(dir.path()).await;
     for (id, _) in &sessions {
         let log = db.events_since(*id, Seq(0)).await.expect("log reads");
         let seen = &held[id].events;

@@ -14,7 +14,6 @@ use switchboard::protocol::{
     ClientFrame, ImportSource, ImportStatus, LoggedEvent, RequestTag, SearchQuery, Seq,
     ServerFrame, Session, SessionEvent, SessionId,
 };
-use switchboard::server::db::Db;
 
 /// A temp root with the stores, the fake model and a server using both.
 fn rig() -> (tempfile::TempDir, std::path::PathBuf, FakeModel, Server) {
@@ -41,7 +40,7 @@ fn rig_server(root: &Path, fake: &FakeModel) -> Server {
 
 /// A session's whole log, from the database.
 async fn log(server: &Server, session: SessionId) -> Vec<LoggedEvent> {
-    let db = Db::open(&server.data_dir).await.expect("db opens");
+    let db = common::open_db(&server.data_dir).await;
     db.events_since(session, Seq(0)).await.expect("log reads")
 }
 
@@ -348,8 +347,14 @@ async fn the_command_line_imports_when_no_server_runs_and_refuses_while_one_does
         codex_home.display()
     );
     std::fs::write(&config, &config_text).expect("config");
+    let database = common::postgres_url(&data);
     let run = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .envs(
+                database
+                    .iter()
+                    .map(|url| (switchboard::server::config::DATABASE_URL_ENV, url)),
+            )
             .arg("import")
             .args(args)
             .arg("--data-dir")

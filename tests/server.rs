@@ -9,7 +9,6 @@ use switchboard::protocol::{
     AgentId, ClientFrame, ErrorCode, NewSession, RequestId, Seq, ServerFrame, SessionEvent,
     SessionId, SessionState,
 };
-use switchboard::server::db::Db;
 
 fn data_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
@@ -65,7 +64,7 @@ async fn two_sessions_stream_at_once_without_cross_talk() {
     assert_eq!(listed.usage.input_tokens, 4);
     assert_eq!(listed.state, SessionState::Idle);
     // What the clients saw is exactly what was stored.
-    let db = Db::open(dir.path()).await.expect("db opens");
+    let db = common::open_db(dir.path()).await;
     let stored = db.events_since(a, Seq(0)).await.expect("log reads");
     let seen = events_of(&frames, a);
     assert_eq!(stored.len(), seen.len());
@@ -117,7 +116,7 @@ async fn unknown_session_gets_an_error_and_nothing_is_stored() {
             ..
         }
     ));
-    let db = Db::open(dir.path()).await.expect("db opens");
+    let db = common::open_db(dir.path()).await;
     assert!(db.session(ghost).await.expect("query").is_none());
     assert!(db
         .events_since(ghost, Seq(0))
@@ -239,7 +238,7 @@ async fn end_session_while_working_kills_the_process_group_and_archives() {
         assert!(Instant::now() < deadline, "agent {} still alive", pids[0]);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let db = Db::open(dir.path()).await.expect("db opens");
+    let db = common::open_db(dir.path()).await;
     let stored = db
         .session(session)
         .await
@@ -453,7 +452,7 @@ async fn a_resent_message_makes_one_turn_even_across_a_server_restart() {
             .any(|f| matches!(f, ServerFrame::Error { .. })),
         "a resend is accepted silently: {frames:?}"
     );
-    let db = Db::open(dir.path()).await.expect("db opens");
+    let db = common::open_db(dir.path()).await;
     let log = db.events_since(session, Seq(0)).await.expect("log reads");
     let users = log
         .iter()

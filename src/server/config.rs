@@ -10,7 +10,11 @@ use std::time::Duration;
 /// Switchboard's own secrets among the environment variables it reads: removed from the
 /// environment of every program it starts (agents, their `--version` probes, git), so an
 /// agent's `env` tool call cannot show them in a transcript.
-pub const SECRET_ENV: &[&str] = &["SWITCHBOARD_TOKEN"];
+pub const SECRET_ENV: &[&str] = &["SWITCHBOARD_TOKEN", DATABASE_URL_ENV];
+
+/// The environment variable naming a PostgreSQL database (overrides `[database] url`); it
+/// may hold a password.
+pub const DATABASE_URL_ENV: &str = "SWITCHBOARD_DATABASE_URL";
 
 /// Values given on the command line or in the environment (None = not given).
 #[derive(Debug, Default, Clone)]
@@ -80,6 +84,16 @@ struct FileConfig {
     runner: RunnerSection,
     #[serde(default)]
     budgets: BudgetsSection,
+    #[serde(default)]
+    database: DatabaseSection,
+}
+
+/// `[database]`: where the log lives. Without a `url`, the data dir's SQLite file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatabaseSection {
+    /// `postgres://user:password@host:port/db`.
+    url: Option<String>,
 }
 
 /// `[budgets]`: default spending limits; a budget set in the UI overrides its scope's.
@@ -220,8 +234,11 @@ pub struct Config {
     pub max_attachments: usize,
     /// Largest attachment, decoded, in bytes.
     pub max_attachment_bytes: usize,
-    /// Largest database, in MiB (0: no cap besides the disk).
+    /// Largest database, in MiB (0: no cap besides the disk; SQLite only).
     pub max_db_mib: u64,
+    /// The PostgreSQL database to store in (`SWITCHBOARD_DATABASE_URL` / `database.url`);
+    /// `None`: the data dir's SQLite file.
+    pub database_url: Option<Secret>,
     /// Most sockets open at once for one browser login (a tab holds one).
     pub max_sockets_per_login: usize,
     /// An agent idle this long is stopped; the next message resumes its conversation.
@@ -322,6 +339,11 @@ impl Config {
             max_attachments: file.limits.max_attachments.unwrap_or(8),
             max_attachment_bytes: file.limits.max_attachment_bytes.unwrap_or(768 * 1024),
             max_db_mib: file.limits.max_db_mib.unwrap_or(0),
+            database_url: std::env::var(DATABASE_URL_ENV)
+                .ok()
+                .filter(|url| !url.is_empty())
+                .or(file.database.url)
+                .map(Secret),
             max_sockets_per_login: file.limits.max_sockets_per_login.unwrap_or(64),
             idle_agent_timeout: Duration::from_secs(file.limits.idle_agent_secs.unwrap_or(15 * 60)),
             agents,

@@ -206,7 +206,7 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
         &config.allowed_hosts,
     )?;
 
-    let db = db::Db::open_limited(&config.data_dir, config.max_db_mib).await?;
+    let db = db::Db::open_configured(&config).await?;
     access.attach_logins(Arc::new(logins::Logins::load(db.clone()).await?));
     let api_tokens = Arc::new(api_tokens::ApiTokens::load(db.clone()).await?);
     if access.required() {

@@ -22,7 +22,7 @@ pub async fn seed_transcript(
     entries: usize,
     title: &str,
 ) -> Result<SessionId, DbError> {
-    let db = Db::open(data_dir).await?;
+    let db = Db::open_for_data_dir(data_dir).await?;
     let id = SessionId(uuid::Uuid::new_v4());
     let turns = entries.div_ceil(ENTRIES_PER_TURN).max(1);
     let start_ms = super::session_task::now_ms() - (turns as i64) * 60_000;

@@ -16,6 +16,8 @@ use switchboard::protocol::{
     AgentId, ClientFrame, ClientId, ClientMsgId, NewSession, RequestId, Seq, ServerFrame,
     SessionEvent, SessionId,
 };
+use switchboard::server::config::DATABASE_URL_ENV;
+use switchboard::server::db::Db;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
@@ -25,6 +27,44 @@ pub const ONE_PIXEL_PNG: &str =
 
 /// How long any single expectation may take.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// `SWITCHBOARD_TEST_ENGINE=postgres`: every server of the suite stores in a database of
+/// the PostgreSQL test cluster (`SWITCHBOARD_TEST_POSTGRES`, one database per data dir),
+/// so the same integration tests run on both engines (scripts/test.sh runs them twice).
+pub fn on_postgres() -> bool {
+    std::env::var("SWITCHBOARD_TEST_ENGINE").as_deref() == Ok("postgres")
+}
+
+/// The PostgreSQL URL the server on `data_dir` stores at, when the suite runs on
+/// PostgreSQL (made on a thread of its own: callers may be inside a runtime).
+pub fn postgres_url(data_dir: &Path) -> Option<String> {
+    if !on_postgres() {
+        return None;
+    }
+    let key = data_dir.display().to_string();
+    let url = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(switchboard::server::db::testing::postgres_url(&key))
+    })
+    .join()
+    .expect("the database is made");
+    Some(
+        url.expect("the test cluster answers")
+            .expect("SWITCHBOARD_TEST_ENGINE=postgres needs SWITCHBOARD_TEST_POSTGRES"),
+    )
+}
+
+/// The database of the server on `data_dir` (its SQLite file, or its PostgreSQL database
+/// when the suite runs on PostgreSQL), to seed it before a start or read it after a stop.
+pub async fn open_db(data_dir: &Path) -> Db {
+    match postgres_url(data_dir) {
+        Some(url) => Db::connect_postgres(&url).await.expect("PostgreSQL opens"),
+        None => Db::open(data_dir).await.expect("db opens"),
+    }
+}
 
 /// A running server process; killed when dropped.
 pub struct Server {
@@ -68,11 +108,17 @@ impl Server {
         let binary = std::env::var_os("SWITCHBOARD_TEST_BIN")
             .unwrap_or_else(|| env!("CARGO_BIN_EXE_switchboard").into());
         let mut command = Command::new(binary);
+        if let Some(url) = postgres_url(data_dir) {
+            command.env(DATABASE_URL_ENV, url);
+        }
         command
             .env("SWITCHBOARD_TOKEN", TEST_TOKEN)
             .env("SWITCHBOARD_DEFAULT_CWD", data_dir)
             .env("SWITCHBOARD_DEMO_DELAY_MS", "20")
-            .env("RUST_LOG", "warn");
+            .env(
+                "RUST_LOG",
+                std::env::var("SWITCHBOARD_TEST_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            );
         // The test's own settings win over the defaults above.
         for (key, value) in env {
             match value {
@@ -103,7 +149,15 @@ impl Server {
             }
         };
         // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        // SWITCHBOARD_TEST_RUST_LOG set: the server's log (its stdout) shown with the test's.
+        let show = std::env::var_os("SWITCHBOARD_TEST_RUST_LOG").is_some();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if show {
+                    eprintln!("server: {line}");
+                }
+            }
+        });
         Server {
             child,
             addr,
@@ -525,7 +579,11 @@ pub fn new_session() -> SessionId {
 /// Seeds a data dir with one long session through the binary's own subcommand (before a
 /// server starts on it); returns the session's id.
 pub fn seed_transcript(data_dir: &Path, entries: usize) -> SessionId {
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    if let Some(url) = postgres_url(data_dir) {
+        command.env(DATABASE_URL_ENV, url);
+    }
+    let out = command
         .args([
             "seed-transcript",
             "--entries",

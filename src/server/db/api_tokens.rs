@@ -50,7 +50,7 @@ impl Db {
         }
         sqlx::query(
             "INSERT INTO api_tokens (id, name, secret_hash, created_at_ms, last_used_ms, \
-             revoked_at_ms, local) VALUES (?, ?, ?, ?, ?, ?, ?)",
+             revoked_at_ms, local) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&token.info.id)
         .bind(&token.info.name)
@@ -67,7 +67,7 @@ impl Db {
 
     /// Records when a token was last used.
     pub async fn touch_api_token(&self, id: &str, at_ms: i64) -> Result<(), DbError> {
-        sqlx::query("UPDATE api_tokens SET last_used_ms = ? WHERE id = ?")
+        sqlx::query("UPDATE api_tokens SET last_used_ms = $1 WHERE id = $2")
             .bind(at_ms)
             .bind(id)
             .execute(&self.writer)
@@ -78,7 +78,7 @@ impl Db {
     /// Marks a token revoked; false when no unrevoked token has this id.
     pub async fn revoke_api_token(&self, id: &str, at_ms: i64) -> Result<bool, DbError> {
         let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL",
+            "UPDATE api_tokens SET revoked_at_ms = $1 WHERE id = $2 AND revoked_at_ms IS NULL",
         )
         .bind(at_ms)
         .bind(id)
@@ -95,9 +95,9 @@ impl Db {
         request_id: &crate::protocol::RequestId,
     ) -> Result<Option<crate::protocol::SessionEvent>, DbError> {
         let body: Option<String> = sqlx::query_scalar(
-            "SELECT body FROM events WHERE session_id = ? \
+            "SELECT body FROM events WHERE session_id = $1 \
              AND json_extract(body, '$.type') = 'permission_requested' \
-             AND json_extract(body, '$.request_id') = ? ORDER BY seq DESC LIMIT 1",
+             AND json_extract(body, '$.request_id') = $2 ORDER BY seq DESC LIMIT 1",
         )
         .bind(session.to_string())
         .bind(&request_id.0)

@@ -15,8 +15,8 @@ impl Db {
         at_ms: i64,
     ) -> Result<(), DbError> {
         sqlx::query(
-            "INSERT OR IGNORE INTO comparisons (id, project_id, base_commit, prompt, created_at_ms) \
-             VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO comparisons (id, project_id, base_commit, prompt, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         )
         .bind(id.to_string())
         .bind(project.to_string())
@@ -30,7 +30,7 @@ impl Db {
 
     /// Records the attempt the user kept.
     pub async fn set_kept_attempt(&self, id: CompareId, kept: SessionId) -> Result<(), DbError> {
-        sqlx::query("UPDATE comparisons SET kept_session = ? WHERE id = ?")
+        sqlx::query("UPDATE comparisons SET kept_session = $1 WHERE id = $2")
             .bind(kept.to_string())
             .bind(id.to_string())
             .execute(&self.writer)

@@ -80,7 +80,7 @@ impl Db {
         }
         sqlx::query(
             "INSERT INTO imports (path, source, session_id, bytes, events, imported_at_ms) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (path) DO UPDATE SET \
              bytes = excluded.bytes, events = excluded.events, imported_at_ms = excluded.imported_at_ms",
         )
         .bind(path)

@@ -43,7 +43,7 @@ impl Db {
     pub async fn insert_login(&self, login: &StoredLogin) -> Result<(), DbError> {
         sqlx::query(
             "INSERT INTO logins (id, secret_hash, created_at_ms, last_used_ms, user_agent) \
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&login.id)
         .bind(&login.secret_hash)
@@ -57,7 +57,7 @@ impl Db {
 
     /// Records when a login was last used.
     pub async fn touch_login(&self, id: &str, at_ms: i64) -> Result<(), DbError> {
-        sqlx::query("UPDATE logins SET last_used_ms = ? WHERE id = ?")
+        sqlx::query("UPDATE logins SET last_used_ms = $1 WHERE id = $2")
             .bind(at_ms)
             .bind(id)
             .execute(&self.writer)
@@ -68,7 +68,7 @@ impl Db {
     /// Deletes one login (`Some`) or every login (`None`).
     pub async fn delete_logins(&self, id: Option<&str>) -> Result<(), DbError> {
         match id {
-            Some(id) => sqlx::query("DELETE FROM logins WHERE id = ?").bind(id),
+            Some(id) => sqlx::query("DELETE FROM logins WHERE id = $1").bind(id),
             None => sqlx::query("DELETE FROM logins"),
         }
         .execute(&self.writer)

@@ -1,15 +1,17 @@
-//! The schema's migrations, embedded in the binary: every file of `migrations/`, read in by
+//! The schema's migrations, embedded in the binary: every file of `migrations/` (SQLite) and
+//! of `migrations/postgres/` (PostgreSQL), read in by
 //! `include_str!` and handed to sqlx's `Migrator` through its public `MigrationSource`
 //! trait, named and checksummed exactly as sqlx reads the folder. sqlx's `migrate!` macro
 //! does the same at compile time, but its crate builds a second copy of sqlx and of SQLite's
 //! C source for the compiler in every fresh build; a test holds this list to the folder.
 
+use super::Engine;
 use futures::future::BoxFuture;
 use sqlx::error::BoxDynError;
 use sqlx::migrate::{MigrateError, Migration, MigrationSource, MigrationType, Migrator};
 use std::borrow::Cow;
 
-/// Each migration's file name and SQL, oldest first.
+/// Each SQLite migration's file name and SQL, oldest first.
 const FILES: &[(&str, &str)] = &[
     (
         "20261123000000_initial.sql",
@@ -53,18 +55,32 @@ const FILES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The migrations above, as sqlx runs them.
-pub async fn migrator() -> Result<Migrator, MigrateError> {
-    Migrator::new(Embedded).await
+/// The PostgreSQL migrations, oldest first: the schema began there as the SQLite
+/// migrations had left it.
+const POSTGRES_FILES: &[(&str, &str)] = &[(
+    "20261205000000_schema.sql",
+    include_str!("../../../migrations/postgres/20261205000000_schema.sql"),
+)];
+
+/// The engine's migrations, as sqlx runs them.
+pub async fn migrator(engine: Engine) -> Result<Migrator, MigrateError> {
+    Migrator::new(Embedded(files(engine))).await
+}
+
+fn files(engine: Engine) -> &'static [(&'static str, &'static str)] {
+    match engine {
+        Engine::Sqlite => FILES,
+        Engine::Postgres => POSTGRES_FILES,
+    }
 }
 
 #[derive(Debug)]
-struct Embedded;
+struct Embedded(&'static [(&'static str, &'static str)]);
 
 impl MigrationSource<'static> for Embedded {
     fn resolve(self) -> BoxFuture<'static, Result<Vec<Migration>, BoxDynError>> {
-        Box::pin(async {
-            FILES
+        Box::pin(async move {
+            self.0
                 .iter()
                 .map(|(name, sql)| migration(name, sql))
                 .collect()
@@ -97,47 +113,53 @@ fn migration(name: &str, sql: &'static str) -> Result<Migration, BoxDynError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{migrator, FILES};
+    use super::{files, migrator};
+    use crate::server::db::Engine;
     use sqlx::migrate::Migrator;
     use std::path::Path;
 
     #[tokio::test]
-    async fn the_embedded_list_is_the_folder_as_sqlx_reads_it() {
-        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-        let mut names: Vec<String> = std::fs::read_dir(&folder)
-            .expect("the migrations folder")
-            .map(|entry| {
-                entry
-                    .expect("an entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .filter(|name| name.ends_with(".sql"))
-            .collect();
-        names.sort();
-        let listed: Vec<&str> = FILES.iter().map(|(name, _)| *name).collect();
-        assert_eq!(
-            names, listed,
-            "every file of migrations/ is in FILES, in order"
-        );
-
-        let read = Migrator::new(folder.as_path())
-            .await
-            .expect("sqlx reads the folder");
-        let embedded = migrator().await.expect("the embedded list");
-        let key = |m: &Migrator| -> Vec<_> {
-            m.iter()
-                .map(|m| {
-                    (
-                        m.version,
-                        m.description.to_string(),
-                        m.checksum.to_vec(),
-                        m.no_tx,
-                    )
+    async fn the_embedded_lists_are_the_folders_as_sqlx_reads_them() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        for (engine, folder) in [
+            (Engine::Sqlite, root.clone()),
+            (Engine::Postgres, root.join("postgres")),
+        ] {
+            let mut names: Vec<String> = std::fs::read_dir(&folder)
+                .expect("the migrations folder")
+                .map(|entry| {
+                    entry
+                        .expect("an entry")
+                        .file_name()
+                        .to_string_lossy()
+                        .into_owned()
                 })
-                .collect()
-        };
-        assert_eq!(key(&embedded), key(&read), "versions, names, checksums");
+                .filter(|name| name.ends_with(".sql"))
+                .collect();
+            names.sort();
+            let listed: Vec<&str> = files(engine).iter().map(|(name, _)| *name).collect();
+            assert_eq!(
+                names, listed,
+                "every file of {folder:?} is listed, in order"
+            );
+
+            let read = Migrator::new(folder.as_path())
+                .await
+                .expect("sqlx reads the folder");
+            let embedded = migrator(engine).await.expect("the embedded list");
+            let key = |m: &Migrator| -> Vec<_> {
+                m.iter()
+                    .map(|m| {
+                        (
+                            m.version,
+                            m.description.to_string(),
+                            m.checksum.to_vec(),
+                            m.no_tx,
+                        )
+                    })
+                    .collect()
+            };
+            assert_eq!(key(&embedded), key(&read), "versions, names, checksums");
+        }
     }
 }

@@ -1,5 +1,8 @@
-//! SQLite storage (WAL): projects, sessions and their append-only event logs. Uses sqlx's runtime
-//! query API so the build needs no database; the schema lives in `migrations/`.
+//! Storage: projects, sessions and their append-only event logs, in the embedded SQLite file
+//! (WAL; the default) or on a PostgreSQL server (`[database] url`). One set of queries runs
+//! on both through sqlx's `Any` driver: they use `$n` placeholders and SQL both engines
+//! read; the few places the engines differ (the full-text index, file maintenance) match on
+//! [`Engine`]. Each engine has its own migrations (`migrations/`, `migrations/postgres/`).
 
 pub mod api_tokens;
 pub mod compare;
@@ -10,6 +13,7 @@ pub mod projects;
 pub mod runner;
 pub mod search;
 pub mod spending;
+pub mod testing;
 pub mod usage_report;
 
 use super::agent::TurnInput;
@@ -17,11 +21,11 @@ use crate::protocol::{
     AgentId, ClientMsgId, CompareId, LoggedEvent, ProjectId, Seq, Session, SessionEvent, SessionId,
     SessionState, Usage,
 };
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Executor, Row};
 use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
 
 /// The database's file name in the data dir.
 pub const DB_FILE: &str = "switchboard.db";
@@ -29,7 +33,7 @@ pub const DB_FILE: &str = "switchboard.db";
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    /// The database failed (I/O, disk full, locked...).
+    /// The database failed (I/O, disk full, locked, unreachable...).
     #[error("database: {0}")]
     Sqlx(#[from] sqlx::Error),
     /// The schema could not be applied.
@@ -46,17 +50,31 @@ pub enum DbError {
         /// The cause.
         source: std::io::Error,
     },
+    /// `database.url` names no engine Switchboard stores in.
+    #[error("database.url must start with postgres:// or postgresql:// (got {0:?})")]
+    Url(String),
+}
+
+/// The engine a [`Db`] stores in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// The embedded file in the data dir: one server, nothing to install.
+    Sqlite,
+    /// A PostgreSQL server: the log where one machine is not enough.
+    Postgres,
 }
 
 /// A handle to the database; cheap to clone (pools inside).
 #[derive(Clone, Debug)]
 pub struct Db {
-    /// Readers (replay, listings); WAL lets them run beside the writer.
-    pool: SqlitePool,
-    /// The one writer connection. SQLite admits one writer at a time: writers sharing a
-    /// pool would wait in SQLite's sleeping busy handler (and fail after its timeout) when
-    /// many sessions stream at once; queueing here is fair and never fails.
-    writer: SqlitePool,
+    /// Readers (replay, listings); with SQLite, WAL lets them run beside the writer.
+    pool: AnyPool,
+    /// Where writes go. SQLite admits one writer at a time: writers sharing a pool would
+    /// wait in SQLite's sleeping busy handler (and fail after its timeout) when many
+    /// sessions stream at once, so SQLite gets one writer connection and queueing here is
+    /// fair and never fails. PostgreSQL takes concurrent writers: the same pool.
+    writer: AnyPool,
+    engine: Engine,
 }
 
 impl Db {
@@ -65,52 +83,127 @@ impl Db {
         Self::open_limited(data_dir, 0).await
     }
 
+    /// Opens what the configuration names: the PostgreSQL server at `database.url` when
+    /// there is one, else the data dir's SQLite file (capped at `limits.max_db_mib`).
+    pub async fn open_configured(config: &super::config::Config) -> Result<Db, DbError> {
+        match &config.database_url {
+            Some(url) => Self::connect_postgres(&url.0).await,
+            None => Self::open_limited(&config.data_dir, config.max_db_mib).await,
+        }
+    }
+
+    /// The database a server on `data_dir` stores in, for the commands that take only a
+    /// data dir: PostgreSQL when `SWITCHBOARD_DATABASE_URL` names one, else the SQLite file.
+    pub async fn open_for_data_dir(data_dir: &Path) -> Result<Db, DbError> {
+        match std::env::var(super::config::DATABASE_URL_ENV) {
+            Ok(url) if !url.is_empty() => Self::connect_postgres(&url).await,
+            _ => Self::open(data_dir).await,
+        }
+    }
+
     /// Like [`Db::open`], with the database capped at `max_mib` MiB (0: no cap). At the cap
     /// writes fail as on a full disk ("database or disk is full") and nothing stored is lost.
     pub async fn open_limited(data_dir: &Path, max_mib: u64) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
         std::fs::create_dir_all(data_dir).map_err(|source| DbError::DataDir {
             path: data_dir.display().to_string(),
             source,
         })?;
-        let path = data_dir.join(DB_FILE);
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+        // sqlx's own URL of the file (its path percent-encoded), `mode=rwc`: created if missing.
+        let url = SqliteConnectOptions::new()
+            .filename(data_dir.join(DB_FILE))
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL in WAL mode: a power cut may lose the last commits, never corrupts.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
-        let mut writer_options = options.clone();
-        if max_mib > 0 {
-            // SQLite's page size here is 4 KiB: 256 pages a MiB.
-            writer_options = writer_options.pragma("max_page_count", (max_mib * 256).to_string());
-        }
-        let writer = SqlitePoolOptions::new()
+            .to_url_lossy();
+        let options = AnyConnectOptions::from_str(url.as_str())?;
+        // NORMAL in WAL mode: a power cut may lose the last commits, never corrupts.
+        const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+        // SQLite's page size here is 4 KiB: 256 pages a MiB.
+        let writer_pragmas = match max_mib {
+            0 => PRAGMAS.to_owned(),
+            mib => format!("{PRAGMAS} PRAGMA max_page_count = {};", mib * 256),
+        };
+        let writer = AnyPoolOptions::new()
             .max_connections(1)
-            .connect_with(writer_options)
+            .after_connect(move |conn, _| {
+                let pragmas = writer_pragmas.clone();
+                Box::pin(async move {
+                    conn.execute(pragmas.as_str()).await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options.clone())
             .await?;
-        migrations::migrator().await?.run(&writer).await?;
-        let pool = SqlitePoolOptions::new()
+        migrations::migrator(Engine::Sqlite)
+            .await?
+            .run(&writer)
+            .await?;
+        let pool = AnyPoolOptions::new()
             .max_connections(4)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(PRAGMAS).await?;
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await?;
-        Ok(Db { pool, writer })
+        Ok(Db {
+            pool,
+            writer,
+            engine: Engine::Sqlite,
+        })
     }
 
-    /// SQLite's own check of the whole file: "ok" when nothing is damaged.
-    pub async fn integrity_check(&self) -> Result<String, DbError> {
-        let (answer,): (String,) = sqlx::query_as("PRAGMA integrity_check")
-            .fetch_one(&self.pool)
+    /// Connects to the PostgreSQL database at `url` (`postgres://user:password@host/db`)
+    /// and applies its migrations (under sqlx's lock: nodes starting together apply them
+    /// once).
+    pub async fn connect_postgres(url: &str) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            // Only the scheme: the rest may hold a password.
+            let scheme = url.split(':').next().unwrap_or_default().to_owned();
+            return Err(DbError::Url(scheme));
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .connect(url)
             .await?;
+        migrations::migrator(Engine::Postgres)
+            .await?
+            .run(&pool)
+            .await?;
+        Ok(Db {
+            writer: pool.clone(),
+            pool,
+            engine: Engine::Postgres,
+        })
+    }
+
+    /// The engine this handle stores in.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// SQLite's own check of the whole file: "ok" when nothing is damaged. PostgreSQL
+    /// checks its pages itself; there this asks it to answer ("ok" when it does).
+    pub async fn integrity_check(&self) -> Result<String, DbError> {
+        let sql = match self.engine {
+            Engine::Sqlite => "PRAGMA integrity_check",
+            Engine::Postgres => "SELECT 'ok'",
+        };
+        let (answer,): (String,) = sqlx::query_as(sql).fetch_one(&self.pool).await?;
         Ok(answer)
     }
 
-    /// Moves everything in the write-ahead log into the database file (so the file alone
-    /// is a whole copy; benchmarks keep one).
+    /// Moves everything in SQLite's write-ahead log into the database file (so the file
+    /// alone is a whole copy; benchmarks keep one). Nothing to do on PostgreSQL.
     pub async fn checkpoint(&self) -> Result<(), DbError> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.writer)
-            .await?;
+        if self.engine == Engine::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.writer)
+                .await?;
+        }
         Ok(())
     }
 
@@ -122,7 +215,8 @@ impl Db {
             "INSERT INTO sessions (id, title, agent, cwd, permission_mode, model, state, \
              agent_session_id, created_at_ms, last_activity_ms, preview, usage, message_count, archived, read_seq, \
              project_id, worktree, imported_from, compare_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19) \
              ON CONFLICT(id) DO UPDATE SET title = excluded.title, permission_mode = excluded.permission_mode, \
              model = excluded.model, state = excluded.state, agent_session_id = excluded.agent_session_id, \
              last_activity_ms = excluded.last_activity_ms, preview = excluded.preview, usage = excluded.usage, \
@@ -143,7 +237,7 @@ impl Db {
         .bind(&session.preview)
         .bind(usage)
         .bind(session.entry_count as i64)
-        .bind(matches!(session.state, SessionState::Archived))
+        .bind(i64::from(matches!(session.state, SessionState::Archived)))
         .bind(session.read_seq.0 as i64)
         .bind(session.project.map(|p| p.to_string()))
         .bind(session.worktree.as_ref().map(to_json).transpose()?)
@@ -219,9 +313,9 @@ impl Db {
     ) -> Result<Seq, DbError> {
         let before = before.map_or(i64::MAX, |seq| seq.0 as i64);
         let seq: Option<i64> = sqlx::query_scalar(
-            "SELECT seq FROM events WHERE session_id = ? AND seq < ? \
+            "SELECT seq FROM events WHERE session_id = $1 AND seq < $2 \
              AND json_extract(body, '$.type') = 'user_message' \
-             ORDER BY seq DESC LIMIT 1 OFFSET ?",
+             ORDER BY seq DESC LIMIT 1 OFFSET $3",
         )
         .bind(session.to_string())
         .bind(before)
@@ -239,7 +333,7 @@ impl Db {
         before: Seq,
     ) -> Result<Vec<LoggedEvent>, DbError> {
         let rows = sqlx::query(
-            "SELECT seq, body FROM events WHERE session_id = ? AND seq > ? AND seq < ? \
+            "SELECT seq, body FROM events WHERE session_id = $1 AND seq > $2 AND seq < $3 \
              ORDER BY seq",
         )
         .bind(session.to_string())
@@ -266,7 +360,7 @@ impl Db {
     pub async fn client_msg_ids(&self, session: SessionId) -> Result<Vec<ClientMsgId>, DbError> {
         let rows = sqlx::query(
             "SELECT json_extract(body, '$.client_msg_id') AS id FROM events \
-             WHERE session_id = ? AND json_extract(body, '$.type') = 'user_message'",
+             WHERE session_id = $1 AND json_extract(body, '$.type') = 'user_message'",
         )
         .bind(session.to_string())
         .fetch_all(&self.pool)
@@ -287,7 +381,7 @@ impl Db {
         session: SessionId,
     ) -> Result<Option<TurnInput>, DbError> {
         let row = sqlx::query(
-            "SELECT body FROM events WHERE session_id = ? \
+            "SELECT body FROM events WHERE session_id = $1 \
              AND json_extract(body, '$.type') = 'user_message' ORDER BY seq DESC LIMIT 1",
         )
         .bind(session.to_string())
@@ -316,7 +410,7 @@ impl Db {
     pub async fn session(&self, id: SessionId) -> Result<Option<Session>, DbError> {
         let row = sqlx::query(
             "SELECT s.*, (SELECT MAX(seq) FROM events e WHERE e.session_id = s.id) AS last_seq \
-             FROM sessions s WHERE id = ?",
+             FROM sessions s WHERE id = $1",
         )
         .bind(id.to_string())
         .fetch_optional(&self.pool)
@@ -329,7 +423,7 @@ impl Db {
 /// an event is never stored without being indexed, nor indexed without being stored.
 /// `agent_output` is the number of the runner output that made it (`db::runner`).
 async fn insert_event(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut AnyConnection,
     session: SessionId,
     seq: Seq,
     at_ms: i64,
@@ -338,7 +432,7 @@ async fn insert_event(
 ) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO events (session_id, seq, created_at_ms, body, agent_output) \
-         VALUES (?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(session.to_string())
     .bind(seq.0 as i64)
@@ -368,11 +462,19 @@ pub(crate) async fn test_session(db: &Db) -> SessionId {
     id
 }
 
+/// An amount of money as a parameter: as text, which the query casts to `DOUBLE PRECISION`.
+/// sqlx 0.8.6's `Any` driver sends a missing f64 to PostgreSQL as a 4-byte float, so the
+/// statement it prepares then refuses every 8-byte one ("incorrect binary data format");
+/// text has one type either way. `{}` prints the shortest text that reads back the same f64.
+fn money(value: Option<f64>) -> Option<String> {
+    value.map(|v| v.to_string())
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, DbError> {
     serde_json::to_string(value).map_err(|e| DbError::Corrupt(e.to_string()))
 }
 
-fn session_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Session, DbError> {
+fn session_from_row(row: &AnyRow) -> Result<Session, DbError> {
     let corrupt = |what: &str, e: &dyn std::fmt::Display| DbError::Corrupt(format!("{what}: {e}"));
     let id: String = row.try_get("id")?;
     let agent: String = row.try_get("agent")?;

@@ -39,7 +39,7 @@ impl Db {
 
     /// Stores a new project.
     pub async fn insert_project(&self, project: &StoredProject) -> Result<(), DbError> {
-        sqlx::query("INSERT INTO projects (id, name, path, created_at_ms) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO projects (id, name, path, created_at_ms) VALUES ($1, $2, $3, $4)")
             .bind(project.id.to_string())
             .bind(&project.name)
             .bind(&project.path)
@@ -51,7 +51,7 @@ impl Db {
 
     /// Renames a project.
     pub async fn rename_project(&self, id: ProjectId, name: &str) -> Result<(), DbError> {
-        sqlx::query("UPDATE projects SET name = ? WHERE id = ?")
+        sqlx::query("UPDATE projects SET name = $1 WHERE id = $2")
             .bind(name)
             .bind(id.to_string())
             .execute(&self.writer)
@@ -61,7 +61,7 @@ impl Db {
 
     /// Forgets a project (its sessions keep their rows; the folder is not touched).
     pub async fn delete_project(&self, id: ProjectId) -> Result<(), DbError> {
-        sqlx::query("DELETE FROM projects WHERE id = ?")
+        sqlx::query("DELETE FROM projects WHERE id = $1")
             .bind(id.to_string())
             .execute(&self.writer)
             .await?;
@@ -78,7 +78,7 @@ impl Db {
 
     /// Attaches every session in `cwd` that has no project to `project`.
     pub async fn attach_sessions(&self, cwd: &str, project: ProjectId) -> Result<(), DbError> {
-        sqlx::query("UPDATE sessions SET project_id = ? WHERE cwd = ? AND project_id IS NULL")
+        sqlx::query("UPDATE sessions SET project_id = $1 WHERE cwd = $2 AND project_id IS NULL")
             .bind(project.to_string())
             .bind(cwd)
             .execute(&self.writer)

@@ -40,7 +40,7 @@ impl Db {
         from: Seq,
     ) -> Result<(), DbError> {
         sqlx::query(
-            "UPDATE sessions SET runner_agent = ?, runner_from_seq = ?, runner_seq = 0 WHERE id = ?",
+            "UPDATE sessions SET runner_agent = $1, runner_from_seq = $2, runner_seq = 0 WHERE id = $3",
         )
         .bind(agent.to_string())
         .bind(from.0 as i64)
@@ -56,7 +56,7 @@ impl Db {
         session: SessionId,
         cursor: OutputCursor,
     ) -> Result<(), DbError> {
-        sqlx::query("UPDATE sessions SET runner_seq = ? WHERE id = ? AND runner_agent = ?")
+        sqlx::query("UPDATE sessions SET runner_seq = $1 WHERE id = $2 AND runner_agent = $3")
             .bind(cursor.seq as i64)
             .bind(session.to_string())
             .bind(cursor.agent.to_string())
@@ -68,16 +68,19 @@ impl Db {
     /// The session's runner agent and its last stored output, if it had one.
     pub async fn output_cursor(&self, session: SessionId) -> Result<Option<OutputCursor>, DbError> {
         let row = sqlx::query(
-            "SELECT runner_agent, MAX(runner_seq, COALESCE((SELECT MAX(agent_output) FROM events \
-             WHERE session_id = s.id AND seq > s.runner_from_seq), 0)) AS stored \
-             FROM sessions s WHERE id = ?",
+            "SELECT runner_agent, runner_seq, COALESCE((SELECT MAX(agent_output) FROM events \
+             WHERE session_id = s.id AND seq > s.runner_from_seq), 0) AS output \
+             FROM sessions s WHERE id = $1",
         )
         .bind(session.to_string())
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let agent: Option<String> = row.try_get("runner_agent")?;
-        let seq: i64 = row.try_get("stored")?;
+        // The larger of the two (SQLite's two-argument MAX is not PostgreSQL's GREATEST).
+        let seq = row
+            .try_get::<i64, _>("runner_seq")?
+            .max(row.try_get::<i64, _>("output")?);
         Ok(agent
             .and_then(|agent| Uuid::parse_str(&agent).ok())
             .map(|agent| OutputCursor {
@@ -92,7 +95,7 @@ impl Db {
         session: SessionId,
     ) -> Result<Option<(Seq, i64)>, DbError> {
         let row = sqlx::query(
-            "SELECT seq, created_at_ms FROM events WHERE session_id = ? \
+            "SELECT seq, created_at_ms FROM events WHERE session_id = $1 \
              AND json_extract(body, '$.type') = 'turn_started' ORDER BY seq DESC LIMIT 1",
         )
         .bind(session.to_string())
@@ -113,7 +116,7 @@ impl Db {
         seq: Seq,
     ) -> Result<Option<crate::server::agent::TurnInput>, DbError> {
         let row = sqlx::query(
-            "SELECT body FROM events WHERE session_id = ? AND seq < ? \
+            "SELECT body FROM events WHERE session_id = $1 AND seq < $2 \
              AND json_extract(body, '$.type') = 'user_message' ORDER BY seq DESC LIMIT 1",
         )
         .bind(session.to_string())
@@ -139,7 +142,13 @@ mod tests {
     #[tokio::test]
     async fn the_cursor_follows_events_and_event_less_outputs_of_the_current_agent() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = Db::open(dir.path()).await.expect("opens");
+        for (engine, db) in crate::server::db::testing::engines(dir.path()).await {
+            eprintln!("on {engine}");
+            the_cursor_on(db).await;
+        }
+    }
+
+    async fn the_cursor_on(db: Db) {
         let id = crate::server::db::test_session(&db).await;
         assert_eq!(db.output_cursor(id).await.expect("read"), None);
         let first = Uuid::new_v4();

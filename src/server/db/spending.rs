@@ -7,22 +7,22 @@ use sqlx::Row;
 
 /// Records a finished turn's cost; called inside the transaction storing its event.
 pub(super) async fn insert_turn(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     session: SessionId,
     seq: crate::protocol::Seq,
     at_ms: i64,
     usage: &Usage,
 ) -> Result<(), DbError> {
     sqlx::query(
-        "INSERT OR IGNORE INTO turn_spend (session_id, seq, ended_at_ms, cost_usd, tokens, estimated) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO turn_spend (session_id, seq, ended_at_ms, cost_usd, tokens, estimated) \
+         VALUES ($1, $2, $3, CAST($4 AS DOUBLE PRECISION), $5, $6) ON CONFLICT DO NOTHING",
     )
     .bind(session.to_string())
     .bind(seq.0 as i64)
     .bind(at_ms)
-    .bind(usage.cost_usd)
+    .bind(super::money(usage.cost_usd))
     .bind(usage.billable_tokens() as i64)
-    .bind(usage.cost_estimated)
+    .bind(i64::from(usage.cost_estimated))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -33,7 +33,7 @@ impl Db {
     pub async fn spent_by_project(&self) -> Result<Vec<(String, Spent)>, DbError> {
         let rows = sqlx::query(
             "SELECT s.project_id AS project, coalesce(sum(t.cost_usd), 0.0) AS usd, \
-             coalesce(sum(t.tokens), 0) AS tokens \
+             CAST(coalesce(sum(t.tokens), 0) AS BIGINT) AS tokens \
              FROM turn_spend t JOIN sessions s ON s.id = t.session_id \
              WHERE s.project_id IS NOT NULL GROUP BY s.project_id",
         )
@@ -47,8 +47,8 @@ impl Db {
     /// What was spent on this server from `since_ms` on (the start of today).
     pub async fn spent_since(&self, since_ms: i64) -> Result<Spent, DbError> {
         let row = sqlx::query(
-            "SELECT coalesce(sum(cost_usd), 0.0) AS usd, coalesce(sum(tokens), 0) AS tokens \
-             FROM turn_spend WHERE ended_at_ms >= ?",
+            "SELECT coalesce(sum(cost_usd), 0.0) AS usd, CAST(coalesce(sum(tokens), 0) AS BIGINT) AS tokens \
+             FROM turn_spend WHERE ended_at_ms >= $1",
         )
         .bind(since_ms)
         .fetch_one(&self.pool)
@@ -88,13 +88,14 @@ impl Db {
         budget: Budget,
     ) -> Result<(), DbError> {
         sqlx::query(
-            "INSERT INTO budgets (scope, target, max_usd, max_tokens) VALUES (?, ?, ?, ?) \
+            "INSERT INTO budgets (scope, target, max_usd, max_tokens) \
+             VALUES ($1, $2, CAST($3 AS DOUBLE PRECISION), $4) \
              ON CONFLICT (scope, target) DO UPDATE SET max_usd = excluded.max_usd, \
              max_tokens = excluded.max_tokens",
         )
         .bind(scope.name())
         .bind(target)
-        .bind(budget.max_usd)
+        .bind(super::money(budget.max_usd))
         .bind(budget.max_tokens.map(|n| n.min(i64::MAX as u64) as i64))
         .execute(&self.writer)
         .await?;
@@ -102,7 +103,7 @@ impl Db {
     }
 }
 
-fn spent_of(row: &sqlx::sqlite::SqliteRow) -> Result<Spent, DbError> {
+fn spent_of(row: &sqlx::any::AnyRow) -> Result<Spent, DbError> {
     let tokens: i64 = row.try_get("tokens")?;
     Ok(Spent {
         usd: row.try_get("usd")?,

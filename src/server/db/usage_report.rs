@@ -3,7 +3,7 @@
 
 use super::{Db, DbError};
 use crate::protocol::{AgentId, Day, UsageDay, UsageFigures, UsageGroup, UsagePeriod, UsageReport};
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -13,7 +13,7 @@ pub const NO_PROJECT: &str = "No project";
 /// The figures every query selects, over the rows of `turn_spend t` it groups. A turn's
 /// `estimated` counts only when it has a cost: an estimate of nothing is no estimate.
 const FIGURES: &str =
-    "coalesce(sum(t.cost_usd), 0.0) AS usd, coalesce(sum(t.tokens), 0) AS tokens, \
+    "coalesce(sum(t.cost_usd), 0.0) AS usd, CAST(coalesce(sum(t.tokens), 0) AS BIGINT) AS tokens, \
      count(*) AS turns, count(t.cost_usd) AS priced, \
      coalesce(max(CASE WHEN t.cost_usd IS NOT NULL THEN t.estimated ELSE 0 END), 0) AS estimated";
 
@@ -28,7 +28,7 @@ impl Db {
         let mut tx = self.pool.begin().await?;
         let day_rows = sqlx::query(&format!(
             "SELECT t.ended_at_ms / 86400000 AS day, {FIGURES} FROM turn_spend t \
-             WHERE t.ended_at_ms >= ? AND t.ended_at_ms < ? GROUP BY day"
+             WHERE t.ended_at_ms >= $1 AND t.ended_at_ms < $2 GROUP BY day"
         ))
         .bind(start)
         .bind(end)
@@ -39,7 +39,7 @@ impl Db {
             "SELECT s.project_id AS key, p.name AS label, {FIGURES} FROM turn_spend t \
              LEFT JOIN sessions s ON s.id = t.session_id \
              LEFT JOIN projects p ON p.id = s.project_id \
-             WHERE t.ended_at_ms >= ? AND t.ended_at_ms < ? GROUP BY s.project_id"
+             WHERE t.ended_at_ms >= $1 AND t.ended_at_ms < $2 GROUP BY s.project_id, p.name"
         ))
         .bind(start)
         .bind(end)
@@ -48,14 +48,14 @@ impl Db {
         let agent_rows = sqlx::query(&format!(
             "SELECT s.agent AS key, {FIGURES} FROM turn_spend t \
              LEFT JOIN sessions s ON s.id = t.session_id \
-             WHERE t.ended_at_ms >= ? AND t.ended_at_ms < ? GROUP BY s.agent"
+             WHERE t.ended_at_ms >= $1 AND t.ended_at_ms < $2 GROUP BY s.agent"
         ))
         .bind(start)
         .bind(end)
         .fetch_all(&mut *tx)
         .await?;
         let total_row = sqlx::query(&format!(
-            "SELECT {FIGURES} FROM turn_spend t WHERE t.ended_at_ms >= ? AND t.ended_at_ms < ?"
+            "SELECT {FIGURES} FROM turn_spend t WHERE t.ended_at_ms >= $1 AND t.ended_at_ms < $2"
         ))
         .bind(start)
         .bind(end)
@@ -129,7 +129,7 @@ fn sort_groups(groups: &mut [UsageGroup]) {
     });
 }
 
-fn figures_of(row: &SqliteRow) -> Result<UsageFigures, DbError> {
+fn figures_of(row: &AnyRow) -> Result<UsageFigures, DbError> {
     let count = |name: &str| -> Result<u64, DbError> {
         let n: i64 = row.try_get(name)?;
         Ok(n.max(0) as u64)

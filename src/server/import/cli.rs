@@ -24,7 +24,7 @@ pub async fn run(config: Config, options: ImportOptions) -> Result<(), String> {
     crate::server::private_dir::ensure_private_dir(&config.data_dir).map_err(|e| e.to_string())?;
     let _lock = crate::server::data_lock::DataDirLock::acquire(&config.data_dir)
         .map_err(|e| e.to_string())?;
-    let db = crate::server::db::Db::open_limited(&config.data_dir, config.max_db_mib)
+    let db = crate::server::db::Db::open_configured(&config)
         .await
         .map_err(|e| e.to_string())?;
     let registry = Registry::load(db, Arc::new(config))

@@ -6,11 +6,14 @@ use super::streaming::{entries_of, read_tail};
 use super::ROWIDS_PER_MS;
 use crate::protocol::{SearchRole, Seq, SessionEvent, SessionId};
 use crate::server::db::DbError;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
+
+/// The advisory lock that orders rowid picks on PostgreSQL (any number no other lock uses).
+const SEARCH_INDEX_LOCK: i64 = 0x5357_4244_5352_4348; // "SWBDSRCH"
 
 /// Adds what `event` says to the index, on the writer's transaction.
 pub(in crate::server::db) async fn index_event(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     session: SessionId,
     seq: Seq,
     at_ms: i64,
@@ -21,7 +24,8 @@ pub(in crate::server::db) async fn index_event(
         // A streamed piece: noted as the session's tail (a no-op after its first piece).
         SessionEvent::AssistantDelta { .. } | SessionEvent::Thinking { .. } => {
             sqlx::query(
-                "INSERT OR IGNORE INTO search_streaming (session_id, from_seq) VALUES (?, ?)",
+                "INSERT INTO search_streaming (session_id, from_seq) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
             )
             .bind(&session)
             .bind(seq.0 as i64)
@@ -63,13 +67,13 @@ pub(in crate::server::db) async fn index_event(
 /// ends it. The message `replaced` (whose whole text comes next) is left out; its first
 /// seq is returned.
 async fn flush_tail(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     session: &str,
     seq: Seq,
     replaced: Option<&str>,
 ) -> Result<Option<Seq>, DbError> {
     let from: Option<i64> =
-        sqlx::query_scalar("DELETE FROM search_streaming WHERE session_id = ? RETURNING from_seq")
+        sqlx::query_scalar("DELETE FROM search_streaming WHERE session_id = $1 RETURNING from_seq")
             .bind(session)
             .fetch_optional(&mut *conn)
             .await?;
@@ -98,7 +102,7 @@ async fn flush_tail(
 
 /// Inserts one index row at the next free rowid of its millisecond; returns the rowid.
 async fn insert_row(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     session: &str,
     seq: Seq,
     at_ms: i64,
@@ -106,8 +110,16 @@ async fn insert_row(
     body: &str,
 ) -> Result<i64, DbError> {
     let base = at_ms.clamp(0, i64::MAX / ROWIDS_PER_MS - 1) * ROWIDS_PER_MS;
+    if conn.backend_name() == "PostgreSQL" {
+        // SQLite has one writer; PostgreSQL's writers (and nodes) would pick the same next
+        // rowid of a millisecond. Held until this transaction ends.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(SEARCH_INDEX_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
     let last: Option<i64> =
-        sqlx::query_scalar("SELECT max(rowid) FROM search_index WHERE rowid >= ? AND rowid < ?")
+        sqlx::query_scalar("SELECT max(rowid) FROM search_index WHERE rowid >= $1 AND rowid < $2")
             .bind(base)
             .bind(base + ROWIDS_PER_MS)
             .fetch_one(&mut *conn)
@@ -126,7 +138,7 @@ async fn insert_row(
     };
     sqlx::query(
         "INSERT INTO search_index (rowid, body, role, agent, project, session_id, seq, at_ms) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(rowid)
     .bind(body)
@@ -143,11 +155,11 @@ async fn insert_row(
 
 /// A session's agent and project as the index's filter tokens.
 async fn filter_tokens_of(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     session: &str,
 ) -> Result<(String, String), DbError> {
     let row: Option<(String, Option<String>)> =
-        sqlx::query_as("SELECT agent, project_id FROM sessions WHERE id = ?")
+        sqlx::query_as("SELECT agent, project_id FROM sessions WHERE id = $1")
             .bind(session)
             .fetch_optional(&mut *conn)
             .await?;

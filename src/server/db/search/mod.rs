@@ -1,15 +1,17 @@
-//! The full-text index of transcripts (SQLite FTS5): kept in step with the event log inside
-//! the writer's transaction, and searched with the user's words, "phrases" and prefix*.
-//! Another database implements the same two functions with its own full-text index.
+//! The full-text index of transcripts (SQLite FTS5, or PostgreSQL's `tsvector`): kept in
+//! step with the event log inside the writer's transaction, and searched with the user's
+//! words, "phrases" and prefix*. Both engines share the table's rows and the hot tail; only
+//! the matching differs (`postgres` holds PostgreSQL's).
 
 mod index;
+mod postgres;
 mod query;
 mod streaming;
 
 pub(super) use index::index_event;
 pub use query::fts_query;
 
-use super::{Db, DbError};
+use super::{Db, DbError, Engine};
 use crate::protocol::{
     AgentId, ProjectId, SearchGroup, SearchHit, SearchOrder, SearchQuery, SearchRole, Seq,
     SessionId, MATCH_CLOSE, MATCH_OPEN, MAX_SEARCH_HITS,
@@ -39,7 +41,12 @@ impl Db {
         &self,
         query: &SearchQuery,
     ) -> Result<(Vec<SearchGroup>, bool), SearchError> {
-        let expression = match_expression(query).map_err(SearchError::BadQuery)?;
+        let expression = match self.engine {
+            Engine::Sqlite => match_expression(query),
+            Engine::Postgres => postgres::tsquery(&query.text),
+        }
+        .map_err(SearchError::BadQuery)?;
+        let filters = postgres::Filters::of(query);
         // The time filters are a rowid range: rowids are times.
         let since = query
             .since_ms
@@ -54,23 +61,33 @@ impl Db {
         let streaming = self.streaming_hits(query, &terms).await?;
         let mut rows = match query.order {
             SearchOrder::Newest => {
-                let indexed = self.newest_hits(&expression, since, until, limit).await?;
+                let indexed = self
+                    .newest_hits(&expression, &filters, &terms, (since, until), limit)
+                    .await?;
                 streaming.into_iter().chain(indexed).collect()
             }
             // Ranking every match of a common word costs ~0.4 us each (300,000 matches:
             // 120 ms), so relevance ranks the newest RANKED_MATCHES matches.
             SearchOrder::Relevance => {
-                let ranked: Vec<(i64, f64)> = sqlx::query_as(
-                    "SELECT rowid, rank FROM search_index WHERE search_index MATCH ?1 \
-                     AND rowid >= ?2 AND rowid < ?3 ORDER BY rowid DESC LIMIT ?4",
-                )
-                .bind(&expression)
-                .bind(since)
-                .bind(until)
-                .bind(RANKED_MATCHES)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(fts_error)?;
+                let sql = match self.engine {
+                    Engine::Sqlite => {
+                        "SELECT rowid, rank FROM search_index WHERE search_index MATCH $1 \
+                         AND rowid >= $2 AND rowid < $3 ORDER BY rowid DESC LIMIT $4"
+                    }
+                    Engine::Postgres => postgres::RANKED,
+                };
+                let ranked: Vec<(i64, f64)> = filters
+                    .bind(
+                        self.engine,
+                        sqlx::query_as(sql)
+                            .bind(&expression)
+                            .bind(since)
+                            .bind(until)
+                            .bind(RANKED_MATCHES),
+                    )
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(fts_error)?;
                 let mut ranked = ranked;
                 ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
                 ranked.truncate(limit as usize);
@@ -142,10 +159,10 @@ impl Db {
         terms: &[query::Term],
     ) -> Result<Vec<HitRow>, SearchError> {
         let mut conn = self.pool.acquire().await.map_err(DbError::from)?;
-        let tails: Vec<(String, i64, String, String, Option<String>, bool)> = sqlx::query_as(
+        let tails: Vec<(String, i64, String, String, Option<String>, i64)> = sqlx::query_as(
             "SELECT t.session_id, t.from_seq, s.title, s.agent, s.project_id, s.archived \
              FROM search_streaming t JOIN sessions s ON s.id = t.session_id \
-             WHERE (?1 IS NULL OR s.agent = ?1) AND (?2 IS NULL OR s.project_id = ?2)",
+             WHERE ($1 IS NULL OR s.agent = $1) AND ($2 IS NULL OR s.project_id = $2)",
         )
         .bind(query.agent.as_ref().map(|a| a.0.clone()))
         .bind(query.project.map(|p| p.to_string()))
@@ -177,7 +194,7 @@ impl Db {
                         title: title.clone(),
                         agent: agent.clone(),
                         project: project.clone(),
-                        archived,
+                        archived: archived != 0,
                     });
                 }
             }
@@ -190,29 +207,46 @@ impl Db {
     async fn newest_hits(
         &self,
         expression: &str,
-        since: i64,
-        until: i64,
+        filters: &postgres::Filters,
+        terms: &[query::Term],
+        (since, until): (i64, i64),
         limit: i64,
     ) -> Result<Vec<HitRow>, SearchError> {
         // char(2) and char(3) are the protocol's MATCH_OPEN and MATCH_CLOSE.
-        let sql = "SELECT f.rowid, f.session_id, f.seq, f.role, f.at_ms, \
-             snippet(search_index, 0, char(2), char(3), '…', 12) AS snippet, \
-             s.title, s.agent, s.project_id, s.archived \
-             FROM search_index f JOIN sessions s ON s.id = f.session_id \
-             WHERE search_index MATCH ?1 AND f.rowid >= ?2 AND f.rowid < ?3 \
-             ORDER BY f.rowid DESC LIMIT ?4";
-        let rows = sqlx::query(sql)
+        let sql = match self.engine {
+            Engine::Sqlite => {
+                "SELECT f.rowid, f.session_id, f.seq, f.role, f.at_ms, \
+                 snippet(search_index, 0, char(2), char(3), '…', 12) AS snippet, \
+                 s.title, s.agent, s.project_id, s.archived \
+                 FROM search_index f JOIN sessions s ON s.id = f.session_id \
+                 WHERE search_index MATCH $1 AND f.rowid >= $2 AND f.rowid < $3 \
+                 ORDER BY f.rowid DESC LIMIT $4"
+            }
+            Engine::Postgres => postgres::NEWEST,
+        };
+        let query = sqlx::query(sql)
             .bind(expression)
             .bind(since)
             .bind(until)
-            .bind(limit)
+            .bind(limit);
+        let rows = filters
+            .bind(self.engine, query)
             .fetch_all(&self.pool)
             .await
             .map_err(fts_error)?;
-        rows.iter()
+        let mut rows = rows
+            .iter()
             .map(HitRow::read)
-            .collect::<Result<_, _>>()
-            .map_err(SearchError::Db)
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.engine == Engine::Postgres {
+            // PostgreSQL's ts_headline works on its own tokens; ours marks what the
+            // streaming tail and the relevance order mark.
+            for row in &mut rows {
+                row.snippet =
+                    query::snippet(&row.snippet, terms, MATCH_OPEN, MATCH_CLOSE, SNIPPET_WORDS);
+            }
+        }
+        Ok(rows)
     }
 }
 
@@ -222,14 +256,18 @@ const RANKED_MATCHES: i64 = 2_000;
 /// either side of a match).
 const SNIPPET_WORDS: usize = 24;
 
-/// FTS5 refuses some inputs the translation lets through (it should not): a query error,
-/// not a server error.
+/// FTS5 (or PostgreSQL's tsquery reader) refuses some inputs the translation lets through
+/// (it should not): a query error, not a server error.
 fn fts_error(e: sqlx::Error) -> SearchError {
     match e {
-        sqlx::Error::Database(e) if e.message().contains("fts5") => SearchError::BadQuery(format!(
-            "the search index cannot read this query ({})",
-            e.message()
-        )),
+        sqlx::Error::Database(e)
+            if e.message().contains("fts5") || e.message().contains("tsquery") =>
+        {
+            SearchError::BadQuery(format!(
+                "the search index cannot read this query ({})",
+                e.message()
+            ))
+        }
         e => SearchError::Db(e.into()),
     }
 }
@@ -257,7 +295,7 @@ struct HitRow {
 }
 
 impl HitRow {
-    fn read(row: &sqlx::sqlite::SqliteRow) -> Result<HitRow, DbError> {
+    fn read(row: &sqlx::any::AnyRow) -> Result<HitRow, DbError> {
         Ok(HitRow {
             rowid: row.try_get("rowid")?,
             session: row.try_get("session_id")?,
@@ -268,7 +306,7 @@ impl HitRow {
             title: row.try_get("title")?,
             agent: row.try_get("agent")?,
             project: row.try_get("project_id")?,
-            archived: row.try_get("archived")?,
+            archived: row.try_get::<i64, _>("archived")? != 0,
         })
     }
 

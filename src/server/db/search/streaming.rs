@@ -4,7 +4,7 @@
 
 use crate::protocol::{SearchRole, Seq, SessionEvent};
 use crate::server::db::DbError;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 /// One streamed message or thought, its deltas joined.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,14 +54,14 @@ pub fn entries_of(events: &[(i64, i64, String)]) -> Result<Vec<Streamed>, DbErro
 
 /// A session's stored events with `from <= seq < before`, for `entries_of`.
 pub async fn read_tail(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     session: &str,
     from: i64,
     before: i64,
 ) -> Result<Vec<(i64, i64, String)>, DbError> {
     let rows: Vec<(i64, i64, String)> = sqlx::query_as(
-        "SELECT seq, created_at_ms, body FROM events WHERE session_id = ? AND seq >= ? \
-         AND seq < ? ORDER BY seq",
+        "SELECT seq, created_at_ms, body FROM events WHERE session_id = $1 AND seq >= $2 \
+         AND seq < $3 ORDER BY seq",
     )
     .bind(session)
     .bind(from)

@@ -32,7 +32,7 @@ async fn opening_an_older_database_indexes_its_logs() {
     let id = "6f0a6c1e-3b1c-4a53-9a53-1f1b2a7d9e01";
     sqlx::query(
         "INSERT INTO sessions (id, title, agent, cwd, permission_mode, state, created_at_ms, \
-         last_activity_ms) VALUES (?, 'Old', 'demo', '/tmp', 'default', '{\"state\":\"idle\"}', 1, 1)",
+         last_activity_ms) VALUES ($1, 'Old', 'demo', '/tmp', 'default', '{\"state\":\"idle\"}', 1, 1)",
     )
     .bind(id)
     .execute(&pool)
@@ -46,7 +46,7 @@ async fn opening_an_older_database_indexes_its_logs() {
     ];
     for (n, body) in events.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO events (session_id, seq, created_at_ms, body) VALUES (?, ?, ?, ?)",
+            "INSERT INTO events (session_id, seq, created_at_ms, body) VALUES ($1, $2, $3, $4)",
         )
         .bind(id)
         .bind(n as i64 + 1)
@@ -91,9 +91,15 @@ async fn opening_an_older_database_indexes_its_logs() {
 /// first delta; when the turn ends it is in the full-text index, once, a whole message.
 #[tokio::test]
 async fn streamed_replies_are_searchable_as_they_arrive() {
-    use crate::protocol::{Seq, SessionEvent};
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = Db::open(dir.path()).await.expect("opens");
+    for (engine, db) in crate::server::db::testing::engines(dir.path()).await {
+        eprintln!("on {engine}");
+        streamed_replies_on(db).await;
+    }
+}
+
+async fn streamed_replies_on(db: Db) {
+    use crate::protocol::{Seq, SessionEvent};
     let id = crate::server::db::test_session(&db).await;
     let delta = |text: &str| SessionEvent::AssistantDelta {
         message_id: "m".into(),

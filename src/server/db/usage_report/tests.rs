@@ -1,4 +1,5 @@
-//! The Usage report against a real SQLite file: turns stored as the session task stores
+//! The Usage report on both engines (a real SQLite file, and PostgreSQL when the suite's
+//! test cluster runs): turns stored as the session task stores
 //! them (a TurnCompleted event writes its `turn_spend` row), grouped by UTC day, project and
 //! agent.
 
@@ -17,10 +18,13 @@ fn first_day() -> Day {
     Day::parse("2026-12-01").expect("a date")
 }
 
-async fn open() -> (tempfile::TempDir, Db) {
+/// Runs `check` on each engine's database.
+async fn on_each_engine<F: std::future::Future<Output = ()>>(check: impl Fn(Db) -> F) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = Db::open(dir.path()).await.expect("opens");
-    (dir, db)
+    for (engine, db) in crate::server::db::testing::engines(dir.path()).await {
+        eprintln!("on {engine}");
+        check(db).await;
+    }
 }
 
 async fn session(db: &Db, agent: &str, project: Option<ProjectId>) -> SessionId {
@@ -86,7 +90,10 @@ fn close(a: f64, b: f64) -> bool {
 
 #[tokio::test]
 async fn a_quiet_period_has_every_day_at_zero_and_no_groups() {
-    let (_dir, db) = open().await;
+    on_each_engine(a_quiet_period_has_every_day_at_zero_and_no_groups_on).await;
+}
+
+async fn a_quiet_period_has_every_day_at_zero_and_no_groups_on(db: Db) {
     let from = first_day();
     let report = db.usage_report(from, from.plus(6)).await.expect("report");
     assert!(report.is_empty());
@@ -104,7 +111,10 @@ async fn a_quiet_period_has_every_day_at_zero_and_no_groups() {
 
 #[tokio::test]
 async fn turns_are_grouped_by_utc_day_project_and_agent() {
-    let (_dir, db) = open().await;
+    on_each_engine(turns_are_grouped_by_utc_day_project_and_agent_on).await;
+}
+
+async fn turns_are_grouped_by_utc_day_project_and_agent_on(db: Db) {
     let alpha = project(&db, "Alpha").await;
     let demo = session(&db, "demo", Some(alpha)).await;
     let codex = session(&db, "codex", Some(alpha)).await;
@@ -198,7 +208,10 @@ async fn turns_are_grouped_by_utc_day_project_and_agent() {
 /// An estimate flag on a turn without a cost is no estimate; tokens still count.
 #[tokio::test]
 async fn only_a_cost_can_be_an_estimate() {
-    let (_dir, db) = open().await;
+    on_each_engine(only_a_cost_can_be_an_estimate_on).await;
+}
+
+async fn only_a_cost_can_be_an_estimate_on(db: Db) {
     let id = session(&db, "claude", None).await;
     let day0 = first_day().start_ms();
     turn_with(&db, id, 1, day0 + 5, None, 50, true).await;
@@ -215,7 +228,10 @@ async fn only_a_cost_can_be_an_estimate() {
 /// A period of the longest length reads each of its days once.
 #[tokio::test]
 async fn a_year_has_a_row_per_day() {
-    let (_dir, db) = open().await;
+    on_each_engine(a_year_has_a_row_per_day_on).await;
+}
+
+async fn a_year_has_a_row_per_day_on(db: Db) {
     let from = Day::parse("2024-01-01").expect("a date");
     let to = Day::parse("2024-12-31").expect("a date");
     let id = session(&db, "demo", None).await;
