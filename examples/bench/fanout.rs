@@ -138,7 +138,7 @@ pub async fn fanout() {
     let wall = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds(pid) - cpu_start;
     let rss_end = rss_kib(pid);
-    let db = Db::open(dir.path()).await.expect("db");
+    let db = Db::open_for_data_dir(dir.path()).await.expect("db");
     let mut stored = 0u64;
     let mut mismatched = 0;
     for id in &sessions {

@@ -18,73 +18,88 @@ pub struct StoredApiToken {
 impl Db {
     /// Every API token, oldest first.
     pub async fn api_tokens(&self) -> Result<Vec<StoredApiToken>, DbError> {
-        let rows = sqlx::query("SELECT * FROM api_tokens ORDER BY created_at_ms, id")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let local: i64 = row.try_get("local")?;
-                Ok(StoredApiToken {
-                    secret_hash: row.try_get("secret_hash")?,
-                    info: ApiTokenInfo {
-                        id: row.try_get("id")?,
-                        name: row.try_get("name")?,
-                        created_at_ms: row.try_get("created_at_ms")?,
-                        last_used_ms: row.try_get("last_used_ms")?,
-                        revoked_at_ms: row.try_get("revoked_at_ms")?,
-                        local: local != 0,
-                    },
+        self.detached(move |db| async move {
+            let rows = sqlx::query("SELECT * FROM api_tokens ORDER BY created_at_ms, id")
+                .fetch_all(&db.pool)
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    let local: i64 = row.try_get("local")?;
+                    Ok(StoredApiToken {
+                        secret_hash: row.try_get("secret_hash")?,
+                        info: ApiTokenInfo {
+                            id: row.try_get("id")?,
+                            name: row.try_get("name")?,
+                            created_at_ms: row.try_get("created_at_ms")?,
+                            last_used_ms: row.try_get("last_used_ms")?,
+                            revoked_at_ms: row.try_get("revoked_at_ms")?,
+                            local: local != 0,
+                        },
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
+        .await
     }
 
     /// Stores a new token; with `local`, first deletes the previous local one (one per
     /// server start), in the same transaction.
     pub async fn insert_api_token(&self, token: &StoredApiToken) -> Result<(), DbError> {
-        let mut tx = self.writer.begin().await?;
-        if token.info.local {
-            sqlx::query("DELETE FROM api_tokens WHERE local = 1")
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query(
-            "INSERT INTO api_tokens (id, name, secret_hash, created_at_ms, last_used_ms, \
+        let token = token.clone();
+        self.detached(move |db| async move {
+            let mut tx = db.writer.begin().await?;
+            if token.info.local {
+                sqlx::query("DELETE FROM api_tokens WHERE local = 1")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(
+                "INSERT INTO api_tokens (id, name, secret_hash, created_at_ms, last_used_ms, \
              revoked_at_ms, local) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&token.info.id)
-        .bind(&token.info.name)
-        .bind(&token.secret_hash)
-        .bind(token.info.created_at_ms)
-        .bind(token.info.last_used_ms)
-        .bind(token.info.revoked_at_ms)
-        .bind(i64::from(token.info.local))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+            )
+            .bind(&token.info.id)
+            .bind(&token.info.name)
+            .bind(&token.secret_hash)
+            .bind(token.info.created_at_ms)
+            .bind(token.info.last_used_ms)
+            .bind(token.info.revoked_at_ms)
+            .bind(i64::from(token.info.local))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Records when a token was last used.
     pub async fn touch_api_token(&self, id: &str, at_ms: i64) -> Result<(), DbError> {
-        sqlx::query("UPDATE api_tokens SET last_used_ms = $1 WHERE id = $2")
-            .bind(at_ms)
-            .bind(id)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        let id = id.to_owned();
+        self.detached(move |db| async move {
+            sqlx::query("UPDATE api_tokens SET last_used_ms = $1 WHERE id = $2")
+                .bind(at_ms)
+                .bind(id)
+                .execute(&db.writer)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Marks a token revoked; false when no unrevoked token has this id.
     pub async fn revoke_api_token(&self, id: &str, at_ms: i64) -> Result<bool, DbError> {
-        let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at_ms = $1 WHERE id = $2 AND revoked_at_ms IS NULL",
-        )
-        .bind(at_ms)
-        .bind(id)
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        let id = id.to_owned();
+        self.detached(move |db| async move {
+            let done = sqlx::query(
+                "UPDATE api_tokens SET revoked_at_ms = $1 WHERE id = $2 AND revoked_at_ms IS NULL",
+            )
+            .bind(at_ms)
+            .bind(id)
+            .execute(&db.writer)
+            .await?;
+            Ok(done.rows_affected() > 0)
+        })
+        .await
     }
 
     /// The stored `PermissionRequested` event with this request id, if the session has one
@@ -94,19 +109,23 @@ impl Db {
         session: crate::protocol::SessionId,
         request_id: &crate::protocol::RequestId,
     ) -> Result<Option<crate::protocol::SessionEvent>, DbError> {
-        let body: Option<String> = sqlx::query_scalar(
-            "SELECT body FROM events WHERE session_id = $1 \
+        let request_id = request_id.clone();
+        self.detached(move |db| async move {
+            let body: Option<String> = sqlx::query_scalar(
+                "SELECT body FROM events WHERE session_id = $1 \
              AND json_extract(body, '$.type') = 'permission_requested' \
              AND json_extract(body, '$.request_id') = $2 ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(session.to_string())
-        .bind(&request_id.0)
-        .fetch_optional(&self.pool)
-        .await?;
-        body.map(|body| {
-            serde_json::from_str(&body)
-                .map_err(|e| DbError::Corrupt(format!("event of {session}: {e}")))
+            )
+            .bind(session.to_string())
+            .bind(&request_id.0)
+            .fetch_optional(&db.pool)
+            .await?;
+            body.map(|body| {
+                serde_json::from_str(&body)
+                    .map_err(|e| DbError::Corrupt(format!("event of {session}: {e}")))
+            })
+            .transpose()
         })
-        .transpose()
+        .await
     }
 }

@@ -33,22 +33,25 @@ pub struct ImportBatch {
 impl Db {
     /// Every imported file's mark, by path.
     pub async fn import_marks(&self) -> Result<HashMap<String, ImportMark>, DbError> {
-        let rows = sqlx::query("SELECT path, session_id, bytes, events FROM imports")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let path: String = row.try_get("path")?;
-                let session: String = row.try_get("session_id")?;
-                let mark = ImportMark {
-                    session: SessionId::parse(&session)
-                        .ok_or_else(|| DbError::Corrupt(format!("import session {session}")))?,
-                    bytes: row.try_get::<i64, _>("bytes")?.max(0) as u64,
-                    events: row.try_get::<i64, _>("events")?.max(0) as u64,
-                };
-                Ok((path, mark))
-            })
-            .collect()
+        self.detached(move |db| async move {
+            let rows = sqlx::query("SELECT path, session_id, bytes, events FROM imports")
+                .fetch_all(&db.pool)
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    let path: String = row.try_get("path")?;
+                    let session: String = row.try_get("session_id")?;
+                    let mark = ImportMark {
+                        session: SessionId::parse(&session)
+                            .ok_or_else(|| DbError::Corrupt(format!("import session {session}")))?,
+                        bytes: row.try_get::<i64, _>("bytes")?.max(0) as u64,
+                        events: row.try_get::<i64, _>("events")?.max(0) as u64,
+                    };
+                    Ok((path, mark))
+                })
+                .collect()
+        })
+        .await
     }
 
     /// Appends a batch of imported events (from `first_seq` on) and moves the file's mark,
@@ -60,13 +63,15 @@ impl Db {
         batch: &ImportBatch,
         now_ms: i64,
     ) -> Result<(), DbError> {
+        let batch = batch.clone();
+        self.detached(move |db| async move {
         let ImportBatch {
             path,
             source,
             events,
             mark,
         } = batch;
-        let mut tx = self.writer.begin().await?;
+        let mut tx = db.writer.begin().await?;
         for (n, (at_ms, event)) in events.iter().enumerate() {
             insert_event(
                 &mut tx,
@@ -93,5 +98,7 @@ impl Db {
         .await?;
         tx.commit().await?;
         Ok(())
+    })
+        .await
     }
 }

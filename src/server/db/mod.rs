@@ -50,6 +50,10 @@ pub enum DbError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A storage call's task ended without an answer (it panicked, or the runtime is
+    /// shutting down).
+    #[error("storage call interrupted: {0}")]
+    Interrupted(String),
     /// `database.url` names no engine Switchboard stores in.
     #[error("database.url must start with postgres:// or postgresql:// (got {0:?})")]
     Url(String),
@@ -180,6 +184,24 @@ impl Db {
         })
     }
 
+    /// Runs one storage call on a task of its own and waits for its answer. A call, once
+    /// begun, runs to its end even when the caller stops waiting (a socket closed, an HTTP
+    /// client gone: their futures are dropped at any await): sqlx's PostgreSQL connection
+    /// is not cancel-safe (a query dropped halfway can leave its connection out of step
+    /// with the server, and the pool hands it on), and a write is never left half-done.
+    async fn detached<T, E, F, Fut>(&self, call: F) -> Result<T, E>
+    where
+        F: FnOnce(Db) -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        match tokio::spawn(call(self.clone())).await {
+            Ok(answer) => answer,
+            Err(e) => Err(DbError::Interrupted(e.to_string()).into()),
+        }
+    }
+
     /// The engine this handle stores in.
     pub fn engine(&self) -> Engine {
         self.engine
@@ -188,27 +210,35 @@ impl Db {
     /// SQLite's own check of the whole file: "ok" when nothing is damaged. PostgreSQL
     /// checks its pages itself; there this asks it to answer ("ok" when it does).
     pub async fn integrity_check(&self) -> Result<String, DbError> {
-        let sql = match self.engine {
-            Engine::Sqlite => "PRAGMA integrity_check",
-            Engine::Postgres => "SELECT 'ok'",
-        };
-        let (answer,): (String,) = sqlx::query_as(sql).fetch_one(&self.pool).await?;
-        Ok(answer)
+        self.detached(move |db| async move {
+            let sql = match db.engine {
+                Engine::Sqlite => "PRAGMA integrity_check",
+                Engine::Postgres => "SELECT 'ok'",
+            };
+            let (answer,): (String,) = sqlx::query_as(sql).fetch_one(&db.pool).await?;
+            Ok(answer)
+        })
+        .await
     }
 
     /// Moves everything in SQLite's write-ahead log into the database file (so the file
     /// alone is a whole copy; benchmarks keep one). Nothing to do on PostgreSQL.
     pub async fn checkpoint(&self) -> Result<(), DbError> {
-        if self.engine == Engine::Sqlite {
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&self.writer)
-                .await?;
-        }
-        Ok(())
+        self.detached(move |db| async move {
+            if db.engine == Engine::Sqlite {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&db.writer)
+                    .await?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Inserts or replaces a session's metadata row.
     pub async fn save_session(&self, session: &Session) -> Result<(), DbError> {
+        let session = session.clone();
+        self.detached(move |db| async move {
         let state = to_json(&session.state)?;
         let usage = to_json(&session.usage)?;
         sqlx::query(
@@ -243,9 +273,11 @@ impl Db {
         .bind(session.worktree.as_ref().map(to_json).transpose()?)
         .bind(session.imported.map(|source| source.name()))
         .bind(session.compare.map(|c| c.to_string()))
-        .execute(&self.writer)
+        .execute(&db.writer)
         .await?;
         Ok(())
+    })
+        .await
     }
 
     /// Appends many events in one transaction (generated transcripts for benchmarks).
@@ -254,12 +286,16 @@ impl Db {
         session: SessionId,
         events: &[(Seq, i64, SessionEvent)],
     ) -> Result<(), DbError> {
-        let mut tx = self.writer.begin().await?;
-        for (seq, at_ms, event) in events {
-            insert_event(&mut tx, session, *seq, *at_ms, event, None).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let events = events.to_vec();
+        self.detached(move |db| async move {
+            let mut tx = db.writer.begin().await?;
+            for (seq, at_ms, event) in &events {
+                insert_event(&mut tx, session, *seq, *at_ms, event, None).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Appends one event at `seq`, and indexes it for search in the same transaction. The
@@ -286,10 +322,14 @@ impl Db {
         event: &SessionEvent,
         agent_output: Option<u64>,
     ) -> Result<(), DbError> {
-        let mut tx = self.writer.begin().await?;
-        insert_event(&mut tx, session, seq, at_ms, event, agent_output).await?;
-        tx.commit().await?;
-        Ok(())
+        let event = event.clone();
+        self.detached(move |db| async move {
+            let mut tx = db.writer.begin().await?;
+            insert_event(&mut tx, session, seq, at_ms, &event, agent_output).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// The events of a session after `since`, in order.
@@ -311,18 +351,21 @@ impl Db {
         before: Option<Seq>,
         turns: u32,
     ) -> Result<Seq, DbError> {
-        let before = before.map_or(i64::MAX, |seq| seq.0 as i64);
-        let seq: Option<i64> = sqlx::query_scalar(
-            "SELECT seq FROM events WHERE session_id = $1 AND seq < $2 \
+        self.detached(move |db| async move {
+            let before = before.map_or(i64::MAX, |seq| seq.0 as i64);
+            let seq: Option<i64> = sqlx::query_scalar(
+                "SELECT seq FROM events WHERE session_id = $1 AND seq < $2 \
              AND json_extract(body, '$.type') = 'user_message' \
              ORDER BY seq DESC LIMIT 1 OFFSET $3",
-        )
-        .bind(session.to_string())
-        .bind(before)
-        .bind(i64::from(turns.max(1) - 1))
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(Seq(seq.map_or(0, |s| s as u64)))
+            )
+            .bind(session.to_string())
+            .bind(before)
+            .bind(i64::from(turns.max(1) - 1))
+            .fetch_optional(&db.pool)
+            .await?;
+            Ok(Seq(seq.map_or(0, |s| s as u64)))
+        })
+        .await
     }
 
     /// The events of a session with `after < seq < before`, in order.
@@ -332,47 +375,53 @@ impl Db {
         after: Seq,
         before: Seq,
     ) -> Result<Vec<LoggedEvent>, DbError> {
-        let rows = sqlx::query(
-            "SELECT seq, body FROM events WHERE session_id = $1 AND seq > $2 AND seq < $3 \
+        self.detached(move |db| async move {
+            let rows = sqlx::query(
+                "SELECT seq, body FROM events WHERE session_id = $1 AND seq > $2 AND seq < $3 \
              ORDER BY seq",
-        )
-        .bind(session.to_string())
-        .bind(after.0 as i64)
-        .bind(before.0.min(i64::MAX as u64) as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let seq: i64 = row.try_get("seq")?;
-                let body: String = row.try_get("body")?;
-                let event = serde_json::from_str(&body)
-                    .map_err(|e| DbError::Corrupt(format!("event {session}/{seq}: {e}")))?;
-                Ok(LoggedEvent {
-                    seq: Seq(seq as u64),
-                    event,
+            )
+            .bind(session.to_string())
+            .bind(after.0 as i64)
+            .bind(before.0.min(i64::MAX as u64) as i64)
+            .fetch_all(&db.pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    let seq: i64 = row.try_get("seq")?;
+                    let body: String = row.try_get("body")?;
+                    let event = serde_json::from_str(&body)
+                        .map_err(|e| DbError::Corrupt(format!("event {session}/{seq}: {e}")))?;
+                    Ok(LoggedEvent {
+                        seq: Seq(seq as u64),
+                        event,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
+        .await
     }
 
     /// The browser ids of every user message in a session's log, so a message resent after
     /// a server restart is still recognised as a duplicate.
     pub async fn client_msg_ids(&self, session: SessionId) -> Result<Vec<ClientMsgId>, DbError> {
-        let rows = sqlx::query(
-            "SELECT json_extract(body, '$.client_msg_id') AS id FROM events \
+        self.detached(move |db| async move {
+            let rows = sqlx::query(
+                "SELECT json_extract(body, '$.client_msg_id') AS id FROM events \
              WHERE session_id = $1 AND json_extract(body, '$.type') = 'user_message'",
-        )
-        .bind(session.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let id: String = row.try_get("id")?;
-                uuid::Uuid::parse_str(&id)
-                    .map(ClientMsgId)
-                    .map_err(|e| DbError::Corrupt(format!("client_msg_id {id}: {e}")))
-            })
-            .collect()
+            )
+            .bind(session.to_string())
+            .fetch_all(&db.pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    let id: String = row.try_get("id")?;
+                    uuid::Uuid::parse_str(&id)
+                        .map(ClientMsgId)
+                        .map_err(|e| DbError::Corrupt(format!("client_msg_id {id}: {e}")))
+                })
+                .collect()
+        })
+        .await
     }
 
     /// The newest user message of a session (what Retry sends again), if any.
@@ -380,42 +429,51 @@ impl Db {
         &self,
         session: SessionId,
     ) -> Result<Option<TurnInput>, DbError> {
-        let row = sqlx::query(
-            "SELECT body FROM events WHERE session_id = $1 \
+        self.detached(move |db| async move {
+            let row = sqlx::query(
+                "SELECT body FROM events WHERE session_id = $1 \
              AND json_extract(body, '$.type') = 'user_message' ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(session.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let body: String = row.try_get("body")?;
-        match serde_json::from_str::<SessionEvent>(&body) {
-            Ok(event) => Ok(TurnInput::of_message(event)),
-            Err(e) => Err(DbError::Corrupt(format!("user message: {e}"))),
-        }
+            )
+            .bind(session.to_string())
+            .fetch_optional(&db.pool)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            let body: String = row.try_get("body")?;
+            match serde_json::from_str::<SessionEvent>(&body) {
+                Ok(event) => Ok(TurnInput::of_message(event)),
+                Err(e) => Err(DbError::Corrupt(format!("user message: {e}"))),
+            }
+        })
+        .await
     }
 
     /// Every session that is not archived, with its last seq, newest activity first.
     pub async fn live_sessions(&self) -> Result<Vec<Session>, DbError> {
-        let rows = sqlx::query(
+        self.detached(move |db| async move {
+            let rows = sqlx::query(
             "SELECT s.*, (SELECT MAX(seq) FROM events e WHERE e.session_id = s.id) AS last_seq \
              FROM sessions s WHERE archived = 0 ORDER BY last_activity_ms DESC",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&db.pool)
         .await?;
-        rows.iter().map(session_from_row).collect()
+            rows.iter().map(session_from_row).collect()
+        })
+        .await
     }
 
     /// One session by id, archived or not.
     pub async fn session(&self, id: SessionId) -> Result<Option<Session>, DbError> {
-        let row = sqlx::query(
+        self.detached(move |db| async move {
+            let row = sqlx::query(
             "SELECT s.*, (SELECT MAX(seq) FROM events e WHERE e.session_id = s.id) AS last_seq \
              FROM sessions s WHERE id = $1",
         )
         .bind(id.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&db.pool)
         .await?;
-        row.as_ref().map(session_from_row).transpose()
+            row.as_ref().map(session_from_row).transpose()
+        })
+        .await
     }
 }
 
@@ -446,6 +504,9 @@ async fn insert_event(
     }
     search::index_event(conn, session, seq, at_ms, event).await
 }
+
+#[cfg(test)]
+mod tests;
 
 /// A stored, empty demo session for storage tests.
 #[cfg(test)]

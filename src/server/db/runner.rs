@@ -39,15 +39,18 @@ impl Db {
         agent: Uuid,
         from: Seq,
     ) -> Result<(), DbError> {
+        self.detached(move |db| async move {
         sqlx::query(
             "UPDATE sessions SET runner_agent = $1, runner_from_seq = $2, runner_seq = 0 WHERE id = $3",
         )
         .bind(agent.to_string())
         .bind(from.0 as i64)
         .bind(session.to_string())
-        .execute(&self.writer)
+        .execute(&db.writer)
         .await?;
         Ok(())
+    })
+        .await
     }
 
     /// Records an output that made no event as stored.
@@ -56,37 +59,43 @@ impl Db {
         session: SessionId,
         cursor: OutputCursor,
     ) -> Result<(), DbError> {
-        sqlx::query("UPDATE sessions SET runner_seq = $1 WHERE id = $2 AND runner_agent = $3")
-            .bind(cursor.seq as i64)
-            .bind(session.to_string())
-            .bind(cursor.agent.to_string())
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        self.detached(move |db| async move {
+            sqlx::query("UPDATE sessions SET runner_seq = $1 WHERE id = $2 AND runner_agent = $3")
+                .bind(cursor.seq as i64)
+                .bind(session.to_string())
+                .bind(cursor.agent.to_string())
+                .execute(&db.writer)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// The session's runner agent and its last stored output, if it had one.
     pub async fn output_cursor(&self, session: SessionId) -> Result<Option<OutputCursor>, DbError> {
-        let row = sqlx::query(
-            "SELECT runner_agent, runner_seq, COALESCE((SELECT MAX(agent_output) FROM events \
+        self.detached(move |db| async move {
+            let row = sqlx::query(
+                "SELECT runner_agent, runner_seq, COALESCE((SELECT MAX(agent_output) FROM events \
              WHERE session_id = s.id AND seq > s.runner_from_seq), 0) AS output \
              FROM sessions s WHERE id = $1",
-        )
-        .bind(session.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let agent: Option<String> = row.try_get("runner_agent")?;
-        // The larger of the two (SQLite's two-argument MAX is not PostgreSQL's GREATEST).
-        let seq = row
-            .try_get::<i64, _>("runner_seq")?
-            .max(row.try_get::<i64, _>("output")?);
-        Ok(agent
-            .and_then(|agent| Uuid::parse_str(&agent).ok())
-            .map(|agent| OutputCursor {
-                agent,
-                seq: seq.max(0) as u64,
-            }))
+            )
+            .bind(session.to_string())
+            .fetch_optional(&db.pool)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            let agent: Option<String> = row.try_get("runner_agent")?;
+            // The larger of the two (SQLite's two-argument MAX is not PostgreSQL's GREATEST).
+            let seq = row
+                .try_get::<i64, _>("runner_seq")?
+                .max(row.try_get::<i64, _>("output")?);
+            Ok(agent
+                .and_then(|agent| Uuid::parse_str(&agent).ok())
+                .map(|agent| OutputCursor {
+                    agent,
+                    seq: seq.max(0) as u64,
+                }))
+        })
+        .await
     }
 
     /// The newest `TurnStarted` of a session: its seq and time.
@@ -94,17 +103,20 @@ impl Db {
         &self,
         session: SessionId,
     ) -> Result<Option<(Seq, i64)>, DbError> {
-        let row = sqlx::query(
-            "SELECT seq, created_at_ms FROM events WHERE session_id = $1 \
+        self.detached(move |db| async move {
+            let row = sqlx::query(
+                "SELECT seq, created_at_ms FROM events WHERE session_id = $1 \
              AND json_extract(body, '$.type') = 'turn_started' ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(session.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let seq: i64 = row.try_get("seq")?;
-        let at: i64 = row.try_get("created_at_ms")?;
-        Ok(Some((Seq(seq.max(0) as u64), at)))
+            )
+            .bind(session.to_string())
+            .fetch_optional(&db.pool)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            let seq: i64 = row.try_get("seq")?;
+            let at: i64 = row.try_get("created_at_ms")?;
+            Ok(Some((Seq(seq.max(0) as u64), at)))
+        })
+        .await
     }
 }
 
@@ -115,20 +127,23 @@ impl Db {
         session: SessionId,
         seq: Seq,
     ) -> Result<Option<crate::server::agent::TurnInput>, DbError> {
-        let row = sqlx::query(
-            "SELECT body FROM events WHERE session_id = $1 AND seq < $2 \
+        self.detached(move |db| async move {
+            let row = sqlx::query(
+                "SELECT body FROM events WHERE session_id = $1 AND seq < $2 \
              AND json_extract(body, '$.type') = 'user_message' ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(session.to_string())
-        .bind(seq.0 as i64)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let body: String = row.try_get("body")?;
-        match serde_json::from_str::<SessionEvent>(&body) {
-            Ok(event) => Ok(crate::server::agent::TurnInput::of_message(event)),
-            Err(e) => Err(DbError::Corrupt(format!("user message: {e}"))),
-        }
+            )
+            .bind(session.to_string())
+            .bind(seq.0 as i64)
+            .fetch_optional(&db.pool)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            let body: String = row.try_get("body")?;
+            match serde_json::from_str::<SessionEvent>(&body) {
+                Ok(event) => Ok(crate::server::agent::TurnInput::of_message(event)),
+                Err(e) => Err(DbError::Corrupt(format!("user message: {e}"))),
+            }
+        })
+        .await
     }
 }
 

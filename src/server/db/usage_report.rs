@@ -22,99 +22,102 @@ impl Db {
     /// every day of the period (zero on quiet ones), each project and agent with turns in
     /// it, most expensive first, and the totals.
     pub async fn usage_report(&self, from: Day, to: Day) -> Result<UsageReport, DbError> {
-        let (start, end) = (from.start_ms(), to.plus(1).start_ms());
-        // One snapshot (WAL): a turn finishing between two queries cannot make the days
-        // and the totals disagree.
-        let mut tx = self.pool.begin().await?;
-        let day_rows = sqlx::query(&format!(
-            "SELECT t.ended_at_ms / 86400000 AS day, {FIGURES} FROM turn_spend t \
+        self.detached(move |db| async move {
+            let (start, end) = (from.start_ms(), to.plus(1).start_ms());
+            // One snapshot (WAL): a turn finishing between two queries cannot make the days
+            // and the totals disagree.
+            let mut tx = db.pool.begin().await?;
+            let day_rows = sqlx::query(&format!(
+                "SELECT t.ended_at_ms / 86400000 AS day, {FIGURES} FROM turn_spend t \
              WHERE t.ended_at_ms >= $1 AND t.ended_at_ms < $2 GROUP BY day"
-        ))
-        .bind(start)
-        .bind(end)
-        .fetch_all(&mut *tx)
-        .await?;
-        // A project that was removed keeps its spending, under its id.
-        let project_rows = sqlx::query(&format!(
-            "SELECT s.project_id AS key, p.name AS label, {FIGURES} FROM turn_spend t \
+            ))
+            .bind(start)
+            .bind(end)
+            .fetch_all(&mut *tx)
+            .await?;
+            // A project that was removed keeps its spending, under its id.
+            let project_rows = sqlx::query(&format!(
+                "SELECT s.project_id AS key, p.name AS label, {FIGURES} FROM turn_spend t \
              LEFT JOIN sessions s ON s.id = t.session_id \
              LEFT JOIN projects p ON p.id = s.project_id \
              WHERE t.ended_at_ms >= $1 AND t.ended_at_ms < $2 GROUP BY s.project_id, p.name"
-        ))
-        .bind(start)
-        .bind(end)
-        .fetch_all(&mut *tx)
-        .await?;
-        let agent_rows = sqlx::query(&format!(
-            "SELECT s.agent AS key, {FIGURES} FROM turn_spend t \
+            ))
+            .bind(start)
+            .bind(end)
+            .fetch_all(&mut *tx)
+            .await?;
+            let agent_rows = sqlx::query(&format!(
+                "SELECT s.agent AS key, {FIGURES} FROM turn_spend t \
              LEFT JOIN sessions s ON s.id = t.session_id \
              WHERE t.ended_at_ms >= $1 AND t.ended_at_ms < $2 GROUP BY s.agent"
-        ))
-        .bind(start)
-        .bind(end)
-        .fetch_all(&mut *tx)
-        .await?;
-        let total_row = sqlx::query(&format!(
+            ))
+            .bind(start)
+            .bind(end)
+            .fetch_all(&mut *tx)
+            .await?;
+            let total_row = sqlx::query(&format!(
             "SELECT {FIGURES} FROM turn_spend t WHERE t.ended_at_ms >= $1 AND t.ended_at_ms < $2"
         ))
-        .bind(start)
-        .bind(end)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
+            .bind(start)
+            .bind(end)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
 
-        let mut by_day = HashMap::with_capacity(day_rows.len());
-        for row in &day_rows {
-            let day: i64 = row.try_get("day")?;
-            by_day.insert(day, figures_of(row)?);
-        }
-        let days = (from.days()..=to.days())
-            .map(|n| UsageDay {
-                day: from.plus(n - from.days()).to_string(),
-                spent: by_day.get(&n).copied().unwrap_or_default(),
-            })
-            .collect();
-        let mut projects = project_rows
-            .iter()
-            .map(|row| {
-                let key: Option<String> = row.try_get("key")?;
-                let name: Option<String> = row.try_get("label")?;
-                let label = match (&key, name) {
-                    (_, Some(name)) => name,
-                    (None, None) => NO_PROJECT.to_owned(),
-                    (Some(_), None) => "Removed project".to_owned(),
-                };
-                Ok(UsageGroup {
-                    key: key.unwrap_or_default(),
-                    label,
-                    spent: figures_of(row)?,
+            let mut by_day = HashMap::with_capacity(day_rows.len());
+            for row in &day_rows {
+                let day: i64 = row.try_get("day")?;
+                by_day.insert(day, figures_of(row)?);
+            }
+            let days = (from.days()..=to.days())
+                .map(|n| UsageDay {
+                    day: from.plus(n - from.days()).to_string(),
+                    spent: by_day.get(&n).copied().unwrap_or_default(),
                 })
-            })
-            .collect::<Result<Vec<_>, DbError>>()?;
-        let mut agents = agent_rows
-            .iter()
-            .map(|row| {
-                let key: Option<String> = row.try_get("key")?;
-                let label = key.as_ref().map_or_else(
-                    || "Unknown agent".to_owned(),
-                    |key| AgentId(key.clone()).label(),
-                );
-                Ok(UsageGroup {
-                    key: key.unwrap_or_default(),
-                    label,
-                    spent: figures_of(row)?,
+                .collect();
+            let mut projects = project_rows
+                .iter()
+                .map(|row| {
+                    let key: Option<String> = row.try_get("key")?;
+                    let name: Option<String> = row.try_get("label")?;
+                    let label = match (&key, name) {
+                        (_, Some(name)) => name,
+                        (None, None) => NO_PROJECT.to_owned(),
+                        (Some(_), None) => "Removed project".to_owned(),
+                    };
+                    Ok(UsageGroup {
+                        key: key.unwrap_or_default(),
+                        label,
+                        spent: figures_of(row)?,
+                    })
                 })
+                .collect::<Result<Vec<_>, DbError>>()?;
+            let mut agents = agent_rows
+                .iter()
+                .map(|row| {
+                    let key: Option<String> = row.try_get("key")?;
+                    let label = key.as_ref().map_or_else(
+                        || "Unknown agent".to_owned(),
+                        |key| AgentId(key.clone()).label(),
+                    );
+                    Ok(UsageGroup {
+                        key: key.unwrap_or_default(),
+                        label,
+                        spent: figures_of(row)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, DbError>>()?;
+            sort_groups(&mut projects);
+            sort_groups(&mut agents);
+            Ok(UsageReport {
+                period: UsagePeriod::new(from, to),
+                days,
+                projects,
+                agents,
+                total: figures_of(&total_row)?,
             })
-            .collect::<Result<Vec<_>, DbError>>()?;
-        sort_groups(&mut projects);
-        sort_groups(&mut agents);
-        Ok(UsageReport {
-            period: UsagePeriod::new(from, to),
-            days,
-            projects,
-            agents,
-            total: figures_of(&total_row)?,
         })
+        .await
     }
 }
 

@@ -41,114 +41,119 @@ impl Db {
         &self,
         query: &SearchQuery,
     ) -> Result<(Vec<SearchGroup>, bool), SearchError> {
-        let expression = match self.engine {
-            Engine::Sqlite => match_expression(query),
-            Engine::Postgres => postgres::tsquery(&query.text),
-        }
-        .map_err(SearchError::BadQuery)?;
-        let filters = postgres::Filters::of(query);
-        // The time filters are a rowid range: rowids are times.
-        let since = query
-            .since_ms
-            .map_or(i64::MIN, |ms| ms.saturating_mul(ROWIDS_PER_MS));
-        let until = query
-            .until_ms
-            .map_or(i64::MAX, |ms| ms.saturating_mul(ROWIDS_PER_MS));
-        let limit = i64::from(MAX_SEARCH_HITS) + 1;
-        let terms = query::terms(&query.text).map_err(SearchError::BadQuery)?;
-        // Entries still streaming are the newest of all: first when newest first, after
-        // the ranked ones by relevance.
-        let streaming = self.streaming_hits(query, &terms).await?;
-        let mut rows = match query.order {
-            SearchOrder::Newest => {
-                let indexed = self
-                    .newest_hits(&expression, &filters, &terms, (since, until), limit)
-                    .await?;
-                streaming.into_iter().chain(indexed).collect()
+        let query = query.clone();
+        self.detached(move |db| async move {
+            let query = &query;
+            let expression = match db.engine {
+                Engine::Sqlite => match_expression(query),
+                Engine::Postgres => postgres::tsquery(&query.text),
             }
-            // Ranking every match of a common word costs ~0.4 us each (300,000 matches:
-            // 120 ms), so relevance ranks the newest RANKED_MATCHES matches.
-            SearchOrder::Relevance => {
-                let sql = match self.engine {
-                    Engine::Sqlite => {
-                        "SELECT rowid, rank FROM search_index WHERE search_index MATCH $1 \
-                         AND rowid >= $2 AND rowid < $3 ORDER BY rowid DESC LIMIT $4"
-                    }
-                    Engine::Postgres => postgres::RANKED,
-                };
-                let ranked: Vec<(i64, f64)> = filters
-                    .bind(
-                        self.engine,
-                        sqlx::query_as(sql)
-                            .bind(&expression)
-                            .bind(since)
-                            .bind(until)
-                            .bind(RANKED_MATCHES),
-                    )
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(fts_error)?;
-                let mut ranked = ranked;
-                ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
-                ranked.truncate(limit as usize);
-                if ranked.is_empty() {
-                    return Ok((Vec::new(), false));
+            .map_err(SearchError::BadQuery)?;
+            let filters = postgres::Filters::of(query);
+            // The time filters are a rowid range: rowids are times.
+            let since = query
+                .since_ms
+                .map_or(i64::MIN, |ms| ms.saturating_mul(ROWIDS_PER_MS));
+            let until = query
+                .until_ms
+                .map_or(i64::MAX, |ms| ms.saturating_mul(ROWIDS_PER_MS));
+            let limit = i64::from(MAX_SEARCH_HITS) + 1;
+            let terms = query::terms(&query.text).map_err(SearchError::BadQuery)?;
+            // Entries still streaming are the newest of all: first when newest first, after
+            // the ranked ones by relevance.
+            let streaming = db.streaming_hits(query, &terms).await?;
+            let mut rows = match query.order {
+                SearchOrder::Newest => {
+                    let indexed = db
+                        .newest_hits(&expression, &filters, &terms, (since, until), limit)
+                        .await?;
+                    streaming.into_iter().chain(indexed).collect()
                 }
-                let ids = ranked
-                    .iter()
-                    .map(|r| r.0.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",");
-                // Read by rowid, without a MATCH (each row would be matched again); the
-                // snippet is made here, as FTS5's would be.
-                let sql = format!(
-                    "SELECT f.rowid, f.session_id, f.seq, f.role, f.at_ms, f.body AS snippet, \
+                // Ranking every match of a common word costs ~0.4 us each (300,000 matches:
+                // 120 ms), so relevance ranks the newest RANKED_MATCHES matches.
+                SearchOrder::Relevance => {
+                    let sql = match db.engine {
+                        Engine::Sqlite => {
+                            "SELECT rowid, rank FROM search_index WHERE search_index MATCH $1 \
+                         AND rowid >= $2 AND rowid < $3 ORDER BY rowid DESC LIMIT $4"
+                        }
+                        Engine::Postgres => postgres::RANKED,
+                    };
+                    let ranked: Vec<(i64, f64)> = filters
+                        .bind(
+                            db.engine,
+                            sqlx::query_as(sql)
+                                .bind(&expression)
+                                .bind(since)
+                                .bind(until)
+                                .bind(RANKED_MATCHES),
+                        )
+                        .fetch_all(&db.pool)
+                        .await
+                        .map_err(fts_error)?;
+                    let mut ranked = ranked;
+                    ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
+                    ranked.truncate(limit as usize);
+                    if ranked.is_empty() {
+                        return Ok((Vec::new(), false));
+                    }
+                    let ids = ranked
+                        .iter()
+                        .map(|r| r.0.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    // Read by rowid, without a MATCH (each row would be matched again); the
+                    // snippet is made here, as FTS5's would be.
+                    let sql = format!(
+                        "SELECT f.rowid, f.session_id, f.seq, f.role, f.at_ms, f.body AS snippet, \
                      s.title, s.agent, s.project_id, s.archived \
                      FROM search_index f JOIN sessions s ON s.id = f.session_id \
                      WHERE f.rowid IN ({ids})"
-                );
-                let found = sqlx::query(&sql)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(DbError::from)?;
-                let mut rows = found
-                    .iter()
-                    .map(HitRow::read)
-                    .collect::<Result<Vec<_>, _>>()?;
-                for row in &mut rows {
-                    row.snippet = query::snippet(
-                        &row.snippet,
-                        &terms,
-                        MATCH_OPEN,
-                        MATCH_CLOSE,
-                        SNIPPET_WORDS,
                     );
+                    let found = sqlx::query(&sql)
+                        .fetch_all(&db.pool)
+                        .await
+                        .map_err(DbError::from)?;
+                    let mut rows = found
+                        .iter()
+                        .map(HitRow::read)
+                        .collect::<Result<Vec<_>, _>>()?;
+                    for row in &mut rows {
+                        row.snippet = query::snippet(
+                            &row.snippet,
+                            &terms,
+                            MATCH_OPEN,
+                            MATCH_CLOSE,
+                            SNIPPET_WORDS,
+                        );
+                    }
+                    let order: std::collections::HashMap<i64, usize> =
+                        ranked.iter().enumerate().map(|(n, r)| (r.0, n)).collect();
+                    rows.sort_by_key(|row| order.get(&row.rowid).copied().unwrap_or(usize::MAX));
+                    rows.extend(streaming);
+                    rows
                 }
-                let order: std::collections::HashMap<i64, usize> =
-                    ranked.iter().enumerate().map(|(n, r)| (r.0, n)).collect();
-                rows.sort_by_key(|row| order.get(&row.rowid).copied().unwrap_or(usize::MAX));
-                rows.extend(streaming);
-                rows
+            };
+            rows.truncate(limit as usize);
+            let more = rows.len() > MAX_SEARCH_HITS as usize;
+            let mut groups: Vec<SearchGroup> = Vec::new();
+            for row in rows.into_iter().take(MAX_SEARCH_HITS as usize) {
+                let (session, hit, about) = row.into_hit()?;
+                match groups.iter_mut().find(|g| g.session == session) {
+                    Some(group) => group.hits.push(hit),
+                    None => groups.push(SearchGroup {
+                        session,
+                        title: about.title,
+                        agent: about.agent,
+                        project: about.project,
+                        archived: about.archived,
+                        hits: vec![hit],
+                    }),
+                }
             }
-        };
-        rows.truncate(limit as usize);
-        let more = rows.len() > MAX_SEARCH_HITS as usize;
-        let mut groups: Vec<SearchGroup> = Vec::new();
-        for row in rows.into_iter().take(MAX_SEARCH_HITS as usize) {
-            let (session, hit, about) = row.into_hit()?;
-            match groups.iter_mut().find(|g| g.session == session) {
-                Some(group) => group.hits.push(hit),
-                None => groups.push(SearchGroup {
-                    session,
-                    title: about.title,
-                    agent: about.agent,
-                    project: about.project,
-                    archived: about.archived,
-                    hits: vec![hit],
-                }),
-            }
-        }
-        Ok((groups, more))
+            Ok((groups, more))
+        })
+        .await
     }
 
     /// The entries still streaming (the index's tail, read from the log) that hold every
