@@ -1,6 +1,7 @@
 //! Storage that stops accepting writes (a full disk, here a database at its size cap: SQLite
 //! answers "database or disk is full" exactly as on a full disk): the session goes to Error
-//! with a clear message, the server keeps serving, and what was stored stays intact.
+//! with a clear message, the server keeps serving, and what was stored stays intact. And
+//! one server per PostgreSQL database: a second is refused at start.
 
 mod common;
 
@@ -94,4 +95,62 @@ async fn a_full_database_stops_the_session_with_a_clear_error_and_damages_nothin
     for (i, event) in log.iter().enumerate() {
         assert_eq!(event.seq, Seq(i as u64 + 1), "gapless");
     }
+}
+
+/// Two servers on one PostgreSQL database would both drive its sessions (each with its own
+/// agents): the second is refused at start, saying why, and starts once the first stopped.
+#[tokio::test]
+async fn a_second_server_on_one_postgres_database_is_refused_until_the_first_stops() {
+    use std::os::unix::fs::PermissionsExt;
+    use switchboard::server::config::DATABASE_URL_ENV;
+    if !common::on_postgres() {
+        eprintln!(
+            "PostgreSQL only: skipped on SQLite (the data dir's lock keeps a second server out)"
+        );
+        return;
+    }
+    let first_dir = tempfile::tempdir().expect("temp dir");
+    let first = Server::start(first_dir.path());
+    let url = common::postgres_url(first_dir.path()).expect("the first server's database");
+
+    let second_dir = tempfile::tempdir().expect("temp dir");
+    std::fs::set_permissions(second_dir.path(), std::fs::Permissions::from_mode(0o700))
+        .expect("private");
+    let config = second_dir.path().join("empty.toml");
+    std::fs::write(&config, "").expect("config");
+    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .env(DATABASE_URL_ENV, &url)
+        .env("SWITCHBOARD_TOKEN", common::TEST_TOKEN)
+        .args(["serve", "--addr", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(second_dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let deadline = std::time::Instant::now() + common::TIMEOUT;
+    let status = loop {
+        if let Some(status) = second.try_wait().expect("waits") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = second.kill();
+            panic!("a second server on the same database kept running");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let mut why = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().expect("piped"), &mut why)
+        .expect("stderr");
+    assert!(!status.success());
+    assert!(
+        why.contains("another Switchboard server is using this PostgreSQL database"),
+        "{why}"
+    );
+
+    first.stop();
+    let second = Server::start_with_env(second_dir.path(), "", &[(DATABASE_URL_ENV, Some(&url))]);
+    let (_client, _) = Client::connect(&second).await;
+    second.stop();
 }

@@ -4,9 +4,8 @@ use super::harness::*;
 use std::time::{Duration, Instant};
 use switchboard::protocol::{
     AgentId, ClientFrame, ClientId, ClientMsgId, NewSession, Seq, ServerFrame, SessionEvent,
-    SessionId,
+    SessionId, SessionState,
 };
-use switchboard::server::db::Db;
 use uuid::Uuid;
 
 /// How many sessions a fresh connection is told about.
@@ -35,8 +34,11 @@ struct FanoutClient {
     last: std::collections::HashMap<SessionId, Seq>,
 }
 
+/// Reads until every session's turn has ended and the session said it is idle again (the
+/// last event the turn stores), so at the end each client should hold the whole log.
 async fn consume(mut socket: Socket, sessions: usize) -> FanoutClient {
     let mut seen = FanoutClient::default();
+    let mut completed = std::collections::HashSet::new();
     let mut done = std::collections::HashSet::new();
     while done.len() < sessions {
         if let ServerFrame::Event {
@@ -53,8 +55,16 @@ async fn consume(mut socket: Socket, sessions: usize) -> FanoutClient {
             seen.lost += seq.0 - last.0 - 1;
             *last = seq;
             seen.received += 1;
-            if matches!(event, SessionEvent::TurnCompleted { .. }) {
-                done.insert(session);
+            match event {
+                SessionEvent::TurnCompleted { .. } => {
+                    completed.insert(session);
+                }
+                SessionEvent::StateChanged {
+                    state: SessionState::Idle,
+                } if completed.contains(&session) => {
+                    done.insert(session);
+                }
+                _ => {}
             }
         }
     }
@@ -138,7 +148,7 @@ pub async fn fanout() {
     let wall = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds(pid) - cpu_start;
     let rss_end = rss_kib(pid);
-    let db = Db::open_for_data_dir(dir.path()).await.expect("db");
+    let db = bench_db(dir.path()).await;
     let mut stored = 0u64;
     let mut mismatched = 0;
     for id in &sessions {

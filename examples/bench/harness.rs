@@ -39,6 +39,26 @@ pub fn server_binary() -> PathBuf {
     target.join("release/switchboard")
 }
 
+/// `BENCH_ENGINE=postgres`: each server stores in a database of its own on the cluster
+/// `SWITCHBOARD_TEST_POSTGRES` names (`scripts/test-postgres.sh start`), one per data dir.
+pub fn on_postgres() -> bool {
+    std::env::var("BENCH_ENGINE").as_deref() == Ok("postgres")
+}
+
+fn bench_postgres_url(data_dir: &Path) -> Option<String> {
+    if !on_postgres() {
+        return None;
+    }
+    let url =
+        switchboard::server::db::testing::postgres_url_blocking(&data_dir.display().to_string());
+    Some(url.expect("BENCH_ENGINE=postgres needs SWITCHBOARD_TEST_POSTGRES"))
+}
+
+/// The database of the server on `data_dir` (see [`on_postgres`]).
+pub async fn bench_db(data_dir: &Path) -> switchboard::server::db::Db {
+    switchboard::server::db::testing::open_for(data_dir, on_postgres()).await
+}
+
 pub fn start(data_dir: &Path) -> Server {
     start_configured(data_dir, None)
 }
@@ -57,6 +77,9 @@ pub fn start_configured(data_dir: &Path, config: Option<&Path>) -> Server {
         .arg(data_dir);
     if let Some(config) = config {
         command.arg("--config").arg(config);
+    }
+    if let Some(url) = bench_postgres_url(data_dir) {
+        command.env(switchboard::server::config::DATABASE_URL_ENV, url);
     }
     let mut child = command
         .env("SWITCHBOARD_DEMO_DELAY_MS", "0")

@@ -44,7 +44,6 @@ use std::time::{Duration, Instant};
 use switchboard::protocol::{
     AgentId, ClientFrame, ClientMsgId, NewSession, Seq, ServerFrame, SessionEvent, SessionId,
 };
-use switchboard::server::db::Db;
 use uuid::Uuid;
 
 #[tokio::main]
@@ -87,7 +86,7 @@ async fn main() {
 
     // Replay: a client that missed 10,000 events catches up.
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = Db::open_for_data_dir(dir.path()).await.expect("db");
+    let db = bench_db(dir.path()).await;
     let session = seed(&db, 10_000).await;
     let server = start(dir.path());
     let mut socket = connect(&server).await;
@@ -121,7 +120,7 @@ async fn main() {
     let base = rss_kib(server.child.id());
     drop(server);
     let many = tempfile::tempdir().expect("temp dir");
-    let db = Db::open_for_data_dir(many.path()).await.expect("db");
+    let db = bench_db(many.path()).await;
     for _ in 0..1_000 {
         seed(&db, 3).await;
     }

@@ -207,6 +207,7 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
     )?;
 
     let db = db::Db::open_configured(&config).await?;
+    db.claim_for_server().await?;
     access.attach_logins(Arc::new(logins::Logins::load(db.clone()).await?));
     let api_tokens = Arc::new(api_tokens::ApiTokens::load(db.clone()).await?);
     if access.required() {

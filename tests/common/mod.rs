@@ -36,34 +36,20 @@ pub fn on_postgres() -> bool {
 }
 
 /// The PostgreSQL URL the server on `data_dir` stores at, when the suite runs on
-/// PostgreSQL (made on a thread of its own: callers may be inside a runtime).
+/// PostgreSQL.
 pub fn postgres_url(data_dir: &Path) -> Option<String> {
     if !on_postgres() {
         return None;
     }
-    let key = data_dir.display().to_string();
-    let url = std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime")
-            .block_on(switchboard::server::db::testing::postgres_url(&key))
-    })
-    .join()
-    .expect("the database is made");
-    Some(
-        url.expect("the test cluster answers")
-            .expect("SWITCHBOARD_TEST_ENGINE=postgres needs SWITCHBOARD_TEST_POSTGRES"),
-    )
+    let url =
+        switchboard::server::db::testing::postgres_url_blocking(&data_dir.display().to_string());
+    Some(url.expect("SWITCHBOARD_TEST_ENGINE=postgres needs SWITCHBOARD_TEST_POSTGRES"))
 }
 
 /// The database of the server on `data_dir` (its SQLite file, or its PostgreSQL database
 /// when the suite runs on PostgreSQL), to seed it before a start or read it after a stop.
 pub async fn open_db(data_dir: &Path) -> Db {
-    match postgres_url(data_dir) {
-        Some(url) => Db::connect_postgres(&url).await.expect("PostgreSQL opens"),
-        None => Db::open(data_dir).await.expect("db opens"),
-    }
+    switchboard::server::db::testing::open_for(data_dir, on_postgres()).await
 }
 
 /// A running server process; killed when dropped.

@@ -26,6 +26,10 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Executor, Row};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
+
+/// The PostgreSQL advisory lock a server holds on its database ("SWBDSRVR").
+const SERVER_LOCK: i64 = 0x5357_4244_5352_5652;
 
 /// The database's file name in the data dir.
 pub const DB_FILE: &str = "switchboard.db";
@@ -54,6 +58,12 @@ pub enum DbError {
     /// shutting down).
     #[error("storage call interrupted: {0}")]
     Interrupted(String),
+    /// Another server drives the sessions of this PostgreSQL database.
+    #[error(
+        "another Switchboard server is using this PostgreSQL database; several servers on one \
+         database are not supported yet: give each its own database"
+    )]
+    InUse,
     /// `database.url` names no engine Switchboard stores in.
     #[error("database.url must start with postgres:// or postgresql:// (got {0:?})")]
     Url(String),
@@ -79,6 +89,8 @@ pub struct Db {
     /// fair and never fails. PostgreSQL takes concurrent writers: the same pool.
     writer: AnyPool,
     engine: Engine,
+    /// The connection holding the server's claim on a PostgreSQL database, once made.
+    server_claim: Arc<std::sync::Mutex<Option<AnyConnection>>>,
 }
 
 impl Db {
@@ -156,6 +168,7 @@ impl Db {
             pool,
             writer,
             engine: Engine::Sqlite,
+            server_claim: Arc::default(),
         })
     }
 
@@ -181,6 +194,7 @@ impl Db {
             writer: pool.clone(),
             pool,
             engine: Engine::Postgres,
+            server_claim: Arc::default(),
         })
     }
 
@@ -200,6 +214,30 @@ impl Db {
             Ok(answer) => answer,
             Err(e) => Err(DbError::Interrupted(e.to_string()).into()),
         }
+    }
+
+    /// Claims the database for this process's server, until the process ends: on
+    /// PostgreSQL a session-level advisory lock on a connection of its own (a second
+    /// server on the database would drive the same sessions, each with its own agents);
+    /// refused with [`DbError::InUse`] while another holds it. Nothing to do on SQLite: the
+    /// data dir's lock file already keeps a second server out.
+    pub async fn claim_for_server(&self) -> Result<(), DbError> {
+        let Engine::Postgres = self.engine else {
+            return Ok(());
+        };
+        let mut holder = self.pool.acquire().await?.detach();
+        let claimed: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(SERVER_LOCK)
+            .fetch_one(&mut holder)
+            .await?;
+        if !claimed {
+            return Err(DbError::InUse);
+        }
+        // Held as long as the connection lives: while any clone of this handle does.
+        if let Ok(mut slot) = self.server_claim.lock() {
+            *slot = Some(holder);
+        }
+        Ok(())
     }
 
     /// The engine this handle stores in.

@@ -37,6 +37,38 @@ pub async fn postgres_url(key: &str) -> Result<Option<String>, DbError> {
     Ok(Some(format!("{base}/{name}")))
 }
 
+/// [`postgres_url`] for callers that cannot await it (a harness starting a server from
+/// inside a runtime): made on a thread of its own. `None` without a test cluster; a
+/// cluster that does not answer panics, as a test should.
+pub fn postgres_url_blocking(key: &str) -> Option<String> {
+    let key = key.to_owned();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(postgres_url(&key))
+    })
+    .join()
+    .expect("the database is made")
+    .expect("the test cluster answers")
+}
+
+/// The database of a server on `data_dir`: its PostgreSQL database on the test cluster
+/// when there is one (see [`postgres_url`]), else its SQLite file.
+pub async fn open_for(data_dir: &Path, on_postgres: bool) -> Db {
+    let url = match on_postgres {
+        true => postgres_url(&data_dir.display().to_string())
+            .await
+            .expect("the test cluster answers"),
+        false => None,
+    };
+    match url {
+        Some(url) => Db::connect_postgres(&url).await.expect("PostgreSQL opens"),
+        None => Db::open(data_dir).await.expect("SQLite opens"),
+    }
+}
+
 /// The databases a storage test runs on: SQLite in `dir`, then a new PostgreSQL database
 /// when there is a test cluster. Each comes with the engine's name, for messages.
 pub async fn engines(dir: &Path) -> Vec<(&'static str, Db)> {
