@@ -8,26 +8,6 @@ scripts/install-tools.sh test
 . scripts/env.sh
 started=$SECONDS
 step() { printf '\n== [%dm%02ds] %s\n' $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$*" >&2; }
-# Two more passes over tests already built, run beside Playwright (all three mostly wait on
-# agents, sockets, the browser and the database: side by side on 2 cores they took ~70 s
-# less than one after another):
-# - the session tests with agents embedded in the server (runner.mode = "embedded");
-# - every integration test with its server storing in PostgreSQL, four at a time (49 s
-#   against 79 s at nextest's default of one per core).
-again_passes() {
-  local failed=0
-  echo "-- session tests with agents embedded in the server (runner.mode = \"embedded\")"
-  SWITCHBOARD_RUNNER=embedded cargo test --quiet --features ssr --test server --test session_core \
-    --test agent_failures --test ordering || failed=1
-  echo "-- every integration test with its server storing in PostgreSQL"
-  if cargo nextest --version >/dev/null 2>&1; then
-    SWITCHBOARD_TEST_ENGINE=postgres cargo nextest run --features ssr --test '*' --test-threads 4 \
-      --no-fail-fast --status-level fail --final-status-level fail || failed=1
-  else
-    SWITCHBOARD_TEST_ENGINE=postgres cargo test --quiet --features ssr --tests || failed=1
-  fi
-  return "$failed"
-}
 step "cargo fmt --check"
 cargo fmt --all -- --check
 cargo fmt --manifest-path xtask/Cargo.toml -- --check
@@ -48,6 +28,17 @@ else
   echo "(cargo-nextest not installed: cargo test runs the test binaries one at a time)" >&2
   cargo test --quiet --features ssr
 fi
+step "session tests again with agents embedded in the server (runner.mode = \"embedded\")"
+SWITCHBOARD_RUNNER=embedded cargo test --quiet --features ssr --test server --test session_core --test agent_failures --test ordering
+step "the integration tests again with every server storing in PostgreSQL"
+# Four at a time on 2 cores: these tests mostly wait (on agents, sockets, the database);
+# measured 49 s against 79 s at nextest's default of one per core.
+if cargo nextest --version >/dev/null 2>&1; then
+  SWITCHBOARD_TEST_ENGINE=postgres cargo nextest run --features ssr --test '*' --test-threads 4 \
+    --no-fail-fast --status-level fail --final-status-level fail
+else
+  SWITCHBOARD_TEST_ENGINE=postgres cargo test --quiet --features ssr --tests
+fi
 step "the release build's tool (xtask): clippy and tests"
 cargo clippy --quiet --release --manifest-path xtask/Cargo.toml --all-targets -- -D warnings
 cargo test --quiet --release --manifest-path xtask/Cargo.toml
@@ -63,19 +54,8 @@ step "the same site as cargo-leptos builds (skipped without cargo-leptos)"
 scripts/check-build-parity.sh
 step "first-load size (WASM against its baseline)"
 scripts/check-wasm-size.sh
-step "end-to-end (Playwright, Chromium); beside it, the session tests with agents embedded and the integration tests on PostgreSQL"
-again_log=$(mktemp)
-again_passes >"$again_log" 2>&1 &
-again_pid=$!
+step "end-to-end (Playwright, Chromium)"
 # fake-model is the debug build `cargo test` made: it only serves the tests.
-e2e=0
 SWITCHBOARD_BIN="$CARGO_TARGET_DIR/release/switchboard" FAKE_MODEL_BIN="$CARGO_TARGET_DIR/debug/fake-model" \
-  npx playwright test --config end2end/playwright.config.ts || e2e=$?
-again=0
-wait "$again_pid" || again=$?
-step "the passes beside Playwright (embedded agents, PostgreSQL)"
-cat "$again_log" >&2
-rm -f "$again_log"
-[ "$e2e" -eq 0 ] || { echo "end-to-end tests failed" >&2; exit 1; }
-[ "$again" -eq 0 ] || { echo "the embedded-agent or PostgreSQL pass failed" >&2; exit 1; }
+  npx playwright test --config end2end/playwright.config.ts
 step "all passed"
