@@ -97,60 +97,40 @@ async fn a_full_database_stops_the_session_with_a_clear_error_and_damages_nothin
     }
 }
 
-/// Two servers on one PostgreSQL database would both drive its sessions (each with its own
-/// agents): the second is refused at start, saying why, and starts once the first stopped.
+/// Server nodes share a PostgreSQL database through leases; `switchboard import` writes
+/// sessions without them, so it is refused while a node uses the database (saying why),
+/// and runs once the node stopped.
 #[tokio::test]
-async fn a_second_server_on_one_postgres_database_is_refused_until_the_first_stops() {
-    use std::os::unix::fs::PermissionsExt;
+async fn an_import_is_refused_while_a_server_node_uses_the_postgres_database() {
     use switchboard::server::config::DATABASE_URL_ENV;
     if !common::on_postgres() {
-        eprintln!(
-            "PostgreSQL only: skipped on SQLite (the data dir's lock keeps a second server out)"
-        );
+        eprintln!("PostgreSQL only: skipped on SQLite (the data dir's lock keeps them apart)");
         return;
     }
-    let first_dir = tempfile::tempdir().expect("temp dir");
-    let first = Server::start(first_dir.path());
-    let url = common::postgres_url(first_dir.path()).expect("the first server's database");
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(server_dir.path());
+    let url = common::postgres_url(server_dir.path()).expect("the server's database");
 
-    let second_dir = tempfile::tempdir().expect("temp dir");
-    std::fs::set_permissions(second_dir.path(), std::fs::Permissions::from_mode(0o700))
-        .expect("private");
-    let config = second_dir.path().join("empty.toml");
-    std::fs::write(&config, "").expect("config");
-    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .env(DATABASE_URL_ENV, &url)
-        .env("SWITCHBOARD_TOKEN", common::TEST_TOKEN)
-        .args(["serve", "--addr", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(second_dir.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let deadline = std::time::Instant::now() + common::TIMEOUT;
-    let status = loop {
-        if let Some(status) = second.try_wait().expect("waits") {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = second.kill();
-            panic!("a second server on the same database kept running");
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let import_dir = tempfile::tempdir().expect("temp dir");
+    let import = |dir: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .env(DATABASE_URL_ENV, &url)
+            .env("HOME", dir)
+            .args(["import", "--dry-run", "--data-dir"])
+            .arg(dir.join("data"))
+            .output()
+            .expect("runs")
     };
-    let mut why = String::new();
-    std::io::Read::read_to_string(&mut second.stderr.take().expect("piped"), &mut why)
-        .expect("stderr");
-    assert!(!status.success());
-    assert!(
-        why.contains("another Switchboard server is using this PostgreSQL database"),
-        "{why}"
-    );
+    let refused = import(import_dir.path());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{why}");
+    assert!(why.contains("this PostgreSQL database is in use"), "{why}");
 
-    first.stop();
-    let second = Server::start_with_env(second_dir.path(), "", &[(DATABASE_URL_ENV, Some(&url))]);
-    let (_client, _) = Client::connect(&second).await;
-    second.stop();
+    server.stop();
+    let ran = import(import_dir.path());
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
 }

@@ -218,8 +218,9 @@ pub struct Session {
     /// counts as read everywhere. Live only: never stored, 0 after a restart.
     #[serde(default)]
     pub viewers: u32,
-    /// How many changes the server has published for this session since it started (live
-    /// only, not stored): a summary whose `rev` is not newer than this is stale.
+    /// How many metadata changes have been published for this session (stored with it, so
+    /// it goes on counting across restarts and from node to node): a summary whose `rev` is
+    /// not newer than this is stale.
     #[serde(default)]
     pub rev: u64,
     /// How much it changed in its folder, once counted (live only: counted again after a

@@ -207,7 +207,7 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
     )?;
 
     let db = db::Db::open_configured(&config).await?;
-    db.claim_for_server().await?;
+    db.claim(false).await?;
     access.attach_logins(Arc::new(logins::Logins::load(db.clone()).await?));
     let api_tokens = Arc::new(api_tokens::ApiTokens::load(db.clone()).await?);
     if access.required() {
@@ -226,15 +226,24 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
             tracing::warn!("cannot write {}: {e}", api_tokens::CLI_FILE);
         }
     }
+    // On PostgreSQL this server is one node among any others on the database.
+    let node = match &config.database_url {
+        Some(url) => Some(
+            registry::NodeSettings::for_data_dir(&config.data_dir, url.0.clone())
+                .map_err(StartError::Serve)?,
+        ),
+        None => None,
+    };
     let registry = if runner::detached(&config) {
         let catalog = Arc::new(catalog::AgentCatalog::load(&config));
         let runners = runner::Runners::start(&config, Arc::clone(&catalog))
             .await
             .map_err(StartError::Runner)?;
-        Registry::load_detached(db, Arc::clone(&config), catalog, runners).await?
+        Registry::load_detached(db, Arc::clone(&config), catalog, runners, node).await?
     } else {
-        Registry::load(db, Arc::clone(&config)).await?
+        Registry::load_node(db, Arc::clone(&config), node).await?
     };
+    registry.start_node();
 
     // Streaming sends many small frames: without TCP_NODELAY, Nagle's algorithm and delayed
     // ACKs hold them back ~40 ms each round trip.

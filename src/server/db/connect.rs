@@ -116,17 +116,22 @@ impl Db {
         }
     }
 
-    /// Claims the database for this process's server, until the process ends: on
-    /// PostgreSQL a session-level advisory lock on a connection of its own (a second
-    /// server on the database would drive the same sessions, each with its own agents);
-    /// refused with [`DbError::InUse`] while another holds it. Nothing to do on SQLite: the
-    /// data dir's lock file already keeps a second server out.
-    pub async fn claim_for_server(&self) -> Result<(), DbError> {
+    /// Claims the database until the process ends: on PostgreSQL an advisory lock on a
+    /// connection of its own, shared by the server nodes (`alone` false: they share the
+    /// database through leases) and exclusive for a program that writes sessions without
+    /// a server (`alone`: `switchboard import`), so neither runs beside the other. Refused
+    /// with [`DbError::InUse`] while the other kind holds it. Nothing to do on SQLite: the
+    /// data dir's lock file already keeps a second writer out.
+    pub async fn claim(&self, alone: bool) -> Result<(), DbError> {
         let Engine::Postgres = self.engine else {
             return Ok(());
         };
         let mut holder = self.pool.acquire().await?.detach();
-        let claimed: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        let sql = match alone {
+            true => "SELECT pg_try_advisory_lock($1)",
+            false => "SELECT pg_try_advisory_lock_shared($1)",
+        };
+        let claimed: bool = sqlx::query_scalar(sql)
             .bind(SERVER_LOCK)
             .fetch_one(&mut holder)
             .await?;

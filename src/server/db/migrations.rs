@@ -53,14 +53,24 @@ const FILES: &[(&str, &str)] = &[
         "20261204160000_api_tokens.sql",
         include_str!("../../../migrations/20261204160000_api_tokens.sql"),
     ),
+    (
+        "20261206000000_rev.sql",
+        include_str!("../../../migrations/20261206000000_rev.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, oldest first: the schema began there as the SQLite
 /// migrations had left it.
-const POSTGRES_FILES: &[(&str, &str)] = &[(
-    "20261205000000_schema.sql",
-    include_str!("../../../migrations/postgres/20261205000000_schema.sql"),
-)];
+const POSTGRES_FILES: &[(&str, &str)] = &[
+    (
+        "20261205000000_schema.sql",
+        include_str!("../../../migrations/postgres/20261205000000_schema.sql"),
+    ),
+    (
+        "20261206000000_cluster.sql",
+        include_str!("../../../migrations/postgres/20261206000000_cluster.sql"),
+    ),
+];
 
 /// The engine's migrations, as sqlx runs them.
 pub async fn migrator(engine: Engine) -> Result<Migrator, MigrateError> {

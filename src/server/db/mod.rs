@@ -5,6 +5,7 @@
 //! [`Engine`]. Each engine has its own migrations (`migrations/`, `migrations/postgres/`).
 
 pub mod api_tokens;
+pub mod cluster;
 pub mod compare;
 mod connect;
 pub mod imports;
@@ -53,10 +54,11 @@ pub enum DbError {
     /// shutting down).
     #[error("storage call interrupted: {0}")]
     Interrupted(String),
-    /// Another server drives the sessions of this PostgreSQL database.
+    /// The PostgreSQL database is in use by programs that cannot run beside this one:
+    /// server nodes while `switchboard import` writes alone, or the other way round.
     #[error(
-        "another Switchboard server is using this PostgreSQL database; several servers on one \
-         database are not supported yet: give each its own database"
+        "this PostgreSQL database is in use: `switchboard import` runs only while no server \
+         node uses it, and a server does not start while an import runs"
     )]
     InUse,
     /// `database.url` names no engine Switchboard stores in.
@@ -93,44 +95,34 @@ impl Db {
     pub async fn save_session(&self, session: &Session) -> Result<(), DbError> {
         let session = session.clone();
         self.detached(move |db| async move {
-        let state = to_json(&session.state)?;
-        let usage = to_json(&session.usage)?;
-        sqlx::query(
-            "INSERT INTO sessions (id, title, agent, cwd, permission_mode, model, state, \
-             agent_session_id, created_at_ms, last_activity_ms, preview, usage, message_count, archived, read_seq, \
-             project_id, worktree, imported_from, compare_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19) \
-             ON CONFLICT(id) DO UPDATE SET title = excluded.title, permission_mode = excluded.permission_mode, \
-             model = excluded.model, state = excluded.state, agent_session_id = excluded.agent_session_id, \
-             last_activity_ms = excluded.last_activity_ms, preview = excluded.preview, usage = excluded.usage, \
-             message_count = excluded.message_count, archived = excluded.archived, \
-             read_seq = excluded.read_seq, project_id = excluded.project_id, worktree = excluded.worktree, \
-             imported_from = excluded.imported_from, compare_id = excluded.compare_id",
-        )
-        .bind(session.id.to_string())
-        .bind(&session.title)
-        .bind(session.agent.as_str())
-        .bind(&session.cwd)
-        .bind(&session.permission_mode)
-        .bind(&session.model)
-        .bind(state)
-        .bind(&session.agent_session_id)
-        .bind(session.created_at_ms)
-        .bind(session.last_activity_ms)
-        .bind(&session.preview)
-        .bind(usage)
-        .bind(session.entry_count as i64)
-        .bind(i64::from(matches!(session.state, SessionState::Archived)))
-        .bind(session.read_seq.0 as i64)
-        .bind(session.project.map(|p| p.to_string()))
-        .bind(session.worktree.as_ref().map(to_json).transpose()?)
-        .bind(session.imported.map(|source| source.name()))
-        .bind(session.compare.map(|c| c.to_string()))
-        .execute(&db.writer)
-        .await?;
-        Ok(())
-    })
+            let mut conn = db.writer.acquire().await?;
+            upsert_session(&mut conn, &session).await
+        })
+        .await
+    }
+
+    /// Stores a session's row with a published change applied and, in the same
+    /// transaction, tells other nodes (`frame`: the `SessionUpdated` frame's JSON).
+    pub async fn save_published_session(
+        &self,
+        session: &Session,
+        frame: &str,
+    ) -> Result<(), DbError> {
+        if self.engine == Engine::Sqlite {
+            return self.save_session(session).await;
+        }
+        let session = session.clone();
+        let note = cluster::Note::Patch {
+            session: session.id,
+            frame: Some(frame.to_owned()),
+        };
+        self.detached(move |db| async move {
+            let mut tx = db.writer.begin().await?;
+            upsert_session(&mut tx, &session).await?;
+            cluster::notify_in(&mut tx, &note).await?;
+            tx.commit().await?;
+            Ok(())
+        })
         .await
     }
 
@@ -331,6 +323,49 @@ impl Db {
     }
 }
 
+/// The one INSERT-or-UPDATE of a session's row.
+async fn upsert_session(conn: &mut AnyConnection, session: &Session) -> Result<(), DbError> {
+    let state = to_json(&session.state)?;
+    let usage = to_json(&session.usage)?;
+    sqlx::query(
+        "INSERT INTO sessions (id, title, agent, cwd, permission_mode, model, state, \
+         agent_session_id, created_at_ms, last_activity_ms, preview, usage, message_count, archived, read_seq, \
+         project_id, worktree, imported_from, compare_id, rev) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19, $20) \
+         ON CONFLICT(id) DO UPDATE SET title = excluded.title, permission_mode = excluded.permission_mode, \
+         model = excluded.model, state = excluded.state, agent_session_id = excluded.agent_session_id, \
+         last_activity_ms = excluded.last_activity_ms, preview = excluded.preview, usage = excluded.usage, \
+         message_count = excluded.message_count, archived = excluded.archived, \
+         read_seq = excluded.read_seq, project_id = excluded.project_id, worktree = excluded.worktree, \
+         imported_from = excluded.imported_from, compare_id = excluded.compare_id, \
+         rev = excluded.rev",
+    )
+    .bind(session.id.to_string())
+    .bind(&session.title)
+    .bind(session.agent.as_str())
+    .bind(&session.cwd)
+    .bind(&session.permission_mode)
+    .bind(&session.model)
+    .bind(state)
+    .bind(&session.agent_session_id)
+    .bind(session.created_at_ms)
+    .bind(session.last_activity_ms)
+    .bind(&session.preview)
+    .bind(usage)
+    .bind(session.entry_count as i64)
+    .bind(i64::from(matches!(session.state, SessionState::Archived)))
+    .bind(session.read_seq.0 as i64)
+    .bind(session.project.map(|p| p.to_string()))
+    .bind(session.worktree.as_ref().map(to_json).transpose()?)
+    .bind(session.imported.map(|source| source.name()))
+    .bind(session.compare.map(|c| c.to_string()))
+    .bind(session.rev as i64)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// The one INSERT of an event with its search index rows, inside the writer's transaction:
 /// an event is never stored without being indexed, nor indexed without being stored.
 /// `agent_output` is the number of the runner output that made it (`db::runner`).
@@ -356,7 +391,9 @@ async fn insert_event(
     if let SessionEvent::TurnCompleted { usage, .. } = event {
         spending::insert_turn(conn, session, seq, at_ms, usage).await?;
     }
-    search::index_event(conn, session, seq, at_ms, event).await
+    search::index_event(conn, session, seq, at_ms, event).await?;
+    // Other nodes learn of it when (and only if) the transaction commits.
+    cluster::notify_in(conn, &cluster::Note::Event { session, seq }).await
 }
 
 #[cfg(test)]
@@ -401,6 +438,7 @@ fn session_from_row(row: &AnyRow) -> Result<Session, DbError> {
     let project: Option<String> = row.try_get("project_id")?;
     let worktree: Option<String> = row.try_get("worktree")?;
     let compare: Option<String> = row.try_get("compare_id")?;
+    let rev: i64 = row.try_get("rev")?;
     Ok(Session {
         id: SessionId::parse(&id).ok_or_else(|| corrupt("session id", &id))?,
         title: row.try_get("title")?,
@@ -418,7 +456,7 @@ fn session_from_row(row: &AnyRow) -> Result<Session, DbError> {
         last_seq: Seq(last_seq.unwrap_or(0).max(0) as u64),
         read_seq: Seq(read_seq.max(0) as u64),
         viewers: 0,
-        rev: 0,
+        rev: rev.max(0) as u64,
         project: project
             .map(|p| ProjectId::parse(&p).ok_or_else(|| corrupt("project id", &p)))
             .transpose()?,

@@ -27,7 +27,7 @@ pub async fn run(config: Config, options: ImportOptions) -> Result<(), String> {
     let db = crate::server::db::Db::open_configured(&config)
         .await
         .map_err(|e| e.to_string())?;
-    db.claim_for_server().await.map_err(|e| e.to_string())?;
+    db.claim(true).await.map_err(|e| e.to_string())?;
     let registry = Registry::load(db, Arc::new(config))
         .await
         .map_err(|e| e.to_string())?;

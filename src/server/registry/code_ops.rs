@@ -21,14 +21,14 @@ impl Registry {
     ) -> Result<Project, ServiceError> {
         let project = self.context.projects.add(path, name).await?;
         tracing::info!(project = %project.id, path = %project.path, "project added");
-        self.announce_projects();
+        self.projects_changed().await;
         Ok(project)
     }
 
     /// Renames a project and tells every socket.
     pub async fn rename_project(&self, id: ProjectId, name: &str) -> Result<(), ServiceError> {
         self.context.projects.rename(id, name).await?;
-        self.announce_projects();
+        self.projects_changed().await;
         Ok(())
     }
 
@@ -47,7 +47,7 @@ impl Registry {
             self.end_session(session, None, false).await?;
         }
         self.context.projects.remove(id).await?;
-        self.announce_projects();
+        self.projects_changed().await;
         Ok(())
     }
 
@@ -61,7 +61,7 @@ impl Registry {
         self.context.projects.list()
     }
 
-    fn announce_projects(&self) {
+    pub(super) fn announce_projects(&self) {
         let projects = self.context.projects.list();
         let _ = self
             .context
@@ -111,7 +111,7 @@ impl Registry {
             if let Err(e) = self.context.projects.reload().await {
                 tracing::warn!(error = %e, "cannot read the projects again");
             }
-            self.announce_projects();
+            self.projects_changed().await;
             self.recount_project(project.id).await;
         }
         outcome
@@ -163,9 +163,7 @@ impl Registry {
 
     /// Asks session `id` to count its changes again.
     async fn recount(&self, id: SessionId) {
-        if let Ok(commands) = self.commands(id) {
-            let _ = commands.send(SessionCommand::Recount).await;
-        }
+        let _ = self.command(id, SessionCommand::Recount).await;
     }
 
     /// Asks every live session of a project to count again (a merge moved its base).

@@ -103,6 +103,11 @@ impl Registry {
         session.project = Some(project.id);
         session.worktree = worktree;
         session.compare = attempt.map(|(compare, _)| compare);
+        if !self.lease(id).await? {
+            return Err(ServiceError::InvalidState(
+                "another server node is creating this session; try again".into(),
+            ));
+        }
         self.lock()
             .entry(id)
             .or_insert_with(|| self.spawn_task(session, false).0);

@@ -58,6 +58,11 @@ impl Registry {
             .started_ms
             .unwrap_or_else(crate::server::session_task::now_ms);
         session.last_activity_ms = session.created_at_ms;
+        if !self.lease(id).await? {
+            return Err(ServiceError::InvalidState(
+                "another server node drives this session".into(),
+            ));
+        }
         self.context.db.save_session(&session).await?;
         self.lock()
             .entry(id)

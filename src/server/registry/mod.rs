@@ -3,9 +3,13 @@
 //! and tests all go through these methods.
 
 mod budgets;
+mod cluster;
 mod code_ops;
 mod compare;
 mod create;
+mod forward;
+mod mirror;
+pub use cluster::{Node, NodeSettings};
 pub use compare::AskSeveral;
 mod imports;
 
@@ -151,15 +155,33 @@ impl From<DbError> for ServiceError {
     }
 }
 
-/// One live session: how to reach its task. The task owns everything else.
+/// One live session: its stream, and who drives it. The driving task owns everything else.
 pub struct SessionHandle {
-    /// Commands into the task; closed when the task ends.
-    commands: mpsc::Sender<SessionCommand>,
     /// The session's one ordered stream (events and patches) and its snapshot; sockets
     /// subscribe here, listings read the snapshot.
     stream: Arc<SessionStream>,
-    /// The task itself, awaited at shutdown.
-    task: JoinHandle<()>,
+    /// This node's task, or the node whose task it is.
+    driver: Driver,
+}
+
+/// Who drives a session.
+enum Driver {
+    /// This node: the session's task runs here.
+    Local {
+        /// Commands into the task; closed when the task ends.
+        commands: mpsc::Sender<SessionCommand>,
+        /// The task itself, awaited at shutdown.
+        task: JoinHandle<()>,
+    },
+    /// Another node on the same database (its lease); here the log is mirrored into the
+    /// stream and commands are forwarded.
+    Remote(mirror::Mirror),
+}
+
+/// Where a command for a session goes.
+enum Route {
+    Local(mpsc::Sender<SessionCommand>),
+    Remote(String),
 }
 
 /// Every live session, and the channel that tells sockets about list changes.
@@ -170,6 +192,8 @@ pub struct Registry {
     context: TaskContext,
     /// The import job.
     importer: Arc<super::import::Importer>,
+    /// This server's part among several nodes on one PostgreSQL database, if it is one.
+    node: Option<Arc<Node>>,
 }
 
 impl Registry {
@@ -189,7 +213,7 @@ impl Registry {
         catalog: Arc<AgentCatalog>,
         launcher: Arc<dyn AgentLauncher>,
     ) -> Result<Arc<Registry>, DbError> {
-        Self::load_full(db, config, catalog, launcher, None).await
+        Self::load_full(db, config, catalog, launcher, None, None).await
     }
 
     /// Like [`Registry::load`], with agents in `runners`: sessions whose agent a runner
@@ -199,9 +223,22 @@ impl Registry {
         config: Arc<Config>,
         catalog: Arc<AgentCatalog>,
         runners: Arc<crate::server::runner::Runners>,
+        node: Option<NodeSettings>,
     ) -> Result<Arc<Registry>, DbError> {
         let launcher: Arc<dyn AgentLauncher> = runners.clone();
-        Self::load_full(db, config, catalog, launcher, Some(runners)).await
+        Self::load_full(db, config, catalog, launcher, Some(runners), node).await
+    }
+
+    /// Like [`Registry::load`], as node `node` among others on one PostgreSQL database
+    /// (agents in the server's process).
+    pub async fn load_node(
+        db: Db,
+        config: Arc<Config>,
+        node: Option<NodeSettings>,
+    ) -> Result<Arc<Registry>, DbError> {
+        let catalog = Arc::new(AgentCatalog::load(&config));
+        let launcher: Arc<dyn AgentLauncher> = catalog.clone();
+        Self::load_full(db, config, catalog, launcher, None, node).await
     }
 
     async fn load_full(
@@ -210,7 +247,13 @@ impl Registry {
         catalog: Arc<AgentCatalog>,
         launcher: Arc<dyn AgentLauncher>,
         runners: Option<Arc<crate::server::runner::Runners>>,
+        node: Option<NodeSettings>,
     ) -> Result<Arc<Registry>, DbError> {
+        // Listening before anything is read: nothing stored after the read goes unseen.
+        let node = match node {
+            Some(settings) => Some(Arc::new(Node::join(settings).await?)),
+            None => None,
+        };
         let (list, _) = broadcast::channel(LIST_BUFFER);
         let projects = Projects::load(db.clone(), places(&config))
             .await
@@ -222,6 +265,7 @@ impl Registry {
         let spending = Arc::new(super::spending::Spending::load(db.clone(), config.budgets).await?);
         let registry = Arc::new(Registry {
             importer,
+            node,
             sessions: Mutex::new(HashMap::new()),
             context: TaskContext {
                 projects: Arc::new(projects),
@@ -237,10 +281,20 @@ impl Registry {
         });
         for session in db.live_sessions().await? {
             let id = session.id;
+            if !registry.lease(id).await? {
+                // Another node drives it; its holder is found by the first sweep.
+                let mirror = registry.mirror(session, String::new());
+                registry.lock().insert(id, mirror);
+                continue;
+            }
             let (handle, recovered) = registry.spawn_task(session, true);
             // Listed only once recovered, so no client sees a dead turn as "working".
             let _ = recovered.await;
             registry.lock().insert(id, handle);
+        }
+        if registry.node.is_some() {
+            // This node's Playground may be new to the others.
+            registry.projects_changed().await;
         }
         if let Some(runners) = &runners {
             // Agents of sessions that ended meanwhile.
@@ -257,14 +311,27 @@ impl Registry {
     }
 
     fn spawn_task(&self, session: Session, stored: bool) -> (SessionHandle, oneshot::Receiver<()>) {
-        let (commands, command_rx) = mpsc::channel(64);
         let stream = SessionStream::new(session.clone());
+        self.spawn_task_on(session, stored, stream)
+    }
+
+    /// A task for `session` publishing on `stream` (a mirror's, when this node takes the
+    /// session over: its subscribers stay subscribed).
+    fn spawn_task_on(
+        &self,
+        session: Session,
+        stored: bool,
+        stream: Arc<SessionStream>,
+    ) -> (SessionHandle, oneshot::Receiver<()>) {
+        let (commands, command_rx) = mpsc::channel(64);
         let task = SessionTask::new(session, stored, &self.context, Arc::clone(&stream));
         let (recovered_tx, recovered) = oneshot::channel();
         let handle = SessionHandle {
-            commands,
             stream,
-            task: tokio::spawn(task.run(command_rx, recovered_tx)),
+            driver: Driver::Local {
+                commands,
+                task: tokio::spawn(task.run(command_rx, recovered_tx)),
+            },
         };
         (handle, recovered)
     }
@@ -348,21 +415,26 @@ impl Registry {
 
     /// `Ok` when a live session has this id, else `UnknownSession`.
     pub fn check_known(&self, id: SessionId) -> Result<(), ServiceError> {
-        self.commands(id).map(drop)
+        self.route(id).map(drop)
     }
 
-    fn commands(&self, id: SessionId) -> Result<mpsc::Sender<SessionCommand>, ServiceError> {
-        self.lock()
-            .get(&id)
-            .map(|handle| handle.commands.clone())
-            .ok_or(ServiceError::UnknownSession(id))
+    fn route(&self, id: SessionId) -> Result<Route, ServiceError> {
+        match self.lock().get(&id).map(|handle| &handle.driver) {
+            Some(Driver::Local { commands, .. }) => Ok(Route::Local(commands.clone())),
+            Some(Driver::Remote(mirror)) => Ok(Route::Remote(mirror.node.clone())),
+            None => Err(ServiceError::UnknownSession(id)),
+        }
     }
 
+    /// Gives `command` to the session's task, here or on the node that drives it.
     async fn command(&self, id: SessionId, command: SessionCommand) -> Result<(), ServiceError> {
-        self.commands(id)?
-            .send(command)
-            .await
-            .map_err(|_| ServiceError::UnknownSession(id))
+        match self.route(id)? {
+            Route::Local(commands) => commands
+                .send(command)
+                .await
+                .map_err(|_| ServiceError::UnknownSession(id)),
+            Route::Remote(node) => self.forward(id, node, command).await,
+        }
     }
 
     /// Sends a user message; with `create`, makes the session first (the draft's first
@@ -478,21 +550,47 @@ impl Registry {
         self.command(id, SessionCommand::Archive { reply }).await?;
         let _ = answer.await;
         let handle = self.lock().remove(&id);
-        if let Some(handle) = handle {
-            let _ = handle.task.await;
+        match handle.map(|handle| handle.driver) {
+            Some(Driver::Local { task, .. }) => {
+                let _ = task.await;
+                if let Some(node) = &self.node {
+                    if let Err(e) = self.context.db.release_leases(&node.id, Some(id)).await {
+                        tracing::warn!(session = %id, "cannot give back an ended session's lease: {e}");
+                    }
+                }
+            }
+            Some(Driver::Remote(mirror)) => {
+                // The ending patch reaches this node's subscribers before the list says so.
+                mirror.stop().await;
+                let _ = self
+                    .context
+                    .list
+                    .send(ServerFrame::SessionRemoved { session: id });
+            }
+            None => {}
         }
         Ok(())
     }
 
-    /// Stops every session task (and so every agent) and waits for them.
+    /// Stops every session task (and so every agent) and waits for them; as one of several
+    /// nodes, gives back its leases so another node takes its sessions over at once.
     pub async fn shutdown(&self) {
-        let handles: Vec<SessionHandle> = self.lock().drain().map(|(_, handle)| handle).collect();
-        for handle in &handles {
-            let _ = handle.commands.send(SessionCommand::Shutdown).await;
+        let drivers: Vec<Driver> = self
+            .lock()
+            .drain()
+            .map(|(_, handle)| handle.driver)
+            .collect();
+        let mut tasks = Vec::new();
+        for driver in drivers {
+            if let Driver::Local { commands, task } = driver {
+                let _ = commands.send(SessionCommand::Shutdown).await;
+                tasks.push(task);
+            }
         }
-        for handle in handles {
-            let _ = handle.task.await;
+        for task in tasks {
+            let _ = task.await;
         }
+        self.leave().await;
     }
 }
 

@@ -154,7 +154,9 @@ impl SessionTask {
     }
 
     /// Applies a metadata change: stored first, then published. A change that could not be
-    /// stored is not shown as if it were: the session shows the failure instead.
+    /// stored is not shown as if it were: the session shows the failure instead. The row
+    /// is stored with its rev, and (on PostgreSQL) other nodes are told in the same
+    /// transaction, with the frame this node publishes.
     pub(super) async fn publish(&mut self, patch: SessionPatch) {
         if patch.is_empty() {
             return;
@@ -164,30 +166,45 @@ impl SessionTask {
             self.session.apply(&patch);
             return self.stream.set_snapshot(&self.session);
         }
-        let mut saved = self.session.clone();
-        saved.apply(&patch);
-        if self.storage_error.is_none() {
-            if let Err(e) = self.db.save_session(&saved).await {
-                tracing::error!(session = %self.session.id, "cannot store session: {e}");
-                return self.storage_failed(&e.to_string());
-            }
+        if self.storage_error.is_some() {
+            return self.broadcast(patch);
         }
-        self.broadcast(patch);
+        let (saved, frame) = self.stamped(patch);
+        let wire = match WireFrame::encode(&frame) {
+            Ok(wire) => wire,
+            Err(e) => {
+                return tracing::error!(session = %self.session.id, "cannot encode a patch: {e}")
+            }
+        };
+        if let Err(e) = self.db.save_published_session(&saved, &wire.text).await {
+            tracing::error!(session = %self.session.id, "cannot store session: {e}");
+            return self.storage_failed(&e.to_string());
+        }
+        self.session = saved;
+        self.stream.publish_patch(&self.session, wire);
+        let _ = self.list.send(frame);
     }
 
-    /// Applies `patch` under the next rev and sends it on the session's stream and, as a
-    /// summary, on the list.
-    fn broadcast(&mut self, mut patch: SessionPatch) {
-        self.session.rev += 1;
-        patch.rev = Some(self.session.rev);
-        // Every patch says which seq it is current at, so a client can tell a replayed
-        // state change from a new one.
+    /// The session with `patch` applied under the next rev, and the frame that says so.
+    /// Every patch says which seq it is current at, so a client can tell a replayed state
+    /// change from a new one.
+    fn stamped(&self, mut patch: SessionPatch) -> (crate::protocol::Session, ServerFrame) {
+        patch.rev = Some(self.session.rev + 1);
         patch.last_seq = Some(self.session.last_seq);
-        self.session.apply(&patch);
+        let mut session = self.session.clone();
+        session.apply(&patch);
         let frame = ServerFrame::SessionUpdated {
             session: self.session.id,
             patch,
         };
+        (session, frame)
+    }
+
+    /// Applies `patch` under the next rev and sends it on the session's stream and, as a
+    /// summary, on the list, without storing it (storage is what fails).
+    fn broadcast(&mut self, patch: SessionPatch) {
+        let (session, frame) = self.stamped(patch);
+        self.session = session;
         match WireFrame::encode(&frame) {
             Ok(wire) => self.stream.publish_patch(&self.session, wire),
             Err(e) => tracing::error!(session = %self.session.id, "cannot encode a patch: {e}"),

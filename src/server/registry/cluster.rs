@@ -1,0 +1,568 @@
+//! Several server nodes on one PostgreSQL database. Each session is driven by one node at a
+//! time, the holder of its lease (`db::cluster`): there its task runs as on a single
+//! server. Every other node mirrors it (`mirror`), so a browser on any node sees it live,
+//! and forwards its commands to the holder through the database (`forward`). A node that
+//! stops renewing (it died, or lost the database) loses its leases after `LEASE_MS`; the
+//! first node to see that takes the sessions over, from the log. With SQLite there is one
+//! server and none of this runs.
+
+use super::forward::{self, Answer};
+use super::mirror::{Mirror, Nudge};
+use super::{Driver, Registry, ServiceError, SessionCommand, SessionHandle};
+use crate::protocol::{ServerFrame, Session, SessionId};
+use crate::server::db::cluster::{Note, CHANNEL};
+use crate::server::db::DbError;
+use crate::server::session_stream::SessionStream;
+use crate::server::session_task::now_ms;
+use sqlx::postgres::PgListener;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+use tokio::sync::{oneshot, Notify};
+
+/// How long a lease lasts without renewal: how long a dead node's sessions wait before
+/// another node takes them over.
+pub const LEASE_MS: i64 = 10_000;
+
+/// How often a node renews its leases, looks for expired ones and for sessions and
+/// notifications it missed.
+const SWEEP_EVERY: Duration = Duration::from_secs(2);
+
+/// How long a forwarded command waits for the driving node's answer.
+const ANSWER_WAIT: Duration = Duration::from_secs(20);
+
+/// How long answered (or abandoned) commands are kept.
+const COMMANDS_KEPT_MS: i64 = 120_000;
+
+/// The file in the data dir that keeps a node's id across restarts, so a restarted node
+/// gets its own leases back at once instead of waiting for them to expire.
+const NODE_ID_FILE: &str = "node-id";
+
+/// How this server joins the others on its database.
+pub struct NodeSettings {
+    /// This node's id (stable for its data dir).
+    pub id: String,
+    /// The database's URL, for the connection that listens for notifications. A secret.
+    pub url: String,
+}
+
+impl NodeSettings {
+    /// The node of `data_dir` (its id made on first start) on the database at `url`.
+    pub fn for_data_dir(data_dir: &Path, url: String) -> std::io::Result<NodeSettings> {
+        let path = data_dir.join(NODE_ID_FILE);
+        let id = match std::fs::read_to_string(&path) {
+            Ok(id) if !id.trim().is_empty() => id.trim().to_owned(),
+            _ => {
+                let id = uuid::Uuid::new_v4().to_string();
+                std::fs::write(&path, &id)?;
+                id
+            }
+        };
+        Ok(NodeSettings { id, url })
+    }
+}
+
+/// This node's part in the cluster, held by the registry.
+pub struct Node {
+    /// This node's id.
+    pub id: String,
+    /// Forwarded commands waiting for their answer, by command row.
+    waiters: Mutex<HashMap<i64, oneshot::Sender<()>>>,
+    /// Wakes the sweep early (a notification about a session this node does not know).
+    sweep: Notify,
+    /// Wakes the command runner (a command for this node).
+    commands: Notify,
+    /// The listening connection, until the node's tasks start.
+    listener: Mutex<Option<PgListener>>,
+}
+
+impl Node {
+    /// Connects the listening side, so nothing stored from now on goes unnoticed.
+    pub async fn join(settings: NodeSettings) -> Result<Node, DbError> {
+        let mut listener = PgListener::connect(&settings.url).await?;
+        listener.listen(CHANNEL).await?;
+        tracing::info!(node = %settings.id, "joined the database's server nodes");
+        Ok(Node {
+            id: settings.id,
+            waiters: Mutex::default(),
+            sweep: Notify::new(),
+            commands: Notify::new(),
+            listener: Mutex::new(Some(listener)),
+        })
+    }
+
+    fn waiters(&self) -> std::sync::MutexGuard<'_, HashMap<i64, oneshot::Sender<()>>> {
+        self.waiters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Registry {
+    fn node(&self) -> Option<&Arc<Node>> {
+        self.node.as_ref()
+    }
+
+    /// Takes the lease on a session this node is about to drive: always granted without a
+    /// cluster; with one, when no other node holds a live lease on it.
+    pub(super) async fn lease(&self, id: SessionId) -> Result<bool, DbError> {
+        let Some(node) = self.node() else {
+            return Ok(true);
+        };
+        let now = now_ms();
+        self.context
+            .db
+            .take_lease(id, &node.id, now, now + LEASE_MS)
+            .await
+    }
+
+    /// A handle mirroring `session`, driven by `node`.
+    pub(super) fn mirror(self: &Arc<Self>, session: Session, node: String) -> SessionHandle {
+        self.mirror_on(SessionStream::new(session), node)
+    }
+
+    fn mirror_on(self: &Arc<Self>, stream: Arc<SessionStream>, node: String) -> SessionHandle {
+        let mirror = Mirror::start(
+            node,
+            Arc::clone(&stream),
+            self.context.db.clone(),
+            self.context.list.clone(),
+            Arc::downgrade(self),
+        );
+        SessionHandle {
+            stream,
+            driver: Driver::Remote(mirror),
+        }
+    }
+
+    /// Drops a mirrored session that ended on its node, and tells this node's sockets.
+    pub(super) fn forget_mirror(&self, id: SessionId) {
+        let removed = {
+            let mut sessions = self.lock();
+            match sessions.get(&id).map(|h| &h.driver) {
+                Some(Driver::Remote(_)) => sessions.remove(&id),
+                _ => None,
+            }
+        };
+        if removed.is_some() {
+            let _ = self
+                .context
+                .list
+                .send(ServerFrame::SessionRemoved { session: id });
+        }
+    }
+
+    /// Runs `command` on the node driving session `id` and hands its answer to the
+    /// command's reply channel. Commands nobody waits on return once delivered.
+    pub(super) async fn forward(
+        &self,
+        id: SessionId,
+        target: String,
+        command: SessionCommand,
+    ) -> Result<(), ServiceError> {
+        let Some(node) = self.node() else {
+            return Err(ServiceError::UnknownSession(id));
+        };
+        let Some((forwarded, reply)) = forward::split(command) else {
+            return Ok(());
+        };
+        let body = serde_json::to_string(&forwarded)
+            .map_err(|e| ServiceError::Storage(format!("cannot encode a command: {e}")))?;
+        let db = &self.context.db;
+        let row = db
+            .send_command(&node.id, &target, id, body, now_ms())
+            .await?;
+        if let forward::ReplyTo::Nobody = reply {
+            return Ok(());
+        }
+        let (woken, wake) = oneshot::channel();
+        node.waiters().insert(row, woken);
+        let answer = self.await_answer(row, wake).await;
+        node.waiters().remove(&row);
+        let result = match answer {
+            Ok(Some(text)) => serde_json::from_str::<Answer>(&text)
+                .map_err(|e| ServiceError::Storage(format!("unreadable answer: {e}")))
+                .and_then(|answer| answer.result(id)),
+            Ok(None) => Err(ServiceError::InvalidState(format!(
+                "the server node driving this session did not answer within {} s; try again",
+                ANSWER_WAIT.as_secs()
+            ))),
+            Err(e) => Err(e.into()),
+        };
+        reply.deliver(result);
+        Ok(())
+    }
+
+    /// Waits for command `row`'s answer: woken by its notification, or finding it by
+    /// looking every half second (a notification can be missed).
+    async fn await_answer(
+        &self,
+        row: i64,
+        wake: oneshot::Receiver<()>,
+    ) -> Result<Option<String>, DbError> {
+        let deadline = tokio::time::Instant::now() + ANSWER_WAIT;
+        let mut wake = Some(wake);
+        loop {
+            if let Some(answer) = self.context.db.command_answer(row).await? {
+                return Ok(Some(answer));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            let pause = tokio::time::sleep(Duration::from_millis(500));
+            match wake.as_mut() {
+                Some(signal) => {
+                    tokio::select! {
+                        _ = signal => wake = None,
+                        () = pause => {}
+                    }
+                }
+                None => pause.await,
+            }
+        }
+    }
+
+    /// Starts the node's background work: the listener, the periodic sweep and the runner
+    /// of commands other nodes send. Nothing without a cluster.
+    pub fn start_node(self: &Arc<Self>) {
+        let Some(node) = self.node().cloned() else {
+            return;
+        };
+        let listener = node
+            .listener
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(listener) = listener {
+            tokio::spawn(listen(Arc::downgrade(self), listener));
+        }
+        tokio::spawn(sweep_loop(Arc::downgrade(self), Arc::clone(&node)));
+        tokio::spawn(command_loop(Arc::downgrade(self), node));
+    }
+
+    /// Routes one notification; never waits on the database.
+    fn on_note(self: &Arc<Self>, note: Note) {
+        let Some(node) = self.node() else {
+            return;
+        };
+        tracing::trace!(?note, "notified");
+        match note {
+            Note::Event { session, seq } => self.nudge(session, Nudge::Events(seq)),
+            Note::Patch { session, frame } => self.nudge(session, Nudge::Patch(frame)),
+            Note::Command { node: to, .. } if to == node.id => node.commands.notify_one(),
+            Note::Answer { node: to, id } if to == node.id => {
+                if let Some(waiter) = node.waiters().remove(&id) {
+                    let _ = waiter.send(());
+                }
+            }
+            Note::Projects { node: from } if from != node.id => {
+                let registry = Arc::clone(self);
+                tokio::spawn(async move { registry.projects_changed_elsewhere().await });
+            }
+            Note::Command { .. } | Note::Answer { .. } | Note::Projects { .. } => {}
+        }
+    }
+
+    /// Passes a nudge to a mirrored session; a session this node does not know yet (made
+    /// on another node) is looked for at once.
+    fn nudge(&self, id: SessionId, nudge: Nudge) {
+        match self.lock().get(&id).map(|h| &h.driver) {
+            Some(Driver::Remote(mirror)) => mirror.nudge(nudge),
+            Some(Driver::Local { .. }) => {}
+            None => {
+                if let Some(node) = self.node() {
+                    node.sweep.notify_one();
+                }
+            }
+        }
+    }
+
+    /// The projects changed here: tell this node's sockets and the other nodes.
+    pub(super) async fn projects_changed(&self) {
+        self.announce_projects();
+        if let Some(node) = self.node() {
+            let note = Note::Projects {
+                node: node.id.clone(),
+            };
+            if let Err(e) = self.context.db.notify(note).await {
+                tracing::warn!("cannot tell the other nodes about the projects: {e}");
+            }
+        }
+    }
+
+    /// Another node added, renamed or removed a project: read them again and tell sockets.
+    async fn projects_changed_elsewhere(&self) {
+        if let Err(e) = self.context.projects.reload().await {
+            tracing::warn!(error = %e, "cannot read the projects again");
+        }
+        self.announce_projects();
+    }
+
+    /// One pass: renew this node's leases (a local session whose lease another node took
+    /// becomes a mirror), take expired ones over, mirror sessions made elsewhere, catch
+    /// mirrors up with what notifications missed, and drop old commands.
+    async fn sweep(self: &Arc<Self>, node: &Node) -> Result<(), DbError> {
+        let db = &self.context.db;
+        let now = now_ms();
+        // Listed before renewing: a session made meanwhile took its lease after this
+        // list, and is not mistaken for one whose lease was lost.
+        let driven: Vec<SessionId> = self
+            .lock()
+            .iter()
+            .filter(|(_, h)| matches!(h.driver, Driver::Local { .. }))
+            .map(|(id, _)| *id)
+            .collect();
+        let held: HashSet<SessionId> = db
+            .renew_leases(&node.id, now + LEASE_MS)
+            .await?
+            .into_iter()
+            .collect();
+        let lost: Vec<SessionId> = driven.into_iter().filter(|id| !held.contains(id)).collect();
+        for id in lost {
+            self.give_up(id).await;
+        }
+        let table = db.lease_table().await?;
+        tracing::trace!(sessions = table.len(), held = held.len(), "sweep");
+        let stored: HashSet<SessionId> = table.iter().map(|row| row.session).collect();
+        for row in table {
+            let live_holder = row.node.clone().filter(|_| row.expires_at_ms >= now);
+            let known = self.lock().get(&row.session).map(|h| match &h.driver {
+                Driver::Local { .. } => None,
+                Driver::Remote(mirror) => Some(mirror.node.clone()),
+            });
+            match (known, live_holder) {
+                (Some(None), _) => {}
+                (Some(Some(mirrored)), Some(holder)) => {
+                    if mirrored != holder {
+                        if let Some(SessionHandle {
+                            driver: Driver::Remote(mirror),
+                            ..
+                        }) = self.lock().get_mut(&row.session)
+                        {
+                            mirror.node = holder;
+                        }
+                    }
+                    if let Some(SessionHandle {
+                        driver: Driver::Remote(mirror),
+                        ..
+                    }) = self.lock().get(&row.session)
+                    {
+                        mirror.nudge(Nudge::Check {
+                            last_seq: row.last_seq,
+                            rev: row.rev,
+                        });
+                    }
+                }
+                (None, Some(holder)) => self.discover(row.session, holder).await?,
+                (_, None) => self.take_over(row.session).await?,
+            }
+        }
+        // Mirrors of sessions no longer live anywhere (ended while a note was missed).
+        let gone: Vec<SessionId> = self
+            .lock()
+            .iter()
+            .filter(|(id, h)| matches!(h.driver, Driver::Remote(_)) && !stored.contains(id))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in gone {
+            self.forget_mirror(id);
+        }
+        db.forget_commands(now - COMMANDS_KEPT_MS).await
+    }
+
+    /// A session another node made: mirror it and list it.
+    async fn discover(self: &Arc<Self>, id: SessionId, holder: String) -> Result<(), DbError> {
+        let Some(session) = self.context.db.session(id).await? else {
+            return Ok(());
+        };
+        let created = session.clone();
+        let inserted = {
+            let mut sessions = self.lock();
+            match sessions.contains_key(&id) {
+                true => false,
+                false => {
+                    sessions.insert(id, self.mirror(session, holder));
+                    true
+                }
+            }
+        };
+        if inserted {
+            let _ = self
+                .context
+                .list
+                .send(ServerFrame::SessionCreated { session: created });
+        }
+        Ok(())
+    }
+
+    /// A session whose lease ran out (or never existed): take it, and drive it from the
+    /// log; a mirror of it becomes the local task, on the same stream, so its subscribers
+    /// see no break.
+    async fn take_over(self: &Arc<Self>, id: SessionId) -> Result<(), DbError> {
+        if !self.lease(id).await? {
+            return Ok(());
+        }
+        let previous = self.lock().remove(&id);
+        let stream = match previous {
+            Some(SessionHandle {
+                driver: Driver::Remote(mirror),
+                stream,
+            }) => {
+                mirror.stop().await;
+                Some(stream)
+            }
+            Some(local) => {
+                self.lock().insert(id, local);
+                return Ok(());
+            }
+            None => None,
+        };
+        let Some(session) = self.context.db.session(id).await? else {
+            return Ok(());
+        };
+        tracing::info!(session = %id, "driving a session whose node stopped renewing its lease");
+        let announce = stream.is_none().then(|| session.clone());
+        let stream = stream.unwrap_or_else(|| SessionStream::new(session.clone()));
+        stream.set_snapshot(&session);
+        let (handle, recovered) = self.spawn_task_on(session, true, stream);
+        let _ = recovered.await;
+        self.lock().insert(id, handle);
+        if let Some(session) = announce {
+            let _ = self
+                .context
+                .list
+                .send(ServerFrame::SessionCreated { session });
+        }
+        Ok(())
+    }
+
+    /// Another node took this session's lease: stop its task here (its agent is left to
+    /// the runner, as at a server's stop) and mirror it instead.
+    async fn give_up(self: &Arc<Self>, id: SessionId) {
+        let Some(handle) = self.lock().remove(&id) else {
+            return;
+        };
+        let stream = Arc::clone(&handle.stream);
+        if let Driver::Local { commands, task } = handle.driver {
+            let _ = commands.send(SessionCommand::Shutdown).await;
+            let _ = task.await;
+        }
+        tracing::warn!(session = %id, "another server node took over this session");
+        let holder = String::new();
+        let mirror = self.mirror_on(stream, holder);
+        self.lock().entry(id).or_insert(mirror);
+    }
+
+    /// Runs the commands other nodes left for this one, each in order into its session's
+    /// task, and stores each answer as it comes.
+    async fn run_commands(&self, node: &Node) -> Result<(), DbError> {
+        let db = &self.context.db;
+        for row in db.take_commands(&node.id).await? {
+            let (command, answer) = match serde_json::from_str::<forward::Forwarded>(&row.body) {
+                Ok(forwarded) => forward::join(forwarded),
+                Err(e) => {
+                    let refused = Err(ServiceError::Invalid(format!("unknown command: {e}")));
+                    store_answer(db.clone(), row.id, row.from_node, &refused).await;
+                    continue;
+                }
+            };
+            let delivered = match self.lock().get(&row.session).map(|h| &h.driver) {
+                Some(Driver::Local { commands, .. }) => Some(commands.clone()),
+                _ => None,
+            };
+            let delivered = match delivered {
+                Some(commands) => commands.send(command).await.is_ok(),
+                None => false,
+            };
+            let db = db.clone();
+            tokio::spawn(async move {
+                let result = match delivered {
+                    true => answer
+                        .await
+                        .unwrap_or(Err(ServiceError::UnknownSession(row.session))),
+                    false => Err(ServiceError::UnknownSession(row.session)),
+                };
+                store_answer(db, row.id, row.from_node, &result).await;
+            });
+        }
+        Ok(())
+    }
+
+    /// This node stops: its leases are given back so others take its sessions at once.
+    pub(super) async fn leave(&self) {
+        if let Some(node) = self.node() {
+            if let Err(e) = self.context.db.release_leases(&node.id, None).await {
+                tracing::warn!("cannot give back this node's leases: {e}");
+            }
+        }
+    }
+}
+
+async fn store_answer(
+    db: crate::server::db::Db,
+    id: i64,
+    from_node: String,
+    result: &Result<(), ServiceError>,
+) {
+    let answer = match serde_json::to_string(&Answer::of(result)) {
+        Ok(answer) => answer,
+        Err(e) => return tracing::error!("cannot encode an answer: {e}"),
+    };
+    if let Err(e) = db.answer_command(id, &from_node, answer).await {
+        tracing::warn!(
+            command = id,
+            "cannot store a forwarded command's answer: {e}"
+        );
+    }
+}
+
+/// Reads notifications until the registry is gone. sqlx reconnects a dropped listening
+/// connection on the next `recv`; what was sent meanwhile is found by the sweep.
+async fn listen(registry: Weak<Registry>, mut listener: PgListener) {
+    loop {
+        let received = listener.recv().await;
+        let Some(registry) = registry.upgrade() else {
+            return;
+        };
+        match received {
+            Ok(notification) => match Note::parse(notification.payload()) {
+                Some(note) => registry.on_note(note),
+                None => tracing::debug!("ignored a notification"),
+            },
+            Err(e) => {
+                tracing::warn!("listening for other nodes failed, retrying: {e}");
+                if let Some(node) = registry.node() {
+                    node.sweep.notify_one();
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn sweep_loop(registry: Weak<Registry>, node: Arc<Node>) {
+    loop {
+        let Some(this) = registry.upgrade() else {
+            return;
+        };
+        if let Err(e) = this.sweep(&node).await {
+            tracing::warn!("checking the other nodes' sessions failed: {e}");
+        }
+        drop(this);
+        let _ = tokio::time::timeout(SWEEP_EVERY, node.sweep.notified()).await;
+    }
+}
+
+async fn command_loop(registry: Weak<Registry>, node: Arc<Node>) {
+    loop {
+        let Some(this) = registry.upgrade() else {
+            return;
+        };
+        if let Err(e) = this.run_commands(&node).await {
+            tracing::warn!("running other nodes' commands failed: {e}");
+        }
+        drop(this);
+        let _ = tokio::time::timeout(SWEEP_EVERY, node.commands.notified()).await;
+    }
+}
