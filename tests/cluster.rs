@@ -204,3 +204,136 @@ async fn a_killed_node_s_sessions_are_taken_over_and_go_on() {
     assert_eq!(last_user.as_deref(), Some("after the takeover"));
     node_b.stop();
 }
+
+/// Bursts on sessions driven by both nodes, watched from both nodes by clients whose
+/// sockets are dropped every few hundred ms and resubscribe after the last seq they hold:
+/// every watcher ends holding each session's log exactly (nothing lost, doubled or out of
+/// order). Half the bursts are asked for on the node that does not drive the session.
+#[tokio::test]
+async fn bursts_on_both_nodes_reach_watchers_on_both_exactly_once_through_dropped_sockets() {
+    let Some(url) = cluster_database() else {
+        return;
+    };
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let code = tempfile::tempdir().expect("dir");
+    let node_a = node(dir_a.path(), &url, code.path());
+    let node_b = node(dir_b.path(), &url, code.path());
+    let (mut a, _) = Client::connect(&node_a).await;
+    let (mut b, _) = Client::connect(&node_b).await;
+    let sessions: Vec<SessionId> = (0..5).map(|_| SessionId(uuid::Uuid::new_v4())).collect();
+    for (i, session) in sessions.iter().enumerate() {
+        let owner = if i % 2 == 0 { &mut a } else { &mut b };
+        owner.say(*session, "hello", true).await;
+        owner.turn(*session).await;
+    }
+    // Both nodes list all five before anyone watches.
+    for server in [&node_a, &node_b] {
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        loop {
+            let (_, listed) = Client::connect(server).await;
+            if sessions.iter().all(|s| listed.iter().any(|l| l.id == *s)) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a node never listed them"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    let watchers: Vec<_> = [&node_a, &node_b, &node_a, &node_b]
+        .iter()
+        .enumerate()
+        .map(|(seed, server)| {
+            tokio::spawn(watch(server.addr.clone(), sessions.clone(), seed as u64))
+        })
+        .collect();
+    // All asked for on B: A's three sessions through forwarding, B's two directly.
+    for session in &sessions {
+        b.say(*session, "/burst 2000", false).await;
+    }
+    for watcher in watchers {
+        let seen = watcher.await.expect("the watcher finished");
+        for session in &sessions {
+            let log = stored_log(&url, *session).await;
+            let held = &seen[session];
+            assert_eq!(
+                held.len(),
+                log.len(),
+                "{session}: as many events as the log"
+            );
+            assert!(held == &log, "{session}: the log exactly, in order");
+        }
+    }
+    node_a.stop();
+    node_b.stop();
+}
+
+/// Watches `sessions` on the node at `addr` until each has finished its burst turn,
+/// dropping the socket at random moments (50-300 ms apart) and resubscribing after the last
+/// seq held. Returns what it was sent, per session.
+async fn watch(
+    addr: String,
+    sessions: Vec<SessionId>,
+    seed: u64,
+) -> std::collections::HashMap<SessionId, Vec<(Seq, SessionEvent)>> {
+    let mut held: std::collections::HashMap<SessionId, Vec<(Seq, SessionEvent)>> =
+        sessions.iter().map(|s| (*s, Vec::new())).collect();
+    let mut random = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    let finished = |events: &Vec<(Seq, SessionEvent)>| {
+        let turns = events
+            .iter()
+            .filter(|(_, e)| matches!(e, SessionEvent::TurnCompleted { .. }))
+            .count();
+        turns == 2
+            && matches!(
+                events.last(),
+                Some((
+                    _,
+                    SessionEvent::StateChanged {
+                        state: SessionState::Idle
+                    }
+                ))
+            )
+    };
+    let deadline = std::time::Instant::now() + TIMEOUT * 6;
+    let mut drops = 0;
+    while !held.values().all(finished) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bursts never finished"
+        );
+        let (mut client, _) = Client::connect_to(&addr).await;
+        for session in &sessions {
+            let since = held[session].last().map_or(Seq(0), |(seq, _)| *seq);
+            client.subscribe(*session, since).await;
+        }
+        random = random
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let window = std::time::Duration::from_millis(50 + (random >> 33) % 250);
+        let until = tokio::time::Instant::now() + window;
+        loop {
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            let Some(frame) = client.try_recv_within(left).await else {
+                break;
+            };
+            if let ServerFrame::Event {
+                session,
+                seq,
+                event,
+            } = frame
+            {
+                if let Some(events) = held.get_mut(&session) {
+                    events.push((seq, event));
+                }
+            }
+        }
+        drops += 1;
+    }
+    assert!(drops > 1, "the sockets were dropped while the bursts ran");
+    held
+}
