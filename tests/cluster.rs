@@ -337,3 +337,65 @@ async fn watch(
     assert!(drops > 1, "the sockets were dropped while the bursts ran");
     held
 }
+
+/// A browser behind a load balancer meets several nodes: a login made on one is good on
+/// the others (they share its row), and signing out on one ends it on all of them within
+/// moments, not at their next start.
+#[tokio::test]
+async fn a_login_made_on_one_node_is_good_on_the_other_until_signed_out() {
+    use common::{get, http, TEST_TOKEN};
+    let Some(url) = cluster_database() else {
+        return;
+    };
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let code = tempfile::tempdir().expect("dir");
+    let node_a = node(dir_a.path(), &url, code.path());
+    let node_b = node(dir_b.path(), &url, code.path());
+    let (status, answer) = http(
+        &node_a.addr,
+        &get(&format!("/?token={TEST_TOKEN}"), &node_a.addr, ""),
+    )
+    .await;
+    assert_eq!(status, 303, "{answer}");
+    let cookie = answer
+        .lines()
+        .find_map(|line| line.strip_prefix("set-cookie: "))
+        .and_then(|cookie| cookie.split(';').next())
+        .expect("a Set-Cookie")
+        .to_owned();
+    let secret = cookie.split_once('=').expect("pair").1.to_owned();
+    // The cookie's name carries the port the browser sees; behind one balancer that is the
+    // same for every node. Here the nodes have ports of their own: the name is B's.
+    let port = node_b.addr.rsplit(':').next().expect("port");
+    let at_b = format!("Cookie: switchboard_login_{port}={secret}\r\n");
+    let status_at_b = || async { http(&node_b.addr, &get("/", &node_b.addr, &at_b)).await.0 };
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while status_at_b().await != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B never knew A's login"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let logout = format!(
+        "POST /logout HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nCookie: {cookie}\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n",
+        addr = node_a.addr
+    );
+    let (status, _) = http(&node_a.addr, &logout).await;
+    assert_eq!(status, 303);
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while status_at_b().await != 401 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B still let the signed-out login in"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    node_a.stop();
+    node_b.stop();
+}

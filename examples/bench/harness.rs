@@ -65,6 +65,12 @@ pub fn start(data_dir: &Path) -> Server {
 
 /// The server with `config` as its Leptos.toml (the built-in defaults when `None`).
 pub fn start_configured(data_dir: &Path, config: Option<&Path>) -> Server {
+    start_on(data_dir, config, bench_postgres_url(data_dir).as_deref())
+}
+
+/// Like [`start_configured`], storing at `database` (a PostgreSQL URL) when given, else in
+/// the data dir's SQLite file: several servers given one URL are nodes of one cluster.
+pub fn start_on(data_dir: &Path, config: Option<&Path>, database: Option<&str>) -> Server {
     // The server refuses a data dir others can read; temp dirs are made with the umask.
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(data_dir).expect("data dir");
@@ -78,7 +84,7 @@ pub fn start_configured(data_dir: &Path, config: Option<&Path>) -> Server {
     if let Some(config) = config {
         command.arg("--config").arg(config);
     }
-    if let Some(url) = bench_postgres_url(data_dir) {
+    if let Some(url) = database {
         command.env(switchboard::server::config::DATABASE_URL_ENV, url);
     }
     let mut child = command

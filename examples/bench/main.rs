@@ -7,6 +7,8 @@
 //!
 //!   cargo run --release --features ssr --example bench -- fanout   (100 sessions x 50 events/s,
 //!                                                                   10 clients, 60 s)
+//!   cargo run --release --features ssr --example bench -- fanout-nodes   (the same on SQLite,
+//!                                       then on two PostgreSQL nodes; scripts/test-postgres.sh)
 //!
 //!   cargo build --release --features ssr --bin fake-model
 //!   cargo run --release --features ssr --example bench -- claude   (fake model's first SSE byte
@@ -50,6 +52,7 @@ use uuid::Uuid;
 async fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("fanout") => return fanout::fanout().await,
+        Some("fanout-nodes") => return fanout::fanout_nodes().await,
         Some("claude") => return claude::claude().await,
         Some("soak") => return soak::soak().await,
         Some("worktree") => return worktree::worktree().await,

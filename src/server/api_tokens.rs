@@ -90,12 +90,29 @@ impl ApiTokens {
         };
         self.db.insert_api_token(&stored).await?;
         tracing::info!(token = %info.id, name = %info.name, "API token made");
-        let mut tokens = self.lock();
-        if local {
-            tokens.retain(|_, token| !token.local);
+        {
+            let mut tokens = self.lock();
+            if local {
+                tokens.retain(|_, token| !(token.local && token.name == info.name));
+            }
+            tokens.insert(stored.secret_hash, info.clone());
         }
-        tokens.insert(stored.secret_hash, info.clone());
+        self.db.access_changed().await;
         Ok(NewApiToken { info, secret })
+    }
+
+    /// Reads the stored tokens again: other server nodes on the database make and revoke
+    /// them too.
+    pub async fn reload(&self) -> Result<(), DbError> {
+        let stored: HashMap<String, ApiTokenInfo> = self
+            .db
+            .api_tokens()
+            .await?
+            .into_iter()
+            .map(|token| (token.secret_hash, token.info))
+            .collect();
+        *self.lock() = stored;
+        Ok(())
     }
 
     /// Every token, oldest first (the local one last).
@@ -116,6 +133,7 @@ impl ApiTokens {
                 token.revoked_at_ms = Some(now);
             }
             tracing::info!(token = %id, "API token revoked");
+            self.db.access_changed().await;
         }
         Ok(revoked)
     }
@@ -156,10 +174,9 @@ impl ApiTokens {
         data_dir: &std::path::Path,
         server: String,
     ) -> Result<(), String> {
-        let token = self
-            .create("command line on this machine", true)
-            .await
-            .map_err(|e| e.to_string())?;
+        // Named for the data dir: each node on a shared database keeps its own.
+        let name = format!("command line on this machine ({})", data_dir.display());
+        let token = self.create(&name, true).await.map_err(|e| e.to_string())?;
         let file = CliFile {
             server,
             token: token.secret,

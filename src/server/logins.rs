@@ -93,7 +93,24 @@ impl Logins {
         self.db.insert_login(&login).await?;
         tracing::info!(login = %login.id, "logged in");
         self.lock().insert(login.secret_hash.clone(), login);
+        self.db.access_changed().await;
         Ok(secret)
+    }
+
+    /// Reads the stored logins again: other server nodes on the database make and sign
+    /// out logins too (a browser behind a load balancer meets several nodes).
+    pub async fn reload(&self) -> Result<(), DbError> {
+        let now = super::session_task::now_ms();
+        let stored: HashMap<String, StoredLogin> = self
+            .db
+            .logins()
+            .await?
+            .into_iter()
+            .filter(|login| !expired(&login.info, now))
+            .map(|login| (login.secret_hash.clone(), login))
+            .collect();
+        *self.lock() = stored;
+        Ok(())
     }
 
     /// The login a cookie's secret belongs to, if it is live; marks it used.
@@ -125,12 +142,15 @@ impl Logins {
     /// Signs out one login (`Some`) or every login (`None`).
     pub async fn sign_out(&self, id: Option<&str>) -> Result<(), DbError> {
         self.db.delete_logins(id).await?;
-        let mut logins = self.lock();
-        match id {
-            Some(id) => logins.retain(|_, login| login.id != id),
-            None => logins.clear(),
+        {
+            let mut logins = self.lock();
+            match id {
+                Some(id) => logins.retain(|_, login| login.id != id),
+                None => logins.clear(),
+            }
         }
         tracing::info!(login = id.unwrap_or("all"), "signed out");
+        self.db.access_changed().await;
         Ok(())
     }
 

@@ -208,7 +208,8 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
 
     let db = db::Db::open_configured(&config).await?;
     db.claim(false).await?;
-    access.attach_logins(Arc::new(logins::Logins::load(db.clone()).await?));
+    let logins = Arc::new(logins::Logins::load(db.clone()).await?);
+    access.attach_logins(Arc::clone(&logins));
     let api_tokens = Arc::new(api_tokens::ApiTokens::load(db.clone()).await?);
     if access.required() {
         // The command line on this machine reads the address and a token from here.
@@ -244,6 +245,9 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
         Registry::load_node(db, Arc::clone(&config), node).await?
     };
     registry.start_node();
+    if let Some(changes) = registry.access_changes() {
+        tokio::spawn(reload_access(changes, logins, Arc::clone(&api_tokens)));
+    }
 
     // Streaming sends many small frames: without TCP_NODELAY, Nagle's algorithm and delayed
     // ACKs hold them back ~40 ms each round trip.
@@ -269,6 +273,23 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
         .map_err(StartError::Serve)?;
     registry.shutdown().await;
     Ok(())
+}
+
+/// Reads logins and API tokens again whenever another node may have changed them.
+async fn reload_access(
+    mut changes: tokio::sync::broadcast::Receiver<()>,
+    logins: Arc<logins::Logins>,
+    api_tokens: Arc<api_tokens::ApiTokens>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    while let Ok(()) | Err(RecvError::Lagged(_)) = changes.recv().await {
+        if let Err(e) = logins.reload().await {
+            tracing::warn!("cannot read the logins again: {e}");
+        }
+        if let Err(e) = api_tokens.reload().await {
+            tracing::warn!("cannot read the API tokens again: {e}");
+        }
+    }
 }
 
 /// The address a program on this machine connects to: loopback for a server on every

@@ -42,14 +42,16 @@ impl Db {
         .await
     }
 
-    /// Stores a new token; with `local`, first deletes the previous local one (one per
-    /// server start), in the same transaction.
+    /// Stores a new token; with `local`, first deletes the previous local one of the same
+    /// name (one per server start; each node of several names its own), in the same
+    /// transaction.
     pub async fn insert_api_token(&self, token: &StoredApiToken) -> Result<(), DbError> {
         let token = token.clone();
         self.detached(move |db| async move {
             let mut tx = db.writer.begin().await?;
             if token.info.local {
-                sqlx::query("DELETE FROM api_tokens WHERE local = 1")
+                sqlx::query("DELETE FROM api_tokens WHERE local = 1 AND name = $1")
+                    .bind(&token.info.name)
                     .execute(&mut *tx)
                     .await?;
             }

@@ -47,6 +47,8 @@ pub enum Note {
         /// The command's row.
         id: i64,
     },
+    /// Logins or API tokens changed: read them again.
+    Access,
     /// Node `node` changed the projects.
     Projects {
         /// The node that changed them (which has told its own sockets).
@@ -67,6 +69,7 @@ impl Note {
             Note::Command { node, id } => format!("c {node} {id}"),
             Note::Answer { node, id } => format!("a {node} {id}"),
             Note::Projects { node } => format!("p {node}"),
+            Note::Access => "t".to_owned(),
         }
     }
 
@@ -100,6 +103,7 @@ impl Note {
                     _ => Note::Answer { node, id },
                 })
             }
+            "t" => Some(Note::Access),
             "p" if !rest.is_empty() => Some(Note::Projects {
                 node: rest.to_owned(),
             }),
@@ -157,6 +161,16 @@ impl Db {
             notify_in(&mut conn, &note).await
         })
         .await
+    }
+
+    /// Tells the other nodes (on PostgreSQL) that logins or API tokens changed. A failure
+    /// is logged: the nodes also read them again every half minute.
+    pub async fn access_changed(&self) {
+        if self.engine() == super::Engine::Postgres {
+            if let Err(e) = self.notify(Note::Access).await {
+                tracing::warn!("cannot tell the other nodes that logins changed: {e}");
+            }
+        }
     }
 
     /// Takes (or renews) the lease on `session` for `node` until `until_ms`: granted when no
@@ -404,6 +418,7 @@ mod tests {
                 id: 8,
             },
             Note::Projects { node: "n3".into() },
+            Note::Access,
         ];
         for note in notes {
             assert_eq!(Note::parse(&note.payload()), Some(note));

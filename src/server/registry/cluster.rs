@@ -29,6 +29,10 @@ pub const LEASE_MS: i64 = 10_000;
 /// notifications it missed.
 const SWEEP_EVERY: Duration = Duration::from_secs(2);
 
+/// Logins and API tokens are read again every this many sweeps (30 s) even without a
+/// notification.
+const ACCESS_EVERY_SWEEPS: u64 = 15;
+
 /// How long a forwarded command waits for the driving node's answer.
 const ANSWER_WAIT: Duration = Duration::from_secs(20);
 
@@ -75,6 +79,8 @@ pub struct Node {
     commands: Notify,
     /// The listening connection, until the node's tasks start.
     listener: Mutex<Option<PgListener>>,
+    /// Fires when logins or API tokens may have changed on another node.
+    access: tokio::sync::broadcast::Sender<()>,
 }
 
 impl Node {
@@ -89,6 +95,7 @@ impl Node {
             sweep: Notify::new(),
             commands: Notify::new(),
             listener: Mutex::new(Some(listener)),
+            access: tokio::sync::broadcast::channel(4).0,
         })
     }
 
@@ -102,6 +109,12 @@ impl Node {
 impl Registry {
     fn node(&self) -> Option<&Arc<Node>> {
         self.node.as_ref()
+    }
+
+    /// Fires when logins or API tokens changed on another node (or every half minute, in
+    /// case a notification was missed): the server reads them again. `None` on one server.
+    pub fn access_changes(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+        self.node().map(|node| node.access.subscribe())
     }
 
     /// Takes the lease on a session this node is about to drive: always granted without a
@@ -259,6 +272,9 @@ impl Registry {
             Note::Projects { node: from } if from != node.id => {
                 let registry = Arc::clone(self);
                 tokio::spawn(async move { registry.projects_changed_elsewhere().await });
+            }
+            Note::Access => {
+                let _ = node.access.send(());
             }
             Note::Command { .. } | Note::Answer { .. } | Note::Projects { .. } => {}
         }
@@ -542,10 +558,13 @@ async fn listen(registry: Weak<Registry>, mut listener: PgListener) {
 }
 
 async fn sweep_loop(registry: Weak<Registry>, node: Arc<Node>) {
-    loop {
+    for pass in 1u64.. {
         let Some(this) = registry.upgrade() else {
             return;
         };
+        if pass % ACCESS_EVERY_SWEEPS == 0 {
+            let _ = node.access.send(());
+        }
         if let Err(e) = this.sweep(&node).await {
             tracing::warn!("checking the other nodes' sessions failed: {e}");
         }
