@@ -3,6 +3,7 @@
 //! and the server functions that give SSR the session list, the Doctor its report and the
 //! Usage page its figures.
 
+use crate::components::deferred::LoadFailedNotice;
 use crate::components::panes::{
     conversation_pane, preload_conversation_pane, preload_tool_page, tool_page, Conversation,
     ToolPage,
@@ -122,6 +123,29 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// Awaits a lazy route's module before the router hydrates the server's markup: a failed
+/// fetch is tried twice more (0.5 s, then 2 s later); if it still fails, the page is
+/// built anyway and the route's view says what failed.
+async fn preload_patiently<F, Fut>(preload: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), crate::components::panes::LoadFailed>>,
+{
+    for pause_ms in [500, 2000] {
+        match preload().await {
+            Ok(()) => return,
+            Err(error) => {
+                leptos::logging::warn!("fetching a page's code failed ({}); trying again", error.0)
+            }
+        }
+        #[cfg(feature = "hydrate")]
+        gloo_timers::future::TimeoutFuture::new(pause_ms).await;
+        #[cfg(not(feature = "hydrate"))]
+        let _ = pause_ms;
+    }
+    let _ = preload().await;
+}
+
 /// A route whose pane is rendered by one of the lazily loaded functions of
 /// [`crate::components::panes`].
 macro_rules! lazy_pane {
@@ -135,11 +159,17 @@ macro_rules! lazy_pane {
             }
 
             async fn view(_this: Self) -> AnyView {
-                $load($pane).await
+                match $load($pane).await {
+                    Ok(view) => view,
+                    Err(error) => {
+                        let retry = Callback::new(|()| crate::components::deferred::reload_page());
+                        view! { <LoadFailedNotice error retry/> }.into_any()
+                    }
+                }
             }
 
             async fn preload() {
-                $preload().await;
+                preload_patiently($preload).await;
             }
         }
     };

@@ -3,6 +3,7 @@
 //! form opens on a click, so its code is not in the first load: the button loads it through
 //! a split point ([`super::panes::sidebar_extra`]), fetched as soon as the page is live.
 
+use super::deferred::Deferred;
 use super::panes::{sidebar_extra, SidebarExtra};
 use super::use_store;
 use crate::client::projects::{self, folder_name, AddState};
@@ -43,7 +44,7 @@ pub fn AddProject() -> impl IntoView {
                 "+ Add project"
             </button>
             <Show when=move || open.get()>
-                {move || Suspend::new(sidebar_extra(SidebarExtra::AddProjectForm { open }))}
+                <Deferred load=move || sidebar_extra(SidebarExtra::AddProjectForm { open })/>
             </Show>
         </div>
     }

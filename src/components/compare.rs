@@ -5,6 +5,7 @@
 
 use super::badges::StateBadge;
 use super::changes::ChangesButton;
+use super::deferred::Deferred;
 use super::messages::MessageList;
 use super::panes::{pane_extra, PaneExtra};
 use super::use_store;
@@ -153,7 +154,7 @@ fn AttemptColumn(
             <Show when=move || changes_open.get()>
                 {
                     let panel = panel.clone();
-                    move || Suspend::new(pane_extra(PaneExtra::Changes { session: panel.clone() }))
+                    view! { <Deferred load=move || pane_extra(PaneExtra::Changes { session: panel.clone() })/> }
                 }
             </Show>
             <MessageList session=session.clone()/>

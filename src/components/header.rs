@@ -5,6 +5,7 @@
 
 use super::badges::{ImportedBadge, StateBadge};
 use super::changes::ChangesButton;
+use super::deferred::Deferred;
 use super::panes::{pane_extra, PaneExtra};
 use super::spend::SessionSpend;
 use super::use_store;
@@ -167,9 +168,13 @@ pub fn SessionHeader(session: SessionView) -> impl IntoView {
             <Show when=move || confirming.get()>
                 {
                     let session = session.clone();
-                    move || {
-                        let (session, worktree) = (session.clone(), has_worktree());
-                        Suspend::new(pane_extra(PaneExtra::End { session, open: confirming, worktree }))
+                    view! {
+                        // Untracked: the dialog is built once per opening, not again (and
+                        // fetched again) at every change of the session's metadata.
+                        <Deferred load=move || {
+                            let (session, worktree) = (session.clone(), untrack(has_worktree));
+                            pane_extra(PaneExtra::End { session, open: confirming, worktree })
+                        }/>
                     }
                 }
             </Show>

@@ -1,6 +1,6 @@
 //! The panes whose code loads on demand. The release build splits the WASM
-//! (`cargo leptos build --split --lib-features hydrate,split`) at the `#[lazy]` functions
-//! here and at `warm` (lazy only with the `split` feature: an unsplit build, `cargo leptos watch`, cannot
+//! (`cargo leptos build --split --lib-features hydrate,split`) at the split points here
+//! and at `warm` (`split_point!`; only with the `split` feature: an unsplit build, `cargo leptos watch`, cannot
 //! load a split point, so there they are plain async functions), so a first load
 //! carries the shell (sidebar, tabs, store, socket) and at most one group of panes: a
 //! session or comparison, or one of the tool pages. Two split points, not one per route:
@@ -27,6 +27,76 @@ use crate::client::store::SessionView;
 use crate::protocol::ProjectId;
 use leptos::prelude::*;
 
+/// Why a part of the app's code could not be fetched: the network failed, or a new release
+/// replaced the page's modules. Not cached: the next call fetches again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadFailed(pub String);
+
+#[cfg(all(feature = "hydrate", feature = "split"))]
+impl From<::leptos::wasm_split::SplitLoaderError> for LoadFailed {
+    fn from(e: ::leptos::wasm_split::SplitLoaderError) -> Self {
+        LoadFailed(format!("{e:?}"))
+    }
+}
+
+/// Declares a split point: `$name` renders from code in a module of its own, fetched on its
+/// first call, and `$preload` only fetches it. In the split browser build (the `split`
+/// feature) a failed fetch is an `Err`, where Leptos' `#[lazy]` would panic and so abort
+/// the whole WASM module; elsewhere both are plain functions that cannot fail. `$unique`
+/// names the module (`split_<unique>.<hash>.wasm`; the server finds it by `$name`).
+macro_rules! split_point {
+    (
+        $(#[$doc:meta])*
+        $vis:vis async fn $name:ident($($arg:ident: $ty:ty),*) -> $out:ty $body:block
+        $(#[$preload_doc:meta])*
+        preload $preload:ident as $unique:ident;
+    ) => {
+        // A module per split point: each holds its own `fetch` (the split's preload).
+        #[doc(hidden)]
+        #[allow(clippy::module_name_repetitions)]
+        mod $unique {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$doc])*
+            #[cfg(all(feature = "hydrate", feature = "split"))]
+            #[::leptos::wasm_split::wasm_split(
+                $unique,
+                wasm_split_path = ::leptos::wasm_split,
+                fallible,
+                preload(#[doc(hidden)] fetch),
+                return_wrapper(let future = _; { future.await } -> Result<$out, $crate::components::panes::LoadFailed>)
+            )]
+            pub fn $name($($arg: $ty),*) -> ::std::pin::Pin<::std::boxed::Box<
+                dyn ::std::future::Future<Output = Result<$out, $crate::components::panes::LoadFailed>>
+                    + Send
+                    + Sync,
+            >> {
+                ::std::boxed::Box::pin(::leptos::__reexports::send_wrapper::SendWrapper::new(
+                    async move { Ok($body) },
+                ))
+            }
+
+            $(#[$doc])*
+            #[cfg(not(all(feature = "hydrate", feature = "split")))]
+            pub async fn $name($($arg: $ty),*) -> Result<$out, $crate::components::panes::LoadFailed> {
+                Ok($body)
+            }
+
+            $(#[$preload_doc])*
+            #[allow(dead_code)]
+            pub async fn $preload() -> Result<(), $crate::components::panes::LoadFailed> {
+                #[cfg(all(feature = "hydrate", feature = "split"))]
+                fetch().await?;
+                Ok(())
+            }
+        }
+        #[allow(unused_imports)]
+        $vis use $unique::{$name, $preload};
+    };
+}
+pub(crate) use split_point;
+
 /// A pane that shows a conversation: the session pane's code (transcript, markdown,
 /// highlighter, tool cards, composer, changes) is most of the browser's code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,21 +107,18 @@ pub enum Conversation {
     Compare,
 }
 
-/// Renders a conversation pane; its code is fetched on the first call.
-#[cfg_attr(feature = "split", lazy)]
-pub async fn conversation_pane(kind: Conversation) -> AnyView {
-    match kind {
-        Conversation::Session => view! { <SessionRoute/> }.into_any(),
-        Conversation::Compare => view! { <ComparePane/> }.into_any(),
+split_point! {
+    /// Renders a conversation pane; its code is fetched on the first call.
+    pub async fn conversation_pane(kind: Conversation) -> AnyView {
+        match kind {
+            Conversation::Session => view! { <SessionRoute/> }.into_any(),
+            Conversation::Compare => view! { <ComparePane/> }.into_any(),
+        }
     }
-}
-
-/// Fetches the conversation panes' module if it is not yet. A lazy route's `preload`: the
-/// router awaits it before hydrating the server's markup, which it could not do with the
-/// pane's code missing.
-pub async fn preload_conversation_pane() {
-    #[cfg(all(feature = "hydrate", feature = "split"))]
-    __preload_conversation_pane().await;
+    /// Fetches the conversation panes' module if it is not yet. A lazy route's `preload`:
+    /// the router awaits it before hydrating the server's markup, which it could not do
+    /// with the pane's code missing.
+    preload preload_conversation_pane as conversation_pane_split;
 }
 
 /// A page beside the sessions.
@@ -69,22 +136,19 @@ pub enum ToolPage {
     Import,
 }
 
-/// Renders a tool page; their code is fetched on the first call.
-#[cfg_attr(feature = "split", lazy)]
-pub async fn tool_page(page: ToolPage) -> AnyView {
-    match page {
-        ToolPage::Doctor => view! { <DoctorPane/> }.into_any(),
-        ToolPage::Usage => view! { <UsagePane/> }.into_any(),
-        ToolPage::Settings => view! { <SettingsPane/> }.into_any(),
-        ToolPage::Search => view! { <SearchPane/> }.into_any(),
-        ToolPage::Import => view! { <ImportPane/> }.into_any(),
+split_point! {
+    /// Renders a tool page; their code is fetched on the first call.
+    pub async fn tool_page(page: ToolPage) -> AnyView {
+        match page {
+            ToolPage::Doctor => view! { <DoctorPane/> }.into_any(),
+            ToolPage::Usage => view! { <UsagePane/> }.into_any(),
+            ToolPage::Settings => view! { <SettingsPane/> }.into_any(),
+            ToolPage::Search => view! { <SearchPane/> }.into_any(),
+            ToolPage::Import => view! { <ImportPane/> }.into_any(),
+        }
     }
-}
-
-/// Fetches the tool pages' module if it is not yet (see [`preload_conversation_pane`]).
-pub async fn preload_tool_page() {
-    #[cfg(all(feature = "hydrate", feature = "split"))]
-    __preload_tool_page().await;
+    /// Fetches the tool pages' module if it is not yet (see [`preload_conversation_pane`]).
+    preload preload_tool_page as tool_page_split;
 }
 
 /// A piece of the sidebar that only a click shows.
@@ -124,31 +188,28 @@ pub enum SidebarExtra {
     },
 }
 
-/// Renders a piece of the sidebar that only a click shows: its own split point, so the
-/// first load does not carry them (14 KB brotli); [`preload_sidebar_extra`] fetches the
-/// module once the page is live, so the click does not wait for the network.
-#[cfg_attr(feature = "split", lazy)]
-pub async fn sidebar_extra(extra: SidebarExtra) -> AnyView {
-    match extra {
-        SidebarExtra::AddProjectForm { open } => view! { <AddProjectForm open/> }.into_any(),
-        SidebarExtra::ProjectMenu {
-            menu_open,
-            renaming,
-            removing,
-        } => view! { <ProjectMenu menu_open renaming removing/> }.into_any(),
-        SidebarExtra::RenameField { id, name, renaming } => {
-            view! { <RenameField id name renaming/> }.into_any()
-        }
-        SidebarExtra::ConfirmRemove { id, name, open } => {
-            view! { <ConfirmRemove id name open/> }.into_any()
+split_point! {
+    /// Renders a piece of the sidebar that only a click shows: its own split point, so the
+    /// first load does not carry them (14 KB brotli); [`preload_sidebar_extra`] fetches the
+    /// module once the page is live, so the click does not wait for the network.
+    pub async fn sidebar_extra(extra: SidebarExtra) -> AnyView {
+        match extra {
+            SidebarExtra::AddProjectForm { open } => view! { <AddProjectForm open/> }.into_any(),
+            SidebarExtra::ProjectMenu {
+                menu_open,
+                renaming,
+                removing,
+            } => view! { <ProjectMenu menu_open renaming removing/> }.into_any(),
+            SidebarExtra::RenameField { id, name, renaming } => {
+                view! { <RenameField id name renaming/> }.into_any()
+            }
+            SidebarExtra::ConfirmRemove { id, name, open } => {
+                view! { <ConfirmRemove id name open/> }.into_any()
+            }
         }
     }
-}
-
-/// Fetches the sidebar's click-only pieces' module if it is not yet.
-pub async fn preload_sidebar_extra() {
-    #[cfg(all(feature = "hydrate", feature = "split"))]
-    __preload_sidebar_extra().await;
+    /// Fetches the sidebar's click-only pieces' module if it is not yet.
+    preload preload_sidebar_extra as sidebar_extra_split;
 }
 
 /// A part of the session pane that only a click shows.
@@ -175,30 +236,29 @@ pub enum PaneExtra {
     },
 }
 
-/// Renders a part of the session pane that only a click shows: its own split point, so
-/// opening a session does not wait for them (58 KB brotli of what `/s/<id>` loaded, the
-/// Changes panel most of it); [`preload_pane_extra`] fetches them once the page is live.
-#[cfg_attr(feature = "split", lazy)]
-pub async fn pane_extra(extra: PaneExtra) -> AnyView {
-    match extra {
-        PaneExtra::Changes { session } => view! { <ChangesPanel session/> }.into_any(),
-        PaneExtra::End {
-            session,
-            open,
-            worktree: true,
-        } => view! { <EndWorktreeDialog session open/> }.into_any(),
-        PaneExtra::End { session, open, .. } => view! { <ConfirmEnd session open/> }.into_any(),
-        PaneExtra::Budgets { session } => view! { <BudgetPanel session/> }.into_any(),
+split_point! {
+    /// Renders a part of the session pane that only a click shows: its own split point, so
+    /// opening a session does not wait for them (58 KB brotli of what `/s/<id>` loaded, the
+    /// Changes panel most of it); [`preload_pane_extra`] fetches them once the page is live.
+    pub async fn pane_extra(extra: PaneExtra) -> AnyView {
+        match extra {
+            PaneExtra::Changes { session } => view! { <ChangesPanel session/> }.into_any(),
+            PaneExtra::End {
+                session,
+                open,
+                worktree: true,
+            } => view! { <EndWorktreeDialog session open/> }.into_any(),
+            PaneExtra::End { session, open, .. } => {
+                view! { <ConfirmEnd session open/> }.into_any()
+            }
+            PaneExtra::Budgets { session } => view! { <BudgetPanel session/> }.into_any(),
+        }
     }
+    /// Fetches the session pane's click-only parts' module if it is not yet.
+    preload preload_pane_extra as pane_extra_split;
 }
 
-/// Fetches the session pane's click-only parts' module if it is not yet.
-pub async fn preload_pane_extra() {
-    #[cfg(all(feature = "hydrate", feature = "split"))]
-    __preload_pane_extra().await;
-}
-
-/// The split module a page needs for its first paint, by the `#[lazy]` function's name
+/// The split module a page needs for its first paint, by the split point's function name
 /// (the split manifest's keys are `<name>_<hash>`), so the server can name it in a preload
 /// link and the browser fetches it alongside the main module, not after it.
 pub fn split_point_for_path(path: &str) -> Option<&'static str> {

@@ -3,6 +3,7 @@
 //! and its sessions under it. What a click shows (the menu, the rename field, the removal's
 //! dialog) is in [`super::project_menu`], the "Add project" form in [`super::add_project`].
 
+use super::deferred::Deferred;
 use super::panes::{sidebar_extra, SidebarExtra};
 use super::sidebar::SessionItem;
 use super::use_store;
@@ -123,8 +124,10 @@ fn ProjectHeader(id: ProjectId) -> impl IntoView {
             on:focusout=on_focus_out
         >
             {move || if renaming.get() {
-                Suspend::new(sidebar_extra(SidebarExtra::RenameField { id, name: name(), renaming }))
-                    .into_any()
+                view! {
+                    <Deferred load=move || sidebar_extra(SidebarExtra::RenameField { id, name: name(), renaming })/>
+                }
+                .into_any()
             } else {
                 view! { <span class="project-name" title=path>{name}</span> }.into_any()
             }}
@@ -151,10 +154,10 @@ fn ProjectHeader(id: ProjectId) -> impl IntoView {
                 "+"
             </button>
             <Show when=move || menu_open.get()>
-                {move || Suspend::new(sidebar_extra(SidebarExtra::ProjectMenu { menu_open, renaming, removing }))}
+                <Deferred load=move || sidebar_extra(SidebarExtra::ProjectMenu { menu_open, renaming, removing })/>
             </Show>
             <Show when=move || removing.get()>
-                {move || Suspend::new(sidebar_extra(SidebarExtra::ConfirmRemove { id, name: name(), open: removing }))}
+                <Deferred load=move || sidebar_extra(SidebarExtra::ConfirmRemove { id, name: name(), open: removing })/>
             </Show>
         </div>
     }

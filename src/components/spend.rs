@@ -3,6 +3,7 @@
 //! budget that applies (`data-scope` session, project, day) with its unit and what was
 //! spent against it. The tab's `budget-warning` mark lives here too.
 
+use super::deferred::Deferred;
 use super::panes::{pane_extra, PaneExtra};
 use super::use_store;
 use crate::app::budget_lines;
@@ -65,7 +66,7 @@ pub fn SessionSpend(session: SessionView) -> impl IntoView {
         <Show when=move || open.get() && !is_draft()>
             {
                 let session = session.clone();
-                move || Suspend::new(pane_extra(PaneExtra::Budgets { session: session.clone() }))
+                view! { <Deferred load=move || pane_extra(PaneExtra::Budgets { session: session.clone() })/> }
             }
         </Show>
     }

@@ -38,25 +38,35 @@ pub fn after_hydration() {
         // A session shown has its pane's code already; the warm-up's own module is not
         // fetched for nothing.
         if store.active.get_untracked().is_none() {
-            leptos::task::spawn_local(warm(parent.clone(), store));
+            let parent = parent.clone();
+            leptos::task::spawn_local(async move {
+                // Warming is an optimisation: a module that does not come is fetched again
+                // when a session is opened.
+                let _ = warm(parent, store).await;
+            });
         }
         // A click away on every page: fetched now, after live, so a click does not wait for
         // the network (and going live did not wait for them).
-        leptos::task::spawn_local(super::panes::preload_sidebar_extra());
-        leptos::task::spawn_local(super::panes::preload_pane_extra());
+        // A failed fetch is tried again by the click that needs the module.
+        leptos::task::spawn_local(async {
+            let _ = super::panes::preload_sidebar_extra().await;
+        });
+        leptos::task::spawn_local(async {
+            let _ = super::panes::preload_pane_extra().await;
+        });
         true
     });
 }
 
-/// Fetches the pane's module (the first call of a `#[lazy]` function does) and renders the
+super::panes::split_point! {
+/// Fetches the pane's module (the first call of a split point does) and renders the
 /// sample.
-#[cfg_attr(feature = "split", lazy)]
-async fn warm(parent: WeakOwner, store: Store) {
+async fn warm(parent: WeakOwner, store: Store) -> () {
     let Some(parent) = parent.upgrade() else {
-        return;
+        return Ok(());
     };
     if store.active.get_untracked().is_some() {
-        return;
+        return Ok(());
     }
     let owner = parent.child();
     // Effects never run under a paused owner: nothing the sample's pane would do on mount
@@ -86,4 +96,7 @@ async fn warm(parent: WeakOwner, store: Store) {
     if let Some(root) = document().document_element() {
         let _ = root.set_attribute("data-pane-warm", if warmed { "done" } else { "failed" });
     }
+}
+/// Fetches the warm-up's module only.
+preload preload_warm as warm;
 }

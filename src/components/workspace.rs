@@ -4,6 +4,7 @@
 
 use super::banner::{ConnectionBanner, ResumeBanner, ServerErrorBanner, Toast};
 use super::composer::Composer;
+use super::deferred::Deferred;
 use super::header::SessionHeader;
 use super::messages::MessageList;
 use super::panes::{pane_extra, PaneExtra};
@@ -275,7 +276,7 @@ pub(super) fn SessionPanel(session: SessionView) -> impl IntoView {
             <Show when=move || changes_open.get()>
                 {
                     let session = session.clone();
-                    move || Suspend::new(pane_extra(PaneExtra::Changes { session: session.clone() }))
+                    view! { <Deferred load=move || pane_extra(PaneExtra::Changes { session: session.clone() })/> }
                 }
             </Show>
         </section>
