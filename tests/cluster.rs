@@ -32,8 +32,40 @@ fn node(data_dir: &Path, url: &str, code: &Path) -> Server {
         &[
             (DATABASE_URL_ENV, Some(url)),
             ("SWITCHBOARD_RUNNER", Some("embedded")),
+            // Priced, so budgets have something to count: $0.001 a word.
+            ("SWITCHBOARD_DEMO_USD_PER_TOKEN", Some("0.001")),
         ],
     )
+}
+
+/// Two nodes on a fresh database, each with a data dir of its own, both allowed to run
+/// agents in `code`; `None` (skipped) on SQLite.
+struct TwoNodes {
+    url: String,
+    a: Server,
+    b: Server,
+    code: tempfile::TempDir,
+    _data_dirs: [tempfile::TempDir; 2],
+}
+
+impl TwoNodes {
+    fn start() -> Option<TwoNodes> {
+        let url = cluster_database()?;
+        let dirs = [
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+        ];
+        let code = tempfile::tempdir().expect("dir");
+        let node_a = node(dirs[0].path(), &url, code.path());
+        let node_b = node(dirs[1].path(), &url, code.path());
+        Some(TwoNodes {
+            url,
+            a: node_a,
+            b: node_b,
+            code,
+            _data_dirs: dirs,
+        })
+    }
 }
 
 /// The session's stored log.
@@ -66,18 +98,11 @@ async fn until_idle(client: &mut Client, session: SessionId) -> Vec<(Seq, Sessio
 
 #[tokio::test]
 async fn a_session_driven_by_one_node_is_live_on_the_other_and_obeys_both() {
-    let Some(url) = cluster_database() else {
+    let Some(nodes) = TwoNodes::start() else {
         return;
     };
-    let (dir_a, dir_b) = (
-        tempfile::tempdir().expect("dir"),
-        tempfile::tempdir().expect("dir"),
-    );
-    let code = tempfile::tempdir().expect("dir");
-    let node_a = node(dir_a.path(), &url, code.path());
-    let node_b = node(dir_b.path(), &url, code.path());
-    let (mut a, _) = Client::connect(&node_a).await;
-    let (mut b, _) = Client::connect(&node_b).await;
+    let (mut a, _) = Client::connect(&nodes.a).await;
+    let (mut b, _) = Client::connect(&nodes.b).await;
 
     // Made on A: B's client is told, and subscribes.
     let session = SessionId(uuid::Uuid::new_v4());
@@ -105,7 +130,7 @@ async fn a_session_driven_by_one_node_is_live_on_the_other_and_obeys_both() {
     seen_by_a.extend(until_idle(&mut a, session).await);
     seen_by_b.extend(until_idle(&mut b, session).await);
 
-    let log = stored_log(&url, session).await;
+    let log = stored_log(&nodes.url, session).await;
     let dedup = |events: Vec<(Seq, SessionEvent)>| {
         let mut events = events;
         events.dedup_by_key(|(seq, _)| *seq);
@@ -144,29 +169,22 @@ async fn a_session_driven_by_one_node_is_live_on_the_other_and_obeys_both() {
     .await;
     a.until(|frame| matches!(frame, ServerFrame::SessionRemoved { session: s } if *s == session))
         .await;
-    node_a.stop();
-    node_b.stop();
+    nodes.a.stop();
+    nodes.b.stop();
 }
 
 #[tokio::test]
 async fn a_killed_node_s_sessions_are_taken_over_and_go_on() {
-    let Some(url) = cluster_database() else {
+    let Some(nodes) = TwoNodes::start() else {
         return;
     };
-    let (dir_a, dir_b) = (
-        tempfile::tempdir().expect("dir"),
-        tempfile::tempdir().expect("dir"),
-    );
-    let code = tempfile::tempdir().expect("dir");
-    let node_a = node(dir_a.path(), &url, code.path());
-    let node_b = node(dir_b.path(), &url, code.path());
-    let (mut a, _) = Client::connect(&node_a).await;
-    let (mut b, _) = Client::connect(&node_b).await;
+    let (mut a, _) = Client::connect(&nodes.a).await;
+    let (mut b, _) = Client::connect(&nodes.b).await;
 
     // In the shared folder: the node taking it over may run its agent there.
     let session = SessionId(uuid::Uuid::new_v4());
     let mut new = NewSession::defaults(AgentId::demo());
-    new.cwd = Some(code.path().display().to_string());
+    new.cwd = Some(nodes.code.path().display().to_string());
     a.say_with(session, "/slow 30", Some(new)).await;
     b.until(|frame| matches!(frame, ServerFrame::SessionCreated { session: s } if s.id == session))
         .await;
@@ -176,7 +194,7 @@ async fn a_killed_node_s_sessions_are_taken_over_and_go_on() {
         matches!(event, SessionEvent::AssistantDelta { .. }).then_some(())
     })
     .await;
-    node_a.kill();
+    nodes.a.kill();
 
     // B takes the session over once A's lease runs out: the turn it was running there is
     // not "working" forever.
@@ -193,7 +211,7 @@ async fn a_killed_node_s_sessions_are_taken_over_and_go_on() {
     // And it goes on, driven by B.
     b.say(session, "after the takeover", false).await;
     b.turn(session).await;
-    let log = stored_log(&url, session).await;
+    let log = stored_log(&nodes.url, session).await;
     for (i, (seq, _)) in log.iter().enumerate() {
         assert_eq!(*seq, Seq(i as u64 + 1), "gapless, nothing twice");
     }
@@ -202,7 +220,7 @@ async fn a_killed_node_s_sessions_are_taken_over_and_go_on() {
         _ => None,
     });
     assert_eq!(last_user.as_deref(), Some("after the takeover"));
-    node_b.stop();
+    nodes.b.stop();
 }
 
 /// Bursts on sessions driven by both nodes, watched from both nodes by clients whose
@@ -211,18 +229,11 @@ async fn a_killed_node_s_sessions_are_taken_over_and_go_on() {
 /// order). Half the bursts are asked for on the node that does not drive the session.
 #[tokio::test]
 async fn bursts_on_both_nodes_reach_watchers_on_both_exactly_once_through_dropped_sockets() {
-    let Some(url) = cluster_database() else {
+    let Some(nodes) = TwoNodes::start() else {
         return;
     };
-    let (dir_a, dir_b) = (
-        tempfile::tempdir().expect("dir"),
-        tempfile::tempdir().expect("dir"),
-    );
-    let code = tempfile::tempdir().expect("dir");
-    let node_a = node(dir_a.path(), &url, code.path());
-    let node_b = node(dir_b.path(), &url, code.path());
-    let (mut a, _) = Client::connect(&node_a).await;
-    let (mut b, _) = Client::connect(&node_b).await;
+    let (mut a, _) = Client::connect(&nodes.a).await;
+    let (mut b, _) = Client::connect(&nodes.b).await;
     let sessions: Vec<SessionId> = (0..5).map(|_| SessionId(uuid::Uuid::new_v4())).collect();
     for (i, session) in sessions.iter().enumerate() {
         let owner = if i % 2 == 0 { &mut a } else { &mut b };
@@ -230,7 +241,7 @@ async fn bursts_on_both_nodes_reach_watchers_on_both_exactly_once_through_droppe
         owner.turn(*session).await;
     }
     // Both nodes list all five before anyone watches.
-    for server in [&node_a, &node_b] {
+    for server in [&nodes.a, &nodes.b] {
         let deadline = std::time::Instant::now() + TIMEOUT;
         loop {
             let (_, listed) = Client::connect(server).await;
@@ -244,7 +255,7 @@ async fn bursts_on_both_nodes_reach_watchers_on_both_exactly_once_through_droppe
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }
-    let watchers: Vec<_> = [&node_a, &node_b, &node_a, &node_b]
+    let watchers: Vec<_> = [&nodes.a, &nodes.b, &nodes.a, &nodes.b]
         .iter()
         .enumerate()
         .map(|(seed, server)| {
@@ -258,7 +269,7 @@ async fn bursts_on_both_nodes_reach_watchers_on_both_exactly_once_through_droppe
     for watcher in watchers {
         let seen = watcher.await.expect("the watcher finished");
         for session in &sessions {
-            let log = stored_log(&url, *session).await;
+            let log = stored_log(&nodes.url, *session).await;
             let held = &seen[session];
             assert_eq!(
                 held.len(),
@@ -268,8 +279,8 @@ async fn bursts_on_both_nodes_reach_watchers_on_both_exactly_once_through_droppe
             assert!(held == &log, "{session}: the log exactly, in order");
         }
     }
-    node_a.stop();
-    node_b.stop();
+    nodes.a.stop();
+    nodes.b.stop();
 }
 
 /// Watches `sessions` on the node at `addr` until each has finished its burst turn,
@@ -344,19 +355,12 @@ async fn watch(
 #[tokio::test]
 async fn a_login_made_on_one_node_is_good_on_the_other_until_signed_out() {
     use common::{get, http, TEST_TOKEN};
-    let Some(url) = cluster_database() else {
+    let Some(nodes) = TwoNodes::start() else {
         return;
     };
-    let (dir_a, dir_b) = (
-        tempfile::tempdir().expect("dir"),
-        tempfile::tempdir().expect("dir"),
-    );
-    let code = tempfile::tempdir().expect("dir");
-    let node_a = node(dir_a.path(), &url, code.path());
-    let node_b = node(dir_b.path(), &url, code.path());
     let (status, answer) = http(
-        &node_a.addr,
-        &get(&format!("/?token={TEST_TOKEN}"), &node_a.addr, ""),
+        &nodes.a.addr,
+        &get(&format!("/?token={TEST_TOKEN}"), &nodes.a.addr, ""),
     )
     .await;
     assert_eq!(status, 303, "{answer}");
@@ -369,9 +373,9 @@ async fn a_login_made_on_one_node_is_good_on_the_other_until_signed_out() {
     let secret = cookie.split_once('=').expect("pair").1.to_owned();
     // The cookie's name carries the port the browser sees; behind one balancer that is the
     // same for every node. Here the nodes have ports of their own: the name is B's.
-    let port = node_b.addr.rsplit(':').next().expect("port");
+    let port = nodes.b.addr.rsplit(':').next().expect("port");
     let at_b = format!("Cookie: switchboard_login_{port}={secret}\r\n");
-    let status_at_b = || async { http(&node_b.addr, &get("/", &node_b.addr, &at_b)).await.0 };
+    let status_at_b = || async { http(&nodes.b.addr, &get("/", &nodes.b.addr, &at_b)).await.0 };
     let deadline = std::time::Instant::now() + TIMEOUT;
     while status_at_b().await != 200 {
         assert!(
@@ -384,9 +388,9 @@ async fn a_login_made_on_one_node_is_good_on_the_other_until_signed_out() {
     let logout = format!(
         "POST /logout HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nCookie: {cookie}\r\n\
          Content-Length: 0\r\nConnection: close\r\n\r\n",
-        addr = node_a.addr
+        addr = nodes.a.addr
     );
-    let (status, _) = http(&node_a.addr, &logout).await;
+    let (status, _) = http(&nodes.a.addr, &logout).await;
     assert_eq!(status, 303);
     let deadline = std::time::Instant::now() + TIMEOUT;
     while status_at_b().await != 401 {
@@ -396,6 +400,107 @@ async fn a_login_made_on_one_node_is_good_on_the_other_until_signed_out() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    node_a.stop();
-    node_b.stop();
+    nodes.a.stop();
+    nodes.b.stop();
+}
+
+/// Budgets hold across nodes: the day's budget set on node B counts the turns node B's
+/// sessions stored, and stops a session node A drives.
+#[tokio::test]
+async fn a_day_budget_set_on_one_node_counts_every_node_s_turns_and_stops_the_other_s() {
+    use switchboard::protocol::{Budget, BudgetScope, ErrorCode, RequestTag};
+    let Some(nodes) = TwoNodes::start() else {
+        return;
+    };
+    let (mut a, _) = Client::connect(&nodes.a).await;
+    let (mut b, _) = Client::connect(&nodes.b).await;
+    // B's session spends; A's session is made (and driven) on A.
+    let on_b = SessionId(uuid::Uuid::new_v4());
+    b.say(
+        on_b,
+        "one two three four five six seven eight nine ten",
+        true,
+    )
+    .await;
+    b.turn(on_b).await;
+    let on_a = SessionId(uuid::Uuid::new_v4());
+    a.say(on_a, "hi", true).await;
+    a.turn(on_a).await;
+    // Less than B's turn alone cost.
+    b.send(&ClientFrame::SetBudget {
+        scope: BudgetScope::Day,
+        target: String::new(),
+        budget: Budget {
+            max_usd: Some(0.005),
+            max_tokens: None,
+        },
+        tag: None,
+    })
+    .await;
+    // A learns the budget from the database (a notification away); each try that still
+    // went through ran a turn of its own first.
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let mut most_counted: f64 = 0.0;
+    for attempt in 1u64.. {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "A never applied B's budget"
+        );
+        let tag = RequestTag(attempt);
+        a.send(&ClientFrame::Send {
+            session: on_a,
+            client_msg_id: ClientMsgId(uuid::Uuid::new_v4()),
+            text: "over?".into(),
+            attachments: Vec::new(),
+            create: None,
+            tag: Some(tag),
+        })
+        .await;
+        let frames = a
+            .until(|frame| match frame {
+                ServerFrame::Error { tag: Some(t), .. } => *t == tag,
+                ServerFrame::Event {
+                    session,
+                    event: SessionEvent::TurnCompleted { .. } | SessionEvent::Budget { .. },
+                    ..
+                } => *session == on_a,
+                _ => false,
+            })
+            .await;
+        for frame in &frames {
+            let alert = match frame {
+                ServerFrame::SessionUpdated { session, patch } if *session == on_a => {
+                    patch.budget.and_then(|mark| mark.alert)
+                }
+                ServerFrame::Event {
+                    session,
+                    event: SessionEvent::Budget { alert, .. },
+                    ..
+                } if *session == on_a => Some(*alert),
+                _ => None,
+            };
+            if let Some(alert) = alert {
+                most_counted = most_counted.max(alert.spent.usd);
+            }
+        }
+        match frames.last() {
+            // Refused up front, or taken up and stopped by the budget before it ran.
+            Some(ServerFrame::Error { code, .. }) => {
+                assert_eq!(*code, ErrorCode::OverBudget);
+                break;
+            }
+            Some(ServerFrame::Event {
+                event: SessionEvent::Budget { stopped: true, .. },
+                ..
+            }) => break,
+            _ => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
+    }
+    // B's turn alone cost $0.021; A's own turns here come to less than that.
+    assert!(
+        most_counted >= 0.02,
+        "A counted B's turn against the day: {most_counted}"
+    );
+    nodes.a.stop();
+    nodes.b.stop();
 }

@@ -87,6 +87,17 @@ impl Spending {
             })
     }
 
+    /// Reads the budgets again (another server node set one).
+    pub async fn reload_budgets(&self) -> Result<(), DbError> {
+        let budgets = self.db.budgets().await?;
+        let mut ledger = self.ledger();
+        ledger.budgets = budgets
+            .into_iter()
+            .map(|(scope, target, budget)| ((scope, target), budget))
+            .collect();
+        Ok(())
+    }
+
     /// Stores a budget set in the UI; it applies at once (the sessions it affects are told
     /// by the caller).
     pub async fn set_budget(

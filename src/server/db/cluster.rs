@@ -49,6 +49,8 @@ pub enum Note {
     },
     /// Logins or API tokens changed: read them again.
     Access,
+    /// A budget was set: read them again, and let the sessions check themselves.
+    Budgets,
     /// Node `node` changed the projects.
     Projects {
         /// The node that changed them (which has told its own sockets).
@@ -70,6 +72,7 @@ impl Note {
             Note::Answer { node, id } => format!("a {node} {id}"),
             Note::Projects { node } => format!("p {node}"),
             Note::Access => "t".to_owned(),
+            Note::Budgets => "b".to_owned(),
         }
     }
 
@@ -104,6 +107,7 @@ impl Note {
                 })
             }
             "t" => Some(Note::Access),
+            "b" => Some(Note::Budgets),
             "p" if !rest.is_empty() => Some(Note::Projects {
                 node: rest.to_owned(),
             }),
@@ -241,6 +245,19 @@ impl Db {
             .execute(&db.writer)
             .await?;
             Ok(())
+        })
+        .await
+    }
+
+    /// The node holding `session`'s lease, if any.
+    pub async fn lease_holder(&self, session: SessionId) -> Result<Option<String>, DbError> {
+        self.detached(move |db| async move {
+            let holder: Option<String> =
+                sqlx::query_scalar("SELECT node_id FROM session_leases WHERE session_id = $1")
+                    .bind(session.to_string())
+                    .fetch_optional(&db.pool)
+                    .await?;
+            Ok(holder)
         })
         .await
     }
@@ -419,6 +436,7 @@ mod tests {
             },
             Note::Projects { node: "n3".into() },
             Note::Access,
+            Note::Budgets,
         ];
         for note in notes {
             assert_eq!(Note::parse(&note.payload()), Some(note));

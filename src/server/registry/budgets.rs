@@ -45,6 +45,7 @@ impl Registry {
             // A session that ended meanwhile has nothing to check.
             let _ = self.command(id, SessionCommand::BudgetChanged).await;
         }
+        self.budgets_changed_here().await;
         Ok(())
     }
 

@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// How long a lease lasts without renewal: how long a dead node's sessions wait before
 /// another node takes them over.
@@ -136,13 +136,7 @@ impl Registry {
     }
 
     fn mirror_on(self: &Arc<Self>, stream: Arc<SessionStream>, node: String) -> SessionHandle {
-        let mirror = Mirror::start(
-            node,
-            Arc::clone(&stream),
-            self.context.db.clone(),
-            self.context.list.clone(),
-            Arc::downgrade(self),
-        );
+        let mirror = Mirror::start(node, Arc::clone(&stream), self);
         SessionHandle {
             stream,
             driver: Driver::Remote(mirror),
@@ -276,6 +270,10 @@ impl Registry {
             Note::Access => {
                 let _ = node.access.send(());
             }
+            Note::Budgets => {
+                let registry = Arc::clone(self);
+                tokio::spawn(async move { registry.budgets_changed_elsewhere().await });
+            }
             Note::Command { .. } | Note::Answer { .. } | Note::Projects { .. } => {}
         }
     }
@@ -304,6 +302,35 @@ impl Registry {
             if let Err(e) = self.context.db.notify(note).await {
                 tracing::warn!("cannot tell the other nodes about the projects: {e}");
             }
+        }
+    }
+
+    /// A budget was set here: the other nodes read them again (their sessions were told
+    /// through their mirrors' forwarded commands only when they were affected here).
+    pub(super) async fn budgets_changed_here(&self) {
+        if self.node().is_some() {
+            if let Err(e) = self.context.db.notify(Note::Budgets).await {
+                tracing::warn!("cannot tell the other nodes about a budget: {e}");
+            }
+        }
+    }
+
+    /// Another node set a budget: read them again, and let every session driven here
+    /// check itself against them.
+    async fn budgets_changed_elsewhere(&self) {
+        if let Err(e) = self.context.spending.reload_budgets().await {
+            return tracing::warn!("cannot read the budgets again: {e}");
+        }
+        let driven: Vec<mpsc::Sender<SessionCommand>> = self
+            .lock()
+            .values()
+            .filter_map(|h| match &h.driver {
+                Driver::Local { commands, .. } => Some(commands.clone()),
+                Driver::Remote(_) => None,
+            })
+            .collect();
+        for commands in driven {
+            let _ = commands.send(SessionCommand::BudgetChanged).await;
         }
     }
 
@@ -370,6 +397,8 @@ impl Registry {
                         });
                     }
                 }
+                // Ours, yet not driven here (a start that failed halfway): drive it.
+                (None, Some(holder)) if holder == node.id => self.take_over(row.session).await?,
                 (None, Some(holder)) => self.discover(row.session, holder).await?,
                 (_, None) => self.take_over(row.session).await?,
             }
@@ -465,7 +494,14 @@ impl Registry {
             let _ = task.await;
         }
         tracing::warn!(session = %id, "another server node took over this session");
-        let holder = String::new();
+        // The new holder, for commands until the next sweep looks again.
+        let holder = match self.context.db.lease_holder(id).await {
+            Ok(holder) => holder.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(session = %id, "cannot read who drives a session now: {e}");
+                String::new()
+            }
+        };
         let mirror = self.mirror_on(stream, holder);
         self.lock().entry(id).or_insert(mirror);
     }

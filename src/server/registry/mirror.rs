@@ -5,9 +5,10 @@
 //! come from the seq it reads by, never from the notifications, which may be missed.
 
 use super::Registry;
-use crate::protocol::{Seq, ServerFrame, Session, SessionEvent, SessionId, SessionState};
+use crate::protocol::{Seq, ServerFrame, Session, SessionEvent, SessionId, SessionState, Spent};
 use crate::server::db::Db;
 use crate::server::session_stream::SessionStream;
+use crate::server::spending::Spending;
 use crate::server::wire::WireFrame;
 use std::sync::{Arc, Weak};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -46,20 +47,16 @@ pub struct Mirror {
 impl Mirror {
     /// Starts mirroring `stream` (its snapshot is the session as stored) for a session
     /// `node` drives.
-    pub fn start(
-        node: String,
-        stream: Arc<SessionStream>,
-        db: Db,
-        list: broadcast::Sender<ServerFrame>,
-        registry: Weak<Registry>,
-    ) -> Mirror {
+    pub fn start(node: String, stream: Arc<SessionStream>, registry: &Arc<Registry>) -> Mirror {
         let (nudges, rx) = mpsc::unbounded_channel();
+        let context = &registry.context;
         let task = MirrorTask {
             id: stream.snapshot().id,
             stream,
-            db,
-            list,
-            registry,
+            db: context.db.clone(),
+            list: context.list.clone(),
+            spending: Arc::clone(&context.spending),
+            registry: Arc::downgrade(registry),
         };
         Mirror {
             node,
@@ -88,6 +85,8 @@ struct MirrorTask {
     stream: Arc<SessionStream>,
     db: Db,
     list: broadcast::Sender<ServerFrame>,
+    /// This node's budgets count the turns other nodes store too.
+    spending: Arc<Spending>,
     registry: Weak<Registry>,
 }
 
@@ -157,6 +156,12 @@ impl MirrorTask {
                 last = logged.seq;
                 let state = match &logged.event {
                     SessionEvent::StateChanged { state } => Some(state.clone()),
+                    SessionEvent::TurnCompleted { usage, .. } => {
+                        let project = self.stream.snapshot().project;
+                        self.spending
+                            .turn_stored(self.id, project, Spent::of(usage));
+                        None
+                    }
                     _ => None,
                 };
                 let at_ms = self.stream.snapshot().last_activity_ms;
