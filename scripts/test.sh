@@ -30,21 +30,15 @@ else
 fi
 step "session tests again with agents embedded in the server (runner.mode = \"embedded\")"
 SWITCHBOARD_RUNNER=embedded cargo test --quiet --features ssr --test server --test session_core --test agent_failures --test ordering
-step "the integration tests again with every server storing in PostgreSQL (beside the release build)"
-# They mostly wait (on agents, sockets, the database) and the release build mostly
-# computes, so they run side by side: about a minute off the whole run. Four at a time:
-# measured 49 s against 79 s at nextest's default of one per core. Their report follows
-# the release build. (Beside Playwright they made a browser test miss its timing.)
-postgres_log=$(mktemp)
-(
-  if cargo nextest --version >/dev/null 2>&1; then
-    SWITCHBOARD_TEST_ENGINE=postgres cargo nextest run --features ssr --test '*' --test-threads 4 \
-      --no-fail-fast --status-level fail --final-status-level fail
-  else
-    SWITCHBOARD_TEST_ENGINE=postgres cargo test --quiet --features ssr --tests
-  fi
-) >"$postgres_log" 2>&1 &
-postgres_pass=$!
+step "the integration tests again with every server storing in PostgreSQL"
+# Four at a time on 2 cores: these tests mostly wait (on agents, sockets, the database);
+# measured 49 s against 79 s at nextest's default of one per core.
+if cargo nextest --version >/dev/null 2>&1; then
+  SWITCHBOARD_TEST_ENGINE=postgres cargo nextest run --features ssr --test '*' --test-threads 4 \
+    --no-fail-fast --status-level fail --final-status-level fail
+else
+  SWITCHBOARD_TEST_ENGINE=postgres cargo test --quiet --features ssr --tests
+fi
 step "the release build's tool (xtask): clippy and tests"
 cargo clippy --quiet --release --manifest-path xtask/Cargo.toml --all-targets -- -D warnings
 cargo test --quiet --release --manifest-path xtask/Cargo.toml
@@ -56,14 +50,6 @@ if ! scripts/build-release.sh 2>&1 | tee "$build_log" | grep --line-buffered '^\
   exit 1
 fi
 rm -f "$build_log"
-step "the integration tests on PostgreSQL: their report"
-if ! wait "$postgres_pass"; then
-  cat "$postgres_log" >&2
-  echo "the integration tests on PostgreSQL failed" >&2
-  exit 1
-fi
-tail -3 "$postgres_log" >&2
-rm -f "$postgres_log"
 step "the same site as cargo-leptos builds (skipped without cargo-leptos)"
 scripts/check-build-parity.sh
 step "first-load size (WASM against its baseline)"

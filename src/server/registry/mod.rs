@@ -11,6 +11,7 @@ mod compare;
 mod create;
 mod forward;
 mod mirror;
+mod sweep;
 pub use cluster::{Node, NodeSettings};
 pub use compare::AskSeveral;
 mod imports;
