@@ -70,6 +70,10 @@ const POSTGRES_FILES: &[(&str, &str)] = &[
         "20261206000000_cluster.sql",
         include_str!("../../../migrations/postgres/20261206000000_cluster.sql"),
     ),
+    (
+        "20261206020000_fold_accents.sql",
+        include_str!("../../../migrations/postgres/20261206020000_fold_accents.sql"),
+    ),
 ];
 
 /// The engine's migrations, as sqlx runs them.

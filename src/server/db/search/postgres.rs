@@ -1,6 +1,7 @@
 //! PostgreSQL's side of the search: the user's terms as a `tsquery` over the index's
 //! `words` column (its text split as FTS5's `unicode61` splits it: on everything but
-//! letters and digits, lowercase), and the filters as plain columns.
+//! letters and digits, lowercase, accents folded by the schema's `fold_accents`, applied to
+//! the query too), and the filters as plain columns.
 
 use super::query::{agent_token, project_token, terms};
 use crate::protocol::SearchQuery;
@@ -13,7 +14,7 @@ use sqlx::Any;
 pub(super) const NEWEST: &str = "SELECT f.rowid, f.session_id, f.seq, f.role, f.at_ms, \
      f.body AS snippet, s.title, s.agent, s.project_id, s.archived \
      FROM search_index f JOIN sessions s ON s.id = f.session_id \
-     WHERE f.words @@ to_tsquery('simple', $1) AND f.rowid >= $2 AND f.rowid < $3 \
+     WHERE f.words @@ to_tsquery('simple', fold_accents(lower($1))) AND f.rowid >= $2 AND f.rowid < $3 \
      AND ($5::text IS NULL OR f.role = $5) AND ($6::text IS NULL OR f.agent = $6) \
      AND ($7::text IS NULL OR f.project = $7) \
      ORDER BY f.rowid DESC LIMIT $4";
@@ -21,8 +22,8 @@ pub(super) const NEWEST: &str = "SELECT f.rowid, f.session_id, f.seq, f.role, f.
 /// The newest `$4` matches with their rank, lower first as FTS5's `rank` (so the caller
 /// sorts both engines' the same way). Parameters as [`NEWEST`].
 pub(super) const RANKED: &str = "SELECT rowid, \
-     CAST(-ts_rank(words, to_tsquery('simple', $1)) AS DOUBLE PRECISION) AS rank \
-     FROM search_index WHERE words @@ to_tsquery('simple', $1) AND rowid >= $2 AND rowid < $3 \
+     CAST(-ts_rank(words, to_tsquery('simple', fold_accents(lower($1)))) AS DOUBLE PRECISION) AS rank \
+     FROM search_index WHERE words @@ to_tsquery('simple', fold_accents(lower($1))) AND rowid >= $2 AND rowid < $3 \
      AND ($5::text IS NULL OR role = $5) AND ($6::text IS NULL OR agent = $6) \
      AND ($7::text IS NULL OR project = $7) \
      ORDER BY rowid DESC LIMIT $4";

@@ -149,6 +149,44 @@ async fn streamed_replies_on(db: Db) {
     assert_eq!(rows, 1, "one row for the whole reply");
 }
 
+/// Accents fold on both engines as FTS5's `remove_diacritics` folds them: "uber" finds
+/// "Über", and an accented query finds the plain word.
+#[tokio::test]
+async fn accents_fold_the_same_on_both_engines() {
+    use crate::protocol::{ClientMsgId, Seq, SessionEvent};
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (engine, db) in crate::server::db::testing::engines(dir.path()).await {
+        let id = crate::server::db::test_session(&db).await;
+        let said = |text: &str| SessionEvent::UserMessage {
+            client_msg_id: ClientMsgId(uuid::Uuid::new_v4()),
+            text: text.into(),
+            attachments: Vec::new(),
+        };
+        db.append_event(id, Seq(1), 10, &said("Über das Café: a naïve résumé"))
+            .await
+            .expect("stored");
+        db.append_event(id, Seq(2), 11, &said("the plain cafe down the street"))
+            .await
+            .expect("stored");
+        for (query, hits) in [
+            ("uber", 1),
+            ("naive resume", 1),
+            ("resum*", 1),
+            ("\"das cafe\"", 1),
+            ("café", 2),
+            ("CAFE", 2),
+        ] {
+            let search = SearchQuery {
+                text: query.into(),
+                ..SearchQuery::default()
+            };
+            let (groups, _) = db.search(&search).await.expect("search");
+            let found = groups.iter().map(|g| g.hits.len()).sum::<usize>();
+            assert_eq!(found, hits, "{engine}: {query}");
+        }
+    }
+}
+
 #[test]
 fn words_phrases_and_prefixes_become_a_safe_fts_query() {
     assert_eq!(fts_query("login bug").unwrap(), "\"login\" AND \"bug\"");
