@@ -67,7 +67,11 @@ async fn two_sessions_stream_at_once_without_cross_talk() {
     let db = common::open_db(dir.path()).await;
     let stored = db.events_since(a, Seq(0)).await.expect("log reads");
     let seen = events_of(&frames, a);
-    assert_eq!(stored.len(), seen.len());
+    // The client stopped at TurnCompleted; the log may already hold the idle state after it.
+    assert!(stored.len() >= seen.len());
+    assert!(stored[seen.len()..]
+        .iter()
+        .all(|s| matches!(s.event, SessionEvent::StateChanged { .. })));
     assert!(stored
         .iter()
         .zip(&seen)

@@ -30,6 +30,9 @@ pub struct ApiTokens {
     /// Every token (revoked ones too, for the list), by secret hash; the one copy the
     /// checks read, written through to `db`.
     by_hash: Mutex<HashMap<String, ApiTokenInfo>>,
+    /// Held by every change that writes rows and the map, and by a reload from the rows:
+    /// a reload that read the rows before a revocation cannot make the token valid again.
+    writing: tokio::sync::Mutex<()>,
 }
 
 /// What `cli.json` holds.
@@ -53,6 +56,7 @@ impl ApiTokens {
         Ok(ApiTokens {
             db,
             by_hash: Mutex::new(by_hash),
+            writing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -88,6 +92,7 @@ impl ApiTokens {
             secret_hash: hash(&secret),
             info: info.clone(),
         };
+        let writing = self.writing.lock().await;
         self.db.insert_api_token(&stored).await?;
         tracing::info!(token = %info.id, name = %info.name, "API token made");
         {
@@ -97,6 +102,7 @@ impl ApiTokens {
             }
             tokens.insert(stored.secret_hash, info.clone());
         }
+        drop(writing);
         self.db.access_changed().await;
         Ok(NewApiToken { info, secret })
     }
@@ -104,6 +110,7 @@ impl ApiTokens {
     /// Reads the stored tokens again: other server nodes on the database make and revoke
     /// them too.
     pub async fn reload(&self) -> Result<(), DbError> {
+        let _writing = self.writing.lock().await;
         let stored: HashMap<String, ApiTokenInfo> = self
             .db
             .api_tokens()
@@ -127,11 +134,13 @@ impl ApiTokens {
     /// Revokes a token; false when no valid token has this id.
     pub async fn revoke(&self, id: &str) -> Result<bool, DbError> {
         let now = super::session_task::now_ms();
+        let writing = self.writing.lock().await;
         let revoked = self.db.revoke_api_token(id, now).await?;
         if revoked {
             for token in self.lock().values_mut().filter(|t| t.id == id) {
                 token.revoked_at_ms = Some(now);
             }
+            drop(writing);
             tracing::info!(token = %id, "API token revoked");
             self.db.access_changed().await;
         }

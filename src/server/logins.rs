@@ -25,6 +25,9 @@ const AGENT_CHARS: usize = 200;
 pub struct Logins {
     db: Db,
     by_hash: Mutex<HashMap<String, StoredLogin>>,
+    /// Held by every change that writes rows and the map, and by a reload from the rows:
+    /// a reload that read the rows before a sign-out cannot put the signed-out login back.
+    writing: tokio::sync::Mutex<()>,
     /// Sockets open per login id.
     sockets: std::sync::Arc<Mutex<HashMap<String, usize>>>,
 }
@@ -66,6 +69,7 @@ impl Logins {
         Ok(Logins {
             db,
             by_hash: Mutex::new(by_hash),
+            writing: tokio::sync::Mutex::new(()),
             sockets: std::sync::Arc::default(),
         })
     }
@@ -79,6 +83,7 @@ impl Logins {
         getrandom::fill(&mut id_bytes)
             .map_err(|e| DbError::Corrupt(format!("no randomness: {e}")))?;
         let now = super::session_task::now_ms();
+        let writing = self.writing.lock().await;
         let login = StoredLogin {
             id: hex(&id_bytes),
             secret_hash: hash(&secret),
@@ -93,6 +98,7 @@ impl Logins {
         self.db.insert_login(&login).await?;
         tracing::info!(login = %login.id, "logged in");
         self.lock().insert(login.secret_hash.clone(), login);
+        drop(writing);
         self.db.access_changed().await;
         Ok(secret)
     }
@@ -100,6 +106,7 @@ impl Logins {
     /// Reads the stored logins again: other server nodes on the database make and sign
     /// out logins too (a browser behind a load balancer meets several nodes).
     pub async fn reload(&self) -> Result<(), DbError> {
+        let _writing = self.writing.lock().await;
         let now = super::session_task::now_ms();
         let stored: HashMap<String, StoredLogin> = self
             .db
@@ -141,6 +148,7 @@ impl Logins {
 
     /// Signs out one login (`Some`) or every login (`None`).
     pub async fn sign_out(&self, id: Option<&str>) -> Result<(), DbError> {
+        let writing = self.writing.lock().await;
         self.db.delete_logins(id).await?;
         {
             let mut logins = self.lock();
@@ -149,6 +157,7 @@ impl Logins {
                 None => logins.clear(),
             }
         }
+        drop(writing);
         tracing::info!(login = id.unwrap_or("all"), "signed out");
         self.db.access_changed().await;
         Ok(())
