@@ -34,8 +34,13 @@ pub struct LoadFailed(pub String);
 
 #[cfg(all(feature = "hydrate", feature = "split"))]
 impl From<::leptos::wasm_split::SplitLoaderError> for LoadFailed {
-    fn from(e: ::leptos::wasm_split::SplitLoaderError) -> Self {
-        LoadFailed(format!("{e:?}"))
+    /// The loader's error carries no detail (the browser's reason is in its console).
+    fn from(_: ::leptos::wasm_split::SplitLoaderError) -> Self {
+        LoadFailed(
+            "Its code did not arrive: the browser is offline, or a newer release replaced it \
+             (reloading the page fetches the new one)."
+                .into(),
+        )
     }
 }
 
