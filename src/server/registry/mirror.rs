@@ -139,7 +139,10 @@ impl MirrorTask {
     /// notifications come in the driving node's commit order, so stopping at the seq a
     /// notification names keeps that node's order of events and patches.
     async fn catch_up(&self, seq: Seq) {
-        let mut last = self.stream.snapshot().last_seq;
+        // Read once per catch-up, not per event: a snapshot is a whole `Session` clone, and a
+        // mirror republishes every event of a busy session.
+        let held = self.stream.snapshot();
+        let (mut last, project, at_ms) = (held.last_seq, held.project, held.last_activity_ms);
         while last < seq {
             let events = match self.db.events_between(self.id, last, seq.next()).await {
                 Ok(events) => events,
@@ -157,14 +160,12 @@ impl MirrorTask {
                 let state = match &logged.event {
                     SessionEvent::StateChanged { state } => Some(state.clone()),
                     SessionEvent::TurnCompleted { usage, .. } => {
-                        let project = self.stream.snapshot().project;
                         self.spending
                             .turn_stored(self.id, project, Spent::of(usage));
                         None
                     }
                     _ => None,
                 };
-                let at_ms = self.stream.snapshot().last_activity_ms;
                 let frame = ServerFrame::Event {
                     session: self.id,
                     seq: logged.seq,
