@@ -496,6 +496,23 @@ async fn a_day_budget_set_on_one_node_counts_every_node_s_turns_and_stops_the_ot
             _ => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
         }
     }
+    // A refusal can come before the session's own alert patch (the refusal reads the
+    // ledger; the patch follows the budget reload), so wait for the patch if needed.
+    if most_counted < 0.02 {
+        let frames = a
+            .until(|frame| {
+                matches!(frame, ServerFrame::SessionUpdated { session, patch }
+                    if *session == on_a && patch.budget.is_some_and(|mark| mark.alert.is_some()))
+            })
+            .await;
+        if let Some(ServerFrame::SessionUpdated { patch, .. }) = frames.last() {
+            let spent = patch
+                .budget
+                .and_then(|mark| mark.alert)
+                .map(|alert| alert.spent.usd);
+            most_counted = most_counted.max(spent.unwrap_or(0.0));
+        }
+    }
     // B's turn alone cost $0.021; A's own turns here come to less than that.
     assert!(
         most_counted >= 0.02,
