@@ -249,6 +249,39 @@ pub async fn revoke_api_token(id: String) -> Result<(), ServerFnError> {
     }
 }
 
+/// The machines whose runners connect from other hosts (the Machines page).
+#[server(endpoint = "list_machines")]
+pub async fn list_machines() -> Result<Vec<crate::protocol::MachineInfo>, ServerFnError> {
+    Ok(crate::server::machines_from_context()?.list().await)
+}
+
+/// Makes a one-time enrollment code for a machine named `name`; shown this once.
+#[server(endpoint = "create_enrollment")]
+pub async fn create_enrollment(
+    name: String,
+) -> Result<crate::protocol::NewEnrollment, ServerFnError> {
+    if name.trim().is_empty() {
+        return Err(ServerFnError::new("Give the machine a name"));
+    }
+    crate::server::machines_from_context()?
+        .create_enrollment(&name)
+        .await
+        .map_err(|e| ServerFnError::new(format!("The code could not be stored: {e}")))
+}
+
+/// Revokes a machine: its runner is disconnected now and refused from then on.
+#[server(endpoint = "revoke_machine")]
+pub async fn revoke_machine(id: String) -> Result<(), ServerFnError> {
+    let revoked = crate::server::machines_from_context()?
+        .revoke(&id)
+        .await
+        .map_err(|e| ServerFnError::new(format!("The machine could not be revoked: {e}")))?;
+    match revoked {
+        true => Ok(()),
+        false => Err(ServerFnError::new("No enrolled machine has this id")),
+    }
+}
+
 /// The Doctor's line on git: found (path, version) or why not.
 #[server]
 pub async fn git_report() -> Result<crate::protocol::GitInfo, ServerFnError> {

@@ -173,6 +173,18 @@ mod cli {
     pub struct RunnerArgs {
         #[command(subcommand)]
         pub action: Option<RunnerAction>,
+        /// Run as another machine's runner, dialling this server (https://HOST[:PORT])
+        #[arg(long, value_name = "URL")]
+        pub server: Option<String>,
+        /// Enroll this machine first with a one-time code from the Machines page
+        #[arg(long, value_name = "CODE", requires = "server")]
+        pub enroll: Option<String>,
+        /// Trust the certificates in this PEM file too (a private CA, a self-signed server)
+        #[arg(long, value_name = "FILE", requires = "server")]
+        pub ca: Option<PathBuf>,
+        /// Allow http:// (the credential travels unencrypted): only on a network you trust
+        #[arg(long, requires = "server")]
+        pub insecure_plain: bool,
         /// Directory for the database and agent state [default: ./data]
         #[arg(long, global = true, env = "SWITCHBOARD_DATA_DIR")]
         pub data_dir: Option<PathBuf>,
@@ -388,8 +400,16 @@ async fn runner(args: cli::RunnerArgs) -> std::process::ExitCode {
         Ok(config) => config,
         Err(code) => return code,
     };
+    let remote = args
+        .server
+        .map(|server| switchboard::server::runner::RemoteArgs {
+            server,
+            enroll: args.enroll,
+            ca: args.ca,
+            insecure_plain: args.insecure_plain,
+        });
     let action = match args.action {
-        None => Action::Run,
+        None => Action::Run(remote),
         Some(cli::RunnerAction::Status) => Action::Status,
         Some(cli::RunnerAction::Stop { now }) => Action::Stop { now },
     };

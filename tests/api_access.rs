@@ -7,6 +7,7 @@
 mod common;
 
 use common::api::{call, cli_file, client};
+use common::machines::server_fn;
 use common::{get, http, Server, TEST_TOKEN};
 use hyper::Method;
 use serde_json::{json, Value};
@@ -17,20 +18,6 @@ fn raw(method: &str, path: &str, addr: &str, headers: &str, body: &str) -> Strin
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
-}
-
-/// A server function called as the browser calls it (with its login cookie).
-async fn server_fn(addr: &str, cookie: &str, name: &str, form: &str) -> (u16, String) {
-    let request = format!(
-        "POST /api/{name} HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
-        form.len()
-    );
-    let (status, answer) = http(addr, &request).await;
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 #[tokio::test]

@@ -124,6 +124,7 @@ async fn add_project(socket: &mut Socket, repo: &Path) -> ProjectId {
         &ClientFrame::AddProject {
             path: path.clone(),
             name: None,
+            machine: None,
             tag: None,
         },
     )

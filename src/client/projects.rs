@@ -212,7 +212,12 @@ pub fn add_project(store: Store, path: String, name: String) {
     let name = Some(name.trim().to_owned()).filter(|n| !n.is_empty());
     store.project_add.set(AddState::Sending);
     let tag = Some(store.open_request(Request::AddProject));
-    transport::send(ClientFrame::AddProject { path, name, tag });
+    transport::send(ClientFrame::AddProject {
+        path,
+        name,
+        machine: None,
+        tag,
+    });
 }
 
 /// Forgets the form's last outcome (it opens afresh).

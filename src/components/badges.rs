@@ -17,6 +17,7 @@ pub fn state_label(state: &SessionState) -> &'static str {
         SessionState::Error { .. } => "Error",
         SessionState::Interrupted { .. } => "Interrupted",
         SessionState::Archived => "Ended",
+        SessionState::Unreachable { .. } => "Unreachable",
     }
 }
 
@@ -25,6 +26,9 @@ fn state_tooltip(state: &SessionState) -> String {
     match state {
         SessionState::Error { message } => format!("Error: {message}"),
         SessionState::Interrupted { reason } => format!("Interrupted: {reason}"),
+        SessionState::Unreachable { machine } => {
+            format!("Unreachable: {machine} is out of contact; the session goes on when it is back")
+        }
         SessionState::WaitingForAgent { ahead: 0 } => {
             "Waiting for an agent slot: next in line (limits.max_live_agents)".to_string()
         }

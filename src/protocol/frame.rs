@@ -233,11 +233,14 @@ pub enum ClientFrame {
     },
     /// Add a folder as a project; answered with `ProjectsChanged` (or an `Error`).
     AddProject {
-        /// The folder (under `server.roots`).
+        /// The folder (under `server.roots`; on another machine, an absolute path there).
         path: String,
         /// Its name; the folder's name when absent or blank.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
+        /// The machine (its id) the folder is on; `None`: this server's host.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        machine: Option<String>,
         /// The browser's number for this request, echoed by an `Error` refusing it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tag: Option<RequestTag>,

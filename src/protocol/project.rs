@@ -28,6 +28,10 @@ pub struct Project {
     /// missing, no commit yet); `None` when it can.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worktree_unavailable: Option<String>,
+    /// The machine (its id) whose runner runs this project's agents; `None`: this server's
+    /// own host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
 }
 
 /// The name of the project every server starts with: an empty git repository in the data

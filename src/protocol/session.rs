@@ -42,6 +42,12 @@ tag_first! {
         },
         /// Ended by the user; kept for the record, hidden from the sidebar.
         Archived,
+        /// The agent runs on another machine whose runner is out of contact; the session
+        /// goes on (its turn too) when the runner is back.
+        Unreachable {
+            /// The machine's name.
+            machine: String,
+        },
     }
 }
 
@@ -58,6 +64,7 @@ impl SessionState {
             SessionState::Error { .. } => "error",
             SessionState::Interrupted { .. } => "interrupted",
             SessionState::Archived => "archived",
+            SessionState::Unreachable { .. } => "unreachable",
         }
     }
 

@@ -111,14 +111,22 @@ impl ApiTokens {
     /// them too.
     pub async fn reload(&self) -> Result<(), DbError> {
         let _writing = self.writing.lock().await;
-        let stored: HashMap<String, ApiTokenInfo> = self
+        let mut stored: HashMap<String, ApiTokenInfo> = self
             .db
             .api_tokens()
             .await?
             .into_iter()
             .map(|token| (token.secret_hash, token.info))
             .collect();
-        *self.lock() = stored;
+        let mut tokens = self.lock();
+        // A use recorded here may not be written yet (`check` writes it in the background):
+        // the later of the two times stands.
+        for (hash, token) in stored.iter_mut() {
+            if let Some(known) = tokens.get(hash) {
+                token.last_used_ms = token.last_used_ms.max(known.last_used_ms);
+            }
+        }
+        *tokens = stored;
         Ok(())
     }
 

@@ -128,6 +128,7 @@ struct RunnerSection {
     memory_kib: Option<usize>,
     spill_mib: Option<u64>,
     socket: Option<PathBuf>,
+    unreachable_secs: Option<u64>,
 }
 
 /// Where agent processes run.
@@ -157,6 +158,9 @@ pub struct RunnerSettings {
     /// The runner protocol version spoken (SWITCHBOARD_RUNNER_PROTOCOL, only to test the
     /// drain of an older runner).
     pub protocol: u32,
+    /// How long another machine's runner may be out of contact before its sessions show
+    /// as unreachable (`runner.unreachable_secs`, SWITCHBOARD_RUNNER_UNREACHABLE_SECS).
+    pub unreachable_after: Duration,
 }
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -379,6 +383,13 @@ impl Config {
                     .ok()
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(crate::server::runner::PROTOCOL_VERSION),
+                unreachable_after: Duration::from_secs(
+                    std::env::var("SWITCHBOARD_RUNNER_UNREACHABLE_SECS")
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .or(file.runner.unreachable_secs)
+                        .unwrap_or(30),
+                ),
             },
         }
     }

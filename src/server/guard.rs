@@ -36,6 +36,8 @@ pub async fn guard(State(state): State<GuardState>, mut request: Request, next: 
     // says why it refuses as problem details. Only under its prefix: the app's server
     // functions live under `/api/` too, and they keep the cookie.
     let api = request.uri().path().starts_with("/api/v1/");
+    // Other machines' runners check their credential in their handler (`machines::http`).
+    let runner = request.uri().path().starts_with("/runner/");
     let refuse = |status, message| match api {
         true => refuse_problem(status, message),
         false => refuse(status, message),
@@ -62,7 +64,7 @@ pub async fn guard(State(state): State<GuardState>, mut request: Request, next: 
     }
     let https = is_https(request.headers());
     let mut login = None;
-    if state.access.required() && !is_public_asset(&request) && !api {
+    if state.access.required() && !is_public_asset(&request) && !api && !runner {
         if request.method() == Method::POST && request.uri().path() == login_http::LOGIN_PATH {
             return login_http::post_login(&state.access, request, https).await;
         }

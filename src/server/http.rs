@@ -21,6 +21,7 @@ pub fn router(state: AppState) -> Router {
     let registry = Arc::clone(&state.registry);
     let access = Arc::clone(&state.access);
     let api_tokens = Arc::clone(&state.api_tokens);
+    let machines = state.machines.clone();
     let options = state.leptos_options.clone();
     // The compiled assets, with their build-time .br/.gz (scripts/build-release.sh, or
     // `cargo leptos build --release --precompress`) when present. Served here rather than by leptos_axum's fallback, which
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
                 provide_context(Arc::clone(&registry));
                 provide_context(Arc::clone(&access));
                 provide_context(Arc::clone(&api_tokens));
+                provide_context(machines.clone());
                 provide_csp_nonce();
             },
             move || shell(options.clone()),
@@ -60,6 +62,15 @@ pub fn router(state: AppState) -> Router {
         // Added after the layers above, so the WebSocket is never compressed by them
         // (only the guard below wraps it).
         .route("/ws", get(ws::upgrade))
+        // Other machines' runners: each checks its caller itself (a code, a credential).
+        .route(
+            super::runner::wire::ENROLL_PATH,
+            axum::routing::post(super::machines::http::enroll),
+        )
+        .route(
+            super::runner::wire::CONNECT_PATH,
+            get(super::machines::http::connect),
+        )
         // The API: its own token check inside, the guard's Host and Origin checks outside.
         .merge(super::api::router(&state))
         .route(

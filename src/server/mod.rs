@@ -21,6 +21,7 @@ pub mod http;
 pub mod import;
 pub mod login_http;
 pub mod logins;
+pub mod machines;
 pub mod private_dir;
 pub mod projects;
 pub mod rate;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub access: Arc<access::Access>,
     /// The HTTP API's tokens.
     pub api_tokens: Arc<api_tokens::ApiTokens>,
+    /// Other machines' runners (`None` when agents run in the server's own process).
+    pub machines: Option<Arc<machines::Machines>>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {
@@ -102,6 +105,17 @@ pub async fn logins_from_context() -> Result<Vec<crate::protocol::LoginInfo>, Se
 pub fn api_tokens_from_context() -> Result<Arc<api_tokens::ApiTokens>, ServerFnError> {
     use_context::<Arc<api_tokens::ApiTokens>>()
         .ok_or_else(|| ServerFnError::new("the API tokens are not available"))
+}
+
+/// Other machines' runners, for server functions; refused when agents run in the server.
+pub fn machines_from_context() -> Result<Arc<machines::Machines>, ServerFnError> {
+    use_context::<Option<Arc<machines::Machines>>>()
+        .flatten()
+        .ok_or_else(|| {
+            ServerFnError::new(
+                "Other machines need runner.mode = \"detached\" (this server runs its agents in its own process)",
+            )
+        })
 }
 
 /// The Doctor's runner section, for server functions.
@@ -235,9 +249,17 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
         ),
         None => None,
     };
+    let mut machines = None;
     let registry = if runner::detached(&config) {
         let catalog = Arc::new(catalog::AgentCatalog::load(&config));
-        let runners = runner::Runners::start(&config, Arc::clone(&catalog))
+        let known = machines::Machines::load(
+            db.clone(),
+            config.runner.protocol,
+            config.runner.unreachable_after,
+        )
+        .await?;
+        machines = Some(Arc::clone(&known));
+        let runners = runner::Runners::start(&config, Arc::clone(&catalog), known)
             .await
             .map_err(StartError::Runner)?;
         Registry::load_detached(db, Arc::clone(&config), catalog, runners, node).await?
@@ -246,7 +268,12 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
     };
     registry.start_node();
     if let Some(changes) = registry.access_changes() {
-        tokio::spawn(reload_access(changes, logins, Arc::clone(&api_tokens)));
+        tokio::spawn(reload_access(
+            changes,
+            logins,
+            Arc::clone(&api_tokens),
+            machines.clone(),
+        ));
     }
 
     // Streaming sends many small frames: without TCP_NODELAY, Nagle's algorithm and delayed
@@ -262,6 +289,7 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
         registry: Arc::clone(&registry),
         access: Arc::new(access),
         api_tokens,
+        machines,
     };
     // Tests and scripts read this line to find the port.
     println!("Switchboard listening on http://{addr}");
@@ -275,11 +303,13 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
     Ok(())
 }
 
-/// Reads logins and API tokens again whenever another node may have changed them.
+/// Reads logins, API tokens and machines again whenever another node may have changed
+/// them.
 async fn reload_access(
     mut changes: tokio::sync::broadcast::Receiver<()>,
     logins: Arc<logins::Logins>,
     api_tokens: Arc<api_tokens::ApiTokens>,
+    machines: Option<Arc<machines::Machines>>,
 ) {
     use tokio::sync::broadcast::error::RecvError;
     while let Ok(()) | Err(RecvError::Lagged(_)) = changes.recv().await {
@@ -288,6 +318,11 @@ async fn reload_access(
         }
         if let Err(e) = api_tokens.reload().await {
             tracing::warn!("cannot read the API tokens again: {e}");
+        }
+        if let Some(machines) = &machines {
+            if let Err(e) = machines.reload().await {
+                tracing::warn!("cannot read the machines again: {e}");
+            }
         }
     }
 }

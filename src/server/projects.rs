@@ -113,7 +113,7 @@ impl Projects {
         for cwd in projects.db.cwds_without_project().await? {
             let id = match projects.by_path(&cwd).await? {
                 Some(id) => id,
-                None => projects.store(&cwd, None).await?.id,
+                None => projects.store(&cwd, None, None).await?.id,
             };
             projects.db.attach_sessions(&cwd, id).await?;
         }
@@ -155,7 +155,7 @@ impl Projects {
         let path = self.places.playground().display().to_string();
         self.lock()
             .iter()
-            .find(|p| p.path == path)
+            .find(|p| p.path == path && p.machine.is_none())
             .cloned()
             .ok_or_else(|| ServiceError::Storage("the Playground project is missing".into()))
     }
@@ -165,28 +165,51 @@ impl Projects {
     pub async fn for_folder(&self, dir: &Path) -> Result<Project, ServiceError> {
         let canonical = self.places.check_workdir(dir)?;
         let path = canonical.display().to_string();
-        if let Some(project) = self.lock().iter().find(|p| p.path == path).cloned() {
+        let here = |p: &&Project| p.path == path && p.machine.is_none();
+        if let Some(project) = self.lock().iter().find(here).cloned() {
             return Ok(project);
         }
-        self.add(&path, None).await
+        self.add(&path, None, None).await
     }
 
-    /// Adds folder `path` as a project named `name` (default: the folder's name).
-    pub async fn add(&self, path: &str, name: Option<&str>) -> Result<Project, ServiceError> {
+    /// Adds folder `path` as a project named `name` (default: the folder's name), on this
+    /// host or, with `machine`, on that machine (whose folders this server cannot see: the
+    /// path must be absolute, and the agent's start there says whether it exists).
+    pub async fn add(
+        &self,
+        path: &str,
+        name: Option<&str>,
+        machine: Option<String>,
+    ) -> Result<Project, ServiceError> {
         let typed = path.trim();
         if typed.is_empty() {
             return Err(ServiceError::Invalid("give the project's folder".into()));
         }
-        let canonical = self.places.check_workdir(&expand_home(typed))?;
-        let path = canonical.display().to_string();
-        if let Some(existing) = self.lock().iter().find(|p| p.path == path) {
+        let path = match &machine {
+            None => self
+                .places
+                .check_workdir(&expand_home(typed))?
+                .display()
+                .to_string(),
+            Some(_) if !typed.starts_with('/') || typed.split('/').any(|part| part == "..") => {
+                return Err(ServiceError::Invalid(format!(
+                    "{typed}: a folder on another machine is given as an absolute path, without `..`"
+                )))
+            }
+            Some(_) => typed.trim_end_matches('/').to_owned(),
+        };
+        if let Some(existing) = self
+            .lock()
+            .iter()
+            .find(|p| p.path == path && p.machine == machine)
+        {
             return Err(ServiceError::Invalid(format!(
                 "{path} is already the project {:?}",
                 existing.name
             )));
         }
         let name = name.map(str::trim).filter(|n| !n.is_empty());
-        let stored = self.store(&path, name).await?;
+        let stored = self.store(&path, name, machine).await?;
         self.reload().await?;
         self.get(stored.id)
     }
@@ -277,17 +300,25 @@ impl Projects {
         }
         let path = dir.display().to_string();
         if self.by_path(&path).await?.is_none() {
-            self.store(&path, Some(PLAYGROUND_NAME)).await?;
+            self.store(&path, Some(PLAYGROUND_NAME), None).await?;
         }
         Ok(())
     }
 
     async fn by_path(&self, path: &str) -> Result<Option<ProjectId>, ServiceError> {
         let stored = self.db.projects().await?;
-        Ok(stored.into_iter().find(|p| p.path == path).map(|p| p.id))
+        Ok(stored
+            .into_iter()
+            .find(|p| p.path == path && p.machine.is_none())
+            .map(|p| p.id))
     }
 
-    async fn store(&self, path: &str, name: Option<&str>) -> Result<StoredProject, ServiceError> {
+    async fn store(
+        &self,
+        path: &str,
+        name: Option<&str>,
+        machine: Option<String>,
+    ) -> Result<StoredProject, ServiceError> {
         let default_name = Path::new(path)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -296,6 +327,7 @@ impl Projects {
             id: ProjectId(uuid::Uuid::new_v4()),
             name: check_name(name.unwrap_or(&default_name))?,
             path: path.to_owned(),
+            machine,
             created_at_ms: crate::server::session_task::now_ms(),
         };
         self.db.insert_project(&stored).await?;
@@ -311,7 +343,13 @@ impl Projects {
             head_branch: None,
             branches: Vec::new(),
             worktree_unavailable: None,
+            machine: stored.machine,
         };
+        if project.machine.is_some() {
+            // git runs on the server's host, which cannot see another machine's folders.
+            project.worktree_unavailable = Some("the folder is on another machine".into());
+            return project;
+        }
         let Some(git) = &self.git else {
             project.worktree_unavailable = self.git_missing.clone();
             return project;

@@ -414,9 +414,15 @@ impl SocketRoutes {
                 let outcome = registry.keep_attempt(compare, session, others).await;
                 self.git_done(session, tag, outcome).await
             }
-            ClientFrame::AddProject { path, name, .. } => {
-                registry.add_project(&path, name.as_deref()).await.map(drop)
-            }
+            ClientFrame::AddProject {
+                path,
+                name,
+                machine,
+                ..
+            } => registry
+                .add_project(&path, name.as_deref(), machine)
+                .await
+                .map(drop),
             ClientFrame::RenameProject { project, name, .. } => {
                 registry.rename_project(project, &name).await
             }

@@ -66,6 +66,7 @@ pub async fn add_project(client: &mut Client, path: &str) -> Result<Project, Str
         .send(&ClientFrame::AddProject {
             path: path.into(),
             name: None,
+            machine: None,
             tag: Some(tag),
         })
         .await;

@@ -6,6 +6,7 @@ pub mod api;
 pub mod claude;
 pub mod code;
 pub mod import;
+pub mod machines;
 
 use futures::{SinkExt, StreamExt};
 use std::io::{BufRead, BufReader};

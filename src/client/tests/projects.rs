@@ -20,6 +20,7 @@ fn project(n: u128, name: &str) -> Project {
         head_branch: Some("main".into()),
         branches: vec!["main".into(), "dev".into()],
         worktree_unavailable: None,
+        machine: None,
     }
 }
 

@@ -67,6 +67,14 @@ pub enum AgentOutput {
         /// What happened, for the transcript.
         reason: String,
     },
+    /// The agent's machine is out of contact (its runner stopped dialling in): the session
+    /// shows so, and waits.
+    Unreachable {
+        /// The machine's name.
+        machine: String,
+    },
+    /// The machine is back: whatever the agent did meanwhile follows.
+    Reachable,
     /// The process exited; nothing follows.
     Exited {
         /// Exit code, `None` when killed by a signal.
@@ -148,6 +156,9 @@ pub enum AgentError {
     /// The process is gone; the next message restarts it.
     #[error("the agent process has exited")]
     Gone,
+    /// The machine it should run on cannot take it (unknown, revoked).
+    #[error("{0}")]
+    Machine(String),
 }
 
 /// The operations every agent protocol supports. Calls only queue work for the driver's
@@ -259,6 +270,9 @@ pub struct StartRequest {
     pub permission_mode: String,
     /// The model, when chosen.
     pub model: Option<String>,
+    /// The machine (its id) to run on; `None`: this server's host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
 }
 
 /// An agent start with everything looked up: the program, its environment and protocol.

@@ -57,6 +57,10 @@ const FILES: &[(&str, &str)] = &[
         "20261206000000_rev.sql",
         include_str!("../../../migrations/20261206000000_rev.sql"),
     ),
+    (
+        "20261207000000_machines.sql",
+        include_str!("../../../migrations/20261207000000_machines.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, oldest first: the schema began there as the SQLite
@@ -73,6 +77,10 @@ const POSTGRES_FILES: &[(&str, &str)] = &[
     (
         "20261206020000_fold_accents.sql",
         include_str!("../../../migrations/postgres/20261206020000_fold_accents.sql"),
+    ),
+    (
+        "20261207000000_machines.sql",
+        include_str!("../../../migrations/postgres/20261207000000_machines.sql"),
     ),
 ];
 

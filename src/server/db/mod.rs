@@ -10,6 +10,7 @@ pub mod compare;
 mod connect;
 pub mod imports;
 pub mod logins;
+pub mod machines;
 mod migrations;
 pub mod projects;
 pub mod runner;

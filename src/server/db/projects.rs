@@ -13,6 +13,8 @@ pub struct StoredProject {
     pub name: String,
     /// Its canonical folder.
     pub path: String,
+    /// The machine the folder is on (its id); `None`: the server's own host.
+    pub machine: Option<String>,
     /// When it was added, milliseconds since the Unix epoch (sidebar order).
     pub created_at_ms: i64,
 }
@@ -32,6 +34,8 @@ impl Db {
                             .ok_or_else(|| DbError::Corrupt(format!("project id {id}")))?,
                         name: row.try_get("name")?,
                         path: row.try_get("path")?,
+                        machine: Some(row.try_get::<String, _>("machine_id")?)
+                            .filter(|id| !id.is_empty()),
                         created_at_ms: row.try_get("created_at_ms")?,
                     })
                 })
@@ -45,11 +49,13 @@ impl Db {
         let project = project.clone();
         self.detached(move |db| async move {
             sqlx::query(
-                "INSERT INTO projects (id, name, path, created_at_ms) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO projects (id, name, path, machine_id, created_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(project.id.to_string())
             .bind(&project.name)
             .bind(&project.path)
+            .bind(project.machine.clone().unwrap_or_default())
             .bind(project.created_at_ms)
             .execute(&db.writer)
             .await?;

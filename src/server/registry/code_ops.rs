@@ -18,8 +18,21 @@ impl Registry {
         &self,
         path: &str,
         name: Option<&str>,
+        machine: Option<String>,
     ) -> Result<Project, ServiceError> {
-        let project = self.context.projects.add(path, name).await?;
+        if let Some(machine) = &machine {
+            // Only an enrolled, unrevoked machine's runner can take its agents.
+            let machines = self.context.runners.as_ref().map(|r| r.machines());
+            let Some(machines) = machines else {
+                return Err(ServiceError::Invalid(
+                    "projects on other machines need runner.mode = \"detached\"".into(),
+                ));
+            };
+            machines
+                .link(machine)
+                .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        }
+        let project = self.context.projects.add(path, name, machine).await?;
         tracing::info!(project = %project.id, path = %project.path, "project added");
         self.projects_changed().await;
         Ok(project)

@@ -40,7 +40,11 @@ impl Registry {
             (None, Some(cwd)) if !cwd.is_empty() => projects.for_folder(Path::new(cwd)).await?,
             (None, _) => projects.playground()?,
         };
-        let folder = projects.places().check_workdir(Path::new(&project.path))?;
+        // Another machine's folder is checked there, when its agent starts.
+        let folder = match &project.machine {
+            Some(_) => std::path::PathBuf::from(&project.path),
+            None => projects.places().check_workdir(Path::new(&project.path))?,
+        };
         let open = self.lock().len();
         if open >= config.max_open_sessions {
             return Err(ServiceError::LimitReached(format!(
@@ -75,6 +79,11 @@ impl Registry {
         }
         let worktree = match (new.worktree, projects.git()) {
             (false, _) => None,
+            (true, _) if project.machine.is_some() => {
+                return Err(ServiceError::NotAllowed(
+                    "no worktree: the project's folder is on another machine".into(),
+                ))
+            }
             (true, None) => {
                 let why = projects.git_missing().unwrap_or("git is not available");
                 return Err(ServiceError::NotAllowed(format!("no worktree: {why}")));

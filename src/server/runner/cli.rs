@@ -6,8 +6,9 @@ use crate::server::config::Config;
 
 /// What was asked for.
 pub enum Action {
-    /// Run the runner in this process until it is stopped.
-    Run,
+    /// Run the runner in this process until it is stopped; with `remote`, as another
+    /// machine's runner that dials the server.
+    Run(Option<super::RemoteArgs>),
     /// Print the running one's state.
     Status,
     /// Stop the running one (after running turns, or `now`).
@@ -20,14 +21,14 @@ pub enum Action {
 /// Does `action` for `config`'s data dir.
 pub async fn run(config: &Config, action: Action) -> Result<(), String> {
     match action {
-        Action::Run => {
+        Action::Run(remote) => {
             use tracing_subscriber::EnvFilter;
             tracing_subscriber::fmt()
                 .with_env_filter(
                     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
                 )
                 .init();
-            super::run_host(config).await
+            super::run_host(config, remote).await
         }
         Action::Status => {
             let (info, agents) = super::control(config, ToRunner::Status).await?;

@@ -37,6 +37,26 @@ pub struct HostOptions {
     pub memory_limit: usize,
     /// Bytes one agent's spill file may hold before the agent is paused.
     pub spill_limit: u64,
+    /// Set for another machine's runner: the server it dials, and as whom.
+    pub remote: Option<RemoteServer>,
+}
+
+/// The server another machine's runner dials.
+#[derive(Clone)]
+pub struct RemoteServer {
+    /// Where it is.
+    pub target: super::dial::Target,
+    /// The machine's credential.
+    pub credential: String,
+}
+
+impl std::fmt::Debug for RemoteServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the credential.
+        f.debug_struct("RemoteServer")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why the runner could not start.
@@ -53,6 +73,9 @@ pub enum HostError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The server refused this machine's runner (it was revoked).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// One agent the runner holds.
@@ -102,6 +125,8 @@ struct Host {
     stop: Notify,
     /// The socket's lock, given up with the socket when draining.
     socket_lock: Mutex<Option<crate::server::data_lock::DataDirLock>>,
+    /// Why the server refused this machine's runner, when it did: the runner exits.
+    refused: Mutex<Option<String>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -126,6 +151,8 @@ pub async fn serve(
         started_at_ms: crate::server::session_task::now_ms(),
         draining: false,
         build: super::build_id(),
+        host: options.remote.is_some().then(super::dial::host_name),
+        load: None,
     };
     tracing::info!(socket = %options.socket.display(), pid = info.pid, protocol = info.protocol, "runner listening");
     let host = Arc::new(Host {
@@ -138,7 +165,13 @@ pub async fn serve(
         alone_since: Mutex::new(Some(Instant::now())),
         stop: Notify::new(),
         socket_lock: Mutex::new(Some(socket_lock)),
+        refused: Mutex::new(None),
     });
+    let _dialling = host
+        .options
+        .remote
+        .clone()
+        .map(|remote| OwnedTask::spawn(dial_server(Arc::clone(&host), remote)));
     let mut check = tokio::time::interval(Duration::from_millis(250));
     loop {
         tokio::select! {
@@ -163,7 +196,40 @@ pub async fn serve(
     }
     // Dropping the slots drops their drivers, which kill the agents' process groups.
     lock(&host.agents).clear();
-    Ok(())
+    let refused = lock(&host.refused).take();
+    match refused {
+        Some(why) => Err(HostError::Refused(why)),
+        None => Ok(()),
+    }
+}
+
+/// Another machine's runner: dials its server again whenever the connection drops (after
+/// a pause growing to 5 s); the server then speaks to it as over the unix socket. A
+/// refusal (a revoked machine) stops the runner and its agents.
+async fn dial_server(host: Arc<Host>, remote: RemoteServer) {
+    let name = super::dial::host_name();
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match remote.target.connect(&remote.credential, &name).await {
+            Ok(stream) => {
+                tracing::info!("connected to the server");
+                pause = Duration::from_millis(100);
+                connection(Arc::clone(&host), stream).await;
+                tracing::warn!("the connection to the server dropped; dialling again");
+            }
+            Err(super::dial::DialError::Refused(why)) => {
+                tracing::error!("the server refused this runner: {why}; stopping its agents");
+                *lock(&host.refused) = Some(format!("the server refused this runner: {why}"));
+                host.stop.notify_one();
+                return;
+            }
+            Err(super::dial::DialError::Failed(why)) => {
+                tracing::warn!("cannot connect to the server: {why}");
+            }
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
 }
 
 /// Binds the socket, private to this user. A socket file nobody answers on is left over
@@ -190,7 +256,10 @@ async fn bind(path: &std::path::Path) -> Result<UnixListener, HostError> {
 
 impl Host {
     fn snapshot(&self) -> (RunnerInfo, Vec<HostedAgent>) {
-        let info = lock(&self.info).clone();
+        let mut info = lock(&self.info).clone();
+        if self.options.remote.is_some() {
+            info.load = super::dial::load_average();
+        }
         let agents = lock(&self.agents)
             .iter()
             .map(|(key, slot)| slot.describe(*key))
@@ -268,6 +337,23 @@ impl Host {
         }
         let kind = start.request.kind.clone();
         let session = start.request.session;
+        if !start.request.cwd.is_dir() {
+            return FromRunner::LaunchFailed {
+                agent: key,
+                error: format!(
+                    "the folder {} does not exist on {}",
+                    start.request.cwd.display(),
+                    lock(&self.info).host.as_deref().unwrap_or("this host")
+                ),
+            };
+        }
+        let mut start = start;
+        if start.argv.get(1).is_some_and(|arg| arg == "demo-agent") {
+            // The server named its own program; on another machine this runner's is the one.
+            if let Ok(exe) = std::env::current_exe() {
+                start.argv[0] = exe.display().to_string();
+            }
+        }
         let (driver, outputs) = match agent::start_resolved(start) {
             Ok(launched) => launched,
             Err(e) => {
@@ -429,7 +515,10 @@ fn keep(slot: &Slot, seq: u64, text: &str, exited: bool) -> std::io::Result<()> 
 }
 
 /// One connection: a server (launches, attaches, commands, acks) or a control command.
-async fn connection(host: Arc<Host>, stream: UnixStream) {
+async fn connection<S>(host: Arc<Host>, stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let ws = match tokio_tungstenite::accept_async(stream).await {
         Ok(ws) => ws,
         Err(e) => return tracing::debug!("runner handshake failed: {e}"),

@@ -7,7 +7,7 @@
 //! to the socket.
 
 use super::driver::RemoteDriver;
-use super::link_task::{lock, LinkTask, NewRoute, Request, Shared};
+use super::link_task::{lock, LinkTask, NewRoute, Remote, Request, RunnerStream, Shared};
 use super::wire::{AgentKey, HostedAgent, RunnerInfo, ToRunner};
 use crate::protocol::{RunnerPlace, SessionId};
 use crate::server::agent::process::OwnedTask;
@@ -44,7 +44,7 @@ impl RunnerLink {
         protocol: u32,
         wait: Duration,
     ) -> Result<Arc<RunnerLink>, String> {
-        let (link, mut hello) = Self::open(socket.clone(), spawn, protocol);
+        let (link, mut hello) = Self::open(socket.clone(), spawn, protocol, None);
         let ready = tokio::time::timeout(wait, hello.wait_for(|said| *said)).await;
         if !matches!(ready, Ok(Ok(_))) {
             let problem = link.problem().unwrap_or_default();
@@ -59,18 +59,47 @@ impl RunnerLink {
 
     /// Like `connect`, without waiting: requests wait in the link until it is connected.
     pub fn start(socket: PathBuf, spawn: Option<Spawn>, protocol: u32) -> Arc<RunnerLink> {
-        Self::open(socket, spawn, protocol).0
+        Self::open(socket, spawn, protocol, None).0
+    }
+
+    /// A link to another machine's runner, named `machine`, which dials the server: each
+    /// connection it makes is handed to the link on the returned sender. Out of contact
+    /// for `unreachable_after`, the link tells the sessions of its agents.
+    pub fn remote(
+        machine: String,
+        protocol: u32,
+        unreachable_after: Duration,
+    ) -> (Arc<RunnerLink>, mpsc::UnboundedSender<RunnerStream>) {
+        let (streams_tx, streams) = mpsc::unbounded_channel();
+        let remote = Remote {
+            machine,
+            unreachable_after,
+            streams,
+        };
+        let socket = PathBuf::new(); // never dialled
+        (
+            Self::open(socket, None, protocol, Some(remote)).0,
+            streams_tx,
+        )
     }
 
     fn open(
         socket: PathBuf,
         spawn: Option<Spawn>,
         protocol: u32,
+        remote: Option<Remote>,
     ) -> (Arc<RunnerLink>, watch::Receiver<bool>) {
         let (requests, request_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Mutex::new(Shared::default()));
         let (hello_tx, hello) = watch::channel(false);
-        let task = LinkTask::new(socket, spawn, protocol, Arc::clone(&shared), hello_tx);
+        let task = LinkTask::new(
+            socket,
+            spawn,
+            protocol,
+            Arc::clone(&shared),
+            hello_tx,
+            remote,
+        );
         let link = Arc::new(RunnerLink {
             requests,
             shared,
@@ -111,6 +140,7 @@ impl RunnerLink {
         lock(&self.shared).runner.as_ref().map(|info| RunnerPlace {
             pid: info.pid,
             version: info.version.clone(),
+            host: info.host.clone(),
         })
     }
 
@@ -130,6 +160,16 @@ impl RunnerLink {
     /// True while connected.
     pub fn connected(&self) -> bool {
         lock(&self.shared).connected
+    }
+
+    /// True while another machine's runner has been out of contact too long.
+    pub fn unreachable(&self) -> bool {
+        lock(&self.shared).unreachable
+    }
+
+    /// Drops the connection (a revoked machine's) and its sessions' agents.
+    pub fn cut(&self) {
+        let _ = self.requests.send(Request::Cut);
     }
 
     /// What went wrong last, if the link is down.

@@ -1,7 +1,8 @@
 //! The link's task: the one owner of a runner connection and of every route. It connects
-//! (starting a runner when none answers), brings each route up to date after a reconnect
-//! (launches and commands sent again, agents attached after what is stored), then relays
-//! requests to the runner and outputs to sessions until the connection drops.
+//! (starting a runner when none answers), or, for another machine's runner, waits for it
+//! to dial in; brings each route up to date after a reconnect (launches and commands sent
+//! again, agents attached after what is stored), then relays requests to the runner and
+//! outputs to sessions until the connection drops.
 
 use super::link::{RunnerStatus, Spawn};
 use super::wire::{AgentKey, FromRunner, HostedAgent, Role, RunnerCommand, RunnerInfo, ToRunner};
@@ -53,6 +54,9 @@ pub(super) enum Request {
     },
     Raw(ToRunner),
     Status(oneshot::Sender<Option<RunnerStatus>>),
+    /// Drops the connection and every agent (a revoked machine): a runner that dials in
+    /// again is refused.
+    Cut,
 }
 
 /// Where a new route's outputs go.
@@ -92,9 +96,30 @@ pub(super) struct Shared {
     pub(super) once: bool,
     /// Set when the runner says it drains.
     pub(super) runner_draining: bool,
+    /// True while another machine's runner has been out of contact too long.
+    pub(super) unreachable: bool,
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<UnixStream>;
+/// A byte stream a runner connection runs over: this host's unix socket, or another
+/// machine's upgraded HTTP connection (plain or TLS).
+pub trait RunnerIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> RunnerIo for T {}
+
+/// A connection as the link receives it.
+pub type RunnerStream = Box<dyn RunnerIo>;
+
+type Socket = tokio_tungstenite::WebSocketStream<RunnerStream>;
+
+/// A link to another machine's runner, which dials the server (the HTTP handler hands each
+/// of its connections to the link) and may be out of contact for a while.
+pub(super) struct Remote {
+    /// The machine's name, for its sessions' state.
+    pub(super) machine: String,
+    /// How long the runner may be out of contact before its sessions are told.
+    pub(super) unreachable_after: Duration,
+    /// Each new connection from the runner.
+    pub(super) streams: mpsc::UnboundedReceiver<RunnerStream>,
+}
 
 /// The link's task state.
 pub(super) struct LinkTask {
@@ -108,6 +133,15 @@ pub(super) struct LinkTask {
     hello: watch::Sender<bool>,
     /// Who waits for the answer to a `Status`.
     status: Option<oneshot::Sender<Option<RunnerStatus>>>,
+    /// Set for another machine's runner: connections come from it, not from `socket`.
+    remote: Option<Remote>,
+    /// A connection that arrived from the remote runner, to be opened next. (In a mutex
+    /// only to make the task's state `Sync`: an upgraded HTTP connection is not.)
+    arrived: Mutex<Option<RunnerStream>>,
+    /// Since when the runner is out of contact.
+    down_since: tokio::time::Instant,
+    /// True once the sessions were told the runner is out of contact.
+    unreachable: bool,
 }
 
 impl LinkTask {
@@ -118,6 +152,7 @@ impl LinkTask {
         protocol: u32,
         shared: Arc<Mutex<Shared>>,
         hello: watch::Sender<bool>,
+        remote: Option<Remote>,
     ) -> LinkTask {
         LinkTask {
             socket,
@@ -128,6 +163,10 @@ impl LinkTask {
             instance: None,
             hello,
             status: None,
+            remote,
+            arrived: Mutex::new(None),
+            down_since: tokio::time::Instant::now(),
+            unreachable: false,
         }
     }
 
@@ -146,6 +185,11 @@ impl LinkTask {
                     let deadline = tokio::time::sleep(backoff);
                     tokio::pin!(deadline);
                     loop {
+                        let unreachable_at = self
+                            .remote
+                            .as_ref()
+                            .filter(|_| !self.unreachable)
+                            .map(|remote| self.down_since + remote.unreachable_after);
                         tokio::select! {
                             () = &mut deadline => break,
                             request = requests.recv() => match request {
@@ -154,6 +198,13 @@ impl LinkTask {
                                 }
                                 None => return,
                             },
+                            stream = next_stream(&mut self.remote) => {
+                                *lock(&self.arrived) = Some(stream);
+                                break;
+                            }
+                            () = crate::server::session_task::sleep_until(unreachable_at) => {
+                                self.set_unreachable(true).await;
+                            }
                         }
                     }
                     backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -161,9 +212,11 @@ impl LinkTask {
                 }
             };
             backoff = Duration::from_millis(20);
+            self.set_unreachable(false).await;
             if self.connected(ws, &mut requests).await.is_break() {
                 return;
             }
+            self.down_since = tokio::time::Instant::now();
             let once = {
                 let mut shared = lock(&self.shared);
                 shared.connected = false;
@@ -180,27 +233,40 @@ impl LinkTask {
         }
     }
 
-    /// Connects (starting a runner when none answers and we may) and says hello.
+    /// Tells every session of this link's agents that the runner is out of contact, or
+    /// back, when that changed.
+    async fn set_unreachable(&mut self, unreachable: bool) {
+        let Some(remote) = &self.remote else {
+            return;
+        };
+        if self.unreachable == unreachable {
+            return;
+        }
+        self.unreachable = unreachable;
+        lock(&self.shared).unreachable = unreachable;
+        if unreachable {
+            tracing::warn!(machine = %remote.machine, "the machine's runner is out of contact");
+        } else {
+            tracing::info!(machine = %remote.machine, "the machine's runner is back");
+        }
+        for route in self.routes.values() {
+            let _ = route
+                .outputs
+                .send(contact(&remote.machine, unreachable))
+                .await;
+        }
+    }
+
+    /// Connects (starting a runner when none answers and we may), or takes the connection
+    /// another machine's runner made, and says hello.
     async fn open(&mut self) -> Result<(Socket, Vec<HostedAgent>), String> {
-        let stream = match UnixStream::connect(&self.socket).await {
-            Ok(stream) => stream,
-            Err(e) => {
-                let Some(spawn) = &self.spawn else {
-                    return Err(format!("cannot connect: {e}"));
-                };
-                spawn()?;
-                let mut tries = 0;
-                loop {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    match UnixStream::connect(&self.socket).await {
-                        Ok(stream) => break stream,
-                        Err(e) if tries > 200 => {
-                            return Err(format!("the runner started but does not answer: {e}"))
-                        }
-                        Err(_) => tries += 1,
-                    }
-                }
+        let arrived = lock(&self.arrived).take();
+        let stream: RunnerStream = match (&self.remote, arrived) {
+            (Some(_), Some(stream)) => stream,
+            (Some(remote), None) => {
+                return Err(format!("the runner of {} is not connected", remote.machine))
             }
+            (None, _) => Box::new(self.dial().await?),
         };
         let (mut ws, _) = tokio_tungstenite::client_async("ws://runner/", stream)
             .await
@@ -239,6 +305,31 @@ impl LinkTask {
         shared.connected = true;
         shared.problem = None;
         Ok((ws, agents))
+    }
+
+    /// Connects to this host's runner on its socket, starting one when none answers and
+    /// this link may.
+    async fn dial(&self) -> Result<UnixStream, String> {
+        match UnixStream::connect(&self.socket).await {
+            Ok(stream) => Ok(stream),
+            Err(e) => {
+                let Some(spawn) = &self.spawn else {
+                    return Err(format!("cannot connect: {e}"));
+                };
+                spawn()?;
+                let mut tries = 0;
+                loop {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    match UnixStream::connect(&self.socket).await {
+                        Ok(stream) => break Ok(stream),
+                        Err(e) if tries > 200 => {
+                            break Err(format!("the runner started but does not answer: {e}"))
+                        }
+                        Err(_) => tries += 1,
+                    }
+                }
+            }
+        }
     }
 
     /// Runs one connection: first the routes are brought up to date, then requests and
@@ -301,6 +392,13 @@ impl LinkTask {
                         return std::ops::ControlFlow::Continue(());
                     }
                 },
+                // The remote runner dialled again (it lost this connection first): the
+                // newer connection is the live one.
+                stream = next_stream(&mut self.remote) => {
+                    tracing::info!("the runner connected again; leaving the older connection");
+                    *lock(&self.arrived) = Some(stream);
+                    return std::ops::ControlFlow::Continue(());
+                }
             }
         }
     }
@@ -313,6 +411,7 @@ impl LinkTask {
                     agent: key,
                     start: (*start).clone(),
                 };
+                self.tell_if_unreachable(&route);
                 self.routes.insert(key, Route::new(route, Some(start)));
                 frame
             }
@@ -322,6 +421,7 @@ impl LinkTask {
                 commands_applied,
                 route,
             } => {
+                self.tell_if_unreachable(&route);
                 let mut route = Route::new(route, None);
                 route.forwarded = after;
                 route.stored = after;
@@ -366,6 +466,14 @@ impl LinkTask {
                 // One question at a time is plenty (the Doctor); a newer one replaces it.
                 self.status = Some(reply);
                 ToRunner::Status
+            }
+            Request::Cut => {
+                lock(&self.arrived).take();
+                let keys: Vec<AgentKey> = self.routes.keys().copied().collect();
+                for key in keys {
+                    self.lose(key, "its machine was revoked").await;
+                }
+                return ws.is_none();
             }
         };
         match ws {
@@ -462,6 +570,15 @@ impl LinkTask {
         }
     }
 
+    /// A session that starts or takes an agent while the runner is out of contact hears so
+    /// at once.
+    fn tell_if_unreachable(&self, route: &NewRoute) {
+        if let Some(remote) = self.remote.as_ref().filter(|_| self.unreachable) {
+            // A new route's queue is empty, so this fits.
+            let _ = route.outputs.try_send(contact(&remote.machine, true));
+        }
+    }
+
     /// The agent is gone with its runner: its session hears so, once.
     async fn lose(&mut self, key: AgentKey, reason: &str) {
         if let Some(route) = self.routes.remove(&key) {
@@ -488,6 +605,30 @@ impl Route {
             last_command: 0,
         }
     }
+}
+
+/// The next connection another machine's runner made; never, for this host's runner.
+async fn next_stream(remote: &mut Option<Remote>) -> RunnerStream {
+    match remote {
+        Some(remote) => match remote.streams.recv().await {
+            Some(stream) => stream,
+            // The machine's link is being dropped, and this task with it.
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// What a session hears when its machine's runner goes out of contact, or comes back.
+fn contact(machine: &str, unreachable: bool) -> Numbered {
+    let output = if unreachable {
+        AgentOutput::Unreachable {
+            machine: machine.to_owned(),
+        }
+    } else {
+        AgentOutput::Reachable
+    };
+    Numbered { seq: 0, output }
 }
 
 async fn send(ws: &mut Socket, frame: &ToRunner) -> Result<(), String> {

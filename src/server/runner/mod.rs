@@ -6,12 +6,14 @@
 
 pub mod backlog;
 pub mod cli;
+pub mod dial;
 pub mod driver;
 pub mod host;
 pub mod link;
 mod link_task;
 pub mod wire;
 
+pub use link_task::{RunnerIo, RunnerStream};
 pub use wire::PROTOCOL_VERSION;
 
 use crate::protocol::{RunnerHealth, SessionId};
@@ -73,10 +75,66 @@ pub fn configured_socket(config: &Config) -> PathBuf {
         .unwrap_or_else(|| socket_path(&config.data_dir, config.runner.protocol))
 }
 
-/// Runs the runner process until it is stopped (`switchboard runner`).
-pub async fn run_host(config: &Config) -> Result<(), String> {
+/// How another machine's runner reaches its server (`switchboard runner --server`).
+#[derive(Debug, Clone)]
+pub struct RemoteArgs {
+    /// The server's URL.
+    pub server: String,
+    /// A one-time enrollment code to redeem first.
+    pub enroll: Option<String>,
+    /// A PEM file of certificates to trust besides the system's.
+    pub ca: Option<PathBuf>,
+    /// Allows `http://` (the credential travels unencrypted).
+    pub insecure_plain: bool,
+}
+
+/// The server and credential of this machine: enrolls first when given a code, else reads
+/// the credential an earlier enrollment stored.
+async fn machine_credential(dir: &Path, args: &RemoteArgs) -> Result<host::RemoteServer, String> {
+    let target = dial::Target::new(&args.server, args.ca.as_deref(), args.insecure_plain)?;
+    let credential = match &args.enroll {
+        Some(code) => {
+            let enrolled = target
+                .enroll(code, &dial::host_name())
+                .await
+                .map_err(|e| format!("enrollment failed: {e}"))?;
+            let file = dial::MachineFile {
+                server: args.server.clone(),
+                machine: enrolled.machine,
+                name: enrolled.name,
+                credential: enrolled.credential,
+            };
+            dial::write_machine_file(dir, &file)?;
+            println!(
+                "enrolled as the machine {:?}; the credential is in {}",
+                file.name,
+                dial::machine_file(dir).display()
+            );
+            file.credential
+        }
+        None => match dial::read_machine_file(dir)? {
+            Some(file) => file.credential,
+            None => {
+                return Err(format!(
+                    "this machine has not enrolled ({} is missing): run once with --enroll \
+                     CODE (an admin makes a code on the Machines page)",
+                    dial::machine_file(dir).display()
+                ))
+            }
+        },
+    };
+    Ok(host::RemoteServer { target, credential })
+}
+
+/// Runs the runner process until it is stopped (`switchboard runner`); with `remote`, as
+/// another machine's runner dialling that server.
+pub async fn run_host(config: &Config, remote: Option<RemoteArgs>) -> Result<(), String> {
     let dir = runner_dir(&config.data_dir);
     crate::server::private_dir::ensure_private_dir(&dir).map_err(|e| e.to_string())?;
+    let remote = match &remote {
+        Some(args) => Some(machine_credential(&dir, args).await?),
+        None => None,
+    };
     let socket = configured_socket(config);
     let lock_file = socket.with_extension("lock");
     // Two servers starting at once may each start a runner: the second finds this lock
@@ -96,6 +154,7 @@ pub async fn run_host(config: &Config) -> Result<(), String> {
         linger: config.runner.linger,
         memory_limit: config.runner.memory_limit,
         spill_limit: config.runner.spill_limit,
+        remote,
     };
     crate::server::private_dir::ensure_private_dir(&options.spill_dir)
         .map_err(|e| e.to_string())?;
@@ -158,6 +217,8 @@ pub struct Runners {
     socket: PathBuf,
     spawn: Option<link::Spawn>,
     protocol: u32,
+    /// Other machines' runners, for the sessions of their projects.
+    machines: Arc<crate::server::machines::Machines>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -173,6 +234,7 @@ impl Runners {
     pub async fn start(
         config: &Config,
         catalog: Arc<AgentCatalog>,
+        machines: Arc<crate::server::machines::Machines>,
     ) -> Result<Arc<Runners>, String> {
         let dir = runner_dir(&config.data_dir);
         crate::server::private_dir::ensure_private_dir(&dir).map_err(|e| e.to_string())?;
@@ -213,6 +275,7 @@ impl Runners {
             socket,
             spawn,
             protocol: ours,
+            machines,
         }))
     }
 
@@ -231,11 +294,17 @@ impl Runners {
         Arc::clone(&current)
     }
 
-    /// Every link: the current one and those draining.
+    /// Every link: the current one, those draining, and other machines'.
     fn links(&self) -> Vec<Arc<RunnerLink>> {
         let mut links = vec![Arc::clone(&lock(&self.current))];
         links.extend(lock(&self.draining).iter().cloned());
+        links.extend(self.machines.links());
         links
+    }
+
+    /// Other machines' runners.
+    pub fn machines(&self) -> &Arc<crate::server::machines::Machines> {
+        &self.machines
     }
 
     /// Takes the agent a runner held for `session` when the server started, with the link
@@ -326,8 +395,18 @@ impl AgentLauncher for Runners {
     fn launch(&self, request: StartRequest) -> Result<Launched, AgentError> {
         // Looked up here: a missing agent is refused with the server's own catalog, and the
         // runner needs no configuration.
+        let machine = request.machine.clone();
         let start = agent::resolve(&self.catalog, request)?;
-        Ok(self.current().launch(start))
+        match machine {
+            None => Ok(self.current().launch(start)),
+            Some(machine) => {
+                let link = self
+                    .machines
+                    .link(&machine)
+                    .map_err(|e| AgentError::Machine(e.to_string()))?;
+                Ok(link.launch(start))
+            }
+        }
     }
 }
 

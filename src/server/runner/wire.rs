@@ -179,6 +179,12 @@ pub struct RunnerInfo {
     /// Which build of Switchboard it is (`runner::build_id`): a server of another build
     /// drains it, so an upgrade reaches the agents' drivers too.
     pub build: String,
+    /// The host name, for another machine's runner (`None` on the server's own host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The host's one-minute load average when this was sent, where it can be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<f32>,
 }
 
 /// One agent a runner holds.
@@ -226,3 +232,18 @@ where
         }
     }
 }
+
+/// Where another machine's runner redeems its enrollment code (`POST`, JSON
+/// `EnrollRequest`, answered with `Enrolled`).
+pub const ENROLL_PATH: &str = "/runner/enroll";
+/// Where another machine's runner connects: a `GET` with `Authorization: Bearer
+/// <credential>` and `Upgrade: switchboard-runner`, answered `101`; then the server speaks
+/// the runner protocol's WebSocket over the connection as the client, as it does on the
+/// unix socket, so the runner needs no listening port.
+pub const CONNECT_PATH: &str = "/runner/connect";
+/// The `Upgrade` protocol name of a runner connection.
+pub const RUNNER_UPGRADE: &str = "switchboard-runner";
+/// The header carrying the connecting runner's host name.
+pub const HOST_HEADER: &str = "x-switchboard-host";
+/// The header carrying the connecting runner's Switchboard version.
+pub const VERSION_HEADER: &str = "x-switchboard-version";

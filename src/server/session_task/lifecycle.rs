@@ -44,13 +44,22 @@ impl SessionTask {
             true => None,
             false => self.session.agent_session_id.clone(),
         };
-        // Checked before every start, not only at create: the folder may have become a
-        // symlink out of the roots, or the roots may have changed since.
-        let cwd = match self
-            .projects
-            .places()
-            .check_workdir(&PathBuf::from(&self.session.cwd))
-        {
+        // Another machine's folder is checked there, by the agent's start; this host's
+        // before every start, not only at create: the folder may have become a symlink
+        // out of the roots, or the roots may have changed since.
+        let machine = self
+            .session
+            .project
+            .and_then(|id| self.projects.get(id).ok())
+            .and_then(|project| project.machine);
+        let checked = match &machine {
+            Some(_) => Ok(PathBuf::from(&self.session.cwd)),
+            None => self
+                .projects
+                .places()
+                .check_workdir(&PathBuf::from(&self.session.cwd)),
+        };
+        let cwd = match checked {
             Ok(cwd) => cwd,
             Err(e) => {
                 let message = format!("The agent cannot run in {}: {e}", self.session.cwd);
@@ -69,7 +78,10 @@ impl SessionTask {
             resume,
             permission_mode: self.session.permission_mode.clone(),
             model: self.session.model.clone(),
+            machine,
         };
+        // A new agent's link says at once if its machine is out of contact.
+        self.unreachable = None;
         match self.launcher.launch(request) {
             Ok((driver, outputs)) => {
                 tracing::info!(session = %self.session.id, pid = ?driver.pid(), "agent started");

@@ -222,6 +222,9 @@ pub struct SessionTask {
     budget_noticed: Option<crate::protocol::BudgetLevel>,
     /// The user allowed one more turn past a used-up budget ("Allow one more turn").
     allow_turn: bool,
+    /// The machine (its name) whose runner holds the agent and is out of contact: the
+    /// session shows so, and its turn is not stopped as silent meanwhile.
+    unreachable: Option<String>,
 }
 
 /// A Send's answer, held until the step that took the message up is published.
@@ -271,6 +274,7 @@ impl SessionTask {
             spending: Arc::clone(&context.spending),
             budget_noticed: None,
             allow_turn: false,
+            unreachable: None,
         }
     }
 
@@ -284,6 +288,11 @@ impl SessionTask {
         if let Some(cause) = &self.storage_error {
             return SessionState::Error {
                 message: format!("Storage failed, nothing more is saved: {cause}"),
+            };
+        }
+        if let Some(machine) = self.unreachable.as_ref().filter(|_| self.agent.is_some()) {
+            return SessionState::Unreachable {
+                machine: machine.clone(),
             };
         }
         match (&self.turn, &self.setback) {
@@ -407,7 +416,8 @@ impl SessionTask {
     fn silence_deadline(&self) -> Option<Instant> {
         let turn = self.turn.as_ref()?;
         let waiting_for_user = !self.pending_permissions.is_empty();
-        (!waiting_for_user && self.stopping.is_none() && turn.slot.is_none())
+        let quiet = waiting_for_user || self.unreachable.is_some();
+        (!quiet && self.stopping.is_none() && turn.slot.is_none())
             .then(|| turn.last_heard + self.config.turn_silence)
     }
 
@@ -488,7 +498,7 @@ async fn slot_news(turn: &mut Option<Turn>) -> SlotNews {
     }
 }
 
-async fn sleep_until(at: Option<Instant>) {
+pub(crate) async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,

@@ -407,6 +407,17 @@ impl SessionTask {
             }
             AgentOutput::Exited { code, stderr_tail } => self.on_exit(code, stderr_tail).await,
             AgentOutput::Lost { reason } => self.agent_lost(reason).await,
+            AgentOutput::Unreachable { machine } => {
+                tracing::warn!(session = %self.session.id, %machine, "the agent's machine is out of contact");
+                self.unreachable = Some(machine);
+            }
+            AgentOutput::Reachable => {
+                self.unreachable = None;
+                // The silence watch starts again from now, not from before the gap.
+                if let Some(turn) = self.turn.as_mut() {
+                    turn.last_heard = tokio::time::Instant::now();
+                }
+            }
         }
     }
 

@@ -47,6 +47,7 @@ async fn project(db: &Db, name: &str) -> ProjectId {
         id,
         name: name.into(),
         path: format!("/tmp/{name}"),
+        machine: None,
         created_at_ms: 1,
     };
     db.insert_project(&stored).await.expect("project");
