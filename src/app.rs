@@ -117,6 +117,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("settings") view={Lazy::<SettingsPage>::new()}/>
                     <Route path=path!("search") view={Lazy::<SearchPage>::new()}/>
                     <Route path=path!("import") view={Lazy::<ImportPage>::new()}/>
+                    <Route path=path!("machines") view={Lazy::<MachinesPage>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -189,6 +190,8 @@ lazy_pane!(/// `/search`.
     SearchPage => tool_page(ToolPage::Search), preload_tool_page);
 lazy_pane!(/// `/import`.
     ImportPage => tool_page(ToolPage::Import), preload_tool_page);
+lazy_pane!(/// `/machines`.
+    MachinesPage => tool_page(ToolPage::Machines), preload_tool_page);
 
 /// Every session that is not archived and every project, for the first paint (the
 /// socket's `Connected` frame replaces them later).

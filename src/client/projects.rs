@@ -199,9 +199,9 @@ pub fn list_folders(prefix: String) {
     transport::send(ClientFrame::ListFolders { prefix });
 }
 
-/// Adds the folder `path` as a project named `name` (blank: the folder's name). The form
-/// shows the outcome through [`Store::project_add`].
-pub fn add_project(store: Store, path: String, name: String) {
+/// Adds the folder `path` (on `machine`, or this server's host) as a project named `name`
+/// (blank: the folder's name). The form shows the outcome through [`Store::project_add`].
+pub fn add_project(store: Store, path: String, name: String, machine: Option<String>) {
     let path = path.trim().to_owned();
     if path.is_empty() {
         store
@@ -215,7 +215,7 @@ pub fn add_project(store: Store, path: String, name: String) {
     transport::send(ClientFrame::AddProject {
         path,
         name,
-        machine: None,
+        machine,
         tag,
     });
 }

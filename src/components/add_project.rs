@@ -1,5 +1,6 @@
 //! The sidebar's "Add project" button and form (`project-add-button`, `project-path-input`
-//! with folder completion, `project-name-input`, `project-create`, `project-error`). The
+//! with folder completion, `project-name-input`, `project-machine` when other machines are
+//! enrolled, `project-create`, `project-error`). The
 //! form opens on a click, so its code is not in the first load: the button loads it through
 //! a split point ([`super::panes::sidebar_extra`]), fetched as soon as the page is live.
 
@@ -56,6 +57,9 @@ pub fn AddProjectForm(open: RwSignal<bool>) -> impl IntoView {
     let store = use_store();
     let path = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
+    // "": this server's host; else a machine's id.
+    let machine = RwSignal::new(String::new());
+    let machines = LocalResource::new(crate::app::list_machines);
     let focused = RwSignal::new(false);
     let path_ref = NodeRef::<Input>::new();
     // Bumped on every keystroke; a timer asks only if no later one came meanwhile.
@@ -99,7 +103,9 @@ pub fn AddProjectForm(open: RwSignal<bool>) -> impl IntoView {
     let on_path = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
         path.set(value.clone());
-        ask(value);
+        if machine.with_untracked(String::is_empty) {
+            ask(value);
+        }
     };
     let pick = move |folder: String| {
         let next = format!("{}/", folder.trim_end_matches('/'));
@@ -117,7 +123,18 @@ pub fn AddProjectForm(open: RwSignal<bool>) -> impl IntoView {
         } else {
             folder
         };
-        projects::add_project(store, folder, name.get_untracked());
+        let on = Some(machine.get_untracked()).filter(|m| !m.is_empty());
+        projects::add_project(store, folder, name.get_untracked(), on);
+    };
+    // Machines that can take projects: enrolled and not revoked.
+    let choices = move || {
+        machines
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m.revoked_at_ms.is_none())
+            .collect::<Vec<_>>()
     };
     let error = move || match store.project_add.get() {
         AddState::Failed(message) => Some(message),
@@ -148,7 +165,37 @@ pub fn AddProjectForm(open: RwSignal<bool>) -> impl IntoView {
                     }
                 />
             </label>
-            <Show when=move || focused.get() && !suggestions.with(Vec::is_empty)>
+            <Show when=move || !choices().is_empty()>
+                <label class="project-field">
+                    <span>"Machine"</span>
+                    <select
+                        data-testid="project-machine"
+                        on:change=move |ev| machine.set(event_target_value(&ev))
+                    >
+                        <option value="" selected=move || machine.with(String::is_empty)>
+                            "This server"
+                        </option>
+                        {move || choices()
+                            .into_iter()
+                            .map(|m| {
+                                let id = m.id.clone();
+                                let chosen = id.clone();
+                                view! {
+                                    <option
+                                        value=id
+                                        selected=move || machine.with(|c| *c == chosen)
+                                    >
+                                        {m.name}
+                                    </option>
+                                }
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+            </Show>
+            <Show when=move || {
+                focused.get() && machine.with(String::is_empty) && !suggestions.with(Vec::is_empty)
+            }>
                 <ul class="folder-suggestions" role="listbox" data-testid="project-folders">
                     <For
                         each=move || suggestions.get()

@@ -46,7 +46,10 @@ pub fn DraftPlace(session: SessionView) -> impl IntoView {
     };
     move || {
         project.get().map(|p| {
-            let name = p.name.clone();
+            let name = match &p.machine_name {
+                Some(machine) => format!("{} (on {machine})", p.name),
+                None => p.name.clone(),
+            };
             let path = p.path.clone();
             view! {
                 <div class="draft-place" data-testid="draft-place">

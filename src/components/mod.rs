@@ -19,6 +19,7 @@ pub mod header;
 pub mod icons;
 pub mod import;
 pub mod invisible;
+pub mod machines;
 pub mod markdown;
 pub mod messages;
 pub mod options;

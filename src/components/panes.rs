@@ -17,6 +17,7 @@ use super::doctor::DoctorPane;
 use super::end_dialog::EndWorktreeDialog;
 use super::header::ConfirmEnd;
 use super::import::ImportPane;
+use super::machines::MachinesPane;
 use super::project_menu::{ConfirmRemove, ProjectMenu, RenameField};
 use super::search::SearchPane;
 use super::settings::SettingsPane;
@@ -139,6 +140,8 @@ pub enum ToolPage {
     Search,
     /// `/import`.
     Import,
+    /// `/machines`.
+    Machines,
 }
 
 split_point! {
@@ -150,6 +153,7 @@ split_point! {
             ToolPage::Settings => view! { <SettingsPane/> }.into_any(),
             ToolPage::Search => view! { <SearchPane/> }.into_any(),
             ToolPage::Import => view! { <ImportPane/> }.into_any(),
+            ToolPage::Machines => view! { <MachinesPane/> }.into_any(),
         }
     }
     /// Fetches the tool pages' module if it is not yet (see [`preload_conversation_pane`]).
@@ -270,7 +274,7 @@ pub fn split_point_for_path(path: &str) -> Option<&'static str> {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
     match first {
         "s" | "c" => Some("conversation_pane"),
-        "doctor" | "usage" | "settings" | "search" | "import" => Some("tool_page"),
+        "doctor" | "usage" | "settings" | "search" | "import" | "machines" => Some("tool_page"),
         _ => None,
     }
 }

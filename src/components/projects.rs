@@ -94,6 +94,7 @@ fn ProjectHeader(id: ProjectId) -> impl IntoView {
     });
     let name = move || project.with(|p| p.as_ref().map(|p| p.name.clone()).unwrap_or_default());
     let path = move || project.with(|p| p.as_ref().map(|p| p.path.clone()).unwrap_or_default());
+    let machine = move || project.with(|p| p.as_ref().and_then(|p| p.machine_name.clone()));
     let menu_open = RwSignal::new(false);
     let renaming = RwSignal::new(false);
     let removing = RwSignal::new(false);
@@ -129,7 +130,15 @@ fn ProjectHeader(id: ProjectId) -> impl IntoView {
                 }
                 .into_any()
             } else {
-                view! { <span class="project-name" title=path>{name}</span> }.into_any()
+                view! {
+                    <span class="project-name" title=path>{name}</span>
+                    {move || machine().map(|machine| view! {
+                        <span class="project-machine" data-testid="project-machine-name">
+                            {format!("on {machine}")}
+                        </span>
+                    })}
+                }
+                .into_any()
             }}
             <button
                 type="button"

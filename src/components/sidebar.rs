@@ -1,7 +1,7 @@
 //! The sidebar: the "+" button, the `session-search` box (Ctrl/Cmd+K), the matching
 //! sessions grouped under their projects (see [`super::projects`]), one `session-item` each
 //! (agent, title, preview, state, unread count, sync dot, imported mark), "Add project", and
-//! at its foot the `notifications-toggle`, `doctor-link`, `usage-link`, `settings-link` and `import-link`.
+//! at its foot the `notifications-toggle`, `doctor-link`, `usage-link`, `settings-link`, `import-link` and `machines-link`.
 //! Under the box, `search-all-link` opens the search over every transcript with its words. Clicking an item opens it as a tab via
 //! its link.
 
@@ -220,6 +220,16 @@ pub fn Sidebar() -> impl IntoView {
                     aria-current=move || (location.pathname.get() == "/import").then_some("page")
                 >
                     "Import"
+                </a>
+                <a
+                    class="doctor-link"
+                    data-testid="machines-link"
+                    href="/machines"
+                    data-noscroll=""
+                    title="Other hosts whose runners run agents for this server"
+                    aria-current=move || (location.pathname.get() == "/machines").then_some("page")
+                >
+                    "Machines"
                 </a>
             </footer>
         </aside>

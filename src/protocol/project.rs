@@ -32,6 +32,9 @@ pub struct Project {
     /// own host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine: Option<String>,
+    /// That machine's name, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_name: Option<String>,
 }
 
 /// The name of the project every server starts with: an empty git repository in the data

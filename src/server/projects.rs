@@ -344,6 +344,7 @@ impl Projects {
             branches: Vec::new(),
             worktree_unavailable: None,
             machine: stored.machine,
+            machine_name: None,
         };
         if project.machine.is_some() {
             // git runs on the server's host, which cannot see another machine's folders.

@@ -21,6 +21,7 @@ fn project(n: u128, name: &str) -> Project {
         branches: vec!["main".into(), "dev".into()],
         worktree_unavailable: None,
         machine: None,
+        machine_name: None,
     }
 }
 
@@ -52,7 +53,7 @@ fn the_project_list_comes_with_connected_and_is_replaced_whole() {
 fn a_new_project_in_the_list_answers_the_add_form() {
     let store = connected(0);
     projects_changed(&store, vec![project(1, PLAYGROUND_NAME)]);
-    projects::add_project(store, "  /home/u/app ".into(), "".into());
+    projects::add_project(store, "  /home/u/app ".into(), "".into(), None);
     assert_eq!(store.project_add.get_untracked(), AddState::Sending);
     // A rename elsewhere adds nothing: still waiting.
     projects_changed(&store, vec![project(1, "Play")]);
@@ -64,7 +65,7 @@ fn a_new_project_in_the_list_answers_the_add_form() {
 #[test]
 fn a_refused_add_shows_the_message_in_the_form_not_the_banner() {
     let store = connected(0);
-    projects::add_project(store, "/etc".into(), "etc".into());
+    projects::add_project(store, "/etc".into(), "etc".into(), None);
     apply(
         &store,
         ServerFrame::Error {
@@ -80,7 +81,7 @@ fn a_refused_add_shows_the_message_in_the_form_not_the_banner() {
     );
     assert_eq!(store.server_error.get_untracked(), None);
     // An empty path is refused before it is sent.
-    projects::add_project(store, "   ".into(), "".into());
+    projects::add_project(store, "   ".into(), "".into(), None);
     assert!(matches!(
         store.project_add.get_untracked(),
         AddState::Failed(_)

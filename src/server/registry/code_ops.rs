@@ -69,13 +69,22 @@ impl Registry {
         self.context.projects.folders(prefix)
     }
 
-    /// Every project, in sidebar order.
+    /// Every project, in sidebar order, with its machine's name.
     pub fn project_list(&self) -> Vec<Project> {
-        self.context.projects.list()
+        let mut projects = self.context.projects.list();
+        if let Some(runners) = &self.context.runners {
+            for project in &mut projects {
+                project.machine_name = project
+                    .machine
+                    .as_deref()
+                    .and_then(|id| runners.machines().name(id));
+            }
+        }
+        projects
     }
 
     pub(super) fn announce_projects(&self) {
-        let projects = self.context.projects.list();
+        let projects = self.project_list();
         let _ = self
             .context
             .list
