@@ -173,9 +173,10 @@ mod cli {
     pub struct RunnerArgs {
         #[command(subcommand)]
         pub action: Option<RunnerAction>,
-        /// Run as another machine's runner, dialling this server (https://HOST[:PORT])
-        #[arg(long, value_name = "URL")]
-        pub server: Option<String>,
+        /// Run as another machine's runner, dialling this server (https://HOST[:PORT]);
+        /// several nodes' URLs, comma-separated, are tried in turn
+        #[arg(long, value_name = "URL", value_delimiter = ',')]
+        pub server: Vec<String>,
         /// Enroll this machine first with a one-time code from the Machines page
         #[arg(long, value_name = "CODE", requires = "server")]
         pub enroll: Option<String>,
@@ -400,14 +401,12 @@ async fn runner(args: cli::RunnerArgs) -> std::process::ExitCode {
         Ok(config) => config,
         Err(code) => return code,
     };
-    let remote = args
-        .server
-        .map(|server| switchboard::server::runner::RemoteArgs {
-            server,
-            enroll: args.enroll,
-            ca: args.ca,
-            insecure_plain: args.insecure_plain,
-        });
+    let remote = (!args.server.is_empty()).then_some(switchboard::server::runner::RemoteArgs {
+        servers: args.server,
+        enroll: args.enroll,
+        ca: args.ca,
+        insecure_plain: args.insecure_plain,
+    });
     let action = match args.action {
         None => Action::Run(remote),
         Some(cli::RunnerAction::Status) => Action::Status,

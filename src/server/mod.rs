@@ -256,6 +256,7 @@ pub async fn run(config: config::Config) -> Result<(), StartError> {
             db.clone(),
             config.runner.protocol,
             config.runner.unreachable_after,
+            node.as_ref().map(|node| node.id.clone()),
         )
         .await?;
         machines = Some(Arc::clone(&known));

@@ -161,6 +161,50 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Records that `node` holds the runners of `machines` until `until_ms`.
+    pub async fn hold_machines(
+        &self,
+        machines: Vec<String>,
+        node: &str,
+        until_ms: i64,
+    ) -> Result<(), DbError> {
+        let node = node.to_owned();
+        self.detached(move |db| async move {
+            for machine in machines {
+                sqlx::query("UPDATE machines SET node_id = $1, node_until_ms = $2 WHERE id = $3")
+                    .bind(&node)
+                    .bind(until_ms)
+                    .bind(machine)
+                    .execute(&db.writer)
+                    .await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// The node each machine's runner is connected to, where that is still true at `now_ms`.
+    pub async fn machine_nodes(
+        &self,
+        now_ms: i64,
+    ) -> Result<std::collections::HashMap<String, String>, DbError> {
+        self.detached(move |db| async move {
+            let rows = sqlx::query(
+                "SELECT id, node_id FROM machines WHERE node_id IS NOT NULL \
+                 AND node_until_ms >= $1 AND revoked_at_ms IS NULL",
+            )
+            .bind(now_ms)
+            .fetch_all(&db.pool)
+            .await?;
+            rows.iter()
+                .map(|row| Ok((row.try_get("id")?, row.try_get("node_id")?)))
+                .collect()
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

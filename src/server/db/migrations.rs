@@ -61,6 +61,10 @@ const FILES: &[(&str, &str)] = &[
         "20261207000000_machines.sql",
         include_str!("../../../migrations/20261207000000_machines.sql"),
     ),
+    (
+        "20261207010000_machine_presence.sql",
+        include_str!("../../../migrations/20261207010000_machine_presence.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, oldest first: the schema began there as the SQLite
@@ -81,6 +85,10 @@ const POSTGRES_FILES: &[(&str, &str)] = &[
     (
         "20261207000000_machines.sql",
         include_str!("../../../migrations/postgres/20261207000000_machines.sql"),
+    ),
+    (
+        "20261207010000_machine_presence.sql",
+        include_str!("../../../migrations/postgres/20261207010000_machine_presence.sql"),
     ),
 ];
 

@@ -36,6 +36,9 @@ pub struct Machines {
     protocol: u32,
     /// How long a runner may be out of contact before its sessions say so.
     unreachable_after: Duration,
+    /// This server's node id, with several nodes on one database: a runner connected here
+    /// is recorded as this node's, so the machine's sessions are driven here.
+    node: Option<String>,
     /// Every machine (revoked ones too, for the list), by id; written through to `db`.
     known: Mutex<HashMap<String, StoredMachine>>,
     /// The link of each machine used since this server started, by id.
@@ -75,12 +78,14 @@ impl Machines {
         db: Db,
         protocol: u32,
         unreachable_after: Duration,
+        node: Option<String>,
     ) -> Result<Arc<Machines>, DbError> {
         let known = by_id(db.machines().await?);
         Ok(Arc::new(Machines {
             db,
             protocol,
             unreachable_after,
+            node,
             known: Mutex::new(known),
             links: Mutex::new(HashMap::new()),
             writing: tokio::sync::Mutex::new(()),
@@ -204,7 +209,32 @@ impl Machines {
         if let Err(e) = self.db.touch_machine(machine, host, version, now).await {
             tracing::warn!(%machine, "cannot record a machine's contact: {e}");
         }
+        self.hold(vec![machine.to_owned()]).await;
         Ok(())
+    }
+
+    /// Records (again) that the runners of `machines` are connected to this node, for a
+    /// lease's time: the sweep renews it while they stay.
+    pub async fn hold(&self, machines: Vec<String>) {
+        let Some(node) = &self.node else {
+            return;
+        };
+        if machines.is_empty() {
+            return;
+        }
+        let until = now_ms() + crate::server::registry::LEASE_MS;
+        if let Err(e) = self.db.hold_machines(machines, node, until).await {
+            tracing::warn!("cannot record which machines are connected here: {e}");
+        }
+    }
+
+    /// The machines whose runners are connected to this node now.
+    pub fn connected_here(&self) -> Vec<String> {
+        lock(&self.links)
+            .iter()
+            .filter(|(_, entry)| entry.link.connected())
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     /// Revokes a machine: its runner is disconnected now and refused from then on. False
@@ -322,7 +352,7 @@ mod tests {
     async fn a_code_enrolls_one_machine_whose_credential_works_until_revoked() {
         let dir = tempfile::tempdir().expect("dir");
         let db = Db::open(dir.path()).await.expect("db");
-        let machines = Machines::load(db.clone(), 1, Duration::from_secs(5))
+        let machines = Machines::load(db.clone(), 1, Duration::from_secs(5), None)
             .await
             .expect("machines");
         let code = machines
@@ -358,7 +388,7 @@ mod tests {
             Err(MachineError::Revoked(_))
         ));
         // A restart reads the revocation back.
-        let again = Machines::load(db, 1, Duration::from_secs(5))
+        let again = Machines::load(db, 1, Duration::from_secs(5), None)
             .await
             .expect("reloaded");
         assert_eq!(again.check(&enrolled.credential), None);

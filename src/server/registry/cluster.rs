@@ -104,7 +104,7 @@ impl Node {
 }
 
 impl Registry {
-    fn node(&self) -> Option<&Arc<Node>> {
+    pub(super) fn node(&self) -> Option<&Arc<Node>> {
         self.node.as_ref()
     }
 
@@ -169,11 +169,22 @@ impl Registry {
         target: String,
         command: SessionCommand,
     ) -> Result<(), ServiceError> {
-        let Some(node) = self.node() else {
-            return Err(ServiceError::UnknownSession(id));
-        };
         let Some((forwarded, reply)) = forward::split(command) else {
             return Ok(());
+        };
+        self.forward_as_json(id, target, forwarded, reply).await
+    }
+
+    /// Writes `forwarded` for node `target` and hands its answer to `reply`.
+    pub(super) async fn forward_as_json(
+        &self,
+        id: SessionId,
+        target: String,
+        forwarded: forward::Forwarded,
+        reply: forward::ReplyTo,
+    ) -> Result<(), ServiceError> {
+        let Some(node) = self.node() else {
+            return Err(ServiceError::UnknownSession(id));
         };
         let body = serde_json::to_string(&forwarded)
             .map_err(|e| ServiceError::Storage(format!("cannot encode a command: {e}")))?;
@@ -349,6 +360,19 @@ impl Registry {
         let db = &self.context.db;
         for row in db.take_commands(&node.id).await? {
             let (command, answer) = match serde_json::from_str::<forward::Forwarded>(&row.body) {
+                Ok(forward::Forwarded::Create {
+                    new,
+                    client_msg_id,
+                    text,
+                    attachments,
+                }) => {
+                    // Made here, where the machine's runner is: never forwarded again.
+                    let made = self
+                        .send_here(row.session, client_msg_id, text, attachments, Some(*new))
+                        .await;
+                    store_answer(db.clone(), row.id, row.from_node, &made).await;
+                    continue;
+                }
                 Ok(forwarded) => forward::join(forwarded),
                 Err(e) => {
                     let refused = Err(ServiceError::Invalid(format!("unknown command: {e}")));

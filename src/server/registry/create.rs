@@ -36,7 +36,14 @@ impl Registry {
         let config = &self.context.config;
         let projects = &self.context.projects;
         let project = match (new.project, new.cwd.as_deref().map(str::trim)) {
-            (Some(project), _) => projects.get(project)?,
+            (Some(project), _) => match projects.get(project) {
+                Ok(found) => found,
+                // Added on another node a moment ago (its note may still be on its way).
+                Err(_) => {
+                    projects.reload().await?;
+                    projects.get(project)?
+                }
+            },
             (None, Some(cwd)) if !cwd.is_empty() => projects.for_folder(Path::new(cwd)).await?,
             (None, _) => projects.playground()?,
         };

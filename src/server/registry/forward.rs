@@ -55,6 +55,18 @@ pub enum Forwarded {
     AllowTurn,
     /// `SessionCommand::Archive`.
     Archive,
+    /// A new session with its first message, made on the node its machine's runner is
+    /// connected to (`Registry::send` with `create`); not a session task's command.
+    Create {
+        /// How the session is made.
+        new: Box<crate::protocol::NewSession>,
+        /// The first message's browser id.
+        client_msg_id: ClientMsgId,
+        /// Its text.
+        text: String,
+        /// Attached files.
+        attachments: Vec<Attachment>,
+    },
 }
 
 /// Where the answer goes once the command has run: the caller's own reply channel.
@@ -168,6 +180,13 @@ pub fn join(forwarded: Forwarded) -> (SessionCommand, oneshot::Receiver<Result<(
                 let _ = reply.send(Ok(()));
             });
             SessionCommand::Archive { reply: done }
+        }
+        // Handled before `join` (`Registry::run_commands`); refused if it ever gets here.
+        Forwarded::Create { .. } => {
+            let _ = reply.send(Err(ServiceError::Invalid(
+                "a session's creation is not a session command".into(),
+            )));
+            SessionCommand::Recount
         }
         // Commands nobody waits on: answered once delivered.
         other => {

@@ -4,6 +4,7 @@
 
 mod budgets;
 mod cluster;
+pub use cluster::LEASE_MS;
 mod command;
 pub use command::{ServiceError, SessionCommand};
 mod code_ops;
@@ -11,6 +12,7 @@ mod compare;
 mod create;
 mod forward;
 mod mirror;
+mod placement;
 mod sweep;
 pub use cluster::{Node, NodeSettings};
 pub use compare::AskSeveral;
@@ -341,6 +343,34 @@ impl Registry {
             )));
         }
         check_attachments(&attachments, config)?;
+        if let Some(new) = &create {
+            // With several nodes, a session on another machine is made where its runner is.
+            if let Some(target) = self.machine_node_elsewhere(new.project).await? {
+                let (reply, answer) = oneshot::channel();
+                let forwarded = forward::Forwarded::Create {
+                    new: Box::new(new.clone()),
+                    client_msg_id,
+                    text,
+                    attachments,
+                };
+                self.forward_as_json(id, target, forwarded, forward::ReplyTo::Result(reply))
+                    .await?;
+                return answer.await.map_err(|_| ServiceError::UnknownSession(id))?;
+            }
+        }
+        self.send_here(id, client_msg_id, text, attachments, create)
+            .await
+    }
+
+    /// Like [`Registry::send`], always on this node (a forwarded creation lands here).
+    pub(super) async fn send_here(
+        &self,
+        id: SessionId,
+        client_msg_id: ClientMsgId,
+        text: String,
+        attachments: Vec<Attachment>,
+        create: Option<NewSession>,
+    ) -> Result<(), ServiceError> {
         if let Some(new) = create {
             self.create(id, new, &text).await?;
         }

@@ -40,6 +40,7 @@ impl Registry {
         for id in lost {
             self.give_up(id).await;
         }
+        let machines = self.place_by_machine(node).await?;
         let table = db.lease_table().await?;
         tracing::trace!(sessions = table.len(), held = held.len(), "sweep");
         let stored: HashSet<SessionId> = table.iter().map(|row| row.session).collect();
@@ -75,6 +76,8 @@ impl Registry {
                 // Ours, yet not driven here (a start that failed halfway): drive it.
                 (None, Some(holder)) if holder == node.id => self.take_over(row.session).await?,
                 (None, Some(holder)) => self.discover(row.session, holder).await?,
+                // Left to the node its machine's runner is connected to.
+                (_, None) if self.driven_elsewhere(row.session, node, &machines) => {}
                 (_, None) => self.take_over(row.session).await?,
             }
         }
@@ -159,7 +162,7 @@ impl Registry {
 
     /// Another node took this session's lease: stop its task here (its agent is left to
     /// the runner, as at a server's stop) and mirror it instead.
-    async fn give_up(self: &Arc<Self>, id: SessionId) {
+    pub(super) async fn give_up(self: &Arc<Self>, id: SessionId) {
         let Some(handle) = self.lock().remove(&id) else {
             return;
         };

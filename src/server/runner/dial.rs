@@ -23,7 +23,7 @@ pub const MACHINE_FILE: &str = "machine.json";
 /// What `machine.json` holds.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MachineFile {
-    /// The server's URL, as given at enrollment.
+    /// The server's URL(s), as given at enrollment (comma-separated).
     pub server: String,
     /// The machine's id.
     pub machine: String,
@@ -218,6 +218,23 @@ impl Target {
             .map_err(|e| DialError::Failed(format!("upgrade: {e}")))?;
         Ok(Box::new(TokioIo::new(upgraded)))
     }
+}
+
+/// Redeems `code` with the first of `targets` that answers (several nodes of one server).
+pub async fn enroll_with_any(
+    targets: &[Target],
+    code: &str,
+    host: &str,
+) -> Result<Enrolled, DialError> {
+    let mut last = DialError::Failed("no server given".into());
+    for target in targets {
+        match target.enroll(code, host).await {
+            Ok(enrolled) => return Ok(enrolled),
+            Err(DialError::Refused(why)) => return Err(DialError::Refused(why)),
+            Err(failed) => last = failed,
+        }
+    }
+    Err(last)
 }
 
 /// A TLS client trusting the system's certificates and those in `ca`.

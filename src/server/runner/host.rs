@@ -44,8 +44,8 @@ pub struct HostOptions {
 /// The server another machine's runner dials.
 #[derive(Clone)]
 pub struct RemoteServer {
-    /// Where it is.
-    pub target: super::dial::Target,
+    /// Where it is: each of its nodes, tried in turn.
+    pub targets: Vec<super::dial::Target>,
     /// The machine's credential.
     pub credential: String,
 }
@@ -54,7 +54,7 @@ impl std::fmt::Debug for RemoteServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the credential.
         f.debug_struct("RemoteServer")
-            .field("target", &self.target)
+            .field("targets", &self.targets)
             .finish_non_exhaustive()
     }
 }
@@ -203,14 +203,18 @@ pub async fn serve(
     }
 }
 
-/// Another machine's runner: dials its server again whenever the connection drops (after
-/// a pause growing to 5 s); the server then speaks to it as over the unix socket. A
-/// refusal (a revoked machine) stops the runner and its agents.
+/// Another machine's runner: dials its server again whenever the connection drops, the
+/// next of its nodes each time (after a pause growing to 5 s once every node failed); the
+/// server then speaks to it as over the unix socket. A refusal (a revoked machine) stops
+/// the runner and its agents.
 async fn dial_server(host: Arc<Host>, remote: RemoteServer) {
     let name = super::dial::host_name();
     let mut pause = Duration::from_millis(100);
+    let mut next = 0;
     loop {
-        match remote.target.connect(&remote.credential, &name).await {
+        let target = &remote.targets[next % remote.targets.len()];
+        next += 1;
+        match target.connect(&remote.credential, &name).await {
             Ok(stream) => {
                 tracing::info!("connected to the server");
                 pause = Duration::from_millis(100);
@@ -225,6 +229,9 @@ async fn dial_server(host: Arc<Host>, remote: RemoteServer) {
             }
             Err(super::dial::DialError::Failed(why)) => {
                 tracing::warn!("cannot connect to the server: {why}");
+                if next % remote.targets.len() != 0 {
+                    continue; // the next node at once
+                }
             }
         }
         tokio::time::sleep(pause).await;

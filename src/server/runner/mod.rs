@@ -78,8 +78,8 @@ pub fn configured_socket(config: &Config) -> PathBuf {
 /// How another machine's runner reaches its server (`switchboard runner --server`).
 #[derive(Debug, Clone)]
 pub struct RemoteArgs {
-    /// The server's URL.
-    pub server: String,
+    /// The server's URL; with several nodes, each node's (tried in turn).
+    pub servers: Vec<String>,
     /// A one-time enrollment code to redeem first.
     pub enroll: Option<String>,
     /// A PEM file of certificates to trust besides the system's.
@@ -91,15 +91,21 @@ pub struct RemoteArgs {
 /// The server and credential of this machine: enrolls first when given a code, else reads
 /// the credential an earlier enrollment stored.
 async fn machine_credential(dir: &Path, args: &RemoteArgs) -> Result<host::RemoteServer, String> {
-    let target = dial::Target::new(&args.server, args.ca.as_deref(), args.insecure_plain)?;
+    if args.servers.is_empty() {
+        return Err("give the server with --server https://HOST[:PORT]".into());
+    }
+    let targets = args
+        .servers
+        .iter()
+        .map(|url| dial::Target::new(url, args.ca.as_deref(), args.insecure_plain))
+        .collect::<Result<Vec<_>, _>>()?;
     let credential = match &args.enroll {
         Some(code) => {
-            let enrolled = target
-                .enroll(code, &dial::host_name())
+            let enrolled = dial::enroll_with_any(&targets, code, &dial::host_name())
                 .await
                 .map_err(|e| format!("enrollment failed: {e}"))?;
             let file = dial::MachineFile {
-                server: args.server.clone(),
+                server: args.servers.join(","),
                 machine: enrolled.machine,
                 name: enrolled.name,
                 credential: enrolled.credential,
@@ -123,7 +129,10 @@ async fn machine_credential(dir: &Path, args: &RemoteArgs) -> Result<host::Remot
             }
         },
     };
-    Ok(host::RemoteServer { target, credential })
+    Ok(host::RemoteServer {
+        targets,
+        credential,
+    })
 }
 
 /// Runs the runner process until it is stopped (`switchboard runner`); with `remote`, as

@@ -73,9 +73,14 @@ impl SessionTask {
             return false;
         };
         // The folder is checked as before every start: the roots may have narrowed while
-        // the server was down, and a kept agent must not go on working outside them.
+        // the server was down, and a kept agent must not go on working outside them. (Not
+        // another machine's folder: this server's roots say nothing about that machine.)
         let cwd = std::path::PathBuf::from(&self.session.cwd);
-        if let Err(e) = self.projects.places().check_workdir(&cwd) {
+        let checked = match self.machine() {
+            Some(_) => Ok(cwd.clone()),
+            None => self.projects.places().check_workdir(&cwd),
+        };
+        if let Err(e) = checked {
             tracing::warn!(session = %self.session.id, "not taking over the kept agent: {e}");
             link.release(held.agent);
             return false;

@@ -37,6 +37,12 @@ impl SessionTask {
         }
     }
 
+    /// The machine (its id) the session's project is on; `None`: this server's host.
+    pub(super) fn machine(&self) -> Option<String> {
+        let project = self.projects.get(self.session.project?).ok()?;
+        project.machine
+    }
+
     /// Starts the agent in the slot `lease` holds, resuming the stored conversation unless
     /// it was lost. False (and the turn failed) when it cannot start.
     async fn launch(&mut self, lease: Lease) -> bool {
@@ -47,11 +53,7 @@ impl SessionTask {
         // Another machine's folder is checked there, by the agent's start; this host's
         // before every start, not only at create: the folder may have become a symlink
         // out of the roots, or the roots may have changed since.
-        let machine = self
-            .session
-            .project
-            .and_then(|id| self.projects.get(id).ok())
-            .and_then(|project| project.machine);
+        let machine = self.machine();
         let checked = match &machine {
             Some(_) => Ok(PathBuf::from(&self.session.cwd)),
             None => self

@@ -1,0 +1,4 @@
+-- Which server node a machine's runner is connected to, until when (renewed by that node's
+-- sweep): the sessions of a machine's projects are driven by the node its runner dialled.
+ALTER TABLE machines ADD COLUMN node_id TEXT;
+ALTER TABLE machines ADD COLUMN node_until_ms BIGINT;

@@ -1,0 +1,163 @@
+//! Another machine's runner with several server nodes (run in the suite's PostgreSQL pass,
+//! skipped on SQLite): two real `serve` nodes on one database and a real `switchboard
+//! runner --server B,A` standing in for another host. A client on node A drives a `/slow`
+//! session on the runner connected to node B while a client on B watches: both hold the
+//! log. Node B killed mid-turn, the runner dials A, A takes the session over with the
+//! runner's agent, and the turn completes with every word once.
+
+mod common;
+
+use common::machines::{
+    add_machine_project, enrollment_code, login, wait_connected, MachineRunner,
+};
+use common::{events_of, Client, Server, TIMEOUT};
+use std::path::Path;
+use switchboard::protocol::{AgentId, NewSession, Seq, ServerFrame, SessionEvent, SessionId};
+use switchboard::server::config::DATABASE_URL_ENV;
+
+/// A node on `url` with agents in runners (other machines need that).
+fn node(data_dir: &Path, url: &str) -> Server {
+    Server::start_with_env(
+        data_dir,
+        "",
+        &[
+            (DATABASE_URL_ENV, Some(url)),
+            ("SWITCHBOARD_RUNNER", Some("detached")),
+        ],
+    )
+}
+
+/// The session's stored log.
+async fn stored_log(url: &str, session: SessionId) -> Vec<(Seq, SessionEvent)> {
+    let db = switchboard::server::db::Db::connect_postgres(url)
+        .await
+        .expect("connects");
+    db.events_since(session, Seq(0))
+        .await
+        .expect("reads")
+        .into_iter()
+        .map(|logged| (logged.seq, logged.event))
+        .collect()
+}
+
+/// Frames until `session`'s turn completes.
+async fn until_turn_completed(client: &mut Client, session: SessionId) -> Vec<ServerFrame> {
+    client
+        .until(|frame| {
+            matches!(frame, ServerFrame::Event {
+                session: s,
+                event: SessionEvent::TurnCompleted { .. },
+                ..
+            } if *s == session)
+        })
+        .await
+}
+
+/// The text the agent streamed, in order.
+fn streamed(events: &[(Seq, SessionEvent)]) -> String {
+    events
+        .iter()
+        .filter_map(|(_, event)| match event {
+            SessionEvent::AssistantDelta { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The part of `log` from the first to the last seq of `events`.
+fn slice(log: &[(Seq, SessionEvent)], events: &[(Seq, SessionEvent)]) -> Vec<(Seq, SessionEvent)> {
+    let (Some((first, _)), Some((last, _))) = (events.first(), events.last()) else {
+        return Vec::new();
+    };
+    log.iter()
+        .filter(|(seq, _)| seq >= first && seq <= last)
+        .cloned()
+        .collect()
+}
+
+/// What `/slow <seconds>` streams.
+fn ticks(seconds: u32) -> String {
+    (1..=seconds * 10).map(|t| format!("tick {t} ")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_machine_s_session_follows_its_runner_from_a_killed_node_to_the_other() {
+    if !common::on_postgres() {
+        eprintln!("PostgreSQL only: several nodes share a PostgreSQL database");
+        return;
+    }
+    let key = format!("machines-{}", uuid::Uuid::new_v4());
+    let url =
+        switchboard::server::db::testing::postgres_url_blocking(&key).expect("the test cluster");
+    let dirs = [
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    ];
+    let node_a = node(dirs[0].path(), &url);
+    let node_b = node(dirs[1].path(), &url);
+    let cookie = login(&node_a.addr).await;
+    let code = enrollment_code(&node_a.addr, &cookie, "build box").await;
+    // The runner dials B first, A when B does not answer.
+    let machine_dir = tempfile::tempdir().expect("dir");
+    let servers = format!("http://{},http://{}", node_b.addr, node_a.addr);
+    let _runner = MachineRunner::start(machine_dir.path(), &servers, Some(&code));
+    let cookie_b = login(&node_b.addr).await;
+    let machine = wait_connected(&node_b.addr, &cookie_b, "build box", true).await;
+    let work = machine_dir.path().join("work");
+    std::fs::create_dir_all(&work).expect("work");
+
+    // The project and session are made from A; the session is driven by B, where the
+    // machine's runner is, and watched from B.
+    let (mut a, _) = common::code::connect_with_projects(&node_a.addr).await;
+    let (mut b, _) = Client::connect(&node_b).await;
+    let project = add_machine_project(&mut a, &work.display().to_string(), &machine.id)
+        .await
+        .expect("added");
+    let session = SessionId(uuid::Uuid::new_v4());
+    let mut new = NewSession::defaults(AgentId::demo());
+    new.project = Some(project.id);
+    a.say_with(session, "/slow 2", Some(new)).await;
+    let announced = b
+        .until(|f| matches!(f, ServerFrame::SessionCreated { session: s } if s.id == session))
+        .await;
+    assert!(!announced.is_empty());
+    b.subscribe(session, Seq(0)).await;
+    let on_a = events_of(&until_turn_completed(&mut a, session).await, session);
+    let on_b = events_of(&until_turn_completed(&mut b, session).await, session);
+    assert_eq!(streamed(&on_a), ticks(2));
+    assert_eq!(streamed(&on_b), ticks(2));
+    let log = stored_log(&url, session).await;
+    assert_eq!(on_a, slice(&log, &on_a), "A's client holds the log");
+    assert_eq!(on_b, slice(&log, &on_b), "B's client holds the log");
+
+    // B dies mid-turn: the runner dials A, which takes the session over with its agent.
+    a.say(session, "/slow 6", false).await;
+    a.next_event(session, |event| {
+        matches!(event, SessionEvent::AssistantDelta { .. }).then_some(())
+    })
+    .await;
+    node_b.kill();
+    tokio::time::timeout(TIMEOUT * 2, until_turn_completed(&mut a, session))
+        .await
+        .expect("the turn completes after the takeover");
+    let log = stored_log(&url, session).await;
+    for (i, (seq, _)) in log.iter().enumerate() {
+        assert_eq!(*seq, Seq(i as u64 + 1), "gapless, nothing twice");
+    }
+    let second_turn: Vec<(Seq, SessionEvent)> = log
+        .iter()
+        .skip_while(
+            |(_, e)| !matches!(e, SessionEvent::UserMessage { text, .. } if text == "/slow 6"),
+        )
+        .cloned()
+        .collect();
+    assert_eq!(
+        streamed(&second_turn),
+        ticks(6),
+        "every word once, in order"
+    );
+    assert!(second_turn
+        .iter()
+        .any(|(_, e)| matches!(e, SessionEvent::TurnCompleted { .. })));
+    node_a.stop();
+}
