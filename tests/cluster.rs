@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{events_of, Client, Server, TIMEOUT};
+use common::{events_of, stored_log, Client, Server, TIMEOUT};
 use std::path::Path;
 use switchboard::protocol::{
     AgentId, ClientFrame, ClientMsgId, NewSession, Seq, ServerFrame, SessionEvent, SessionId,
@@ -66,19 +66,6 @@ impl TwoNodes {
             _data_dirs: dirs,
         })
     }
-}
-
-/// The session's stored log.
-async fn stored_log(url: &str, session: SessionId) -> Vec<(Seq, SessionEvent)> {
-    let db = switchboard::server::db::Db::connect_postgres(url)
-        .await
-        .expect("connects");
-    db.events_since(session, Seq(0))
-        .await
-        .expect("reads")
-        .into_iter()
-        .map(|logged| (logged.seq, logged.event))
-        .collect()
 }
 
 /// Everything `client` was sent about `session` until the session is idle after a

@@ -10,7 +10,7 @@ mod common;
 use common::machines::{
     add_machine_project, enrollment_code, login, wait_connected, MachineRunner,
 };
-use common::{events_of, Client, Server, TIMEOUT};
+use common::{events_of, stored_log, Client, Server, TIMEOUT};
 use std::path::Path;
 use switchboard::protocol::{AgentId, NewSession, Seq, ServerFrame, SessionEvent, SessionId};
 use switchboard::server::config::DATABASE_URL_ENV;
@@ -25,19 +25,6 @@ fn node(data_dir: &Path, url: &str) -> Server {
             ("SWITCHBOARD_RUNNER", Some("detached")),
         ],
     )
-}
-
-/// The session's stored log.
-async fn stored_log(url: &str, session: SessionId) -> Vec<(Seq, SessionEvent)> {
-    let db = switchboard::server::db::Db::connect_postgres(url)
-        .await
-        .expect("connects");
-    db.events_since(session, Seq(0))
-        .await
-        .expect("reads")
-        .into_iter()
-        .map(|logged| (logged.seq, logged.event))
-        .collect()
 }
 
 /// Frames until `session`'s turn completes.

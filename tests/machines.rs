@@ -12,7 +12,7 @@ use common::machines::{
     add_machine_project, enrollment_code, login, machines, server_fn, wait_connected,
     MachineRunner, Network,
 };
-use common::{assistant_text, events_of, Client, Server, TIMEOUT};
+use common::{assistant_text, events_of, Client, Server};
 use std::path::Path;
 use switchboard::protocol::{
     AgentId, NewSession, Project, ServerFrame, SessionEvent, SessionId, SessionState,
@@ -266,7 +266,6 @@ async fn a_killed_runner_s_sessions_are_unreachable_until_it_is_back_then_work_a
     let events = client.turn(session).await;
     assert_eq!(assistant_text(&events), "Echo: are you back?");
     assert_eq!(runner.agent_pids().len(), 1);
-    let _ = TIMEOUT;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -80,23 +80,39 @@ pub fn ApiTokens() -> impl IntoView {
 /// The token just made, with its secret (this once) and a Copy button.
 #[component]
 fn NewToken(made: NewApiToken) -> impl IntoView {
+    let message = format!(
+        "Token \u{201c}{}\u{201d} made. Copy it now: it is not shown again.",
+        made.info.name
+    );
+    view! {
+        <ShownOnce message secret=made.secret secret_id="api-token-secret" copy_id="api-token-copy"/>
+    }
+}
+
+/// A secret shown once (`secret_id`), under `message`, with a Copy button (`copy_id`) that
+/// says whether the copy worked.
+#[component]
+pub fn ShownOnce(
+    message: String,
+    secret: String,
+    secret_id: &'static str,
+    copy_id: &'static str,
+) -> impl IntoView {
     let copied = RwSignal::new(None::<bool>);
-    let secret = made.secret.clone();
+    let text = secret.clone();
     let on_copy = move |_| {
         #[cfg(feature = "hydrate")]
-        crate::client::clipboard::copy_text(&secret, move |removed| {
+        crate::client::clipboard::copy_text(&text, move |removed| {
             let _ = copied.try_set(Some(removed.is_some()));
         });
         #[cfg(not(feature = "hydrate"))]
-        let _ = &secret;
+        let _ = &text;
     };
     view! {
         <div class="api-token-new" role="status">
-            <p>
-                {format!("Token \u{201c}{}\u{201d} made. Copy it now: it is not shown again.", made.info.name)}
-            </p>
-            <code class="api-token-secret" data-testid="api-token-secret">{made.secret.clone()}</code>
-            <button type="button" class="secondary" data-testid="api-token-copy" on:click=on_copy>
+            <p>{message}</p>
+            <code class="api-token-secret" data-testid=secret_id>{secret}</code>
+            <button type="button" class="secondary" data-testid=copy_id on:click=on_copy>
                 {move || match copied.get() {
                     Some(true) => "Copied",
                     Some(false) => "Copy failed",

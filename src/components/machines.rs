@@ -6,6 +6,7 @@
 //! machine's coming and going shows.
 
 use crate::app::{create_enrollment, list_machines, revoke_machine};
+use crate::components::api_tokens::ShownOnce;
 use crate::components::use_store;
 use crate::protocol::{MachineInfo, NewEnrollment};
 use leptos::prelude::*;
@@ -120,35 +121,18 @@ fn enroll_command(code: &str) -> String {
 /// The code just made, as the command to run on the machine, with a Copy button.
 #[component]
 fn NewCode(made: NewEnrollment) -> impl IntoView {
-    let copied = RwSignal::new(None::<bool>);
-    let command = enroll_command(&made.code);
-    let text = command.clone();
-    let on_copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        crate::client::clipboard::copy_text(&text, move |removed| {
-            let _ = copied.try_set(Some(removed.is_some()));
-        });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = &text;
-    };
     let until = crate::client::format::date_time(made.expires_at_ms);
+    let message = format!(
+        "Run this on \u{201c}{}\u{201d} (the code works once, until {until}; it is not shown again):",
+        made.name
+    );
     view! {
-        <div class="api-token-new" role="status">
-            <p>
-                {format!(
-                    "Run this on \u{201c}{}\u{201d} (the code works once, until {until}; it is not shown again):",
-                    made.name
-                )}
-            </p>
-            <code class="api-token-secret" data-testid="enrollment-command">{command}</code>
-            <button type="button" class="secondary" data-testid="enrollment-copy" on:click=on_copy>
-                {move || match copied.get() {
-                    Some(true) => "Copied",
-                    Some(false) => "Copy failed",
-                    None => "Copy",
-                }}
-            </button>
-        </div>
+        <ShownOnce
+            message
+            secret=enroll_command(&made.code)
+            secret_id="enrollment-command"
+            copy_id="enrollment-copy"
+        />
     }
 }
 

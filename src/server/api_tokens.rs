@@ -212,26 +212,12 @@ pub async fn write_cli_json(data_dir: &std::path::Path, file: CliFile) -> Result
 }
 
 fn write_cli_json_now(data_dir: &std::path::Path, file: &CliFile) -> Result<(), String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let text = serde_json::to_string_pretty(file).map_err(|e| e.to_string())?;
-    let path = data_dir.join(CLI_FILE);
-    let partial = data_dir.join(format!("{CLI_FILE}.partial"));
-    let _ = std::fs::remove_file(&partial);
-    let mut out = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&partial)
-        .map_err(|e| format!("{}: {e}", partial.display()))?;
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.sync_all())
-        .map_err(|e| format!("{}: {e}", partial.display()))?;
-    std::fs::rename(&partial, &path).map_err(|e| format!("{}: {e}", path.display()))
+    super::private_dir::write_private_file(&data_dir.join(CLI_FILE), text.as_bytes())
 }
 
 /// SHA-256 of a secret, hex.
-fn hash(secret: &str) -> String {
+pub fn hash(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
 }
 

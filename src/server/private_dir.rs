@@ -105,3 +105,23 @@ pub fn check_private(path: &Path, fix: u32) -> Result<(), PrivateDirError> {
     }
     Ok(())
 }
+
+/// Writes `bytes` to `path` readable by its owner alone (0600), through a `.partial` file
+/// renamed over it, so a reader never sees half of it.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let _ = std::fs::remove_file(&partial);
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&partial)
+        .map_err(|e| format!("{}: {e}", partial.display()))?;
+    out.write_all(bytes)
+        .and_then(|()| out.sync_all())
+        .map_err(|e| format!("{}: {e}", partial.display()))?;
+    std::fs::rename(&partial, path).map_err(|e| format!("{}: {e}", path.display()))
+}

@@ -589,6 +589,17 @@ pub fn seed_transcript(data_dir: &Path, entries: usize) -> SessionId {
     SessionId(Uuid::parse_str(&id).expect("seed prints the session id"))
 }
 
+/// The session's stored log in the PostgreSQL database at `url`.
+pub async fn stored_log(url: &str, session: SessionId) -> Vec<(Seq, SessionEvent)> {
+    let db = Db::connect_postgres(url).await.expect("connects");
+    db.events_since(session, Seq(0))
+        .await
+        .expect("reads")
+        .into_iter()
+        .map(|logged| (logged.seq, logged.event))
+        .collect()
+}
+
 /// Sends one raw HTTP/1.1 request and returns the status code and the whole answer.
 pub async fn http(addr: &str, request: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -17,15 +17,22 @@ use switchboard::protocol::{
 };
 use uuid::Uuid;
 
-/// Reads until every one of `sessions` completed a turn; returns each one's events.
+/// Reads until every one of `sessions` completed a turn, starting with the frames `early`
+/// (read meanwhile by something else); returns each one's events.
 async fn turns_of(
     client: &mut Client,
     sessions: &[SessionId],
+    early: Vec<ServerFrame>,
 ) -> HashMap<SessionId, Vec<(Seq, SessionEvent)>> {
     let mut events: HashMap<SessionId, Vec<(Seq, SessionEvent)>> = HashMap::new();
     let mut done = 0;
+    let mut early = early.into_iter();
     while done < sessions.len() {
-        match client.recv().await {
+        let frame = match early.next() {
+            Some(frame) => frame,
+            None => client.recv().await,
+        };
+        match frame {
             ServerFrame::Event {
                 session,
                 seq,
@@ -48,19 +55,24 @@ async fn turns_of(
     events
 }
 
-/// Reads until `ids` are all listed as created; returns them.
-async fn created(client: &mut Client, ids: &[SessionId]) -> HashMap<SessionId, Session> {
+/// Reads until `ids` are all listed as created; returns them, and the frames read meanwhile
+/// (a fast agent's first words may come before a slower session is listed).
+async fn created(
+    client: &mut Client,
+    ids: &[SessionId],
+) -> (HashMap<SessionId, Session>, Vec<ServerFrame>) {
     let mut found = HashMap::new();
+    let mut meanwhile = Vec::new();
     while found.len() < ids.len() {
         match client.recv().await {
             ServerFrame::SessionCreated { session } if ids.contains(&session.id) => {
                 found.insert(session.id, session);
             }
             ServerFrame::Error { message, .. } => panic!("refused: {message}"),
-            _ => {}
+            other => meanwhile.push(other),
         }
     }
-    found
+    (found, meanwhile)
 }
 
 #[tokio::test]
@@ -111,7 +123,7 @@ async fn demo_claude_and_codex_compared_then_one_kept() {
             tag: None,
         })
         .await;
-    let sessions = created(&mut client, &ids).await;
+    let (sessions, meanwhile) = created(&mut client, &ids).await;
     let mut paths = Vec::new();
     for id in &ids {
         let session = &sessions[id];
@@ -127,7 +139,7 @@ async fn demo_claude_and_codex_compared_then_one_kept() {
     assert_eq!(paths.len(), 3, "three worktrees");
 
     // Each answer lands in its own session only.
-    let answers = turns_of(&mut client, &ids).await;
+    let answers = turns_of(&mut client, &ids, meanwhile).await;
     let demo_reply = assistant_text(&answers[&ids[0]]);
     assert_eq!(demo_reply, "Echo: Compare me");
     for id in &ids[1..] {
@@ -143,7 +155,7 @@ async fn demo_claude_and_codex_compared_then_one_kept() {
     for id in &ids {
         client.say(*id, "And once more", false).await;
     }
-    let again = turns_of(&mut client, &ids).await;
+    let again = turns_of(&mut client, &ids, Vec::new()).await;
     assert_eq!(assistant_text(&again[&ids[0]]), "Echo: And once more");
     for id in &ids[1..] {
         let asked = again[id].iter().any(

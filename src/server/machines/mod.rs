@@ -8,13 +8,13 @@
 pub mod http;
 
 use super::access::hex;
+use super::api_tokens::hash;
 use super::db::machines::StoredMachine;
 use super::db::{Db, DbError};
 use super::runner::link::RunnerLink;
 use super::runner::RunnerStream;
 use super::session_task::now_ms;
 use crate::protocol::{Enrolled, MachineInfo, NewEnrollment};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -337,11 +337,6 @@ fn random_hex(bytes: usize) -> Result<String, DbError> {
     let mut buffer = vec![0u8; bytes];
     getrandom::fill(&mut buffer).map_err(|e| DbError::Corrupt(format!("no randomness: {e}")))?;
     Ok(hex(&buffer))
-}
-
-/// SHA-256 of a secret, hex.
-fn hash(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
 }
 
 #[cfg(test)]

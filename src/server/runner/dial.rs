@@ -294,22 +294,8 @@ pub fn read_machine_file(dir: &Path) -> Result<Option<MachineFile>, String> {
 
 /// Writes `machine.json`, 0600, through a `.partial` file renamed over it.
 pub fn write_machine_file(dir: &Path, file: &MachineFile) -> Result<(), String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let text = serde_json::to_string_pretty(file).map_err(|e| e.to_string())?;
-    let path = machine_file(dir);
-    let partial = path.with_extension("json.partial");
-    let _ = std::fs::remove_file(&partial);
-    let mut out = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&partial)
-        .map_err(|e| format!("{}: {e}", partial.display()))?;
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.sync_all())
-        .map_err(|e| format!("{}: {e}", partial.display()))?;
-    std::fs::rename(&partial, &path).map_err(|e| format!("{}: {e}", path.display()))
+    crate::server::private_dir::write_private_file(&machine_file(dir), text.as_bytes())
 }
 
 /// This host's name, as the Machines page shows it.
