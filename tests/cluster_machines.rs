@@ -8,7 +8,7 @@
 mod common;
 
 use common::machines::{
-    add_machine_project, enrollment_code, login, wait_connected, MachineRunner,
+    add_machine_project, enrollment_code, login, streamed, ticks, wait_connected, MachineRunner,
 };
 use common::{events_of, stored_log, Client, Server, TIMEOUT};
 use std::path::Path;
@@ -40,17 +40,6 @@ async fn until_turn_completed(client: &mut Client, session: SessionId) -> Vec<Se
         .await
 }
 
-/// The text the agent streamed, in order.
-fn streamed(events: &[(Seq, SessionEvent)]) -> String {
-    events
-        .iter()
-        .filter_map(|(_, event)| match event {
-            SessionEvent::AssistantDelta { text, .. } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect()
-}
-
 /// The part of `log` from the first to the last seq of `events`.
 fn slice(log: &[(Seq, SessionEvent)], events: &[(Seq, SessionEvent)]) -> Vec<(Seq, SessionEvent)> {
     let (Some((first, _)), Some((last, _))) = (events.first(), events.last()) else {
@@ -60,11 +49,6 @@ fn slice(log: &[(Seq, SessionEvent)], events: &[(Seq, SessionEvent)]) -> Vec<(Se
         .filter(|(seq, _)| seq >= first && seq <= last)
         .cloned()
         .collect()
-}
-
-/// What `/slow <seconds>` streams.
-fn ticks(seconds: u32) -> String {
-    (1..=seconds * 10).map(|t| format!("tick {t} ")).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,8 +9,8 @@
 mod common;
 
 use common::machines::{
-    add_machine_project, enrollment_code, login, machines, server_fn, wait_connected,
-    MachineRunner, Network,
+    add_machine_project, enrollment_code, login, machines, server_fn, streamed, ticks,
+    wait_connected, MachineRunner, Network,
 };
 use common::{assistant_text, events_of, Client, Server};
 use std::path::Path;
@@ -207,16 +207,8 @@ async fn a_cut_network_makes_sessions_unreachable_and_the_turn_goes_on_when_it_h
             .await,
     );
     let events = events_of(&frames, session);
-    let expected: String = (1..=40).map(|tick| format!("tick {tick} ")).collect();
-    let streamed: String = events
-        .iter()
-        .filter_map(|(_, event)| match event {
-            SessionEvent::AssistantDelta { text, .. } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(streamed, expected, "every word once, in order");
-    assert_eq!(assistant_text(&events), expected);
+    assert_eq!(streamed(&events), ticks(4), "every word once, in order");
+    assert_eq!(assistant_text(&events), ticks(4));
     // What the client saw is the log, gapless.
     let seqs: Vec<u64> = events.iter().map(|(seq, _)| seq.0).collect();
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
@@ -301,4 +293,80 @@ async fn a_runner_reaches_a_server_behind_tls_and_refuses_plain_http_unless_told
         &["--enroll", &code, "--ca", &ca.display().to_string()],
     );
     wait_connected(&server.addr, &cookie, "secure box", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_server_takes_a_machine_s_running_turn_back_when_its_runner_dials_in() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("server");
+    std::fs::create_dir_all(&data).expect("server dir");
+    // A fixed port: the runner dials the same address after the restart.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let start = || {
+        Server::start_full(
+            &data,
+            "",
+            &[("SWITCHBOARD_RUNNER", Some("detached"))],
+            &["--addr", &addr],
+        )
+    };
+    let server = start();
+    let cookie = login(&server.addr).await;
+    let code = enrollment_code(&server.addr, &cookie, "far box").await;
+    let far = dir.path().join("far");
+    let _runner = MachineRunner::start(&far, &format!("http://{addr}"), Some(&code));
+    let machine = wait_connected(&server.addr, &cookie, "far box", true).await;
+    let (mut client, _) = common::code::connect_with_projects(&server.addr).await;
+    let project = add_machine_project(&mut client, &machine_folder(&far), &machine.id)
+        .await
+        .expect("added");
+    let session = start_in(&mut client, &project, "/slow 4").await;
+    client
+        .until(|frame| {
+            matches!(
+                frame,
+                ServerFrame::Event {
+                    event: SessionEvent::AssistantDelta { .. },
+                    ..
+                }
+            )
+        })
+        .await;
+
+    // Stopped mid-turn and started again: the turn goes on on the machine meanwhile, and
+    // the new server takes it back when the runner dials in.
+    server.stop();
+    let server = start();
+    let (mut client, _) = Client::connect(&server).await;
+    client
+        .subscribe(session, switchboard::protocol::Seq(0))
+        .await;
+    let frames = client
+        .until(|frame| {
+            matches!(
+                frame,
+                ServerFrame::Event {
+                    event: SessionEvent::TurnCompleted { .. },
+                    ..
+                }
+            )
+        })
+        .await;
+    let events = events_of(&frames, session);
+    assert_eq!(
+        streamed(&events),
+        ticks(4),
+        "every word once, in order, across the restart"
+    );
+    assert!(
+        !events.iter().any(|(_, e)| matches!(e, SessionEvent::Notice { message } if message.contains("interrupted"))),
+        "not interrupted"
+    );
+    let seqs: Vec<u64> = events.iter().map(|(seq, _)| seq.0).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    server.stop_with_runner();
 }

@@ -59,7 +59,18 @@ pub fn AddProjectForm(open: RwSignal<bool>) -> impl IntoView {
     let name = RwSignal::new(String::new());
     // "": this server's host; else a machine's id.
     let machine = RwSignal::new(String::new());
-    let machines = LocalResource::new(crate::app::list_machines);
+    // Machines that can take projects (enrolled, not revoked), asked once the form is
+    // open. Not a resource: one read under the sidebar's Suspense would rebuild the form
+    // when it resolves, and the path field would lose its focus.
+    let machines = RwSignal::new(Vec::<crate::protocol::MachineInfo>::new());
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            if let Ok(list) = crate::app::list_machines().await {
+                let open = list.into_iter().filter(|m| m.revoked_at_ms.is_none());
+                let _ = machines.try_set(open.collect());
+            }
+        });
+    });
     let focused = RwSignal::new(false);
     let path_ref = NodeRef::<Input>::new();
     // Bumped on every keystroke; a timer asks only if no later one came meanwhile.
@@ -126,16 +137,7 @@ pub fn AddProjectForm(open: RwSignal<bool>) -> impl IntoView {
         let on = Some(machine.get_untracked()).filter(|m| !m.is_empty());
         projects::add_project(store, folder, name.get_untracked(), on);
     };
-    // Machines that can take projects: enrolled and not revoked.
-    let choices = move || {
-        machines
-            .get()
-            .and_then(Result::ok)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|m| m.revoked_at_ms.is_none())
-            .collect::<Vec<_>>()
-    };
+    let choices = move || machines.get();
     let error = move || match store.project_add.get() {
         AddState::Failed(message) => Some(message),
         _ => None,

@@ -31,6 +31,8 @@ pub type Spawn = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 pub struct RunnerLink {
     requests: mpsc::UnboundedSender<Request>,
     shared: Arc<Mutex<Shared>>,
+    /// True once the runner said hello (on any connection).
+    hello: watch::Receiver<bool>,
     /// The link task; aborted with the link.
     _task: OwnedTask<()>,
 }
@@ -103,6 +105,7 @@ impl RunnerLink {
         let link = Arc::new(RunnerLink {
             requests,
             shared,
+            hello: hello.clone(),
             _task: OwnedTask::spawn(task.run(request_rx)),
         });
         (link, hello)
@@ -160,6 +163,12 @@ impl RunnerLink {
     /// True while connected.
     pub fn connected(&self) -> bool {
         lock(&self.shared).connected
+    }
+
+    /// Fires (true) once the runner has said hello: a session whose agent it may hold
+    /// waits for it after a restart.
+    pub fn hello(&self) -> watch::Receiver<bool> {
+        self.hello.clone()
     }
 
     /// True while another machine's runner has been out of contact too long.

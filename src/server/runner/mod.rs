@@ -316,6 +316,11 @@ impl Runners {
         &self.machines
     }
 
+    /// The link to `machine`'s runner, if it may run agents.
+    pub fn machine_link(&self, machine: &str) -> Option<Arc<RunnerLink>> {
+        self.machines.link(machine).ok()
+    }
+
     /// Takes the agent a runner held for `session` when the server started, with the link
     /// that holds it.
     pub fn claim(

@@ -103,6 +103,67 @@ impl SessionTask {
         true
     }
 
+    /// After a start, for a turn running on another machine whose runner is not connected
+    /// yet: wait for it (the session shows the machine unreachable meanwhile) rather than
+    /// call the turn interrupted. True when it waits.
+    pub(super) fn wait_for_machine(&mut self) -> bool {
+        let (Some(machine), Some(runners)) = (self.machine(), self.runners.clone()) else {
+            return false;
+        };
+        let Some(link) = runners.machine_link(&machine) else {
+            return false;
+        };
+        if *link.hello().borrow() {
+            return false; // connected, and it did not hold the agent
+        }
+        tracing::info!(session = %self.session.id, %machine, "waiting for the machine's runner to take the turn back");
+        self.machine_wait = Some(link.hello());
+        self.unreachable = Some(runners.machines().name(&machine).unwrap_or(machine));
+        true
+    }
+
+    /// True when the log's last turn has no end: it was running when the server stopped.
+    pub(super) async fn turn_open_in_log(&mut self) -> bool {
+        let (db, id) = (self.db.clone(), self.session.id);
+        let Ok(Some((start, _))) = db.last_turn_started(id).await else {
+            return false;
+        };
+        match db.events_since(id, start).await {
+            Ok(events) => !events
+                .iter()
+                .any(|logged| matches!(logged.event, SessionEvent::TurnCompleted { .. })),
+            Err(e) => {
+                tracing::error!(session = %id, "cannot read the last turn: {e}");
+                false
+            }
+        }
+    }
+
+    /// The awaited machine's runner dialled in: its agent is taken over and the turn goes
+    /// on, or, if it no longer holds one, the turn was interrupted.
+    pub(super) async fn machine_back(&mut self) {
+        self.machine_wait = None;
+        self.unreachable = None;
+        if self.adopt_agent().await {
+            self.rebuild_turn().await;
+            if self.turn.is_none() {
+                self.agent_went_idle();
+            }
+        } else {
+            self.interrupted_by_restart().await;
+        }
+    }
+
+    /// The server stopped during a turn whose agent is gone: say so instead of showing it
+    /// as working forever.
+    pub(super) async fn interrupted_by_restart(&mut self) {
+        self.record(SessionEvent::Notice {
+            message: "The server restarted during this turn; it was interrupted. Send a message to continue.".into(),
+        })
+        .await;
+        self.setback = Some(Setback::Interrupted("server restarted".into()));
+    }
+
     /// Rebuilds the turn the server died in from the log: when it started, its message,
     /// its open permission questions, its reply so far, and the messages queued behind it.
     pub(super) async fn rebuild_turn(&mut self) {

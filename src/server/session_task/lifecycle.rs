@@ -82,8 +82,10 @@ impl SessionTask {
             model: self.session.model.clone(),
             machine,
         };
-        // A new agent's link says at once if its machine is out of contact.
+        // A new agent's link says at once if its machine is out of contact; an old agent
+        // the machine may still hold is not waited for any more.
         self.unreachable = None;
+        self.machine_wait = None;
         match self.launcher.launch(request) {
             Ok((driver, outputs)) => {
                 tracing::info!(session = %self.session.id, pid = ?driver.pid(), "agent started");

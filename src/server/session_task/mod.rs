@@ -225,6 +225,9 @@ pub struct SessionTask {
     /// The machine (its name) whose runner holds the agent and is out of contact: the
     /// session shows so, and its turn is not stopped as silent meanwhile.
     unreachable: Option<String>,
+    /// After a start: the runner of the session's machine, which may hold the agent of the
+    /// turn the server stopped in, has not dialled in yet; fires when it has.
+    machine_wait: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// A Send's answer, held until the step that took the message up is published.
@@ -275,6 +278,7 @@ impl SessionTask {
             budget_noticed: None,
             allow_turn: false,
             unreachable: None,
+            machine_wait: None,
         }
     }
 
@@ -290,7 +294,8 @@ impl SessionTask {
                 message: format!("Storage failed, nothing more is saved: {cause}"),
             };
         }
-        if let Some(machine) = self.unreachable.as_ref().filter(|_| self.agent.is_some()) {
+        let holds_agent = self.agent.is_some() || self.machine_wait.is_some();
+        if let Some(machine) = self.unreachable.as_ref().filter(|_| holds_agent) {
             return SessionState::Unreachable {
                 machine: machine.clone(),
             };
@@ -323,24 +328,27 @@ impl SessionTask {
         }
         self.recover_budget();
         let adopted = self.adopt_agent().await;
-        match &self.session.state {
+        let busy = match self.session.state {
+            // Stored while its machine was out of contact: whether a turn ran is in the log.
+            SessionState::Unreachable { .. } => self.turn_open_in_log().await,
+            ref state => state.is_busy(),
+        };
+        if busy && adopted {
             // Its runner kept the agent: the turn goes on, and so do its questions.
-            state if state.is_busy() && adopted => self.rebuild_turn().await,
-            state if state.is_busy() => {
-                // The server stopped during a turn: say so instead of showing it as working forever.
-                self.record(crate::protocol::SessionEvent::Notice {
-                message: "The server restarted during this turn; it was interrupted. Send a message to continue.".into(),
-            })
-            .await;
-                self.setback = Some(Setback::Interrupted("server restarted".into()));
+            self.rebuild_turn().await;
+        } else if busy && !self.wait_for_machine() {
+            // (Waiting: another machine's runner may hold it and not have dialled in yet.)
+            self.interrupted_by_restart().await;
+        } else if !busy {
+            match &self.session.state {
+                SessionState::Error { message } => {
+                    self.setback = Some(Setback::Failed(message.clone()))
+                }
+                SessionState::Interrupted { reason } => {
+                    self.setback = Some(Setback::Interrupted(reason.clone()))
+                }
+                _ => {}
             }
-            SessionState::Error { message } => {
-                self.setback = Some(Setback::Failed(message.clone()))
-            }
-            SessionState::Interrupted { reason } => {
-                self.setback = Some(Setback::Interrupted(reason.clone()))
-            }
-            _ => {}
         }
         if adopted && self.turn.is_none() {
             self.agent_went_idle();
@@ -393,6 +401,7 @@ impl SessionTask {
                 count = self.counting.result() => self.counted(count).await,
                 () = sleep_until(silence_at) => self.turn_went_silent().await,
                 () = sleep_until(idle_at) => self.stop_idle_agent("idle").await,
+                () = machine_hello(&mut self.machine_wait) => self.machine_back().await,
                 () = self.reap.notified() => self.stop_idle_agent("needed for another session").await,
             }
             // Whatever happened (a turn ended, a message came), the next queued message is
@@ -486,6 +495,18 @@ impl SessionTask {
 async fn next_output(agent: &mut Option<RunningAgent>) -> super::agent::Numbered {
     match agent {
         Some(agent) => agent.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Fires once the awaited machine's runner has said hello; never without one.
+async fn machine_hello(wait: &mut Option<tokio::sync::watch::Receiver<bool>>) {
+    match wait {
+        Some(hello) => {
+            if hello.wait_for(|said| *said).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
         None => std::future::pending().await,
     }
 }
