@@ -2,8 +2,9 @@
 //! skipped on SQLite): two real `serve` nodes on one database and a real `switchboard
 //! runner --server B,A` standing in for another host. A client on node A drives a `/slow`
 //! session on the runner connected to node B while a client on B watches: both hold the
-//! log. Node B killed mid-turn, the runner dials A, A takes the session over with the
-//! runner's agent, and the turn completes with every word once.
+//! log; a client on B runs a session on a second machine whose runner is on A. Node B
+//! killed mid-turn, the runner dials A, A takes the session over with the runner's agent,
+//! and the turn completes with every word once.
 
 mod common;
 
@@ -100,6 +101,33 @@ async fn a_machine_s_session_follows_its_runner_from_a_killed_node_to_the_other(
     let log = stored_log(&url, session).await;
     assert_eq!(on_a, slice(&log, &on_a), "A's client holds the log");
     assert_eq!(on_b, slice(&log, &on_b), "B's client holds the log");
+
+    // A second machine whose runner is on A: a session made from B's client runs there.
+    let code = enrollment_code(&node_a.addr, &cookie, "laptop").await;
+    let laptop_dir = tempfile::tempdir().expect("dir");
+    let laptop_runner = MachineRunner::start(
+        laptop_dir.path(),
+        &format!("http://{}", node_a.addr),
+        Some(&code),
+    );
+    let laptop = wait_connected(&node_a.addr, &cookie, "laptop", true).await;
+    let laptop_work = laptop_dir.path().join("work");
+    std::fs::create_dir_all(&laptop_work).expect("work");
+    let (mut b_projects, _) = common::code::connect_with_projects(&node_b.addr).await;
+    let on_laptop = add_machine_project(
+        &mut b_projects,
+        &laptop_work.display().to_string(),
+        &laptop.id,
+    )
+    .await
+    .expect("added on B");
+    let second = SessionId(uuid::Uuid::new_v4());
+    let mut new = NewSession::defaults(AgentId::demo());
+    new.project = Some(on_laptop.id);
+    b_projects.say_with(second, "hello laptop", Some(new)).await;
+    let answered = events_of(&until_turn_completed(&mut b_projects, second).await, second);
+    assert_eq!(common::assistant_text(&answered), "Echo: hello laptop");
+    assert_eq!(laptop_runner.agent_pids().len(), 1, "it ran on the laptop");
 
     // B dies mid-turn: the runner dials A, which takes the session over with its agent.
     a.say(session, "/slow 6", false).await;

@@ -110,16 +110,9 @@ pub type RunnerStream = Box<dyn RunnerIo>;
 
 type Socket = tokio_tungstenite::WebSocketStream<RunnerStream>;
 
-/// A link to another machine's runner, which dials the server (the HTTP handler hands each
-/// of its connections to the link) and may be out of contact for a while.
-pub(super) struct Remote {
-    /// The machine's name, for its sessions' state.
-    pub(super) machine: String,
-    /// How long the runner may be out of contact before its sessions are told.
-    pub(super) unreachable_after: Duration,
-    /// Each new connection from the runner.
-    pub(super) streams: mpsc::UnboundedReceiver<RunnerStream>,
-}
+mod remote;
+use remote::next_stream;
+pub(super) use remote::Remote;
 
 /// The link's task state.
 pub(super) struct LinkTask {
@@ -230,30 +223,6 @@ impl LinkTask {
                 }
                 return;
             }
-        }
-    }
-
-    /// Tells every session of this link's agents that the runner is out of contact, or
-    /// back, when that changed.
-    async fn set_unreachable(&mut self, unreachable: bool) {
-        let Some(remote) = &self.remote else {
-            return;
-        };
-        if self.unreachable == unreachable {
-            return;
-        }
-        self.unreachable = unreachable;
-        lock(&self.shared).unreachable = unreachable;
-        if unreachable {
-            tracing::warn!(machine = %remote.machine, "the machine's runner is out of contact");
-        } else {
-            tracing::info!(machine = %remote.machine, "the machine's runner is back");
-        }
-        for route in self.routes.values() {
-            let _ = route
-                .outputs
-                .send(contact(&remote.machine, unreachable))
-                .await;
         }
     }
 
@@ -570,15 +539,6 @@ impl LinkTask {
         }
     }
 
-    /// A session that starts or takes an agent while the runner is out of contact hears so
-    /// at once.
-    fn tell_if_unreachable(&self, route: &NewRoute) {
-        if let Some(remote) = self.remote.as_ref().filter(|_| self.unreachable) {
-            // A new route's queue is empty, so this fits.
-            let _ = route.outputs.try_send(contact(&remote.machine, true));
-        }
-    }
-
     /// The agent is gone with its runner: its session hears so, once.
     async fn lose(&mut self, key: AgentKey, reason: &str) {
         if let Some(route) = self.routes.remove(&key) {
@@ -605,30 +565,6 @@ impl Route {
             last_command: 0,
         }
     }
-}
-
-/// The next connection another machine's runner made; never, for this host's runner.
-async fn next_stream(remote: &mut Option<Remote>) -> RunnerStream {
-    match remote {
-        Some(remote) => match remote.streams.recv().await {
-            Some(stream) => stream,
-            // The machine's link is being dropped, and this task with it.
-            None => std::future::pending().await,
-        },
-        None => std::future::pending().await,
-    }
-}
-
-/// What a session hears when its machine's runner goes out of contact, or comes back.
-fn contact(machine: &str, unreachable: bool) -> Numbered {
-    let output = if unreachable {
-        AgentOutput::Unreachable {
-            machine: machine.to_owned(),
-        }
-    } else {
-        AgentOutput::Reachable
-    };
-    Numbered { seq: 0, output }
 }
 
 async fn send(ws: &mut Socket, frame: &ToRunner) -> Result<(), String> {
