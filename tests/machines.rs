@@ -39,6 +39,47 @@ fn machine_folder(machine_dir: &Path) -> String {
     work.display().to_string()
 }
 
+/// A machine named `name` (data dir `dir`) enrolled on the server at `addr`, its runner
+/// dialling `dial`, with a project in its folder, and a client holding the projects.
+struct OnMachine {
+    cookie: String,
+    runner: MachineRunner,
+    client: Client,
+    project: Project,
+}
+
+async fn on_machine(addr: &str, dial: &str, dir: &Path, name: &str) -> OnMachine {
+    let cookie = login(addr).await;
+    let code = enrollment_code(addr, &cookie, name).await;
+    let runner = MachineRunner::start(dir, &format!("http://{dial}"), Some(&code));
+    let machine = wait_connected(addr, &cookie, name, true).await;
+    let (mut client, _) = common::code::connect_with_projects(addr).await;
+    let project = add_machine_project(&mut client, &machine_folder(dir), &machine.id)
+        .await
+        .expect("added");
+    OnMachine {
+        cookie,
+        runner,
+        client,
+        project,
+    }
+}
+
+/// Reads until the agent's first streamed words; the frames read.
+async fn first_delta(client: &mut Client) -> Vec<ServerFrame> {
+    client
+        .until(|frame| {
+            matches!(
+                frame,
+                ServerFrame::Event {
+                    event: SessionEvent::AssistantDelta { .. },
+                    ..
+                }
+            )
+        })
+        .await
+}
+
 /// Starts a session in `project` with `text`.
 async fn start_in(client: &mut Client, project: &Project, text: &str) -> SessionId {
     let session = SessionId(uuid::Uuid::new_v4());
@@ -162,30 +203,19 @@ async fn an_enrolled_machine_runs_its_projects_agents_until_revoked() {
 async fn a_cut_network_makes_sessions_unreachable_and_the_turn_goes_on_when_it_heals() {
     let dir = tempfile::tempdir().expect("dir");
     let server = server(&dir.path().join("server"));
-    let cookie = login(&server.addr).await;
     let network = Network::to(&server.addr).await;
-    let code = enrollment_code(&server.addr, &cookie, "laptop").await;
     let laptop = dir.path().join("laptop");
-    let _runner = MachineRunner::start(&laptop, &format!("http://{}", network.addr), Some(&code));
-    let machine = wait_connected(&server.addr, &cookie, "laptop", true).await;
-    let (mut client, _) = common::code::connect_with_projects(&server.addr).await;
-    let project = add_machine_project(&mut client, &machine_folder(&laptop), &machine.id)
-        .await
-        .expect("added");
+    let OnMachine {
+        cookie,
+        runner: _runner,
+        mut client,
+        project,
+        ..
+    } = on_machine(&server.addr, &network.addr, &laptop, "laptop").await;
 
     // A 4-second turn; the network goes away for 3 seconds in its middle.
     let session = start_in(&mut client, &project, "/slow 4").await;
-    let mut frames = client
-        .until(|frame| {
-            matches!(
-                frame,
-                ServerFrame::Event {
-                    event: SessionEvent::AssistantDelta { .. },
-                    ..
-                }
-            )
-        })
-        .await;
+    let mut frames = first_delta(&mut client).await;
     network.cut();
     frames.extend(until_state(&mut client, session, "unreachable").await);
     let listed = wait_connected(&server.addr, &cookie, "laptop", false).await;
@@ -218,28 +248,16 @@ async fn a_cut_network_makes_sessions_unreachable_and_the_turn_goes_on_when_it_h
 async fn a_killed_runner_s_sessions_are_unreachable_until_it_is_back_then_work_again() {
     let dir = tempfile::tempdir().expect("dir");
     let server = server(&dir.path().join("server"));
-    let cookie = login(&server.addr).await;
-    let url = format!("http://{}", server.addr);
-    let code = enrollment_code(&server.addr, &cookie, "desk").await;
     let desk = dir.path().join("desk");
-    let runner = MachineRunner::start(&desk, &url, Some(&code));
-    let machine = wait_connected(&server.addr, &cookie, "desk", true).await;
-    let (mut client, _) = common::code::connect_with_projects(&server.addr).await;
-    let project = add_machine_project(&mut client, &machine_folder(&desk), &machine.id)
-        .await
-        .expect("added");
+    let OnMachine {
+        runner,
+        mut client,
+        project,
+        ..
+    } = on_machine(&server.addr, &server.addr, &desk, "desk").await;
+    let url = format!("http://{}", server.addr);
     let session = start_in(&mut client, &project, "/slow 30").await;
-    client
-        .until(|frame| {
-            matches!(
-                frame,
-                ServerFrame::Event {
-                    event: SessionEvent::AssistantDelta { .. },
-                    ..
-                }
-            )
-        })
-        .await;
+    first_delta(&mut client).await;
     drop(runner); // SIGKILL: the runner and its agent are gone
     until_state(&mut client, session, "unreachable").await;
     // Back (the machine restarted): the credential it stored gets it in again; the agent
@@ -315,27 +333,15 @@ async fn a_restarted_server_takes_a_machine_s_running_turn_back_when_its_runner_
         )
     };
     let server = start();
-    let cookie = login(&server.addr).await;
-    let code = enrollment_code(&server.addr, &cookie, "far box").await;
     let far = dir.path().join("far");
-    let _runner = MachineRunner::start(&far, &format!("http://{addr}"), Some(&code));
-    let machine = wait_connected(&server.addr, &cookie, "far box", true).await;
-    let (mut client, _) = common::code::connect_with_projects(&server.addr).await;
-    let project = add_machine_project(&mut client, &machine_folder(&far), &machine.id)
-        .await
-        .expect("added");
+    let OnMachine {
+        runner: _runner,
+        mut client,
+        project,
+        ..
+    } = on_machine(&server.addr, &addr, &far, "far box").await;
     let session = start_in(&mut client, &project, "/slow 4").await;
-    client
-        .until(|frame| {
-            matches!(
-                frame,
-                ServerFrame::Event {
-                    event: SessionEvent::AssistantDelta { .. },
-                    ..
-                }
-            )
-        })
-        .await;
+    first_delta(&mut client).await;
 
     // Stopped mid-turn and started again: the turn goes on on the machine meanwhile, and
     // the new server takes it back when the runner dials in.
