@@ -321,13 +321,17 @@ impl Host {
                 ),
             };
         }
-        let mut start = start;
-        if start.argv.get(1).is_some_and(|arg| arg == "demo-agent") {
-            // The server named its own program; on another machine this runner's is the one.
-            if let Ok(exe) = std::env::current_exe() {
-                start.argv[0] = exe.display().to_string();
-            }
-        }
+        let runner_dir = self
+            .options
+            .spill_dir
+            .parent()
+            .unwrap_or(&self.options.spill_dir);
+        let start = for_this_host(
+            start,
+            std::env::current_exe().ok(),
+            std::env::var_os("PATH"),
+            runner_dir,
+        );
         let (driver, outputs) = match agent::start_resolved(start) {
             Ok(launched) => launched,
             Err(e) => {
@@ -486,4 +490,108 @@ fn keep(slot: &Slot, seq: u64, text: &str, exited: bool) -> std::io::Result<()> 
         outbox.to = None;
     }
     Ok(())
+}
+
+/// An agent start as the server resolved it, made to fit this host (another machine's
+/// runner): the demo agent is this runner's own program; a program the server named by a
+/// path that does not exist here is looked up by its name on this host's PATH; the demo
+/// agent's state goes in the runner's folder when the server's does not exist here.
+fn for_this_host(
+    mut start: agent::ResolvedStart,
+    own_exe: Option<PathBuf>,
+    search_path: Option<std::ffi::OsString>,
+    runner_dir: &std::path::Path,
+) -> agent::ResolvedStart {
+    let program = start.argv.first().cloned().unwrap_or_default();
+    if start.argv.get(1).is_some_and(|arg| arg == "demo-agent") {
+        if let Some(exe) = own_exe {
+            start.argv[0] = exe.display().to_string();
+        }
+    } else if program.contains('/') && !std::path::Path::new(&program).is_file() {
+        let name = std::path::Path::new(&program)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        if let Some(found) = name.and_then(|n| agent::find_in(search_path.as_deref(), &n)) {
+            start.argv[0] = found;
+        }
+    }
+    if let Some(state) = start.env.get_mut("SWITCHBOARD_DEMO_STATE_DIR") {
+        let parent_exists = std::path::Path::new(state.as_str())
+            .parent()
+            .is_some_and(std::path::Path::is_dir);
+        if !parent_exists {
+            *state = runner_dir.join("demo-agent").display().to_string();
+        }
+    }
+    start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start(argv: &[&str], state: Option<&str>) -> agent::ResolvedStart {
+        let mut env = std::collections::BTreeMap::new();
+        if let Some(state) = state {
+            env.insert("SWITCHBOARD_DEMO_STATE_DIR".to_owned(), state.to_owned());
+        }
+        agent::ResolvedStart {
+            request: agent::StartRequest {
+                session: SessionId(uuid::Uuid::nil()),
+                kind: AgentId::demo(),
+                cwd: PathBuf::from("/"),
+                resume: None,
+                permission_mode: "default".into(),
+                model: None,
+                machine: Some("m".into()),
+            },
+            argv: argv.iter().map(|a| (*a).to_owned()).collect(),
+            env,
+            protocol: crate::protocol::AgentProtocol::Acp,
+        }
+    }
+
+    #[test]
+    fn a_start_resolved_on_the_server_is_fitted_to_the_machine() {
+        let dir = tempfile::tempdir().expect("dir");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).expect("bin");
+        let tool = bin.join("claude");
+        std::fs::write(&tool, "#!/bin/sh\n").expect("tool");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let path = Some(bin.clone().into_os_string());
+        let own = Some(PathBuf::from("/opt/here/switchboard"));
+        let runner = dir.path().join("runner");
+
+        // The demo agent: this runner's program; its state here, as the server's is not.
+        let demo = for_this_host(
+            start(
+                &["/srv/switchboard", "demo-agent"],
+                Some("/nonexistent/data/demo-agent"),
+            ),
+            own.clone(),
+            path.clone(),
+            &runner,
+        );
+        assert_eq!(demo.argv, ["/opt/here/switchboard", "demo-agent"]);
+        assert_eq!(
+            demo.env["SWITCHBOARD_DEMO_STATE_DIR"],
+            runner.join("demo-agent").display().to_string()
+        );
+        // A program at a path this host lacks: found by name on PATH.
+        let moved = for_this_host(
+            start(&["/srv/agents/node_modules/.bin/claude", "--x"], None),
+            own.clone(),
+            path.clone(),
+            &runner,
+        );
+        assert_eq!(moved.argv, [tool.display().to_string(), "--x".to_owned()]);
+        // One that exists stays; one found nowhere is left for the start to report.
+        let here = tool.display().to_string();
+        let kept = for_this_host(start(&[&here], None), own.clone(), path.clone(), &runner);
+        assert_eq!(kept.argv, [here]);
+        let missing = for_this_host(start(&["/srv/nothing"], None), own, path, &runner);
+        assert_eq!(missing.argv, ["/srv/nothing"]);
+    }
 }
