@@ -4,7 +4,8 @@
 //! session on the runner connected to node B while a client on B watches: both hold the
 //! log; a client on B runs a session on a second machine whose runner is on A. Node B
 //! killed mid-turn, the runner dials A, A takes the session over with the runner's agent,
-//! and the turn completes with every word once.
+//! and the turn completes with every word once. B back, A killed mid-turn and a Stop sent
+//! to it just after: B takes over and runs the Stop A never ran.
 
 mod common;
 
@@ -135,6 +136,7 @@ async fn a_machine_s_session_follows_its_runner_from_a_killed_node_to_the_other(
         matches!(event, SessionEvent::AssistantDelta { .. }).then_some(())
     })
     .await;
+    let b_addr = node_b.addr.clone();
     node_b.kill();
     tokio::time::timeout(TIMEOUT * 2, until_turn_completed(&mut a, session))
         .await
@@ -158,5 +160,58 @@ async fn a_machine_s_session_follows_its_runner_from_a_killed_node_to_the_other(
     assert!(second_turn
         .iter()
         .any(|(_, e)| matches!(e, SessionEvent::TurnCompleted { .. })));
-    node_a.stop();
+
+    // B back on its address; then A dies mid-turn and a Stop is sent to it from B just
+    // after: B takes the session over (the runner dials B) and runs the Stop A never ran.
+    let node_b = Server::start_full(
+        dirs[1].path(),
+        "",
+        &[
+            (DATABASE_URL_ENV, Some(url.as_str())),
+            ("SWITCHBOARD_RUNNER", Some("detached")),
+        ],
+        &["--addr", &b_addr],
+    );
+    let (mut b, _) = Client::connect(&node_b).await;
+    let stored = stored_log(&url, session).await;
+    b.subscribe(session, stored.last().map_or(Seq(0), |(seq, _)| *seq))
+        .await;
+    b.say(session, "/slow 25", false).await;
+    b.next_event(session, |event| {
+        matches!(event, SessionEvent::AssistantDelta { text, .. } if text.starts_with("tick 1 "))
+            .then_some(())
+    })
+    .await;
+    node_a.kill();
+    b.send(&switchboard::protocol::ClientFrame::Cancel { session, tag: None })
+        .await;
+    let stopped = tokio::time::timeout(TIMEOUT * 2, until_turn_completed(&mut b, session))
+        .await
+        .expect("the turn ends after the takeover");
+    let reason = stopped.iter().find_map(|frame| match frame {
+        ServerFrame::Event {
+            event: SessionEvent::TurnCompleted { stop_reason, .. },
+            ..
+        } => Some(stop_reason.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        reason.as_deref(),
+        Some("cancelled"),
+        "stopped, not run to its end"
+    );
+    let log = stored_log(&url, session).await;
+    let third: Vec<(Seq, SessionEvent)> = log
+        .iter()
+        .skip_while(
+            |(_, e)| !matches!(e, SessionEvent::UserMessage { text, .. } if text == "/slow 25"),
+        )
+        .cloned()
+        .collect();
+    let words = streamed(&third);
+    assert!(
+        ticks(25).starts_with(&words) && words.len() < ticks(25).len(),
+        "a prefix, each word once: {words}"
+    );
+    node_b.stop();
 }

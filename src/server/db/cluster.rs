@@ -324,6 +324,31 @@ impl Db {
         .await
     }
 
+    /// Gives `node` the commands for `session` sent to another node since `since_ms` and
+    /// not taken yet (that node died before running them; `node` drives the session now).
+    /// Returns how many.
+    pub async fn adopt_commands(
+        &self,
+        session: SessionId,
+        node: &str,
+        since_ms: i64,
+    ) -> Result<u64, DbError> {
+        let node = node.to_owned();
+        self.detached(move |db| async move {
+            let done = sqlx::query(
+                "UPDATE node_commands SET node_id = $1 WHERE session_id = $2 AND taken = 0 \
+                 AND node_id <> $1 AND created_at_ms >= $3",
+            )
+            .bind(&node)
+            .bind(session.to_string())
+            .bind(since_ms)
+            .execute(&db.writer)
+            .await?;
+            Ok(done.rows_affected())
+        })
+        .await
+    }
+
     /// Takes every command left for `node` that it has not taken yet (each is taken once).
     pub async fn take_commands(&self, node: &str) -> Result<Vec<CommandRow>, DbError> {
         let node = node.to_owned();

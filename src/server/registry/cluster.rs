@@ -242,6 +242,24 @@ impl Registry {
         }
     }
 
+    /// After a takeover: the commands sent to the session's previous node that it never
+    /// ran (a Stop sent just before it died) run here, where their callers still wait for
+    /// an answer (those older than the wait are abandoned).
+    pub(super) async fn adopt_commands(&self, id: SessionId) {
+        let Some(node) = self.node() else {
+            return;
+        };
+        let since = now_ms() - ANSWER_WAIT.as_millis() as i64;
+        match self.context.db.adopt_commands(id, &node.id, since).await {
+            Ok(0) => {}
+            Ok(count) => {
+                tracing::info!(session = %id, count, "running commands its previous node did not");
+                node.commands.notify_one();
+            }
+            Err(e) => tracing::warn!(session = %id, "cannot take over a session's commands: {e}"),
+        }
+    }
+
     /// Starts the node's background work: the listener, the periodic sweep and the runner
     /// of commands other nodes send. Nothing without a cluster.
     pub fn start_node(self: &Arc<Self>) {

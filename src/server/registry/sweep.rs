@@ -151,6 +151,7 @@ impl Registry {
         let (handle, recovered) = self.spawn_task_on(session, true, stream);
         let _ = recovered.await;
         self.lock().insert(id, handle);
+        self.adopt_commands(id).await;
         if let Some(session) = announce {
             let _ = self
                 .context
