@@ -37,16 +37,6 @@ async fn gone(pid: i32, secs: u64) -> bool {
     false
 }
 
-fn deltas(events: &[(Seq, SessionEvent)]) -> String {
-    events
-        .iter()
-        .filter_map(|(_, event)| match event {
-            SessionEvent::AssistantDelta { text, .. } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn said(log: &Path) -> String {
     std::fs::read_to_string(log)
         .expect("the demo agent's log")
@@ -87,7 +77,7 @@ async fn a_turn_survives_a_killed_server_chunk_for_chunk() {
     let expected: String = (1..=40).map(|tick| format!("tick {tick} ")).collect();
     assert_eq!(said(&log), expected, "the agent said every tick once");
     assert_eq!(
-        deltas(&events),
+        streamed(&events),
         expected,
         "the transcript holds each exactly once, in order"
     );
@@ -123,9 +113,9 @@ async fn a_permission_question_survives_a_killed_server_and_its_answer_reaches_t
     client.answer(session, request, "allow").await;
     let events = client.turn(session).await;
     assert!(
-        deltas(&events).contains("Permission granted; I wrote demo.txt."),
+        streamed(&events).contains("Permission granted; I wrote demo.txt."),
         "{}",
-        deltas(&events)
+        streamed(&events)
     );
 }
 
@@ -154,7 +144,7 @@ async fn a_claude_turn_survives_a_killed_server() {
         .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
         .collect();
     assert_eq!(numbers, (0..12).collect::<Vec<_>>(), "{reply}");
-    let streamed = deltas(&events);
+    let streamed = streamed(&events);
     assert_eq!(streamed.matches("chunk 0 ").count(), 1, "{streamed}");
 }
 
@@ -188,9 +178,9 @@ async fn a_killed_runner_takes_its_agents_and_the_next_message_resumes() {
     client.say(session, "/history", false).await;
     let events = client.turn(session).await;
     assert!(
-        deltas(&events).contains("This conversation has 2 earlier prompt(s)"),
+        streamed(&events).contains("This conversation has 2 earlier prompt(s)"),
         "{}",
-        deltas(&events)
+        streamed(&events)
     );
     assert_ne!(server.runner_pid(), Some(runner));
 }
@@ -215,11 +205,11 @@ async fn drained_and_replaced(first_env: (&str, &str)) {
     let (mut client, _) = watch(&server, session).await;
     let events = client.turn(session).await;
     let expected: String = (1..=30).map(|tick| format!("tick {tick} ")).collect();
-    assert_eq!(deltas(&events), expected);
+    assert_eq!(streamed(&events), expected);
     assert!(gone(old_runner, 10).await, "the drained runner exits");
     client.say(session, "after the upgrade", false).await;
     let events = client.turn(session).await;
-    assert_eq!(deltas(&events), "Echo: after the upgrade");
+    assert_eq!(streamed(&events), "Echo: after the upgrade");
     let runner = server.runner_pid().expect("the new runner");
     assert_ne!(runner, old_runner);
     assert_eq!(
@@ -349,7 +339,7 @@ async fn dropped_runner_connections_lose_double_and_reorder_nothing() {
         let (mut reader, _) = watch(&server, *session).await;
         let events = reader.turn(*session).await;
         assert_eq!(
-            deltas(&events),
+            streamed(&events),
             expected,
             "session {session}: every chunk once, in order"
         );
@@ -416,7 +406,7 @@ async fn a_full_backlog_pauses_the_agent_and_loses_nothing() {
     let events = client.turn(session).await;
     let expected: String = (1..=20000).map(|n| format!("{n} ")).collect();
     assert_eq!(
-        deltas(&events),
+        streamed(&events),
         expected,
         "every chunk once, in order, after the pause"
     );
@@ -451,7 +441,7 @@ async fn runner_stop_lets_the_running_turn_finish_then_a_new_runner_takes_over()
     let (mut second, _) = Client::connect(&server).await;
     second.say(other, "meanwhile", true).await;
     let events = second.turn(other).await;
-    assert_eq!(deltas(&events), "Echo: meanwhile");
+    assert_eq!(streamed(&events), "Echo: meanwhile");
     let runners = runner_pids(dir.path());
     assert_eq!(
         runners.len(),
@@ -471,13 +461,13 @@ async fn runner_stop_lets_the_running_turn_finish_then_a_new_runner_takes_over()
     let (mut reader, _) = watch(&server, session).await;
     let events = reader.turn(session).await;
     let expected: String = (1..=20).map(|tick| format!("tick {tick} ")).collect();
-    assert_eq!(deltas(&events), expected, "the turn finished");
+    assert_eq!(streamed(&events), expected, "the turn finished");
     assert!(
         gone(runner, 10).await,
         "the runner exits once its turn ended"
     );
     client.say(session, "still here?", false).await;
     let events = client.turn(session).await;
-    assert_eq!(deltas(&events), "Echo: still here?");
+    assert_eq!(streamed(&events), "Echo: still here?");
     assert_ne!(server.runner_pid(), Some(runner));
 }

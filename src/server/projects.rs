@@ -150,6 +150,15 @@ impl Projects {
             .ok_or_else(|| ServiceError::Invalid(format!("unknown project {id}")))
     }
 
+    /// The machine (its id) project `id` is on; `None`: this server's host (or no project).
+    pub fn machine_of(&self, id: Option<ProjectId>) -> Option<String> {
+        let id = id?;
+        self.lock()
+            .iter()
+            .find(|p| p.id == id)
+            .and_then(|p| p.machine.clone())
+    }
+
     /// The Playground (sessions that name no project run there).
     pub fn playground(&self) -> Result<Project, ServiceError> {
         let path = self.places.playground().display().to_string();

@@ -51,6 +51,11 @@ impl SessionStream {
         self.lock().snapshot.clone()
     }
 
+    /// The session's project, without copying the whole session.
+    pub fn project(&self) -> Option<crate::protocol::ProjectId> {
+        self.lock().snapshot.project
+    }
+
     /// The session as last published and a receiver of every frame after it.
     pub fn subscribe(&self) -> (Session, broadcast::Receiver<Arc<WireFrame>>) {
         let published = self.lock();

@@ -9,9 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use switchboard::protocol::{
-    ClientFrame, MachineInfo, Project, RequestTag, Seq, ServerFrame, SessionEvent,
-};
+use switchboard::protocol::{ClientFrame, MachineInfo, Project, RequestTag, ServerFrame};
 
 /// A logged-in browser's cookie on `addr`.
 pub async fn login(addr: &str) -> String {
@@ -306,17 +304,6 @@ pub async fn tls_terminator(target: &str, dir: &Path) -> (std::net::SocketAddr, 
         }
     });
     (addr, ca_file)
-}
-
-/// The text the agent streamed, in order.
-pub fn streamed(events: &[(Seq, SessionEvent)]) -> String {
-    events
-        .iter()
-        .filter_map(|(_, event)| match event {
-            SessionEvent::AssistantDelta { text, .. } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// What the demo agent's `/slow <seconds>` streams.

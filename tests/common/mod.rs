@@ -589,6 +589,17 @@ pub fn seed_transcript(data_dir: &Path, entries: usize) -> SessionId {
     SessionId(Uuid::parse_str(&id).expect("seed prints the session id"))
 }
 
+/// The text the agent streamed (its deltas), in order.
+pub fn streamed(events: &[(Seq, SessionEvent)]) -> String {
+    events
+        .iter()
+        .filter_map(|(_, event)| match event {
+            SessionEvent::AssistantDelta { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The session's stored log in the PostgreSQL database at `url`.
 pub async fn stored_log(url: &str, session: SessionId) -> Vec<(Seq, SessionEvent)> {
     let db = Db::connect_postgres(url).await.expect("connects");

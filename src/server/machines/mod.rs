@@ -260,12 +260,18 @@ impl Machines {
     pub async fn reload(&self) -> Result<(), DbError> {
         let _writing = self.writing.lock().await;
         let stored = by_id(self.db.machines().await?);
-        let revoked: Vec<String> = stored
-            .values()
-            .filter(|m| m.revoked_at_ms.is_some())
-            .map(|m| m.id.clone())
-            .collect();
-        *lock(&self.known) = stored;
+        let revoked: Vec<String> = {
+            let mut known = lock(&self.known);
+            // Only those revoked since the last read: the others' links were cut then.
+            let newly = stored
+                .values()
+                .filter(|m| m.revoked_at_ms.is_some())
+                .filter(|m| known.get(&m.id).is_none_or(|k| k.revoked_at_ms.is_none()))
+                .map(|m| m.id.clone())
+                .collect();
+            *known = stored;
+            newly
+        };
         for id in revoked {
             self.cut(&id);
         }

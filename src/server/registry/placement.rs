@@ -14,19 +14,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 impl Registry {
-    /// The machine a project is on (`None`: this server's host, or no such project).
-    pub(super) fn machine_of(&self, project: Option<ProjectId>) -> Option<String> {
-        let project = self.context.projects.get(project?).ok()?;
-        project.machine
-    }
-
     /// The other node the runner of `project`'s machine is connected to, if it is not
     /// this one (and there are several nodes).
     pub(super) async fn machine_node_elsewhere(
         &self,
         project: Option<ProjectId>,
     ) -> Result<Option<String>, DbError> {
-        let (Some(node), Some(machine)) = (self.node(), self.machine_of(project)) else {
+        let machine = self.context.projects.machine_of(project);
+        let (Some(node), Some(machine)) = (self.node(), machine) else {
             return Ok(None);
         };
         let nodes = self.context.db.machine_nodes(now_ms()).await?;
@@ -51,16 +46,15 @@ impl Registry {
             .hold(runners.machines().connected_here())
             .await;
         let nodes = self.context.db.machine_nodes(now_ms()).await?;
+        if nodes.values().all(|holder| *holder == node.id) {
+            // Every connected runner is here (or none is): nothing to hand over.
+            return Ok(nodes);
+        }
         let elsewhere: Vec<SessionId> = self
             .lock()
             .iter()
             .filter(|(_, handle)| matches!(handle.driver, Driver::Local { .. }))
-            .filter(|(_, handle)| {
-                let machine = self.machine_of(handle.stream.snapshot().project);
-                machine
-                    .and_then(|m| nodes.get(&m))
-                    .is_some_and(|holder| *holder != node.id)
-            })
+            .filter(|(_, handle)| self.held_elsewhere(handle.stream.project(), node, &nodes))
             .map(|(id, _)| *id)
             .collect();
         for id in elsewhere {
@@ -79,9 +73,20 @@ impl Registry {
         node: &Node,
         machines: &HashMap<String, String>,
     ) -> bool {
-        let project = self.lock().get(&id).map(|h| h.stream.snapshot().project);
-        let machine = project.and_then(|project| self.machine_of(project));
-        machine
+        let project = self.lock().get(&id).and_then(|h| h.stream.project());
+        self.held_elsewhere(project, node, machines)
+    }
+
+    /// True when `project`'s machine's runner is connected to a node other than `node`.
+    fn held_elsewhere(
+        &self,
+        project: Option<ProjectId>,
+        node: &Node,
+        machines: &HashMap<String, String>,
+    ) -> bool {
+        self.context
+            .projects
+            .machine_of(project)
             .and_then(|m| machines.get(&m))
             .is_some_and(|holder| *holder != node.id)
     }

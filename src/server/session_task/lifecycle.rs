@@ -39,8 +39,7 @@ impl SessionTask {
 
     /// The machine (its id) the session's project is on; `None`: this server's host.
     pub(super) fn machine(&self) -> Option<String> {
-        let project = self.projects.get(self.session.project?).ok()?;
-        project.machine
+        self.projects.machine_of(self.session.project)
     }
 
     /// Starts the agent in the slot `lease` holds, resuming the stored conversation unless

@@ -133,8 +133,6 @@ pub(super) struct LinkTask {
     arrived: Mutex<Option<RunnerStream>>,
     /// Since when the runner is out of contact.
     down_since: tokio::time::Instant,
-    /// True once the sessions were told the runner is out of contact.
-    unreachable: bool,
 }
 
 impl LinkTask {
@@ -159,7 +157,6 @@ impl LinkTask {
             remote,
             arrived: Mutex::new(None),
             down_since: tokio::time::Instant::now(),
-            unreachable: false,
         }
     }
 
@@ -181,7 +178,7 @@ impl LinkTask {
                         let unreachable_at = self
                             .remote
                             .as_ref()
-                            .filter(|_| !self.unreachable)
+                            .filter(|_| !lock(&self.shared).unreachable)
                             .map(|remote| self.down_since + remote.unreachable_after);
                         tokio::select! {
                             () = &mut deadline => break,

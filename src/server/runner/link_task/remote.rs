@@ -22,11 +22,13 @@ impl LinkTask {
         let Some(remote) = &self.remote else {
             return;
         };
-        if self.unreachable == unreachable {
-            return;
+        {
+            let mut shared = lock(&self.shared);
+            if shared.unreachable == unreachable {
+                return;
+            }
+            shared.unreachable = unreachable;
         }
-        self.unreachable = unreachable;
-        lock(&self.shared).unreachable = unreachable;
         if unreachable {
             tracing::warn!(machine = %remote.machine, "the machine's runner is out of contact");
         } else {
@@ -43,7 +45,8 @@ impl LinkTask {
     /// A session that starts or takes an agent while the runner is out of contact hears so
     /// at once.
     pub(super) fn tell_if_unreachable(&self, route: &NewRoute) {
-        if let Some(remote) = self.remote.as_ref().filter(|_| self.unreachable) {
+        let unreachable = lock(&self.shared).unreachable;
+        if let Some(remote) = self.remote.as_ref().filter(|_| unreachable) {
             // A new route's queue is empty, so this fits.
             let _ = route.outputs.try_send(contact(&remote.machine, true));
         }
