@@ -10,7 +10,6 @@ use leptos::prelude::*;
 /// The API tokens section.
 #[component]
 pub fn ApiTokens() -> impl IntoView {
-    let name = RwSignal::new(String::new());
     let create = Action::new(|name: &String| create_api_token(name.clone()));
     let revoke = Action::new(|id: &String| revoke_api_token(id.clone()));
     // The list is read again after each token made or revoked.
@@ -26,30 +25,16 @@ pub fn ApiTokens() -> impl IntoView {
                 <code>"/api/v1"</code>
                 ". A token is shown once, when it is made; only its hash is kept."
             </p>
-            <form
-                class="api-token-form"
-                on:submit=move |event| {
-                    event.prevent_default();
-                    create.dispatch(name.get_untracked());
-                    name.set(String::new());
-                }
-            >
-                <input
-                    type="text"
-                    placeholder="Name, e.g. CI job"
-                    maxlength="100"
-                    data-testid="api-token-name"
-                    prop:value=move || name.get()
-                    on:input=move |event| name.set(event_target_value(&event))
-                />
-                <button
-                    type="submit"
-                    data-testid="api-token-create"
-                    disabled=move || create.pending().get() || name.with(|n| n.trim().is_empty())
-                >
-                    "Create token"
-                </button>
-            </form>
+            <NameForm
+                placeholder="Name, e.g. CI job"
+                input_id="api-token-name"
+                button_id="api-token-create"
+                label="Create token"
+                busy=create.pending()
+                on_name=Callback::new(move |name: String| {
+                    create.dispatch(name);
+                })
+            />
             {move || create.value().get().map(|made| match made {
                 Ok(made) => view! { <NewToken made/> }.into_any(),
                 Err(error) => view! {
@@ -74,6 +59,47 @@ pub fn ApiTokens() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// A one-field form naming something to make (an API token, a machine): the field
+/// (`input_id`, up to 100 characters) and the button (`button_id`, off while the name is
+/// blank or `busy`). The name goes to `on_name`, and the field empties.
+#[component]
+pub fn NameForm(
+    placeholder: &'static str,
+    input_id: &'static str,
+    button_id: &'static str,
+    label: &'static str,
+    #[prop(into)] busy: Signal<bool>,
+    on_name: Callback<String>,
+) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    view! {
+        <form
+            class="api-token-form"
+            on:submit=move |event| {
+                event.prevent_default();
+                on_name.run(name.get_untracked());
+                name.set(String::new());
+            }
+        >
+            <input
+                type="text"
+                placeholder=placeholder
+                maxlength="100"
+                data-testid=input_id
+                prop:value=move || name.get()
+                on:input=move |event| name.set(event_target_value(&event))
+            />
+            <button
+                type="submit"
+                data-testid=button_id
+                disabled=move || busy.get() || name.with(|n| n.trim().is_empty())
+            >
+                {label}
+            </button>
+        </form>
     }
 }
 

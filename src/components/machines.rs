@@ -6,7 +6,7 @@
 //! machine's coming and going shows.
 
 use crate::app::{create_enrollment, list_machines, revoke_machine};
-use crate::components::api_tokens::ShownOnce;
+use crate::components::api_tokens::{NameForm, ShownOnce};
 use crate::components::use_store;
 use crate::protocol::{MachineInfo, NewEnrollment};
 use leptos::prelude::*;
@@ -17,7 +17,6 @@ const REFRESH_MS: u32 = 5_000;
 /// The Machines page.
 #[component]
 pub fn MachinesPane() -> impl IntoView {
-    let name = RwSignal::new(String::new());
     let create = Action::new(|name: &String| create_enrollment(name.clone()));
     let revoke = Action::new(|id: &String| revoke_machine(id.clone()));
     let tick = RwSignal::new(0u32);
@@ -50,30 +49,16 @@ pub fn MachinesPane() -> impl IntoView {
                      here, run the command it gives on the machine (once), then add a \
                      project on that machine from the sidebar. Codes work once, for an hour."
                 </p>
-                <form
-                    class="api-token-form"
-                    on:submit=move |event| {
-                        event.prevent_default();
-                        create.dispatch(name.get_untracked());
-                        name.set(String::new());
-                    }
-                >
-                    <input
-                        type="text"
-                        placeholder="Machine name, e.g. build box"
-                        maxlength="100"
-                        data-testid="machine-name"
-                        prop:value=move || name.get()
-                        on:input=move |event| name.set(event_target_value(&event))
-                    />
-                    <button
-                        type="submit"
-                        data-testid="machine-enroll"
-                        disabled=move || create.pending().get() || name.with(|n| n.trim().is_empty())
-                    >
-                        "Make an enrollment code"
-                    </button>
-                </form>
+                <NameForm
+                    placeholder="Machine name, e.g. build box"
+                    input_id="machine-name"
+                    button_id="machine-enroll"
+                    label="Make an enrollment code"
+                    busy=create.pending()
+                    on_name=Callback::new(move |name: String| {
+                        create.dispatch(name);
+                    })
+                />
                 {move || create.value().get().map(|made| match made {
                     Ok(made) => view! { <NewCode made/> }.into_any(),
                     Err(error) => view! {

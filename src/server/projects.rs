@@ -159,6 +159,16 @@ impl Projects {
             .and_then(|p| p.machine.clone())
     }
 
+    /// The folder an agent of a project on `machine` may run in: on this host, checked
+    /// against the roots (`Places::check_workdir`); on another machine, as given (this
+    /// host's roots say nothing about it, and its runner refuses a folder it lacks).
+    pub fn check_folder(&self, machine: Option<&str>, dir: &Path) -> Result<PathBuf, ServiceError> {
+        match machine {
+            Some(_) => Ok(dir.to_path_buf()),
+            None => self.places.check_workdir(dir),
+        }
+    }
+
     /// The Playground (sessions that name no project run there).
     pub fn playground(&self) -> Result<Project, ServiceError> {
         let path = self.places.playground().display().to_string();

@@ -47,11 +47,7 @@ impl Registry {
             (None, Some(cwd)) if !cwd.is_empty() => projects.for_folder(Path::new(cwd)).await?,
             (None, _) => projects.playground()?,
         };
-        // Another machine's folder is checked there, when its agent starts.
-        let folder = match &project.machine {
-            Some(_) => std::path::PathBuf::from(&project.path),
-            None => projects.places().check_workdir(Path::new(&project.path))?,
-        };
+        let folder = projects.check_folder(project.machine.as_deref(), Path::new(&project.path))?;
         let open = self.lock().len();
         if open >= config.max_open_sessions {
             return Err(ServiceError::LimitReached(format!(

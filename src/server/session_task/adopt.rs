@@ -73,14 +73,10 @@ impl SessionTask {
             return false;
         };
         // The folder is checked as before every start: the roots may have narrowed while
-        // the server was down, and a kept agent must not go on working outside them. (Not
-        // another machine's folder: this server's roots say nothing about that machine.)
-        let cwd = std::path::PathBuf::from(&self.session.cwd);
-        let checked = match self.machine() {
-            Some(_) => Ok(cwd.clone()),
-            None => self.projects.places().check_workdir(&cwd),
-        };
-        if let Err(e) = checked {
+        // the server was down, and a kept agent must not go on working outside them.
+        let cwd = std::path::Path::new(&self.session.cwd);
+        let machine = self.machine();
+        if let Err(e) = self.projects.check_folder(machine.as_deref(), cwd) {
             tracing::warn!(session = %self.session.id, "not taking over the kept agent: {e}");
             link.release(held.agent);
             return false;

@@ -7,7 +7,7 @@ use crate::protocol::{SessionEvent, SessionPatch};
 use crate::server::agent::StartRequest;
 use crate::server::agent_pool::{Lease, Slot};
 use crate::server::registry::ServiceError;
-use std::path::PathBuf;
+use std::path::Path;
 use tokio::time::Instant;
 
 impl SessionTask {
@@ -49,17 +49,12 @@ impl SessionTask {
             true => None,
             false => self.session.agent_session_id.clone(),
         };
-        // Another machine's folder is checked there, by the agent's start; this host's
-        // before every start, not only at create: the folder may have become a symlink
-        // out of the roots, or the roots may have changed since.
+        // Checked before every start, not only at create: the folder may have become a
+        // symlink out of the roots, or the roots may have changed since.
         let machine = self.machine();
-        let checked = match &machine {
-            Some(_) => Ok(PathBuf::from(&self.session.cwd)),
-            None => self
-                .projects
-                .places()
-                .check_workdir(&PathBuf::from(&self.session.cwd)),
-        };
+        let checked = self
+            .projects
+            .check_folder(machine.as_deref(), Path::new(&self.session.cwd));
         let cwd = match checked {
             Ok(cwd) => cwd,
             Err(e) => {
