@@ -12,6 +12,7 @@ use futures::{SinkExt, StreamExt};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard::protocol::{
     AgentId, ClientFrame, ClientId, ClientMsgId, NewSession, RequestId, Seq, ServerFrame,
@@ -58,7 +59,12 @@ pub struct Server {
     pub child: Child,
     pub addr: String,
     pub data_dir: PathBuf,
+    /// The newest lines of its log, printed when the test fails (see `Drop`).
+    log: Arc<Mutex<std::collections::VecDeque<String>>>,
 }
+
+/// How many of a server's newest log lines a failing test prints.
+const LOG_LINES_KEPT: usize = 300;
 
 impl Server {
     /// Starts the server on 127.0.0.1:0 with `data_dir` and waits for its listening line.
@@ -104,7 +110,7 @@ impl Server {
             .env("SWITCHBOARD_DEMO_DELAY_MS", "20")
             .env(
                 "RUST_LOG",
-                std::env::var("SWITCHBOARD_TEST_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+                std::env::var("SWITCHBOARD_TEST_RUST_LOG").unwrap_or_else(|_| "info".into()),
             );
         // The test's own settings win over the defaults above.
         for (key, value) in env {
@@ -135,20 +141,29 @@ impl Server {
                 break addr.trim().replace("0.0.0.0:", "127.0.0.1:");
             }
         };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        // SWITCHBOARD_TEST_RUST_LOG set: the server's log (its stdout) shown with the test's.
+        // Keep draining stdout so the server never blocks on a full pipe, keeping its newest
+        // lines for a failing test. SWITCHBOARD_TEST_RUST_LOG set: the whole log (its stdout)
+        // shown with the test's.
         let show = std::env::var_os("SWITCHBOARD_TEST_RUST_LOG").is_some();
+        let log = Arc::new(Mutex::new(std::collections::VecDeque::new()));
+        let kept = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
                 if show {
                     eprintln!("server: {line}");
                 }
+                let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+                if kept.len() == LOG_LINES_KEPT {
+                    kept.pop_front();
+                }
+                kept.push_back(line);
             }
         });
         Server {
             child,
             addr,
             data_dir: data_dir.to_path_buf(),
+            log,
         }
     }
 
@@ -159,6 +174,23 @@ impl Server {
             nix::sys::signal::Signal::SIGTERM,
         );
         let _ = self.child.wait();
+    }
+
+    /// While a test fails (unwinds), prints this server's newest log lines: a timeout
+    /// alone does not say what the server was doing.
+    fn print_log_if_failing(&self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let kept = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        eprintln!(
+            "--- the last {} lines of the server on {} ---",
+            kept.len(),
+            self.addr
+        );
+        for line in kept.iter() {
+            eprintln!("server: {line}");
+        }
     }
 
     /// Kills the server with SIGKILL, as a crash would.
@@ -252,6 +284,7 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.print_log_if_failing();
     }
 }
 
