@@ -3,11 +3,9 @@
 //! and the server functions that give SSR the session list, the Doctor its report and the
 //! Usage page its figures.
 
+use crate::components::conversation_route::ConversationRoute;
 use crate::components::deferred::LoadFailedNotice;
-use crate::components::panes::{
-    conversation_pane, preload_conversation_pane, preload_tool_page, tool_page, Conversation,
-    ToolPage,
-};
+use crate::components::panes::{preload_tool_page, tool_page, Conversation, ToolPage};
 use crate::components::workspace::{EmptyPane, Workspace};
 use crate::protocol::{AgentInfo, Session};
 use leptos::prelude::*;
@@ -65,6 +63,26 @@ fn EarlySocket() -> impl IntoView {
     view! { <script nonce=use_nonce()>{script}</script> }
 }
 
+/// Holds back, from the page's first moment until a conversation pane is built in the
+/// browser (`conversation_route`), what would lose a message typed into the server's
+/// composer: Enter (which would add a line) and the form's submit (a native submit reloads
+/// the page). It marks the body instead, and the built composer sends. Only the composer's
+/// textarea and form; every other form keeps its native behaviour.
+#[component]
+fn EarlyInput() -> impl IntoView {
+    use crate::components::conversation_route::{PANE_AT, SEND_ASKED};
+    let script = format!(
+        "(function(){{\
+        function hold(e){{var b=document.body;if(!b||b.hasAttribute('{PANE_AT}'))return;\
+        e.preventDefault();b.setAttribute('{SEND_ASKED}','')}}\
+        addEventListener('keydown',function(e){{var t=e.target;if(e.key==='Enter'&&!e.shiftKey\
+        &&!e.isComposing&&t.matches&&t.matches('textarea.chat-input'))hold(e)}},true);\
+        addEventListener('submit',function(e){{if(e.target.matches('form.composer'))hold(e)}},true)\
+        }})()"
+    );
+    view! { <script nonce=use_nonce()>{script}</script> }
+}
+
 /// The whole HTML document, rendered by the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -85,6 +103,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options=options.clone()/>
                 {split_preloads(&options)}
                 <EarlySocket/>
+                <EarlyInput/>
             </head>
             <body>
                 <App/>
@@ -103,8 +122,15 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 <ParentRoute path=path!("") view=Workspace>
                     <Route path=path!("") view=EmptyPane/>
-                    <Route path=path!("s/:id") view={Lazy::<SessionPage>::new()}/>
-                    <Route path=path!("c/:id") view={Lazy::<ComparePage>::new()}/>
+                    // Live without the pane's module: see `conversation_route`.
+                    <Route
+                        path=path!("s/:id")
+                        view=|| view! { <ConversationRoute kind=Conversation::Session/> }
+                    />
+                    <Route
+                        path=path!("c/:id")
+                        view=|| view! { <ConversationRoute kind=Conversation::Compare/> }
+                    />
                     // Whole before it is sent: its checks resolve late, and a streamed
                     // chunk replacing a fallback while the lazy pane hydrates broke
                     // hydration now and then (tachys' "failed to cast text node").
@@ -127,7 +153,7 @@ pub fn App() -> impl IntoView {
 /// Awaits a lazy route's module before the router hydrates the server's markup: a failed
 /// fetch is tried twice more (0.5 s, then 2 s later); if it still fails, the page is
 /// built anyway and the route's view says what failed.
-async fn preload_patiently<F, Fut>(preload: F)
+pub(crate) async fn preload_patiently<F, Fut>(preload: F)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<(), crate::components::panes::LoadFailed>>,
@@ -176,10 +202,6 @@ macro_rules! lazy_pane {
     };
 }
 
-lazy_pane!(/// `/s/:id`: a session.
-    SessionPage => conversation_pane(Conversation::Session), preload_conversation_pane);
-lazy_pane!(/// `/c/:id`: a comparison.
-    ComparePage => conversation_pane(Conversation::Compare), preload_conversation_pane);
 lazy_pane!(/// `/doctor`.
     DoctorPage => tool_page(ToolPage::Doctor), preload_tool_page);
 lazy_pane!(/// `/usage`.

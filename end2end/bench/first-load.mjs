@@ -4,7 +4,10 @@
 // the "slow 4G" profile (150 ms round trip, 1.6 Mbps down, 750 kbps up) at a phone's
 // viewport; then the bytes of a repeat visit (same browser, warm cache). Bytes are counted
 // until live (what going live cost) and after the network is idle (with what the page
-// fetches once live: the session pane's module on `/`); per asset, in brotli and gzip.
+// fetches once live: the session pane's module on `/`); per asset, in brotli and gzip. On a
+// session page, also when its pane was built in the browser (`data-pane-at`; the page goes
+// live with the shell's code and the server's markup of the pane, whose module comes after;
+// a release without that, whose pane was hydrated before it went live, counts live).
 //   node end2end/bench/first-load.mjs "http://127.0.0.1:PORT/?token=<token>" [runs] [session-id]
 //     [--previous "http://127.0.0.1:PORT2/?token=<token>" session-id]
 // Starts nothing: pass the login URL the server prints (the token is accepted on any path,
@@ -90,6 +93,11 @@ async function load(base, profile, path, acceptEncoding, perAsset = false) {
     liveAt: Number(document.body.dataset.liveAt),
   }));
   await page.waitForLoadState('networkidle');
+  if (path !== '/') {
+    await page.waitForSelector('body[data-pane-at]', { timeout: 5_000 }).catch(() => {});
+    const paneAt = await page.evaluate(() => Number(document.body.dataset.paneAt));
+    timing.pane = Number.isNaN(paneAt) ? timing.live : paneAt - await page.evaluate(() => performance.timeOrigin);
+  }
   const untilLive = bytes(liveAt);
   const cold = bytes();
   // A repeat visit: the same browser, cache warm, logged in.
@@ -121,7 +129,8 @@ async function measure(name, base, id) {
       console.log(`\n== ${label}, ${profile.name}, ${runs} runs, medians`);
       console.log(`  bytes until live: ${byKindLine(samples, 'untilLive')}`);
       console.log(`  bytes at idle:    ${byKindLine(samples, 'cold')}`);
-      console.log(`  first contentful paint ${median(samples.map((s) => s.fcp)).toFixed(0)} ms; live ${median(samples.map((s) => s.live)).toFixed(0)} ms`);
+      const pane = path === '/' ? '' : `; pane built ${median(samples.map((s) => s.pane)).toFixed(0)} ms`;
+      console.log(`  first contentful paint ${median(samples.map((s) => s.fcp)).toFixed(0)} ms; live ${median(samples.map((s) => s.live)).toFixed(0)} ms${pane}`);
       console.log(`  repeat visit: ${kib(median(samples.map((s) => sum(s.warm))))} transferred`);
     }
   }

@@ -1,10 +1,12 @@
 // The split WASM (issue 22): every route's pane lives in a module fetched on demand, and a
 // page opened cold at any route must still hydrate the server's markup, with no console
-// error; a page opened at `/` fetches the session pane once it is live, and only then.
+// error; a page opened at `/` fetches the session pane once it is live, and only then; a
+// session page goes live with the shell's module alone and builds its pane when the pane's
+// module is in, keeping what was typed meanwhile.
 import { test, expect } from '@playwright/test';
 import { newSession, openApp, url, watchErrors } from './helpers';
 
-test('every route hydrates when opened cold, its pane module preloaded', async ({ page }) => {
+test('every route hydrates when opened cold, a tool page with its module preloaded', async ({ page }) => {
   await openApp(page);
   const id = await newSession(page, 'hello split');
   await expect(page.getByTestId('message-list')).toContainText('Echo: hello split');
@@ -27,6 +29,12 @@ test('every route hydrates when opened cold, its pane module preloaded', async (
       expect(preloads, path).toHaveLength(1);
       await expect(fresh.locator('html')).toHaveAttribute('data-pane-warm', 'done');
       expect(wasm.length, 'the session pane fetched after live').toBeGreaterThan(1);
+    } else if (path.startsWith('/s/')) {
+      // The pane's modules are fetched once the main one is in, not beside it.
+      expect(preloads, path).toHaveLength(1);
+      await expect(fresh.locator('body'), path).toHaveAttribute('data-pane-at', /\d+/);
+      await expect(fresh.getByTestId('message-list')).toContainText('Echo: hello split');
+      expect(wasm.length, 'the session pane fetched').toBeGreaterThan(1);
     } else {
       expect(preloads.length, `${path}: main module and its pane's`).toBeGreaterThan(1);
       for (const module of preloads) expect(wasm, `${path} fetched ${module}`).toContain(module);
@@ -66,4 +74,42 @@ test('the Add project form is not in the first load: fetched once the page is li
   await page.getByTestId('project-add-button').click();
   await expect(page.getByTestId('project-path-input')).toBeFocused();
   expect(errors).toEqual([]);
+});
+
+test('a session page is live before the code of its pane comes; a message typed meanwhile is sent once', async ({ page }) => {
+  await openApp(page);
+  const id = await newSession(page, 'first words');
+  await expect(page.getByTestId('message-list')).toContainText('Echo: first words');
+
+  for (const how of ['Enter', 'Send button']) {
+    const fresh = await page.context().newPage();
+    const errors = watchErrors(fresh);
+    // The split modules (the pane's) held back until the message is typed.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await fresh.route(/\/pkg\/.*split.*\.wasm$/, async (route) => {
+      await held;
+      await route.continue();
+    });
+    // (Not waiting for `load`: nothing of the page's needs the held modules.)
+    await fresh.goto(`${url()}/s/${id}`, { waitUntil: 'commit' });
+    await expect(fresh.locator('body')).toHaveAttribute('data-live-at', /\d+/);
+    // Live, while the pane is still the server's markup.
+    await expect(fresh.locator('body')).not.toHaveAttribute('data-pane-at', /\d+/);
+    const input = fresh.getByTestId('chat-input');
+    await input.click();
+    await fresh.keyboard.type(`typed early (${how})`);
+    if (how === 'Enter') await fresh.keyboard.press('Enter');
+    else await fresh.getByTestId('send-button').click();
+    // Held back (not a new line, not a page reload) until the pane is built.
+    await expect(input).toHaveValue(`typed early (${how})`);
+    release();
+    await expect(fresh.locator('body')).toHaveAttribute('data-pane-at', /\d+/);
+    const list = fresh.getByTestId('message-list');
+    await expect(list).toContainText(`Echo: typed early (${how})`);
+    await expect(input).toHaveValue('');
+    await expect(list.getByText(`Echo: typed early (${how})`)).toHaveCount(1);
+    expect(errors, how).toEqual([]);
+    await fresh.close();
+  }
 });

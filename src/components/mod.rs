@@ -11,6 +11,7 @@ pub mod changes;
 pub mod compare;
 pub mod composer;
 pub mod confirm;
+pub mod conversation_route;
 pub mod deferred;
 pub mod doctor;
 pub mod draft_place;

@@ -121,9 +121,8 @@ split_point! {
             Conversation::Compare => view! { <ComparePane/> }.into_any(),
         }
     }
-    /// Fetches the conversation panes' module if it is not yet. A lazy route's `preload`:
-    /// the router awaits it before hydrating the server's markup, which it could not do
-    /// with the pane's code missing.
+    /// Fetches the conversation panes' module if it is not yet (`conversation_route` does,
+    /// while the shell hydrates).
     preload preload_conversation_pane as conversation_pane_split;
 }
 
@@ -267,13 +266,14 @@ split_point! {
     preload preload_pane_extra as pane_extra_split;
 }
 
-/// The split module a page needs for its first paint, by the split point's function name
-/// (the split manifest's keys are `<name>_<hash>`), so the server can name it in a preload
-/// link and the browser fetches it alongside the main module, not after it.
+/// The split module a page needs to hydrate, by the split point's function name (the split
+/// manifest's keys are `<name>_<hash>`), so the server can name it in a preload link and the
+/// browser fetches it alongside the main module, not after it. None for a conversation
+/// (`/s/`, `/c/`): its pane's module is fetched once the main one is in
+/// (`conversation_route`), so it does not share the network with it.
 pub fn split_point_for_path(path: &str) -> Option<&'static str> {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
     match first {
-        "s" | "c" => Some("conversation_pane"),
         "doctor" | "usage" | "settings" | "search" | "import" | "machines" => Some("tool_page"),
         _ => None,
     }
@@ -286,8 +286,8 @@ mod tests {
     #[test]
     fn each_lazy_route_names_its_split_point() {
         assert_eq!(split_point_for_path("/"), None);
-        assert_eq!(split_point_for_path("/s/abc"), Some("conversation_pane"));
-        assert_eq!(split_point_for_path("/c/abc"), Some("conversation_pane"));
+        assert_eq!(split_point_for_path("/s/abc"), None);
+        assert_eq!(split_point_for_path("/c/abc"), None);
         assert_eq!(split_point_for_path("/usage"), Some("tool_page"));
         assert_eq!(split_point_for_path("/import"), Some("tool_page"));
         assert_eq!(split_point_for_path("/sessions"), None);

@@ -1,0 +1,198 @@
+//! The `/s/:id` and `/c/:id` routes, whose pane's code (transcript, markdown, tool cards,
+//! composer) is a WASM module of its own (`panes::conversation_pane`) and most of the
+//! browser's code. The server renders the pane into the page. A page opened there does not
+//! wait for that module to go live: the browser hydrates the shell (sidebar, tabs, socket)
+//! and *adopts* the server's markup of the pane as it stands, without hydrating it. It
+//! fetches the module meanwhile, then replaces that markup with the pane built from the
+//! store. Nothing done in the adopted pane is lost: text typed into its composer is carried
+//! into the built one, and a send asked for by Enter or the Send button is made once the
+//! built composer is there (before, such a send was a native form submit that reloaded the
+//! page). Opened later from the running app, the route renders once the module is in, as a
+//! lazy route does.
+
+use super::panes::Conversation;
+use leptos::either::Either;
+use leptos::html::Div;
+use leptos::prelude::*;
+
+/// The element both the server's pane and the browser's adopted markup sit in; it takes no
+/// space of its own (`display: contents`).
+const HOST_CLASS: &str = "pane-host";
+
+/// A conversation route's pane (see the module's note).
+#[component]
+pub fn ConversationRoute(kind: Conversation) -> impl IntoView {
+    let built = Built::new(kind);
+    move || match built.take() {
+        Some(pane) => Either::Right(view! { <div class=HOST_CLASS>{pane}</div> }),
+        None => Either::Left(built.adopted_host()),
+    }
+}
+
+/// The pane, once built (in the browser: once its module is in), and what the adopted
+/// markup asked for meanwhile.
+#[derive(Clone, Copy)]
+struct Built {
+    #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
+    kind: Conversation,
+    /// Set when the pane is built; the render closure takes the view out. (Unused by the
+    /// server, which renders the pane at once.)
+    #[cfg_attr(feature = "ssr", allow(dead_code))]
+    ready: RwSignal<bool>,
+    #[cfg_attr(feature = "ssr", allow(dead_code))]
+    pane: StoredValue<Option<AnyView>, LocalStorage>,
+    /// The adopted markup's element, to read what was typed into it.
+    host: NodeRef<Div>,
+}
+
+impl Built {
+    /// On the server the pane renders at once (see [`Built::take`]).
+    #[cfg(feature = "ssr")]
+    fn new(kind: Conversation) -> Built {
+        Built::empty(kind)
+    }
+
+    /// In the browser: the pane, once its module is fetched (and, over the server's markup,
+    /// once the session's newest turns are in, so it never replaces that markup with an
+    /// empty transcript).
+    #[cfg(not(feature = "ssr"))]
+    fn new(kind: Conversation) -> Built {
+        let built = Built::empty(kind);
+        let adopting = Owner::current_shared_context().is_some_and(|c| c.during_hydration());
+        leptos::task::spawn_local_scoped(async move {
+            let pane = load(kind).await;
+            if adopting {
+                #[cfg(feature = "hydrate")]
+                built.take_over().await;
+            }
+            built.pane.set_value(Some(pane));
+            built.ready.set(true);
+            #[cfg(feature = "hydrate")]
+            after_build();
+        });
+        built
+    }
+
+    fn empty(kind: Conversation) -> Built {
+        Built {
+            kind,
+            ready: RwSignal::new(false),
+            pane: StoredValue::new_local(None),
+            host: NodeRef::new(),
+        }
+    }
+
+    /// The built pane, once (tracks `ready`). The server renders it anew on each call (it
+    /// may render a view twice: once to find its resources, once to send it).
+    fn take(self) -> Option<AnyView> {
+        #[cfg(feature = "ssr")]
+        return Some(match self.kind {
+            Conversation::Session => view! { <super::workspace::SessionRoute/> }.into_any(),
+            Conversation::Compare => view! { <super::compare::ComparePane/> }.into_any(),
+        });
+        #[cfg(not(feature = "ssr"))]
+        {
+            if !self.ready.get() {
+                return None;
+            }
+            self.pane.try_update_value(Option::take).flatten()
+        }
+    }
+
+    /// The host while the pane is not built: over the server's markup (which its empty
+    /// `inner_html` leaves alone while hydrating), or empty. Enter and Send in the adopted
+    /// composer are held by the page's head (`app::EarlyInput`).
+    fn adopted_host(self) -> impl IntoView {
+        view! { <div class=HOST_CLASS node_ref=self.host inner_html=""></div> }
+    }
+}
+
+/// The pane from its module, or what failed.
+#[cfg(not(feature = "ssr"))]
+async fn load(kind: Conversation) -> AnyView {
+    use super::deferred::LoadFailedNotice;
+    crate::app::preload_patiently(super::panes::preload_conversation_pane).await;
+    match super::panes::conversation_pane(kind).await {
+        Ok(view) => view,
+        Err(error) => {
+            let retry = Callback::new(|()| super::deferred::reload_page());
+            view! { <LoadFailedNotice error retry/> }.into_any()
+        }
+    }
+}
+
+#[cfg(feature = "hydrate")]
+impl Built {
+    /// Waits until the shown session's newest turns are in (at most [`HISTORY_WAIT_MS`];
+    /// not at all while the socket is not connected: the built pane then shows what the
+    /// server's did), then carries what was typed into the adopted composer over to the
+    /// session's draft, which the built composer shows.
+    async fn take_over(self) {
+        use crate::client::ConnectionState;
+        let store = super::use_store();
+        let active = store.active.get_untracked();
+        let mut waited = 0;
+        while waited < HISTORY_WAIT_MS
+            && store.connection.get_untracked() == ConnectionState::Open
+            && active
+                .and_then(|id| store.view(id))
+                .is_some_and(|view| !view.has_history())
+        {
+            gloo_timers::future::TimeoutFuture::new(POLL_MS).await;
+            waited += POLL_MS;
+        }
+        let typed = self
+            .host
+            .get_untracked()
+            .and_then(|host| host.query_selector("textarea.chat-input").ok().flatten())
+            .and_then(|input| {
+                wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlTextAreaElement>(input).ok()
+            })
+            .map(|input| input.value())
+            .filter(|typed| !typed.is_empty());
+        if let (Some(typed), Some(view)) = (typed, active.and_then(|id| store.view(id))) {
+            view.draft_text.set(typed);
+        }
+    }
+}
+
+/// After a built pane replaced the adopted markup or the empty host, in the next frame: marks
+/// the first such moment on the body (`data-pane-at`, ms since the epoch, for the first-load
+/// bench and tests; from then on the head's `EarlyInput` holds nothing back), and makes a
+/// send it held back (`data-send-asked`) through the built composer's own form.
+#[cfg(feature = "hydrate")]
+fn after_build() {
+    request_animation_frame(move || {
+        let document = document();
+        let Some(body) = document.body() else {
+            return;
+        };
+        if !body.has_attribute(PANE_AT) {
+            let _ = body.set_attribute(PANE_AT, &format!("{:.0}", js_sys::Date::now()));
+        }
+        if !body.has_attribute(SEND_ASKED) {
+            return;
+        }
+        let _ = body.remove_attribute(SEND_ASKED);
+        let form = document
+            .query_selector(&format!(".{HOST_CLASS} form.composer"))
+            .ok()
+            .flatten()
+            .and_then(|form| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlFormElement>(form).ok());
+        if let Some(form) = form {
+            let _ = form.request_submit();
+        }
+    });
+}
+
+/// The body's attribute set once a conversation pane is built.
+pub const PANE_AT: &str = "data-pane-at";
+/// The body's attribute the head's `EarlyInput` sets when it held a send back.
+pub const SEND_ASKED: &str = "data-send-asked";
+
+/// How long the built pane may wait for the shown session's newest turns before it replaces
+/// the server's markup anyway; and how often it looks.
+#[cfg(feature = "hydrate")]
+const HISTORY_WAIT_MS: u32 = 1_000;
+#[cfg(feature = "hydrate")]
+const POLL_MS: u32 = 25;
