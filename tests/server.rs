@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{assistant_text, events_of, new_session, Client, Server, TIMEOUT};
+use common::{
+    assistant_text, events_of, get, http, new_session, Client, Server, TEST_TOKEN, TIMEOUT,
+};
 use std::time::{Duration, Instant};
 use switchboard::protocol::{
     AgentId, ClientFrame, ErrorCode, NewSession, RequestId, Seq, ServerFrame, SessionEvent,
@@ -529,4 +531,34 @@ async fn each_demo_turn_reports_its_cost_and_the_session_adds_them_up() {
         .and_then(|s| s.usage.cost_usd)
         .expect("a total");
     assert!((total - 0.008).abs() < 1e-9, "{total}");
+}
+
+#[tokio::test]
+async fn a_session_page_carries_its_pane_for_the_browser_to_adopt() {
+    // The browser goes live without the pane's code and adopts this markup
+    // (`components::conversation_route`), so the server must render the pane whole.
+    let dir = data_dir();
+    let server = Server::start(dir.path());
+    let (mut client, _) = Client::connect(&server).await;
+    let session = new_session();
+    client.say(session, "hello page", true).await;
+    client.turn(session).await;
+    let addr = server.addr.clone();
+    let auth = format!("Authorization: Bearer {TEST_TOKEN}\r\n");
+    let (status, page) = http(&addr, &get(&format!("/s/{session}"), &addr, &auth)).await;
+    assert_eq!(status, 200, "{page}");
+    let host = page
+        .find(r#"<div class="pane-host">"#)
+        .expect("the pane's host");
+    let pane = &page[host..];
+    assert!(
+        pane.contains(&format!(r#"data-session-id="{session}""#)),
+        "{pane}"
+    );
+    assert!(
+        pane.contains(r#"data-testid="chat-input""#),
+        "its composer: {pane}"
+    );
+    // The head holds Enter and Send until the browser built the pane.
+    assert!(page.contains("data-send-asked"), "{page}");
 }

@@ -35,11 +35,12 @@ pub fn ConversationRoute(kind: Conversation) -> impl IntoView {
 struct Built {
     #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
     kind: Conversation,
-    /// Set when the pane is built; the render closure takes the view out. (Unused by the
-    /// server, which renders the pane at once.)
-    #[cfg_attr(feature = "ssr", allow(dead_code))]
+    /// Set when the pane is built; the render closure takes the view out. Not on the
+    /// server, which renders the pane at once (and where a local value made while it
+    /// renders panics when another thread drops it).
+    #[cfg(not(feature = "ssr"))]
     ready: RwSignal<bool>,
-    #[cfg_attr(feature = "ssr", allow(dead_code))]
+    #[cfg(not(feature = "ssr"))]
     pane: StoredValue<Option<AnyView>, LocalStorage>,
     /// The adopted markup's element, to read what was typed into it.
     host: NodeRef<Div>,
@@ -76,7 +77,9 @@ impl Built {
     fn empty(kind: Conversation) -> Built {
         Built {
             kind,
+            #[cfg(not(feature = "ssr"))]
             ready: RwSignal::new(false),
+            #[cfg(not(feature = "ssr"))]
             pane: StoredValue::new_local(None),
             host: NodeRef::new(),
         }

@@ -2,8 +2,9 @@
 //! (`cargo leptos build --split --lib-features hydrate,split`) at the split points here
 //! and at `warm` (`split_point!`; only with the `split` feature: an unsplit build, `cargo leptos watch`, cannot
 //! load a split point, so there they are plain async functions), so a first load
-//! carries the shell (sidebar, tabs, store, socket) and at most one group of panes: a
-//! session or comparison, or one of the tool pages. Two split points, not one per route:
+//! carries the shell (sidebar, tabs, store, socket) and at most one group of panes: a tool
+//! page's before it is live, a session's or comparison's after (`conversation_route`). Two
+//! split points, not one per route:
 //! each set of split points that shares code becomes a module of its own, and every extra
 //! module is one more request (seven routes split apart made 32 files for `/s/<id>`).
 //! Two more hold what only a click shows: in the sidebar (the "Add project" form, a
