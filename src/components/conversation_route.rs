@@ -161,8 +161,9 @@ impl Built {
 
 /// After a built pane replaced the adopted markup or the empty host, in the next frame: marks
 /// the first such moment on the body (`data-pane-at`, ms since the epoch, for the first-load
-/// bench and tests; from then on the head's `EarlyInput` holds nothing back), and makes a
-/// send it held back (`data-send-asked`) through the built composer's own form.
+/// bench and tests; from then on the head's `EarlyInput` holds nothing back), fetches the
+/// click-only parts the warm-up left for after the pane, and makes a send held back
+/// (`data-send-asked`) through the built composer's own form.
 #[cfg(feature = "hydrate")]
 fn after_build() {
     request_animation_frame(move || {
@@ -172,6 +173,7 @@ fn after_build() {
         };
         if !body.has_attribute(PANE_AT) {
             let _ = body.set_attribute(PANE_AT, &format!("{:.0}", js_sys::Date::now()));
+            super::warm::preload_extras();
         }
         if !body.has_attribute(SEND_ASKED) {
             return;

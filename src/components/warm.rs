@@ -45,16 +45,28 @@ pub fn after_hydration() {
                 let _ = warm(parent, store).await;
             });
         }
-        // A click away on every page: fetched now, after live, so a click does not wait for
-        // the network (and going live did not wait for them).
-        // A failed fetch is tried again by the click that needs the module.
-        leptos::task::spawn_local(async {
-            let _ = super::panes::preload_sidebar_extra().await;
-        });
-        leptos::task::spawn_local(async {
-            let _ = super::panes::preload_pane_extra().await;
-        });
+        // A conversation pane still being fetched comes first: it fetches these once built.
+        let pane_pending = store.active.get_untracked().is_some()
+            && document()
+                .body()
+                .is_some_and(|body| !body.has_attribute(super::conversation_route::PANE_AT));
+        if !pane_pending {
+            preload_extras();
+        }
         true
+    });
+}
+
+/// Fetches what is a click away on every page (the sidebar's and the session pane's
+/// click-only parts): after live, so a click does not wait for the network and going live
+/// did not wait for them. Fetched once; a failed fetch is tried again by the click that
+/// needs the module.
+pub fn preload_extras() {
+    leptos::task::spawn_local(async {
+        let _ = super::panes::preload_sidebar_extra().await;
+    });
+    leptos::task::spawn_local(async {
+        let _ = super::panes::preload_pane_extra().await;
     });
 }
 
