@@ -29,8 +29,8 @@ pub fn ConversationRoute(kind: Conversation) -> impl IntoView {
     }
 }
 
-/// The pane, once built (in the browser: once its module is in), and what the adopted
-/// markup asked for meanwhile.
+/// The pane, once built (in the browser: once its module is in), and the adopted markup's
+/// host until then.
 #[derive(Clone, Copy)]
 struct Built {
     #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
