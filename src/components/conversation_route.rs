@@ -61,15 +61,9 @@ impl Built {
         let built = Built::empty(kind);
         let adopting = Owner::current_shared_context().is_some_and(|c| c.during_hydration());
         leptos::task::spawn_local_scoped(async move {
-            let pane = load(kind).await;
-            if adopting {
-                #[cfg(feature = "hydrate")]
-                built.take_over().await;
-            }
+            let pane = load(kind, adopting.then_some(built.host)).await;
             built.pane.set_value(Some(pane));
             built.ready.set(true);
-            #[cfg(feature = "hydrate")]
-            after_build();
         });
         built
     }
@@ -110,12 +104,13 @@ impl Built {
     }
 }
 
-/// The pane from its module, or what failed.
+/// The pane from its module (which takes the adopted markup's place, see [`take_over`]), or
+/// what failed.
 #[cfg(not(feature = "ssr"))]
-async fn load(kind: Conversation) -> AnyView {
+async fn load(kind: Conversation, adopted: Option<NodeRef<Div>>) -> AnyView {
     use super::deferred::LoadFailedNotice;
     crate::app::preload_patiently(super::panes::preload_conversation_pane).await;
-    match super::panes::conversation_pane(kind).await {
+    match super::panes::conversation_pane(kind, adopted).await {
         Ok(view) => view,
         Err(error) => {
             let retry = Callback::new(|()| super::deferred::reload_page());
@@ -124,38 +119,37 @@ async fn load(kind: Conversation) -> AnyView {
     }
 }
 
+/// Before a built pane replaces the adopted markup in `host`: waits until the shown
+/// session's newest turns are in (at most [`HISTORY_WAIT_MS`]; not at all while the socket
+/// is not connected: the built pane then shows what the server's did), then carries what
+/// was typed into the adopted composer over to the session's draft, which the built
+/// composer shows. Called from the pane's own module (`panes::conversation_pane`), so this
+/// code is not in the shell's.
 #[cfg(feature = "hydrate")]
-impl Built {
-    /// Waits until the shown session's newest turns are in (at most [`HISTORY_WAIT_MS`];
-    /// not at all while the socket is not connected: the built pane then shows what the
-    /// server's did), then carries what was typed into the adopted composer over to the
-    /// session's draft, which the built composer shows.
-    async fn take_over(self) {
-        use crate::client::ConnectionState;
-        let store = super::use_store();
-        let active = store.active.get_untracked();
-        let mut waited = 0;
-        while waited < HISTORY_WAIT_MS
-            && store.connection.get_untracked() == ConnectionState::Open
-            && active
-                .and_then(|id| store.view(id))
-                .is_some_and(|view| !view.has_history())
-        {
-            gloo_timers::future::TimeoutFuture::new(POLL_MS).await;
-            waited += POLL_MS;
-        }
-        let typed = self
-            .host
-            .get_untracked()
-            .and_then(|host| host.query_selector("textarea.chat-input").ok().flatten())
-            .and_then(|input| {
-                wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlTextAreaElement>(input).ok()
-            })
-            .map(|input| input.value())
-            .filter(|typed| !typed.is_empty());
-        if let (Some(typed), Some(view)) = (typed, active.and_then(|id| store.view(id))) {
-            view.draft_text.set(typed);
-        }
+pub(super) async fn take_over(host: NodeRef<Div>) {
+    use crate::client::ConnectionState;
+    let store = super::use_store();
+    let active = store.active.get_untracked();
+    let mut waited = 0;
+    while waited < HISTORY_WAIT_MS
+        && store.connection.get_untracked() == ConnectionState::Open
+        && active
+            .and_then(|id| store.view(id))
+            .is_some_and(|view| !view.has_history())
+    {
+        gloo_timers::future::TimeoutFuture::new(POLL_MS).await;
+        waited += POLL_MS;
+    }
+    let typed = host
+        .get_untracked()
+        .and_then(|host| host.query_selector("textarea.chat-input").ok().flatten())
+        .and_then(|input| {
+            wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlTextAreaElement>(input).ok()
+        })
+        .map(|input| input.value())
+        .filter(|typed| !typed.is_empty());
+    if let (Some(typed), Some(view)) = (typed, active.and_then(|id| store.view(id))) {
+        view.draft_text.set(typed);
     }
 }
 
@@ -163,9 +157,10 @@ impl Built {
 /// the first such moment on the body (`data-pane-at`, ms since the epoch, for the first-load
 /// bench and tests; from then on the head's `EarlyInput` holds nothing back), fetches the
 /// click-only parts the warm-up left for after the pane, and makes a send held back
-/// (`data-send-asked`) through the built composer's own form.
+/// (`data-send-asked`) through the built composer's own form. Called from the pane's own
+/// module, like [`take_over`].
 #[cfg(feature = "hydrate")]
-fn after_build() {
+pub(super) fn after_build() {
     request_animation_frame(move || {
         let document = document();
         let Some(body) = document.body() else {

@@ -27,6 +27,7 @@ use super::usage::UsagePane;
 use super::workspace::SessionRoute;
 use crate::client::store::SessionView;
 use crate::protocol::ProjectId;
+use leptos::html::Div;
 use leptos::prelude::*;
 
 /// Why a part of the app's code could not be fetched: the network failed, or a new release
@@ -115,8 +116,19 @@ pub enum Conversation {
 }
 
 split_point! {
-    /// Renders a conversation pane; its code is fetched on the first call.
-    pub async fn conversation_pane(kind: Conversation) -> AnyView {
+    /// Renders a conversation pane; its code is fetched on the first call. With `adopted`,
+    /// the host of the server's markup it replaces (`conversation_route`).
+    pub async fn conversation_pane(kind: Conversation, adopted: Option<NodeRef<Div>>) -> AnyView {
+        #[cfg(feature = "hydrate")]
+        {
+            if let Some(host) = adopted {
+                crate::components::conversation_route::take_over(host).await;
+            }
+            // In the next frame, after the built pane is in.
+            crate::components::conversation_route::after_build();
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = adopted;
         match kind {
             Conversation::Session => view! { <SessionRoute/> }.into_any(),
             Conversation::Compare => view! { <ComparePane/> }.into_any(),
