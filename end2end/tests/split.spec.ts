@@ -4,7 +4,7 @@
 // session page goes live with the shell's module alone and builds its pane when the pane's
 // module is in, keeping what was typed meanwhile.
 import { test, expect } from '@playwright/test';
-import { newSession, openApp, url, watchErrors } from './helpers';
+import { newSession, openApp, sessionItem, url, watchErrors } from './helpers';
 
 test('every route hydrates when opened cold, a tool page with its module preloaded', async ({ page }) => {
   await openApp(page);
@@ -112,4 +112,37 @@ test('a session page is live before the code of its pane comes; a message typed 
     expect(errors, how).toEqual([]);
     await fresh.close();
   }
+});
+
+test('another session chosen before the pane comes: no session shows under the other tab, and the typed text waits in its own', async ({ page }) => {
+  await openApp(page);
+  const first = await newSession(page, 'the first one');
+  await expect(page.getByTestId('message-list')).toContainText('Echo: the first one');
+  const second = await newSession(page, 'the second one');
+  await expect(page.getByTestId('message-list')).toContainText('Echo: the second one');
+
+  const fresh = await page.context().newPage();
+  const errors = watchErrors(fresh);
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await fresh.route(/\/pkg\/.*split.*\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await fresh.goto(`${url()}/s/${first}`, { waitUntil: 'commit' });
+  await expect(fresh.locator('body')).toHaveAttribute('data-live-at', /\d+/);
+  await fresh.getByTestId('chat-input').fill('kept for the first');
+  // The shell is live: the sidebar switches sessions; the first one's markup goes.
+  await sessionItem(fresh, second).click();
+  await expect(fresh).toHaveURL(new RegExp(`/s/${second}$`));
+  await expect(fresh.locator(`.pane-host [data-session-id="${first}"]`)).toHaveCount(0);
+  release();
+  await expect(fresh.locator('body')).toHaveAttribute('data-pane-at', /\d+/);
+  await expect(fresh.getByTestId('message-list')).toContainText('Echo: the second one');
+  await expect(fresh.getByTestId('chat-input')).toHaveValue('');
+  await sessionItem(fresh, first).click();
+  await expect(fresh.getByTestId('message-list')).toContainText('Echo: the first one');
+  await expect(fresh.getByTestId('chat-input')).toHaveValue('kept for the first');
+  expect(errors).toEqual([]);
+  await fresh.close();
 });

@@ -11,6 +11,7 @@
 //! lazy route does.
 
 use super::panes::Conversation;
+use crate::protocol::SessionId;
 use leptos::either::Either;
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -18,6 +19,16 @@ use leptos::prelude::*;
 /// The element both the server's pane and the browser's adopted markup sit in; it takes no
 /// space of its own (`display: contents`).
 const HOST_CLASS: &str = "pane-host";
+
+/// The server's markup a pane takes the place of: its host element and the session it
+/// showed (the URL's when the page loaded; the user may have moved on since).
+#[derive(Clone, Copy)]
+pub struct Adopted {
+    /// The host of the server's markup.
+    pub host: NodeRef<Div>,
+    /// The session that markup showed.
+    pub session: Option<SessionId>,
+}
 
 /// A conversation route's pane (see the module's note).
 #[component]
@@ -60,8 +71,16 @@ impl Built {
     fn new(kind: Conversation) -> Built {
         let built = Built::empty(kind);
         let adopting = Owner::current_shared_context().is_some_and(|c| c.during_hydration());
+        let adopted = adopting.then(|| Adopted {
+            host: built.host,
+            session: super::use_store().active.get_untracked(),
+        });
+        #[cfg(feature = "hydrate")]
+        if let Some(adopted) = adopted {
+            built.forget_markup_on_switch(adopted);
+        }
         leptos::task::spawn_local_scoped(async move {
-            let pane = load(kind, adopting.then_some(built.host)).await;
+            let pane = load(kind, adopted).await;
             built.pane.set_value(Some(pane));
             built.ready.set(true);
         });
@@ -96,6 +115,24 @@ impl Built {
         }
     }
 
+    /// Another tab chosen before the pane is built: the server's markup of the first one goes
+    /// (the pane shows empty until built), so no session shows under another's tab. What was
+    /// typed into it is kept for that session first (see [`take_over`]).
+    #[cfg(feature = "hydrate")]
+    fn forget_markup_on_switch(self, adopted: Adopted) {
+        let store = super::use_store();
+        Effect::new(move |_| {
+            let active = store.active.get();
+            if active == adopted.session || self.ready.get_untracked() {
+                return;
+            }
+            if let Some(host) = self.host.get_untracked() {
+                keep_typed_text(&host, adopted.session);
+                host.set_inner_html("");
+            }
+        });
+    }
+
     /// The host while the pane is not built: over the server's markup (which its empty
     /// `inner_html` leaves alone while hydrating), or empty. Enter and Send in the adopted
     /// composer are held by the page's head (`app::EarlyInput`).
@@ -107,7 +144,7 @@ impl Built {
 /// The pane from its module (which takes the adopted markup's place, see [`take_over`]), or
 /// what failed.
 #[cfg(not(feature = "ssr"))]
-async fn load(kind: Conversation, adopted: Option<NodeRef<Div>>) -> AnyView {
+async fn load(kind: Conversation, adopted: Option<Adopted>) -> AnyView {
     use super::deferred::LoadFailedNotice;
     crate::app::preload_patiently(super::panes::preload_conversation_pane).await;
     match super::panes::conversation_pane(kind, adopted).await {
@@ -119,36 +156,47 @@ async fn load(kind: Conversation, adopted: Option<NodeRef<Div>>) -> AnyView {
     }
 }
 
-/// Before a built pane replaces the adopted markup in `host`: waits until the shown
-/// session's newest turns are in (at most [`HISTORY_WAIT_MS`]; not at all while the socket
-/// is not connected: the built pane then shows what the server's did), then carries what
-/// was typed into the adopted composer over to the session's draft, which the built
-/// composer shows. Called from the pane's own module (`panes::conversation_pane`), so this
-/// code is not in the shell's.
+/// Before a built pane replaces the adopted markup: waits until the session it showed has
+/// its newest turns in, if it is still the one shown (at most [`HISTORY_WAIT_MS`]; not at
+/// all while the socket is not connected: the built pane then shows what the server's did),
+/// then carries what was typed into the adopted composer over to that session's draft, which
+/// its built composer shows. Called from the pane's own module (`panes::conversation_pane`),
+/// so this code is not in the shell's.
 #[cfg(feature = "hydrate")]
-pub(super) async fn take_over(host: NodeRef<Div>) {
+pub(super) async fn take_over(adopted: Adopted) {
     use crate::client::ConnectionState;
     let store = super::use_store();
-    let active = store.active.get_untracked();
     let mut waited = 0;
     while waited < HISTORY_WAIT_MS
         && store.connection.get_untracked() == ConnectionState::Open
-        && active
+        && store.active.get_untracked() == adopted.session
+        && adopted
+            .session
             .and_then(|id| store.view(id))
             .is_some_and(|view| !view.has_history())
     {
         gloo_timers::future::TimeoutFuture::new(POLL_MS).await;
         waited += POLL_MS;
     }
+    if let Some(host) = adopted.host.get_untracked() {
+        keep_typed_text(&host, adopted.session);
+    }
+}
+
+/// What was typed into the server's composer in `host`, as `session`'s draft.
+#[cfg(feature = "hydrate")]
+fn keep_typed_text(host: &web_sys::HtmlDivElement, session: Option<SessionId>) {
+    let store = super::use_store();
     let typed = host
-        .get_untracked()
-        .and_then(|host| host.query_selector("textarea.chat-input").ok().flatten())
+        .query_selector("textarea.chat-input")
+        .ok()
+        .flatten()
         .and_then(|input| {
             wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlTextAreaElement>(input).ok()
         })
         .map(|input| input.value())
         .filter(|typed| !typed.is_empty());
-    if let (Some(typed), Some(view)) = (typed, active.and_then(|id| store.view(id))) {
+    if let (Some(typed), Some(view)) = (typed, session.and_then(|id| store.view(id))) {
         view.draft_text.set(typed);
     }
 }
@@ -157,10 +205,12 @@ pub(super) async fn take_over(host: NodeRef<Div>) {
 /// the first such moment on the body (`data-pane-at`, ms since the epoch, for the first-load
 /// bench and tests; from then on the head's `EarlyInput` holds nothing back), fetches the
 /// click-only parts the warm-up left for after the pane, and makes a send held back
-/// (`data-send-asked`) through the built composer's own form. Called from the pane's own
+/// (`data-send-asked`) through the built composer's own form, if the pane shows the session
+/// it was asked in (else the text waits in that session's draft). Called from the pane's own
 /// module, like [`take_over`].
 #[cfg(feature = "hydrate")]
-pub(super) fn after_build() {
+pub(super) fn after_build(adopted: Option<Adopted>) {
+    let store = super::use_store();
     request_animation_frame(move || {
         let document = document();
         let Some(body) = document.body() else {
@@ -174,6 +224,9 @@ pub(super) fn after_build() {
             return;
         }
         let _ = body.remove_attribute(SEND_ASKED);
+        if adopted.is_some_and(|adopted| adopted.session != store.active.get_untracked()) {
+            return;
+        }
         let form = document
             .query_selector(&format!(".{HOST_CLASS} form.composer"))
             .ok()

@@ -14,6 +14,7 @@
 use super::add_project::AddProjectForm;
 use super::changes::ChangesPanel;
 use super::compare::ComparePane;
+use super::conversation_route::Adopted;
 use super::doctor::DoctorPane;
 use super::end_dialog::EndWorktreeDialog;
 use super::header::ConfirmEnd;
@@ -27,7 +28,6 @@ use super::usage::UsagePane;
 use super::workspace::SessionRoute;
 use crate::client::store::SessionView;
 use crate::protocol::ProjectId;
-use leptos::html::Div;
 use leptos::prelude::*;
 
 /// Why a part of the app's code could not be fetched: the network failed, or a new release
@@ -118,14 +118,14 @@ pub enum Conversation {
 split_point! {
     /// Renders a conversation pane; its code is fetched on the first call. With `adopted`,
     /// the host of the server's markup it replaces (`conversation_route`).
-    pub async fn conversation_pane(kind: Conversation, adopted: Option<NodeRef<Div>>) -> AnyView {
+    pub async fn conversation_pane(kind: Conversation, adopted: Option<Adopted>) -> AnyView {
         #[cfg(feature = "hydrate")]
         {
-            if let Some(host) = adopted {
-                crate::components::conversation_route::take_over(host).await;
+            if let Some(adopted) = adopted {
+                crate::components::conversation_route::take_over(adopted).await;
             }
             // In the next frame, after the built pane is in.
-            crate::components::conversation_route::after_build();
+            crate::components::conversation_route::after_build(adopted);
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = adopted;
