@@ -11,20 +11,21 @@ step() { printf '\n== [%dm%02ds] %s\n' $(((SECONDS - started) / 60)) $(((SECONDS
 step "cargo fmt --check"
 cargo fmt --all -- --check
 cargo fmt --manifest-path xtask/Cargo.toml -- --check
+# The release build (scripts/build-release.sh, as scripts/run.sh builds it) runs beside the
+# lints and tests at the lowest priority: the tests wait on agents, sockets and timers much
+# of the time, and the build takes the cores they leave idle (it gets ~1.5% of a core the
+# tests want, so their timing is not its). Its log is shown where its step is.
+step "release build started beside the lints and tests (nice 19)"
+release_log=$(mktemp)
+nice -n 19 scripts/build-release.sh >"$release_log" 2>&1 &
+release_pid=$!
+trap 'kill "$release_pid" 2>/dev/null || true' EXIT
 step "clippy (server, tests)"
 cargo clippy --quiet --features ssr --all-targets -- -D warnings
 step "clippy (browser)"
 cargo clippy --quiet --lib --features hydrate,split --target wasm32-unknown-unknown -- -D warnings
 step "a throwaway PostgreSQL cluster (storage tests run on SQLite and PostgreSQL)"
 eval "$(scripts/test-postgres.sh start)"
-# The release build (scripts/build-release.sh, as scripts/run.sh builds it) runs beside the
-# tests at the lowest priority: the tests wait on agents, sockets and timers much of the
-# time, and the build takes the cores they leave idle (it gets ~1.5% of a core the tests
-# want, so their timing is not its). Its log is shown where its step is.
-step "release build started beside the tests (nice 19)"
-release_log=$(mktemp)
-nice -n 19 scripts/build-release.sh >"$release_log" 2>&1 &
-release_pid=$!
 trap 'kill "$release_pid" 2>/dev/null || true; scripts/test-postgres.sh stop "$SWITCHBOARD_TEST_POSTGRES_DIR"' EXIT
 step "unit and integration tests"
 # cargo-nextest (on this machine kind already) runs the 26 test binaries side by side, where
