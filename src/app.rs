@@ -70,14 +70,16 @@ fn EarlySocket() -> impl IntoView {
 /// textarea and form; every other form keeps its native behaviour.
 #[component]
 fn EarlyInput() -> impl IntoView {
-    use crate::components::conversation_route::{PANE_AT, SEND_ASKED};
+    use crate::components::conversation_route::{
+        COMPOSER_FORM, COMPOSER_INPUT, PANE_AT, SEND_ASKED,
+    };
     let script = format!(
         "(function(){{\
         function hold(e){{var b=document.body;if(!b||b.hasAttribute('{PANE_AT}'))return;\
         e.preventDefault();b.setAttribute('{SEND_ASKED}','')}}\
         addEventListener('keydown',function(e){{var t=e.target;if(e.key==='Enter'&&!e.shiftKey\
-        &&!e.isComposing&&t.matches&&t.matches('textarea.chat-input'))hold(e)}},true);\
-        addEventListener('submit',function(e){{if(e.target.matches('form.composer'))hold(e)}},true)\
+        &&!e.isComposing&&t.matches&&t.matches('{COMPOSER_INPUT}'))hold(e)}},true);\
+        addEventListener('submit',function(e){{if(e.target.matches('{COMPOSER_FORM}'))hold(e)}},true)\
         }})()"
     );
     view! { <script nonce=use_nonce()>{script}</script> }

@@ -3,7 +3,7 @@
 // error; a page opened at `/` fetches the session pane once it is live, and only then; a
 // session page goes live with the shell's module alone and builds its pane when the pane's
 // module is in, keeping what was typed meanwhile.
-import { test, expect } from '@playwright/test';
+import { test, expect, Page } from '@playwright/test';
 import { newSession, openApp, sessionItem, url, watchErrors } from './helpers';
 
 test('every route hydrates when opened cold, a tool page with its module preloaded', async ({ page }) => {
@@ -76,26 +76,35 @@ test('the Add project form is not in the first load: fetched once the page is li
   expect(errors).toEqual([]);
 });
 
+/** A new page of `page`'s context opened at `path` with the split modules (the session
+ * pane's) held back: `release` lets them through, `fail` makes them fail, for the requests
+ * made so far and later ones. Resolves once the page is live. */
+async function openWithPaneHeld(page: Page, path: string) {
+  const fresh = await page.context().newPage();
+  const errors = watchErrors(fresh);
+  let decide!: (pass: boolean) => void;
+  let decided = new Promise<boolean>((resolve) => (decide = resolve));
+  await fresh.route(/\/pkg\/.*split.*\.wasm$/, async (route) => {
+    if (await decided) await route.continue();
+    else await route.abort();
+  });
+  // (Not waiting for `load`: nothing of the page's needs the held modules.)
+  await fresh.goto(`${url()}${path}`, { waitUntil: 'commit' });
+  await expect(fresh.locator('body')).toHaveAttribute('data-live-at', /\d+/);
+  // Live, while the pane is still the server's markup.
+  await expect(fresh.locator('body')).not.toHaveAttribute('data-pane-at', /\d+/);
+  const release = () => { decide(true); decided = Promise.resolve(true); };
+  const fail = () => decide(false);
+  return { fresh, errors, release, fail };
+}
+
 test('a session page is live before the code of its pane comes; a message typed meanwhile is sent once', async ({ page }) => {
   await openApp(page);
   const id = await newSession(page, 'first words');
   await expect(page.getByTestId('message-list')).toContainText('Echo: first words');
 
   for (const how of ['Enter', 'Send button']) {
-    const fresh = await page.context().newPage();
-    const errors = watchErrors(fresh);
-    // The split modules (the pane's) held back until the message is typed.
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    await fresh.route(/\/pkg\/.*split.*\.wasm$/, async (route) => {
-      await held;
-      await route.continue();
-    });
-    // (Not waiting for `load`: nothing of the page's needs the held modules.)
-    await fresh.goto(`${url()}/s/${id}`, { waitUntil: 'commit' });
-    await expect(fresh.locator('body')).toHaveAttribute('data-live-at', /\d+/);
-    // Live, while the pane is still the server's markup.
-    await expect(fresh.locator('body')).not.toHaveAttribute('data-pane-at', /\d+/);
+    const { fresh, errors, release } = await openWithPaneHeld(page, `/s/${id}`);
     const input = fresh.getByTestId('chat-input');
     await input.click();
     await fresh.keyboard.type(`typed early (${how})`);
@@ -121,16 +130,7 @@ test('another session chosen before the pane comes: no session shows under the o
   const second = await newSession(page, 'the second one');
   await expect(page.getByTestId('message-list')).toContainText('Echo: the second one');
 
-  const fresh = await page.context().newPage();
-  const errors = watchErrors(fresh);
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  await fresh.route(/\/pkg\/.*split.*\.wasm$/, async (route) => {
-    await held;
-    await route.continue();
-  });
-  await fresh.goto(`${url()}/s/${first}`, { waitUntil: 'commit' });
-  await expect(fresh.locator('body')).toHaveAttribute('data-live-at', /\d+/);
+  const { fresh, errors, release } = await openWithPaneHeld(page, `/s/${first}`);
   await fresh.getByTestId('chat-input').fill('kept for the first');
   // The shell is live: the sidebar switches sessions; the first one's markup goes.
   await sessionItem(fresh, second).click();
@@ -144,5 +144,29 @@ test('another session chosen before the pane comes: no session shows under the o
   await expect(fresh.getByTestId('message-list')).toContainText('Echo: the first one');
   await expect(fresh.getByTestId('chat-input')).toHaveValue('kept for the first');
   expect(errors).toEqual([]);
+  await fresh.close();
+});
+
+test("a pane whose code does not come leaves the server's pane and what was typed; 'Try again' builds it and sends", async ({ page }) => {
+  await openApp(page);
+  const id = await newSession(page, 'before the failure');
+  await expect(page.getByTestId('message-list')).toContainText('Echo: before the failure');
+
+  const { fresh, errors, release, fail } = await openWithPaneHeld(page, `/s/${id}`);
+  const input = fresh.getByTestId('chat-input');
+  await input.fill('typed before the failure');
+  await input.press('Enter');
+  fail();
+  // After the loader's own tries (0.5 s, then 2 s): the notice, above the server's pane.
+  const notice = fresh.getByTestId('load-failed');
+  await expect(notice).toBeVisible({ timeout: 15_000 });
+  await expect(input).toHaveValue('typed before the failure');
+  release();
+  await fresh.getByTestId('load-retry').click();
+  await expect(notice).toHaveCount(0);
+  await expect(fresh.locator('body')).toHaveAttribute('data-pane-at', /\d+/);
+  await expect(fresh.getByTestId('message-list')).toContainText('Echo: typed before the failure');
+  await expect(input).toHaveValue('');
+  expect(errors.filter((e) => /panicked|unreachable|RuntimeError|hydration/i.test(e))).toEqual([]);
   await fresh.close();
 });

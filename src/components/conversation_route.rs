@@ -7,10 +7,13 @@
 //! store. Nothing done in the adopted pane is lost: text typed into its composer is carried
 //! into the built one, and a send asked for by Enter or the Send button is made once the
 //! built composer is there (before, such a send was a native form submit that reloaded the
-//! page). Opened later from the running app, the route renders once the module is in, as a
-//! lazy route does.
+//! page). If the module does not come, a notice says so above the server's markup, which
+//! stays with what was typed into it, and "Try again" fetches it again without a reload.
+//! Opened later from the running app, the route renders once the module is in, as a lazy
+//! route does.
 
-use super::panes::Conversation;
+use super::deferred::LoadFailedNotice;
+use super::panes::{Conversation, LoadFailed};
 use crate::protocol::SessionId;
 use leptos::either::Either;
 use leptos::html::Div;
@@ -34,9 +37,15 @@ pub struct Adopted {
 #[component]
 pub fn ConversationRoute(kind: Conversation) -> impl IntoView {
     let built = Built::new(kind);
-    move || match built.take() {
-        Some(pane) => Either::Right(view! { <div class=HOST_CLASS>{pane}</div> }),
-        None => Either::Left(built.adopted_host()),
+    let retry = built.retry();
+    view! {
+        // Above the server's markup, which stays (with whatever was typed into it) when the
+        // pane's code does not come.
+        {move || built.failed.get().map(|error| view! { <LoadFailedNotice error retry/> })}
+        {move || match built.take() {
+            Some(pane) => Either::Right(view! { <div class=HOST_CLASS>{pane}</div> }),
+            None => Either::Left(built.adopted_host()),
+        }}
     }
 }
 
@@ -44,7 +53,6 @@ pub fn ConversationRoute(kind: Conversation) -> impl IntoView {
 /// host until then.
 #[derive(Clone, Copy)]
 struct Built {
-    #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
     kind: Conversation,
     /// Set when the pane is built; the render closure takes the view out. Not on the
     /// server, which renders the pane at once (and where a local value made while it
@@ -55,6 +63,12 @@ struct Built {
     pane: StoredValue<Option<AnyView>, LocalStorage>,
     /// The adopted markup's element, to read what was typed into it.
     host: NodeRef<Div>,
+    /// The server's markup this pane takes the place of, when the page was loaded here.
+    #[cfg_attr(feature = "ssr", allow(dead_code))]
+    adopted: Option<Adopted>,
+    /// Why the pane's code did not come (after `app::preload_patiently`'s tries), until
+    /// "Try again" fetches it again.
+    failed: RwSignal<Option<LoadFailed>>,
 }
 
 impl Built {
@@ -69,22 +83,51 @@ impl Built {
     /// empty transcript).
     #[cfg(not(feature = "ssr"))]
     fn new(kind: Conversation) -> Built {
-        let built = Built::empty(kind);
+        let mut built = Built::empty(kind);
         let adopting = Owner::current_shared_context().is_some_and(|c| c.during_hydration());
-        let adopted = adopting.then(|| Adopted {
+        built.adopted = adopting.then(|| Adopted {
             host: built.host,
             session: super::use_store().active.get_untracked(),
         });
         #[cfg(feature = "hydrate")]
-        if let Some(adopted) = adopted {
+        if let Some(adopted) = built.adopted {
             built.forget_markup_on_switch(adopted);
         }
-        leptos::task::spawn_local_scoped(async move {
-            let pane = load(kind, adopted).await;
-            built.pane.set_value(Some(pane));
-            built.ready.set(true);
-        });
+        built.load();
         built
+    }
+
+    /// Fetches the pane's module and builds the pane (see [`take_over`] for the adopted
+    /// markup's part); what failed goes to `failed`, and the adopted markup stays.
+    #[cfg(not(feature = "ssr"))]
+    fn load(self) {
+        leptos::task::spawn_local_scoped(async move {
+            crate::app::preload_patiently(super::panes::preload_conversation_pane).await;
+            match super::panes::conversation_pane(self.kind, self.adopted).await {
+                Ok(pane) => {
+                    self.failed.set(None);
+                    self.pane.set_value(Some(pane));
+                    self.ready.set(true);
+                }
+                Err(error) => self.failed.set(Some(error)),
+            }
+        });
+    }
+
+    /// "Try again" on the notice that the pane's code did not come: fetches it again
+    /// without a reload, so the adopted markup and what was typed into it stay. Made in the
+    /// component, whose owner the new attempt runs under (the notice's own goes with it).
+    fn retry(self) -> Callback<()> {
+        let owner = Owner::current();
+        Callback::new(move |()| {
+            self.failed.set(None);
+            #[cfg(not(feature = "ssr"))]
+            if let Some(owner) = &owner {
+                owner.with(|| self.load());
+            }
+            #[cfg(feature = "ssr")]
+            let _ = &owner;
+        })
     }
 
     fn empty(kind: Conversation) -> Built {
@@ -95,6 +138,8 @@ impl Built {
             #[cfg(not(feature = "ssr"))]
             pane: StoredValue::new_local(None),
             host: NodeRef::new(),
+            adopted: None,
+            failed: RwSignal::new(None),
         }
     }
 
@@ -141,21 +186,6 @@ impl Built {
     }
 }
 
-/// The pane from its module (which takes the adopted markup's place, see [`take_over`]), or
-/// what failed.
-#[cfg(not(feature = "ssr"))]
-async fn load(kind: Conversation, adopted: Option<Adopted>) -> AnyView {
-    use super::deferred::LoadFailedNotice;
-    crate::app::preload_patiently(super::panes::preload_conversation_pane).await;
-    match super::panes::conversation_pane(kind, adopted).await {
-        Ok(view) => view,
-        Err(error) => {
-            let retry = Callback::new(|()| super::deferred::reload_page());
-            view! { <LoadFailedNotice error retry/> }.into_any()
-        }
-    }
-}
-
 /// Before a built pane replaces the adopted markup: waits until the session it showed has
 /// its newest turns in, if it is still the one shown (at most [`HISTORY_WAIT_MS`]; not at
 /// all while the socket is not connected: the built pane then shows what the server's did),
@@ -188,7 +218,7 @@ pub(super) async fn take_over(adopted: Adopted) {
 fn keep_typed_text(host: &web_sys::HtmlDivElement, session: Option<SessionId>) {
     let store = super::use_store();
     let typed = host
-        .query_selector("textarea.chat-input")
+        .query_selector(COMPOSER_INPUT)
         .ok()
         .flatten()
         .and_then(|input| {
@@ -228,7 +258,7 @@ pub(super) fn after_build(adopted: Option<Adopted>) {
             return;
         }
         let form = document
-            .query_selector(&format!(".{HOST_CLASS} form.composer"))
+            .query_selector(&format!(".{HOST_CLASS} {COMPOSER_FORM}"))
             .ok()
             .flatten()
             .and_then(|form| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlFormElement>(form).ok());
@@ -237,6 +267,12 @@ pub(super) fn after_build(adopted: Option<Adopted>) {
         }
     });
 }
+
+/// The composer's text box, as the server renders it: read by the take-over, its Enter held
+/// by the head's `EarlyInput`.
+pub const COMPOSER_INPUT: &str = "textarea.chat-input";
+/// The composer's form: its submit held by `EarlyInput`, then made by the built pane.
+pub const COMPOSER_FORM: &str = "form.composer";
 
 /// The body's attribute set once a conversation pane is built.
 pub const PANE_AT: &str = "data-pane-at";
