@@ -215,6 +215,12 @@ impl Subscription {
             match live.recv().await {
                 Ok(frame) => {
                     if let Some(seq) = frame.seq {
+                        // An event is stored before it is published, so a client may hold
+                        // seqs the snapshot had not reached (read from the log, or sent by
+                        // another node): those come by here once more and are not resent.
+                        if seq <= *last {
+                            continue;
+                        }
                         *last = seq;
                     }
                     if self.out.send(WireFrame::clone(&frame)).await.is_err() {
@@ -247,5 +253,62 @@ pub async fn send_frame(out: &mpsc::Sender<WireFrame>, frame: &ServerFrame) -> b
             tracing::error!("cannot encode a frame: {e}");
             true
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{AgentId, Session, SessionEvent, SessionState};
+    use std::time::Duration;
+
+    fn event_frame(session: SessionId, seq: u64) -> WireFrame {
+        let frame = ServerFrame::Event {
+            session,
+            seq: Seq(seq),
+            event: SessionEvent::AssistantDelta {
+                message_id: "m".into(),
+                text: format!("piece {seq}"),
+            },
+        };
+        WireFrame::encode(&frame).expect("encodes")
+    }
+
+    /// A client that read seq 3 from the log while its publication was still on the way
+    /// (stored, not yet published) subscribes from 3: it gets 4 next, never 3 again.
+    #[tokio::test]
+    async fn a_seq_stored_but_not_yet_published_is_not_sent_twice() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::open(dir.path()).await.expect("db");
+        let id = crate::server::db::test_session(&db).await;
+        let mut session = Session::empty(
+            id,
+            AgentId::demo(),
+            "/tmp".into(),
+            "default".into(),
+            SessionState::Idle,
+        );
+        session.last_seq = Seq(2);
+        let stream = SessionStream::new(session);
+        let (out, mut frames) = mpsc::channel(16);
+        let subscription = Subscription {
+            session: id,
+            since: Seq(3),
+            tail_turns: None,
+            stream: stream.clone(),
+            db,
+            out,
+        };
+        let task = tokio::spawn(subscription.run());
+        let first = frames.recv().await.expect("the snapshot");
+        assert_eq!(first.seq, None, "the snapshot's patch comes first");
+        stream.publish_event(Seq(3), 3, None, event_frame(id, 3));
+        stream.publish_event(Seq(4), 4, None, event_frame(id, 4));
+        let next = tokio::time::timeout(Duration::from_secs(5), frames.recv())
+            .await
+            .expect("in time")
+            .expect("a frame");
+        assert_eq!(next.seq, Some(Seq(4)), "seq 3 was already held");
+        task.abort();
     }
 }
