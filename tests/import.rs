@@ -147,6 +147,7 @@ async fn history_imports_into_sessions_and_projects_once() {
         .await;
     loop {
         if let ServerFrame::SearchResults { groups, .. } = client.recv().await {
+            let groups = groups.decode().expect("search hits decode");
             assert!(groups.iter().any(|g| g.session == alice.id), "{groups:?}");
             break;
         }
@@ -307,6 +308,7 @@ async fn a_running_import_can_be_cancelled_and_keeps_what_it_stored() {
     client.send(&ClientFrame::CancelImport).await;
     let done = loop {
         if let ServerFrame::ImportProgress { progress } = client.recv().await {
+            let progress = progress.decode().expect("progress decodes");
             if !progress.running {
                 break progress;
             }

@@ -25,7 +25,7 @@ async fn search(client: &mut Client, query: SearchQuery) -> Result<Vec<SearchGro
                 tag: Some(t),
                 groups,
                 ..
-            } if t == tag => return Ok(groups),
+            } if t == tag => return Ok(groups.decode().expect("search hits decode")),
             ServerFrame::Error {
                 tag: Some(t),
                 code,

@@ -64,7 +64,12 @@ pub async fn import() {
     send(&mut socket, &ClientFrame::ScanImports { tag: None }).await;
     let paths: Vec<String> = loop {
         if let ServerFrame::ImportCandidates { candidates, .. } = recv(&mut socket).await {
-            break candidates.into_iter().map(|c| c.path).collect();
+            break candidates
+                .decode()
+                .expect("candidates decode")
+                .into_iter()
+                .map(|c| c.path)
+                .collect();
         }
     };
     println!(
@@ -76,7 +81,12 @@ pub async fn import() {
     send(&mut socket, &ClientFrame::StartImport { paths, tag: None }).await;
     let progress = loop {
         match recv(&mut socket).await {
-            ServerFrame::ImportProgress { progress } if !progress.running => break progress,
+            ServerFrame::ImportProgress { progress } => {
+                let progress = progress.decode().expect("progress decodes");
+                if !progress.running {
+                    break progress;
+                }
+            }
             ServerFrame::Error { message, .. } => panic!("import refused: {message}"),
             _ => {}
         }

@@ -191,7 +191,12 @@ pub async fn search() {
                         ..
                     } if t == tag => {
                         times.push(sent.elapsed());
-                        hits = groups.iter().map(|g| g.hits.len()).sum::<usize>();
+                        hits = groups
+                            .decode()
+                            .expect("hits decode")
+                            .iter()
+                            .map(|g| g.hits.len())
+                            .sum::<usize>();
                         break;
                     }
                     ServerFrame::Error { message, .. } => panic!("{name}: {message}"),

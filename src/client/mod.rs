@@ -1,6 +1,6 @@
 //! The browser's side of the protocol: the reactive [`store::Store`], the one
 //! [`reducer::apply`] that folds server frames into it (with the server's read marker in
-//! [`read_marker`]), the [`actions`] the UI calls, presence and sync status ([`sync`]), pure
+//! [`read_marker`], and the frames only a split pane reads in [`pane_frames`]), the [`actions`] the UI calls, presence and sync status ([`sync`]), pure
 //! helpers the components show data with ([`attachments`], [`format`](mod@format),
 //! [`tool_view`], [`markdown`] and its streaming [`markdown_stream`], [`highlight`], the
 //! [`links`] that wait for a click, the [`invisible`] characters shown as marks), the pure
@@ -27,6 +27,7 @@ pub mod links;
 pub mod markdown;
 pub mod markdown_stream;
 pub mod outbox;
+pub mod pane_frames;
 pub mod projects;
 pub mod read_marker;
 pub mod reducer;

@@ -1,11 +1,14 @@
 //! The one reducer: [`apply`] folds a `ServerFrame` into the [`Store`]. It is the only way
 //! server data changes the store, it touches no web API, and it is unit-tested natively.
 //! Session events become transcript rows in [`fold`](super::fold), shared with earlier pages.
+//! The frames only a split pane shows (changes, diffs, search hits, import progress) go to
+//! [`pane_frames`], whose reader the pane's own module carries.
 
 use super::changes::{self, answer_landed};
 use super::fold::{fold_event, push_entry, push_notice, stop_streaming};
 use super::history;
 use super::import::ScanState;
+use super::pane_frames;
 use super::projects::{self, FolderList};
 use super::read_marker::{is_news, server_read};
 use super::requests::Request;
@@ -119,48 +122,16 @@ pub fn apply(store: &Store, frame: ServerFrame) {
             }
         }
         ServerFrame::Pong => {}
-        ServerFrame::SearchResults { tag, groups, more } => {
-            if let Some(tag) = tag {
-                store.take_request(tag);
-            }
-            store.search.results_arrived(tag, groups, more);
-        }
-        ServerFrame::ImportCandidates {
-            candidates,
-            problems,
-        } => store.import.candidates_arrived(candidates, problems),
-        ServerFrame::ImportProgress { progress } => store.import.progress_arrived(progress),
         ServerFrame::ProjectsChanged { projects } => projects::projects_arrived(store, projects),
         ServerFrame::Folders { prefix, folders } => {
             store.folders.set(FolderList { prefix, folders });
         }
-        ServerFrame::Changes { session, summary } => {
-            if let Some(view) = store.view(session) {
-                changes::summary_arrived(&view, summary);
-                answer_landed(*store, session);
-            }
-        }
-        ServerFrame::Diff {
-            session,
-            path,
-            body,
-        } => {
-            if let Some(view) = store.view(session) {
-                changes::diff_arrived(&view, path, body);
-            }
-        }
-        ServerFrame::GitDone {
-            session,
-            tag,
-            outcome,
-        } => {
-            if let Some(tag) = tag {
-                store.take_request(tag);
-            }
-            if let Some(view) = store.view(session) {
-                changes::git_done(&view, outcome);
-            }
-        }
+        frame @ (ServerFrame::Changes { .. }
+        | ServerFrame::Diff { .. }
+        | ServerFrame::GitDone { .. }
+        | ServerFrame::SearchResults { .. }
+        | ServerFrame::ImportCandidates { .. }
+        | ServerFrame::ImportProgress { .. }) => pane_frames::arrived(store, frame),
     }
 }
 

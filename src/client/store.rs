@@ -10,7 +10,8 @@ use super::tool_view::ToolDetail;
 use super::transcript_search::SearchState;
 use crate::protocol::{
     AgentId, AgentInfo, AgentProtocol, Attachment, ClientLimits, ClientMsgId, PermissionOption,
-    Project, RequestId, RequestTag, Seq, Session, SessionId, SessionState, ToolStatus, Usage,
+    Project, RequestId, RequestTag, Seq, ServerFrame, Session, SessionId, SessionState, ToolStatus,
+    Usage,
 };
 use leptos::prelude::*;
 use std::collections::HashSet;
@@ -363,6 +364,8 @@ pub struct Store {
     pub search: SearchState,
     /// The Import page (`/import`) and the running import.
     pub import: ImportState,
+    /// Frames only a split pane reads, waiting for it (`pane_frames`).
+    pub pane_frames: RwSignal<Vec<ServerFrame>>,
 }
 
 impl Default for Store {
@@ -390,6 +393,7 @@ impl Store {
             project_add: RwSignal::new(AddState::Idle),
             search: SearchState::new(),
             import: ImportState::new(),
+            pane_frames: RwSignal::new(Vec::new()),
         }
     }
 

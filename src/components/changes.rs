@@ -47,6 +47,8 @@ pub fn ChangesButton(session: SessionView) -> impl IntoView {
 #[component]
 pub fn ChangesPanel(session: SessionView) -> impl IntoView {
     let store = use_store();
+    // This pane reads frames the shell holds undecoded (`client::pane_frames`).
+    crate::client::pane_frames::read_changes_as_they_come(store);
     let id = session.id;
     let meta = RwSignal::from(session.meta.clone());
     let state = session.changes.clone();

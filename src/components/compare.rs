@@ -21,6 +21,8 @@ use leptos_router::hooks::use_params_map;
 #[component]
 pub fn ComparePane() -> impl IntoView {
     let store = use_store();
+    // This pane reads frames the shell holds undecoded (`client::pane_frames`).
+    crate::client::pane_frames::read_changes_as_they_come(store);
     let params = use_params_map();
     let compare =
         Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| CompareId::parse(&id))));

@@ -19,6 +19,8 @@ use leptos::prelude::*;
 #[component]
 pub fn ImportPane() -> impl IntoView {
     let store = use_store();
+    // This pane reads frames the shell holds undecoded (`client::pane_frames`).
+    crate::client::pane_frames::read_import_as_they_come(store);
     let state = store.import;
     // In the browser: scan on opening, and again each time an import ends.
     Effect::new(move |was_running: Option<bool>| {

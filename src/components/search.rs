@@ -21,6 +21,8 @@ const TYPING_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
 #[component]
 pub fn SearchPane() -> impl IntoView {
     let store = use_store();
+    // This pane reads frames the shell holds undecoded (`client::pane_frames`).
+    crate::client::pane_frames::read_search_as_they_come(store);
     let state = store.search;
     let query = use_query_map();
     // `?q=` (from the sidebar) fills the box; the server and the hydrating browser read the

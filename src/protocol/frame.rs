@@ -4,9 +4,9 @@
 use super::tag_first::tag_first;
 use super::{
     AgentInfo, Attachment, Attempt, Budget, BudgetScope, ChangeSummary, ClientId, ClientLimits,
-    ClientMsgId, CompareId, DiffBody, ErrorCode, GitOutcome, ImportCandidate, ImportProblem,
-    ImportProgress, NewSession, Project, ProjectId, RequestId, RequestTag, SearchGroup,
-    SearchQuery, Seq, Session, SessionEvent, SessionId, SessionPatch, WorktreeEnd,
+    ClientMsgId, CompareId, Deferred, DiffBody, ErrorCode, GitOutcome, ImportCandidate,
+    ImportProblem, ImportProgress, NewSession, Project, ProjectId, RequestId, RequestTag,
+    SearchGroup, SearchQuery, Seq, Session, SessionEvent, SessionId, SessionPatch, WorktreeEnd,
 };
 use serde::{Deserialize, Serialize};
 
@@ -385,8 +385,8 @@ tag_first! {
         Changes {
             /// The session.
             session: SessionId,
-            /// Its changes.
-            summary: ChangeSummary,
+            /// Its changes (decoded by the Changes panel's module).
+            summary: Deferred<ChangeSummary>,
         },
         /// Answer to `GetDiff`.
         Diff {
@@ -394,8 +394,8 @@ tag_first! {
             session: SessionId,
             /// The file.
             path: String,
-            /// Its diff against the base.
-            body: DiffBody,
+            /// Its diff against the base (decoded by the Changes panel's module).
+            body: Deferred<DiffBody>,
         },
         /// Answer to `Commit`, `Discard` and `Merge`.
         GitDone {
@@ -404,8 +404,8 @@ tag_first! {
             /// The request's tag.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             tag: Option<RequestTag>,
-            /// What happened.
-            outcome: GitOutcome,
+            /// What happened (decoded by the Changes panel's module).
+            outcome: Deferred<GitOutcome>,
         },
         /// One event of a subscribed session.
         Event {
@@ -483,25 +483,26 @@ tag_first! {
             /// The `tag` of the search answered (a browser drops answers to older searches).
             #[serde(default, skip_serializing_if = "Option::is_none")]
             tag: Option<RequestTag>,
-            /// Matching sessions with their hits, in the query's order.
-            groups: Vec<SearchGroup>,
+            /// Matching sessions with their hits, in the query's order (decoded by the search
+            /// pane's module).
+            groups: Deferred<Vec<SearchGroup>>,
             /// True when there were more hits than sent.
             #[serde(default)]
             more: bool,
         },
         /// Answer to `ScanImports`.
         ImportCandidates {
-            /// Every transcript found, newest first.
-            candidates: Vec<ImportCandidate>,
+            /// Every transcript found, newest first (decoded by the import pane's module).
+            candidates: Deferred<Vec<ImportCandidate>>,
             /// The stores looked in, with what was found missing or unreadable.
             #[serde(default)]
-            problems: Vec<ImportProblem>,
+            problems: Deferred<Vec<ImportProblem>>,
         },
         /// An import's progress (to every socket, so every tab shows it); the last one has its
         /// report.
         ImportProgress {
-            /// Where it is.
-            progress: ImportProgress,
+            /// Where it is (decoded by the import pane's module).
+            progress: Deferred<ImportProgress>,
         },
         /// Answer to `Ping`.
         Pong,

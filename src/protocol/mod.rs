@@ -4,6 +4,7 @@
 mod agents;
 mod api_tokens;
 mod compare;
+mod deferred;
 mod event;
 mod frame;
 mod ids;
@@ -21,6 +22,7 @@ mod usage_report;
 pub use agents::*;
 pub use api_tokens::*;
 pub use compare::*;
+pub use deferred::Deferred;
 pub use event::*;
 pub use frame::*;
 pub use ids::*;

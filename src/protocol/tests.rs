@@ -327,24 +327,26 @@ fn tagged_enums_read_what_earlier_releases_wrote() {
         r#"{{"type":"diff","session":"{id}","path":"a.rs","body":{{"kind":"too_large","bytes":9}}}}"#
     ))
     .expect("a diff frame loads");
-    assert!(matches!(
-        frame,
-        ServerFrame::Diff {
-            body: DiffBody::TooLarge { bytes: 9 },
-            ..
-        }
-    ));
+    let ServerFrame::Diff { body, .. } = frame else {
+        panic!("not a diff: {frame:?}");
+    };
+    assert_eq!(
+        body.decode().expect("a diff decodes"),
+        DiffBody::TooLarge { bytes: 9 }
+    );
     let frame: ServerFrame = serde_json::from_str(&format!(
         r#"{{"type":"git_done","session":"{id}","outcome":{{"outcome":"committed","commit":"abc"}}}}"#
     ))
     .expect("a git outcome loads");
+    let ServerFrame::GitDone {
+        tag: None, outcome, ..
+    } = frame
+    else {
+        panic!("not a git outcome: {frame:?}");
+    };
     assert!(matches!(
-        frame,
-        ServerFrame::GitDone {
-            tag: None,
-            outcome: GitOutcome::Committed { .. },
-            ..
-        }
+        outcome.decode().expect("an outcome decodes"),
+        GitOutcome::Committed { .. }
     ));
     let frame: ServerFrame = serde_json::from_str(&format!(
         r#"{{"type":"import_candidates","candidates":[{{"source":"claude","path":"p","first_prompt":"hi","started_ms":1,"bytes":2,"status":{{"state":"grown","session":"{id}"}}}}]}}"#
@@ -353,6 +355,7 @@ fn tagged_enums_read_what_earlier_releases_wrote() {
     let ServerFrame::ImportCandidates { candidates, .. } = frame else {
         panic!("not candidates: {frame:?}");
     };
+    let candidates = candidates.decode().expect("candidates decode");
     assert!(matches!(candidates[0].status, ImportStatus::Grown { .. }));
     let pong: ServerFrame =
         serde_json::from_str(r#"{"type":"pong"}"#).expect("a unit variant loads");
@@ -366,4 +369,32 @@ fn tagged_enums_read_what_earlier_releases_wrote() {
             .contains("SessionEvent: \"type\" must be the object's first key"),
         "{error}"
     );
+}
+
+#[test]
+fn a_deferred_payload_is_written_as_its_value_and_read_back_to_it() {
+    let progress = crate::protocol::ImportProgress {
+        running: true,
+        files_total: 2,
+        bytes_done: 7,
+        ..Default::default()
+    };
+    let frame = ServerFrame::ImportProgress {
+        progress: progress.clone().into(),
+    };
+    let text = serde_json::to_string(&frame).expect("encodes");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "type": "import_progress",
+            "progress": serde_json::to_value(&progress).expect("encodes"),
+        }),
+        "the wire is the value's own JSON"
+    );
+    let back: ServerFrame = serde_json::from_str(&text).expect("reads back");
+    let ServerFrame::ImportProgress { progress: back } = back else {
+        panic!("not progress: {back:?}");
+    };
+    assert_eq!(back.decode().expect("decodes"), progress);
 }

@@ -438,7 +438,7 @@ impl SocketRoutes {
                 self.send(ServerFrame::Diff {
                     session,
                     path,
-                    body,
+                    body: body.into(),
                 })
                 .await;
                 Ok(())

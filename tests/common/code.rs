@@ -142,7 +142,7 @@ pub async fn changes(client: &mut Client, session: SessionId) -> ChangeSummary {
             ServerFrame::Changes {
                 session: s,
                 summary,
-            } if s == session => return summary,
+            } if s == session => return summary.decode().expect("changes decode"),
             ServerFrame::Error {
                 session: Some(s),
                 message,
@@ -168,7 +168,7 @@ pub async fn diff(client: &mut Client, session: SessionId, path: &str) -> Result
         match client.recv().await {
             ServerFrame::Diff {
                 session: s, body, ..
-            } if s == session => return Ok(body),
+            } if s == session => return Ok(body.decode().expect("a diff decodes")),
             ServerFrame::Error {
                 session: Some(s),
                 message,
@@ -220,7 +220,7 @@ pub async fn git_action(client: &mut Client, frame: ClientFrame) -> Result<GitOu
                 session: s,
                 outcome,
                 ..
-            } if s == session => return Ok(outcome),
+            } if s == session => return Ok(outcome.decode().expect("an outcome decodes")),
             ServerFrame::Error {
                 tag: Some(t),
                 message,

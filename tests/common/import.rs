@@ -77,7 +77,7 @@ pub async fn scan(client: &mut Client) -> Vec<ImportCandidate> {
     client.send(&ClientFrame::ScanImports { tag: None }).await;
     loop {
         if let ServerFrame::ImportCandidates { candidates, .. } = client.recv().await {
-            return candidates;
+            return candidates.decode().expect("candidates decode");
         }
     }
 }
@@ -89,7 +89,12 @@ pub async fn import(client: &mut Client, paths: Vec<String>) -> ImportProgress {
         .await;
     loop {
         match client.recv_within(TIMEOUT * 3).await {
-            ServerFrame::ImportProgress { progress } if !progress.running => return progress,
+            ServerFrame::ImportProgress { progress } => {
+                let progress = progress.decode().expect("progress decodes");
+                if !progress.running {
+                    return progress;
+                }
+            }
             ServerFrame::Error { message, .. } => panic!("import refused: {message}"),
             _ => {}
         }

@@ -26,11 +26,11 @@ fn summary(paths: &[&str]) -> ChangeSummary {
 }
 
 fn changes_frame(store: &Store, n: u128, paths: &[&str]) {
-    apply(
+    apply_on_pane(
         store,
         ServerFrame::Changes {
             session: sid(n),
-            summary: summary(paths),
+            summary: summary(paths).into(),
         },
     );
 }
@@ -53,14 +53,15 @@ fn a_summary_and_a_diff_are_applied_and_a_new_summary_makes_diffs_stale() {
     );
     changes::toggle_diff(store, sid(1), "notes.txt".into());
     changes::fetch_diff(store, sid(1), "notes.txt".into());
-    apply(
+    apply_on_pane(
         &store,
         ServerFrame::Diff {
             session: sid(1),
             path: "notes.txt".into(),
             body: DiffBody::Text {
                 text: "@@ -0,0 +1 @@\n+hello\n".into(),
-            },
+            }
+            .into(),
         },
     );
     assert!(v
@@ -103,14 +104,15 @@ fn a_commit_is_sent_once_and_its_outcome_replaces_the_busy_state() {
     // A second click while the first is out does nothing.
     changes::commit(store, sid(1), "again".into());
     assert_eq!(v.changes.busy.get_untracked(), Some(GitOp::Commit));
-    apply(
+    apply_on_pane(
         &store,
         ServerFrame::GitDone {
             session: sid(1),
             tag: Some(RequestTag(1)),
             outcome: GitOutcome::Committed {
                 commit: "abc1234".into(),
-            },
+            }
+            .into(),
         },
     );
     assert_eq!(v.changes.busy.get_untracked(), None);

@@ -12,6 +12,7 @@ mod links;
 mod markdown;
 mod markdown_stream;
 mod outbox;
+mod pane_frames;
 mod projects;
 mod read_marker;
 mod reducer;
@@ -28,6 +29,23 @@ use crate::protocol::{
 };
 use leptos::prelude::*;
 use uuid::Uuid;
+
+/// A frame as the browser gets it: written and read back, so deferred payloads arrive as
+/// JSON.
+fn over_the_wire(frame: ServerFrame) -> ServerFrame {
+    let text = serde_json::to_string(&frame).expect("a frame encodes");
+    serde_json::from_str(&text).expect("a frame decodes")
+}
+
+/// Applies a frame only a split pane reads, over the wire, and reads it as the pane that
+/// shows it does.
+fn apply_on_pane(store: &Store, frame: ServerFrame) {
+    apply(store, over_the_wire(frame));
+    use crate::client::pane_frames::{read_waiting_for, Reader};
+    for reader in [Reader::Changes, Reader::Search, Reader::Import] {
+        read_waiting_for(store, reader);
+    }
+}
 
 fn sid(n: u128) -> SessionId {
     SessionId(Uuid::from_u128(n))

@@ -42,11 +42,11 @@ fn search(store: &Store, text: &str) -> RequestTag {
 }
 
 fn results(store: &Store, tag: RequestTag, groups: Vec<SearchGroup>) {
-    apply(
+    apply_on_pane(
         store,
         ServerFrame::SearchResults {
             tag: Some(tag),
-            groups,
+            groups: groups.into(),
             more: false,
         },
     );
@@ -249,19 +249,21 @@ fn a_scan_keeps_ticks_only_where_there_is_something_to_import() {
         .import
         .selected
         .set(["/a".to_owned(), "/b".to_owned(), "/gone".to_owned()].into());
-    apply(
+    apply_on_pane(
         &store,
         ServerFrame::ImportCandidates {
             candidates: vec![
                 candidate("/a", ImportStatus::New),
                 candidate("/b", ImportStatus::Imported { session: sid(1) }),
                 candidate("/c", ImportStatus::Grown { session: sid(2) }),
-            ],
+            ]
+            .into(),
             problems: vec![ImportProblem {
                 path: "/root/.claude/projects".into(),
                 line: None,
                 reason: "no Claude Code sessions here".into(),
-            }],
+            }]
+            .into(),
         },
     );
     assert_eq!(
@@ -304,10 +306,10 @@ fn import_progress_and_its_report_are_stored() {
         errors: 0,
         report: None,
     };
-    apply(
+    apply_on_pane(
         &store,
         ServerFrame::ImportProgress {
-            progress: running.clone(),
+            progress: running.clone().into(),
         },
     );
     assert!(store.import.running());
@@ -332,7 +334,12 @@ fn import_progress_and_its_report_are_stored() {
         report: Some(report.clone()),
         ..ImportProgress::default()
     };
-    apply(&store, ServerFrame::ImportProgress { progress: done });
+    apply_on_pane(
+        &store,
+        ServerFrame::ImportProgress {
+            progress: done.into(),
+        },
+    );
     assert!(!store.import.running());
     let stored = store.import.progress.get_untracked().expect("kept");
     assert_eq!(stored.report, Some(report));

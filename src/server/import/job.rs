@@ -57,16 +57,21 @@ impl Importer {
     pub async fn scan(&self, registry: &Registry) -> ServerFrame {
         match self.found(registry).await {
             Ok((found, problems)) => ServerFrame::ImportCandidates {
-                candidates: found.into_iter().map(|f| f.candidate).collect(),
-                problems,
+                candidates: found
+                    .into_iter()
+                    .map(|f| f.candidate)
+                    .collect::<Vec<_>>()
+                    .into(),
+                problems: problems.into(),
             },
             Err(e) => ServerFrame::ImportCandidates {
-                candidates: Vec::new(),
+                candidates: Vec::new().into(),
                 problems: vec![ImportProblem {
                     path: String::new(),
                     line: None,
                     reason: e.to_string(),
-                }],
+                }]
+                .into(),
             },
         }
     }
@@ -157,7 +162,9 @@ impl Importer {
 
     fn announce(&self) {
         let progress = self.progress();
-        let _ = self.list.send(ServerFrame::ImportProgress { progress });
+        let _ = self.list.send(ServerFrame::ImportProgress {
+            progress: progress.into(),
+        });
     }
 
     async fn run(&self, registry: Arc<Registry>, chosen: Vec<Found>) {

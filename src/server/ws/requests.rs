@@ -17,8 +17,12 @@ impl SocketRoutes {
         use crate::server::db::search::SearchError;
         match self.registry.db().search(&query).await {
             Ok((groups, more)) => {
-                self.send(ServerFrame::SearchResults { tag, groups, more })
-                    .await;
+                self.send(ServerFrame::SearchResults {
+                    tag,
+                    groups: groups.into(),
+                    more,
+                })
+                .await;
                 Ok(())
             }
             Err(SearchError::BadQuery(why)) => {
@@ -32,7 +36,11 @@ impl SocketRoutes {
     /// Sends the session's changes to this socket.
     pub(super) async fn send_changes(&self, session: SessionId) -> Result<(), ServiceError> {
         let summary = self.registry.changes(session).await?;
-        self.send(ServerFrame::Changes { session, summary }).await;
+        self.send(ServerFrame::Changes {
+            session,
+            summary: summary.into(),
+        })
+        .await;
         Ok(())
     }
 
@@ -50,7 +58,7 @@ impl SocketRoutes {
         self.send(ServerFrame::GitDone {
             session,
             tag,
-            outcome,
+            outcome: outcome.into(),
         })
         .await;
         // The operation was done either way; an unreadable summary is said after its answer.
