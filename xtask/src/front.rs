@@ -89,6 +89,9 @@ pub fn split_bind_optimize(proj: &Project, wasm: &[u8]) -> Result<()> {
         opts
     })
     .map_err(|error| anyhow::anyhow!("splitting the WASM: {error:#}"))?;
+    let main_bytes =
+        std::fs::read(&main_split).with_context(|| format!("reading {}", main_split.display()))?;
+    check_data_was_split(wasm, &main_bytes)?;
     // Sorted keys: the same split always writes the same manifest (cargo-leptos writes a
     // HashMap's order, so its manifest's name can differ between two of its own builds).
     let prefetch: std::collections::BTreeMap<_, _> = split.prefetch_map.into_iter().collect();
@@ -114,6 +117,55 @@ pub fn split_bind_optimize(proj: &Project, wasm: &[u8]) -> Result<()> {
     let mut parts = vec![main_wasm];
     parts.extend(split.split_modules);
     optimize_all(&parts)
+}
+
+/// Fails when the splitter put a whole data segment of the input in the main module. It
+/// does that, with only a tracing warning ("Overlong segment N ... putting it in main
+/// module"), when laying each module's share of the segment out again comes out longer
+/// than the linker's layout; the first load then carries every module's read-only data
+/// (49 KB brotli more, seen once). `SPLIT_DATA_ROOM` in `src/lib.rs` gives the segment room.
+fn check_data_was_split(input: &[u8], main: &[u8]) -> Result<()> {
+    let input_segments = data_segment_lengths(input)?;
+    let main_segments = data_segment_lengths(main)?;
+    // The read-only data: the input's largest segment (the others hold a few hundred bytes
+    // of mutable data, which the splitter always keeps whole).
+    let Some(&(base, rodata)) = input_segments.iter().max_by_key(|(_, len)| *len) else {
+        return Ok(());
+    };
+    let in_main = main_segments
+        .iter()
+        .find(|(at, _)| *at == base)
+        .map_or(0, |(_, len)| *len);
+    if in_main >= rodata {
+        bail!(
+            "wasm-split put the whole read-only data segment ({rodata} bytes) in the main \
+             module instead of each module's share (its \"Overlong segment\" fallback): give \
+             SPLIT_DATA_ROOM in src/lib.rs more bytes"
+        );
+    }
+    Ok(())
+}
+
+/// Each active data segment's base address and length.
+fn data_segment_lengths(wasm: &[u8]) -> Result<Vec<(i64, usize)>> {
+    let mut segments = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let wasmparser::Payload::DataSection(reader) = payload.context("reading the WASM")? else {
+            continue;
+        };
+        for data in reader {
+            let data = data.context("reading a data segment")?;
+            if let wasmparser::DataKind::Active { offset_expr, .. } = data.kind {
+                let base = match offset_expr.get_operators_reader().read() {
+                    Ok(wasmparser::Operator::I32Const { value }) => i64::from(value),
+                    Ok(wasmparser::Operator::I64Const { value }) => value,
+                    _ => continue,
+                };
+                segments.push((base, data.data.len()));
+            }
+        }
+    }
+    Ok(segments)
 }
 
 /// wasm-bindgen on the main part, as `wasm-bindgen --target=web --keep-lld-exports
@@ -257,7 +309,34 @@ fn tool(name: &str) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
-    use super::canonical_loader;
+    use super::{canonical_loader, check_data_was_split};
+
+    /// A module with one memory and active data segments of these lengths at these bases
+    /// (each under 128 bytes and base under 64: one-byte LEB128 numbers).
+    fn module_with_data(segments: &[(u8, u8)]) -> Vec<u8> {
+        let mut data = vec![segments.len() as u8];
+        for &(base, len) in segments {
+            // active, memory 0: i32.const base; end; the bytes
+            data.extend([0x00, 0x41, base, 0x0b, len]);
+            data.extend(std::iter::repeat_n(0xA5, usize::from(len)));
+        }
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        wasm.extend([0x05, 0x03, 0x01, 0x00, 0x01]); // one memory, at least one page
+        wasm.push(0x0b);
+        wasm.push(data.len() as u8);
+        wasm.extend(data);
+        wasm
+    }
+
+    #[test]
+    fn a_data_segment_kept_whole_in_the_main_module_fails_the_build() {
+        let input = module_with_data(&[(0, 100), (60, 8)]);
+        let split = module_with_data(&[(0, 40), (60, 8)]);
+        check_data_was_split(&input, &split).expect("the main module has its share");
+        let whole = module_with_data(&[(0, 100), (60, 8)]);
+        let error = check_data_was_split(&input, &whole).expect_err("all of it in main");
+        assert!(error.to_string().contains("SPLIT_DATA_ROOM"), "{error}");
+    }
 
     #[test]
     fn the_loader_is_the_same_whatever_order_the_splitter_wrote() {
