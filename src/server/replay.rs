@@ -265,7 +265,7 @@ pub async fn send_frame(out: &mpsc::Sender<WireFrame>, frame: &ServerFrame) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{AgentId, Session, SessionEvent, SessionState};
+    use crate::protocol::SessionEvent;
     use std::time::Duration;
 
     fn event_frame(session: SessionId, seq: u64) -> WireFrame {
@@ -288,13 +288,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let db = Db::open(dir.path()).await.expect("db");
         let id = crate::server::db::test_session(&db).await;
-        let mut session = Session::empty(
-            id,
-            AgentId::demo(),
-            "/tmp".into(),
-            "default".into(),
-            SessionState::Idle,
-        );
+        let mut session = db.session(id).await.expect("read").expect("stored");
         session.last_seq = Seq(2);
         let stream = SessionStream::new(session);
         let (out, mut frames) = mpsc::channel(16);

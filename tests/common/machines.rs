@@ -155,6 +155,20 @@ impl Drop for MachineRunner {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failing test says what the runner did, as it does for its servers.
+        if std::thread::panicking() {
+            let err = std::fs::read_to_string(self.data_dir.join("runner.err")).unwrap_or_default();
+            let lines: Vec<&str> = err.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(40)..];
+            eprintln!(
+                "--- the last {} lines of the runner in {} ---",
+                tail.len(),
+                self.data_dir.display()
+            );
+            for line in tail {
+                eprintln!("runner: {line}");
+            }
+        }
     }
 }
 
