@@ -78,6 +78,13 @@ pub struct Node {
     listener: Mutex<Option<PgListener>>,
     /// Fires when logins or API tokens may have changed on another node.
     access: tokio::sync::broadcast::Sender<()>,
+    /// Held by a sweep pass while it runs; a stopping node takes it so no pass is under
+    /// way, and none starts, while it gives its sessions back.
+    pass: tokio::sync::Mutex<()>,
+    /// Set when the server stops: from then on the sweep takes nothing over. (The sessions
+    /// a stopping node has just given back would otherwise look like its own sessions "not
+    /// driven here" and be started again, by a process about to exit.)
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Node {
@@ -93,6 +100,8 @@ impl Node {
             commands: Notify::new(),
             listener: Mutex::new(Some(listener)),
             access: tokio::sync::broadcast::channel(4).0,
+            pass: tokio::sync::Mutex::new(()),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -420,6 +429,15 @@ impl Registry {
         Ok(())
     }
 
+    /// This node stops: no sweep pass runs or starts from now on (the guard, held until
+    /// the server is gone), so none takes back what the shutdown gives up.
+    pub(super) async fn stop_sweeping(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        let node = self.node()?;
+        node.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        Some(node.pass.lock().await)
+    }
+
     /// This node stops: its leases are given back so others take its sessions at once.
     pub(super) async fn leave(&self) {
         if let Some(node) = self.node() {
@@ -480,8 +498,14 @@ async fn sweep_loop(registry: Weak<Registry>, node: Arc<Node>) {
         if pass % ACCESS_EVERY_SWEEPS == 0 {
             let _ = node.access.send(());
         }
-        if let Err(e) = this.sweep(&node).await {
-            tracing::warn!("checking the other nodes' sessions failed: {e}");
+        {
+            let _pass = node.pass.lock().await;
+            if node.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            if let Err(e) = this.sweep(&node).await {
+                tracing::warn!("checking the other nodes' sessions failed: {e}");
+            }
         }
         drop(this);
         let _ = tokio::time::timeout(SWEEP_EVERY, node.sweep.notified()).await;

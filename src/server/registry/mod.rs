@@ -487,6 +487,7 @@ impl Registry {
     /// Stops every session task (and so every agent) and waits for them; as one of several
     /// nodes, gives back its leases so another node takes its sessions over at once.
     pub async fn shutdown(&self) {
+        let _no_sweep = self.stop_sweeping().await;
         let drivers: Vec<Driver> = self
             .lock()
             .drain()
