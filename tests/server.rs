@@ -55,7 +55,12 @@ async fn two_sessions_stream_at_once_without_cross_talk() {
             "gapless, ordered seqs"
         );
     }
-    // Both were created and are listed, with usage from the demo agent's word counts.
+    // Both were created and are listed, with usage from the demo agent's word counts (the
+    // session's usage total is published just after its TurnCompleted: wait for it).
+    let usage_of_a = |f: &ServerFrame| matches!(f, ServerFrame::SessionUpdated { session: s, patch } if *s == a && patch.usage.is_some());
+    if !frames.iter().any(usage_of_a) {
+        client.until(usage_of_a).await;
+    }
     let (_, sessions) = Client::connect(&server).await;
     assert_eq!(sessions.len(), 2);
     let listed = sessions

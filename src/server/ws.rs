@@ -368,6 +368,7 @@ impl SocketRoutes {
                     .send(session, client_msg_id, text, attachments, create)
                     .await?;
                 if creating && !self.subscriptions.contains_key(&session) {
+                    registry.mirror_made_elsewhere(session).await?;
                     self.subscribe(session, Seq(0), None)?;
                 }
                 if creating && self.viewing == Some(session) {

@@ -94,6 +94,19 @@ impl Registry {
         db.forget_commands(now - COMMANDS_KEPT_MS).await
     }
 
+    /// A session this socket just made on another node (where its machine's runner is):
+    /// mirrored here at once, so the socket can subscribe to it; the sweep would find it
+    /// only a moment later, after the socket's subscription was refused.
+    pub async fn mirror_made_elsewhere(self: &Arc<Self>, id: SessionId) -> Result<(), DbError> {
+        if self.node().is_none() || self.lock().contains_key(&id) {
+            return Ok(());
+        }
+        match self.context.db.lease_holder(id).await? {
+            Some(holder) => self.discover(id, holder).await,
+            None => Ok(()),
+        }
+    }
+
     /// A session another node made: mirror it and list it.
     async fn discover(self: &Arc<Self>, id: SessionId, holder: String) -> Result<(), DbError> {
         let Some(session) = self.context.db.session(id).await? else {
