@@ -20,8 +20,6 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// Longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
-/// How long the runner may take to answer a connection's handshake.
-const HANDSHAKE_WAIT: Duration = Duration::from_secs(5);
 
 /// Locks a link's shared state; a poisoned lock still holds valid fields.
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -236,32 +234,16 @@ impl LinkTask {
             }
             (None, _) => Box::new(self.dial().await?),
         };
-        let protocol = self.protocol;
-        // A runner answers at once; one that does not is retried (and said), never awaited
-        // for ever with every session's commands queued behind it.
-        let handshake = async move {
-            let (mut ws, _) = tokio_tungstenite::client_async("ws://runner/", stream)
-                .await
-                .map_err(|e| format!("handshake: {e}"))?;
-            let hello = ToRunner::Hello {
-                version: protocol,
-                role: Role::Server,
-            };
-            send(&mut ws, &hello).await?;
-            match read(&mut ws).await {
-                Some(FromRunner::Hello { info, agents, .. }) => Ok((ws, info, agents)),
-                _ => Err("the runner did not say hello".to_owned()),
-            }
+        let (mut ws, _) = tokio_tungstenite::client_async("ws://runner/", stream)
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
+        let hello = ToRunner::Hello {
+            version: self.protocol,
+            role: Role::Server,
         };
-        let (ws, info, agents) = match tokio::time::timeout(HANDSHAKE_WAIT, handshake).await {
-            Ok(done) => done?,
-            Err(_) => {
-                tracing::warn!("the runner did not answer its handshake in time; trying again");
-                return Err(format!(
-                    "the runner did not answer within {} s",
-                    HANDSHAKE_WAIT.as_secs()
-                ));
-            }
+        send(&mut ws, &hello).await?;
+        let Some(FromRunner::Hello { info, agents, .. }) = read(&mut ws).await else {
+            return Err("the runner did not say hello".into());
         };
         tracing::info!(
             pid = info.pid,
