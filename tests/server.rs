@@ -55,11 +55,16 @@ async fn two_sessions_stream_at_once_without_cross_talk() {
             "gapless, ordered seqs"
         );
     }
-    // Both were created and are listed, with usage from the demo agent's word counts (the
-    // session's usage total is published just after its TurnCompleted: wait for it).
-    let usage_of_a = |f: &ServerFrame| matches!(f, ServerFrame::SessionUpdated { session: s, patch } if *s == a && patch.usage.is_some());
-    if !frames.iter().any(usage_of_a) {
-        client.until(usage_of_a).await;
+    // Both were created and are listed, with usage from the demo agent's word counts. After
+    // its TurnCompleted the session publishes its usage total, then stores its idle state:
+    // wait for that before listing.
+    let idle_a = |f: &ServerFrame| matches!(f, ServerFrame::Event { session: s, event: SessionEvent::StateChanged { state: SessionState::Idle }, .. } if *s == a);
+    let a_ended = frames
+        .iter()
+        .position(|f| is_turn_end(f, a))
+        .expect("a's turn ended");
+    if !frames[a_ended..].iter().any(idle_a) {
+        client.until(idle_a).await;
     }
     let (_, sessions) = Client::connect(&server).await;
     assert_eq!(sessions.len(), 2);
