@@ -368,7 +368,11 @@ impl SocketRoutes {
                     .send(session, client_msg_id, text, attachments, create)
                     .await?;
                 if creating && !self.subscriptions.contains_key(&session) {
-                    registry.mirror_made_elsewhere(session).await?;
+                    // The message was sent: a failure here is logged, not answered as
+                    // the send's (the sweep mirrors the session within seconds anyway).
+                    if let Err(e) = registry.mirror_made_elsewhere(session).await {
+                        tracing::warn!(%session, "cannot mirror a session made on another node yet: {e}");
+                    }
                     self.subscribe(session, Seq(0), None)?;
                 }
                 if creating && self.viewing == Some(session) {
