@@ -1,10 +1,11 @@
 //! Long transcripts arrive in pages of whole turns: a fresh subscription takes only the last
 //! [`TAIL_TURNS`] turns in one `ServerFrame::HistoryStart`, and scrolling
 //! up asks for the turns before (`ClientFrame::LoadEarlier`), which are folded into rows by
-//! the same reducer code and put in front of what the view holds.
+//! the same code as live events (`transcript_frames`) and put in front of what the view
+//! holds.
 
-use super::fold::fold_event;
 use super::store::SessionView;
+use super::transcript_frames::fold_wire_event;
 use crate::protocol::{LoggedEvent, Seq};
 use leptos::prelude::*;
 
@@ -42,7 +43,7 @@ pub fn prepend_earlier(view: &SessionView, before: Seq, first_seq: Seq, events: 
     // Nothing in an old page is news: no banner for a conversation reset long ago.
     scratch.history_seq.set(Seq(u64::MAX));
     for logged in events {
-        fold_event(&scratch, logged.seq, logged.event);
+        fold_wire_event(&scratch, logged.seq, logged.event);
     }
     let mut rows = scratch.entries.get_untracked();
     view.entries.update(|entries| {

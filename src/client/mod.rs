@@ -33,11 +33,13 @@ pub mod read_marker;
 pub mod reducer;
 pub mod requests;
 pub mod search;
+pub mod session_frames;
 pub mod shortcuts;
 pub mod spend;
 pub mod store;
 pub mod sync;
 pub mod tool_view;
+pub mod transcript_frames;
 pub mod transcript_search;
 pub mod warm;
 

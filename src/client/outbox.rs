@@ -6,7 +6,7 @@
 //! is tested natively.
 
 use crate::protocol::{
-    Attachment, ClientFrame, ClientMsgId, ErrorCode, RequestTag, ServerFrame, SessionEvent,
+    echoed_message, Attachment, ClientFrame, ClientMsgId, ErrorCode, RequestTag, ServerFrame,
     SessionId,
 };
 use std::collections::HashSet;
@@ -134,10 +134,11 @@ impl Outbox {
             ServerFrame::SessionCreated { session } if self.creating.remove(&session.id) => {
                 self.subscribed.insert(session.id);
             }
-            ServerFrame::Event {
-                event: SessionEvent::UserMessage { client_msg_id, .. },
-                ..
-            } => self.unacked.retain(|u| u.client_msg_id != *client_msg_id),
+            ServerFrame::Event { event, .. } => {
+                if let Some(echoed) = echoed_message(event) {
+                    self.unacked.retain(|u| u.client_msg_id != echoed);
+                }
+            }
             ServerFrame::SessionRemoved { session } => self.forget_session(*session),
             ServerFrame::Error {
                 session: Some(session),

@@ -1,22 +1,22 @@
 //! The one reducer: [`apply`] folds a `ServerFrame` into the [`Store`]. It is the only way
 //! server data changes the store, it touches no web API, and it is unit-tested natively.
-//! Session events become transcript rows in [`fold`](super::fold), shared with earlier pages.
+//! A subscribed session's stream (its events and history pages) goes to the transcript
+//! folder through [`session_frames`], which holds it until the folder's code is in.
 //! The frames only a split pane shows (changes, diffs, search hits, import progress) go to
 //! [`pane_frames`], whose reader the pane's own module carries.
 
 use super::changes::{self, answer_landed};
-use super::fold::{fold_event, push_entry, push_notice, stop_streaming};
-use super::history;
+use super::fold::{push_entry, push_notice, stop_streaming};
 use super::import::ScanState;
 use super::pane_frames;
 use super::projects::{self, FolderList};
-use super::read_marker::{is_news, server_read};
+use super::read_marker::server_read;
 use super::requests::Request;
+use super::session_frames;
 use super::store::{ConnectionState, Entry, EntryBody, SendStatus, SessionView, Store};
 use super::sync::is_sync_error;
 use crate::protocol::{
-    ClientMsgId, ErrorCode, LoggedEvent, Seq, ServerFrame, Session, SessionEvent, SessionId,
-    SessionState,
+    ClientMsgId, ErrorCode, ServerFrame, Session, SessionId, SessionPatch, SessionState,
 };
 use leptos::prelude::*;
 
@@ -51,62 +51,18 @@ pub fn apply(store: &Store, frame: ServerFrame) {
             store.server_version.set(Some(server_version));
             store.connection.set(ConnectionState::Open);
         }
-        ServerFrame::Event {
-            session,
-            seq,
-            event,
-        } => apply_events(store, session, [LoggedEvent { seq, event }]),
+        frame @ (ServerFrame::Event { .. }
+        | ServerFrame::HistoryStart { .. }
+        | ServerFrame::Earlier { .. }) => session_frames::arrived(store, frame),
         ServerFrame::SessionCreated { session } => session_created(store, session),
         ServerFrame::SessionUpdated { session, patch } => {
-            let Some(view) = store.view(session) else {
-                return;
-            };
-            // A late summary of what the session's stream already gave: dropped.
-            if !view.meta.with_untracked(|meta| meta.is_newer(&patch)) {
-                return;
+            if session_frames::waiting_for(session) {
+                session_frames::arrived(store, ServerFrame::SessionUpdated { session, patch });
+            } else {
+                apply_patch(store, session, patch);
             }
-            view.meta.update(|meta| meta.apply(&patch));
-            if let Some(state) = &patch.state {
-                if !state.is_busy() {
-                    stop_streaming(&view);
-                }
-            }
-            if let Some(read_seq) = patch.read_seq {
-                server_read(&view, read_seq);
-            }
-            store.sync_read(&view);
         }
         ServerFrame::SessionRemoved { session } => remove_session(store, session),
-        ServerFrame::HistoryStart {
-            session,
-            first_seq,
-            events,
-        } => {
-            if let Some(view) = store.view(session) {
-                history::history_start(&view, first_seq);
-            }
-            apply_events(store, session, events);
-        }
-        ServerFrame::Earlier {
-            session,
-            before,
-            first_seq,
-            events,
-            error,
-        } => {
-            if let Some(view) = store.view(session) {
-                match error {
-                    // Nothing changes; the next scroll to the top asks again.
-                    Some(error) => {
-                        view.loading_earlier.set(false);
-                        store.toast.set(Some(format!(
-                            "Earlier messages could not be loaded: {error}"
-                        )));
-                    }
-                    None => history::prepend_earlier(&view, before, first_seq, events),
-                }
-            }
-        }
         ServerFrame::Error {
             session,
             tag,
@@ -133,6 +89,28 @@ pub fn apply(store: &Store, frame: ServerFrame) {
         | ServerFrame::ImportCandidates { .. }
         | ServerFrame::ImportProgress { .. }) => pane_frames::arrived(store, frame),
     }
+}
+
+/// Applies a summary of a session's changed fields (on its stream, in order with its
+/// events; on the list, a summary that is dropped when not newer than what is held).
+pub fn apply_patch(store: &Store, session: SessionId, patch: SessionPatch) {
+    let Some(view) = store.view(session) else {
+        return;
+    };
+    // A late summary of what the session's stream already gave: dropped.
+    if !view.meta.with_untracked(|meta| meta.is_newer(&patch)) {
+        return;
+    }
+    view.meta.update(|meta| meta.apply(&patch));
+    if let Some(state) = &patch.state {
+        if !state.is_busy() {
+            stop_streaming(&view);
+        }
+    }
+    if let Some(read_seq) = patch.read_seq {
+        server_read(&view, read_seq);
+    }
+    store.sync_read(&view);
 }
 
 /// A refusal: undoes exactly the request it names (a message not delivered, a permission
@@ -362,60 +340,4 @@ fn remove_session(store: &Store, id: SessionId) {
         store.tabs.update(|tabs| tabs.retain(|t| *t != id));
     }
     store.sessions.update(|list| list.retain(|v| v.id != id));
-}
-
-/// Folds a session's events, oldest first, into its view: one live event, or a whole page
-/// (`HistoryStart`) in one go, so the view is looked up, followed and marked read once.
-fn apply_events(store: &Store, id: SessionId, events: impl IntoIterator<Item = LoggedEvent>) {
-    let Some(view) = store.view(id) else {
-        return;
-    };
-    let mut applied = false;
-    for LoggedEvent { seq, event } in events {
-        // Replays overlap what this tab holds; the seq makes applying idempotent.
-        if seq <= view.applied_seq.get_untracked() {
-            continue;
-        }
-        view.applied_seq.set(seq);
-        if is_news(store, &view, id, seq) {
-            if let Some(identity) = entry_identity(&event, seq) {
-                view.unseen.update(|unseen| {
-                    unseen.insert(identity);
-                });
-            }
-        }
-        fold_event(&view, seq, event);
-        applied = true;
-    }
-    if applied {
-        view.activity.update(|n| *n += 1);
-        // A reply that finished while its tab is in front has been read.
-        store.sync_read(&view);
-    }
-}
-
-/// Which transcript entry an event adds to or changes, for unread counting; `None` for
-/// events that show no entry (turn boundaries, state changes).
-fn entry_identity(event: &SessionEvent, seq: Seq) -> Option<String> {
-    match event {
-        SessionEvent::AssistantDelta { message_id, .. }
-        | SessionEvent::AssistantMessage { message_id, .. }
-        | SessionEvent::Thinking { message_id, .. } => Some(format!("message:{message_id}")),
-        SessionEvent::ToolCall { id, .. } | SessionEvent::ToolResult { id, .. } => {
-            Some(format!("tool:{id}"))
-        }
-        SessionEvent::PermissionRequested { request_id, .. } => {
-            Some(format!("permission:{}", request_id.0))
-        }
-        SessionEvent::UserMessage { .. }
-        | SessionEvent::Error { .. }
-        | SessionEvent::Notice { .. }
-        | SessionEvent::Budget { .. }
-        | SessionEvent::ConversationReset { .. } => Some(format!("entry:{}", seq.0)),
-        SessionEvent::PermissionResolved { .. }
-        | SessionEvent::TurnStarted { .. }
-        | SessionEvent::TurnCompleted { .. }
-        | SessionEvent::StateChanged { .. }
-        | SessionEvent::PermissionModeChanged { .. } => None,
-    }
 }

@@ -41,6 +41,8 @@ const SAMPLE_FRAMES: [&str; 2] = [
 /// the sample session's view, or why it could not (a frame no longer decodes: a unit test
 /// keeps them in step with the protocol).
 pub fn sample_session(store: &Store) -> Result<SessionView, String> {
+    // Called from the pane's module, which carries the folder: the sample folds at once.
+    super::session_frames::install(super::transcript_frames::apply);
     for (index, text) in SAMPLE_FRAMES.iter().enumerate() {
         let frame: ServerFrame = serde_json::from_str(text)
             .map_err(|error| format!("sample frame {index} does not decode: {error}"))?;

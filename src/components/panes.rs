@@ -129,6 +129,8 @@ split_point! {
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = adopted;
+        // The pane shows what the folder folds: whichever of the two comes first installs it.
+        crate::client::session_frames::install(crate::client::transcript_frames::apply);
         match kind {
             Conversation::Session => view! { <SessionRoute/> }.into_any(),
             Conversation::Compare => view! { <ComparePane/> }.into_any(),
@@ -137,6 +139,18 @@ split_point! {
     /// Fetches the conversation panes' module if it is not yet (`conversation_route` does,
     /// while the shell hydrates).
     preload preload_conversation_pane as conversation_pane_split;
+}
+
+split_point! {
+    /// The transcript folder (`client::session_frames`): the decoders of every event kind
+    /// and the code that folds them into rows, fetched when the first event of a session
+    /// arrives (the first load holds none of it). It shares its code with the conversation
+    /// panes, which install it too.
+    pub async fn transcript_folder() -> crate::client::session_frames::Fold {
+        crate::client::transcript_frames::apply as crate::client::session_frames::Fold
+    }
+    /// Fetches the folder's module only.
+    preload preload_transcript_folder as transcript_folder_split;
 }
 
 /// A page beside the sessions.

@@ -221,6 +221,14 @@ impl EntryCounter {
 }
 
 impl SessionEvent {
+    /// The browser's id of the message, if this is a user message's echo.
+    pub fn echoed_message(&self) -> Option<ClientMsgId> {
+        match self {
+            SessionEvent::UserMessage { client_msg_id, .. } => Some(*client_msg_id),
+            _ => None,
+        }
+    }
+
     /// True when this event starts a new transcript entry (what unread counts count).
     /// Deltas after the first of their message are not new entries ([`EntryCounter`] knows
     /// which).
@@ -236,4 +244,52 @@ impl SessionEvent {
                 | SessionEvent::Budget { .. }
         )
     }
+}
+
+/// A session event as this build reads it from the wire. The server (and native tests)
+/// decode it; the browser keeps its JSON ([`Deferred`](super::Deferred)), so the decoder of
+/// every event kind, and the code that folds events into transcript rows, are in the
+/// conversation pane's module (`client::session_frames`), not in the first load. The wire
+/// is the same either way.
+#[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+pub type WireEvent = super::Deferred<SessionEvent>;
+/// A session event as this build reads it from the wire (see the browser build's).
+#[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+pub type WireEvent = SessionEvent;
+
+/// The event a [`WireEvent`] holds, decoded if it was kept as JSON (an error says what in
+/// it is malformed).
+pub fn read_event(event: WireEvent) -> Result<SessionEvent, serde_json::Error> {
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    return event.decode();
+    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+    Ok(event)
+}
+
+/// The browser's id of the user message a [`WireEvent`] echoes, if it is one; read without
+/// decoding the rest of the event, so the socket can confirm a delivery in the first load.
+pub fn echoed_message(event: &WireEvent) -> Option<ClientMsgId> {
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    return match event {
+        super::Deferred::Json(raw) => echoed_in_json(raw.get()),
+        super::Deferred::Value(event) => event.echoed_message(),
+    };
+    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+    event.echoed_message()
+}
+
+/// [`echoed_message`] of an event's JSON: only the tag and the id are read.
+pub fn echoed_in_json(json: &str) -> Option<ClientMsgId> {
+    /// The two fields that tell an echo, of any event's JSON.
+    #[derive(Deserialize)]
+    struct Echo {
+        #[serde(rename = "type")]
+        kind: String,
+        #[serde(default)]
+        client_msg_id: Option<ClientMsgId>,
+    }
+    serde_json::from_str::<Echo>(json)
+        .ok()
+        .filter(|echo| echo.kind == "user_message")
+        .and_then(|echo| echo.client_msg_id)
 }

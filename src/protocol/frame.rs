@@ -6,7 +6,7 @@ use super::{
     AgentInfo, Attachment, Attempt, Budget, BudgetScope, ChangeSummary, ClientId, ClientLimits,
     ClientMsgId, CompareId, Deferred, DiffBody, ErrorCode, GitOutcome, ImportCandidate,
     ImportProblem, ImportProgress, NewSession, Project, ProjectId, RequestId, RequestTag,
-    SearchGroup, SearchQuery, Seq, Session, SessionEvent, SessionId, SessionPatch, WorktreeEnd,
+    SearchGroup, SearchQuery, Seq, Session, SessionId, SessionPatch, WireEvent, WorktreeEnd,
 };
 use serde::{Deserialize, Serialize};
 
@@ -31,8 +31,8 @@ pub struct ResumePoint {
 pub struct LoggedEvent {
     /// The event's position in the session's log.
     pub seq: Seq,
-    /// The event.
-    pub event: SessionEvent,
+    /// The event (kept as JSON in the browser until its transcript folds it).
+    pub event: WireEvent,
 }
 
 /// Browser -> server.
@@ -413,8 +413,8 @@ tag_first! {
             session: SessionId,
             /// The event's position in the session's log.
             seq: Seq,
-            /// The event.
-            event: SessionEvent,
+            /// The event (kept as JSON in the browser until its transcript folds it).
+            event: WireEvent,
         },
         /// A paged replay's first frame: the newest whole turns of the log in one frame (one
         /// render in the browser, not one per event); live `Event`s follow. The log before

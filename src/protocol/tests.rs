@@ -398,3 +398,23 @@ fn a_deferred_payload_is_written_as_its_value_and_read_back_to_it() {
     };
     assert_eq!(back.decode().expect("decodes"), progress);
 }
+
+#[test]
+fn an_echo_is_told_from_the_json_of_any_event() {
+    let id = ClientMsgId(Uuid::from_u128(7));
+    let echo = SessionEvent::UserMessage {
+        client_msg_id: id,
+        text: "hi".into(),
+        attachments: vec![],
+    };
+    let json = serde_json::to_string(&echo).expect("encodes");
+    assert_eq!(echoed_in_json(&json), Some(id));
+    assert_eq!(echo.echoed_message(), Some(id));
+    // A turn names its message too, but it is no echo.
+    let started = SessionEvent::TurnStarted {
+        client_msg_id: Some(id),
+    };
+    let json = serde_json::to_string(&started).expect("encodes");
+    assert_eq!(echoed_in_json(&json), None);
+    assert_eq!(echoed_in_json("not json"), None);
+}

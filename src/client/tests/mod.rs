@@ -18,6 +18,7 @@ mod read_marker;
 mod reducer;
 mod refusals;
 mod search_import;
+mod session_frames;
 mod settings;
 mod tool_view;
 mod warm;
