@@ -390,7 +390,7 @@ fn mark_live() {
     if body.has_attribute("data-live-at") {
         return;
     }
-    let _ = body.set_attribute("data-live-at", &format!("{:.0}", js_sys::Date::now()));
+    let _ = body.set_attribute("data-live-at", &(js_sys::Date::now() as u64).to_string());
 }
 
 /// After `Connected`: subscribe the open tabs `Hello` did not cover, write what the

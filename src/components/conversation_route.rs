@@ -247,7 +247,7 @@ pub(super) fn after_build(adopted: Option<Adopted>) {
             return;
         };
         if !body.has_attribute(PANE_AT) {
-            let _ = body.set_attribute(PANE_AT, &format!("{:.0}", js_sys::Date::now()));
+            let _ = body.set_attribute(PANE_AT, &(js_sys::Date::now() as u64).to_string());
             super::warm::preload_extras();
         }
         if !body.has_attribute(SEND_ASKED) {

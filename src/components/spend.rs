@@ -185,7 +185,7 @@ fn spent_text(spent: Spent, used: Option<f64>) -> String {
         compact_count(spent.tokens)
     );
     match used {
-        Some(used) => format!("{base} ({:.0}%)", (used * 100.0).floor()),
+        Some(used) => format!("{base} ({}%)", (used * 100.0).floor() as u64),
         None => base,
     }
 }

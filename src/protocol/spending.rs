@@ -91,7 +91,7 @@ impl Budget {
 
     /// For people: "$1.00", "50,000 tokens", "$1.00 or 50,000 tokens", "no limit".
     pub fn describe(&self) -> String {
-        let usd = self.max_usd.map(|usd| format!("${usd:.2}"));
+        let usd = self.max_usd.map(|usd| format!("${}", fixed(usd, 2)));
         let tokens = self.max_tokens.map(|n| format!("{n} tokens"));
         match (usd, tokens) {
             (Some(usd), Some(tokens)) => format!("{usd} or {tokens}"),
@@ -188,22 +188,42 @@ impl BudgetAlert {
 
     /// For people, e.g. "This session has used 85% of this project's budget ($1.00)."
     pub fn message(&self) -> String {
-        let percent = (self.budget.used_fraction(self.spent).unwrap_or(0.0) * 100.0).floor();
+        let percent = fixed(
+            (self.budget.used_fraction(self.spent).unwrap_or(0.0) * 100.0).floor(),
+            0,
+        );
         match self.level {
             BudgetLevel::Near => format!(
-                "{percent:.0}% of {} budget ({}) is used.",
+                "{percent}% of {} budget ({}) is used.",
                 self.scope.label(),
                 self.budget.describe()
             ),
             BudgetLevel::Reached => format!(
-                "{} budget ({}) is used up: ${:.4} and {} tokens spent.",
+                "{} budget ({}) is used up: ${} and {} tokens spent.",
                 capitalize(self.scope.label()),
                 self.budget.describe(),
-                self.spent.usd,
+                fixed(self.spent.usd, 4),
                 self.spent.tokens
             ),
         }
     }
+}
+
+/// `value` with `places` decimals, rounded half away from zero (`fixed(2.5, 2)` is
+/// `"2.50"`), in integer arithmetic: `{:.2}` on a float would bring `core::fmt`'s float
+/// printing into the browser's first load for these few messages. Beyond `u64` a value
+/// shows as its largest.
+pub fn fixed(value: f64, places: u32) -> String {
+    let scale = 10u64.pow(places);
+    // `as` saturates (and NaN is 0): no overflow whatever the value.
+    let scaled = (value.abs() * scale as f64).round() as u64;
+    let sign = if value < 0.0 && scaled > 0 { "-" } else { "" };
+    let whole = scaled / scale;
+    if places == 0 {
+        return format!("{sign}{whole}");
+    }
+    let fraction = scaled % scale;
+    format!("{sign}{whole}.{fraction:0width$}", width = places as usize)
 }
 
 fn capitalize(text: &str) -> String {
@@ -278,5 +298,23 @@ mod tests {
         assert!(reached
             .message()
             .starts_with("This project's budget ($1.00) is used up"));
+    }
+
+    #[test]
+    fn fixed_point_text_rounds_half_away_from_zero() {
+        assert_eq!(fixed(2.5, 2), "2.50");
+        assert_eq!(fixed(0.00005, 4), "0.0001");
+        assert_eq!(fixed(0.004, 2), "0.00");
+        assert_eq!(fixed(1234.5678, 2), "1234.57");
+        assert_eq!(fixed(85.0, 0), "85");
+        assert_eq!(fixed(-1.25, 1), "-1.3");
+        assert_eq!(fixed(-0.001, 2), "0.00");
+        assert_eq!(fixed(f64::NAN, 2), "0.00");
+        let reached =
+            BudgetAlert::check(BudgetScope::Day, spent(1.23456, 7), DOLLAR).expect("reached");
+        assert_eq!(
+            reached.message(),
+            "Today's budget ($1.00) is used up: $1.2346 and 7 tokens spent."
+        );
     }
 }
