@@ -50,18 +50,39 @@ fn split_preloads(options: &LeptosOptions) -> impl IntoView {
 #[cfg(not(feature = "ssr"))]
 fn split_preloads(_options: &LeptosOptions) -> impl IntoView {}
 
-/// Opens the page's WebSocket from the document's head, so its handshake (two round trips)
-/// overlaps the WASM's download instead of following it; the app adopts it
-/// (`client::socket`) when it starts. The server sends nothing before the app's `Hello`,
-/// so nothing can arrive before the app listens.
+/// Opens the page's WebSocket from the document's head and says `Hello` on it (resuming
+/// nothing), so the handshake and the server's `Connected` (the session list) overlap the
+/// WASM's download instead of following it; the app adopts the socket, with what arrived
+/// meanwhile, when it starts (`client::socket`), and subscribes its open tabs then. The
+/// `Hello` is written here, by the server, from the protocol's own type; only the tab's id
+/// (fresh per page, as the app's own would be) is handed to the app. A page whose app does
+/// not start within [`EARLY_SOCKET_TTL_MS`] closes the socket (and the app, if it starts
+/// later, opens its own).
 #[component]
 fn EarlySocket() -> impl IntoView {
+    let client = crate::protocol::ClientId(crate::client::ids::new_uuid());
+    let hello = crate::protocol::ClientFrame::Hello {
+        client_id: client,
+        resume: Vec::new(),
+    };
+    // JSON text as a JS string literal: a UUID and fixed words, so nothing to escape.
+    let hello = serde_json::to_string(&serde_json::to_string(&hello).unwrap_or_default())
+        .unwrap_or_default();
     let script = format!(
-        "window.{}=new WebSocket((location.protocol==='https:'?'wss://':'ws://')+location.host+'/ws')",
-        crate::client::EARLY_SOCKET
+        "(function(){{var s=new WebSocket((location.protocol==='https:'?'wss://':'ws://')+location.host+'/ws'),\
+        o={{socket:s,received:[],hello:false,client:'{client}'}};\
+        s.onopen=function(){{s.send({hello});o.hello=true}};\
+        s.onmessage=function(e){{o.received.push(e.data)}};\
+        window.{name}=o;\
+        setTimeout(function(){{if(window.{name}===o){{delete window.{name};s.close()}}}},{EARLY_SOCKET_TTL_MS})}})()",
+        client = client.0,
+        name = crate::client::EARLY_SOCKET,
     );
     view! { <script nonce=use_nonce()>{script}</script> }
 }
+
+/// How long the head's socket waits for the app to adopt it (see [`EarlySocket`]).
+const EARLY_SOCKET_TTL_MS: u32 = 60_000;
 
 /// Holds back, from the page's first moment until a conversation pane is built in the
 /// browser (`conversation_route`), what would lose a message typed into the server's
@@ -346,4 +367,28 @@ pub async fn usage_for_period(
         tracing::warn!(%error, %from, %to, "usage report failed");
         ServerFnError::new(format!("The spending could not be read: {error}"))
     })
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::EarlySocket;
+    use crate::protocol::ClientFrame;
+    use leptos::prelude::*;
+
+    #[test]
+    fn the_head_says_a_hello_the_server_reads_with_the_id_it_hands_the_app() {
+        let owner = Owner::new();
+        let html = owner.with(|| view! { <EarlySocket/> }.to_html());
+        let (_, sent) = html.split_once("s.send(").expect("the script sends");
+        let (literal, _) = sent.split_once(");").expect("one argument");
+        let json: String = serde_json::from_str(literal).expect("a JS string literal");
+        let Ok(ClientFrame::Hello { client_id, resume }) = serde_json::from_str(&json) else {
+            panic!("not a Hello: {json}");
+        };
+        assert!(resume.is_empty(), "the head knows no tabs");
+        assert!(
+            html.contains(&format!("client:'{}'", client_id.0)),
+            "the app is handed the Hello's id"
+        );
+    }
 }

@@ -43,8 +43,8 @@ pub mod transcript_frames;
 pub mod transcript_search;
 pub mod warm;
 
-/// The global under which the page's head opens the socket early (`app::EarlySocket`) for
-/// [`socket`] to adopt.
+/// The global under which the page's head opens the socket early and says `Hello` on it
+/// (`app::EarlySocket`), for [`socket`] to adopt: `{socket, received, hello, client}`.
 pub const EARLY_SOCKET: &str = "__switchboardSocket";
 
 #[cfg(feature = "hydrate")]

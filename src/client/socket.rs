@@ -257,9 +257,9 @@ enum Input {
 
 /// One socket's life. Returns when it reached `Connected` (`Date.now()` ms), if it did.
 async fn connect(store: Store) -> Option<f64> {
-    let mut socket = match adopt_early_socket() {
-        Some(socket) => socket,
-        None => WebSocket::open(&ws_url()?).ok()?,
+    let (mut socket, received, said_hello) = match adopt_early_socket() {
+        Some(early) => (early.socket, early.received, early.said_hello),
+        None => (WebSocket::open(&ws_url()?).ok()?, Vec::new(), false),
     };
     // Wait for the handshake: writing to a socket that failed to open only logs errors.
     let handshake = futures::future::poll_fn(|cx| socket.poll_ready_unpin(cx));
@@ -272,8 +272,14 @@ async fn connect(store: Store) -> Option<f64> {
         return None;
     }
     let (mut sink, source) = socket.split();
-    let hello = hello(store);
-    if sink.send(Message::Text(to_json(&hello))).await.is_err() {
+    if said_hello {
+        // The head's `Hello` resumed nothing: `Connected` subscribes the open tabs.
+        with_conn(|c| c.outbox.hello(std::iter::empty()));
+    } else if sink
+        .send(Message::Text(to_json(&hello(store))))
+        .await
+        .is_err()
+    {
         forget_socket();
         return None;
     }
@@ -284,7 +290,9 @@ async fn connect(store: Store) -> Option<f64> {
         c.hang_up = Some(hang_up);
     });
 
-    let incoming = source
+    // What came before the app listened is read first, in order.
+    let incoming = stream::iter(received.into_iter().map(|text| Ok(Message::Text(text))))
+        .chain(source)
         .map(Input::Received)
         .chain(stream::once(futures::future::ready(Input::Closed)));
     let outgoing = rx.map(Input::Outgoing);
@@ -411,26 +419,63 @@ fn on_connected(store: Store) {
     sync_view(store);
 }
 
-/// The socket the page's head opened (`app::EarlySocket`), taken once: the first attempt
-/// uses it while it is connecting or open; every later attempt opens its own.
-fn adopt_early_socket() -> Option<WebSocket> {
+/// The socket the page's head opened (`app::EarlySocket`), as the app takes it over.
+struct EarlySocket {
+    socket: WebSocket,
+    /// What the server sent before the app listened, oldest first (`Connected`, then list
+    /// updates).
+    received: Vec<String>,
+    /// Whether the head said `Hello` on it (it does once the socket opens; taken over while
+    /// still connecting, the app says it).
+    said_hello: bool,
+}
+
+/// The socket the page's head opened, taken once: the first attempt uses it while it is
+/// connecting or open; every later attempt opens its own. The tab's id becomes the one
+/// the head's `Hello` gave.
+fn adopt_early_socket() -> Option<EarlySocket> {
     use wasm_bindgen::JsCast;
     let window = window();
     let key = wasm_bindgen::JsValue::from_str(super::EARLY_SOCKET);
     let early = js_sys::Reflect::get(&window, &key).ok()?;
     let _ = js_sys::Reflect::delete_property(&window, &key);
-    let early = early.dyn_into::<web_sys::WebSocket>().ok()?;
+    let field = |name: &str| js_sys::Reflect::get(&early, &wasm_bindgen::JsValue::from_str(name));
+    let socket = field("socket")
+        .ok()?
+        .dyn_into::<web_sys::WebSocket>()
+        .ok()?;
     // CONNECTING or OPEN; one closing or closed already is of no use.
-    if early.ready_state() > web_sys::WebSocket::OPEN {
+    if socket.ready_state() > web_sys::WebSocket::OPEN {
         return None;
     }
-    // Not adopted: closed, so it does not hold a socket of this login until the server's
-    // Hello deadline.
-    WebSocket::try_from(early.clone())
-        .inspect_err(|_| {
-            let _ = early.close();
-        })
+    let received = field("received")
         .ok()
+        .map(|list| {
+            js_sys::Array::from(&list)
+                .iter()
+                .filter_map(|text| text.as_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let said_hello = field("hello").ok().and_then(|said| said.as_bool()) == Some(true);
+    if let Some(client) = field("client")
+        .ok()
+        .and_then(|id| id.as_string())
+        .and_then(|id| uuid::Uuid::parse_str(&id).ok())
+    {
+        with_conn(|c| c.client_id = ClientId(client));
+    }
+    // Not adopted: closed, so it does not hold a socket of this login open.
+    let adopted = WebSocket::try_from(socket.clone())
+        .inspect_err(|_| {
+            let _ = socket.close();
+        })
+        .ok()?;
+    Some(EarlySocket {
+        socket: adopted,
+        received,
+        said_hello,
+    })
 }
 
 fn ws_url() -> Option<String> {

@@ -225,8 +225,8 @@ pub struct Config {
     /// How long a running turn may go without a word from the agent before it is stopped
     /// (time spent waiting for a permission answer does not count).
     pub turn_silence: Duration,
-    /// How long a socket may stay open without saying `Hello`. The page opens its socket
-    /// before its app runs (`app::EarlySocket`); one whose app never ran is closed then.
+    /// How long a socket may stay open without saying `Hello` (the page's own socket says
+    /// it from the page's head, `app::EarlySocket`, and closes itself if its app never runs).
     pub hello_wait: Duration,
     /// Most agent processes alive at once; the longest idle one is stopped to make room.
     pub max_live_agents: usize,
