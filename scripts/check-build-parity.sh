@@ -2,8 +2,10 @@
 # Checks that the release build (scripts/build-release.sh, what users run and the browser
 # tests test) serves the same site as cargo-leptos' build of the same source: the same
 # asset names, the same bytes (`xtask same-site` says what it masks and why). Run it after
-# scripts/build-release.sh; it leaves that build in place. Needs cargo-leptos, which only
-# developers install (scripts/dev.sh); without it, it says so and skips.
+# scripts/build-release.sh; it leaves that build in place (it builds it again with the JS
+# unminified, as cargo-leptos' `--js-minify false` leaves it, to compare). Needs
+# cargo-leptos, which only developers install (scripts/dev.sh); without it, it says so and
+# skips.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -16,9 +18,18 @@ hash_file="$CARGO_TARGET_DIR/release/hash.txt"
 [ -f "$hash_file" ] && [ -d target/site/pkg ] || { echo "run scripts/build-release.sh first" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/xtask" "$work/cargo-leptos"
+mkdir -p "$work/kept" "$work/xtask" "$work/cargo-leptos"
+cp -r target/site "$work/kept/site" && cp "$hash_file" "$work/kept/hash.txt"
+restore() { rm -rf target/site && cp -r "$work/kept/site" target/site && cp "$work/kept/hash.txt" "$hash_file"; }
+# The release build minifies its JS with terser, cargo-leptos with its own minifier: the
+# two are compared unminified (the xtask build again, with its terser step skipped).
+if ! SWITCHBOARD_JS_MINIFY=false scripts/build-release.sh >"$work/build.log" 2>&1; then
+  tail -40 "$work/build.log" >&2
+  restore
+  echo "the unminified release build failed" >&2
+  exit 1
+fi
 cp -r target/site "$work/xtask/site" && cp "$hash_file" "$work/xtask/hash.txt"
-restore() { rm -rf target/site && cp -r "$work/xtask/site" target/site && cp "$work/xtask/hash.txt" "$hash_file"; }
 if ! cargo leptos build --release --precompress --split --js-minify false --lib-features hydrate,split >"$work/build.log" 2>&1; then
   tail -40 "$work/build.log" >&2
   restore

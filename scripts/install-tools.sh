@@ -85,9 +85,10 @@ if wants dev && [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != 
   install_with_pin wasm-bindgen-cli "$WASM_BINDGEN_VERSION" webpki-roots 1.0.10
 fi
 
-# npm devDependencies: binaryen (wasm-opt) and playwright-core, exact versions from the lock.
-if wants run && { [ ! -x node_modules/.bin/wasm-opt ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
-  log "installing npm packages: binaryen (wasm-opt), playwright-core (seconds)"
+# npm devDependencies: binaryen (wasm-opt), terser (the JS minifier) and playwright-core, exact
+# versions from the lock.
+if wants run && { [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/terser ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
+  log "installing npm packages: binaryen (wasm-opt), terser, playwright-core (seconds)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
