@@ -89,7 +89,11 @@ pub async fn guard(State(state): State<GuardState>, mut request: Request, next: 
         .extensions_mut()
         .insert(CspNonce(Arc::clone(&nonce)));
     let mut response = next.run(request).await;
-    add_security_headers(response.headers_mut(), &host, &nonce, state.reload_port);
+    if is_code_or_style(response.headers()) {
+        add_static_headers(response.headers_mut());
+    } else {
+        add_security_headers(response.headers_mut(), &host, &nonce, state.reload_port);
+    }
     if https {
         response.headers_mut().insert(
             header::STRICT_TRANSPORT_SECURITY,
@@ -213,6 +217,24 @@ pub(super) fn add_static_headers(headers: &mut HeaderMap) {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
+/// Whether an answer is the app's WASM, a script or a stylesheet: a browser applies no
+/// Content-Security-Policy sent with those (only with documents and workers, and the app
+/// starts no worker), so theirs is left out: about 330 bytes, uncompressed, on each of the
+/// five files the first load fetches before it is live.
+fn is_code_or_style(headers: &HeaderMap) -> bool {
+    let Some(kind) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let kind = kind.split(';').next().unwrap_or("").trim();
+    matches!(
+        kind,
+        "application/wasm" | "text/javascript" | "application/javascript" | "text/css"
+    )
+}
+
 /// The policy: the app's own scripts, styles and WASM, its inline bootstrap by nonce, its
 /// own socket, and images from itself or data:/blob: URLs (pasted images); nothing else.
 fn add_security_headers(headers: &mut HeaderMap, host: &str, nonce: &str, reload: Option<u16>) {
@@ -289,5 +311,29 @@ mod tests {
     fn query_values_are_percent_decoded() {
         assert_eq!(percent_decode("a%2Fb+c%zz"), "a/b c%zz");
         assert_eq!(percent_decode("%"), "%");
+    }
+
+    #[test]
+    fn only_wasm_scripts_and_stylesheets_go_without_a_policy() {
+        let with_type = |kind: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+            headers
+        };
+        for kind in [
+            "application/wasm",
+            "text/javascript",
+            "text/css; charset=utf-8",
+        ] {
+            assert!(is_code_or_style(&with_type(kind)), "{kind}");
+        }
+        for kind in [
+            "text/html; charset=utf-8",
+            "image/svg+xml",
+            "application/json",
+        ] {
+            assert!(!is_code_or_style(&with_type(kind)), "{kind}");
+        }
+        assert!(!is_code_or_style(&HeaderMap::new()));
     }
 }
