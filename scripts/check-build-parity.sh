@@ -3,7 +3,7 @@
 # tests test) serves the same site as cargo-leptos' build of the same source: the same
 # asset names, the same bytes (`xtask same-site` says what it masks and why). Run it after
 # scripts/build-release.sh; it leaves that build in place (it builds it again with the JS
-# unminified, as cargo-leptos' `--js-minify false` leaves it, to compare). Needs
+# unminified and the stylesheet whole, as cargo-leptos leaves them, to compare). Needs
 # cargo-leptos, which only developers install (scripts/dev.sh); without it, it says so and
 # skips.
 set -euo pipefail
@@ -21,9 +21,9 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/kept" "$work/xtask" "$work/cargo-leptos"
 cp -r target/site "$work/kept/site" && cp "$hash_file" "$work/kept/hash.txt"
 restore() { rm -rf target/site && cp -r "$work/kept/site" target/site && cp "$work/kept/hash.txt" "$hash_file"; }
-# The release build minifies its JS with terser, cargo-leptos with its own minifier: the
-# two are compared unminified (the xtask build again, with its terser step skipped).
-if ! SWITCHBOARD_JS_MINIFY=false scripts/build-release.sh >"$work/build.log" 2>&1; then
+# The release build minifies its JS with terser and splits its stylesheet, which
+# cargo-leptos does not: the xtask build again without those steps, to compare.
+if ! SWITCHBOARD_AS_CARGO_LEPTOS=1 scripts/build-release.sh >"$work/build.log" 2>&1; then
   tail -40 "$work/build.log" >&2
   restore
   echo "the unminified release build failed" >&2

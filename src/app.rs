@@ -50,6 +50,29 @@ fn split_preloads(options: &LeptosOptions) -> impl IntoView {
 #[cfg(not(feature = "ssr"))]
 fn split_preloads(_options: &LeptosOptions) -> impl IntoView {}
 
+/// The panes' stylesheet of a build that split it off (`style/main.css`'s `@pane-styles`
+/// part): linked on every page but `/`, which shows no pane; there it is named in a
+/// `<meta>` and fetched once the page is live (`components::warm`), so the first load does
+/// not share the network with it (6 KB brotli). A build that did not split has none.
+#[cfg(feature = "ssr")]
+#[component]
+fn PaneStyles() -> impl IntoView {
+    let path = use_context::<axum::http::request::Parts>()
+        .map(|parts| parts.uri.path().to_owned())
+        .unwrap_or_default();
+    crate::server::assets::pane_stylesheet_href().map(|href| {
+        if path == "/" {
+            view! { <meta name=crate::client::PANE_STYLES content=href/> }.into_any()
+        } else {
+            view! { <link rel="stylesheet" href=href/> }.into_any()
+        }
+    })
+}
+
+#[cfg(not(feature = "ssr"))]
+#[component]
+fn PaneStyles() -> impl IntoView {}
+
 /// Opens the page's WebSocket from the document's head and says `Hello` on it (resuming
 /// nothing), so the handshake and the server's `Connected` (the session list) overlap the
 /// WASM's download instead of following it; the app adopts the socket, with what arrived
@@ -122,6 +145,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <title>"Switchboard"</title>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="stylesheet" href=stylesheet_href()/>
+                <PaneStyles/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options=options.clone()/>
                 {split_preloads(&options)}

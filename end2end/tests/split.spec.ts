@@ -76,6 +76,26 @@ test('the Add project form is not in the first load: fetched once the page is li
   expect(errors).toEqual([]);
 });
 
+test('the panes\' stylesheet is not in the first load of /: fetched once the page is live; a session page links it', async ({ page }) => {
+  const fetched: { at: number; url: string }[] = [];
+  page.on('request', (request) => {
+    if (/switchboard-panes\..*\.css$/.test(request.url())) fetched.push({ at: Date.now(), url: request.url() });
+  });
+  const errors = await openApp(page);
+  const liveAt = Number(await page.locator('body').getAttribute('data-live-at'));
+  await expect.poll(() => fetched.length, 'fetched after live').toBe(1);
+  expect(fetched[0].at).toBeGreaterThanOrEqual(liveAt);
+  await expect(page.locator('meta[name="switchboard-pane-styles"]')).toHaveCount(0);
+  // A session page, opened cold, links it up front (its pane shows at first paint).
+  const id = await newSession(page, 'styled');
+  await expect(page.getByTestId('message-list')).toContainText('Echo: styled');
+  const fresh = await page.context().newPage();
+  await fresh.goto(`${url()}/s/${id}`);
+  await expect(fresh.locator('link[rel="stylesheet"][href*="switchboard-panes."]')).toHaveCount(1);
+  await fresh.close();
+  expect(errors).toEqual([]);
+});
+
 /** A new page of `page`'s context opened at `path` with the split modules (the session
  * pane's) held back: `release` lets them through, `fail` makes them fail, for the requests
  * made so far and later ones. Resolves once the page is live. */

@@ -47,6 +47,10 @@ pub mod warm;
 /// (`app::EarlySocket`), for [`socket`] to adopt: `{socket, received, hello, client}`.
 pub const EARLY_SOCKET: &str = "__switchboardSocket";
 
+/// The `<meta name>` under which `/`'s head names the panes' stylesheet, fetched once the
+/// page is live (`app::PaneStyles`).
+pub const PANE_STYLES: &str = "switchboard-pane-styles";
+
 #[cfg(feature = "hydrate")]
 pub mod clipboard;
 #[cfg(feature = "hydrate")]

@@ -35,6 +35,7 @@ pub fn after_hydration() {
         if store.connection.get() != ConnectionState::Open {
             return false;
         }
+        load_pane_styles();
         // A session shown has its pane's code already; the warm-up's own module is not
         // fetched for nothing.
         if store.active.get_untracked().is_none() {
@@ -55,6 +56,30 @@ pub fn after_hydration() {
         }
         true
     });
+}
+
+/// Links the panes' stylesheet that `/`'s head only named (`app::PaneStyles`), once: from
+/// now on a click may open a pane, and the stylesheet (6 KB) comes well before the pane's
+/// own module.
+fn load_pane_styles() {
+    let document = document();
+    let selector = format!("meta[name=\"{}\"]", crate::client::PANE_STYLES);
+    let Ok(Some(meta)) = document.query_selector(&selector) else {
+        return;
+    };
+    let Some(href) = meta.get_attribute("content") else {
+        return;
+    };
+    meta.remove();
+    let (Ok(link), Ok(Some(head))) = (
+        document.create_element("link"),
+        document.query_selector("head"),
+    ) else {
+        return;
+    };
+    let _ = link.set_attribute("rel", "stylesheet");
+    let _ = link.set_attribute("href", &href);
+    let _ = head.append_child(&link);
 }
 
 /// Fetches what is a click away on every page (the sidebar's and the session pane's

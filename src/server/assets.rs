@@ -16,6 +16,9 @@ pub struct AssetHashes {
     pub wasm: String,
     /// Of the stylesheet.
     pub css: String,
+    /// Of the panes' stylesheet, when the build split it off (`style/main.css`'s
+    /// `@pane-styles` part).
+    pub pane_css: Option<String>,
     /// Of the split WASM modules' loader (`__wasm_split.<hash>.js`) and its manifest, in a
     /// build with `--split`.
     pub split: Option<(String, String)>,
@@ -46,6 +49,7 @@ pub fn parse_hashes(text: &str) -> Option<AssetHashes> {
         js: find("js")?,
         wasm: find("wasm")?,
         css: find("css")?,
+        pane_css: find("pane_css"),
         split: find("split").zip(find("manifest")),
     })
 }
@@ -98,6 +102,13 @@ pub fn stylesheet_href() -> String {
         Some(hashes) => format!("/pkg/switchboard.{}.css", hashes.css),
         None => "/pkg/switchboard.css".to_owned(),
     }
+}
+
+/// The panes' stylesheet's address, when this build split it off (else the stylesheet holds
+/// all of it).
+pub fn pane_stylesheet_href() -> Option<String> {
+    let hash = hashes()?.pane_css.as_ref()?;
+    Some(format!("/pkg/switchboard-panes.{hash}.css"))
 }
 
 /// The `Cache-Control` for a static file at `path`: a year for content-hashed names (a
@@ -158,9 +169,11 @@ mod tests {
         assert_eq!(parsed.wasm, "dEf_2");
         assert_eq!(parsed.css, "Ghi3");
         assert_eq!(parsed.split, None, "a build without --split");
-        let split =
-            parse_hashes("js: a\nwasm: b\ncss: c\nmanifest: M\nsplit: S\n").expect("parses");
+        assert_eq!(parsed.pane_css, None, "a stylesheet not split");
+        let split = parse_hashes("js: a\nwasm: b\ncss: c\nmanifest: M\nsplit: S\npane_css: P\n")
+            .expect("parses");
         assert_eq!(split.split, Some(("S".to_owned(), "M".to_owned())));
+        assert_eq!(split.pane_css.as_deref(), Some("P"));
         assert_eq!(
             parse_hashes("js: a\nwasm: b\n"),
             None,

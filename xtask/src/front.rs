@@ -120,11 +120,18 @@ pub fn split_bind_optimize(proj: &Project, wasm: &[u8]) -> Result<()> {
     optimize_all(&parts)
 }
 
+/// Whether to build the site as cargo-leptos would, without the steps it lacks (terser, the
+/// stylesheet's split): `SWITCHBOARD_AS_CARGO_LEPTOS=1`, which
+/// `scripts/check-build-parity.sh` sets to compare the two builds.
+pub fn as_cargo_leptos() -> bool {
+    std::env::var("SWITCHBOARD_AS_CARGO_LEPTOS").is_ok_and(|value| value == "1")
+}
+
 /// terser on the JS glue and the split loader, in place: both are on the first load's
-/// path, and minified they are 12.1 -> 9.7 KB brotli. `SWITCHBOARD_JS_MINIFY=false` skips it
-/// (`scripts/check-build-parity.sh` compares with cargo-leptos' `--js-minify false`).
+/// path, and minified they are 12.1 -> 9.7 KB brotli (not as cargo-leptos' build, see
+/// [`as_cargo_leptos`]).
 fn minify_js(files: &[PathBuf]) -> Result<()> {
-    if std::env::var("SWITCHBOARD_JS_MINIFY").is_ok_and(|value| value == "false") {
+    if as_cargo_leptos() {
         return Ok(());
     }
     let terser = tool("terser");

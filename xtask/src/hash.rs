@@ -22,7 +22,7 @@ type Renames = BTreeMap<PathBuf, PathBuf>;
 /// Hashes the names under `pkg/` and writes the hash file beside the server binary.
 pub fn add_hashes_to_site(proj: &Project) -> Result<()> {
     let pkg = &proj.pkg_dir;
-    let hashes = file_hashes(pkg, &proj.pkg_file("css"))?;
+    let hashes = file_hashes(pkg, &[proj.pkg_file("css"), proj.pane_styles_file()])?;
     let renamed = rename_files(&hashes)?;
     let js = renamed_path(&renamed, &proj.pkg_file("js"))?;
     replace_in_file(js, &renamed, pkg)?;
@@ -56,6 +56,9 @@ pub fn add_hashes_to_site(proj: &Project) -> Result<()> {
         hash_of(&proj.pkg_file("wasm"))?,
         hash_of(&proj.pkg_file("css"))?
     );
+    if let Some(hash) = hashes.get(&proj.pane_styles_file()) {
+        text.push_str(&format!("pane_css: {hash}\n"));
+    }
     if let Some((_, hash)) = hashes.iter().find(|(file, _)| file.ends_with(MANIFEST)) {
         text.push_str(&format!("manifest: {hash}\n"));
     }
@@ -75,12 +78,13 @@ pub fn content_hash(data: &[u8]) -> String {
 }
 
 /// The hash of every file under `pkg` that gets one: not other stylesheets than the
-/// site's, not wasm-bindgen's snippets (the WASM imports them by their plain names), not a
-/// file already named by its hash.
-fn file_hashes(pkg: &Path, site_css: &Path) -> Result<BTreeMap<PathBuf, String>> {
+/// site's (`site_css`), not wasm-bindgen's snippets (the WASM imports them by their plain
+/// names), not a file already named by its hash.
+fn file_hashes(pkg: &Path, site_css: &[PathBuf]) -> Result<BTreeMap<PathBuf, String>> {
     let mut hashes = BTreeMap::new();
     for path in crate::project::files_under(pkg)? {
-        let is_other_css = path.extension().is_some_and(|ext| ext == "css") && path != site_css;
+        let is_other_css =
+            path.extension().is_some_and(|ext| ext == "css") && !site_css.contains(&path);
         if is_other_css || path.to_string_lossy().contains("snippets") {
             continue;
         }

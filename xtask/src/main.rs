@@ -73,7 +73,7 @@ fn build_site() -> Result<()> {
     front::split_bind_optimize(&proj, &wasm)?;
     step("assets and the stylesheet");
     project::copy_dir(&proj.assets_dir, &proj.site_root)?;
-    style::build(&proj)?;
+    style::build(&proj, !front::as_cargo_leptos())?;
     step("content hashes in the asset names");
     hash::add_hashes_to_site(&proj)?;
     step("gzip and brotli copies");

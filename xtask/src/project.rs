@@ -169,6 +169,11 @@ impl Project {
     pub fn pkg_file(&self, ext: &str) -> PathBuf {
         self.pkg_dir.join(format!("{}.{ext}", self.output_name))
     }
+
+    /// The panes' stylesheet (see `style`).
+    pub fn pane_styles_file(&self) -> PathBuf {
+        self.pkg_dir.join(format!("{}-panes.css", self.output_name))
+    }
 }
 
 /// `[build] rustflags` of the repository's `.cargo/config.toml`, if any.

@@ -1,22 +1,37 @@
 //! The stylesheet: `style/main.css` through Lightning CSS, minified for the browsers of
-//! browserslist's `defaults`, as cargo-leptos prints it (the same bytes, so the same name).
+//! browserslist's `defaults`, as cargo-leptos prints it. The release build splits it at its
+//! `@pane-styles` comment: the shell's part is `<output name>.css`, the panes' part
+//! `<output name>-panes.css`, which `/` fetches only once it is live (`app::PaneStyles`);
+//! cargo-leptos (`cargo leptos watch`) builds the whole file as one, which styles alike.
 
 use crate::project::Project;
 use anyhow::{anyhow, Context, Result};
 use lightningcss::stylesheet::{MinifyOptions, ParserOptions, PrinterOptions, StyleSheet};
 use lightningcss::targets::{Browsers, Targets};
 
-/// Writes `<pkg>/<output name>.css`.
-pub fn build(proj: &Project) -> Result<()> {
+/// The comment that starts the panes' part of the stylesheet.
+const PANE_STYLES: &str = "/* @pane-styles";
+
+/// Writes `<pkg>/<output name>.css` and, when the stylesheet has a panes' part and `split`,
+/// `<pkg>/<output name>-panes.css`.
+pub fn build(proj: &Project, split: bool) -> Result<()> {
     let source = std::fs::read_to_string(&proj.style_file)
         .with_context(|| format!("reading {}", proj.style_file.display()))?;
+    let name = proj.style_file.display().to_string();
+    let (shell, panes) = match source.find(PANE_STYLES).filter(|_| split) {
+        Some(at) => (&source[..at], Some(&source[at..])),
+        None => (source.as_str(), None),
+    };
     // cargo-leptos joins the stylesheet and Tailwind's output (none here) with a newline.
-    let css = minify(
-        &format!("{source}\n"),
-        &proj.style_file.display().to_string(),
-    )?;
+    let css = minify(&format!("{shell}\n"), &name)?;
     let dest = proj.pkg_file("css");
-    std::fs::write(&dest, css).with_context(|| format!("writing {}", dest.display()))
+    std::fs::write(&dest, css).with_context(|| format!("writing {}", dest.display()))?;
+    if let Some(panes) = panes {
+        let css = minify(panes, &name)?;
+        let dest = proj.pane_styles_file();
+        std::fs::write(&dest, css).with_context(|| format!("writing {}", dest.display()))?;
+    }
+    Ok(())
 }
 
 /// Minified CSS for browserslist's `defaults`; the input as it is when it does not parse
