@@ -20,6 +20,25 @@ fn stylesheet_href() -> String {
     "/pkg/switchboard.css".to_owned()
 }
 
+/// The app's icon (`public/favicon.svg`, 455 bytes) as a `data:` address: one request
+/// fewer, and 0.8 KB fewer (with its headers) sharing the network with the first load,
+/// for about 200 bytes more of compressed page.
+fn icon_href() -> String {
+    const SVG: &str = include_str!("../public/favicon.svg");
+    let mut href = String::from("data:image/svg+xml,");
+    for c in SVG.trim().chars() {
+        match c {
+            '#' => href.push_str("%23"),
+            '%' => href.push_str("%25"),
+            '"' => href.push('\''),
+            '<' => href.push_str("%3C"),
+            '>' => href.push_str("%3E"),
+            c => href.push(c),
+        }
+    }
+    href
+}
+
 /// Preload links for the split WASM modules the requested page renders (its lazy pane), so
 /// they download alongside the main module rather than after it has run. Low priority: the
 /// stylesheet, which holds the first paint, goes first.
@@ -143,7 +162,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="theme-color" media="(prefers-color-scheme: light)" content="#f6f7f9"/>
                 <meta name="theme-color" media="(prefers-color-scheme: dark)" content="#0f1115"/>
                 <title>"Switchboard"</title>
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="icon" href=icon_href() type="image/svg+xml"/>
                 <link rel="stylesheet" href=stylesheet_href()/>
                 <PaneStyles/>
                 <AutoReload options=options.clone()/>
@@ -414,5 +433,13 @@ mod tests {
             html.contains(&format!("client:'{}'", client_id.0)),
             "the app is handed the Hello's id"
         );
+    }
+
+    #[test]
+    fn the_icon_is_a_data_address_an_attribute_can_hold() {
+        let href = super::icon_href();
+        assert!(href.starts_with("data:image/svg+xml,%3Csvg"), "{href}");
+        assert!(!href.contains(['"', '#', '<', '>']), "{href}");
+        assert!(href.contains("fill='%232563eb'"), "{href}");
     }
 }
