@@ -114,14 +114,17 @@ pub fn split_bind_optimize(proj: &Project, wasm: &[u8]) -> Result<()> {
     std::fs::rename(&bound, &main_wasm)
         .with_context(|| format!("renaming {} to {}", bound.display(), main_wasm.display()))?;
 
+    if !as_cargo_leptos() {
+        crate::import_names::shorten(&main_wasm, &proj.pkg_file("js"))?;
+    }
     minify_js(&[proj.pkg_file("js"), loader])?;
     let mut parts = vec![main_wasm];
     parts.extend(split.split_modules);
     optimize_all(&parts)
 }
 
-/// Whether to build the site as cargo-leptos would, without the steps it lacks (terser, the
-/// stylesheet's split): `SWITCHBOARD_AS_CARGO_LEPTOS=1`, which
+/// Whether to build the site as cargo-leptos would, without the steps it lacks (short
+/// import names, terser, the stylesheet's split): `SWITCHBOARD_AS_CARGO_LEPTOS=1`, which
 /// `scripts/check-build-parity.sh` sets to compare the two builds.
 pub fn as_cargo_leptos() -> bool {
     std::env::var("SWITCHBOARD_AS_CARGO_LEPTOS").is_ok_and(|value| value == "1")

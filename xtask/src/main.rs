@@ -20,6 +20,7 @@ mod compare;
 mod compress;
 mod front;
 mod hash;
+mod import_names;
 mod project;
 mod style;
 
