@@ -18,10 +18,7 @@ pub fn build(proj: &Project, split: bool) -> Result<()> {
     let source = std::fs::read_to_string(&proj.style_file)
         .with_context(|| format!("reading {}", proj.style_file.display()))?;
     let name = proj.style_file.display().to_string();
-    let (shell, panes) = match source.find(PANE_STYLES).filter(|_| split) {
-        Some(at) => (&source[..at], Some(&source[at..])),
-        None => (source.as_str(), None),
-    };
+    let (shell, panes) = split_source(&source, split);
     // cargo-leptos joins the stylesheet and Tailwind's output (none here) with a newline.
     let css = minify(&format!("{shell}\n"), &name)?;
     let dest = proj.pkg_file("css");
@@ -32,6 +29,14 @@ pub fn build(proj: &Project, split: bool) -> Result<()> {
         std::fs::write(&dest, css).with_context(|| format!("writing {}", dest.display()))?;
     }
     Ok(())
+}
+
+/// The shell's part and the panes' (from the `@pane-styles` comment on), when `split`.
+fn split_source(source: &str, split: bool) -> (&str, Option<&str>) {
+    match source.find(PANE_STYLES).filter(|_| split) {
+        Some(at) => (&source[..at], Some(&source[at..])),
+        None => (source, None),
+    }
 }
 
 /// Minified CSS for browserslist's `defaults`; the input as it is when it does not parse
@@ -65,4 +70,22 @@ pub fn minify(css: &str, filename: &str) -> Result<String> {
         })
         .map_err(|error| anyhow!("printing {filename}: {error}"))?;
     Ok(printed.code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_source;
+
+    #[test]
+    fn the_stylesheet_splits_at_the_panes_comment_only_when_asked() {
+        let source = ".a { color: red }\n/* @pane-styles: below */\n.b { color: blue }\n";
+        let (shell, panes) = split_source(source, true);
+        assert_eq!(shell, ".a { color: red }\n");
+        assert_eq!(
+            panes,
+            Some("/* @pane-styles: below */\n.b { color: blue }\n")
+        );
+        assert_eq!(split_source(source, false), (source, None));
+        assert_eq!(split_source(".a {}", true), (".a {}", None));
+    }
 }
