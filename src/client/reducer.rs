@@ -20,8 +20,19 @@ use crate::protocol::{
 };
 use leptos::prelude::*;
 
-/// Applies one frame from the server to the store.
+/// Applies one frame from the server to the store. A frame about a session whose stream
+/// waits for the transcript folder (`session_frames`) waits behind it, so a session's frames
+/// always apply in the order they came (a patch saying "idle" never overtakes the text it
+/// follows, a refusal's row never lands before the rows that came first).
 pub fn apply(store: &Store, frame: ServerFrame) {
+    if session_frames::session_of(&frame).is_some_and(session_frames::waiting_for) {
+        return session_frames::arrived(store, frame);
+    }
+    apply_now(store, frame);
+}
+
+/// Applies one frame now (the transcript folder applies the ones that waited so).
+pub fn apply_now(store: &Store, frame: ServerFrame) {
     match frame {
         ServerFrame::Connected {
             server_version,
@@ -50,18 +61,13 @@ pub fn apply(store: &Store, frame: ServerFrame) {
             replace_sessions(store, sessions);
             store.server_version.set(Some(server_version));
             store.connection.set(ConnectionState::Open);
+            session_frames::retry();
         }
         frame @ (ServerFrame::Event { .. }
         | ServerFrame::HistoryStart { .. }
         | ServerFrame::Earlier { .. }) => session_frames::arrived(store, frame),
         ServerFrame::SessionCreated { session } => session_created(store, session),
-        ServerFrame::SessionUpdated { session, patch } => {
-            if session_frames::waiting_for(session) {
-                session_frames::arrived(store, ServerFrame::SessionUpdated { session, patch });
-            } else {
-                apply_patch(store, session, patch);
-            }
-        }
+        ServerFrame::SessionUpdated { session, patch } => apply_patch(store, session, patch),
         ServerFrame::SessionRemoved { session } => remove_session(store, session),
         ServerFrame::Error {
             session,
@@ -93,7 +99,7 @@ pub fn apply(store: &Store, frame: ServerFrame) {
 
 /// Applies a summary of a session's changed fields (on its stream, in order with its
 /// events; on the list, a summary that is dropped when not newer than what is held).
-pub fn apply_patch(store: &Store, session: SessionId, patch: SessionPatch) {
+fn apply_patch(store: &Store, session: SessionId, patch: SessionPatch) {
     let Some(view) = store.view(session) else {
         return;
     };

@@ -8,6 +8,7 @@
 
 use super::store::Store;
 use crate::protocol::{ServerFrame, SessionId};
+use leptos::prelude::*;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
@@ -21,6 +22,8 @@ struct Folder {
     /// Its code is being fetched (split build).
     #[cfg_attr(not(all(feature = "hydrate", feature = "split")), allow(dead_code))]
     loading: bool,
+    /// The banner this module put up when a fetch failed, taken down once the folder is in.
+    failed: Option<(Store, String)>,
 }
 
 thread_local! {
@@ -28,6 +31,7 @@ thread_local! {
         fold: built_in(),
         waiting: VecDeque::new(),
         loading: false,
+        failed: None,
     });
 }
 
@@ -39,7 +43,7 @@ fn built_in() -> Option<Fold> {
     None
 }
 
-/// A frame of a session's stream (`Event`, `HistoryStart`, `Earlier`, or a patch of a
+/// A frame of a session's stream (`Event`, `HistoryStart`, `Earlier`, or any frame about a
 /// session whose frames wait): folded now, or held, in order, until the folder is in.
 pub fn arrived(store: &Store, frame: ServerFrame) {
     let ready = FOLDER.with(|folder| {
@@ -55,42 +59,73 @@ pub fn arrived(store: &Store, frame: ServerFrame) {
     }
 }
 
-/// Whether frames of `session` wait for the folder: then its patches wait too, so that
-/// they apply in order with its events (a patch saying "idle" must not overtake the
-/// streamed text it follows).
+/// Whether frames of `session` wait for the folder: then every frame about it waits too
+/// (`reducer::apply`), so they apply in the order they came.
 pub fn waiting_for(session: SessionId) -> bool {
     FOLDER.with(|folder| {
         folder
             .borrow()
             .waiting
             .iter()
-            .any(|(_, frame)| frame_session(frame) == Some(session))
+            .any(|(_, frame)| session_of(frame) == Some(session))
     })
 }
 
 /// The folder is in (its module installs it when it loads): the frames that waited are
 /// folded, in the order they came.
 pub fn install(fold: Fold) {
-    FOLDER.with(|folder| folder.borrow_mut().fold = Some(fold));
+    let failed = FOLDER.with(|folder| {
+        let mut folder = folder.borrow_mut();
+        folder.fold = Some(fold);
+        folder.failed.take()
+    });
+    if let Some((store, message)) = failed {
+        if store.server_error.get_untracked().as_deref() == Some(message.as_str()) {
+            store.server_error.set(None);
+        }
+    }
     // One at a time, with no borrow held while folding.
     while let Some((store, frame)) = FOLDER.with(|folder| folder.borrow_mut().waiting.pop_front()) {
         fold(&store, frame);
     }
 }
 
-/// The session a stream frame is about.
-fn frame_session(frame: &ServerFrame) -> Option<SessionId> {
+/// The session a frame is about, when it is about one that exists (a `SessionCreated`
+/// brings its session, so nothing of it can be waiting yet).
+pub fn session_of(frame: &ServerFrame) -> Option<SessionId> {
     match frame {
         ServerFrame::Event { session, .. }
         | ServerFrame::HistoryStart { session, .. }
         | ServerFrame::Earlier { session, .. }
-        | ServerFrame::SessionUpdated { session, .. } => Some(*session),
+        | ServerFrame::SessionUpdated { session, .. }
+        | ServerFrame::SessionRemoved { session }
+        | ServerFrame::Changes { session, .. }
+        | ServerFrame::Diff { session, .. }
+        | ServerFrame::GitDone { session, .. } => Some(*session),
+        ServerFrame::Error { session, .. } => *session,
         _ => None,
     }
 }
 
+/// The socket connected again: frames still waiting after a failed fetch try it again
+/// (else only the next frame of the stream would).
+pub fn retry() {
+    let first = FOLDER.with(|folder| {
+        let folder = folder.borrow();
+        folder
+            .fold
+            .is_none()
+            .then(|| folder.waiting.front().map(|(store, _)| *store))
+            .flatten()
+    });
+    if let Some(store) = first {
+        fetch(store);
+    }
+}
+
 /// Fetches the folder's code once (split build), and installs it. A failed fetch is said in
-/// the banner; the frames keep waiting, and the next one to come tries again.
+/// the banner (taken down when the folder comes); the frames keep waiting, and the next one
+/// to come, or the next `Connected`, tries again.
 fn fetch(store: Store) {
     #[cfg(all(feature = "hydrate", feature = "split"))]
     {
@@ -106,8 +141,9 @@ fn fetch(store: Store) {
             match loaded {
                 Ok(fold) => install(fold),
                 Err(failed) => {
-                    use leptos::prelude::Set;
-                    store.server_error.set(Some(failed.0));
+                    let message = format!("Conversations cannot be shown: {}", failed.0);
+                    store.server_error.set(Some(message.clone()));
+                    FOLDER.with(|folder| folder.borrow_mut().failed = Some((store, message)));
                 }
             }
         });

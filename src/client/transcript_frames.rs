@@ -14,7 +14,7 @@ use crate::protocol::{
 };
 use leptos::prelude::*;
 
-/// Applies one frame of a session's stream (anything else goes to the reducer).
+/// Applies one frame of a session's stream, or one that waited behind it (the reducer's).
 pub fn apply(store: &Store, frame: ServerFrame) {
     match frame {
         ServerFrame::Event {
@@ -53,10 +53,8 @@ pub fn apply(store: &Store, frame: ServerFrame) {
                 None => history::prepend_earlier(&view, before, first_seq, events),
             }
         }
-        ServerFrame::SessionUpdated { session, patch } => {
-            reducer::apply_patch(store, session, patch);
-        }
-        other => reducer::apply(store, other),
+        // A patch, a refusal or a removal that waited behind them.
+        other => reducer::apply_now(store, other),
     }
 }
 

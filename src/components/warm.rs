@@ -32,10 +32,11 @@ pub fn after_hydration() {
         if started == Some(true) {
             return true;
         }
+        // Not after the socket: a page whose socket cannot connect still shows tool pages.
+        load_pane_styles();
         if store.connection.get() != ConnectionState::Open {
             return false;
         }
-        load_pane_styles();
         // A session shown has its pane's code already; the warm-up's own module is not
         // fetched for nothing.
         if store.active.get_untracked().is_none() {
@@ -58,9 +59,10 @@ pub fn after_hydration() {
     });
 }
 
-/// Links the panes' stylesheet that `/`'s head only named (`app::PaneStyles`), once: from
-/// now on a click may open a pane, and the stylesheet (6 KB) comes well before the pane's
-/// own module.
+/// Links the panes' stylesheet that `/`'s head only named (`app::PaneStyles`), once, when
+/// the page has hydrated (its WASM is in, so nothing of the first load shares the network
+/// with it): from now on a click may open a pane, and the stylesheet (7 KB) comes well
+/// before the pane's own module.
 fn load_pane_styles() {
     let document = document();
     let selector = format!("meta[name=\"{}\"]", crate::client::PANE_STYLES);

@@ -49,3 +49,28 @@ fn a_stream_waits_for_the_folder_with_its_patches_then_folds_in_order() {
     event(&store, 1, 3, delta("m", "!"));
     assert_eq!(assistant_text(&store, 1, 0), ("Hello!".into(), true));
 }
+
+#[test]
+fn a_refusal_about_a_session_waits_behind_its_events() {
+    let store = connected(1);
+    uninstall();
+    event(&store, 1, 1, delta("m", "first"));
+    apply(
+        &store,
+        ServerFrame::Error {
+            session: Some(sid(1)),
+            tag: None,
+            code: crate::protocol::ErrorCode::Internal,
+            message: "the log could not be read".into(),
+        },
+    );
+    assert_eq!(len(&store, 1), 0, "the refusal's row waits too");
+    install(transcript_frames::apply);
+    assert_eq!(assistant_text(&store, 1, 0), ("first".into(), true));
+    view(&store, 1).entries.with_untracked(|entries| {
+        assert!(
+            matches!(&entries[1].body, EntryBody::Notice { message, .. } if message == "the log could not be read"),
+            "the refusal's row comes after the row that came first: {entries:?}"
+        );
+    });
+}
