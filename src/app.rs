@@ -6,8 +6,8 @@
 use crate::components::conversation_route::ConversationRoute;
 use crate::components::deferred::LoadFailedNotice;
 use crate::components::panes::{preload_tool_page, tool_page, Conversation, ToolPage};
-use crate::components::workspace::{EmptyPane, Workspace};
-use crate::protocol::{AgentInfo, Session};
+use crate::components::workspace::{EmptyPane, FirstPaint, Workspace};
+use crate::protocol::AgentInfo;
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, Lazy, LazyRoute, SsrMode};
@@ -148,8 +148,44 @@ fn EarlyInput() -> impl IntoView {
     view! { <script nonce=use_nonce()>{script}</script> }
 }
 
+/// The session and project lists a page is rendered with: the registry's, read once per
+/// page, so the head's copy ([`FirstPaintData`]) and the markup agree.
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+pub struct FirstPaintLists(pub Result<FirstPaint, String>);
+
+/// The lists the page is rendered with, as JSON in the head, for the hydrating app to
+/// start from (`components::workspace` reads them synchronously, so the layout hydrates
+/// without a resource, its `Suspense` and their async machinery: 9 KB brotli of the first
+/// load). A page without them still works: the socket's `Connected` brings both lists.
+#[cfg(feature = "ssr")]
+#[component]
+fn FirstPaintData() -> impl IntoView {
+    use_context::<FirstPaintLists>()
+        .and_then(|lists| lists.0.ok())
+        .and_then(|lists| first_paint_json(&lists))
+        .map(|json| view! { <script type="application/json" id=crate::client::FIRST_PAINT>{json}</script> })
+}
+
+#[cfg(not(feature = "ssr"))]
+#[component]
+fn FirstPaintData() -> impl IntoView {}
+
+/// `lists` as JSON to write inside a `<script>`: a title holding `</script>` or `<!--`
+/// would end or garble the element, so every `<` (only ever inside a JSON string) is
+/// written as its escape `\u003c`, which reads back the same.
+pub fn first_paint_json(lists: &FirstPaint) -> Option<String> {
+    serde_json::to_string(lists)
+        .ok()
+        .map(|json| json.replace('<', "\\u003c"))
+}
+
 /// The whole HTML document, rendered by the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    provide_context(FirstPaintLists(
+        crate::server::sessions_from_context().map_err(|error| error.to_string()),
+    ));
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -168,6 +204,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options=options.clone()/>
                 {split_preloads(&options)}
+                <FirstPaintData/>
                 <EarlySocket/>
                 <EarlyInput/>
             </head>
@@ -280,14 +317,6 @@ lazy_pane!(/// `/import`.
     ImportPage => tool_page(ToolPage::Import), preload_tool_page);
 lazy_pane!(/// `/machines`.
     MachinesPage => tool_page(ToolPage::Machines), preload_tool_page);
-
-/// Every session that is not archived and every project, for the first paint (the
-/// socket's `Connected` frame replaces them later).
-#[server]
-pub async fn list_sessions() -> Result<(Vec<Session>, Vec<crate::protocol::Project>), ServerFnError>
-{
-    crate::server::sessions_from_context()
-}
 
 /// The Doctor's report: every agent this server knows, installed or not, with the version
 /// each installed one gives now and the install command of each missing one.
@@ -441,5 +470,37 @@ mod tests {
         assert!(href.starts_with("data:image/svg+xml,%3Csvg"), "{href}");
         assert!(!href.contains(['"', '#', '<', '>']), "{href}");
         assert!(href.contains("fill='%232563eb'"), "{href}");
+    }
+
+    #[test]
+    fn the_heads_lists_read_back_and_no_title_can_end_their_script() {
+        use crate::protocol::{AgentId, Session, SessionId, SessionState};
+        let mut session = Session::empty(
+            SessionId(uuid::Uuid::new_v4()),
+            AgentId::demo(),
+            "/tmp".into(),
+            "default".into(),
+            SessionState::Idle,
+        );
+        session.title = "</script><script>alert(1)</script><!-- & </SCRIPT".into();
+        session.preview = "a < b".into();
+        let lists = (vec![session], Vec::new());
+        let owner = Owner::new();
+        let html = owner.with(|| {
+            provide_context(super::FirstPaintLists(Ok(lists.clone())));
+            view! { <super::FirstPaintData/> }.to_html()
+        });
+        let (_, json) = html.split_once('>').expect("a script element");
+        let json = json.strip_suffix("</script>").expect("one script element");
+        assert!(!json.contains('<'), "{json}");
+        let read: super::FirstPaint = serde_json::from_str(json).expect("reads back");
+        assert_eq!(read, lists);
+
+        // No lists (the registry was not there): no script, and the app waits for the socket.
+        let html = owner.with(|| {
+            provide_context(super::FirstPaintLists(Err("none".into())));
+            view! { <super::FirstPaintData/> }.to_html()
+        });
+        assert!(!html.contains("<script"), "{html}");
     }
 }

@@ -134,8 +134,8 @@ async fn hostile_requests_are_refused_while_a_good_client_is_served() {
     );
 
     // Server functions: cross-site refused even with the token; no token refused; same
-    // origin with the token answers with the session list.
-    let path = <switchboard::app::ListSessions as ServerFn>::PATH;
+    // origin with the token answers with the API tokens' list.
+    let path = <switchboard::app::ListApiTokens as ServerFn>::PATH;
     let call = |origin: &str, auth: bool| {
         let auth = if auth {
             format!("Authorization: Bearer {TEST_TOKEN}\r\n")

@@ -47,6 +47,11 @@ pub mod warm;
 /// (`app::EarlySocket`), for [`socket`] to adopt: `{socket, received, hello, client}`.
 pub const EARLY_SOCKET: &str = "__switchboardSocket";
 
+/// The id of the `<script type="application/json">` in which the page's head carries the
+/// session and project lists the server rendered it with (`app::FirstPaintData`), for the
+/// hydrating app to start from the same lists.
+pub const FIRST_PAINT: &str = "switchboard-first-paint";
+
 /// The `<meta name>` under which `/`'s head names the panes' stylesheet, fetched once the
 /// page is live (`app::PaneStyles`).
 pub const PANE_STYLES: &str = "switchboard-pane-styles";

@@ -11,8 +11,6 @@ use super::panes::{pane_extra, PaneExtra};
 use super::sidebar::{Sidebar, SidebarDrawer};
 use super::tabs::TabBar;
 use super::use_store;
-#[cfg(feature = "ssr")]
-use crate::app::list_sessions;
 use crate::client::actions::{self, id_from_path, session_path};
 use crate::client::reducer::replace_sessions;
 use crate::client::store::SessionView;
@@ -22,43 +20,39 @@ use leptos::prelude::*;
 use leptos_router::components::Outlet;
 use leptos_router::hooks::{use_location, use_navigate};
 
-/// The `ParentRoute` view: waits for the session list (a blocking resource, so SSR sends
-/// the full list in the first paint), seeds the store from it, then shows the layout.
+/// The `ParentRoute` view: seeds the store from the lists the page was rendered with,
+/// then shows the layout.
 #[component]
 pub fn Workspace() -> impl IntoView {
     let store = use_store();
-    let sessions = OnceResource::new_blocking(first_paint_lists());
     let location = use_location();
-    view! {
-        <Suspense fallback=|| view! { <div class="loading">"Loading sessions…"</div> }>
-            {move || Suspend::new(async move {
-                let list = sessions.await;
-                // The server and the hydrating browser run this with the same list and
-                // path, so both render the same markup.
-                seed(store, list, &location.pathname.get_untracked());
-                view! { <Layout/> }
-            })}
-        </Suspense>
+    // The server and the hydrating browser run this with the same lists and path, so both
+    // render the same markup.
+    seed(store, first_paint_lists(), &location.pathname.get_untracked());
+    view! { <Layout/> }
+}
+
+/// The session and project lists a page is rendered with.
+pub type FirstPaint = (Vec<crate::protocol::Session>, Vec<crate::protocol::Project>);
+
+/// The lists for the first paint: on the server, the registry's as the page's head carries
+/// them (`app::FirstPaintLists`); in the browser, the head's copy.
+fn first_paint_lists() -> Result<FirstPaint, String> {
+    #[cfg(feature = "ssr")]
+    return use_context::<crate::app::FirstPaintLists>()
+        .map_or_else(|| Err("no session list for this page".to_owned()), |lists| lists.0);
+    #[cfg(not(feature = "ssr"))]
+    {
+        let text = document()
+            .get_element_by_id(crate::client::FIRST_PAINT)
+            .and_then(|script| script.text_content())
+            .ok_or("the page came without its session list; the socket brings it")?;
+        serde_json::from_str(&text)
+            .map_err(|error| format!("the page's session list is unreadable: {error}"))
     }
 }
 
-type FirstPaint = (Vec<crate::protocol::Session>, Vec<crate::protocol::Project>);
-
-/// The lists for the first paint. The server reads them; a blocking resource's value is
-/// sent inside the page, so the hydrating browser never asks for them and its build leaves
-/// the server function's client out (its request and a second decoder of every session
-/// type were 12 KB brotli of the first load). Without them the page still works: the
-/// socket's `Connected` brings both lists.
-async fn first_paint_lists() -> Result<FirstPaint, ServerFnError> {
-    #[cfg(feature = "ssr")]
-    return list_sessions().await;
-    #[cfg(not(feature = "ssr"))]
-    Err(ServerFnError::new(
-        "the page came without its session list; the socket brings it",
-    ))
-}
-
-fn seed(store: Store, list: Result<FirstPaint, ServerFnError>, path: &str) {
+fn seed(store: Store, list: Result<FirstPaint, String>, path: &str) {
     // Once the socket is connected its lists are newer than these.
     if store.connection.get_untracked() != ConnectionState::Open {
         match list {
