@@ -28,7 +28,11 @@ pub fn Workspace() -> impl IntoView {
     let location = use_location();
     // The server and the hydrating browser run this with the same lists and path, so both
     // render the same markup.
-    seed(store, first_paint_lists(), &location.pathname.get_untracked());
+    seed(
+        store,
+        first_paint_lists(),
+        &location.pathname.get_untracked(),
+    );
     view! { <Layout/> }
 }
 
@@ -39,8 +43,10 @@ pub type FirstPaint = (Vec<crate::protocol::Session>, Vec<crate::protocol::Proje
 /// them (`app::FirstPaintLists`); in the browser, the head's copy.
 fn first_paint_lists() -> Result<FirstPaint, String> {
     #[cfg(feature = "ssr")]
-    return use_context::<crate::app::FirstPaintLists>()
-        .map_or_else(|| Err("no session list for this page".to_owned()), |lists| lists.0);
+    return use_context::<crate::app::FirstPaintLists>().map_or_else(
+        || Err("no session list for this page".to_owned()),
+        |lists| lists.0,
+    );
     #[cfg(not(feature = "ssr"))]
     {
         let text = document()
