@@ -233,9 +233,10 @@ fn bind(proj: &Project, main_split: &Path) -> Result<()> {
 
 /// The split loader with its unordered lists sorted. The splitter writes some of them in
 /// a HashMap's order, which changes from run to run; the loader's name is its content's
-/// hash, and the main JS and WASM import it by that name without their own names changing,
-/// so a rebuild of the same source must give the same loader, or a browser holding the
-/// cached (year-long) JS would ask a new server for a loader it no longer has.
+/// hash, and the main JS and WASM import it by that name, so a rebuild of the same source
+/// must give the same loader, or every returning browser would fetch them again (and, with
+/// cargo-leptos' names, which do not change with it, ask for a loader the server no longer
+/// has: `exact_names`).
 pub fn canonical_loader(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {

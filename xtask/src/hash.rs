@@ -2,7 +2,9 @@
 //! cargo-leptos 0.3.11 does them (`compile/hash.rs`), so both builds name assets alike:
 //! an MD5 of the content in unpadded base64url, `name.HASH.ext`; the split loader's
 //! placeholder replaced by its hash; references in the JS, the WASM and the manifest
-//! rewritten; the loader hashed again after its own references changed.
+//! rewritten; the loader hashed again after its own references changed. That scheme names
+//! the main JS and WASM and the manifest before their references are rewritten, so the
+//! release build then renames those by their final bytes (`exact_names`).
 
 use crate::project::Project;
 use anyhow::{anyhow, bail, Context, Result};
@@ -12,15 +14,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The placeholder in the split loader's name (as long as a hash).
-const PLACEHOLDER: &str = "______________________";
+pub const PLACEHOLDER: &str = "______________________";
 /// The split loader's name before hashing.
-const SPLIT_LOADER: &str = "__wasm_split.______________________.js";
+pub const SPLIT_LOADER: &str = "__wasm_split.______________________.js";
 const MANIFEST: &str = "__wasm_split_manifest.json";
 
 type Renames = BTreeMap<PathBuf, PathBuf>;
 
-/// Hashes the names under `pkg/` and writes the hash file beside the server binary.
-pub fn add_hashes_to_site(proj: &Project) -> Result<()> {
+/// Hashes the names under `pkg/` and writes the hash file beside the server binary; with
+/// `exact`, the names the scheme leaves stale are then made exact (`exact_names`).
+pub fn add_hashes_to_site(proj: &Project, exact: bool) -> Result<()> {
     let pkg = &proj.pkg_dir;
     let hashes = file_hashes(pkg, &[proj.pkg_file("css"), proj.pane_styles_file()])?;
     let renamed = rename_files(&hashes)?;
@@ -48,21 +51,35 @@ pub fn add_hashes_to_site(proj: &Project) -> Result<()> {
     let hash_of = |file: &Path| {
         hashes
             .get(file)
+            .cloned()
             .ok_or_else(|| anyhow!("{} was not built", file.display()))
     };
+    let mut names = AssetNames {
+        js: hash_of(&proj.pkg_file("js"))?,
+        wasm: hash_of(&proj.pkg_file("wasm"))?,
+        manifest: hashes
+            .iter()
+            .find(|(file, _)| file.ends_with(MANIFEST))
+            .map(|(_, hash)| hash.clone()),
+        split: split_hash,
+    };
+    if exact {
+        names = crate::exact_names::rename(pkg, &proj.output_name, names)?;
+        crate::exact_names::check(pkg, &proj.output_name, &names)?;
+    }
     let mut text = format!(
         "js: {}\nwasm: {}\ncss: {}\n",
-        hash_of(&proj.pkg_file("js"))?,
-        hash_of(&proj.pkg_file("wasm"))?,
+        names.js,
+        names.wasm,
         hash_of(&proj.pkg_file("css"))?
     );
     if let Some(hash) = hashes.get(&proj.pane_styles_file()) {
         text.push_str(&format!("pane_css: {hash}\n"));
     }
-    if let Some((_, hash)) = hashes.iter().find(|(file, _)| file.ends_with(MANIFEST)) {
+    if let Some(hash) = &names.manifest {
         text.push_str(&format!("manifest: {hash}\n"));
     }
-    if let Some(hash) = split_hash {
+    if let Some(hash) = &names.split {
         text.push_str(&format!("split: {hash}\n"));
     }
     let hash_file = proj.hash_file();
@@ -70,6 +87,20 @@ pub fn add_hashes_to_site(proj: &Project) -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     std::fs::write(&hash_file, text).with_context(|| format!("writing {}", hash_file.display()))
+}
+
+/// The hashes in the names of the files the page and the server name: the main JS and
+/// WASM, and in a split build the manifest and the split loader.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssetNames {
+    /// `<output name>.<js>.js`.
+    pub js: String,
+    /// `<output name>.<wasm>.wasm`.
+    pub wasm: String,
+    /// `__wasm_split_manifest.<manifest>.json`.
+    pub manifest: Option<String>,
+    /// `__wasm_split.<split>.js`.
+    pub split: Option<String>,
 }
 
 /// The unpadded base64url MD5 of `data`: 22 characters.
@@ -160,7 +191,7 @@ fn replace_split_references(
 }
 
 /// Replaces every `old` in `data` by `new`, of the same length (a name by its hashed name).
-fn replace_bytes(data: &mut [u8], old: &[u8], new: &[u8]) {
+pub fn replace_bytes(data: &mut [u8], old: &[u8], new: &[u8]) {
     if old.is_empty() || old.len() != new.len() || data.len() < old.len() {
         return;
     }
@@ -218,17 +249,17 @@ fn relative(path: &Path, pkg: &Path) -> Result<String> {
     Ok(rel.to_string_lossy().into_owned())
 }
 
-fn file_name(path: &Path) -> Result<String> {
+pub fn file_name(path: &Path) -> Result<String> {
     path.file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .ok_or_else(|| anyhow!("{} has no file name", path.display()))
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
+pub fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))
 }
 
-fn rename(from: &Path, to: &Path) -> Result<()> {
+pub fn rename(from: &Path, to: &Path) -> Result<()> {
     std::fs::rename(from, to)
         .with_context(|| format!("renaming {} to {}", from.display(), to.display()))
 }

@@ -18,6 +18,7 @@
 
 mod compare;
 mod compress;
+mod exact_names;
 mod front;
 mod hash;
 mod import_names;
@@ -76,7 +77,7 @@ fn build_site() -> Result<()> {
     project::copy_dir(&proj.assets_dir, &proj.site_root)?;
     style::build(&proj, !front::as_cargo_leptos())?;
     step("content hashes in the asset names");
-    hash::add_hashes_to_site(&proj)?;
+    hash::add_hashes_to_site(&proj, !front::as_cargo_leptos())?;
     step("gzip and brotli copies");
     compress::compress_dir(&proj.site_root)?;
     step("waiting for the server's build");
