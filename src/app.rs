@@ -6,7 +6,7 @@
 use crate::components::conversation_route::ConversationRoute;
 use crate::components::deferred::LoadFailedNotice;
 use crate::components::panes::{preload_tool_page, tool_page, Conversation, ToolPage};
-use crate::components::workspace::{EmptyPane, FirstPaint, Workspace};
+use crate::components::workspace::{EmptyPane, Workspace};
 use crate::protocol::AgentInfo;
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
@@ -152,7 +152,7 @@ fn EarlyInput() -> impl IntoView {
 /// page, so the head's copy ([`FirstPaintData`]) and the markup agree.
 #[cfg(feature = "ssr")]
 #[derive(Clone)]
-pub struct FirstPaintLists(pub Result<FirstPaint, String>);
+pub struct FirstPaintLists(pub Result<crate::components::workspace::FirstPaint, String>);
 
 /// The lists the page is rendered with, as JSON in the head, for the hydrating app to
 /// start from (`components::workspace` reads them synchronously, so the layout hydrates
@@ -174,10 +174,15 @@ fn FirstPaintData() -> impl IntoView {}
 /// `lists` as JSON to write inside a `<script>`: a title holding `</script>` or `<!--`
 /// would end or garble the element, so every `<` (only ever inside a JSON string) is
 /// written as its escape `\u003c`, which reads back the same.
-pub fn first_paint_json(lists: &FirstPaint) -> Option<String> {
-    serde_json::to_string(lists)
-        .ok()
-        .map(|json| json.replace('<', "\\u003c"))
+#[cfg(feature = "ssr")]
+pub fn first_paint_json(lists: &crate::components::workspace::FirstPaint) -> Option<String> {
+    match serde_json::to_string(lists) {
+        Ok(json) => Some(json.replace('<', "\\u003c")),
+        Err(error) => {
+            tracing::error!(%error, "the first paint's lists could not be written");
+            None
+        }
+    }
 }
 
 /// The whole HTML document, rendered by the server around [`App`].
@@ -493,7 +498,8 @@ mod tests {
         let (_, json) = html.split_once('>').expect("a script element");
         let json = json.strip_suffix("</script>").expect("one script element");
         assert!(!json.contains('<'), "{json}");
-        let read: super::FirstPaint = serde_json::from_str(json).expect("reads back");
+        let read: crate::components::workspace::FirstPaint =
+            serde_json::from_str(json).expect("reads back");
         assert_eq!(read, lists);
 
         // No lists (the registry was not there): no script, and the app waits for the socket.
